@@ -1,0 +1,127 @@
+"""Evaluator for packing 26 circles in the unit square (AlphaEvolve's sum-of-radii problem).
+
+The candidate's `run_packing()` (or, failing that, `construct_packing()`) returns the centres and
+radii. This evaluator checks the packing itself -- 26 circles, finite numbers, radii >= 0, every
+circle inside [0, 1] x [0, 1], no two circles overlapping (tolerance 1e-9) -- and recomputes the
+sum of radii. The sum the candidate reports is never used.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+N_CIRCLES = 26
+TOLERANCE = 1e-9
+BEST_KNOWN = 2.635  # AlphaEvolve (2025)
+
+
+def load_program(program_path: str):
+    """Import the candidate program under a unique module name."""
+    name = f"hone_candidate_{uuid.uuid4().hex}"
+    spec = importlib.util.spec_from_file_location(name, program_path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load a Python module from {program_path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.modules.pop(name, None)
+    return module
+
+
+def check_packing(centers: object, radii: object) -> tuple[np.ndarray, np.ndarray]:
+    """Return the packing as float arrays; raise ValueError naming the first violation."""
+    try:
+        c = np.asarray(centers, dtype=float)
+        r = np.asarray(radii, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"centers and radii must be numeric arrays ({exc})") from None
+    if c.shape != (N_CIRCLES, 2):
+        raise ValueError(
+            f"expected {N_CIRCLES} circles: centers must have shape ({N_CIRCLES}, 2), got {c.shape}"
+        )
+    if r.shape != (N_CIRCLES,):
+        raise ValueError(
+            f"expected {N_CIRCLES} circles: radii must have shape ({N_CIRCLES},), got {r.shape}"
+        )
+    for label, values in (("centers", c), ("radii", r)):
+        bad = np.flatnonzero(~np.isfinite(values).reshape(N_CIRCLES, -1).all(axis=1))
+        if bad.size:
+            raise ValueError(f"{label} of circle {bad[0]} is not finite (NaN or infinity)")
+    negative = np.flatnonzero(r < 0)
+    if negative.size:
+        i = negative[0]
+        raise ValueError(f"circle {i} has a negative radius {r[i]:.6g}")
+    # How far each circle sticks out past the four sides of the square.
+    outside = np.maximum(r[:, None] - c, c + r[:, None] - 1.0).max(axis=1)
+    out = np.flatnonzero(outside > TOLERANCE)
+    if out.size:
+        i = out[0]
+        raise ValueError(
+            f"circle {i} (centre ({c[i, 0]:.4f}, {c[i, 1]:.4f}), radius {r[i]:.4f}) lies outside "
+            f"the unit square by {outside[i]:.4g}"
+        )
+    dist = np.sqrt(((c[:, None, :] - c[None, :, :]) ** 2).sum(axis=2))
+    overlap = r[:, None] + r[None, :] - dist
+    overlap[np.tril_indices(N_CIRCLES)] = -np.inf
+    pairs = np.argwhere(overlap > TOLERANCE)
+    if pairs.size:
+        i, j = pairs[0]
+        raise ValueError(f"circles {i} and {j} overlap by {overlap[i, j]:.4g}")
+    return c, r
+
+
+def evaluate(program_path: str) -> dict:
+    module = load_program(program_path)
+    if callable(getattr(module, "run_packing", None)):
+        result = module.run_packing()
+    elif callable(getattr(module, "construct_packing", None)):
+        result = module.construct_packing()
+    else:
+        return {
+            "combined_score": 0.0,
+            "validity": 0.0,
+            "error": "the program defines neither run_packing() nor construct_packing()",
+        }
+    if not isinstance(result, tuple | list) or len(result) < 2:
+        return {
+            "combined_score": 0.0,
+            "validity": 0.0,
+            "error": "run_packing() must return (centers, radii, sum_of_radii), "
+            f"got {type(result).__name__}",
+        }
+    try:
+        _, radii = check_packing(result[0], result[1])
+    except ValueError as exc:
+        return {"combined_score": 0.0, "validity": 0.0, "error": str(exc)}
+    total = float(radii.sum())
+    feedback = (
+        f"valid packing of {N_CIRCLES} circles; sum of radii {total:.4f} "
+        f"({100 * total / BEST_KNOWN:.1f} % of the best known {BEST_KNOWN}); "
+        f"radii from {radii.min():.4f} to {radii.max():.4f}"
+    )
+    tiny = int(np.count_nonzero(radii < 1e-3))
+    if tiny:
+        feedback += f"; {tiny} circle(s) with radius below 0.001"
+    return {
+        "combined_score": total,
+        "sum_radii": total,
+        "validity": 1.0,
+        "target_ratio": total / BEST_KNOWN,
+        "feedback": feedback,
+    }
+
+
+if __name__ == "__main__":
+    import time
+
+    path = sys.argv[1] if len(sys.argv) > 1 else str(Path(__file__).resolve().parent / "initial.py")
+    start = time.perf_counter()
+    print(evaluate(path))
+    print(f"{time.perf_counter() - start:.3f} s")

@@ -1,0 +1,312 @@
+"""The command line: `hone run | resume | show`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hone.events import Event, HypothesisEvaluated, NewBest, RoundStarted, RunStarted, Stopped
+from hone.exceptions import ModelError, UserError
+
+_STOP_TEXT = {
+    "target": "reached the target score",
+    "patience": "no improvement for the patience limit",
+    "max_rounds": "round budget spent",
+    "max_llm_calls": "model-call budget spent",
+    "max_tokens": "token budget spent",
+    "max_seconds": "time budget spent",
+    "interrupted": "interrupted",
+}
+
+
+def entrypoint() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        result: int = args.handler(args)
+        return result
+    except UserError as exc:
+        print(f"hone: error: {exc}", file=sys.stderr)
+        return 2
+    except ModelError as exc:
+        print(f"hone: model error: {exc}", file=sys.stderr)
+        if getattr(args, "_run_dir", None):
+            print(
+                f"the run is saved; continue it with: hone resume {args._run_dir}", file=sys.stderr
+            )
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hone", description="Self-improving language-model loops against a verifier."
+    )
+    sub = parser.add_subparsers(dest="command")
+    run = sub.add_parser("run", help="start a run on a task folder")
+    run.add_argument("task", help="task folder (task.toml, initial program, evaluate.py)")
+    run.add_argument(
+        "--model",
+        help="embedded (default), embedded:<file.gguf>, openai:<model>, anthropic:<model>, "
+        "scripted:<answers.jsonl>",
+    )
+    run.add_argument("--base-url", help="server URL for openai:/anthropic: models")
+    run.add_argument("--run-dir", help="where to store the run (default: runs/<task>-<time>)")
+    run.add_argument("--seed", type=int, default=0, help="seed for every random choice (default 0)")
+    run.add_argument("--hypotheses", type=int, help="hypotheses per round")
+    run.add_argument("--workers", type=int, help="parallel evaluation processes (default: CPUs)")
+    run.add_argument("--timeout", type=float, help="seconds per evaluation before it is killed")
+    _budget_args(run)
+    run.set_defaults(handler=_run)
+    resume = sub.add_parser("resume", help="continue a stopped or killed run")
+    resume.add_argument("run_dir", help="the run's folder")
+    _budget_args(resume)
+    resume.set_defaults(handler=_resume)
+    show = sub.add_parser("show", help="show a run: best program, score, history")
+    show.add_argument("run_dir", help="the run's folder")
+    show.set_defaults(handler=_show)
+    return parser
+
+
+def _budget_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("stop rules (override task.toml)")
+    g.add_argument(
+        "--max-llm-calls", type=int, help="model calls in all (0: evaluate the start only)"
+    )
+    g.add_argument("--max-rounds", type=int, help="rounds in all")
+    g.add_argument("--max-tokens", type=int, help="prompt + completion tokens in all")
+    g.add_argument("--max-seconds", type=float, help="wall-clock seconds for this invocation")
+    g.add_argument("--patience", type=int, help="stop after this many rounds without improvement")
+    g.add_argument("--target", type=float, help="stop once the best score reaches this")
+
+
+def _budget(args: argparse.Namespace) -> dict[str, Any]:
+    keys = ("max_llm_calls", "max_rounds", "max_tokens", "max_seconds", "patience", "target")
+    return {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
+
+
+def _run(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from hone.api import default_run_dir, run_async
+    from hone.exceptions import ConfigError
+    from hone.task import Task
+
+    task = Task.from_dir(args.task)
+    try:
+        search = task.search
+        if args.hypotheses is not None:
+            search = dataclasses.replace(search, hypotheses_per_round=args.hypotheses)
+        evaluation = task.evaluation
+        if args.workers is not None:
+            evaluation = dataclasses.replace(evaluation, workers=args.workers)
+        if args.timeout is not None:
+            evaluation = dataclasses.replace(evaluation, timeout=args.timeout)
+        task = dataclasses.replace(
+            task, budget=task.budget.merged(**_budget(args)), search=search, evaluation=evaluation
+        )
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+    run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(task)
+    args._run_dir = run_dir
+    view = _View()
+    return view.drive(
+        run_async(
+            task,
+            model=args.model,
+            base_url=args.base_url,
+            run_dir=run_dir,
+            seed=args.seed,
+            on_event=view.on_event,
+        ),
+        run_dir,
+    )
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from hone.api import resume_async
+
+    args._run_dir = Path(args.run_dir)
+    view = _View()
+    return view.drive(
+        resume_async(args.run_dir, budget=_budget(args), on_event=view.on_event), args._run_dir
+    )
+
+
+class _View:
+    """Renders loop events: a live status line on a terminal, plain lines otherwise."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+
+        self.console = Console(highlight=False, soft_wrap=True)
+        self.live: Any = None
+        self.started = time.monotonic()
+        self.round = 0
+        self.calls = 0
+        self.tokens = 0
+        self.best: float | None = None
+        self.statuses: Counter[str] = Counter()
+        self.first: Any = None
+
+    def drive(self, work: Any, run_dir: Path) -> int:
+        try:
+            result = asyncio.run(work)
+        except KeyboardInterrupt:
+            self._stop_live()
+            self.console.print(
+                f"\ninterrupted; everything evaluated is saved. Continue with: hone resume {run_dir}"
+            )
+            return 130
+        finally:
+            self._stop_live()
+        return 0 if result.best is not None else 1
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            verb = "resuming" if event.resumed else "run"
+            self.console.print(
+                f"hone {verb} [bold]{event.task}[/] with {event.model} in {event.run_dir}"
+            )
+            if self.console.is_terminal:
+                from rich.live import Live
+
+                self.live = Live(
+                    self._status(), console=self.console, refresh_per_second=4, transient=True
+                )
+                self.live.start()
+        elif isinstance(event, RoundStarted):
+            self.round = event.round
+        elif isinstance(event, HypothesisEvaluated):
+            self.calls, self.tokens = event.usage.calls, event.usage.tokens
+            self.statuses[event.candidate.evaluation.status] += 1
+            self.first = self.first or event.candidate
+        elif isinstance(event, NewBest):
+            c = event.candidate
+            self.best = c.score
+            self.console.print(f"  new best {c.score:.6g}  (#{c.id}, round {c.round})")
+        elif isinstance(event, Stopped):
+            self._stop_live()
+            self._summary(event)
+        if self.live is not None:
+            self.live.update(self._status())
+
+    def _status(self) -> str:
+        best = f"{self.best:.6g}" if self.best is not None else "-"
+        elapsed = time.monotonic() - self.started
+        return (
+            f"round {self.round} · calls {self.calls} · best {best} · tokens {self.tokens} · "
+            f"{elapsed:.0f} s · " + ", ".join(f"{k} {v}" for k, v in sorted(self.statuses.items()))
+        )
+
+    def _stop_live(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+
+    def _summary(self, event: Stopped) -> None:
+        self.console.print(
+            f"stopped: {_STOP_TEXT.get(event.reason, event.reason)} · {self._status()}"
+        )
+        best = event.best
+        if best is None:
+            self.console.print("no program scored")
+            if self.first is not None:
+                _print_evaluation(self.console, self.first)
+            return
+        self.console.print(f"[bold]best score {best.score:.6g}[/] (#{best.id}, round {best.round})")
+        _print_evaluation(self.console, best)
+
+
+def _print_evaluation(console: Any, candidate: Any) -> None:
+    ev = candidate.evaluation
+    if ev.metrics:
+        console.print(
+            "metrics: " + ", ".join(f"{k}={v:.6g}" for k, v in sorted(ev.metrics.items()))
+        )
+    if ev.feedback:
+        console.print("feedback: " + ev.feedback, markup=False)
+    if not ev.ok:
+        console.print(f"failed ({ev.status}): {ev.reason}", markup=False)
+
+
+def _show(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.syntax import Syntax
+    from rich.table import Table
+
+    from hone.config import Objective
+    from hone.store import opened
+    from hone.strategies import ranked_distinct
+
+    console = Console(highlight=False, soft_wrap=True)
+    with opened(Path(args.run_dir)) as store:
+        meta = store.meta()
+        candidates = store.candidates()
+        pending = store.candidates(pending=True)
+        usage = store.usage()
+    objective: Objective = "minimize" if meta.get("objective") == "minimize" else "maximize"
+    ranked = ranked_distinct(candidates, objective)
+    console.print(
+        f"run of [bold]{meta.get('task_name')}[/] ({meta.get('status')}"
+        + (
+            f": {_STOP_TEXT.get(meta['stop_reason'], meta['stop_reason'])}"
+            if meta.get("stop_reason")
+            else ""
+        )
+        + f") · model {meta['model']['spec']} · seed {meta['seed']}"
+    )
+    console.print(
+        f"{len(candidates)} hypotheses evaluated, {len(pending)} pending · {usage.calls} model calls · "
+        f"{usage.tokens} tokens"
+    )
+    if not ranked:
+        start = candidates[0] if candidates else None
+        console.print("no program scored")
+        if start is not None:
+            _print_evaluation(console, start)
+        return 1
+    best = ranked[0]
+    console.print(f"[bold]best score {best.score:.6g}[/] (#{best.id}, round {best.round})")
+    _print_evaluation(console, best)
+    console.print(Syntax(best.code or "", "python", line_numbers=False))
+    table = Table("round", "hypotheses", "ok", "failed", "round best", "best so far")
+    by_round: dict[int, list[Any]] = {}
+    for c in candidates:
+        by_round.setdefault(c.round, []).append(c)
+    best_so_far: float | None = None
+    for round_, items in sorted(by_round.items()):
+        scores = [c.score for c in items if c.score is not None]
+        round_best = (max if objective == "maximize" else min)(scores) if scores else None
+        if round_best is not None and (
+            best_so_far is None
+            or (round_best > best_so_far if objective == "maximize" else round_best < best_so_far)
+        ):
+            best_so_far = round_best
+        table.add_row(
+            str(round_),
+            str(len(items)),
+            str(len(scores)),
+            str(len(items) - len(scores)),
+            f"{round_best:.6g}" if round_best is not None else "-",
+            f"{best_so_far:.6g}" if best_so_far is not None else "-",
+        )
+    console.print(table)
+    failures = Counter(c.evaluation.status for c in candidates if not c.evaluation.ok)
+    if failures:
+        console.print("failures: " + ", ".join(f"{k} {v}" for k, v in sorted(failures.items())))
+    return 0

@@ -1,0 +1,98 @@
+"""Run settings: frozen dataclasses with documented defaults."""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, fields, replace
+from typing import Any, Literal
+
+from hone.exceptions import ConfigError
+
+Objective = Literal["maximize", "minimize"]
+
+
+@dataclass(frozen=True)
+class Budget:
+    """When to stop. `None` means no limit of that kind."""
+
+    max_rounds: int | None = None
+    max_llm_calls: int | None = 20
+    max_tokens: int | None = None
+    max_seconds: float | None = None
+    patience: int | None = 10  # rounds without improvement
+    target: float | None = None  # stop once the best score reaches it
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "target":
+                if value is not None and not math.isfinite(value):
+                    raise ConfigError(f"target must be a finite number, got {value!r}")
+                continue
+            if value is not None and value < 0:
+                raise ConfigError(f"{f.name} must be at least 0, got {value!r}")
+        if self.patience == 0:
+            raise ConfigError("patience must be at least 1 (or omitted for no limit)")
+
+    def merged(self, **overrides: Any) -> Budget:
+        """A copy with every override that is not None applied."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """How many hypotheses a round asks for and how many parents go back to the model."""
+
+    hypotheses_per_round: int = 4
+    top_k: int = 2  # candidates shown to the model
+    failures_shown: int = 2  # recent failed hypotheses shown (chat prompts)
+
+    def __post_init__(self) -> None:
+        if self.hypotheses_per_round < 1:
+            raise ConfigError("hypotheses_per_round must be at least 1")
+        if self.top_k < 1:
+            raise ConfigError("top_k must be at least 1")
+        if self.failures_shown < 0:
+            raise ConfigError("failures_shown must be at least 0")
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """How candidates are verified."""
+
+    timeout: float = 60.0  # wall-clock seconds per candidate; the process tree is killed after
+    workers: int = 0  # parallel evaluation processes; 0 means one per CPU core
+    max_output_bytes: int = 64_000  # captured stdout/stderr kept per candidate
+
+    def __post_init__(self) -> None:
+        if not self.timeout > 0:
+            raise ConfigError(f"timeout must be greater than 0, got {self.timeout!r}")
+        if self.workers < 0:
+            raise ConfigError(f"workers must be at least 0, got {self.workers!r}")
+
+    @property
+    def worker_count(self) -> int:
+        """The number of evaluation processes to run."""
+        return self.workers or os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Which model answers and how it samples."""
+
+    spec: str = (
+        "embedded"  # embedded | embedded:<path.gguf> | openai:<m> | anthropic:<m> | scripted:<f>
+    )
+    base_url: str | None = None  # for openai-compatible servers
+    temperature: float = 0.8
+    max_completion_tokens: int = 768
+    timeout: float = 300.0  # seconds per model call
+
+    def __post_init__(self) -> None:
+        if self.temperature < 0:
+            raise ConfigError(f"temperature must be at least 0, got {self.temperature!r}")
+        if self.max_completion_tokens < 1:
+            raise ConfigError("max_completion_tokens must be at least 1")
+        if not self.timeout > 0:
+            raise ConfigError("model timeout must be greater than 0")

@@ -1,0 +1,274 @@
+"""Turning a model's answer into a new program, and keeping edits inside the EVOLVE-BLOCK.
+
+Three answer shapes are understood: SEARCH/REPLACE blocks, a full program (or only the
+block's new contents) in a fenced code block, and — for completion-style prompts — the body of
+the next version of one function. An answer that cannot be applied is rejected with a reason
+the model sees next round; nothing here raises for a bad answer.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+START = "# EVOLVE-BLOCK-START"
+END = "# EVOLVE-BLOCK-END"
+
+_FENCE = re.compile(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:\n```|\Z)", re.DOTALL)
+_DIFF = re.compile(r"<{5,9} SEARCH[^\n]*\n(.*?)\n?={5,9}[ \t]*\n(.*?)\n?>{5,9} REPLACE", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Region:
+    """A program split around its EVOLVE-BLOCK: `prefix + body + suffix == program`."""
+
+    prefix: str
+    body: str
+    suffix: str
+
+    @property
+    def marked(self) -> bool:
+        """True when the program has EVOLVE-BLOCK markers."""
+        return bool(self.prefix or self.suffix)
+
+    def join(self, body: str) -> str:
+        """The program with a new block body."""
+        if body and not body.endswith("\n") and self.suffix:
+            body += "\n"
+        return self.prefix + body + self.suffix
+
+
+@dataclass(frozen=True)
+class Edit:
+    """The program an answer produced, or why it produced none."""
+
+    program: str | None
+    reason: str = ""
+    kind: Literal["diff", "full", "block", "function", "none"] = "none"
+
+    @property
+    def ok(self) -> bool:
+        """True when the answer yielded a program."""
+        return self.program is not None
+
+
+def region(program: str) -> Region:
+    """Split a program at its markers; raises ValueError when they are malformed."""
+    lines = program.splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if line.strip() == START]
+    ends = [i for i, line in enumerate(lines) if line.strip() == END]
+    if not starts and not ends:
+        return Region("", program, "")
+    if len(starts) != 1 or len(ends) != 1 or ends[0] < starts[0]:
+        raise ValueError(
+            f"expected one {START!r} line followed by one {END!r} line, found "
+            f"{len(starts)} start and {len(ends)} end marker(s)"
+        )
+    s, e = starts[0], ends[0]
+    return Region("".join(lines[: s + 1]), "".join(lines[s + 1 : e]), "".join(lines[e:]))
+
+
+def apply_answer(parent: str, answer: str) -> Edit:
+    """Apply a chat-style answer (SEARCH/REPLACE blocks or a fenced program) to `parent`."""
+    parts = region(parent)
+    diffs = _DIFF.findall(answer)
+    if diffs:
+        return _checked(parent, _apply_diffs(parts, diffs))
+    code = _code_in(answer)
+    if code is None:
+        return Edit(
+            None,
+            "the answer contains no code: reply with a ```python block holding the whole "
+            "program, or with SEARCH/REPLACE blocks",
+        )
+    return _checked(parent, _apply_full(parts, code))
+
+
+def _apply_diffs(parts: Region, diffs: list[tuple[str, str]]) -> Edit:
+    body = parts.body
+    for number, (search, replace) in enumerate(diffs, 1):
+        if not search.strip():
+            return Edit(None, f"SEARCH block {number} is empty; copy the lines to replace into it")
+        count = body.count(search)
+        if count == 0:
+            outside = parts.prefix + parts.suffix
+            if parts.marked and search in outside:
+                return Edit(
+                    None,
+                    f"SEARCH block {number} matches code outside the EVOLVE-BLOCK, "
+                    "which may not change",
+                )
+            return Edit(
+                None,
+                f"SEARCH block {number} does not match the program exactly; copy the lines "
+                "verbatim, including indentation",
+            )
+        if count > 1:
+            return Edit(
+                None,
+                f"SEARCH block {number} matches {count} places; include more lines to make it unique",
+            )
+        body = body.replace(search, replace, 1)
+    return Edit(parts.join(body), kind="diff")
+
+
+def _apply_full(parts: Region, code: str) -> Edit:
+    if not parts.marked:
+        return Edit(code, kind="full")
+    try:
+        new = region(code)
+    except ValueError as exc:
+        return Edit(None, f"the answer's EVOLVE-BLOCK markers are malformed: {exc}")
+    if not new.marked:
+        # Only the block's contents came back; but a whole program without markers is a mistake.
+        outside = [line.strip() for line in parts.suffix.splitlines()[1:] if line.strip()]
+        if outside and all(line in code for line in outside[:3]):
+            return Edit(
+                None,
+                f"the answer is a whole program without the {START!r}/{END!r} markers; "
+                "keep the markers so that only the block changes",
+            )
+        return Edit(parts.join(code), kind="block")
+    for mine, theirs, where in (
+        (parts.prefix, new.prefix, "before"),
+        (parts.suffix, new.suffix, "after"),
+    ):
+        if _normal(mine) != _normal(theirs):
+            return Edit(
+                None,
+                f"the answer changes code {where} the EVOLVE-BLOCK, which must stay as it is; "
+                "change only the code between the markers",
+            )
+    return Edit(parts.join(new.body), kind="full")
+
+
+def _checked(parent: str, edit: Edit) -> Edit:
+    if edit.program is None:
+        return edit
+    try:
+        ast.parse(edit.program)
+    except SyntaxError as exc:
+        return Edit(
+            None, f"the new program does not parse: line {exc.lineno}: {exc.msg}", edit.kind
+        )
+    if same_program(edit.program, parent):
+        return Edit(None, "the answer repeats its parent unchanged", edit.kind)
+    return edit
+
+
+def same_program(a: str, b: str) -> bool:
+    """True when two programs differ only in comments, docstrings, blank lines or layout."""
+    try:
+        return _skeleton(a) == _skeleton(b)
+    except SyntaxError:
+        return _normal(a) == _normal(b)
+
+
+def _skeleton(code: str) -> str:
+    tree = ast.parse(code)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
+    return ast.dump(tree)
+
+
+def _normal(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+def _code_in(answer: str) -> str | None:
+    blocks: list[tuple[str, str]] = [
+        (lang.lower(), code) for lang, code in _FENCE.findall(answer) if code.strip()
+    ]
+    python = [code for lang, code in blocks if lang in ("python", "py", "python3", "")]
+    if python:
+        code = max(python, key=len)
+        return code if code.endswith("\n") else code + "\n"
+    stripped = answer.strip()
+    if stripped and "\n" in stripped:
+        try:
+            ast.parse(stripped)
+        except SyntaxError:
+            return None
+        return stripped + "\n"
+    return None
+
+
+# -- completion-style (best-shot) edits of one function ---------------------------------------
+def function_names(code: str) -> list[str]:
+    """Names of the top-level functions in `code`, in order (empty when it does not parse)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    return [n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+
+
+def function_source(code: str, name: str) -> str | None:
+    """The source of top-level function `name` (decorators included), or None."""
+    span = _function_span(code, name)
+    if span is None:
+        return None
+    lines = code.splitlines(keepends=True)
+    return "".join(lines[span[0] : span[1]])
+
+
+def replace_function(code: str, name: str, new_source: str) -> str:
+    """`code` with top-level function `name` replaced by `new_source`."""
+    span = _function_span(code, name)
+    if span is None:
+        raise ValueError(f"no top-level function {name!r}")
+    lines = code.splitlines(keepends=True)
+    if not new_source.endswith("\n"):
+        new_source += "\n"
+    return "".join(lines[: span[0]]) + new_source + "".join(lines[span[1] :])
+
+
+def _function_span(code: str, name: str) -> tuple[int, int] | None:
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
+            return first, node.end_lineno or node.lineno
+    return None
+
+
+def complete_function(parent: str, name: str, signature: str, completion: str) -> Edit:
+    """Splice `signature` + the completed body into `parent` as the new function `name`.
+
+    `signature` is the ``def name_vN(...):`` line(s) the prompt ended with; the body ends at the
+    first line that is not indented, as in FunSearch's sampler.
+    """
+    body_lines: list[str] = []
+    for line in completion.splitlines():
+        if line.strip() and not line[:1].isspace():
+            break
+        body_lines.append(line)
+    body = "\n".join(body_lines).rstrip()
+    if not body.strip():
+        return Edit(None, "the completion has no function body", "function")
+    versioned = re.compile(rf"\b{re.escape(name)}_v\d+\b")
+    source = versioned.sub(name, signature.rstrip("\n") + "\n" + body + "\n")
+    try:
+        ast.parse(source)
+    except SyntaxError as exc:
+        return Edit(
+            None, f"the new function does not parse: line {exc.lineno}: {exc.msg}", "function"
+        )
+    try:
+        program = replace_function(parent, name, source)
+    except ValueError as exc:
+        return Edit(None, str(exc), "function")
+    return _checked(parent, Edit(program, kind="function"))

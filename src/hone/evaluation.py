@@ -1,0 +1,144 @@
+"""The outcome of verifying one hypothesis."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeAlias
+
+Score: TypeAlias = float
+Metrics: TypeAlias = dict[str, float]
+
+Status = Literal[
+    "ok",  # evaluated; has a finite score
+    "error",  # the candidate or the evaluator raised, or the evaluator reported an error
+    "timeout",  # killed at the wall-clock limit
+    "invalid-output",  # the evaluator returned something that is not a score
+    "invalid-edit",  # the model's answer could not be turned into a program
+    "killed",  # the evaluation process died (signal, os._exit, out of memory)
+]
+STATUSES: tuple[Status, ...] = (
+    "ok",
+    "error",
+    "timeout",
+    "invalid-output",
+    "invalid-edit",
+    "killed",
+)
+SCORE_KEYS = ("combined_score", "score")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What a verifier says of one program: a score, metrics, feedback, or why it failed."""
+
+    score: Score | None = None
+    metrics: Metrics = field(default_factory=dict)
+    feedback: str = ""
+    status: Status = "ok"
+    reason: str = ""
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when the program was evaluated and has a finite score."""
+        return self.status == "ok" and self.score is not None
+
+    @classmethod
+    def failed(cls, status: Status, reason: str, **kw: Any) -> Evaluation:
+        """A failed evaluation with a reason a person (and the model) can read."""
+        return cls(score=None, status=status, reason=reason, **kw)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (the store's and the sandbox's wire format)."""
+        return {
+            "score": self.score,
+            "metrics": self.metrics,
+            "feedback": self.feedback,
+            "status": self.status,
+            "reason": self.reason,
+            "seconds": self.seconds,
+            "cpu_seconds": self.cpu_seconds,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Evaluation:
+        """Inverse of `to_json`."""
+        status = data.get("status", "ok")
+        if status not in STATUSES:
+            status = "invalid-output"
+        return cls(
+            score=data.get("score"),
+            metrics=dict(data.get("metrics") or {}),
+            feedback=str(data.get("feedback") or ""),
+            status=status,
+            reason=str(data.get("reason") or ""),
+            seconds=float(data.get("seconds") or 0.0),
+            cpu_seconds=float(data.get("cpu_seconds") or 0.0),
+        )
+
+
+def coerce_result(value: object) -> Evaluation:
+    """Turn what an evaluator returned (float, dict or Evaluation) into an Evaluation.
+
+    Never raises: a value that is not a usable score becomes an `invalid-output` evaluation.
+    """
+    if isinstance(value, Evaluation):
+        if value.status == "ok" and not _finite(value.score):
+            return Evaluation.failed(
+                "invalid-output",
+                f"the evaluator returned an Evaluation whose score is {value.score!r}, "
+                "not a finite number",
+                metrics=value.metrics,
+            )
+        return value
+    if isinstance(value, bool):
+        return Evaluation.failed(
+            "invalid-output", f"the evaluator returned {value!r}; return a float or a dict"
+        )
+    if isinstance(value, int | float):
+        if not _finite(value):
+            return Evaluation.failed("invalid-output", f"the evaluator returned {value!r}")
+        return Evaluation(score=float(value))
+    if isinstance(value, Mapping):
+        return _from_dict(value)
+    return Evaluation.failed(
+        "invalid-output",
+        f"the evaluator returned a {type(value).__name__}; return a float, a dict with "
+        "'combined_score' or 'score', or a hone.Evaluation",
+    )
+
+
+def _from_dict(value: Mapping[Any, Any]) -> Evaluation:
+    metrics: Metrics = {}
+    for key, item in value.items():
+        if isinstance(item, int | float) and not isinstance(item, bool):
+            metrics[str(key)] = float(item)
+    feedback = str(value.get("feedback") or "")
+    error = value.get("error")
+    if error:
+        return Evaluation.failed("error", str(error), metrics=metrics, feedback=feedback)
+    for key in SCORE_KEYS:
+        if key in value:
+            score = value[key]
+            if isinstance(score, bool) or not isinstance(score, int | float) or not _finite(score):
+                return Evaluation.failed(
+                    "invalid-output",
+                    f"the evaluator's {key!r} is {score!r}, not a finite number",
+                    metrics={k: v for k, v in metrics.items() if _finite(v)},
+                    feedback=feedback,
+                )
+            metrics.pop(key, None)
+            return Evaluation(score=float(score), metrics=metrics, feedback=feedback)
+    return Evaluation.failed(
+        "invalid-output",
+        f"the evaluator's dict has no 'combined_score' or 'score' key (keys: {sorted(map(str, value))})",
+        metrics=metrics,
+        feedback=feedback,
+    )
+
+
+def _finite(x: object) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)

@@ -1,0 +1,66 @@
+"""What the loop reports as it goes; the CLI renders these, a library user may subscribe."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from hone.store import Candidate, Usage
+
+StopReason = Literal[
+    "target",
+    "patience",
+    "max_rounds",
+    "max_llm_calls",
+    "max_tokens",
+    "max_seconds",
+    "interrupted",
+]
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    """A run began (or resumed) in `run_dir`."""
+
+    run_dir: Path
+    task: str
+    model: str
+    resumed: bool
+
+
+@dataclass(frozen=True)
+class RoundStarted:
+    """A round of `hypotheses` hypotheses began."""
+
+    round: int
+    hypotheses: int
+
+
+@dataclass(frozen=True)
+class HypothesisEvaluated:
+    """One hypothesis was verified (or rejected before verification)."""
+
+    candidate: Candidate
+    usage: Usage
+
+
+@dataclass(frozen=True)
+class NewBest:
+    """A candidate beat every earlier one."""
+
+    candidate: Candidate
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """The run stopped, and why."""
+
+    reason: StopReason
+    best: Candidate | None
+    usage: Usage
+
+
+Event = RunStarted | RoundStarted | HypothesisEvaluated | NewBest | Stopped
+EventHandler = Callable[[Event], None]

@@ -1,0 +1,47 @@
+"""Every exception hone raises on purpose.
+
+A failing *candidate* is never an exception: it is an `Evaluation` with a status.
+Exceptions are for user mistakes and for hone's own faults::
+
+    HoneError
+    ├── UserError            a mistake the user can fix; the CLI prints the message, no traceback
+    │   ├── TaskError        a bad task folder: missing file, invalid task.toml, unknown key
+    │   ├── ConfigError      a bad option: unknown model spec, negative budget, ...
+    │   ├── RunDirError      a run directory that does not exist, is not a run, or is in use
+    │   └── MissingDependencyError   an optional package is not installed
+    └── ModelError           a model backend failed (server unreachable, timeout, bad answer)
+"""
+
+from __future__ import annotations
+
+
+class HoneError(Exception):
+    """Base class of every error hone raises on purpose."""
+
+
+class UserError(HoneError):
+    """A mistake the user can fix; its message names the problem and the fix."""
+
+
+class TaskError(UserError):
+    """The task folder or its task.toml is invalid."""
+
+
+class ConfigError(UserError):
+    """An option or setting is invalid."""
+
+
+class RunDirError(UserError):
+    """A run directory is missing, not a hone run, or already in use."""
+
+
+class MissingDependencyError(UserError):
+    """An optional dependency is not installed."""
+
+    def __init__(self, package: str, extra: str | None = None) -> None:
+        install = f"pip install 'hone[{extra}]'" if extra else f"pip install {package}"
+        super().__init__(f"the optional package {package!r} is not installed; run: {install}")
+
+
+class ModelError(HoneError):
+    """A model backend failed to answer."""

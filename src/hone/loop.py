@@ -1,0 +1,198 @@
+"""The cycle: select, prompt, propose, verify, register, repeat until a stop rule fires."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from hone.evaluation import Evaluation
+from hone.events import EventHandler, HypothesisEvaluated, NewBest, RoundStarted, StopReason
+from hone.exceptions import ModelError
+from hone.models.base import Model, Request
+from hone.prompts import Prompt, build_prompt, parse_answer
+from hone.sandbox import Verifier
+from hone.store import Candidate, Store, Usage
+from hone.strategies import Strategy
+from hone.task import Task
+
+log = logging.getLogger("hone")
+
+
+@dataclass
+class Loop:
+    """One run's collaborators and state; `run()` drives the cycle until it stops."""
+
+    task: Task
+    model: Model
+    verifier: Verifier
+    store: Store
+    strategy: Strategy
+    rng: random.Random
+    emit: EventHandler
+    clock: Callable[[], float] = time.monotonic
+    population: list[Candidate] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    best: Candidate | None = None
+    best_round: int = 0
+    round: int = 0
+
+    async def run(self) -> StopReason:
+        """Run rounds until a stop rule fires; everything is stored as it happens."""
+        self._load()
+        started = self.clock()
+        while (reason := self._stop_reason(started)) is None:
+            self.round += 1
+            prompts = [self._prompt() for _ in range(self._round_size())]  # steps 1, 4, 5
+            self.emit(RoundStarted(self.round, len(prompts)))
+            results = await self._within_budget(
+                started,
+                asyncio.gather(*(self._hypothesis(p) for p in prompts), return_exceptions=True),
+            )  # steps 2, 3
+            if results is None:
+                return "max_seconds"
+            self.store.set_meta(rng_state=_state(self.rng))
+            errors = [r for r in results if isinstance(r, BaseException)]
+            if errors and len(errors) == len(results):
+                raise errors[0]  # the model failed every time: stop, resumable
+            for error in errors:
+                if not isinstance(error, ModelError):
+                    raise error
+                log.warning("a model call failed; the round goes on without it: %s", error)
+        return reason
+
+    async def start(self) -> Candidate:
+        """Evaluate leftovers of an interrupted run, and the starting program of a new one."""
+        self._load()
+        for pending in self.store.candidates(pending=True):
+            await self._verify(pending.id, pending.code or "")
+        self._load()
+        if not self.population:
+            candidate_id = self.store.add_candidate(round=0, code=self.task.program)
+            return await self._verify(candidate_id, self.task.program)
+        return self.population[0]
+
+    def _prompt(self) -> tuple[Prompt, int]:
+        selection = self.strategy.select(self.population, self.rng)
+        prompt = build_prompt(self.task, selection, self.model.style)
+        return prompt, self.rng.randrange(2**31)
+
+    async def _hypothesis(self, prompt_and_seed: tuple[Prompt, int]) -> Candidate:
+        prompt, seed = prompt_and_seed
+        request = Request(
+            text=prompt.text,
+            messages=prompt.messages,
+            temperature=self.task.model.temperature,
+            max_tokens=self.task.model.max_completion_tokens,
+            seed=seed,
+            stop=prompt.stop,
+        )
+        round_ = self.round
+        wall, t0 = time.time(), self.clock()
+        completion = await asyncio.wait_for(self.model.generate(request), self.task.model.timeout)
+        call_id = self.store.add_call(
+            round=round_,
+            model=self.model.name,
+            prompt=request.as_text(),
+            completion=completion.text,
+            prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
+            started=wall,
+            latency=self.clock() - t0,
+        )
+        self.usage = Usage(
+            self.usage.calls + 1,
+            self.usage.prompt_tokens + completion.prompt_tokens,
+            self.usage.completion_tokens + completion.completion_tokens,
+        )
+        edit = parse_answer(prompt, completion.text)
+        if not edit.ok:
+            candidate_id = self.store.add_candidate(
+                round=round_,
+                code=None,
+                parent_ids=prompt.parent_ids,
+                call_id=call_id,
+                evaluation=Evaluation.failed("invalid-edit", edit.reason),
+            )
+            return self._register(self.store.candidate(candidate_id))
+        assert edit.program is not None
+        candidate_id = self.store.add_candidate(
+            round=round_, code=edit.program, parent_ids=prompt.parent_ids, call_id=call_id
+        )
+        return await self._verify(candidate_id, edit.program)
+
+    async def _verify(self, candidate_id: int, program: str) -> Candidate:
+        started = time.time()
+        verified = await self.verifier.verify(program)
+        self.store.set_evaluation(
+            candidate_id, verified.evaluation, output=verified.output, started=started
+        )
+        return self._register(self.store.candidate(candidate_id))
+
+    def _register(self, candidate: Candidate) -> Candidate:
+        self.population.append(candidate)
+        self.emit(HypothesisEvaluated(candidate, self.usage))
+        if candidate.score is not None and self.task.better(candidate.score, self._best_score()):
+            self.best, self.best_round = candidate, candidate.round
+            self.emit(NewBest(candidate))
+        return candidate
+
+    def _best_score(self) -> float | None:
+        return self.best.score if self.best is not None else None
+
+    def _load(self) -> None:
+        self.population = self.store.candidates()
+        self.usage = self.store.usage()
+        self.round = max(self.store.last_round(), 0)
+        self.best = None
+        for c in self.population:
+            if c.score is not None and self.task.better(c.score, self._best_score()):
+                self.best, self.best_round = c, c.round
+
+    def _round_size(self) -> int:
+        size = self.task.search.hypotheses_per_round
+        if self.task.budget.max_llm_calls is not None:
+            size = min(size, self.task.budget.max_llm_calls - self.usage.calls)
+        return max(size, 1)
+
+    def _stop_reason(self, started: float) -> StopReason | None:
+        b = self.task.budget
+        if self.task.reached(self._best_score()):
+            return "target"
+        if b.max_llm_calls is not None and self.usage.calls >= b.max_llm_calls:
+            return "max_llm_calls"
+        if b.max_tokens is not None and self.usage.tokens >= b.max_tokens:
+            return "max_tokens"
+        if b.max_rounds is not None and self.round >= b.max_rounds:
+            return "max_rounds"
+        if b.max_seconds is not None and self.clock() - started >= b.max_seconds:
+            return "max_seconds"
+        if b.patience is not None and self.round - self.best_round >= b.patience:
+            return "patience"
+        return None
+
+    async def _within_budget(
+        self, started: float, work: asyncio.Future[list[object]]
+    ) -> list[object] | None:
+        limit = self.task.budget.max_seconds
+        if limit is None:
+            return await work
+        try:
+            return await asyncio.wait_for(work, max(limit - (self.clock() - started), 0.0))
+        except TimeoutError:
+            return None
+
+
+def _state(rng: random.Random) -> list[object]:
+    version, internal, gauss = rng.getstate()
+    return [version, list(internal), gauss]
+
+
+def restore_state(rng: random.Random, state: list[object]) -> None:
+    """Put back a state saved by the loop (so a resumed run draws what it would have)."""
+    version, internal, gauss = state
+    assert isinstance(internal, list)
+    rng.setstate((version, tuple(internal), gauss))

@@ -1,0 +1,52 @@
+"""Model backends behind one protocol, and `make_model` to pick one from a spec string.
+
+Specs: ``embedded`` (Gemma 3 270M), ``embedded:<path.gguf>``, ``openai:<model>``,
+``anthropic:<model>``, ``scripted:<answers.jsonl>``.
+"""
+
+from __future__ import annotations
+
+from hone.config import ModelConfig
+from hone.exceptions import ConfigError
+from hone.models.base import Completion, Message, Model, Request, Style, estimate_tokens
+
+KINDS = ("embedded", "openai", "anthropic", "scripted")
+
+
+def make_model(config: ModelConfig) -> Model:
+    """The backend a spec such as 'openai:gpt-4o-mini' names."""
+    kind, _, arg = config.spec.partition(":")
+    if kind == "embedded":
+        from hone.models.embedded import EmbeddedModel
+
+        return EmbeddedModel(arg or None)
+    if kind in ("openai", "anthropic", "scripted") and not arg:
+        raise ConfigError(f"model {config.spec!r} needs a name after the colon, e.g. {kind}:NAME")
+    if kind == "openai":
+        from hone.models.openai import OpenAIModel
+
+        return OpenAIModel(arg, base_url=config.base_url, timeout=config.timeout)
+    if kind == "anthropic":
+        from hone.models.anthropic import AnthropicModel
+
+        return AnthropicModel(arg, base_url=config.base_url, timeout=config.timeout)
+    if kind == "scripted":
+        from hone.models.scripted import ScriptedModel
+
+        return ScriptedModel.from_jsonl(arg)
+    raise ConfigError(
+        f"unknown model {config.spec!r}; use one of: embedded, embedded:<file.gguf>, "
+        "openai:<model>, anthropic:<model>, scripted:<answers.jsonl>"
+    )
+
+
+__all__ = [
+    "KINDS",
+    "Completion",
+    "Message",
+    "Model",
+    "Request",
+    "Style",
+    "estimate_tokens",
+    "make_model",
+]

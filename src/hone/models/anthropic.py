@@ -1,0 +1,74 @@
+"""Anthropic's models through the official `anthropic` SDK."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from hone.exceptions import ConfigError, MissingDependencyError, ModelError
+from hone.models.base import Completion, Request, Style
+
+
+class AnthropicModel:
+    """Messages API calls; the system message goes in `system`."""
+
+    style: Style = "chat"
+
+    def __init__(
+        self, model: str, *, base_url: str | None = None, timeout: float = 300.0, client: Any = None
+    ) -> None:
+        self.name = f"anthropic:{model}"
+        self.model = model
+        self.base_url = base_url
+        if client is None:
+            try:
+                import anthropic
+            except ImportError:
+                raise MissingDependencyError("anthropic") from None
+            api_key = os.environ.get("ANTHROPIC_API_KEY")
+            if api_key is None and base_url is None:
+                raise ConfigError(
+                    "ANTHROPIC_API_KEY is not set; set it, or pass --base-url for a compatible "
+                    "server that needs no key"
+                )
+            client = anthropic.AsyncAnthropic(
+                api_key=api_key or "not-needed", base_url=base_url, timeout=timeout, max_retries=2
+            )
+        self._client = client
+
+    async def generate(self, request: Request) -> Completion:
+        """One Messages API call."""
+        import anthropic
+
+        system = "\n\n".join(m.content for m in request.messages if m.role == "system")
+        messages = [
+            {"role": m.role, "content": m.content} for m in request.messages if m.role != "system"
+        ] or [{"role": "user", "content": request.text}]
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "max_tokens": request.max_tokens,
+        }
+        if system:
+            kwargs["system"] = system
+        if request.stop:
+            kwargs["stop_sequences"] = list(request.stop)
+        where = self.base_url or "api.anthropic.com"
+        try:
+            response = await self._client.messages.create(**kwargs)
+        except anthropic.APIConnectionError as exc:
+            raise ModelError(
+                f"cannot reach the model server at {where} ({exc}); is it running?"
+            ) from None
+        except anthropic.APIStatusError as exc:
+            raise ModelError(
+                f"{self.name} at {where} answered {exc.status_code}: {exc.message}"
+            ) from None
+        except anthropic.AnthropicError as exc:
+            raise ModelError(f"{self.name} failed: {exc}") from None
+        text = "".join(getattr(block, "text", "") for block in response.content)
+        return Completion(text, response.usage.input_tokens, response.usage.output_tokens)
+
+    async def close(self) -> None:
+        """Close the HTTP client."""
+        await self._client.close()

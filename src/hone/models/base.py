@@ -1,0 +1,64 @@
+"""The model protocol: one request in, one completion out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+Style = Literal["completion", "chat"]
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True)
+class Message:
+    """One chat message."""
+
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a model is asked: a completion-style `text` or chat `messages`, and how to sample."""
+
+    text: str = ""
+    messages: tuple[Message, ...] = ()
+    temperature: float = 0.8
+    max_tokens: int = 768
+    seed: int = 0
+    stop: tuple[str, ...] = ()
+
+    def as_text(self) -> str:
+        """The prompt as one string (chat messages joined), for the store and for doubles."""
+        if self.messages:
+            return "\n\n".join(f"[{m.role}]\n{m.content}" for m in self.messages)
+        return self.text
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A model's answer and what it cost."""
+
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class Model(Protocol):
+    """A language model backend."""
+
+    name: str
+    style: Style  # how it wants to be prompted
+
+    async def generate(self, request: Request) -> Completion:
+        """Answer one request; raise `hone.exceptions.ModelError` when the backend fails."""
+        ...
+
+    async def close(self) -> None:
+        """Release the backend's resources."""
+        ...
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough token count for backends that report none (about four characters a token)."""
+    return max(1, len(text) // 4) if text else 0

@@ -1,0 +1,170 @@
+"""A pool of warm evaluation workers, driven from asyncio."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hone
+from hone.config import EvaluationConfig
+from hone.evaluation import Evaluation
+from hone.exceptions import TaskError
+
+# Variables a candidate may see; everything else of the parent (API keys above all) is dropped.
+_ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
+_THREAD_CAPS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+_GRACE = 10.0  # seconds the worker itself may take beyond a candidate's timeout
+
+
+@dataclass(frozen=True)
+class Verified:
+    """An evaluation and the candidate's captured output."""
+
+    evaluation: Evaluation
+    output: str = ""
+
+
+def scrubbed_env() -> dict[str, str]:
+    """The environment candidates run with: an allow-list, never the user's secrets."""
+    env = {k: os.environ[k] for k in _ENV_ALLOW if k in os.environ}
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    env.update({k: "1" for k in _THREAD_CAPS})
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["PYTHONPATH"] = str(Path(hone.__file__).resolve().parent.parent)
+    env["HOME"] = "/nonexistent"
+    return env
+
+
+class _Worker:
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.next_id = 0
+
+    async def request(self, message: dict[str, Any], deadline: float) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.next_id += 1
+        self.proc.stdin.write((json.dumps({"id": self.next_id, **message}) + "\n").encode())
+        await self.proc.stdin.drain()
+        line = await asyncio.wait_for(self.proc.stdout.readline(), deadline)
+        if not line:
+            raise ConnectionError("the evaluation worker exited")
+        reply: dict[str, Any] = json.loads(line)
+        return reply
+
+    async def kill(self) -> None:
+        """SIGTERM (the worker kills its candidate's group), then SIGKILL after a grace period."""
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.terminate()
+        try:
+            await asyncio.wait_for(self.proc.wait(), 2.0)
+        except (TimeoutError, asyncio.CancelledError):
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
+            with contextlib.suppress(Exception):
+                await self.proc.wait()
+
+
+class ProcessPool:
+    """Verifies programs with a task's evaluator in warm worker processes.
+
+    Each candidate runs in a fresh forked child, in its own session and temporary directory,
+    with a scrubbed environment; at the timeout the whole process group is killed.
+    """
+
+    def __init__(self, evaluator: Path, program_filename: str, config: EvaluationConfig) -> None:
+        self._evaluator = evaluator
+        self._program_filename = program_filename
+        self._config = config
+        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        self._all: list[_Worker] = []
+        self._started: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Begin starting the workers in the background (idempotent)."""
+        if self._started is None:
+            self._started = asyncio.ensure_future(self._start_all())
+
+    async def _start_all(self) -> None:
+        workers = await asyncio.gather(
+            *(self._spawn() for _ in range(self._config.worker_count)), return_exceptions=True
+        )
+        errors = [w for w in workers if isinstance(w, BaseException)]
+        for worker in workers:
+            if isinstance(worker, _Worker):
+                self._idle.put_nowait(worker)
+        if errors:
+            raise errors[0]
+
+    async def _spawn(self) -> _Worker:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "hone.sandbox.worker",
+            str(self._evaluator),
+            self._program_filename,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+            env=scrubbed_env(),
+            cwd=str(self._evaluator.parent),
+            limit=2**24,
+        )
+        worker = _Worker(proc)
+        self._all.append(worker)
+        assert proc.stdout is not None
+        hello = await asyncio.wait_for(proc.stdout.readline(), 120)
+        message = json.loads(hello) if hello else {"fatal": "the worker exited while starting"}
+        if "fatal" in message:
+            await worker.kill()
+            raise TaskError(f"{message['fatal']}; fix the evaluator and run again")
+        return worker
+
+    async def verify(self, program: str) -> Verified:
+        """Evaluate one program; every failure of the candidate comes back as an Evaluation."""
+        self.start()
+        assert self._started is not None
+        if not self._started.done() or self._idle.empty():
+            await asyncio.wait([self._started])
+            self._started.result()
+        worker = await self._idle.get()
+        timeout = self._config.timeout
+        try:
+            reply = await worker.request(
+                {
+                    "program": program,
+                    "timeout": timeout,
+                    "max_output": self._config.max_output_bytes,
+                },
+                timeout + _GRACE,
+            )
+        except (ConnectionError, TimeoutError, BrokenPipeError, ValueError) as exc:
+            await worker.kill()
+            self._all.remove(worker)
+            self._idle.put_nowait(await self._spawn())
+            return Verified(Evaluation.failed("killed", f"the evaluation worker failed ({exc!r})"))
+        except BaseException:
+            # Cancelled mid-evaluation (Ctrl-C): the worker's state is unknown, replace it.
+            await worker.kill()
+            self._all.remove(worker)
+            raise
+        self._idle.put_nowait(worker)
+        return Verified(Evaluation.from_json(reply["evaluation"]), reply.get("output", ""))
+
+    async def close(self) -> None:
+        """Stop every worker."""
+        if self._started is not None and not self._started.done():
+            self._started.cancel()
+            with contextlib.suppress(BaseException):
+                await self._started
+        for worker in list(self._all):
+            if worker.proc.stdin is not None:
+                with contextlib.suppress(Exception):
+                    worker.proc.stdin.close()
+            await worker.kill()
+        self._all.clear()

@@ -1,0 +1,307 @@
+"""SQLite persistence: every hypothesis, model call and evaluation, written as it happens."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from hone.evaluation import Evaluation
+from hone.exceptions import RunDirError
+
+DB_NAME = "hone.db"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS llm_calls (
+    id INTEGER PRIMARY KEY,
+    round INTEGER NOT NULL,
+    model TEXT NOT NULL,
+    prompt TEXT NOT NULL,
+    completion TEXT NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    started REAL NOT NULL,
+    latency REAL NOT NULL,
+    error TEXT
+);
+CREATE TABLE IF NOT EXISTS candidates (
+    id INTEGER PRIMARY KEY,
+    round INTEGER NOT NULL,
+    parent_ids TEXT NOT NULL,
+    call_id INTEGER REFERENCES llm_calls(id),
+    code TEXT,
+    status TEXT NOT NULL,
+    score REAL,
+    metrics TEXT NOT NULL DEFAULT '{}',
+    feedback TEXT NOT NULL DEFAULT '',
+    reason TEXT NOT NULL DEFAULT '',
+    output TEXT NOT NULL DEFAULT '',
+    eval_started REAL,
+    eval_seconds REAL,
+    cpu_seconds REAL,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS candidates_score ON candidates(status, score);
+"""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One hypothesis: its program, where it came from, and how it was evaluated."""
+
+    id: int
+    round: int
+    code: str | None
+    evaluation: Evaluation
+    parent_ids: tuple[int, ...] = ()
+    call_id: int | None = None
+    output: str = ""
+
+    @property
+    def score(self) -> float | None:
+        """The score when the evaluation succeeded, else None."""
+        return self.evaluation.score if self.evaluation.ok else None
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Model usage so far."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def tokens(self) -> int:
+        """Prompt plus completion tokens."""
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass
+class Store:
+    """A run's database. Open with `Store.create` or `Store.open`."""
+
+    path: Path
+    conn: sqlite3.Connection
+    _lock: TextIO | None = field(default=None, repr=False)
+
+    @classmethod
+    def create(cls, run_dir: Path, meta: dict[str, Any]) -> Store:
+        """Create a new run directory and its database."""
+        run_dir.mkdir(parents=True, exist_ok=True)
+        db = run_dir / DB_NAME
+        if db.exists():
+            raise RunDirError(
+                f"{str(run_dir)!r} already holds a run; continue it with: hone resume {run_dir}, "
+                "or pick another --run-dir"
+            )
+        store = cls._connect(db)
+        with store.conn:
+            store.conn.executescript(_SCHEMA)
+            store.set_meta(schema_version=SCHEMA_VERSION, created=time.time(), **meta)
+        return store
+
+    @classmethod
+    def open(cls, run_dir: Path) -> Store:
+        """Open an existing run directory."""
+        db = run_dir / DB_NAME
+        if not db.is_file():
+            raise RunDirError(
+                f"{str(run_dir)!r} is not a hone run (no {DB_NAME}); pass the folder that "
+                "'hone run' printed"
+            )
+        store = cls._connect(db)
+        try:
+            version = store.meta().get("schema_version")
+        except sqlite3.DatabaseError as exc:
+            raise RunDirError(f"{str(db)!r} is not a readable hone database ({exc})") from None
+        if version != SCHEMA_VERSION:
+            raise RunDirError(
+                f"{str(db)!r} has schema version {version!r}; this hone reads {SCHEMA_VERSION}"
+            )
+        return store
+
+    @classmethod
+    def _connect(cls, db: Path) -> Store:
+        conn = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=5000")
+        conn.row_factory = sqlite3.Row
+        return cls(db, conn)
+
+    def lock(self) -> None:
+        """Take the run's writer lock, so two processes never drive one run."""
+        handle = (self.path.parent / ".lock").open("w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise RunDirError(
+                f"{str(self.path.parent)!r} is in use by another hone process; wait for it or stop it"
+            ) from None
+        self._lock = handle
+
+    def close(self) -> None:
+        """Close the database and release the lock."""
+        self.conn.close()
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    # -- metadata -----------------------------------------------------------------------
+    def set_meta(self, **values: Any) -> None:
+        """Set metadata entries (JSON-encoded)."""
+        self.conn.executemany(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [(k, json.dumps(v)) for k, v in values.items()],
+        )
+
+    def meta(self) -> dict[str, Any]:
+        """All metadata entries."""
+        return {
+            row["key"]: json.loads(row["value"]) for row in self.conn.execute("SELECT * FROM meta")
+        }
+
+    # -- writes -------------------------------------------------------------------------
+    def add_call(
+        self,
+        *,
+        round: int,
+        model: str,
+        prompt: str,
+        completion: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+        started: float,
+        latency: float,
+        error: str | None = None,
+    ) -> int:
+        """Record one model call; returns its id."""
+        cur = self.conn.execute(
+            "INSERT INTO llm_calls(round, model, prompt, completion, prompt_tokens, "
+            "completion_tokens, started, latency, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                round,
+                model,
+                prompt,
+                completion,
+                prompt_tokens,
+                completion_tokens,
+                started,
+                latency,
+                error,
+            ),
+        )
+        return int(cur.lastrowid or 0)
+
+    def add_candidate(
+        self,
+        *,
+        round: int,
+        code: str | None,
+        parent_ids: tuple[int, ...] = (),
+        call_id: int | None = None,
+        evaluation: Evaluation | None = None,
+    ) -> int:
+        """Record a hypothesis; without an evaluation it is 'pending' until `set_evaluation`."""
+        status = evaluation.status if evaluation else "pending"
+        reason = evaluation.reason if evaluation else ""
+        cur = self.conn.execute(
+            "INSERT INTO candidates(round, parent_ids, call_id, code, status, reason, created) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (round, json.dumps(list(parent_ids)), call_id, code, status, reason, time.time()),
+        )
+        return int(cur.lastrowid or 0)
+
+    def set_evaluation(
+        self, candidate_id: int, evaluation: Evaluation, *, output: str = "", started: float = 0.0
+    ) -> None:
+        """Record the outcome of a pending hypothesis."""
+        self.conn.execute(
+            "UPDATE candidates SET status = ?, score = ?, metrics = ?, feedback = ?, reason = ?, "
+            "output = ?, eval_started = ?, eval_seconds = ?, cpu_seconds = ? WHERE id = ?",
+            (
+                evaluation.status,
+                evaluation.score,
+                json.dumps(evaluation.metrics),
+                evaluation.feedback,
+                evaluation.reason,
+                output,
+                started,
+                evaluation.seconds,
+                evaluation.cpu_seconds,
+                candidate_id,
+            ),
+        )
+
+    # -- reads --------------------------------------------------------------------------
+    def candidates(self, *, pending: bool = False) -> list[Candidate]:
+        """Every evaluated hypothesis in order (or only the pending ones)."""
+        where = "status = 'pending'" if pending else "status != 'pending'"
+        rows = self.conn.execute(f"SELECT * FROM candidates WHERE {where} ORDER BY id")
+        return [_candidate(row) for row in rows]
+
+    def candidate(self, candidate_id: int) -> Candidate:
+        """One hypothesis by id."""
+        row = self.conn.execute("SELECT * FROM candidates WHERE id = ?", (candidate_id,)).fetchone()
+        if row is None:
+            raise KeyError(candidate_id)
+        return _candidate(row)
+
+    def calls(self) -> Iterator[sqlite3.Row]:
+        """Every model call in order."""
+        return iter(self.conn.execute("SELECT * FROM llm_calls ORDER BY id"))
+
+    def usage(self) -> Usage:
+        """Model calls and tokens so far."""
+        row = self.conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0) "
+            "FROM llm_calls"
+        ).fetchone()
+        return Usage(int(row[0]), int(row[1]), int(row[2]))
+
+    def last_round(self) -> int:
+        """The highest round number recorded (0 for the starting program only)."""
+        row = self.conn.execute("SELECT MAX(round) FROM candidates").fetchone()
+        return int(row[0]) if row[0] is not None else -1
+
+
+def _candidate(row: sqlite3.Row) -> Candidate:
+    evaluation = Evaluation(
+        score=row["score"],
+        metrics=json.loads(row["metrics"]),
+        feedback=row["feedback"],
+        status=row["status"] if row["status"] != "pending" else "ok",
+        reason=row["reason"],
+        seconds=row["eval_seconds"] or 0.0,
+        cpu_seconds=row["cpu_seconds"] or 0.0,
+    )
+    return Candidate(
+        id=row["id"],
+        round=row["round"],
+        code=row["code"],
+        evaluation=evaluation,
+        parent_ids=tuple(json.loads(row["parent_ids"])),
+        call_id=row["call_id"],
+        output=row["output"],
+    )
+
+
+@contextlib.contextmanager
+def opened(run_dir: Path) -> Iterator[Store]:
+    """Open a run read-only-ish for inspection and close it afterwards."""
+    store = Store.open(run_dir)
+    try:
+        yield store
+    finally:
+        store.close()

@@ -1,0 +1,67 @@
+"""Choosing what goes back to the model: the `Strategy` protocol and greedy top-k."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from hone.config import Objective
+from hone.store import Candidate
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What one prompt shows: the parent to improve, other good programs, recent failures."""
+
+    parent: Candidate
+    inspirations: tuple[Candidate, ...] = ()
+    failures: tuple[Candidate, ...] = ()
+
+
+class Strategy(Protocol):
+    """Picks the candidates a prompt shows the model."""
+
+    def select(self, population: Sequence[Candidate], rng: random.Random) -> Selection:
+        """Choose from the evaluated population (at least one candidate has a score)."""
+        ...
+
+
+@dataclass(frozen=True)
+class TopK:
+    """Greedy: improve the best program, shown with the next best and the latest failures."""
+
+    objective: Objective = "maximize"
+    k: int = 2
+    failures: int = 2
+
+    def select(self, population: Sequence[Candidate], rng: random.Random) -> Selection:
+        """The best `k` distinct programs (best is the parent) and the newest failures."""
+        ranked = ranked_distinct(population, self.objective)
+        if not ranked:
+            raise ValueError("no candidate has a score yet")
+        failed = (
+            [c for c in population if not c.evaluation.ok][-self.failures :]
+            if self.failures
+            else []
+        )
+        return Selection(ranked[0], tuple(ranked[1 : self.k]), tuple(reversed(failed)))
+
+
+def ranked_distinct(population: Sequence[Candidate], objective: Objective) -> list[Candidate]:
+    """Scored candidates best first; among equal programs only the earliest is kept."""
+    scored = [c for c in population if c.score is not None]
+    sign = -1.0 if objective == "maximize" else 1.0
+    scored.sort(key=lambda c: (sign * (c.score or 0.0), c.id))
+    seen: set[str] = set()
+    result = []
+    for c in scored:
+        key = "\n".join(line.rstrip() for line in (c.code or "").strip().splitlines())
+        if key not in seen:
+            seen.add(key)
+            result.append(c)
+    return result
+
+
+__all__ = ["Selection", "Strategy", "TopK", "ranked_distinct"]

@@ -1,0 +1,186 @@
+"""A task: what to improve, how it is scored, and the defaults of a run on it."""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from hone.config import Budget, EvaluationConfig, ModelConfig, Objective, SearchConfig
+from hone.exceptions import ConfigError, TaskError
+
+_TOP_KEYS = {"name", "instruction", "program", "evaluator", "objective", "target", "function"}
+_TABLES: dict[str, type] = {
+    "budget": Budget,
+    "search": SearchConfig,
+    "evaluation": EvaluationConfig,
+    "model": ModelConfig,
+}
+
+
+@dataclass(frozen=True)
+class Task:
+    """Instruction, starting program, evaluator, objective and run defaults."""
+
+    name: str
+    instruction: str
+    program: str
+    evaluator: Path
+    objective: Objective = "maximize"
+    function: str | None = None  # the function best-shot prompts evolve; default: first in block
+    program_filename: str = "program.py"
+    root: Path | None = None
+    budget: Budget = field(default_factory=Budget)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+
+    def better(self, a: float, b: float | None) -> bool:
+        """True when score `a` is strictly better than `b` under the objective."""
+        if b is None:
+            return True
+        return a > b if self.objective == "maximize" else a < b
+
+    def reached(self, score: float | None) -> bool:
+        """True when `score` meets the target."""
+        target = self.budget.target
+        if score is None or target is None:
+            return False
+        return score >= target if self.objective == "maximize" else score <= target
+
+    @classmethod
+    def from_dir(cls, path: str | Path) -> Task:
+        """Load a task folder: task.toml, the starting program and evaluate.py."""
+        root = Path(path)
+        if not root.is_dir():
+            raise TaskError(
+                f"task folder {str(root)!r} does not exist; pass a folder with task.toml"
+            )
+        toml_path = root / "task.toml"
+        if not toml_path.is_file():
+            raise TaskError(
+                f"{str(toml_path)!r} is missing; create it with at least an 'instruction' "
+                "(see docs/tasks.md)"
+            )
+        try:
+            data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise TaskError(f"{str(toml_path)!r} is not valid TOML: {exc}") from None
+        return _from_mapping(data, root.resolve(), str(toml_path))
+
+
+def _from_mapping(data: dict[str, Any], root: Path, where: str) -> Task:
+    unknown = set(data) - _TOP_KEYS - set(_TABLES)
+    if unknown:
+        raise TaskError(
+            f"{where!r} has unknown key(s) {sorted(unknown)}; allowed: "
+            f"{sorted(_TOP_KEYS | set(_TABLES))}"
+        )
+    instruction = data.get("instruction")
+    if not isinstance(instruction, str) or not instruction.strip():
+        raise TaskError(
+            f"{where!r} needs an 'instruction' string telling the model what to improve"
+        )
+    objective = data.get("objective", "maximize")
+    if objective not in ("maximize", "minimize"):
+        raise TaskError(f"{where!r}: objective must be 'maximize' or 'minimize', got {objective!r}")
+    program_path = root / _str_key(data, "program", "initial.py", where)
+    if not program_path.is_file():
+        raise TaskError(
+            f"starting program {str(program_path)!r} is missing; create it or set 'program' "
+            f"in {where!r}"
+        )
+    evaluator = root / _str_key(data, "evaluator", "evaluate.py", where)
+    _check_evaluator(evaluator, where)
+    tables: dict[str, Any] = {}
+    for name, klass in _TABLES.items():
+        table = data.get(name, {})
+        if not isinstance(table, dict):
+            raise TaskError(f"{where!r}: [{name}] must be a table")
+        allowed = {f.name for f in fields(klass)}
+        if name == "model" and "name" in table:
+            table = {**table, "spec": table["name"]}
+            table.pop("name")
+        bad = set(table) - allowed - ({"target"} if name == "budget" else set())
+        if bad:
+            raise TaskError(
+                f"{where!r}: unknown key(s) {sorted(bad)} in [{name}]; allowed: {sorted(allowed)}"
+            )
+        try:
+            tables[name] = klass(**table)
+        except (TypeError, ConfigError) as exc:
+            raise TaskError(f"{where!r}: invalid [{name}]: {exc}") from None
+    if "target" in data:
+        target = data["target"]
+        if isinstance(target, bool) or not isinstance(target, int | float):
+            raise TaskError(f"{where!r}: target must be a number, got {target!r}")
+        tables["budget"] = tables["budget"].merged(target=float(target))
+    program = program_path.read_text(encoding="utf-8")
+    try:
+        ast.parse(program)
+    except SyntaxError as exc:
+        raise TaskError(
+            f"starting program {str(program_path)!r} does not parse (line {exc.lineno}: {exc.msg})"
+        ) from None
+    function = data.get("function")
+    if function is not None and not isinstance(function, str):
+        raise TaskError(f"{where!r}: function must be a string naming the function to evolve")
+    return Task(
+        name=_str_key(data, "name", root.name, where),
+        instruction=instruction.strip(),
+        program=program,
+        evaluator=evaluator,
+        objective=objective,
+        function=function,
+        program_filename=program_path.name,
+        root=root,
+        **tables,
+    )
+
+
+def _str_key(data: dict[str, Any], key: str, default: str, where: str) -> str:
+    value = data.get(key, default)
+    if not isinstance(value, str) or not value:
+        raise TaskError(f"{where!r}: {key!r} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _check_evaluator(path: Path, where: str) -> None:
+    if not path.is_file():
+        raise TaskError(
+            f"evaluator {str(path)!r} is missing; create it with a function "
+            "evaluate(program_path) -> float | dict (see docs/tasks.md)"
+        )
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except SyntaxError as exc:
+        raise TaskError(
+            f"evaluator {str(path)!r} does not parse (line {exc.lineno}: {exc.msg})"
+        ) from None
+    names = (
+        {
+            node.name
+            for node in tree.body
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        }
+        | {
+            target.id
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }
+        | {
+            alias.asname or alias.name
+            for node in tree.body
+            if isinstance(node, ast.ImportFrom)
+            for alias in node.names
+        }
+    )
+    if "evaluate" not in names:
+        raise TaskError(
+            f"evaluator {str(path)!r} defines no top-level 'evaluate'; add "
+            "def evaluate(program_path): ... returning a float or a dict"
+        )

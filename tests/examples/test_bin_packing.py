@@ -1,0 +1,115 @@
+"""The bin-packing example: its evaluator reproduces FunSearch's best-fit figures."""
+
+from __future__ import annotations
+
+import importlib.util
+import textwrap
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "bin_packing"
+
+
+def load_evaluator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bin_packing_evaluate", EXAMPLE / "evaluate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_program(tmp_path: Path, body: str) -> str:
+    path = tmp_path / "candidate.py"
+    path.write_text("import numpy as np\n\n\n" + textwrap.dedent(body), encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def evaluator() -> ModuleType:
+    return load_evaluator()
+
+
+@pytest.fixture(scope="module")
+def best_fit(evaluator: ModuleType) -> dict:
+    return evaluator.evaluate(str(EXAMPLE / "initial.py"))
+
+
+def test_task_folder_is_complete() -> None:
+    for name in ("task.toml", "initial.py", "evaluate.py", "README.md"):
+        assert (EXAMPLE / name).is_file(), name
+    for name in ("or3.json", "weibull_5k.json"):
+        assert (EXAMPLE / "data" / name).is_file(), name
+    source = (EXAMPLE / "initial.py").read_text(encoding="utf-8").splitlines()
+    assert "# EVOLVE-BLOCK-START" in source
+    assert "# EVOLVE-BLOCK-END" in source
+
+
+def test_best_fit_reproduces_funsearch_figures(best_fit: dict) -> None:
+    assert "error" not in best_fit
+    assert round(best_fit["or3_excess_pct"], 2) == 5.37
+    assert round(best_fit["weibull_excess_pct"], 2) == 3.98
+    assert best_fit["or3_mean_bins"] == pytest.approx(212.0)
+    assert best_fit["weibull_mean_bins"] == pytest.approx(2067.0)
+    expected = (best_fit["or3_excess_pct"] + best_fit["weibull_excess_pct"]) / 2
+    assert best_fit["combined_score"] == pytest.approx(expected)
+    assert "OR3: 5.37 % excess (212.00 bins vs L1 201.20)" in best_fit["feedback"]
+    assert "Weibull 5k: 3.98 % excess (2067.00 bins vs L1 1987.80)" in best_fit["feedback"]
+
+
+def test_first_fit_scores_differently(
+    evaluator: ModuleType, tmp_path: Path, best_fit: dict
+) -> None:
+    program = write_program(
+        tmp_path,
+        """
+        def priority(item, bins):
+            return -np.arange(len(bins), dtype=float)
+        """,
+    )
+    result = evaluator.evaluate(program)
+    assert "error" not in result
+    assert result["combined_score"] != pytest.approx(best_fit["combined_score"])
+    assert result["combined_score"] >= best_fit["combined_score"]
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ("return np.zeros(len(bins) + 1)", "shape"),
+        ("return 1.0", "shape"),
+        ("return np.full(len(bins), np.nan)", "non-finite"),
+        ("return np.full(len(bins), np.inf)", "non-finite"),
+        ("return ['a'] * len(bins)", "not numeric"),
+    ],
+)
+def test_invalid_priorities_give_an_error(
+    evaluator: ModuleType, tmp_path: Path, body: str, fragment: str
+) -> None:
+    program = write_program(tmp_path, f"def priority(item, bins):\n    {body}\n")
+    result = evaluator.evaluate(program)
+    assert result["combined_score"] == 100.0
+    assert fragment in result["error"]
+
+
+def test_missing_function_gives_an_error(evaluator: ModuleType, tmp_path: Path) -> None:
+    program = write_program(tmp_path, "def heuristic(item, bins):\n    return bins\n")
+    result = evaluator.evaluate(program)
+    assert result["combined_score"] == 100.0
+    assert "priority" in result["error"]
+
+
+def test_candidate_cannot_corrupt_the_bins(evaluator: ModuleType, tmp_path: Path) -> None:
+    """The heuristic gets a copy: writing into it does not change the packing."""
+    program = write_program(
+        tmp_path,
+        """
+        def priority(item, bins):
+            score = -(bins - item)
+            bins[:] = 0.0
+            return score
+        """,
+    )
+    result = evaluator.evaluate(program)
+    assert round(result["or3_excess_pct"], 2) == 5.37

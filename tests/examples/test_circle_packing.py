@@ -1,0 +1,159 @@
+"""The circle-packing example: its evaluator checks packings itself."""
+
+from __future__ import annotations
+
+import importlib.util
+import textwrap
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "circle_packing"
+
+# A valid 26-circle packing: a 5 x 5 grid of radius-0.09 circles and one tiny circle in a gap.
+GRID = """
+import numpy as np
+
+
+def run_packing():
+    xs = 0.1 + 0.2 * np.arange(5)
+    centers = np.array([(x, y) for x in xs for y in xs] + [CORNER])
+    radii = np.array([0.09] * 25 + [RADIUS])
+    centers, radii = MUTATE(centers, radii)
+    return centers, radii, 999.0  # the reported sum is ignored
+
+
+def MUTATE(centers, radii):
+    BODY
+    return centers, radii
+"""
+
+
+def load_evaluator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "circle_packing_evaluate", EXAMPLE / "evaluate.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def evaluator() -> ModuleType:
+    return load_evaluator()
+
+
+def grid_program(
+    tmp_path: Path, body: str = "pass", corner: str = "(0.2, 0.2)", radius: str = "0.01"
+) -> str:
+    source = (
+        GRID.replace("CORNER", corner)
+        .replace("RADIUS", radius)
+        .replace("MUTATE", "mutate")
+        .replace("BODY", body)
+    )
+    path = tmp_path / "candidate.py"
+    path.write_text(source, encoding="utf-8")
+    return str(path)
+
+
+def test_task_folder_is_complete() -> None:
+    for name in ("task.toml", "initial.py", "evaluate.py", "README.md"):
+        assert (EXAMPLE / name).is_file(), name
+    source = (EXAMPLE / "initial.py").read_text(encoding="utf-8").splitlines()
+    assert "# EVOLVE-BLOCK-START" in source
+    assert "# EVOLVE-BLOCK-END" in source
+
+
+def test_initial_program_is_valid(evaluator: ModuleType) -> None:
+    result = evaluator.evaluate(str(EXAMPLE / "initial.py"))
+    assert "error" not in result
+    assert result["validity"] == 1.0
+    assert 1.5 <= result["combined_score"] <= 2.4
+    assert result["sum_radii"] == result["combined_score"]
+    assert result["target_ratio"] == pytest.approx(result["sum_radii"] / 2.635)
+    assert "valid packing" in result["feedback"]
+
+    spec = importlib.util.spec_from_file_location("circle_initial", EXAMPLE / "initial.py")
+    assert spec is not None and spec.loader is not None
+    program = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(program)
+    centers, radii, total = program.run_packing()
+    assert centers.shape == (26, 2)
+    assert radii.shape == (26,)
+    assert result["combined_score"] == pytest.approx(float(np.sum(radii)))
+    assert result["combined_score"] == pytest.approx(total)
+
+
+def test_sum_is_recomputed_not_trusted(evaluator: ModuleType, tmp_path: Path) -> None:
+    result = evaluator.evaluate(grid_program(tmp_path))
+    assert "error" not in result
+    assert result["combined_score"] == pytest.approx(25 * 0.09 + 0.01)
+
+
+def test_construct_packing_alone_is_accepted(evaluator: ModuleType, tmp_path: Path) -> None:
+    path = tmp_path / "candidate.py"
+    path.write_text(
+        textwrap.dedent(
+            """
+            import numpy as np
+
+
+            def construct_packing():
+                xs = 0.1 + 0.2 * np.arange(5)
+                centers = np.array([(x, y) for x in xs for y in xs] + [(0.2, 0.2)])
+                return centers, np.array([0.1] * 25 + [0.0])
+            """
+        ),
+        encoding="utf-8",
+    )
+    result = evaluator.evaluate(str(path))
+    assert result["combined_score"] == pytest.approx(2.5)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragments"),
+    [
+        ({"radius": "0.1"}, ["overlap", "25"]),  # the extra circle touches four grid circles
+        ({"body": "radii[12] = 0.15"}, ["overlap", "circles 7 and 12"]),
+        ({"body": "centers[7] = (0.95, 0.5)"}, ["circle 7", "outside"]),
+        ({"body": "centers[0] = (-0.2, 0.5)"}, ["circle 0", "outside"]),
+        ({"body": "centers, radii = centers[:25], radii[:25]"}, ["26 circles", "(25, 2)"]),
+        ({"body": "radii = radii[:25]"}, ["26 circles", "(25,)"]),
+        ({"body": "centers[4, 1] = np.nan"}, ["circle 4", "not finite"]),
+        ({"body": "radii[2] = np.nan"}, ["circle 2", "not finite"]),
+        ({"body": "radii[5] = -0.01"}, ["circle 5", "negative"]),
+        ({"body": "centers = 'abc'"}, ["numeric"]),
+    ],
+)
+def test_invalid_packings_score_zero(
+    evaluator: ModuleType, tmp_path: Path, kwargs: dict, fragments: list[str]
+) -> None:
+    result = evaluator.evaluate(grid_program(tmp_path, **kwargs))
+    assert result["combined_score"] == 0.0
+    assert result["validity"] == 0.0
+    for fragment in fragments:
+        assert fragment in result["error"]
+
+
+def test_overlap_amount_is_reported(evaluator: ModuleType, tmp_path: Path) -> None:
+    result = evaluator.evaluate(grid_program(tmp_path, body="radii[12] = 0.15"))
+    # circle 12 (0.5, 0.5) and circle 7 (0.3, 0.5) are 0.2 apart: 0.15 + 0.09 - 0.2 = 0.04
+    assert result["error"] == "circles 7 and 12 overlap by 0.04"
+
+
+def test_touching_circles_within_tolerance_are_valid(evaluator: ModuleType, tmp_path: Path) -> None:
+    result = evaluator.evaluate(grid_program(tmp_path, body="radii[:25] = 0.1 + 1e-12"))
+    assert "error" not in result
+    assert result["validity"] == 1.0
+
+
+def test_wrong_return_type_gives_an_error(evaluator: ModuleType, tmp_path: Path) -> None:
+    path = tmp_path / "candidate.py"
+    path.write_text("def run_packing():\n    return 2.6\n", encoding="utf-8")
+    result = evaluator.evaluate(str(path))
+    assert result["combined_score"] == 0.0
+    assert "run_packing()" in result["error"]

@@ -1,0 +1,124 @@
+"""Model backends against real servers: the embedded Gemma 3 270M, and the openai and
+anthropic SDKs talking to that model served on loopback by llama.cpp's own HTTP server."""
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from hone.config import ModelConfig
+from hone.exceptions import ConfigError, ModelError
+from hone.models import Message, Request, make_model
+from hone.models.anthropic import AnthropicModel
+from hone.models.embedded import EmbeddedModel, default_model_path
+from hone.models.openai import OpenAIModel
+
+pytestmark = pytest.mark.slow
+
+PROMPT = 'def add(a, b):\n    """Return the sum of a and b."""\n'
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Any]:
+    import xllamacpp
+
+    params = xllamacpp.CommonParams()
+    params.model.path = str(default_model_path())
+    params.verbosity = -1
+    params.n_ctx = 2048
+    params.n_parallel = 2
+    server = xllamacpp.Server(params)
+    yield server
+    del server
+
+
+def test_embedded_model_completes_code_and_counts_tokens() -> None:
+    async def go() -> Any:
+        model = make_model(ModelConfig(spec="embedded"))
+        assert isinstance(model, EmbeddedModel) and model.style == "completion"
+        try:
+            return await asyncio.gather(
+                *(
+                    model.generate(Request(text=PROMPT, max_tokens=24, seed=s, stop=("\ndef ",)))
+                    for s in (1, 2)
+                )
+            )
+        finally:
+            await model.close()
+
+    completions = asyncio.run(go())
+    for completion in completions:
+        assert completion.text.strip()
+        assert 0 < completion.completion_tokens <= 24
+        assert completion.prompt_tokens >= 10
+        assert "\ndef " not in completion.text
+
+
+def test_openai_backend_against_a_real_server(server: Any) -> None:
+    base_url = server.listening_address + "/v1"
+
+    async def go() -> Any:
+        model = make_model(ModelConfig(spec="openai:gemma", base_url=base_url))
+        assert isinstance(model, OpenAIModel)
+        try:
+            return await model.generate(
+                Request(
+                    messages=(Message("user", "Write a Python function that adds two numbers."),),
+                    max_tokens=16,
+                    seed=3,
+                )
+            )
+        finally:
+            await model.close()
+
+    completion = asyncio.run(go())
+    assert completion.text
+    assert 0 < completion.completion_tokens <= 16 and completion.prompt_tokens > 5
+
+
+def test_anthropic_backend_against_a_real_server(server: Any) -> None:
+    async def go() -> Any:
+        model = AnthropicModel("gemma", base_url=server.listening_address)
+        try:
+            return await model.generate(
+                Request(
+                    messages=(
+                        Message("system", "You write Python."),
+                        Message("user", "Add two numbers."),
+                    ),
+                    max_tokens=16,
+                )
+            )
+        finally:
+            await model.close()
+
+    completion = asyncio.run(go())
+    assert completion.text
+    assert 0 < completion.completion_tokens <= 16
+
+
+def test_unreachable_server_is_a_clear_model_error() -> None:
+    async def go() -> None:
+        model = OpenAIModel("x", base_url="http://127.0.0.1:9/v1", timeout=5)
+        model._client = model._client.with_options(max_retries=0)
+        try:
+            await model.generate(Request(text="hi", max_tokens=1))
+        finally:
+            await model.close()
+
+    with pytest.raises(ModelError, match=r"cannot reach the model server at http://127.0.0.1:9/v1"):
+        asyncio.run(go())
+
+
+def test_model_specs() -> None:
+    with pytest.raises(ConfigError, match="unknown model 'gpt'"):
+        make_model(ModelConfig(spec="gpt"))
+    with pytest.raises(ConfigError, match="needs a name"):
+        make_model(ModelConfig(spec="openai:"))
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY is not set"):
+        make_model(ModelConfig(spec="openai:gpt-4o-mini"))
+    with pytest.raises(ConfigError, match="ANTHROPIC_API_KEY is not set"):
+        make_model(ModelConfig(spec="anthropic:claude"))
+    with pytest.raises(ConfigError, match="does not exist"):
+        make_model(ModelConfig(spec="embedded:/nonexistent.gguf"))

@@ -1,0 +1,157 @@
+"""Golden tests: the exact prompts hone sends. Change them on purpose, then update these."""
+
+from pathlib import Path
+
+from hone.edits import START
+from hone.evaluation import Evaluation
+from hone.prompts import build_prompt, parse_answer
+from hone.store import Candidate
+from hone.strategies import Selection
+from hone.task import Task
+
+PROGRAM = '''import math
+
+# EVOLVE-BLOCK-START
+def f():
+    """Return a number."""
+    return 1.0
+# EVOLVE-BLOCK-END
+
+
+def run():
+    return f()
+'''
+
+BEST_SHOT = '''"""Make f() return 10.
+"""
+import math
+
+
+# f_v0 scored -9 (higher is better)
+def f_v0():
+    """Return a number."""
+    return 1.0
+
+
+# f_v1 scored -6 (higher is better)
+def f_v1():
+    """Return a number."""
+    return 4.0
+
+
+def f_v2():
+    """Improved version of `f_v1`."""
+'''
+
+CHAT_USER = '''## Task
+Make f() return 10.
+
+Score: higher is better.
+
+## Best programs so far
+### Program #2 (score -6) — improve this one
+metrics: value=4
+feedback: f() = 4.0
+```python
+import math
+
+# EVOLVE-BLOCK-START
+def f():
+    """Return a number."""
+    return 4.0
+# EVOLVE-BLOCK-END
+
+
+def run():
+    return f()
+```
+
+### Program #1 (score -9)
+metrics: value=1
+feedback: f() = 1.0
+```python
+import math
+
+# EVOLVE-BLOCK-START
+def f():
+    """Return a number."""
+    return 1.0
+# EVOLVE-BLOCK-END
+
+
+def run():
+    return f()
+```
+
+## Recent failed attempts
+- attempt #3 (invalid-edit): the answer contains no code
+
+## What to do
+Answer in two parts.
+1. Analysis: in a few sentences, what made the better programs better, why the failures failed, and what to try next.
+2. Proposal: the change to program #2, either as one or more SEARCH/REPLACE blocks
+
+<<<<<<< SEARCH
+(lines copied exactly from program #2)
+=======
+(their replacement)
+>>>>>>> REPLACE
+
+or as the complete new program in one ```python block. Change only the code between the EVOLVE-BLOCK-START and EVOLVE-BLOCK-END markers.'''
+
+
+def _selection() -> Selection:
+    worse = Candidate(
+        1, 0, PROGRAM, Evaluation(score=-9.0, metrics={"value": 1.0}, feedback="f() = 1.0")
+    )
+    better = Candidate(
+        2,
+        1,
+        PROGRAM.replace("return 1.0", "return 4.0"),
+        Evaluation(score=-6.0, metrics={"value": 4.0}, feedback="f() = 4.0"),
+    )
+    failed = Candidate(3, 1, None, Evaluation.failed("invalid-edit", "the answer contains no code"))
+    return Selection(better, (worse,), (failed,))
+
+
+TASK = Task(name="t", instruction="Make f() return 10.", program=PROGRAM, evaluator=Path("e.py"))
+
+
+def test_best_shot_prompt_is_pinned() -> None:
+    prompt = build_prompt(TASK, _selection(), "completion")
+    assert prompt.text == BEST_SHOT
+    assert prompt.function == "f" and prompt.signature == "def f_v2():\n"
+    assert prompt.parent.id == 2 and prompt.parent_ids == (2, 1)
+    assert "\ndef " in prompt.stop
+
+
+def test_best_shot_answer_becomes_the_parent_with_a_new_function() -> None:
+    prompt = build_prompt(TASK, _selection(), "completion")
+    edit = parse_answer(prompt, "    return 10.0\n\n\ndef f_v3():\n    return 0\n")
+    assert edit.ok
+    assert edit.program == PROGRAM.replace(
+        '    """Return a number."""\n    return 1.0', "    return 10.0"
+    )
+    assert START in (edit.program or "")
+
+
+def test_chat_prompt_is_pinned() -> None:
+    prompt = build_prompt(TASK, _selection(), "chat")
+    system, user = prompt.messages
+    assert system.role == "system" and "improve programs" in system.content
+    assert user.role == "user" and user.content == CHAT_USER
+
+
+def test_completion_style_falls_back_to_chat_without_a_function() -> None:
+    task = Task(name="t", instruction="x", program="X = 1\n", evaluator=Path("e.py"))
+    parent = Candidate(1, 0, "X = 1\n", Evaluation(score=1.0))
+    prompt = build_prompt(task, Selection(parent), "completion")
+    assert prompt.messages and prompt.function is None
+
+
+def test_minimize_objective_is_stated() -> None:
+    import dataclasses
+
+    task = dataclasses.replace(TASK, objective="minimize")
+    assert "(lower is better)" in build_prompt(task, _selection(), "completion").text
+    assert "lower is better" in build_prompt(task, _selection(), "chat").messages[1].content

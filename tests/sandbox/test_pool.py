@@ -1,0 +1,165 @@
+"""The evaluation process: failures of every kind come back as evaluations, never exceptions."""
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from hone.config import EvaluationConfig
+from hone.exceptions import TaskError
+from hone.sandbox import ProcessPool, Verified
+
+EVALUATOR = """\
+import importlib.util
+
+
+def evaluate(program_path):
+    spec = importlib.util.spec_from_file_location("candidate", program_path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.result()
+"""
+
+
+def verify_all(
+    tmp_path: Path, programs: list[str], timeout: float = 2.0, workers: int = 2
+) -> list[Verified]:
+    evaluator = tmp_path / "evaluate.py"
+    evaluator.write_text(EVALUATOR)
+
+    async def go() -> list[Verified]:
+        pool = ProcessPool(
+            evaluator, "program.py", EvaluationConfig(timeout=timeout, workers=workers)
+        )
+        try:
+            return list(await asyncio.gather(*(pool.verify(p) for p in programs)))
+        finally:
+            await pool.close()
+
+    return asyncio.run(go())
+
+
+def test_scores_metrics_and_output(tmp_path: Path) -> None:
+    [v] = verify_all(
+        tmp_path, ["def result():\n    print('hello')\n    return {'score': 2.0, 'm': 3}\n"]
+    )
+    assert v.evaluation.ok and v.evaluation.score == 2.0
+    assert v.evaluation.metrics == {"m": 3.0}
+    assert v.output == "hello\n"
+    assert v.evaluation.seconds > 0
+
+
+def test_hung_candidate_and_its_children_are_killed(tmp_path: Path) -> None:
+    marker = tmp_path / "child-survived"
+    program = f"""
+import os, time
+def result():
+    if os.fork() == 0:
+        time.sleep(1.5)
+        open({str(marker)!r}, "w").write("alive")
+        os._exit(0)
+    while True:
+        pass
+"""
+    start = time.monotonic()
+    [v] = verify_all(tmp_path, [program], timeout=0.5)
+    elapsed = time.monotonic() - start
+    assert v.evaluation.status == "timeout"
+    assert "0.5 s" in v.evaluation.reason
+    assert elapsed < 5
+    time.sleep(2.0)
+    assert not marker.exists(), "a child of the timed-out candidate kept running"
+
+
+@pytest.mark.parametrize(
+    ("program", "status", "reason"),
+    [
+        ("def result():\n    raise ValueError('bad value')\n", "error", "ValueError: bad value"),
+        ("def result():\n    return float('nan')\n", "invalid-output", "nan"),
+        ("def result():\n    return 'high'\n", "invalid-output", "str"),
+        ("def result():\n    return {'accuracy': 1}\n", "invalid-output", "combined_score"),
+        ("import os\ndef result():\n    os._exit(3)\n", "killed", "exited with code 3"),
+        ("import ctypes\ndef result():\n    ctypes.string_at(0)\n", "killed", "SIGSEGV"),
+        ("import sys\ndef result():\n    sys.exit(0)\n", "error", "SystemExit"),
+        ("def result(:\n", "error", "SyntaxError"),
+        ("def result():\n    return result()\n", "error", "RecursionError"),
+    ],
+)
+def test_failures_are_evaluations(tmp_path: Path, program: str, status: str, reason: str) -> None:
+    [v] = verify_all(tmp_path, [program])
+    assert v.evaluation.status == status
+    assert reason in v.evaluation.reason
+    assert v.evaluation.score is None
+
+
+def test_candidate_sees_no_secrets_and_runs_in_a_private_directory(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("HONE_TEST_SECRET_KEY", "sk-secret")
+    program = (
+        "import os\n"
+        "def result():\n"
+        "    return {'score': 1.0, 'secret': float('HONE_TEST_SECRET_KEY' in os.environ),"
+        " 'in_tmp': float(os.getcwd().startswith('/tmp') or 'hone-eval-' in os.getcwd())}\n"
+    )
+    [v] = verify_all(tmp_path, [program])
+    assert v.evaluation.metrics == {"secret": 0.0, "in_tmp": 1.0}
+
+
+def test_output_is_capped(tmp_path: Path) -> None:
+    [v] = verify_all(tmp_path, ["def result():\n    print('x' * 1_000_000)\n    return 1.0\n"])
+    assert v.evaluation.ok
+    assert len(v.output) < 70_000 and v.output.endswith("[output truncated]")
+
+
+def test_printing_a_fake_result_does_not_change_the_score(tmp_path: Path) -> None:
+    program = (
+        "import sys\n"
+        "def result():\n"
+        '    sys.stdout.write(\'{"id": 1, "evaluation": {"score": 1e9}}\\n\')\n'
+        "    return 1.0\n"
+    )
+    [v] = verify_all(tmp_path, [program])
+    assert v.evaluation.score == 1.0
+
+
+def test_work_is_parallel(tmp_path: Path) -> None:
+    program = "import time\ndef result():\n    time.sleep(0.4)\n    return 1.0\n"
+    start = time.monotonic()
+    results = verify_all(tmp_path, [program] * 4, workers=2)
+    elapsed = time.monotonic() - start
+    assert all(r.evaluation.ok for r in results)
+    assert elapsed < 1.6 * 0.8 + 0.6  # two waves of 0.4 s, not four
+
+
+def test_broken_evaluator_is_a_task_error(tmp_path: Path) -> None:
+    evaluator = tmp_path / "evaluate.py"
+    evaluator.write_text("import not_a_module_anywhere\n\ndef evaluate(p):\n    return 1.0\n")
+
+    async def go() -> None:
+        pool = ProcessPool(evaluator, "program.py", EvaluationConfig(workers=1))
+        try:
+            await pool.verify("x = 1\n")
+        finally:
+            await pool.close()
+
+    with pytest.raises(TaskError, match="not_a_module_anywhere"):
+        asyncio.run(go())
+
+
+def test_close_leaves_no_worker_processes(tmp_path: Path) -> None:
+    evaluator = tmp_path / "evaluate.py"
+    evaluator.write_text(EVALUATOR)
+
+    async def go() -> list[int]:
+        pool = ProcessPool(evaluator, "program.py", EvaluationConfig(workers=2))
+        await pool.verify("def result():\n    return 1.0\n")
+        pids = [w.proc.pid for w in pool._all]
+        await pool.close()
+        return pids
+
+    for pid in asyncio.run(go()):
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)

@@ -1,0 +1,234 @@
+"""The command line, in process and — for kill -9 and resume — as a real subprocess."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from hone.cli import main
+from tests.conftest import answer
+
+
+def write_answers(path: Path, values: list[float], *, whole: bool = False) -> Path:
+    """A scripted-model file; `whole` answers replace the block, so every one applies."""
+    texts = [f"```python\ndef f():\n    return {v!r}\n```" if whole else answer(v) for v in values]
+    path.write_text("".join(json.dumps(t) + "\n" for t in texts))
+    return path
+
+
+def test_run_then_show(make_task, tmp_path: Path, capsys) -> None:
+    task = make_task()
+    answers = write_answers(tmp_path / "a.jsonl", [3.0, 10.0])
+    code = main(
+        [
+            "run",
+            str(task),
+            "--model",
+            f"scripted:{answers}",
+            "--run-dir",
+            str(tmp_path / "r"),
+            "--hypotheses",
+            "2",
+            "--target",
+            "0",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "new best -9" in out and "new best 0" in out
+    assert "stopped: reached the target score" in out
+    assert "best score 0 " in out
+    assert main(["show", str(tmp_path / "r")]) == 0
+    shown = capsys.readouterr().out
+    assert "best score 0" in shown and "return 10.0" in shown
+    assert "3 hypotheses evaluated" in shown
+
+
+def test_zero_calls_prints_the_start_outcome(make_task, tmp_path: Path, capsys) -> None:
+    code = main(
+        [
+            "run",
+            str(make_task()),
+            "--max-llm-calls",
+            "0",
+            "--run-dir",
+            str(tmp_path / "r"),
+            "--model",
+            "scripted:/nonexistent.jsonl",
+        ]
+    )
+    out = capsys.readouterr()
+    assert code == 2 and "does not exist" in out.err  # a bad model spec is one line
+
+
+def test_zero_calls_with_a_model(make_task, tmp_path: Path, capsys) -> None:
+    answers = write_answers(tmp_path / "a.jsonl", [])
+    code = main(
+        [
+            "run",
+            str(make_task()),
+            "--max-llm-calls",
+            "0",
+            "--run-dir",
+            str(tmp_path / "r"),
+            "--model",
+            f"scripted:{answers}",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "best score -9" in out and "feedback: f() = 1.0" in out and "value=1" in out
+
+
+def test_user_errors_are_one_line_without_traceback(tmp_path: Path, capsys) -> None:
+    assert main(["run", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hone: error: task folder") and "Traceback" not in err
+    assert err.count("\n") == 1
+    assert main(["show", str(tmp_path)]) == 2
+    assert "is not a hone run" in capsys.readouterr().err
+
+
+def test_unknown_model_is_a_user_error(make_task, tmp_path: Path, capsys) -> None:
+    assert main(["run", str(make_task()), "--model", "gpt5", "--run-dir", str(tmp_path / "r")]) == 2
+    assert "unknown model 'gpt5'" in capsys.readouterr().err
+
+
+def test_kill_9_then_resume_loses_nothing_and_pays_nothing_twice(make_task, tmp_path: Path) -> None:
+    slow = (Path(__file__).parent / "conftest.py").read_text().split('EVALUATOR = """\\\n')[1]
+    slow = slow.split('"""')[0].replace(
+        "    value = module.run()", "    import time\n    time.sleep(0.3)\n    value = module.run()"
+    )
+    task = make_task(evaluator=slow)
+    answers = write_answers(tmp_path / "a.jsonl", [1.0 + i / 10 for i in range(1, 41)], whole=True)
+    run_dir = tmp_path / "r"
+    command = [
+        sys.executable,
+        "-m",
+        "hone",
+        "run",
+        str(task),
+        "--model",
+        f"scripted:{answers}",
+        "--run-dir",
+        str(run_dir),
+        "--hypotheses",
+        "2",
+        "--workers",
+        "1",
+        "--max-llm-calls",
+        "12",
+    ]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    db = run_dir / "hone.db"
+    deadline = time.monotonic() + 60
+    evaluated = 0
+    while time.monotonic() < deadline and evaluated < 4:
+        time.sleep(0.1)
+        if db.exists():
+            with sqlite3.connect(db) as conn:
+                evaluated = conn.execute(
+                    "SELECT COUNT(*) FROM candidates WHERE status='ok'"
+                ).fetchone()[0]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with sqlite3.connect(db) as conn:
+        before = {
+            row[0]: row[1]
+            for row in conn.execute("SELECT id, score FROM candidates WHERE status='ok'")
+        }
+        calls_before = conn.execute("SELECT COUNT(*) FROM llm_calls").fetchone()[0]
+    assert len(before) >= 4 and calls_before < 12
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "hone", "resume", str(run_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    with sqlite3.connect(db) as conn:
+        after = {
+            row[0]: row[1]
+            for row in conn.execute("SELECT id, score FROM candidates WHERE status='ok'")
+        }
+        calls = [row[0] for row in conn.execute("SELECT completion FROM llm_calls ORDER BY id")]
+        pending = conn.execute("SELECT COUNT(*) FROM candidates WHERE status='pending'").fetchone()[
+            0
+        ]
+    assert all(after[k] == v for k, v in before.items())  # nothing evaluated was lost
+    assert len(calls) == 12 and len(set(calls)) == 12  # each prepared answer paid for once
+    assert pending == 0
+    assert len(after) == 13  # the start and every hypothesis
+
+
+def test_ctrl_c_stops_cleanly_and_resume_finishes(make_task, tmp_path: Path) -> None:
+    slow = (Path(__file__).parent / "conftest.py").read_text().split('EVALUATOR = """\\\n')[1]
+    slow = slow.split('"""')[0].replace(
+        "    value = module.run()", "    import time\n    time.sleep(0.3)\n    value = module.run()"
+    )
+    task = make_task(evaluator=slow)
+    answers = write_answers(tmp_path / "a.jsonl", [1.0 + i / 10 for i in range(1, 11)], whole=True)
+    run_dir = tmp_path / "r"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hone",
+            "run",
+            str(task),
+            "--model",
+            f"scripted:{answers}",
+            "--run-dir",
+            str(run_dir),
+            "--hypotheses",
+            "2",
+            "--workers",
+            "1",
+            "--max-llm-calls",
+            "10",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    db = run_dir / "hone.db"
+    deadline = time.monotonic() + 60
+    evaluated = 0
+    while time.monotonic() < deadline and evaluated < 3:
+        time.sleep(0.1)
+        if db.exists():
+            with sqlite3.connect(db) as conn:
+                evaluated = conn.execute(
+                    "SELECT COUNT(*) FROM candidates WHERE status='ok'"
+                ).fetchone()[0]
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert f"Continue with: hone resume {run_dir}" in out
+    assert "Traceback" not in err
+    with sqlite3.connect(db) as conn:
+        assert (
+            json.loads(conn.execute("SELECT value FROM meta WHERE key='status'").fetchone()[0])
+            == "interrupted"
+        )
+    resumed = subprocess.run(
+        [sys.executable, "-m", "hone", "resume", str(run_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert "best score -8 " in resumed.stdout  # the last prepared answer, f() = 2.0
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM llm_calls").fetchone()[0] == 10
+        assert conn.execute("SELECT COUNT(*) FROM candidates WHERE status='ok'").fetchone()[0] == 11

@@ -1,0 +1,142 @@
+import pytest
+
+from hone.edits import apply_answer, complete_function, region, same_program
+
+PARENT = """\
+import math
+
+# EVOLVE-BLOCK-START
+def f(x):
+    return x + 1
+# EVOLVE-BLOCK-END
+
+
+def main():
+    return f(1)
+"""
+
+
+def diff(search: str, replace: str) -> str:
+    return f"Reasoning first.\n<<<<<<< SEARCH\n{search}\n=======\n{replace}\n>>>>>>> REPLACE\n"
+
+
+def test_region_splits_around_markers() -> None:
+    parts = region(PARENT)
+    assert parts.body == "def f(x):\n    return x + 1\n"
+    assert parts.prefix.endswith("# EVOLVE-BLOCK-START\n")
+    assert parts.suffix.startswith("# EVOLVE-BLOCK-END")
+    assert parts.join(parts.body) == PARENT
+
+
+def test_region_rejects_unbalanced_markers() -> None:
+    with pytest.raises(ValueError, match="one"):
+        region("# EVOLVE-BLOCK-START\nx = 1\n")
+
+
+def test_search_replace_inside_block() -> None:
+    edit = apply_answer(PARENT, diff("    return x + 1", "    return x * 2"))
+    assert edit.ok and edit.kind == "diff"
+    assert "return x * 2" in (edit.program or "")
+    assert edit.program == PARENT.replace("return x + 1", "return x * 2")
+
+
+def test_several_blocks_apply_in_order() -> None:
+    answer = diff("def f(x):", "def f(x, y=2):") + diff("    return x + 1", "    return x * y")
+    edit = apply_answer(PARENT, answer)
+    assert edit.ok
+    assert "def f(x, y=2):\n    return x * y" in (edit.program or "")
+
+
+def test_search_outside_block_is_rejected() -> None:
+    edit = apply_answer(PARENT, diff("    return f(1)", "    return f(2)"))
+    assert not edit.ok
+    assert "outside the EVOLVE-BLOCK" in edit.reason
+
+
+def test_search_not_found() -> None:
+    edit = apply_answer(PARENT, diff("    return x + 3", "    return 0"))
+    assert not edit.ok and "does not match" in edit.reason
+
+
+def test_ambiguous_search() -> None:
+    parent = PARENT.replace("    return x + 1", "    y = x + 1\n    y = x + 1\n    return y")
+    edit = apply_answer(parent, diff("    y = x + 1", "    y = x"))
+    assert not edit.ok and "matches 2 places" in edit.reason
+
+
+def test_full_program_with_markers() -> None:
+    new = PARENT.replace("x + 1", "x + 2")
+    edit = apply_answer(PARENT, f"Better:\n```python\n{new}```\n")
+    assert edit.ok and edit.kind == "full" and edit.program == new
+
+
+def test_full_program_changing_code_outside_block_is_rejected() -> None:
+    new = PARENT.replace("x + 1", "x + 2").replace("f(1)", "f(5)")
+    edit = apply_answer(PARENT, f"```python\n{new}```")
+    assert not edit.ok and "after the EVOLVE-BLOCK" in edit.reason
+
+
+def test_block_contents_only() -> None:
+    edit = apply_answer(PARENT, "```python\ndef f(x):\n    return 3 * x\n```")
+    assert edit.ok and edit.kind == "block"
+    assert edit.program == PARENT.replace("return x + 1", "return 3 * x")
+
+
+def test_whole_program_without_markers_is_rejected() -> None:
+    new = PARENT.replace("# EVOLVE-BLOCK-START\n", "").replace("# EVOLVE-BLOCK-END\n", "")
+    edit = apply_answer(PARENT, f"```python\n{new.replace('x + 1', 'x + 2')}```")
+    assert not edit.ok and "without the" in edit.reason
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        ("I think we should try harder.", "contains no code"),
+        ("", "contains no code"),
+        ("```python\ndef f(x:\n    return 1\n```", "does not parse"),
+        (f"```python\n{PARENT}```", "repeats its parent unchanged"),
+        (diff("", "x = 1"), "is empty"),
+    ],
+)
+def test_malformed_answers_become_reasons(answer: str, reason: str) -> None:
+    edit = apply_answer(PARENT, answer)
+    assert not edit.ok and reason in edit.reason
+
+
+def test_program_without_markers_accepts_a_full_rewrite() -> None:
+    edit = apply_answer("x = 1\n", "```python\nx = 2\n```")
+    assert edit.ok and edit.program == "x = 2\n"
+
+
+def test_complete_function_splices_body_and_stops_at_next_definition() -> None:
+    completion = "    return x * 10\n\n\ndef f_v2(x):\n    return 0\n"
+    edit = complete_function(PARENT, "f", "def f_v1(x):\n", completion)
+    assert edit.ok and edit.kind == "function"
+    assert "def f(x):\n    return x * 10\n" in (edit.program or "")
+    assert "f_v" not in (edit.program or "")
+    assert edit.program is not None and edit.program.endswith("return f(1)\n")
+
+
+def test_complete_function_renames_recursive_calls() -> None:
+    edit = complete_function(PARENT, "f", "def f_v1(x):\n", "    return f_v0(x - 1) if x else 0\n")
+    assert edit.ok and "return f(x - 1) if x else 0" in (edit.program or "")
+
+
+@pytest.mark.parametrize(
+    ("completion", "reason"),
+    [
+        ("", "no function body"),
+        ("    return (\n", "does not parse"),
+        ("    return x + 1\n", "unchanged"),
+    ],
+)
+def test_complete_function_failures(completion: str, reason: str) -> None:
+    edit = complete_function(PARENT, "f", "def f_v1(x):\n", completion)
+    assert not edit.ok and reason in edit.reason
+
+
+def test_same_program_ignores_comments_docstrings_and_layout() -> None:
+    a = 'def f(x):\n    """Doc."""\n    return x+1  # one\n'
+    b = "def f(x):\n\n    return x + 1\n"
+    assert same_program(a, b)
+    assert not same_program(a, "def f(x):\n    return x + 2\n")

@@ -1,0 +1,170 @@
+"""The cycle end to end with scripted models: stop rules, persistence, resume, determinism."""
+
+import dataclasses
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+import hone
+from hone.config import Budget
+from hone.exceptions import ModelError, UserError
+from hone.models.base import Request
+from hone.store import Store
+from hone.task import Task
+from hone.testing import FunctionModel, ScriptedModel
+from tests.conftest import answer
+
+
+def run(task_dir: Path, tmp_path: Path, model, **budget) -> hone.RunResult:
+    task = Task.from_dir(task_dir)
+    task = dataclasses.replace(
+        task,
+        budget=Budget(**{"max_llm_calls": 20, "patience": None, **budget}),
+        search=dataclasses.replace(task.search, hypotheses_per_round=2),
+    )
+    return hone.run(task, model=model, run_dir=tmp_path / "run", seed=1)
+
+
+def test_stops_at_target_and_keeps_everything(make_task, tmp_path: Path) -> None:
+    model = ScriptedModel([answer(4.0), answer(10.0), answer(99.0)])
+    result = run(make_task(), tmp_path, model, target=0.0)
+    assert result.stop_reason == "target"
+    assert result.best is not None and result.best.score == 0.0
+    assert "return 10.0" in (result.best.code or "")
+    assert len(model.requests) == 2  # one round of two hypotheses, then the target stops it
+    assert [c.score for c in result.history] == [-9.0, -6.0, 0.0]
+    assert result.history[1].parent_ids == (1,)
+    assert (tmp_path / "run" / "best.py").read_text() == result.best.code
+    with sqlite3.connect(tmp_path / "run" / "hone.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM llm_calls").fetchone()[0] == 2
+        assert db.execute("SELECT COUNT(*) FROM candidates WHERE status='ok'").fetchone()[0] == 3
+
+
+def test_patience_stops_a_run_that_no_longer_improves(make_task, tmp_path: Path) -> None:
+    # Round 1 improves; afterwards the SEARCH text no longer matches the parent.
+    model = FunctionModel(lambda request: answer(2.0))
+    result = run(make_task(), tmp_path, model, patience=2)
+    assert result.stop_reason == "patience"
+    assert max(c.round for c in result.history) == 3
+    assert result.best is not None and result.best.score == -8.0
+    rejected = [c for c in result.history if c.evaluation.status == "invalid-edit"]
+    assert rejected and all("does not match" in c.evaluation.reason for c in rejected)
+
+
+@pytest.mark.parametrize(
+    ("budget", "reason", "calls"),
+    [
+        ({"max_llm_calls": 5}, "max_llm_calls", 5),
+        ({"max_rounds": 2}, "max_rounds", 4),
+        ({"max_tokens": 1}, "max_tokens", 2),
+    ],
+)
+def test_budgets_stop_the_run(
+    make_task, tmp_path: Path, budget: dict, reason: str, calls: int
+) -> None:
+    counter = iter(range(1, 1000))
+    model = FunctionModel(lambda request: answer(float(next(counter)) / 10))
+    result = run(make_task(), tmp_path, model, **budget)
+    assert result.stop_reason == reason
+    assert result.usage.calls == calls == len(model.requests)
+
+
+def test_zero_calls_evaluates_the_start_only(make_task, tmp_path: Path) -> None:
+    model = ScriptedModel([])
+    result = run(make_task(), tmp_path, model, max_llm_calls=0)
+    assert result.stop_reason == "max_llm_calls"
+    assert result.best is not None and result.best.score == -9.0
+    assert result.best.evaluation.feedback == "f() = 1.0"
+    assert model.requests == []
+
+
+def test_garbage_answers_are_recorded_and_the_run_goes_on(make_task, tmp_path: Path) -> None:
+    model = FunctionModel(lambda request: "\x00 not code at all }}}")
+    result = run(make_task(), tmp_path, model, max_llm_calls=4)
+    assert result.stop_reason == "max_llm_calls"
+    failed = [c for c in result.history if c.round > 0]
+    assert len(failed) == 4
+    assert all(c.evaluation.status == "invalid-edit" for c in failed)
+    assert all("no code" in c.evaluation.reason for c in failed)
+
+
+def test_failures_go_back_to_the_model(make_task, tmp_path: Path) -> None:
+    answers = [
+        "```python\ndef f():\n    raise RuntimeError('boom')\n```",
+        answer(3.0),
+        answer(5.0),
+        answer(6.0),
+    ]
+    model = ScriptedModel(answers)
+    run(make_task(), tmp_path, model, max_llm_calls=4)
+    second_round = model.requests[2].as_text()
+    assert "RuntimeError: boom" in second_round
+    assert "(error)" in second_round
+
+
+def test_model_failing_every_call_stops_with_the_model_error(make_task, tmp_path: Path) -> None:
+    def broken(request: Request) -> str:
+        raise ModelError("cannot reach the model server at http://127.0.0.1:9; is it running?")
+
+    with pytest.raises(ModelError, match="cannot reach"):
+        run(make_task(), tmp_path, FunctionModel(broken))
+    store = Store.open(tmp_path / "run")
+    assert [c.score for c in store.candidates()] == [-9.0]  # the start is kept
+
+
+def test_failing_start_is_a_user_error_naming_the_file(make_task, tmp_path: Path) -> None:
+    task_dir = make_task(
+        program="def f():\n    return 1.0\n\ndef run():\n    raise KeyError('x')\n"
+    )
+    with pytest.raises(
+        UserError, match=r"starting program 'initial.py' failed to evaluate \(error: KeyError"
+    ):
+        run(task_dir, tmp_path, ScriptedModel([answer(2.0)]))
+
+
+def test_resume_evaluates_pending_hypotheses_without_calling_the_model(
+    make_task, tmp_path: Path
+) -> None:
+    task_dir = make_task()
+    run(task_dir, tmp_path, ScriptedModel([answer(2.0), answer(3.0)]), max_llm_calls=2)
+    # Simulate a crash between a model answer and its evaluation.
+    store = Store.open(tmp_path / "run")
+    call = store.add_call(
+        round=2,
+        model="scripted",
+        prompt="p",
+        completion="c",
+        prompt_tokens=1,
+        completion_tokens=1,
+        started=0.0,
+        latency=0.0,
+    )
+    program = Task.from_dir(task_dir).program.replace("return 1.0", "return 9.0")
+    store.add_candidate(round=2, code=program, parent_ids=(3,), call_id=call)
+    store.close()
+    model = ScriptedModel([])
+    result = hone.resume(tmp_path / "run", budget={"max_llm_calls": 3}, model=model)
+    assert model.requests == []
+    assert result.best is not None and result.best.score == -1.0
+    assert result.usage.calls == 3
+    assert Store.open(tmp_path / "run").candidates(pending=True) == []
+
+
+def test_same_seed_same_choices(make_task, tmp_path: Path) -> None:
+    def seeds(seed: int, where: str) -> list[int]:
+        model = FunctionModel(lambda r: answer(float(r.seed % 7)))
+        task = dataclasses.replace(Task.from_dir(task_dir), budget=Budget(max_llm_calls=6))
+        hone.run(task, model=model, run_dir=tmp_path / where, seed=seed)
+        return [r.seed for r in model.requests]
+
+    task_dir = make_task()
+    assert seeds(3, "a") == seeds(3, "b")
+    assert seeds(3, "c") != seeds(4, "d")
+
+
+def test_a_run_directory_is_never_overwritten(make_task, tmp_path: Path) -> None:
+    task_dir = make_task()
+    run(task_dir, tmp_path, ScriptedModel([]), max_llm_calls=0)
+    with pytest.raises(hone.UserError, match="already holds a run"):
+        run(task_dir, tmp_path, ScriptedModel([]), max_llm_calls=0)

@@ -1,0 +1,70 @@
+from pathlib import Path
+
+import pytest
+
+from hone.evaluation import Evaluation
+from hone.exceptions import RunDirError
+from hone.store import Store
+
+
+def test_round_trip_of_calls_candidates_and_meta(tmp_path: Path) -> None:
+    store = Store.create(tmp_path / "run", {"seed": 5})
+    call = store.add_call(
+        round=1,
+        model="m",
+        prompt="p",
+        completion="c",
+        prompt_tokens=10,
+        completion_tokens=4,
+        started=1.0,
+        latency=0.5,
+    )
+    first = store.add_candidate(round=0, code="x = 1\n")
+    store.set_evaluation(
+        first, Evaluation(score=1.0, metrics={"a": 2.0}, feedback="ok"), output="hi"
+    )
+    pending = store.add_candidate(round=1, code="x = 2\n", parent_ids=(first,), call_id=call)
+    rejected = store.add_candidate(
+        round=1, code=None, call_id=call, evaluation=Evaluation.failed("invalid-edit", "no code")
+    )
+    store.close()
+
+    store = Store.open(tmp_path / "run")
+    assert store.meta()["seed"] == 5
+    done = store.candidates()
+    assert [c.id for c in done] == [first, rejected]
+    assert done[0].evaluation.metrics == {"a": 2.0} and done[0].output == "hi"
+    assert done[1].evaluation.status == "invalid-edit" and done[1].evaluation.reason == "no code"
+    [p] = store.candidates(pending=True)
+    assert p.id == pending and p.parent_ids == (first,) and p.call_id == call
+    usage = store.usage()
+    assert (usage.calls, usage.tokens) == (1, 14)
+    assert store.last_round() == 1
+
+
+def test_open_rejects_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
+    with pytest.raises(RunDirError, match="is not a hone run"):
+        Store.open(tmp_path)
+
+
+def test_create_refuses_an_existing_run(tmp_path: Path) -> None:
+    Store.create(tmp_path / "r", {}).close()
+    with pytest.raises(RunDirError, match="already holds a run"):
+        Store.create(tmp_path / "r", {})
+
+
+def test_one_writer_at_a_time(tmp_path: Path) -> None:
+    first = Store.create(tmp_path / "r", {})
+    first.lock()
+    second = Store.open(tmp_path / "r")
+    with pytest.raises(RunDirError, match="in use by another hone process"):
+        second.lock()
+    first.close()
+    second.lock()
+    second.close()
+
+
+def test_database_uses_wal(tmp_path: Path) -> None:
+    store = Store.create(tmp_path / "r", {})
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    store.close()

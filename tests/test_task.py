@@ -1,0 +1,92 @@
+from pathlib import Path
+
+import pytest
+
+from hone.exceptions import TaskError
+from hone.task import Task
+
+
+def test_loads_folder_with_defaults_and_overrides(make_task) -> None:
+    root = make_task(
+        """
+        objective = "minimize"
+        target = 0.5
+        [budget]
+        max_llm_calls = 7
+        patience = 3
+        [evaluation]
+        timeout = 5
+        [model]
+        name = "openai:some-model"
+        """
+    )
+    task = Task.from_dir(root)
+    assert task.name == "task"
+    assert task.instruction == "Make f() return 10."
+    assert task.objective == "minimize"
+    assert task.budget.max_llm_calls == 7 and task.budget.patience == 3
+    assert task.budget.target == 0.5
+    assert task.evaluation.timeout == 5
+    assert task.model.spec == "openai:some-model"
+    assert "def f():" in task.program
+    assert task.better(1.0, 2.0) and not task.better(2.0, 1.0)
+    assert task.reached(0.4) and not task.reached(0.6)
+
+
+def test_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(TaskError, match="does not exist"):
+        Task.from_dir(tmp_path / "nope")
+
+
+def test_missing_toml(tmp_path: Path) -> None:
+    with pytest.raises(TaskError, match=r"task\.toml.*is missing"):
+        Task.from_dir(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("instrution = 'typo'\n", r"unknown key\(s\) \['instrution'\]"),
+        ("[budget]\nmax_calls = 3\n", r"unknown key\(s\) \['max_calls'\] in \[budget\]"),
+        ("objective = 'biggest'\n", "objective must be 'maximize' or 'minimize'"),
+        ("[budget]\nmax_llm_calls = -1\n", "max_llm_calls must be at least 0"),
+        ("target = 'high'\n", "target must be a number"),
+        ("this is = not toml\n", "is not valid TOML"),
+    ],
+)
+def test_bad_toml_is_one_clear_error(make_task, toml: str, message: str) -> None:
+    root = make_task(toml)
+    with pytest.raises(TaskError, match=message):
+        Task.from_dir(root)
+
+
+def test_missing_instruction(make_task) -> None:
+    root = make_task()
+    (root / "task.toml").write_text("objective = 'maximize'\n")
+    with pytest.raises(TaskError, match="needs an 'instruction'"):
+        Task.from_dir(root)
+
+
+def test_missing_evaluator(make_task) -> None:
+    root = make_task()
+    (root / "evaluate.py").unlink()
+    with pytest.raises(TaskError, match=r"evaluator .*evaluate\.py.* is missing"):
+        Task.from_dir(root)
+
+
+def test_evaluator_without_evaluate(make_task) -> None:
+    root = make_task(evaluator="def score(path):\n    return 1.0\n")
+    with pytest.raises(TaskError, match="defines no top-level 'evaluate'"):
+        Task.from_dir(root)
+
+
+def test_starting_program_that_does_not_parse(make_task) -> None:
+    root = make_task(program="def f(:\n")
+    with pytest.raises(TaskError, match="does not parse"):
+        Task.from_dir(root)
+
+
+def test_missing_program_names_the_setting(make_task) -> None:
+    root = make_task('program = "start.py"\n')
+    with pytest.raises(TaskError, match=r"start\.py.* is missing; create it or set 'program'"):
+        Task.from_dir(root)
