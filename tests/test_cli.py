@@ -22,7 +22,7 @@ def write_answers(path: Path, values: list[float], *, whole: bool = False) -> Pa
 
 def test_run_then_show(make_task, tmp_path: Path, capsys) -> None:
     task = make_task()
-    answers = write_answers(tmp_path / "a.jsonl", [3.0, 10.0])
+    answers = write_answers(tmp_path / "a.jsonl", [3.0, 10.0], whole=True)
     code = main(
         [
             "run",
@@ -32,7 +32,7 @@ def test_run_then_show(make_task, tmp_path: Path, capsys) -> None:
             "--run-dir",
             str(tmp_path / "r"),
             "--hypotheses",
-            "2",
+            "1",
             "--target",
             "0",
         ]
@@ -232,3 +232,16 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(make_task, tmp_path: Path) -> 
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT COUNT(*) FROM llm_calls").fetchone()[0] == 10
         assert conn.execute("SELECT COUNT(*) FROM candidates WHERE status='ok'").fetchone()[0] == 11
+
+
+def test_show_prints_long_lines_of_the_best_program_whole(
+    make_task, tmp_path: Path, capsys
+) -> None:
+    long_value = "2.0" + " + 0.0" * 40  # a line far wider than any terminal
+    answers = tmp_path / "a.jsonl"
+    answers.write_text(json.dumps(f"```python\ndef f():\n    return {long_value}\n```") + "\n")
+    argv = ["run", str(make_task()), "--model", f"scripted:{answers}", "--run-dir"]
+    assert main([*argv, str(tmp_path / "r"), "--max-llm-calls", "1", "--patience", "5"]) == 0
+    capsys.readouterr()
+    assert main(["show", str(tmp_path / "r")]) == 0
+    assert f"    return {long_value}\n" in capsys.readouterr().out

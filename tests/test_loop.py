@@ -1,5 +1,6 @@
 """The cycle end to end with scripted models: stop rules, persistence, resume, determinism."""
 
+import asyncio
 import dataclasses
 import sqlite3
 from pathlib import Path
@@ -16,23 +17,29 @@ from hone.testing import FunctionModel, ScriptedModel
 from tests.conftest import answer
 
 
-def run(task_dir: Path, tmp_path: Path, model, **budget) -> hone.RunResult:
+def run(task_dir: Path, tmp_path: Path, model, width: int = 2, **budget) -> hone.RunResult:
+    """Run with `width` hypotheses in flight (1 makes the order of events deterministic)."""
     task = Task.from_dir(task_dir)
     task = dataclasses.replace(
         task,
         budget=Budget(**{"max_llm_calls": 20, "patience": None, **budget}),
-        search=dataclasses.replace(task.search, hypotheses_per_round=2),
+        search=dataclasses.replace(task.search, hypotheses_per_round=width),
     )
     return hone.run(task, model=model, run_dir=tmp_path / "run", seed=1)
 
 
+def block(value: float) -> str:
+    """An answer rewriting the whole EVOLVE-BLOCK (applies to any parent)."""
+    return f"```python\ndef f():\n    return {value!r}\n```"
+
+
 def test_stops_at_target_and_keeps_everything(make_task, tmp_path: Path) -> None:
-    model = ScriptedModel([answer(4.0), answer(10.0), answer(99.0)])
-    result = run(make_task(), tmp_path, model, target=0.0)
+    model = ScriptedModel([block(4.0), block(10.0), block(99.0)])
+    result = run(make_task(), tmp_path, model, width=1, target=0.0)
     assert result.stop_reason == "target"
     assert result.best is not None and result.best.score == 0.0
     assert "return 10.0" in (result.best.code or "")
-    assert len(model.requests) == 2  # one round of two hypotheses, then the target stops it
+    assert len(model.requests) == 2  # the second hypothesis reaches the target: no third
     assert [c.score for c in result.history] == [-9.0, -6.0, 0.0]
     assert result.history[1].parent_ids == (1,)
     assert (tmp_path / "run" / "best.py").read_text() == result.best.code
@@ -70,6 +77,27 @@ def test_budgets_stop_the_run(
     assert result.usage.calls == calls == len(model.requests)
 
 
+def test_a_slow_model_call_does_not_hold_back_the_others(make_task, tmp_path: Path) -> None:
+    release = asyncio.Event()
+    counter = iter(range(1, 1000))
+
+    async def answers(request: Request) -> str:
+        n = next(counter)
+        if n == 1:
+            await release.wait()  # the first call hangs until five others were stored
+        elif n == 6:
+            release.set()
+        return answer(float(n))
+
+    result = run(make_task(), tmp_path, FunctionModel(answers), max_llm_calls=6)
+    assert result.usage.calls == 6
+    with sqlite3.connect(tmp_path / "run" / "hone.db") as db:
+        order = [row[0] for row in db.execute("SELECT completion FROM llm_calls ORDER BY id")]
+    assert "return 1.0" in order[-1]  # stored last: the others did not wait for it
+    rounds = sorted(c.round for c in result.history if c.round > 0)
+    assert rounds == [1, 1, 2, 2, 3, 3]  # a round is every two hypotheses started
+
+
 def test_zero_calls_evaluates_the_start_only(make_task, tmp_path: Path) -> None:
     model = ScriptedModel([])
     result = run(make_task(), tmp_path, model, max_llm_calls=0)
@@ -97,10 +125,10 @@ def test_failures_go_back_to_the_model(make_task, tmp_path: Path) -> None:
         answer(6.0),
     ]
     model = ScriptedModel(answers)
-    run(make_task(), tmp_path, model, max_llm_calls=4)
-    second_round = model.requests[2].as_text()
-    assert "RuntimeError: boom" in second_round
-    assert "(error)" in second_round
+    run(make_task(), tmp_path, model, width=1, max_llm_calls=4)
+    second = model.requests[1].as_text()
+    assert "RuntimeError: boom" in second
+    assert "(error)" in second
 
 
 def test_model_failing_every_call_stops_with_the_model_error(make_task, tmp_path: Path) -> None:

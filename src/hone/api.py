@@ -157,6 +157,8 @@ async def _drive(
 ) -> RunResult:
     emit: EventHandler = on_event or (lambda event: None)
     run_dir = store.path.parent
+    pool: Verifier | None = None
+    backend: Model | None = model
     try:
         store.lock()
         pool = verifier or ProcessPool(task.evaluator, task.program_filename, task.evaluation)
@@ -166,7 +168,10 @@ async def _drive(
         state = store.meta().get("rng_state")
         if resumed and state:
             restore_state(rng, state)
-        backend = model or make_model(task.model)
+        if backend is None:
+            # Built in a thread, so the workers start meanwhile (the SDKs are slow to import,
+            # the embedded model is slow to load).
+            backend = await asyncio.to_thread(make_model, task.model)
         if resumed and hasattr(backend, "advance"):
             backend.advance(store.usage().calls)  # a replayed sequence goes on where it stopped
         emit(RunStarted(run_dir, task.name, backend.name, resumed))
@@ -180,30 +185,32 @@ async def _drive(
             rng=rng,
             emit=lambda event: _on_event(event, run_dir, emit),
         )
+        start = await loop.start()
+        if not start.evaluation.ok and loop.best is None:
+            reason = start.evaluation.reason or start.evaluation.status
+            if task.budget.max_llm_calls != 0:
+                raise UserError(
+                    f"the starting program {task.program_filename!r} failed to evaluate "
+                    f"({start.evaluation.status}: {reason}); fix it or the evaluator "
+                    f"{str(task.evaluator)!r} and run again"
+                )
+        store.set_meta(status="running")
         try:
-            start = await loop.start()
-            if not start.evaluation.ok and loop.best is None:
-                reason = start.evaluation.reason or start.evaluation.status
-                if task.budget.max_llm_calls != 0:
-                    raise UserError(
-                        f"the starting program {task.program_filename!r} failed to evaluate "
-                        f"({start.evaluation.status}: {reason}); fix it or the evaluator "
-                        f"{str(task.evaluator)!r} and run again"
-                    )
-            store.set_meta(status="running")
-            try:
-                reason = await loop.run()
-            except (KeyboardInterrupt, asyncio.CancelledError):
-                store.set_meta(status="interrupted")
-                raise
-            store.set_meta(status="stopped", stop_reason=reason)
-            emit(Stopped(reason, loop.best, loop.usage))
-            return RunResult(run_dir, loop.best, reason, tuple(store.candidates()), loop.usage)
-        finally:
-            await pool.close()
-            await backend.close()
+            reason = await loop.run()
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            store.set_meta(status="interrupted")
+            raise
+        store.set_meta(status="stopped", stop_reason=reason)
+        emit(Stopped(reason, loop.best, loop.usage))
+        return RunResult(run_dir, loop.best, reason, tuple(store.candidates()), loop.usage)
     finally:
-        store.close()
+        try:
+            if pool is not None:
+                await pool.close()
+            if backend is not None:
+                await backend.close()
+        finally:
+            store.close()
 
 
 def _on_event(event: object, run_dir: Path, emit: EventHandler) -> None:

@@ -283,7 +283,10 @@ def _show(args: argparse.Namespace) -> int:
     best = ranked[0]
     console.print(f"[bold]best score {best.score:.6g}[/] (#{best.id}, round {best.round})")
     _print_evaluation(console, best)
-    console.print(Syntax(best.code or "", "python", line_numbers=False))
+    if console.is_terminal:
+        console.print(Syntax(best.code or "", "python", line_numbers=False, word_wrap=True))
+    else:  # piped or redirected: the program exactly, never cropped to a width
+        console.out(best.code or "", highlight=False, end="")
     table = Table("round", "hypotheses", "ok", "failed", "round best", "best so far")
     by_round: dict[int, list[Any]] = {}
     for c in candidates:

@@ -9,6 +9,7 @@ the model sees next round; nothing here raises for a bad answer.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -148,12 +149,16 @@ def _checked(parent: str, edit: Edit) -> Edit:
     if edit.program is None:
         return edit
     try:
-        ast.parse(edit.program)
+        skeleton = _skeleton(edit.program)
     except SyntaxError as exc:
         return Edit(
             None, f"the new program does not parse: line {exc.lineno}: {exc.msg}", edit.kind
         )
-    if same_program(edit.program, parent):
+    try:
+        same = skeleton == _skeleton(parent)
+    except SyntaxError:
+        same = _normal(edit.program) == _normal(parent)
+    if same:
         return Edit(None, "the answer repeats its parent unchanged", edit.kind)
     return edit
 
@@ -166,6 +171,7 @@ def same_program(a: str, b: str) -> bool:
         return _normal(a) == _normal(b)
 
 
+@functools.lru_cache(maxsize=256)
 def _skeleton(code: str) -> str:
     tree = ast.parse(code)
     for node in ast.walk(tree):

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import random
 import time
+from asyncio import FIRST_COMPLETED
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -39,30 +40,51 @@ class Loop:
     best: Candidate | None = None
     best_round: int = 0
     round: int = 0
+    launched: int = 0  # hypotheses started in the current round
 
     async def run(self) -> StopReason:
-        """Run rounds until a stop rule fires; everything is stored as it happens."""
+        """Keep a round's worth of hypotheses in flight until a stop rule fires.
+
+        Each hypothesis is one pass through the cycle: select parents and build the prompt
+        from everything verified so far (steps 1, 4, 5), ask the model (2), verify (3). A new
+        one starts as soon as one finishes, so neither the model nor the workers wait for the
+        slowest hypothesis of a round; a round is every `hypotheses_per_round` of them. When a
+        stop rule fires no new hypothesis starts and those in flight are finished and stored.
+        """
         self._load()
         started = self.clock()
-        while (reason := self._stop_reason(started)) is None:
-            self.round += 1
-            prompts = [self._prompt() for _ in range(self._round_size())]  # steps 1, 4, 5
-            self.emit(RoundStarted(self.round, len(prompts)))
-            results = await self._within_budget(
-                started,
-                asyncio.gather(*(self._hypothesis(p) for p in prompts), return_exceptions=True),
-            )  # steps 2, 3
-            if results is None:
-                return "max_seconds"
-            self.store.set_meta(rng_state=_state(self.rng))
-            errors = [r for r in results if isinstance(r, BaseException)]
-            if errors and len(errors) == len(results):
-                raise errors[0]  # the model failed every time: stop, resumable
-            for error in errors:
-                if not isinstance(error, ModelError):
-                    raise error
-                log.warning("a model call failed; the round goes on without it: %s", error)
-        return reason
+        running: set[asyncio.Task[Candidate]] = set()
+        failures = 0  # model errors in a row
+        try:
+            while True:
+                reason = self._stop_reason(started, in_flight=len(running))
+                while reason is None and len(running) < self._width():
+                    running.add(
+                        asyncio.create_task(self._hypothesis(self._next_prompt(len(running))))
+                    )
+                    reason = self._stop_reason(started, in_flight=len(running))
+                if not running:
+                    assert reason is not None  # otherwise a hypothesis would have started
+                    return reason
+                done, running = await asyncio.wait(
+                    running, timeout=self._time_left(started), return_when=FIRST_COMPLETED
+                )
+                if not done:
+                    return "max_seconds"
+                self.store.set_meta(rng_state=_state(self.rng))
+                for hypothesis in done:
+                    error = hypothesis.exception()
+                    if error is None:
+                        failures = 0
+                    elif isinstance(error, ModelError) and failures + 1 < self._width():
+                        failures += 1
+                        log.warning("a model call failed; the run goes on without it: %s", error)
+                    else:
+                        raise error  # the model failed a round's worth of calls in a row
+        finally:
+            for hypothesis in running:
+                hypothesis.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
 
     async def start(self) -> Candidate:
         """Evaluate leftovers of an interrupted run, and the starting program of a new one."""
@@ -75,13 +97,17 @@ class Loop:
             return await self._verify(candidate_id, self.task.program)
         return self.population[0]
 
-    def _prompt(self) -> tuple[Prompt, int]:
+    def _next_prompt(self, in_flight: int) -> tuple[Prompt, int, int]:
+        if self.launched >= self._width():
+            self.round, self.launched = self.round + 1, 0
+            self.emit(RoundStarted(self.round, self._round_size(in_flight)))
+        self.launched += 1
         selection = self.strategy.select(self.population, self.rng)
         prompt = build_prompt(self.task, selection, self.model.style)
-        return prompt, self.rng.randrange(2**31)
+        return prompt, self.rng.randrange(2**31), self.round
 
-    async def _hypothesis(self, prompt_and_seed: tuple[Prompt, int]) -> Candidate:
-        prompt, seed = prompt_and_seed
+    async def _hypothesis(self, prompt_seed_round: tuple[Prompt, int, int]) -> Candidate:
+        prompt, seed, round_ = prompt_seed_round
         request = Request(
             text=prompt.text,
             messages=prompt.messages,
@@ -90,7 +116,6 @@ class Loop:
             seed=seed,
             stop=prompt.stop,
         )
-        round_ = self.round
         wall, t0 = time.time(), self.clock()
         completion = await asyncio.wait_for(self.model.generate(request), self.task.model.timeout)
         call_id = self.store.add_call(
@@ -125,10 +150,13 @@ class Loop:
         return await self._verify(candidate_id, edit.program)
 
     async def _verify(self, candidate_id: int, program: str) -> Candidate:
-        started = time.time()
+        asked = time.time()
         verified = await self.verifier.verify(program)
         self.store.set_evaluation(
-            candidate_id, verified.evaluation, output=verified.output, started=started
+            candidate_id,
+            verified.evaluation,
+            output=verified.output,
+            started=verified.started or asked,
         )
         return self._register(self.store.candidate(candidate_id))
 
@@ -147,43 +175,42 @@ class Loop:
         self.population = self.store.candidates()
         self.usage = self.store.usage()
         self.round = max(self.store.last_round(), 0)
+        self.launched = self._width()  # the next hypothesis opens a new round
         self.best = None
         for c in self.population:
             if c.score is not None and self.task.better(c.score, self._best_score()):
                 self.best, self.best_round = c, c.round
 
-    def _round_size(self) -> int:
-        size = self.task.search.hypotheses_per_round
+    def _width(self) -> int:
+        return self.task.search.hypotheses_per_round
+
+    def _round_size(self, in_flight: int) -> int:
+        size = self._width()
         if self.task.budget.max_llm_calls is not None:
-            size = min(size, self.task.budget.max_llm_calls - self.usage.calls)
+            size = min(size, self.task.budget.max_llm_calls - self.usage.calls - in_flight)
         return max(size, 1)
 
-    def _stop_reason(self, started: float) -> StopReason | None:
+    def _stop_reason(self, started: float, in_flight: int) -> StopReason | None:
+        """Why no further hypothesis may start (the round rules apply when one would open)."""
         b = self.task.budget
+        opens_round = self.launched >= self._width()
         if self.task.reached(self._best_score()):
             return "target"
-        if b.max_llm_calls is not None and self.usage.calls >= b.max_llm_calls:
+        if b.max_llm_calls is not None and self.usage.calls + in_flight >= b.max_llm_calls:
             return "max_llm_calls"
         if b.max_tokens is not None and self.usage.tokens >= b.max_tokens:
             return "max_tokens"
-        if b.max_rounds is not None and self.round >= b.max_rounds:
-            return "max_rounds"
         if b.max_seconds is not None and self.clock() - started >= b.max_seconds:
             return "max_seconds"
-        if b.patience is not None and self.round - self.best_round >= b.patience:
+        if opens_round and b.max_rounds is not None and self.round >= b.max_rounds:
+            return "max_rounds"
+        if opens_round and b.patience is not None and self.round - self.best_round >= b.patience:
             return "patience"
         return None
 
-    async def _within_budget(
-        self, started: float, work: asyncio.Future[list[object]]
-    ) -> list[object] | None:
+    def _time_left(self, started: float) -> float | None:
         limit = self.task.budget.max_seconds
-        if limit is None:
-            return await work
-        try:
-            return await asyncio.wait_for(work, max(limit - (self.clock() - started), 0.0))
-        except TimeoutError:
-            return None
+        return None if limit is None else max(limit - (self.clock() - started), 0.0)
 
 
 def _state(rng: random.Random) -> list[object]:

@@ -28,6 +28,7 @@ class Verified:
 
     evaluation: Evaluation
     output: str = ""
+    started: float | None = None  # wall-clock time the candidate's process started
 
 
 def scrubbed_env() -> dict[str, str]:
@@ -154,7 +155,8 @@ class ProcessPool:
             self._all.remove(worker)
             raise
         self._idle.put_nowait(worker)
-        return Verified(Evaluation.from_json(reply["evaluation"]), reply.get("output", ""))
+        evaluation = Evaluation.from_json(reply["evaluation"])
+        return Verified(evaluation, reply.get("output", ""), reply.get("started"))
 
     async def close(self) -> None:
         """Stop every worker."""

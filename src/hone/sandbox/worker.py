@@ -100,7 +100,7 @@ def _evaluate_one(
         f.write(request["program"])
     out_path = os.path.join(workdir, ".hone-output")
     read_fd, write_fd = os.pipe()
-    start = time.monotonic()
+    start, started = time.monotonic(), time.time()
     global _current_child
     pid = os.fork()
     if pid == 0:  # the child: never returns
@@ -136,6 +136,7 @@ def _evaluate_one(
     return {
         "evaluation": {**evaluation.to_json(), "seconds": seconds, "cpu_seconds": cpu},
         "output": output,
+        "started": started,
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -57,11 +58,16 @@ def ranked_distinct(population: Sequence[Candidate], objective: Objective) -> li
     seen: set[str] = set()
     result = []
     for c in scored:
-        key = "\n".join(line.rstrip() for line in (c.code or "").strip().splitlines())
+        key = _layout_free(c.code or "")
         if key not in seen:
             seen.add(key)
             result.append(c)
     return result
+
+
+@functools.lru_cache(maxsize=4096)
+def _layout_free(code: str) -> str:
+    return "\n".join(line.rstrip() for line in code.strip().splitlines())
 
 
 __all__ = ["Selection", "Strategy", "TopK", "ranked_distinct"]
