@@ -64,12 +64,23 @@ class EvaluationConfig:
     timeout: float = 60.0  # wall-clock seconds per candidate; the process tree is killed after
     workers: int = 0  # parallel evaluation processes; 0 means one per CPU core
     max_output_bytes: int = 64_000  # captured stdout/stderr kept per candidate
+    cpu_seconds: float = 0.0  # CPU time per candidate; 0 means the wall-clock timeout
+    memory_mb: int = 4096  # address space per candidate process
+    max_processes: int = 64  # processes and threads a candidate may run at once
+    max_open_files: int = 256
+    max_file_mb: int = 64  # largest file a candidate may write
+    tmp_mb: int = 512  # size of the private /tmp a worker's candidates share
+    network: bool = False  # True lets candidates reach the network (no network namespace)
 
     def __post_init__(self) -> None:
         if not self.timeout > 0:
             raise ConfigError(f"timeout must be greater than 0, got {self.timeout!r}")
-        if self.workers < 0:
-            raise ConfigError(f"workers must be at least 0, got {self.workers!r}")
+        for name in ("workers", "cpu_seconds"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be at least 0, got {getattr(self, name)!r}")
+        for name in ("memory_mb", "max_processes", "max_open_files", "max_file_mb", "tmp_mb"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)!r}")
 
     @property
     def worker_count(self) -> int:

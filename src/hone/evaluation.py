@@ -13,7 +13,8 @@ Metrics: TypeAlias = dict[str, float]
 Status = Literal[
     "ok",  # evaluated; has a finite score
     "error",  # the candidate or the evaluator raised, or the evaluator reported an error
-    "timeout",  # killed at the wall-clock limit
+    "timeout",  # killed at the wall-clock or CPU-time limit
+    "memory",  # ran out of its memory limit
     "invalid-output",  # the evaluator returned something that is not a score
     "invalid-edit",  # the model's answer could not be turned into a program
     "killed",  # the evaluation process died (signal, os._exit, out of memory)
@@ -22,6 +23,7 @@ STATUSES: tuple[Status, ...] = (
     "ok",
     "error",
     "timeout",
+    "memory",
     "invalid-output",
     "invalid-edit",
     "killed",

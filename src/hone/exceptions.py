@@ -9,7 +9,9 @@ Exceptions are for user mistakes and for hone's own faults::
     │   ├── ConfigError      a bad option: unknown model spec, negative budget, ...
     │   ├── RunDirError      a run directory that does not exist, is not a run, or is in use
     │   └── MissingDependencyError   an optional package is not installed
-    └── ModelError           a model backend failed (server unreachable, timeout, bad answer)
+    ├── ModelError           a model backend failed (server unreachable, timeout, bad answer)
+    └── CandidateError       inside a trusted evaluator: a call into the candidate failed;
+                             uncaught, it becomes the candidate's failed Evaluation
 """
 
 from __future__ import annotations
@@ -45,3 +47,16 @@ class MissingDependencyError(UserError):
 
 class ModelError(HoneError):
     """A model backend failed to answer."""
+
+
+class CandidateError(HoneError):
+    """A call into a sandboxed candidate failed (raised, hung, crashed or sent garbage).
+
+    Raised inside a trusted evaluator (``evaluate_program``); when the evaluator does not catch
+    it, the candidate's evaluation fails with `status` and `reason`.
+    """
+
+    def __init__(self, status: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason

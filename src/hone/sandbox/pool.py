@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import hone
 from hone.config import EvaluationConfig
 from hone.evaluation import Evaluation
 from hone.exceptions import TaskError
+from hone.sandbox.isolation import Limits
 
 # Variables a candidate may see; everything else of the parent (API keys above all) is dropped.
 _ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
@@ -109,6 +111,7 @@ class ProcessPool:
             "hone.sandbox.worker",
             str(self._evaluator),
             self._program_filename,
+            json.dumps(self._settings()),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
@@ -125,6 +128,17 @@ class ProcessPool:
             await worker.kill()
             raise TaskError(f"{message['fatal']}; fix the evaluator and run again")
         return worker
+
+    def _settings(self) -> dict[str, Any]:
+        c = self._config
+        limits = Limits(
+            cpu_seconds=math.ceil(c.cpu_seconds or c.timeout),
+            memory_bytes=c.memory_mb << 20,
+            processes=c.max_processes,
+            open_files=c.max_open_files,
+            file_bytes=c.max_file_mb << 20,
+        )
+        return {"limits": asdict(limits), "tmp_bytes": c.tmp_mb << 20, "network": c.network}
 
     async def verify(self, program: str) -> Verified:
         """Evaluate one program; every failure of the candidate comes back as an Evaluation."""

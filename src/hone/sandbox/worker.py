@@ -15,7 +15,6 @@ import importlib.util
 import json
 import math
 import os
-import resource
 import select
 import shutil
 import signal
@@ -27,33 +26,42 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hone.evaluation import Evaluation, coerce_result
+from hone.evaluation import STATUSES, Evaluation, Status, coerce_result
+from hone.exceptions import CandidateError
+from hone.sandbox import isolation
+from hone.sandbox.isolation import Limits
 
 _FEEDBACK_CAP = 20_000
-_PR_SET_PDEATHSIG = 1
 _current_child = 0
-
-
-def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when its parent dies (no orphans after kill -9)."""
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+_uid: int | None = None
+_private_tmp = False
 
 
 def _on_term(signum: int, frame: object) -> None:
     if _current_child:
         _kill_group(_current_child)
+        _kill_leftovers()
     os._exit(0)
 
 
 def main(argv: list[str]) -> int:
     """Serve evaluation requests until stdin closes."""
     evaluator_path, program_filename = argv[0], argv[1]
-    _die_with_parent()
+    settings = json.loads(argv[2]) if len(argv) > 2 else {}
+    isolation.die_with_parent()
     signal.signal(signal.SIGTERM, _on_term)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the loop's to handle
+    isolation.become_subreaper()
+    protections = isolation.isolate_worker(
+        [*isolation.python_paths(), str(Path(evaluator_path).resolve().parent)],
+        int(settings.get("tmp_bytes", 512 << 20)),
+        network=bool(settings.get("network", False)),
+    )
+    global _uid, _private_tmp
+    _uid, _private_tmp = protections.user_id, protections.filesystem
+    if protections.filesystem:
+        tempfile.tempdir = "/tmp"  # the private one
+    limits = Limits(**settings.get("limits", {}))
     channel_out = os.fdopen(os.dup(1), "w", buffering=1)
     # Nothing the evaluator prints at import may corrupt the reply channel.
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -64,10 +72,13 @@ def main(argv: list[str]) -> int:
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         _reply(channel_out, {"fatal": f"importing {evaluator_path!r} failed: {detail}"})
         return 1
-    _reply(channel_out, {"ready": True, "pid": os.getpid()})
+    _reply(
+        channel_out,
+        {"ready": True, "pid": os.getpid(), "protections": protections.describe()},
+    )
     for line in sys.stdin:
         request = json.loads(line)
-        result = _evaluate_one(evaluate, request, program_filename)
+        result = _evaluate_one(evaluate, request, program_filename, limits)
         _reply(channel_out, {"id": request["id"], **result})
     return 0
 
@@ -77,7 +88,7 @@ def _reply(out: Any, message: dict[str, Any]) -> None:
     out.flush()
 
 
-def _load_evaluator(path: str) -> Callable[[str], object]:
+def _load_evaluator(path: str) -> Callable[[Any], object]:
     sys.path.insert(0, str(Path(path).parent))
     spec = importlib.util.spec_from_file_location("hone_task_evaluator", path)
     if spec is None or spec.loader is None:
@@ -85,27 +96,38 @@ def _load_evaluator(path: str) -> Callable[[str], object]:
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
-    evaluate = getattr(module, "evaluate", None)
-    if not callable(evaluate):
-        raise ImportError("it defines no callable 'evaluate'")
-    return evaluate  # type: ignore[no-any-return]
+    for name in ("evaluate_program", "evaluate"):
+        function = getattr(module, name, None)
+        if callable(function):
+            return function  # type: ignore[no-any-return]
+    raise ImportError("it defines no callable 'evaluate' or 'evaluate_program'")
 
 
 def _evaluate_one(
-    evaluate: Callable[[str], object], request: dict[str, Any], program_filename: str
+    evaluate: Callable[[Any], object],
+    request: dict[str, Any],
+    program_filename: str,
+    limits: Limits,
 ) -> dict[str, Any]:
-    workdir = tempfile.mkdtemp(prefix="hone-eval-")
+    # base/ (hone's, holds the captured output) and base/work/ (the candidate's own).
+    base = tempfile.mkdtemp(prefix="hone-eval-")
+    os.chmod(base, 0o711)
+    workdir = os.path.join(base, "work")
+    os.mkdir(workdir, 0o700)
     program_path = os.path.join(workdir, program_filename)
     with open(program_path, "w", encoding="utf-8") as f:
         f.write(request["program"])
-    out_path = os.path.join(workdir, ".hone-output")
+    if _uid is not None:
+        os.chown(workdir, _uid, _uid)
+        os.chown(program_path, _uid, _uid)
+    out_path = os.path.join(base, "output")
     read_fd, write_fd = os.pipe()
     start, started = time.monotonic(), time.time()
     global _current_child
     pid = os.fork()
     if pid == 0:  # the child: never returns
         os.close(read_fd)
-        _child(evaluate, program_path, workdir, out_path, write_fd)
+        _child(evaluate, program_path, workdir, out_path, write_fd, limits)
     _current_child = pid
     os.close(write_fd)
     try:
@@ -115,10 +137,13 @@ def _evaluate_one(
         _kill_group(pid)
     _, status, usage = os.wait4(pid, 0)
     _current_child = 0
+    _kill_leftovers()
     seconds = time.monotonic() - start
     cpu = usage.ru_utime + usage.ru_stime
     output = _read_capped(out_path, int(request.get("max_output", 64_000)))
-    shutil.rmtree(workdir, ignore_errors=True)
+    shutil.rmtree(base, ignore_errors=True)
+    if _private_tmp:
+        isolation.wipe_private_tmp()
     if timed_out:
         evaluation = Evaluation.failed(
             "timeout",
@@ -131,6 +156,10 @@ def _evaluate_one(
             evaluation = Evaluation.failed(
                 "invalid-output", "the evaluation's result was unreadable"
             )
+    elif os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU:
+        evaluation = Evaluation.failed(
+            "timeout", f"the evaluation used its {limits.cpu_seconds} s of CPU time and was killed"
+        )
     else:
         evaluation = Evaluation.failed("killed", _death_reason(status))
     return {
@@ -141,26 +170,48 @@ def _evaluate_one(
 
 
 def _child(
-    evaluate: Callable[[str], object], program_path: str, workdir: str, out_path: str, fd: int
+    evaluate: Callable[[Any], object],
+    program_path: str,
+    workdir: str,
+    out_path: str,
+    fd: int,
+    limits: Limits,
 ) -> None:
     code = 0
     try:
-        os.setsid()
-        _die_with_parent()
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        os.chdir(workdir)
         null_in = os.open(os.devnull, os.O_RDONLY)
-        out = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        out = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
         os.dup2(null_in, 0)
         os.dup2(out, 1)
         os.dup2(out, 2)
         with contextlib.suppress(OSError):
             os.closerange(3, fd)
         os.closerange(fd + 1, 65536)
+        trusted = getattr(evaluate, "__name__", "") == "evaluate_program"
+        if trusted:  # the evaluator stays trusted; the candidate runs in a confined child
+            os.setsid()
+            isolation.die_with_parent()
+        else:
+            isolation.confine(limits, _uid)
+        os.chdir(workdir)
         try:
-            evaluation = coerce_result(evaluate(program_path))
+            if trusted:
+                from hone.sandbox.program import Program
+
+                with Program(program_path, limits=limits, uid=_uid, keep_fds=(1, 2)) as program:
+                    evaluation = coerce_result(evaluate(program))
+            else:
+                evaluation = coerce_result(evaluate(program_path))
+        except CandidateError as exc:
+            evaluation = Evaluation.failed(_status(exc.status), f"the candidate: {exc.reason}")
+        except MemoryError as exc:
+            evaluation = Evaluation.failed(
+                "memory",
+                f"the evaluation ran out of memory (limit {limits.memory_bytes >> 20} MB): "
+                + _describe(exc),
+            )
         except BaseException as exc:
             evaluation = Evaluation.failed("error", _describe(exc))
         for stream in (sys.stdout, sys.stderr):
@@ -180,6 +231,10 @@ def _child(
             with contextlib.suppress(BaseException):
                 stream.flush()
         os._exit(code)
+
+
+def _status(name: str) -> Status:
+    return next((s for s in STATUSES if s == name), "error")
 
 
 def _json_default(value: object) -> object:
@@ -212,6 +267,13 @@ def _read_until(fd: int, deadline: float) -> tuple[bytes, bool]:
         if not chunk:
             return b"", False
         buffer += chunk
+
+
+def _kill_leftovers() -> None:
+    """Kill whatever the candidate left running (daemons, escaped sessions) and reap it."""
+    if _uid is not None:
+        isolation.kill_user(_uid)
+    isolation.kill_descendants()
 
 
 def _kill_group(pid: int) -> None:

@@ -1,0 +1,303 @@
+"""Confinement of candidate processes on Linux: namespaces, an unprivileged user, limits.
+
+Two steps, both best effort, each reporting what it put in force (`Protections`):
+
+* `isolate_worker` runs once in an evaluation worker, before it loads the evaluator: a network
+  namespace with no interfaces up (no network at all), a private IPC namespace, and a private
+  mount namespace in which ``/tmp``, ``/var/tmp`` and ``/dev/shm`` are fresh size-limited tmpfs
+  mounts and the home directories (``/root``, ``/home``) are hidden, with only the directories
+  Python, hone and the task need bound back read-only at their usual paths. It needs root or
+  unprivileged user namespaces; without them the worker runs unisolated and says so.
+* `confine` runs in each candidate's forked child before any candidate code: its own session,
+  resource limits (CPU, address space, processes, open files, file size, no core dumps), no
+  new privileges, and — when hone runs as root — an unprivileged user id of its own, so the
+  candidate cannot read or signal anything of hone's or the user's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import resource
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+_CLONE_NEWNS = 0x00020000
+_CLONE_NEWIPC = 0x08000000
+_CLONE_NEWUSER = 0x10000000
+_CLONE_NEWNET = 0x40000000
+_MS_RDONLY = 1
+_MS_NOSUID = 2
+_MS_NODEV = 4
+_MS_REMOUNT = 32
+_MS_BIND = 4096
+_MS_MOVE = 8192
+_MS_REC = 16384
+_MS_PRIVATE = 1 << 18
+_PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+_PR_SET_NO_NEW_PRIVS = 38
+
+HIDDEN_ROOTS = ("/root", "/home")
+PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-candidate resource limits (0 means no limit of that kind)."""
+
+    cpu_seconds: int = 0
+    memory_bytes: int = 0
+    processes: int = 0
+    open_files: int = 0
+    file_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class Protections:
+    """What confines the candidates of one worker."""
+
+    network: bool = False  # no network reachable (own network namespace)
+    filesystem: bool = False  # private /tmp, homes hidden, task and Python read-only
+    user_id: int | None = None  # the unprivileged user candidates run as, when hone is root
+    reason: str = ""  # why something is missing
+
+    def describe(self) -> str:
+        """One line for people: what is in force and what is not."""
+        parts = [
+            "no network" if self.network else "NETWORK REACHABLE",
+            "private file system" if self.filesystem else "FILE SYSTEM SHARED",
+            f"runs as uid {self.user_id}" if self.user_id is not None else "runs as hone's user",
+        ]
+        text = ", ".join(parts)
+        return f"{text} ({self.reason})" if self.reason else text
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (no orphans after kill -9)."""
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def become_subreaper() -> None:
+    """Adopt every orphaned descendant, so candidates that daemonise can still be killed."""
+    _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def sandbox_uid() -> int | None:
+    """The user id this worker's candidates run as: one of their own, when hone is root."""
+    if os.geteuid() != 0:
+        return None
+    return 0x100000 + os.getpid() % 0x100000  # unique among running workers, owned by no one
+
+
+def isolate_worker(keep: Iterable[str], tmp_bytes: int, *, network: bool = False) -> Protections:
+    """Give this process (and every child it forks later) private namespaces, best effort.
+
+    `keep` are directories that must stay readable at their paths (Python, hone, the task);
+    `network=True` leaves the network as it is.
+    """
+    flags = _CLONE_NEWNS | _CLONE_NEWIPC | (0 if network else _CLONE_NEWNET)
+    uid, gid = os.geteuid(), os.getegid()
+    try:
+        if uid == 0:
+            _unshare(flags)
+        else:
+            _unshare(flags | _CLONE_NEWUSER)
+            _write("/proc/self/setgroups", "deny")
+            _write("/proc/self/uid_map", f"{uid} {uid} 1")
+            _write("/proc/self/gid_map", f"{gid} {gid} 1")
+    except OSError as exc:
+        return Protections(reason=f"namespaces unavailable: {exc.strerror or exc}")
+    try:
+        _private_filesystem(sorted({str(Path(p).resolve()) for p in keep}), tmp_bytes)
+    except OSError as exc:
+        return Protections(
+            network=not network,
+            user_id=sandbox_uid(),
+            reason=f"mounts unavailable: {exc.strerror or exc}",
+        )
+    return Protections(network=not network, filesystem=True, user_id=sandbox_uid())
+
+
+def confine(limits: Limits, uid: int | None) -> None:
+    """Confine the calling (forked, not yet running candidate code) process for good."""
+    os.setsid()
+    die_with_parent()
+    for name, value in (
+        ("RLIMIT_CPU", limits.cpu_seconds),
+        ("RLIMIT_AS", limits.memory_bytes),
+        ("RLIMIT_NOFILE", limits.open_files),
+        ("RLIMIT_FSIZE", limits.file_bytes),
+    ):
+        if value:
+            _lower(getattr(resource, name), value)
+    _lower(resource.RLIMIT_CORE, 0)
+    if limits.processes:
+        # Counted per user: a user of its own starts from zero, hone's user from its count.
+        base = 0 if uid is not None else _processes_of(os.getuid())
+        _lower(resource.RLIMIT_NPROC, base + limits.processes)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails, not kills
+    if uid is not None:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+    _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+
+
+def kill_user(uid: int) -> None:
+    """SIGKILL every process of `uid` (from a short-lived helper that becomes that user)."""
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            os.setresuid(uid, uid, uid)
+            for _ in range(1000):  # a fork bomb may race the first sweeps
+                os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # nothing (left) to kill
+        except BaseException:
+            code = 1
+        os._exit(code)
+    os.waitpid(pid, 0)
+
+
+def kill_descendants(grace: float = 10.0) -> None:
+    """SIGKILL the children this process adopted as subreaper, and wait until they are gone.
+
+    A killed process may take a moment to exit (freeing a large memory, say); this waits up
+    to `grace` seconds for every one of them to be reaped.
+    """
+    deadline = time.monotonic() + grace
+    while True:
+        reap()
+        children = _children()
+        if not children or time.monotonic() > deadline:
+            return
+        for child in children:
+            for kill in (os.killpg, os.kill):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    kill(child, signal.SIGKILL)
+        time.sleep(0.002)
+
+
+def wipe_private_tmp() -> None:
+    """Empty the private temporary directories, so nothing passes to the next candidate."""
+    for root in PRIVATE_TMP:
+        try:
+            entries = os.listdir(root)
+        except OSError:
+            continue
+        for name in entries:
+            path = os.path.join(root, name)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+
+
+def reap() -> None:
+    """Collect every exited child without blocking."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _children() -> list[int]:
+    pids: list[int] = []
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            pids.extend(int(p) for p in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return pids
+
+
+def _processes_of(uid: int) -> int:
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                count += entry.stat().st_uid == uid
+            except OSError:
+                continue
+    return count
+
+
+def _lower(which: int, value: int) -> None:
+    _soft, hard = resource.getrlimit(which)
+    new_hard = value if hard == resource.RLIM_INFINITY else min(hard, value)
+    resource.setrlimit(which, (min(value, new_hard), new_hard))
+
+
+def _private_filesystem(keep: list[str], tmp_bytes: int) -> None:
+    _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
+    hidden = [h for h in HIDDEN_ROOTS if os.path.isdir(h)]
+    covered = [*hidden, *PRIVATE_TMP]
+    saved = [p for p in keep if os.path.isdir(p) and _under(p, covered)]
+    saved = [p for p in saved if not any(p != q and _under(p, [q]) for q in saved)]
+    # Park the directories to keep on a scratch tmpfs, cover their roots, then move them back.
+    scratch = "/dev/shm" if os.path.isdir("/dev/shm") else "/tmp"
+    _mount("tmpfs", scratch, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m,mode=700")
+    parked = []
+    for i, path in enumerate(saved):
+        spot = os.path.join(scratch, str(i))
+        os.mkdir(spot)
+        _mount(path, spot, None, _MS_BIND | _MS_REC)
+        parked.append(spot)
+    for root in [*hidden, *(p for p in PRIVATE_TMP if p != scratch and os.path.isdir(p))]:
+        options = "size=1m,mode=755" if root in hidden else f"size={tmp_bytes},mode=1777"
+        _mount("tmpfs", root, "tmpfs", _MS_NOSUID | _MS_NODEV, options)
+    for spot, path in zip(parked, saved, strict=True):
+        os.makedirs(path, mode=0o755, exist_ok=True)
+        _mount(spot, path, None, _MS_MOVE)
+        _mount(None, path, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
+    if scratch in PRIVATE_TMP:  # the scratch mount becomes the private one
+        _mount("tmpfs", scratch, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={tmp_bytes},mode=1777")
+
+
+def _under(path: str, roots: Iterable[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+
+
+def _unshare(flags: int) -> None:
+    if _libc.unshare(flags) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, os.strerror(errno))
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str = "") -> None:
+    result = _libc.mount(
+        source.encode() if source else None,
+        target.encode(),
+        fstype.encode() if fstype else None,
+        ctypes.c_ulong(flags),
+        data.encode() if data else None,
+    )
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"mount {target}: {os.strerror(errno)}")
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def python_paths() -> list[str]:
+    """Directories the interpreter and its imports live in."""
+    paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(sys.executable)]
+    paths += [p for p in sys.path if p and os.path.isdir(p)]
+    return paths
