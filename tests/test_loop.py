@@ -98,6 +98,17 @@ def test_a_slow_model_call_does_not_hold_back_the_others(make_task, tmp_path: Pa
     assert rounds == [1, 1, 2, 2, 3, 3]  # a round is every two hypotheses started
 
 
+def test_an_identical_program_is_not_evaluated_twice(make_task, tmp_path: Path) -> None:
+    same = "```python\ndef f():\n    # the same program, commented\n    return 2.0\n```"
+    model = ScriptedModel([block(3.0), block(2.0), same])
+    result = run(make_task(), tmp_path, model, width=1, max_llm_calls=3)
+    start, better, worse, again = result.history
+    assert again.cached_from == worse.id and worse.cached_from is None
+    assert again.evaluation.score == worse.evaluation.score == -8.0
+    assert again.evaluation.seconds == 0.0 < worse.evaluation.seconds
+    assert again.parent_ids[0] == better.id  # not a copy of its parent: a cache hit
+
+
 def test_zero_calls_evaluates_the_start_only(make_task, tmp_path: Path) -> None:
     model = ScriptedModel([])
     result = run(make_task(), tmp_path, model, max_llm_calls=0)

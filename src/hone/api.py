@@ -161,7 +161,9 @@ async def _drive(
     backend: Model | None = model
     try:
         store.lock()
-        pool = verifier or ProcessPool(task.evaluator, task.program_filename, task.evaluation)
+        pool = verifier or ProcessPool(
+            task.evaluator, task.program_filename, task.evaluation, task.objective
+        )
         if isinstance(pool, ProcessPool):
             pool.start()  # the workers warm up while the model loads
         rng = random.Random(seed)

@@ -71,6 +71,10 @@ class EvaluationConfig:
     max_file_mb: int = 64  # largest file a candidate may write
     tmp_mb: int = 512  # size of the private /tmp a worker's candidates share
     network: bool = False  # True lets candidates reach the network (no network namespace)
+    cache: bool = True  # reuse the outcome of an identical program instead of evaluating again
+    # evaluate_stage1, evaluate_stage2, ...: a candidate goes on to the next stage only when
+    # its score at stage i reaches cascade_thresholds[i] (in the objective's direction)
+    cascade_thresholds: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.timeout > 0:
@@ -78,6 +82,12 @@ class EvaluationConfig:
         for name in ("workers", "cpu_seconds"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be at least 0, got {getattr(self, name)!r}")
+        thresholds = self.cascade_thresholds
+        if not isinstance(thresholds, list | tuple) or not all(
+            isinstance(t, int | float) and not isinstance(t, bool) for t in thresholds
+        ):
+            raise ConfigError(f"cascade_thresholds must be a list of numbers, got {thresholds!r}")
+        object.__setattr__(self, "cascade_thresholds", tuple(float(t) for t in thresholds))
         for name in ("memory_mb", "max_processes", "max_open_files", "max_file_mb", "tmp_mb"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)!r}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 import time
@@ -10,6 +11,7 @@ from asyncio import FIRST_COMPLETED
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from hone.edits import program_key
 from hone.evaluation import Evaluation
 from hone.events import EventHandler, HypothesisEvaluated, NewBest, RoundStarted, StopReason
 from hone.exceptions import ModelError
@@ -41,6 +43,7 @@ class Loop:
     best_round: int = 0
     round: int = 0
     launched: int = 0  # hypotheses started in the current round
+    evaluated: dict[str, Candidate] = field(default_factory=dict)  # by program_key
 
     async def run(self) -> StopReason:
         """Keep a round's worth of hypotheses in flight until a stop rule fires.
@@ -150,6 +153,14 @@ class Loop:
         return await self._verify(candidate_id, edit.program)
 
     async def _verify(self, candidate_id: int, program: str) -> Candidate:
+        key = program_key(program)
+        earlier = self.evaluated.get(key) if self.task.evaluation.cache else None
+        if earlier is not None:  # the same program, up to comments and layout: reuse it
+            reused = dataclasses.replace(earlier.evaluation, seconds=0.0, cpu_seconds=0.0)
+            self.store.set_evaluation(
+                candidate_id, reused, output=earlier.output, cached_from=earlier.id
+            )
+            return self._register(self.store.candidate(candidate_id))
         asked = time.time()
         verified = await self.verifier.verify(program)
         self.store.set_evaluation(
@@ -162,17 +173,25 @@ class Loop:
 
     def _register(self, candidate: Candidate) -> Candidate:
         self.population.append(candidate)
+        self._remember(candidate)
         self.emit(HypothesisEvaluated(candidate, self.usage))
         if candidate.score is not None and self.task.better(candidate.score, self._best_score()):
             self.best, self.best_round = candidate, candidate.round
             self.emit(NewBest(candidate))
         return candidate
 
+    def _remember(self, candidate: Candidate) -> None:
+        if candidate.code is not None and candidate.evaluation.status != "killed":
+            self.evaluated.setdefault(program_key(candidate.code), candidate)
+
     def _best_score(self) -> float | None:
         return self.best.score if self.best is not None else None
 
     def _load(self) -> None:
         self.population = self.store.candidates()
+        self.evaluated = {}
+        for c in self.population:
+            self._remember(c)
         self.usage = self.store.usage()
         self.round = max(self.store.last_round(), 0)
         self.launched = self._width()  # the next hypothesis opens a new round

@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS candidates (
     eval_started REAL,
     eval_seconds REAL,
     cpu_seconds REAL,
+    cached_from INTEGER REFERENCES candidates(id),
     created REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS candidates_score ON candidates(status, score);
@@ -64,6 +65,7 @@ class Candidate:
     parent_ids: tuple[int, ...] = ()
     call_id: int | None = None
     output: str = ""
+    cached_from: int | None = None  # an identical program evaluated earlier, whose outcome this is
 
     @property
     def score(self) -> float | None:
@@ -224,12 +226,19 @@ class Store:
         return int(cur.lastrowid or 0)
 
     def set_evaluation(
-        self, candidate_id: int, evaluation: Evaluation, *, output: str = "", started: float = 0.0
+        self,
+        candidate_id: int,
+        evaluation: Evaluation,
+        *,
+        output: str = "",
+        started: float = 0.0,
+        cached_from: int | None = None,
     ) -> None:
         """Record the outcome of a pending hypothesis."""
         self.conn.execute(
             "UPDATE candidates SET status = ?, score = ?, metrics = ?, feedback = ?, reason = ?, "
-            "output = ?, eval_started = ?, eval_seconds = ?, cpu_seconds = ? WHERE id = ?",
+            "output = ?, eval_started = ?, eval_seconds = ?, cpu_seconds = ?, cached_from = ? "
+            "WHERE id = ?",
             (
                 evaluation.status,
                 evaluation.score,
@@ -240,6 +249,7 @@ class Store:
                 started,
                 evaluation.seconds,
                 evaluation.cpu_seconds,
+                cached_from,
                 candidate_id,
             ),
         )
@@ -294,6 +304,7 @@ def _candidate(row: sqlite3.Row) -> Candidate:
         parent_ids=tuple(json.loads(row["parent_ids"])),
         call_id=row["call_id"],
         output=row["output"],
+        cached_from=row["cached_from"],
     )
 
 

@@ -179,8 +179,14 @@ def _check_evaluator(path: Path, where: str) -> None:
             for alias in node.names
         }
     )
-    if "evaluate" not in names:
+    if not names & {"evaluate", "evaluate_program", "evaluate_stage1"}:
         raise TaskError(
             f"evaluator {str(path)!r} defines no top-level 'evaluate'; add "
-            "def evaluate(program_path): ... returning a float or a dict"
+            "def evaluate(program_path): ... returning a float or a dict, or "
+            "def evaluate_program(program): ... (see docs/tasks.md)"
+        )
+    if "evaluate_program" in names and "evaluate_stage1" in names:
+        raise TaskError(
+            f"evaluator {str(path)!r}: cascade stages (evaluate_stage1, ...) go with "
+            "evaluate(program_path); inside evaluate_program, run cheap checks first in code"
         )

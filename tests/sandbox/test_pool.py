@@ -163,3 +163,58 @@ def test_close_leaves_no_worker_processes(tmp_path: Path) -> None:
     for pid in asyncio.run(go()):
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+CASCADE = """\
+import importlib.util
+
+
+def _load(path):
+    spec = importlib.util.spec_from_file_location("candidate", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def evaluate_stage1(program_path):
+    return {"score": float(_load(program_path).result() > 0), "quick": 1.0}
+
+
+def evaluate(program_path):
+    return {"score": 10.0 * _load(program_path).result(), "thorough": 1.0}
+"""
+
+
+def test_cascade_stops_candidates_below_a_stage_threshold(tmp_path: Path) -> None:
+    evaluator = tmp_path / "evaluate.py"
+    evaluator.write_text(CASCADE)
+    config = EvaluationConfig(timeout=5, workers=1, cascade_thresholds=(1.0,))
+
+    async def go() -> list[Verified]:
+        pool = ProcessPool(evaluator, "program.py", config)
+        try:
+            return [await pool.verify(f"def result():\n    return {v}\n") for v in (-2, 3)]
+        finally:
+            await pool.close()
+
+    stopped, passed = asyncio.run(go())
+    assert stopped.evaluation.score == 0.0
+    assert stopped.evaluation.metrics == {"quick": 1.0, "stages_passed": 0.0}
+    assert "stopped after stage 1" in stopped.evaluation.feedback
+    assert passed.evaluation.score == 30.0
+    assert passed.evaluation.metrics == {"quick": 1.0, "thorough": 1.0, "stages_passed": 2.0}
+
+
+def test_cascade_without_thresholds_is_a_task_error(tmp_path: Path) -> None:
+    evaluator = tmp_path / "evaluate.py"
+    evaluator.write_text(CASCADE)
+
+    async def go() -> None:
+        pool = ProcessPool(evaluator, "program.py", EvaluationConfig(workers=1))
+        try:
+            await pool.verify("def result():\n    return 1\n")
+        finally:
+            await pool.close()
+
+    with pytest.raises(TaskError, match="cascade_thresholds"):
+        asyncio.run(go())

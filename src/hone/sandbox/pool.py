@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import hone
-from hone.config import EvaluationConfig
+from hone.config import EvaluationConfig, Objective
 from hone.evaluation import Evaluation
 from hone.exceptions import TaskError
 from hone.sandbox.isolation import Limits
@@ -80,8 +80,15 @@ class ProcessPool:
     with a scrubbed environment; at the timeout the whole process group is killed.
     """
 
-    def __init__(self, evaluator: Path, program_filename: str, config: EvaluationConfig) -> None:
+    def __init__(
+        self,
+        evaluator: Path,
+        program_filename: str,
+        config: EvaluationConfig,
+        objective: Objective = "maximize",
+    ) -> None:
         self._evaluator = evaluator
+        self._objective = objective
         self._program_filename = program_filename
         self._config = config
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
@@ -138,7 +145,13 @@ class ProcessPool:
             open_files=c.max_open_files,
             file_bytes=c.max_file_mb << 20,
         )
-        return {"limits": asdict(limits), "tmp_bytes": c.tmp_mb << 20, "network": c.network}
+        return {
+            "limits": asdict(limits),
+            "tmp_bytes": c.tmp_mb << 20,
+            "network": c.network,
+            "thresholds": list(c.cascade_thresholds),
+            "objective": self._objective,
+        }
 
     async def verify(self, program: str) -> Verified:
         """Evaluate one program; every failure of the candidate comes back as an Evaluation."""

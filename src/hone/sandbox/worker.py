@@ -11,6 +11,7 @@ enforces the deadline, so a candidate that hangs, forks or ignores signals is st
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.util
 import json
 import math
@@ -67,7 +68,9 @@ def main(argv: list[str]) -> int:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     try:
-        evaluate = _load_evaluator(evaluator_path)
+        evaluate = _load_evaluator(
+            evaluator_path, settings.get("thresholds", []), settings.get("objective", "maximize")
+        )
     except BaseException as exc:  # report any import failure, then stop
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         _reply(channel_out, {"fatal": f"importing {evaluator_path!r} failed: {detail}"})
@@ -88,7 +91,7 @@ def _reply(out: Any, message: dict[str, Any]) -> None:
     out.flush()
 
 
-def _load_evaluator(path: str) -> Callable[[Any], object]:
+def _load_evaluator(path: str, thresholds: list[float], objective: str) -> Callable[[Any], object]:
     sys.path.insert(0, str(Path(path).parent))
     spec = importlib.util.spec_from_file_location("hone_task_evaluator", path)
     if spec is None or spec.loader is None:
@@ -96,11 +99,55 @@ def _load_evaluator(path: str) -> Callable[[Any], object]:
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
-    for name in ("evaluate_program", "evaluate"):
-        function = getattr(module, name, None)
-        if callable(function):
-            return function  # type: ignore[no-any-return]
-    raise ImportError("it defines no callable 'evaluate' or 'evaluate_program'")
+    stages: list[Callable[[Any], object]] = []
+    while callable(stage := getattr(module, f"evaluate_stage{len(stages) + 1}", None)):
+        stages.append(stage)
+    final = next(
+        (
+            getattr(module, n)
+            for n in ("evaluate_program", "evaluate")
+            if callable(getattr(module, n, None))
+        ),
+        None,
+    )
+    if stages:
+        if len(thresholds) < len(stages) - (final is None):
+            raise ImportError(
+                f"it has {len(stages)} cascade stages but [evaluation] cascade_thresholds "
+                f"lists {len(thresholds)} thresholds; give one per stage that can stop a candidate"
+            )
+        return _cascade([*stages, *([final] if final else [])], thresholds, objective)
+    if final is None:
+        raise ImportError("it defines no callable 'evaluate' or 'evaluate_program'")
+    return final  # type: ignore[no-any-return]
+
+
+def _cascade(
+    stages: list[Callable[[Any], object]], thresholds: list[float], objective: str
+) -> Callable[[Any], object]:
+    """Run the stages in order; a candidate below a stage's threshold stops there."""
+
+    def evaluate(program_path: Any) -> Evaluation:
+        metrics: dict[str, float] = {}
+        for number, stage in enumerate(stages, 1):
+            result = coerce_result(stage(program_path))
+            metrics.update(result.metrics)
+            metrics["stages_passed"] = float(number - 1)
+            if not result.ok:
+                return dataclasses.replace(result, metrics=metrics)
+            if number > len(thresholds) or number == len(stages):
+                continue
+            threshold, score = thresholds[number - 1], result.score or 0.0
+            passed = score >= threshold if objective == "maximize" else score <= threshold
+            if not passed:
+                note = f"stopped after stage {number}: score {score:g} misses its threshold {threshold:g}"
+                feedback = f"{result.feedback}\n{note}".strip()
+                return dataclasses.replace(result, metrics=metrics, feedback=feedback)
+        metrics["stages_passed"] = float(len(stages))
+        return dataclasses.replace(result, metrics=metrics)
+
+    evaluate.__name__ = "evaluate"
+    return evaluate
 
 
 def _evaluate_one(
