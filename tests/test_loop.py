@@ -102,7 +102,7 @@ def test_an_identical_program_is_not_evaluated_twice(make_task, tmp_path: Path) 
     same = "```python\ndef f():\n    # the same program, commented\n    return 2.0\n```"
     model = ScriptedModel([block(3.0), block(2.0), same])
     result = run(make_task(), tmp_path, model, width=1, max_llm_calls=3)
-    start, better, worse, again = result.history
+    _start, better, worse, again = result.history
     assert again.cached_from == worse.id and worse.cached_from is None
     assert again.evaluation.score == worse.evaluation.score == -8.0
     assert again.evaluation.seconds == 0.0 < worse.evaluation.seconds

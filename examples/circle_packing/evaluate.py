@@ -77,18 +77,40 @@ def check_packing(centers: object, radii: object) -> tuple[np.ndarray, np.ndarra
     return c, r
 
 
+def evaluate_program(program) -> dict:
+    """hone's trusted form: the candidate runs in its own sandboxed process and only the arrays
+    it returns cross over; this process checks them, so the candidate cannot forge its score."""
+    from hone.exceptions import CandidateError
+
+    for name in ("run_packing", "construct_packing"):
+        try:
+            return score(program.call(name))
+        except CandidateError as exc:
+            if "defines no function" not in exc.reason:
+                return {"combined_score": 0.0, "validity": 0.0, "error": exc.reason}
+    return {
+        "combined_score": 0.0,
+        "validity": 0.0,
+        "error": "the program defines neither run_packing() nor construct_packing()",
+    }
+
+
 def evaluate(program_path: str) -> dict:
+    """OpenEvolve's form (used when hone is not the caller): imports the candidate here."""
     module = load_program(program_path)
     if callable(getattr(module, "run_packing", None)):
-        result = module.run_packing()
-    elif callable(getattr(module, "construct_packing", None)):
-        result = module.construct_packing()
-    else:
-        return {
-            "combined_score": 0.0,
-            "validity": 0.0,
-            "error": "the program defines neither run_packing() nor construct_packing()",
-        }
+        return score(module.run_packing())
+    if callable(getattr(module, "construct_packing", None)):
+        return score(module.construct_packing())
+    return {
+        "combined_score": 0.0,
+        "validity": 0.0,
+        "error": "the program defines neither run_packing() nor construct_packing()",
+    }
+
+
+def score(result: object) -> dict:
+    """Check what the candidate returned and compute the score from it."""
     if not isinstance(result, tuple | list) or len(result) < 2:
         return {
             "combined_score": 0.0,

@@ -157,3 +157,32 @@ def test_wrong_return_type_gives_an_error(evaluator: ModuleType, tmp_path: Path)
     result = evaluator.evaluate(str(path))
     assert result["combined_score"] == 0.0
     assert "run_packing()" in result["error"]
+
+
+def test_hone_runs_the_trusted_form_and_the_candidate_cannot_forge_it(tmp_path: Path) -> None:
+    import asyncio
+
+    from hone.config import EvaluationConfig
+    from hone.sandbox import ProcessPool
+
+    forger = (EXAMPLE / "initial.py").read_text() + textwrap.dedent(
+        """
+        import sys
+        for module in list(sys.modules.values()):
+            if hasattr(module, "check_packing"):
+                module.check_packing = lambda c, r: (c, r * 0 + 1.0)
+        """
+    )
+
+    async def go() -> list[float | None]:
+        pool = ProcessPool(EXAMPLE / "evaluate.py", "initial.py", EvaluationConfig(workers=1))
+        try:
+            start = await pool.verify((EXAMPLE / "initial.py").read_text())
+            forged = await pool.verify(forger)
+            return [start.evaluation.score, forged.evaluation.score]
+        finally:
+            await pool.close()
+
+    start, forged = asyncio.run(go())
+    assert start == pytest.approx(2.2076, abs=1e-4)
+    assert forged == start  # the patch ran in the candidate's process, not the evaluator's
