@@ -188,6 +188,11 @@ async def _drive(
             emit=lambda event: _on_event(event, run_dir, emit),
         )
         start = await loop.start()
+        protections = getattr(pool, "protections", "")
+        if protections:
+            store.set_meta(sandbox=protections)
+            if "REACHABLE" in protections or "SHARED" in protections:
+                log.warning("the sandbox is weaker here: %s (see docs/security.md)", protections)
         if not start.evaluation.ok and loop.best is None:
             reason = start.evaluation.reason or start.evaluation.status
             if task.budget.max_llm_calls != 0:

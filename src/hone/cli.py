@@ -270,6 +270,8 @@ def _show(args: argparse.Namespace) -> int:
         )
         + f") · model {meta['model']['spec']} · seed {meta['seed']}"
     )
+    if meta.get("sandbox"):
+        console.print(f"sandbox: {meta['sandbox']}")
     console.print(
         f"{len(candidates)} hypotheses evaluated, {len(pending)} pending · {usage.calls} model calls · "
         f"{usage.tokens} tokens"

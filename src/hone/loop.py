@@ -43,6 +43,7 @@ class Loop:
     best_round: int = 0
     round: int = 0
     launched: int = 0  # hypotheses started in the current round
+    calling: int = 0  # model calls under way
     evaluated: dict[str, Candidate] = field(default_factory=dict)  # by program_key
 
     async def run(self) -> StopReason:
@@ -60,12 +61,11 @@ class Loop:
         failures = 0  # model errors in a row
         try:
             while True:
-                reason = self._stop_reason(started, in_flight=len(running))
+                reason = self._stop_reason(started)
                 while reason is None and len(running) < self._width():
-                    running.add(
-                        asyncio.create_task(self._hypothesis(self._next_prompt(len(running))))
-                    )
-                    reason = self._stop_reason(started, in_flight=len(running))
+                    self.calling += 1  # until its model call returns
+                    running.add(asyncio.create_task(self._hypothesis(self._next_prompt())))
+                    reason = self._stop_reason(started)
                 if not running:
                     assert reason is not None  # otherwise a hypothesis would have started
                     return reason
@@ -100,10 +100,10 @@ class Loop:
             return await self._verify(candidate_id, self.task.program)
         return self.population[0]
 
-    def _next_prompt(self, in_flight: int) -> tuple[Prompt, int, int]:
+    def _next_prompt(self) -> tuple[Prompt, int, int]:
         if self.launched >= self._width():
             self.round, self.launched = self.round + 1, 0
-            self.emit(RoundStarted(self.round, self._round_size(in_flight)))
+            self.emit(RoundStarted(self.round, self._round_size()))
         self.launched += 1
         selection = self.strategy.select(self.population, self.rng)
         prompt = build_prompt(self.task, selection, self.model.style)
@@ -120,7 +120,12 @@ class Loop:
             stop=prompt.stop,
         )
         wall, t0 = time.time(), self.clock()
-        completion = await asyncio.wait_for(self.model.generate(request), self.task.model.timeout)
+        try:
+            completion = await asyncio.wait_for(
+                self.model.generate(request), self.task.model.timeout
+            )
+        finally:
+            self.calling -= 1
         call_id = self.store.add_call(
             round=round_,
             model=self.model.name,
@@ -203,19 +208,19 @@ class Loop:
     def _width(self) -> int:
         return self.task.search.hypotheses_per_round
 
-    def _round_size(self, in_flight: int) -> int:
+    def _round_size(self) -> int:
         size = self._width()
         if self.task.budget.max_llm_calls is not None:
-            size = min(size, self.task.budget.max_llm_calls - self.usage.calls - in_flight)
+            size = min(size, self.task.budget.max_llm_calls - self.usage.calls - self.calling + 1)
         return max(size, 1)
 
-    def _stop_reason(self, started: float, in_flight: int) -> StopReason | None:
+    def _stop_reason(self, started: float) -> StopReason | None:
         """Why no further hypothesis may start (the round rules apply when one would open)."""
         b = self.task.budget
         opens_round = self.launched >= self._width()
         if self.task.reached(self._best_score()):
             return "target"
-        if b.max_llm_calls is not None and self.usage.calls + in_flight >= b.max_llm_calls:
+        if b.max_llm_calls is not None and self.usage.calls + self.calling >= b.max_llm_calls:
             return "max_llm_calls"
         if b.max_tokens is not None and self.usage.tokens >= b.max_tokens:
             return "max_tokens"

@@ -215,6 +215,11 @@ def reap() -> None:
             return
 
 
+def has_children() -> bool:
+    """True when a child (or an adopted orphan) of this process still exists."""
+    return bool(_children())
+
+
 def _children() -> list[int]:
     pids: list[int] = []
     for task in Path("/proc/self/task").iterdir():

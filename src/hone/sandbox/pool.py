@@ -94,6 +94,7 @@ class ProcessPool:
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self._all: list[_Worker] = []
         self._started: asyncio.Task[None] | None = None
+        self.protections = ""  # what confines the candidates, as the workers report it
 
     def start(self) -> None:
         """Begin starting the workers in the background (idempotent)."""
@@ -134,6 +135,7 @@ class ProcessPool:
         if "fatal" in message:
             await worker.kill()
             raise TaskError(f"{message['fatal']}; fix the evaluator and run again")
+        self.protections = str(message.get("protections", ""))
         return worker
 
     def _settings(self) -> dict[str, Any]:

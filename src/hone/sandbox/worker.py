@@ -75,6 +75,8 @@ def main(argv: list[str]) -> int:
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         _reply(channel_out, {"fatal": f"importing {evaluator_path!r} failed: {detail}"})
         return 1
+    if getattr(evaluate, "__name__", "") == "evaluate_program":
+        import hone.sandbox.program  # noqa: F401  (loaded once here, not per candidate)
     _reply(
         channel_out,
         {"ready": True, "pid": os.getpid(), "protections": protections.describe()},
@@ -318,7 +320,9 @@ def _read_until(fd: int, deadline: float) -> tuple[bytes, bool]:
 
 def _kill_leftovers() -> None:
     """Kill whatever the candidate left running (daemons, escaped sessions) and reap it."""
-    if _uid is not None:
+    # Every process the candidate started descends from this subreaper: none of them left,
+    # none of the candidate's user left.
+    if _uid is not None and isolation.has_children():
         isolation.kill_user(_uid)
     isolation.kill_descendants()
 

@@ -1,0 +1,120 @@
+"""Per-evaluation cost of hone's sandbox against a plain ``subprocess.run`` baseline.
+
+Run ``python benchmarks/sandbox_overhead.py`` (about 20 s) or ``--quick``. In one run, on a
+trivial evaluator and program (the evaluation itself takes microseconds, so what is measured is
+the cost of getting a program evaluated at all):
+
+baseline
+    ``subprocess.run([sys.executable, runner.py, program.py])``: a fresh interpreter imports the
+    evaluator and evaluates the program, with no protection at all beyond a separate process.
+hone, plain evaluator
+    ``ProcessPool.verify(program)`` with every protection on (namespaces when available, its own
+    user id when root, resource limits, scrubbed environment, private directory, the killing and
+    reaping of the whole tree afterwards), one worker, one evaluation after another.
+hone, trusted evaluator
+    The same with ``evaluate_program(program)``: the evaluator runs in a trusted process and the
+    candidate in a second, confined one, with one call across.
+
+Medians of wall-clock time per evaluation; the target is hone at most one fifth of the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from hone.config import EvaluationConfig
+from hone.sandbox import ProcessPool
+
+PROGRAM = "def solve(x):\n    return x + 1\n"
+PLAIN = """\
+import importlib.util
+
+
+def evaluate(program_path):
+    spec = importlib.util.spec_from_file_location("candidate", program_path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return float(module.solve(1))
+"""
+TRUSTED = """\
+def evaluate_program(program):
+    return float(program.call("solve", 1))
+"""
+RUNNER = """\
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("evaluator", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+print(module.evaluate(sys.argv[2]))
+"""
+
+
+def baseline(tmp: Path, n: int) -> list[float]:
+    (tmp / "runner.py").write_text(RUNNER)
+    (tmp / "plain.py").write_text(PLAIN)
+    (tmp / "program.py").write_text(PROGRAM)
+    argv = [sys.executable, str(tmp / "runner.py"), str(tmp / "plain.py"), str(tmp / "program.py")]
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+        times.append(time.perf_counter() - t0)
+        assert out.strip() == "2.0", out
+    return times
+
+
+def hone_times(tmp: Path, source: str, n: int) -> tuple[list[float], str]:
+    folder = tmp / f"task-{abs(hash(source))}"
+    folder.mkdir()
+    (folder / "evaluate.py").write_text(source)
+
+    async def go() -> tuple[list[float], str]:
+        pool = ProcessPool(folder / "evaluate.py", "program.py", EvaluationConfig(workers=1))
+        try:
+            first = await pool.verify(PROGRAM)  # wait for the worker to start
+            assert first.evaluation.score == 2.0, first.evaluation
+            times = []
+            for _ in range(n):
+                t0 = time.perf_counter()
+                verified = await pool.verify(PROGRAM)
+                times.append(time.perf_counter() - t0)
+                assert verified.evaluation.score == 2.0, verified.evaluation
+            return times, pool.protections
+        finally:
+            await pool.close()
+
+    return asyncio.run(go())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    args = parser.parse_args(argv)
+    n = 20 if args.quick else 100
+    with tempfile.TemporaryDirectory(prefix="hone-sandbox-bench-") as name:
+        tmp = Path(name)
+        base = baseline(tmp, n)
+        plain, protections = hone_times(tmp, PLAIN, n)
+        trusted, _ = hone_times(tmp, TRUSTED, n)
+    b = statistics.median(base)
+    print(f"sandbox: {protections}")
+    print(f"{'per evaluation (median of ' + str(n) + ')':<44} {'ms':>8} {'of baseline':>12}")
+    print(f"{'baseline: subprocess.run(python runner.py)':<44} {1000 * b:8.2f} {'100.0 %':>12}")
+    for label, times in (("hone, plain evaluator", plain), ("hone, trusted evaluator", trusted)):
+        m = statistics.median(times)
+        print(f"{label:<44} {1000 * m:8.2f} {100 * m / b:10.1f} %")
+    worst = max(statistics.median(plain), statistics.median(trusted)) / b
+    verdict = "PASS" if worst <= 0.2 else "FAIL"
+    print(f"target: hone <= 20 % of the baseline: {verdict} ({100 * worst:.1f} %)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
