@@ -140,3 +140,22 @@ def test_same_program_ignores_comments_docstrings_and_layout() -> None:
     b = "def f(x):\n\n    return x + 1\n"
     assert same_program(a, b)
     assert not same_program(a, "def f(x):\n    return x + 2\n")
+
+
+C_PROGRAM = """#include <stdint.h>
+// EVOLVE-BLOCK-START
+int f(int x) { return x + 1; }
+// EVOLVE-BLOCK-END
+int main(void) { return f(1); }
+"""
+
+
+def test_programs_in_other_languages_keep_their_block() -> None:
+    edit = apply_answer(C_PROGRAM, "```c\nint f(int x) { return x + 2; }\n```")
+    assert edit.ok and edit.kind == "block"
+    assert edit.program == C_PROGRAM.replace("x + 1", "x + 2")
+    outside = "<<<<<<< SEARCH\nint main(void) { return f(1); }\n=======\nint main(void) { return 0; }\n>>>>>>> REPLACE"
+    assert not apply_answer(C_PROGRAM, outside).ok
+    assert "outside the EVOLVE-BLOCK" in apply_answer(C_PROGRAM, outside).reason
+    copy = apply_answer(C_PROGRAM, "```c\nint f(int x) { return x + 1; }\n```")
+    assert not copy.ok and "repeats its parent" in copy.reason

@@ -55,11 +55,19 @@ class Edit:
         return self.program is not None
 
 
+_MARKER = re.compile(r"(?:#|//|--|;|%)\s*EVOLVE-BLOCK-(START|END)")  # any comment leader
+
+
+def _marker(line: str) -> str | None:
+    match = _MARKER.fullmatch(line.strip())
+    return match.group(1) if match else None
+
+
 def region(program: str) -> Region:
     """Split a program at its markers; raises ValueError when they are malformed."""
     lines = program.splitlines(keepends=True)
-    starts = [i for i, line in enumerate(lines) if line.strip() == START]
-    ends = [i for i, line in enumerate(lines) if line.strip() == END]
+    starts = [i for i, line in enumerate(lines) if _marker(line) == "START"]
+    ends = [i for i, line in enumerate(lines) if _marker(line) == "END"]
     if not starts and not ends:
         return Region("", program, "")
     if len(starts) != 1 or len(ends) != 1 or ends[0] < starts[0]:
@@ -81,7 +89,7 @@ def apply_answer(parent: str, answer: str) -> Edit:
     if code is None:
         return Edit(
             None,
-            "the answer contains no code: reply with a ```python block holding the whole "
+            "the answer contains no code: reply with a fenced code block holding the whole "
             "program, or with SEARCH/REPLACE blocks",
         )
     return _checked(parent, _apply_full(parts, code))
@@ -149,15 +157,16 @@ def _checked(parent: str, edit: Edit) -> Edit:
     if edit.program is None:
         return edit
     try:
-        skeleton = _skeleton(edit.program)
-    except SyntaxError as exc:
-        return Edit(
-            None, f"the new program does not parse: line {exc.lineno}: {exc.msg}", edit.kind
-        )
-    try:
-        same = skeleton == _skeleton(parent)
-    except SyntaxError:
+        parent_skeleton = _skeleton(parent)
+    except SyntaxError:  # not Python (or a parent that never parsed): compare the text
         same = _normal(edit.program) == _normal(parent)
+    else:
+        try:
+            same = _skeleton(edit.program) == parent_skeleton
+        except SyntaxError as exc:
+            return Edit(
+                None, f"the new program does not parse: line {exc.lineno}: {exc.msg}", edit.kind
+            )
     if same:
         return Edit(None, "the answer repeats its parent unchanged", edit.kind)
     return edit
@@ -204,8 +213,8 @@ def _code_in(answer: str) -> str | None:
         (lang.lower(), code) for lang, code in _FENCE.findall(answer) if code.strip()
     ]
     python = [code for lang, code in blocks if lang in ("python", "py", "python3", "")]
-    if python:
-        code = max(python, key=len)
+    if python or blocks:  # Python first; any other language's block otherwise
+        code = max(python or [code for _, code in blocks], key=len)
         return code if code.endswith("\n") else code + "\n"
     stripped = answer.strip()
     if stripped and "\n" in stripped:

@@ -12,6 +12,20 @@ from hone.config import Budget, EvaluationConfig, ModelConfig, Objective, Search
 from hone.exceptions import ConfigError, TaskError
 
 _TOP_KEYS = {"name", "instruction", "program", "evaluator", "objective", "target", "function"}
+_LANGUAGES = {
+    ".py": "python",
+    ".c": "c",
+    ".h": "c",
+    ".cc": "cpp",
+    ".cpp": "cpp",
+    ".rs": "rust",
+    ".go": "go",
+    ".js": "javascript",
+    ".ts": "typescript",
+    ".java": "java",
+    ".jl": "julia",
+    ".sh": "bash",
+}
 _TABLES: dict[str, type] = {
     "budget": Budget,
     "search": SearchConfig,
@@ -36,6 +50,11 @@ class Task:
     search: SearchConfig = field(default_factory=SearchConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+
+    @property
+    def language(self) -> str:
+        """The program's language, for code fences: from the file's suffix (python, c, ...)."""
+        return _LANGUAGES.get(Path(self.program_filename).suffix.lower(), "")
 
     def better(self, a: float, b: float | None) -> bool:
         """True when score `a` is strictly better than `b` under the objective."""
@@ -118,12 +137,14 @@ def _from_mapping(data: dict[str, Any], root: Path, where: str) -> Task:
             raise TaskError(f"{where!r}: target must be a number, got {target!r}")
         tables["budget"] = tables["budget"].merged(target=float(target))
     program = program_path.read_text(encoding="utf-8")
-    try:
-        ast.parse(program)
-    except SyntaxError as exc:
-        raise TaskError(
-            f"starting program {str(program_path)!r} does not parse (line {exc.lineno}: {exc.msg})"
-        ) from None
+    if program_path.suffix == ".py":
+        try:
+            ast.parse(program)
+        except SyntaxError as exc:
+            raise TaskError(
+                f"starting program {str(program_path)!r} does not parse "
+                f"(line {exc.lineno}: {exc.msg})"
+            ) from None
     function = data.get("function")
     if function is not None and not isinstance(function, str):
         raise TaskError(f"{where!r}: function must be a string naming the function to evolve")

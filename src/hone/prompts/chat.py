@@ -26,7 +26,7 @@ _FORMAT = """Answer in two parts.
 (their replacement)
 >>>>>>> REPLACE
 
-or as the complete new program in one ```python block.{block_rule}"""
+or as the complete new program in one ```{language} block.{block_rule}"""
 
 
 def reflective(task: Task, selection: Selection) -> Prompt:
@@ -38,7 +38,7 @@ def reflective(task: Task, selection: Selection) -> Prompt:
         lines.append(f"Target score: {task.budget.target:g}.")
     lines.append("\n## Best programs so far")
     for candidate in (parent, *selection.inspirations):
-        lines.append(_describe(candidate, best=candidate is parent))
+        lines.append(_describe(candidate, task.language, best=candidate is parent))
     if selection.failures:
         lines.append("## Recent failed attempts")
         for failure in selection.failures:
@@ -51,7 +51,10 @@ def reflective(task: Task, selection: Selection) -> Prompt:
         if "EVOLVE-BLOCK-START" in (parent.code or "")
         else ""
     )
-    lines.append("## What to do\n" + _FORMAT.format(parent=parent.id, block_rule=block_rule))
+    lines.append(
+        "## What to do\n"
+        + _FORMAT.format(parent=parent.id, block_rule=block_rule, language=task.language)
+    )
     return Prompt(
         parent=parent,
         shown=(parent, *selection.inspirations),
@@ -59,7 +62,7 @@ def reflective(task: Task, selection: Selection) -> Prompt:
     )
 
 
-def _describe(candidate: Candidate, *, best: bool) -> str:
+def _describe(candidate: Candidate, language: str, *, best: bool) -> str:
     ev = candidate.evaluation
     title = f"### Program #{candidate.id} (score {ev.score:.6g})" + (
         " — improve this one" if best else ""
@@ -69,7 +72,7 @@ def _describe(candidate: Candidate, *, best: bool) -> str:
         parts.append("metrics: " + ", ".join(f"{k}={v:.6g}" for k, v in sorted(ev.metrics.items())))
     if ev.feedback:
         parts.append("feedback: " + _clip(ev.feedback, 1500))
-    parts.append(f"```python\n{(candidate.code or '').rstrip()}\n```\n")
+    parts.append(f"```{language}\n{(candidate.code or '').rstrip()}\n```\n")
     return "\n".join(parts)
 
 
