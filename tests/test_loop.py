@@ -43,6 +43,7 @@ def test_stops_at_target_and_keeps_everything(make_task, tmp_path: Path) -> None
     assert [c.score for c in result.history] == [-9.0, -6.0, 0.0]
     assert result.history[1].parent_ids == (1,)
     assert (tmp_path / "run" / "best.py").read_text() == result.best.code
+    assert "network" in result.sandbox  # what protected the candidates is part of the result
     with sqlite3.connect(tmp_path / "run" / "hone.db") as db:
         assert db.execute("SELECT COUNT(*) FROM llm_calls").fetchone()[0] == 2
         assert db.execute("SELECT COUNT(*) FROM candidates WHERE status='ok'").fetchone()[0] == 3
@@ -107,6 +108,18 @@ def test_an_identical_program_is_not_evaluated_twice(make_task, tmp_path: Path) 
     assert again.evaluation.score == worse.evaluation.score == -8.0
     assert again.evaluation.seconds == 0.0 < worse.evaluation.seconds
     assert again.parent_ids[0] == better.id  # not a copy of its parent: a cache hit
+
+
+def test_a_model_call_past_its_deadline_is_a_model_error(make_task, tmp_path: Path) -> None:
+    async def slow(request: Request) -> str:
+        await asyncio.sleep(10)
+        return answer(2.0)
+
+    task = Task.from_dir(make_task())
+    task = dataclasses.replace(task, model=dataclasses.replace(task.model, timeout=0.2))
+    with pytest.raises(ModelError, match=r"did not answer within 0.2 s"):
+        hone.run(task, model=FunctionModel(slow), run_dir=tmp_path / "run")
+    assert [c.score for c in Store.open(tmp_path / "run").candidates()] == [-9.0]
 
 
 def test_zero_calls_evaluates_the_start_only(make_task, tmp_path: Path) -> None:

@@ -34,6 +34,7 @@ class RunResult:
     stop_reason: StopReason
     history: tuple[Candidate, ...]
     usage: Usage
+    sandbox: str = ""  # the protections the candidates ran under (docs/security.md)
 
     @property
     def best_score(self) -> float | None:
@@ -209,7 +210,14 @@ async def _drive(
             raise
         store.set_meta(status="stopped", stop_reason=reason)
         emit(Stopped(reason, loop.best, loop.usage))
-        return RunResult(run_dir, loop.best, reason, tuple(store.candidates()), loop.usage)
+        return RunResult(
+            run_dir,
+            loop.best,
+            reason,
+            tuple(store.candidates()),
+            loop.usage,
+            str(store.meta().get("sandbox", "")),
+        )
     finally:
         try:
             if pool is not None:

@@ -124,6 +124,11 @@ class Loop:
             completion = await asyncio.wait_for(
                 self.model.generate(request), self.task.model.timeout
             )
+        except TimeoutError:
+            raise ModelError(
+                f"{self.model.name} did not answer within {self.task.model.timeout:g} s; "
+                "raise [model] timeout or use a faster model"
+            ) from None
         finally:
             self.calling -= 1
         call_id = self.store.add_call(
