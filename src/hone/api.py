@@ -14,9 +14,9 @@ from typing import Any
 
 from hone.config import Budget, EvaluationConfig, ModelConfig, SearchConfig
 from hone.events import EventHandler, RunStarted, Stopped, StopReason
-from hone.exceptions import RunDirError, UserError
+from hone.exceptions import ModelError, RunDirError, UserError
 from hone.loop import Loop, restore_state
-from hone.models import Model, make_model
+from hone.models import Completion, Model, Request, Style, check_spec, make_model
 from hone.sandbox import ProcessPool, Verifier
 from hone.store import Candidate, Store, Usage
 from hone.strategies import Strategy, TopK
@@ -171,16 +171,15 @@ async def _drive(
         state = store.meta().get("rng_state")
         if resumed and state:
             restore_state(rng, state)
+        # The model is built in a thread (the SDKs are slow to import, the embedded model is
+        # slow to load) while the workers start and evaluate the starting program.
         if backend is None:
-            # Built in a thread, so the workers start meanwhile (the SDKs are slow to import,
-            # the embedded model is slow to load).
-            backend = await asyncio.to_thread(make_model, task.model)
-        if resumed and hasattr(backend, "advance"):
-            backend.advance(store.usage().calls)  # a replayed sequence goes on where it stopped
-        emit(RunStarted(run_dir, task.name, backend.name, resumed))
+            check_spec(task.model)
+        loading = None if backend is not None else asyncio.create_task(_build_model(task))
+        emit(RunStarted(run_dir, task.name, backend.name if backend else task.model.spec, resumed))
         loop = Loop(
             task=task,
-            model=backend,
+            model=backend or _Loading(task.model.spec),
             verifier=pool,
             store=store,
             strategy=strategy
@@ -188,7 +187,14 @@ async def _drive(
             rng=rng,
             emit=lambda event: _on_event(event, run_dir, emit),
         )
-        start = await loop.start()
+        try:
+            start = await loop.start()
+        finally:
+            if loading is not None:
+                backend = loop.model = await loading
+        assert backend is not None
+        if resumed and hasattr(backend, "advance"):
+            backend.advance(store.usage().calls)  # a replayed sequence goes on where it stopped
         protections = getattr(pool, "protections", "")
         if protections:
             store.set_meta(sandbox=protections)
@@ -226,6 +232,25 @@ async def _drive(
                 await backend.close()
         finally:
             store.close()
+
+
+class _Loading:
+    """Stands in for the model while it loads; the loop calls no model before `run()`."""
+
+    style: Style = "chat"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    async def generate(self, request: Request) -> Completion:
+        raise ModelError(f"the model {self.name} is still loading")
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+
+async def _build_model(task: Task) -> Model:
+    return await asyncio.to_thread(make_model, task.model)
 
 
 def _on_event(event: object, run_dir: Path, emit: EventHandler) -> None:

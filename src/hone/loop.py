@@ -75,8 +75,7 @@ class Loop:
                 if not done:
                     return "max_seconds"
                 self.store.set_meta(rng_state=_state(self.rng))
-                for hypothesis in done:
-                    error = hypothesis.exception()
+                for error in [h.exception() for h in done]:  # every one retrieved
                     if error is None:
                         failures = 0
                     elif isinstance(error, ModelError) and failures + 1 < self._width():

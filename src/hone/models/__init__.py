@@ -13,15 +13,26 @@ from hone.models.base import Completion, Message, Model, Request, Style, estimat
 KINDS = ("embedded", "openai", "anthropic", "scripted")
 
 
+def check_spec(config: ModelConfig) -> None:
+    """Raise ConfigError at once for a spec `make_model` would refuse (it is slow to run)."""
+    kind, _, arg = config.spec.partition(":")
+    if kind not in KINDS:
+        raise ConfigError(
+            f"unknown model {config.spec!r}; use one of: embedded, embedded:<file.gguf>, "
+            "openai:<model>, anthropic:<model>, scripted:<answers.jsonl>"
+        )
+    if kind in ("openai", "anthropic", "scripted") and not arg:
+        raise ConfigError(f"model {config.spec!r} needs a name after the colon, e.g. {kind}:NAME")
+
+
 def make_model(config: ModelConfig) -> Model:
     """The backend a spec such as 'openai:gpt-4o-mini' names."""
+    check_spec(config)
     kind, _, arg = config.spec.partition(":")
     if kind == "embedded":
         from hone.models.embedded import EmbeddedModel
 
         return EmbeddedModel(arg or None)
-    if kind in ("openai", "anthropic", "scripted") and not arg:
-        raise ConfigError(f"model {config.spec!r} needs a name after the colon, e.g. {kind}:NAME")
     if kind == "openai":
         from hone.models.openai import OpenAIModel
 
@@ -30,14 +41,9 @@ def make_model(config: ModelConfig) -> Model:
         from hone.models.anthropic import AnthropicModel
 
         return AnthropicModel(arg, base_url=config.base_url, timeout=config.timeout)
-    if kind == "scripted":
-        from hone.models.scripted import ScriptedModel
+    from hone.models.scripted import ScriptedModel
 
-        return ScriptedModel.from_jsonl(arg)
-    raise ConfigError(
-        f"unknown model {config.spec!r}; use one of: embedded, embedded:<file.gguf>, "
-        "openai:<model>, anthropic:<model>, scripted:<answers.jsonl>"
-    )
+    return ScriptedModel.from_jsonl(arg)
 
 
 __all__ = [
@@ -47,6 +53,7 @@ __all__ = [
     "Model",
     "Request",
     "Style",
+    "check_spec",
     "estimate_tokens",
     "make_model",
 ]

@@ -34,6 +34,7 @@ class OpenAIModel:
             client = openai.AsyncOpenAI(
                 api_key=api_key or "not-needed", base_url=base_url, timeout=timeout, max_retries=2
             )
+            _warm_up(client)
         self._client = client
 
     async def generate(self, request: Request) -> Completion:
@@ -78,3 +79,26 @@ class OpenAIModel:
     async def close(self) -> None:
         """Close the HTTP client."""
         await self._client.close()
+
+
+def _warm_up(client: Any) -> None:
+    """Do now (while the model is built off the event loop) what the SDK would do lazily on
+    the first call: import the chat resources and build the response model's validator."""
+    from openai.types.chat import ChatCompletion
+
+    _ = client.chat.completions
+    ChatCompletion.model_validate(
+        {
+            "id": "warm-up",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "warm-up",
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": ""},
+                }
+            ],
+        }
+    )

@@ -52,9 +52,14 @@ class TopK:
 
 def ranked_distinct(population: Sequence[Candidate], objective: Objective) -> list[Candidate]:
     """Scored candidates best first; among equal programs only the earliest is kept."""
-    scored = [c for c in population if c.score is not None]
     sign = -1.0 if objective == "maximize" else 1.0
-    scored.sort(key=lambda c: (sign * (c.score or 0.0), c.id))
+    keyed = [
+        (sign * e.score, c.id, c)
+        for c in population
+        if (e := c.evaluation).status == "ok" and e.score is not None
+    ]
+    keyed.sort(key=lambda item: item[:2])
+    scored = [c for *_, c in keyed]
     seen: set[str] = set()
     result = []
     for c in scored:
