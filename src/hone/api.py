@@ -185,7 +185,7 @@ async def _drive(
             strategy=strategy
             or TopK(task.objective, task.search.top_k, task.search.failures_shown),
             rng=rng,
-            emit=lambda event: _on_event(event, run_dir, emit),
+            emit=lambda event: _on_event(event, run_dir, best_file(task), emit),
         )
         try:
             start = await loop.start()
@@ -253,12 +253,17 @@ async def _build_model(task: Task) -> Model:
     return await asyncio.to_thread(make_model, task.model)
 
 
-def _on_event(event: object, run_dir: Path, emit: EventHandler) -> None:
+def _on_event(event: object, run_dir: Path, best_file: str, emit: EventHandler) -> None:
     from hone.events import NewBest
 
     if isinstance(event, NewBest) and event.candidate.code is not None:
-        _write_atomic(run_dir / "best.py", event.candidate.code)
+        _write_atomic(run_dir / best_file, event.candidate.code)
     emit(event)  # type: ignore[arg-type]
+
+
+def best_file(task: Task) -> str:
+    """The name of the file in the run directory that holds the best program: best.py, best.c..."""
+    return "best" + (Path(task.program_filename).suffix or ".txt")
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -72,7 +72,7 @@ def region(program: str) -> Region:
         return Region("", program, "")
     if len(starts) != 1 or len(ends) != 1 or ends[0] < starts[0]:
         raise ValueError(
-            f"expected one {START!r} line followed by one {END!r} line, found "
+            "expected one EVOLVE-BLOCK-START line followed by one EVOLVE-BLOCK-END line, found "
             f"{len(starts)} start and {len(ends)} end marker(s)"
         )
     s, e = starts[0], ends[0]

@@ -89,3 +89,22 @@ def test_the_task_loads_as_a_c_program() -> None:
     task = Task.from_dir(EXAMPLE)
     assert task.language == "c" and task.objective == "minimize"
     assert "// EVOLVE-BLOCK-START" in task.program
+
+
+def test_the_best_program_is_kept_under_its_own_suffix(tmp_path: Path) -> None:
+    import json
+
+    import hone
+
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text(json.dumps(f"```c\n{NEAREST}```") + "\n")
+    task = Task.from_dir(EXAMPLE)
+    result = hone.run(
+        task,
+        model=f"scripted:{answers}",
+        run_dir=tmp_path / "run",
+        budget=task.budget.merged(max_llm_calls=1),
+    )
+    assert result.best is not None and result.best.score == pytest.approx(0.925, abs=1e-3)
+    assert (tmp_path / "run" / "best.c").read_text() == result.best.code
+    assert not (tmp_path / "run" / "best.py").exists()

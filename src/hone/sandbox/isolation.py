@@ -95,7 +95,7 @@ def sandbox_uid() -> int | None:
     """The user id this worker's candidates run as: one of their own, when hone is root."""
     if os.geteuid() != 0:
         return None
-    return 0x100000 + os.getpid() % 0x100000  # unique among running workers, owned by no one
+    return 0x100000 + os.getpid()  # unique among running workers (pids < 2**22), owned by no one
 
 
 def isolate_worker(keep: Iterable[str], tmp_bytes: int, *, network: bool = False) -> Protections:
