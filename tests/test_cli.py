@@ -1,5 +1,6 @@
 """The command line, in process and — for kill -9 and resume — as a real subprocess."""
 
+import contextlib
 import json
 import os
 import signal
@@ -133,8 +134,8 @@ def test_kill_9_then_resume_loses_nothing_and_pays_nothing_twice(make_task, tmp_
     while time.monotonic() < deadline and evaluated < 4:
         time.sleep(0.1)
         if db.exists():
-            with sqlite3.connect(db) as conn:
-                evaluated = conn.execute(
+            with sqlite3.connect(db) as conn, contextlib.suppress(sqlite3.OperationalError):
+                evaluated = conn.execute(  # (the schema may not be there yet)
                     "SELECT COUNT(*) FROM candidates WHERE status='ok'"
                 ).fetchone()[0]
     proc.send_signal(signal.SIGKILL)
@@ -208,8 +209,8 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(make_task, tmp_path: Path) -> 
     while time.monotonic() < deadline and evaluated < 3:
         time.sleep(0.1)
         if db.exists():
-            with sqlite3.connect(db) as conn:
-                evaluated = conn.execute(
+            with sqlite3.connect(db) as conn, contextlib.suppress(sqlite3.OperationalError):
+                evaluated = conn.execute(  # (the schema may not be there yet)
                     "SELECT COUNT(*) FROM candidates WHERE status='ok'"
                 ).fetchone()[0]
     proc.send_signal(signal.SIGINT)

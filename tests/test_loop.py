@@ -220,3 +220,19 @@ def test_a_run_directory_is_never_overwritten(make_task, tmp_path: Path) -> None
     run(task_dir, tmp_path, ScriptedModel([]), max_llm_calls=0)
     with pytest.raises(hone.UserError, match="already holds a run"):
         run(task_dir, tmp_path, ScriptedModel([]), max_llm_calls=0)
+
+
+def test_the_strategy_places_each_hypothesis_in_its_niche(make_task, tmp_path: Path) -> None:
+    counter = iter(range(1, 1000))
+    model = FunctionModel(lambda request: block(float(next(counter))))
+    task = Task.from_dir(make_task())
+    task = dataclasses.replace(
+        task,
+        budget=Budget(max_llm_calls=8, patience=None),
+        search=dataclasses.replace(task.search, strategy="islands", islands=2),
+    )
+    result = hone.run(task, model=model, run_dir=tmp_path / "run", seed=3)
+    niches = [c.niche for c in result.history]
+    assert niches[0] is None and set(niches[1:]) <= {0, 1} and len(niches) == 9
+    stored = Store.open(tmp_path / "run").candidates()
+    assert [c.niche for c in stored] == niches  # kept, so a resumed run sees the same islands

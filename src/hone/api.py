@@ -19,7 +19,7 @@ from hone.loop import Loop, restore_state
 from hone.models import Completion, Model, Request, Style, check_spec, make_model
 from hone.sandbox import ProcessPool, Verifier
 from hone.store import Candidate, Store, Usage
-from hone.strategies import Strategy, TopK
+from hone.strategies import Strategy, make_strategy
 from hone.task import Task
 
 log = logging.getLogger("hone")
@@ -182,8 +182,7 @@ async def _drive(
             model=backend or _Loading(task.model.spec),
             verifier=pool,
             store=store,
-            strategy=strategy
-            or TopK(task.objective, task.search.top_k, task.search.failures_shown),
+            strategy=strategy or make_strategy(task.search, task.objective),
             rng=rng,
             emit=lambda event: _on_event(event, run_dir, best_file(task), emit),
         )

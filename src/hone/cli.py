@@ -68,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--run-dir", help="where to store the run (default: runs/<task>-<time>)")
     run.add_argument("--seed", type=int, default=0, help="seed for every random choice (default 0)")
     run.add_argument("--hypotheses", type=int, help="hypotheses per round")
+    run.add_argument(
+        "--strategy",
+        choices=("top-k", "weighted", "islands", "map-elites"),
+        help="how parents are chosen (default: the task's, else top-k)",
+    )
     run.add_argument("--workers", type=int, help="parallel evaluation processes (default: CPUs)")
     run.add_argument("--timeout", type=float, help="seconds per evaluation before it is killed")
     _budget_args(run)
@@ -111,6 +116,8 @@ def _run(args: argparse.Namespace) -> int:
         search = task.search
         if args.hypotheses is not None:
             search = dataclasses.replace(search, hypotheses_per_round=args.hypotheses)
+        if args.strategy is not None:
+            search = dataclasses.replace(search, strategy=args.strategy)
         evaluation = task.evaluation
         if args.workers is not None:
             evaluation = dataclasses.replace(evaluation, workers=args.workers)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 from hone.exceptions import ConfigError
 
 Objective = Literal["maximize", "minimize"]
+STRATEGIES = ("top-k", "weighted", "islands", "map-elites")
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,31 @@ class SearchConfig:
     hypotheses_per_round: int = 4
     top_k: int = 2  # candidates shown to the model
     failures_shown: int = 2  # recent failed hypotheses shown (chat prompts)
+    strategy: str = "top-k"  # top-k | weighted | islands | map-elites
+    islands: int = 4  # islands: how many
+    reset_every: int = 40  # islands: hypotheses between resets of the weaker half
+    # map-elites: {metric: [low, high, bins]} for each feature dimension
+    features: dict[str, list[float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(
+                f"unknown strategy {self.strategy!r}; use one of: {', '.join(STRATEGIES)}"
+            )
+        if self.islands < 1 or self.reset_every < 1:
+            raise ConfigError("islands and reset_every must be at least 1")
+        if self.strategy == "map-elites" and not self.features:
+            raise ConfigError(
+                'map-elites needs [search] features, e.g. features = {"size" = [0, 100, 10]}'
+            )
+        for name, spec in self.features.items():
+            if (
+                not isinstance(spec, list | tuple)
+                or len(spec) != 3
+                or not spec[0] < spec[1]
+                or int(spec[2]) < 1
+            ):
+                raise ConfigError(f"feature {name!r} must be [low, high, bins] with low < high")
         if self.hypotheses_per_round < 1:
             raise ConfigError("hypotheses_per_round must be at least 1")
         if self.top_k < 1:

@@ -153,11 +153,16 @@ class Loop:
                 parent_ids=prompt.parent_ids,
                 call_id=call_id,
                 evaluation=Evaluation.failed("invalid-edit", edit.reason),
+                niche=prompt.niche,
             )
             return self._register(self.store.candidate(candidate_id))
         assert edit.program is not None
         candidate_id = self.store.add_candidate(
-            round=round_, code=edit.program, parent_ids=prompt.parent_ids, call_id=call_id
+            round=round_,
+            code=edit.program,
+            parent_ids=prompt.parent_ids,
+            call_id=call_id,
+            niche=prompt.niche,
         )
         return await self._verify(candidate_id, edit.program)
 

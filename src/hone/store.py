@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS candidates (
     eval_seconds REAL,
     cpu_seconds REAL,
     cached_from INTEGER REFERENCES candidates(id),
+    niche INTEGER,
     created REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS candidates_score ON candidates(status, score);
@@ -66,6 +67,7 @@ class Candidate:
     call_id: int | None = None
     output: str = ""
     cached_from: int | None = None  # an identical program evaluated earlier, whose outcome this is
+    niche: int | None = None  # where the search strategy placed it (e.g. its island)
 
     @property
     def score(self) -> float | None:
@@ -214,14 +216,24 @@ class Store:
         parent_ids: tuple[int, ...] = (),
         call_id: int | None = None,
         evaluation: Evaluation | None = None,
+        niche: int | None = None,
     ) -> int:
         """Record a hypothesis; without an evaluation it is 'pending' until `set_evaluation`."""
         status = evaluation.status if evaluation else "pending"
         reason = evaluation.reason if evaluation else ""
         cur = self.conn.execute(
-            "INSERT INTO candidates(round, parent_ids, call_id, code, status, reason, created) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (round, json.dumps(list(parent_ids)), call_id, code, status, reason, time.time()),
+            "INSERT INTO candidates(round, parent_ids, call_id, code, status, reason, niche, "
+            "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                round,
+                json.dumps(list(parent_ids)),
+                call_id,
+                code,
+                status,
+                reason,
+                niche,
+                time.time(),
+            ),
         )
         return int(cur.lastrowid or 0)
 
@@ -305,6 +317,7 @@ def _candidate(row: sqlite3.Row) -> Candidate:
         call_id=row["call_id"],
         output=row["output"],
         cached_from=row["cached_from"],
+        niche=row["niche"],
     )
 
 

@@ -3,6 +3,7 @@ reasoning step for chat models, and parsing each kind of answer back into a prog
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from hone.edits import Edit, apply_answer, complete_function
@@ -23,6 +24,7 @@ class Prompt:
     stop: tuple[str, ...] = ()
     function: str | None = None  # completion-style: the function being completed
     signature: str = ""  # completion-style: the def line(s) the prompt ends with
+    niche: int | None = None  # the strategy's niche (island, cell) the hypothesis belongs to
 
     @property
     def parent_ids(self) -> tuple[int, ...]:
@@ -32,15 +34,16 @@ class Prompt:
 
 def build_prompt(task: Task, selection: Selection, style: Style) -> Prompt:
     """The prompt for one hypothesis, in the style the model wants."""
+    prompt = None
     if style == "completion":
         from hone.prompts.completion import best_shot
 
         prompt = best_shot(task, selection)
-        if prompt is not None:
-            return prompt
-    from hone.prompts.chat import reflective
+    if prompt is None:
+        from hone.prompts.chat import reflective
 
-    return reflective(task, selection)
+        prompt = reflective(task, selection)
+    return dataclasses.replace(prompt, niche=selection.niche)
 
 
 def parse_answer(prompt: Prompt, answer: str) -> Edit:

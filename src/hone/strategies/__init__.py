@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from hone.config import Objective
+from hone.config import Objective, SearchConfig
 from hone.store import Candidate
 
 
@@ -19,6 +19,7 @@ class Selection:
     parent: Candidate
     inspirations: tuple[Candidate, ...] = ()
     failures: tuple[Candidate, ...] = ()
+    niche: int | None = None  # the island or cell the new hypothesis will belong to
 
 
 class Strategy(Protocol):
@@ -42,12 +43,8 @@ class TopK:
         ranked = ranked_distinct(population, self.objective)
         if not ranked:
             raise ValueError("no candidate has a score yet")
-        failed = (
-            [c for c in population if not c.evaluation.ok][-self.failures :]
-            if self.failures
-            else []
-        )
-        return Selection(ranked[0], tuple(ranked[1 : self.k]), tuple(reversed(failed)))
+        failed = recent_failures(population, self.failures)
+        return Selection(ranked[0], tuple(ranked[1 : self.k]), failed)
 
 
 def ranked_distinct(population: Sequence[Candidate], objective: Objective) -> list[Candidate]:
@@ -70,9 +67,49 @@ def ranked_distinct(population: Sequence[Candidate], objective: Objective) -> li
     return result
 
 
+def recent_failures(population: Sequence[Candidate], n: int) -> tuple[Candidate, ...]:
+    """The `n` newest failed hypotheses, newest first."""
+    if n <= 0:
+        return ()
+    found: list[Candidate] = []
+    for c in reversed(population):
+        if not c.evaluation.ok:
+            found.append(c)
+            if len(found) == n:
+                break
+    return tuple(found)
+
+
+def make_strategy(search: SearchConfig, objective: Objective) -> Strategy:
+    """The strategy `[search] strategy` names, with its settings."""
+    name = search.strategy
+    if name == "top-k":
+        return TopK(objective, search.top_k, search.failures_shown)
+    if name == "weighted":
+        from hone.strategies.weighted import Weighted
+
+        return Weighted(objective, search.top_k, search.failures_shown)
+    if name == "islands":
+        from hone.strategies.islands import Islands
+
+        return Islands(
+            objective, search.islands, search.reset_every, search.top_k, search.failures_shown
+        )
+    from hone.strategies.map_elites import MapElites
+
+    return MapElites(objective, search.features, search.top_k, search.failures_shown)
+
+
 @functools.lru_cache(maxsize=4096)
 def _layout_free(code: str) -> str:
     return "\n".join(line.rstrip() for line in code.strip().splitlines())
 
 
-__all__ = ["Selection", "Strategy", "TopK", "ranked_distinct"]
+__all__ = [
+    "Selection",
+    "Strategy",
+    "TopK",
+    "make_strategy",
+    "ranked_distinct",
+    "recent_failures",
+]

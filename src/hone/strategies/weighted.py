@@ -1,0 +1,69 @@
+"""ShinkaEvolve-style parent selection: weighted by score, with a bonus for rarely-used parents.
+
+Each distinct scored program gets weight ``sigmoid(lam * (s - median) / spread) / (1 + children)``
+where ``s`` is its score signed so that higher is better, ``spread`` the interquartile range
+of the scores and ``children`` how many hypotheses have used it as their parent so far. Good
+programs are chosen often, but a good program that has been tried many times yields to one
+that has not, so the search does not collapse onto the single best.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from hone.config import Objective
+from hone.store import Candidate
+from hone.strategies import Selection, ranked_distinct, recent_failures
+
+
+@dataclass(frozen=True)
+class Weighted:
+    """Sample the parent by score and novelty; show the best others as inspirations."""
+
+    objective: Objective = "maximize"
+    k: int = 2
+    failures: int = 2
+    sharpness: float = 10.0  # lam: how strongly the score decides
+
+    def weights(self, population: Sequence[Candidate]) -> list[tuple[Candidate, float]]:
+        """Each distinct scored candidate with its selection weight (not normalised)."""
+        ranked = ranked_distinct(population, self.objective)
+        if not ranked:
+            raise ValueError("no candidate has a score yet")
+        sign = 1.0 if self.objective == "maximize" else -1.0
+        scores = [sign * (c.score or 0.0) for c in ranked]
+        middle = statistics.median(scores)
+        if len(scores) >= 4:
+            q1, _, q3 = statistics.quantiles(scores, n=4)
+            spread = q3 - q1
+        else:
+            spread = max(scores) - min(scores)
+        spread = spread or 1.0
+        children = Counter(c.parent_ids[0] for c in population if c.parent_ids)
+        return [
+            (c, _sigmoid(self.sharpness * (s - middle) / spread) / (1 + children[c.id]))
+            for c, s in zip(ranked, scores, strict=True)
+        ]
+
+    def select(self, population: Sequence[Candidate], rng: random.Random) -> Selection:
+        """A weighted draw of the parent; the best other programs as inspirations."""
+        weighted = self.weights(population)
+        total = sum(w for _, w in weighted)
+        pick = rng.random() * total
+        parent = weighted[-1][0]
+        for candidate, weight in weighted:
+            pick -= weight
+            if pick < 0:
+                parent = candidate
+                break
+        others = tuple(c for c, _ in weighted if c.id != parent.id)[: self.k - 1]
+        return Selection(parent, others, recent_failures(population, self.failures))
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(min(x, 60.0), -60.0)))

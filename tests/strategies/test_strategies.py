@@ -1,0 +1,125 @@
+"""Search strategies: given this population and this seed, these parents."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import pytest
+
+from hone.config import SearchConfig
+from hone.evaluation import Evaluation
+from hone.exceptions import ConfigError
+from hone.store import Candidate
+from hone.strategies import TopK, make_strategy
+from hone.strategies.islands import Islands
+from hone.strategies.map_elites import MapElites
+from hone.strategies.weighted import Weighted
+
+
+def cand(
+    id: int,
+    score: float | None,
+    *,
+    parent: int | None = None,
+    niche: int | None = None,
+    **metrics: float,
+) -> Candidate:
+    evaluation = (
+        Evaluation(score=score, metrics=metrics)
+        if score is not None
+        else Evaluation.failed("error", "boom")
+    )
+    return Candidate(
+        id=id,
+        round=0 if parent is None else 1,
+        code=f"def f():\n    return {id}\n",
+        evaluation=evaluation,
+        parent_ids=() if parent is None else (parent,),
+        niche=niche,
+    )
+
+
+def test_weighted_prefers_good_programs_but_rewards_unused_ones() -> None:
+    population = [cand(1, 1.0), cand(2, 5.0), cand(3, 4.9), cand(4, 0.0)]
+    population += [cand(10 + i, None, parent=2) for i in range(6)]  # #2 was tried six times
+    weights = {c.id: w for c, w in Weighted("maximize").weights(population)}
+    assert weights[3] > weights[2] > weights[4]  # #3 is nearly as good and never tried
+    assert weights[1] > weights[4]
+    draws = Counter(
+        Weighted("maximize").select(population, random.Random(s)).parent.id for s in range(400)
+    )
+    assert draws[3] == max(draws.values())
+    assert draws[4] < draws[1] < draws[3]
+
+
+def test_weighted_draws_are_reproducible_and_respect_minimize() -> None:
+    population = [cand(1, 3.0), cand(2, 1.0), cand(3, 2.0)]
+    picks = [Weighted("minimize").select(population, random.Random(7)).parent.id for _ in range(2)]
+    assert picks[0] == picks[1]
+    weights = {c.id: w for c, w in Weighted("minimize").weights(population)}
+    assert weights[2] > weights[3] > weights[1]
+
+
+def test_islands_keep_lineages_apart() -> None:
+    start = cand(1, 0.0)
+    population = [start, cand(2, 5.0, parent=1, niche=0), cand(3, 1.0, parent=1, niche=1)]
+    strategy = Islands("maximize", count=2, reset_every=100)
+    islands = strategy.members(population)
+    assert [c.id for c in islands[0]] == [1, 2] and [c.id for c in islands[1]] == [1, 3]
+    chosen = {}
+    for seed in range(20):
+        selection = strategy.select(population, random.Random(seed))
+        chosen[selection.niche] = selection.parent.id
+    assert chosen == {0: 2, 1: 3}  # each island improves its own best, not the global best
+
+
+def test_islands_reset_the_weaker_half_from_a_survivor() -> None:
+    population = [cand(1, 0.0)]
+    scores = {0: [1.0, 2.0], 1: [9.0, 8.0], 2: [3.0, 4.0], 3: [0.5, 0.1]}
+    next_id = 2
+    for round_ in range(2):
+        for island in range(4):
+            population.append(cand(next_id, scores[island][round_], parent=1, niche=island))
+            next_id += 1
+    strategy = Islands("maximize", count=4, reset_every=8)
+    islands = strategy.members(population)  # the 8th placement triggered the reset
+    bests = [max(c.score or 0 for c in island) for island in islands]
+    assert bests[1] == 9.0 and bests[2] == 4.0  # the stronger half is untouched
+    assert len(islands[1]) == 3 and len(islands[2]) == 3
+    for weak in (0, 3):  # re-seeded with one survivor's best
+        assert [c.id for c in islands[weak]] in ([population[2].id], [population[7].id])
+
+
+def test_map_elites_keeps_the_best_of_each_cell_and_picks_cells_uniformly() -> None:
+    population = [
+        cand(1, 1.0, size=1.0),
+        cand(2, 3.0, size=1.5),  # same cell as #1, better: the elite
+        cand(3, 2.0, size=5.0),
+        cand(4, 0.5, size=9.0),
+        cand(5, 9.0),  # no feature: not in the grid
+    ]
+    strategy = MapElites("maximize", {"size": [0, 10, 5]}, k=2)
+    assert {cell: c.id for cell, c in strategy.elites(population).items()} == {
+        (0,): 2,
+        (2,): 3,
+        (4,): 4,
+    }
+    parents = Counter(strategy.select(population, random.Random(s)).parent.id for s in range(300))
+    assert set(parents) == {2, 3, 4} and min(parents.values()) > 60
+    selection = strategy.select(population, random.Random(0))
+    assert len(selection.inspirations) == 1
+    assert selection.inspirations[0].id in {2, 3, 4} - {selection.parent.id}
+
+
+def test_make_strategy_and_settings() -> None:
+    assert isinstance(make_strategy(SearchConfig(), "maximize"), TopK)
+    assert isinstance(
+        make_strategy(SearchConfig(strategy="islands", islands=3), "minimize"), Islands
+    )
+    with pytest.raises(ConfigError, match="unknown strategy"):
+        SearchConfig(strategy="evolve-harder")
+    with pytest.raises(ConfigError, match="needs \\[search\\] features"):
+        SearchConfig(strategy="map-elites")
+    with pytest.raises(ConfigError, match="low < high"):
+        SearchConfig(strategy="map-elites", features={"x": [3, 1, 4]})
