@@ -17,13 +17,16 @@ from hone.testing import FunctionModel, ScriptedModel
 from tests.conftest import answer
 
 
-def run(task_dir: Path, tmp_path: Path, model, width: int = 2, **budget) -> hone.RunResult:
-    """Run with `width` hypotheses in flight (1 makes the order of events deterministic)."""
+def run(
+    task_dir: Path, tmp_path: Path, model, width: int = 2, fix: int = 0, **budget
+) -> hone.RunResult:
+    """Run with `width` hypotheses in flight (1 makes the order of events deterministic) and
+    `fix` fix attempts per failed edit (none unless a test is about them)."""
     task = Task.from_dir(task_dir)
     task = dataclasses.replace(
         task,
         budget=Budget(**{"max_llm_calls": 20, "patience": None, **budget}),
-        search=dataclasses.replace(task.search, hypotheses_per_round=width),
+        search=dataclasses.replace(task.search, hypotheses_per_round=width, fix_attempts=fix),
     )
     return hone.run(task, model=model, run_dir=tmp_path / "run", seed=1)
 
@@ -120,6 +123,20 @@ def test_a_model_call_past_its_deadline_is_a_model_error(make_task, tmp_path: Pa
     with pytest.raises(ModelError, match=r"did not answer within 0.2 s"):
         hone.run(task, model=FunctionModel(slow), run_dir=tmp_path / "run")
     assert [c.score for c in Store.open(tmp_path / "run").candidates()] == [-9.0]
+
+
+def test_a_failed_edit_goes_back_once_with_its_error(make_task, tmp_path: Path) -> None:
+    wrong = "<<<<<<< SEARCH\n    return 7.0\n=======\n    return 3.0\n>>>>>>> REPLACE\n"
+    model = ScriptedModel([wrong, answer(3.0), wrong, wrong])
+    result = run(make_task(), tmp_path, model, width=1, fix=1, max_llm_calls=4)
+    fixed, dropped = result.history[1:]
+    assert fixed.evaluation.ok and fixed.score == -7.0  # the second answer applied
+    second = model.requests[1].messages
+    assert second[-2].role == "assistant" and second[-2].content == wrong
+    assert second[-1].role == "user" and "does not match the program exactly" in second[-1].content
+    assert dropped.evaluation.status == "invalid-edit"  # its fix failed too: dropped
+    assert "does not match" in dropped.evaluation.reason
+    assert result.usage.calls == 4 and len(result.history) == 3
 
 
 def test_zero_calls_evaluates_the_start_only(make_task, tmp_path: Path) -> None:
@@ -229,7 +246,7 @@ def test_the_strategy_places_each_hypothesis_in_its_niche(make_task, tmp_path: P
     task = dataclasses.replace(
         task,
         budget=Budget(max_llm_calls=8, patience=None),
-        search=dataclasses.replace(task.search, strategy="islands", islands=2),
+        search=dataclasses.replace(task.search, strategy="islands", islands=2, fix_attempts=0),
     )
     result = hone.run(task, model=model, run_dir=tmp_path / "run", seed=3)
     niches = [c.niche for c in result.history]

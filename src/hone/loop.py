@@ -15,7 +15,7 @@ from hone.edits import program_key
 from hone.evaluation import Evaluation
 from hone.events import EventHandler, HypothesisEvaluated, NewBest, RoundStarted, StopReason
 from hone.exceptions import ModelError
-from hone.models.base import Model, Request
+from hone.models.base import Completion, Message, Model, Request
 from hone.prompts import Prompt, build_prompt, parse_answer
 from hone.sandbox import Verifier
 from hone.store import Candidate, Store, Usage
@@ -118,34 +118,29 @@ class Loop:
             seed=seed,
             stop=prompt.stop,
         )
-        wall, t0 = time.time(), self.clock()
         try:
-            completion = await asyncio.wait_for(
-                self.model.generate(request), self.task.model.timeout
-            )
-        except TimeoutError:
-            raise ModelError(
-                f"{self.model.name} did not answer within {self.task.model.timeout:g} s; "
-                "raise [model] timeout or use a faster model"
-            ) from None
+            completion, call_id = await self._call(request, round_)
         finally:
             self.calling -= 1
-        call_id = self.store.add_call(
-            round=round_,
-            model=self.model.name,
-            prompt=request.as_text(),
-            completion=completion.text,
-            prompt_tokens=completion.prompt_tokens,
-            completion_tokens=completion.completion_tokens,
-            started=wall,
-            latency=self.clock() - t0,
-        )
-        self.usage = Usage(
-            self.usage.calls + 1,
-            self.usage.prompt_tokens + completion.prompt_tokens,
-            self.usage.completion_tokens + completion.completion_tokens,
-        )
         edit = parse_answer(prompt, completion.text)
+        for _ in range(self.task.search.fix_attempts if prompt.messages else 0):
+            if edit.ok or not self._may_call():
+                break
+            # The fix step: the error goes back in the same conversation, once.
+            request = dataclasses.replace(
+                request,
+                messages=(
+                    *request.messages,
+                    Message("assistant", completion.text),
+                    Message("user", fix_request(edit.reason)),
+                ),
+            )
+            self.calling += 1
+            try:
+                completion, call_id = await self._call(request, round_)
+            finally:
+                self.calling -= 1
+            edit = parse_answer(prompt, completion.text)
         if not edit.ok:
             candidate_id = self.store.add_candidate(
                 round=round_,
@@ -165,6 +160,40 @@ class Loop:
             niche=prompt.niche,
         )
         return await self._verify(candidate_id, edit.program)
+
+    async def _call(self, request: Request, round_: int) -> tuple[Completion, int]:
+        """One model call, stored and counted; a call past its deadline is a ModelError."""
+        wall, t0 = time.time(), self.clock()
+        try:
+            completion = await asyncio.wait_for(
+                self.model.generate(request), self.task.model.timeout
+            )
+        except TimeoutError:
+            raise ModelError(
+                f"{self.model.name} did not answer within {self.task.model.timeout:g} s; "
+                "raise [model] timeout or use a faster model"
+            ) from None
+        call_id = self.store.add_call(
+            round=round_,
+            model=self.model.name,
+            prompt=request.as_text(),
+            completion=completion.text,
+            prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
+            started=wall,
+            latency=self.clock() - t0,
+        )
+        self.usage = Usage(
+            self.usage.calls + 1,
+            self.usage.prompt_tokens + completion.prompt_tokens,
+            self.usage.completion_tokens + completion.completion_tokens,
+        )
+        return completion, call_id
+
+    def _may_call(self) -> bool:
+        b = self.task.budget
+        calls_ok = b.max_llm_calls is None or self.usage.calls + self.calling < b.max_llm_calls
+        return calls_ok and (b.max_tokens is None or self.usage.tokens < b.max_tokens)
 
     async def _verify(self, candidate_id: int, program: str) -> Candidate:
         key = program_key(program)
@@ -244,6 +273,15 @@ class Loop:
     def _time_left(self, started: float) -> float | None:
         limit = self.task.budget.max_seconds
         return None if limit is None else max(limit - (self.clock() - started), 0.0)
+
+
+def fix_request(reason: str) -> str:
+    """What the model is told when its answer could not be turned into a program."""
+    return (
+        f"Your answer could not be applied: {reason}. Answer again with the corrected change, "
+        "as SEARCH/REPLACE blocks that copy the current program's lines exactly, or as the "
+        "whole program in one fenced code block."
+    )
 
 
 def _state(rng: random.Random) -> list[object]:
