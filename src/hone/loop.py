@@ -56,6 +56,7 @@ class Loop:
         stop rule fires no new hypothesis starts and those in flight are finished and stored.
         """
         self._load()
+        self._replay_rewards()
         started = self.clock()
         running: set[asyncio.Task[Candidate]] = set()
         failures = 0  # model errors in a row
@@ -150,7 +151,7 @@ class Loop:
                 evaluation=Evaluation.failed("invalid-edit", edit.reason),
                 niche=prompt.niche,
             )
-            return self._register(self.store.candidate(candidate_id))
+            return self._rewarded(self._register(self.store.candidate(candidate_id)), prompt)
         assert edit.program is not None
         candidate_id = self.store.add_candidate(
             round=round_,
@@ -159,7 +160,31 @@ class Loop:
             call_id=call_id,
             niche=prompt.niche,
         )
-        return await self._verify(candidate_id, edit.program)
+        return self._rewarded(await self._verify(candidate_id, edit.program), prompt)
+
+    def _rewarded(self, candidate: Candidate, prompt: Prompt) -> Candidate:
+        """Tell a model that learns from outcomes (an ensemble) how its answer did."""
+        reward = getattr(self.model, "reward", None)
+        if reward is not None and candidate.call_id is not None:
+            model = self.store.call_models(candidate.call_id).get(candidate.call_id, "")
+            reward(model, self._improvement(candidate, prompt.parent))
+        return candidate
+
+    def _replay_rewards(self) -> None:
+        """A resumed run's model learns again what it learnt before the stop."""
+        reward = getattr(self.model, "reward", None)
+        if reward is None:
+            return
+        models, by_id = self.store.call_models(), {c.id: c for c in self.population}
+        for c in self.population:
+            if c.call_id is not None and c.parent_ids:
+                value = self._improvement(c, by_id.get(c.parent_ids[0]))
+                reward(models.get(c.call_id, ""), value, replayed=True)
+
+    def _improvement(self, candidate: Candidate, parent: Candidate | None) -> float:
+        if candidate.score is None or parent is None or parent.score is None:
+            return 0.0
+        return 1.0 if self.task.better(candidate.score, parent.score) else 0.0
 
     async def _call(self, request: Request, round_: int) -> tuple[Completion, int]:
         """One model call, stored and counted; a call past its deadline is a ModelError."""
@@ -175,7 +200,7 @@ class Loop:
             ) from None
         call_id = self.store.add_call(
             round=round_,
-            model=self.model.name,
+            model=completion.model or self.model.name,
             prompt=request.as_text(),
             completion=completion.text,
             prompt_tokens=completion.prompt_tokens,

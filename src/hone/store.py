@@ -292,6 +292,14 @@ class Store:
         ).fetchone()
         return Usage(int(row[0]), int(row[1]), int(row[2]))
 
+    def call_models(self, call_id: int | None = None) -> dict[int, str]:
+        """Which model answered each call (or only `call_id`), by call id."""
+        if call_id is not None:
+            rows = self.conn.execute("SELECT id, model FROM llm_calls WHERE id = ?", (call_id,))
+        else:
+            rows = self.conn.execute("SELECT id, model FROM llm_calls")
+        return {row[0]: row[1] for row in rows}
+
     def last_round(self) -> int:
         """The highest round number recorded (0 for the starting program only)."""
         row = self.conn.execute("SELECT MAX(round) FROM candidates").fetchone()

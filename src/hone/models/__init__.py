@@ -1,16 +1,19 @@
 """Model backends behind one protocol, and `make_model` to pick one from a spec string.
 
 Specs: ``embedded`` (Gemma 3 270M), ``embedded:<path.gguf>``, ``openai:<model>``,
-``anthropic:<model>``, ``scripted:<answers.jsonl>``.
+``anthropic:<model>``, ``scripted:<answers.jsonl>``, and ``ensemble:<spec>,<spec>,...`` (a bandit
+chooses among them per call).
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from hone.config import ModelConfig
 from hone.exceptions import ConfigError
 from hone.models.base import Completion, Message, Model, Request, Style, estimate_tokens
 
-KINDS = ("embedded", "openai", "anthropic", "scripted")
+KINDS = ("embedded", "openai", "anthropic", "scripted", "ensemble")
 
 
 def check_spec(config: ModelConfig) -> None:
@@ -23,6 +26,15 @@ def check_spec(config: ModelConfig) -> None:
         )
     if kind in ("openai", "anthropic", "scripted") and not arg:
         raise ConfigError(f"model {config.spec!r} needs a name after the colon, e.g. {kind}:NAME")
+    if kind == "ensemble":
+        members = [m.strip() for m in arg.split(",") if m.strip()]
+        if len(members) < 2:
+            raise ConfigError(
+                f"model {config.spec!r}: an ensemble lists two or more models, e.g. "
+                "ensemble:openai:gpt-4o,openai:gpt-4o-mini"
+            )
+        for member in members:
+            check_spec(replace(config, spec=member))
 
 
 def make_model(config: ModelConfig) -> Model:
@@ -37,6 +49,11 @@ def make_model(config: ModelConfig) -> Model:
         from hone.models.openai import OpenAIModel
 
         return OpenAIModel(arg, base_url=config.base_url, timeout=config.timeout)
+    if kind == "ensemble":
+        from hone.models.ensemble import Ensemble
+
+        members = [m.strip() for m in arg.split(",") if m.strip()]
+        return Ensemble([make_model(replace(config, spec=m)) for m in members])
     if kind == "anthropic":
         from hone.models.anthropic import AnthropicModel
 

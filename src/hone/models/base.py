@@ -42,6 +42,7 @@ class Completion:
     text: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    model: str = ""  # which model answered, when a backend has several (an ensemble)
 
 
 class Model(Protocol):
