@@ -253,3 +253,50 @@ def test_the_strategy_places_each_hypothesis_in_its_niche(make_task, tmp_path: P
     assert niches[0] is None and set(niches[1:]) <= {0, 1} and len(niches) == 9
     stored = Store.open(tmp_path / "run").candidates()
     assert [c.niche for c in stored] == niches  # kept, so a resumed run sees the same islands
+
+
+def test_reflection_after_each_round_and_insights_every_n(make_task, tmp_path: Path) -> None:
+    counter = iter(range(1, 1000))
+
+    def model(request: Request) -> str:
+        text = request.as_text()
+        n = next(counter)
+        if "Analyse this round" in text:
+            return f"- ANALYSIS-{n}: larger values scored better"
+        if "Condense the insights" in text:
+            return f"- INSIGHTS-{n}"
+        return block(float(n))
+
+    fm = FunctionModel(model)
+    task = Task.from_dir(make_task())
+    task = dataclasses.replace(
+        task,
+        budget=Budget(max_llm_calls=8, patience=None),
+        search=dataclasses.replace(
+            task.search, hypotheses_per_round=1, reflection=True, insights_every=2, fix_attempts=0
+        ),
+    )
+    result = hone.run(task, model=fm, run_dir=tmp_path / "run")
+    kinds = [
+        "analysis"
+        if "Analyse this round" in r.as_text()
+        else "insights"
+        if "Condense" in r.as_text()
+        else "hypothesis"
+        for r in fm.requests
+    ]
+    assert kinds == [
+        "hypothesis", "analysis",
+        "hypothesis", "analysis", "insights",
+        "hypothesis", "analysis",
+        "hypothesis",
+    ]  # fmt: skip
+    assert result.usage.calls == 8  # the analyses count against the budget
+    hypotheses = [r.as_text() for r, k in zip(fm.requests, kinds, strict=True) if k == "hypothesis"]
+    second, third, fourth = hypotheses[1:]
+    assert "ANALYSIS-2" in second
+    assert "INSIGHTS-5" in third and "ANALYSIS-4" not in third  # condensed into the insights
+    assert "INSIGHTS-5" in fourth and "ANALYSIS-7" in fourth  # insights plus the newer analysis
+    store = Store.open(tmp_path / "run")
+    assert [r for r, _ in store.notes("reflection")] == [1, 2, 3]
+    assert store.notes("insights") == [(2, "- INSIGHTS-5")]

@@ -50,6 +50,8 @@ class SearchConfig:
     failures_shown: int = 2  # recent failed hypotheses shown (chat prompts)
     strategy: str = "top-k"  # top-k | weighted | islands | map-elites
     fix_attempts: int = 1  # chat models: a failed edit goes back once with its error
+    reflection: bool = False  # chat models: after each round the model analyses it (a call)
+    insights_every: int = 5  # rounds between condensing the analyses into an insights memory
     islands: int = 4  # islands: how many
     reset_every: int = 40  # islands: hypotheses between resets of the weaker half
     # map-elites: {metric: [low, high, bins]} for each feature dimension
@@ -60,6 +62,8 @@ class SearchConfig:
             raise ConfigError(
                 f"unknown strategy {self.strategy!r}; use one of: {', '.join(STRATEGIES)}"
             )
+        if self.insights_every < 1:
+            raise ConfigError("insights_every must be at least 1")
         if self.fix_attempts < 0:
             raise ConfigError("fix_attempts must be at least 0")
         if self.islands < 1 or self.reset_every < 1:

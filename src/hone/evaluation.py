@@ -118,6 +118,13 @@ def _from_dict(value: Mapping[Any, Any]) -> Evaluation:
     for key, item in value.items():
         if isinstance(item, int | float) and not isinstance(item, bool):
             metrics[str(key)] = float(item)
+    components = value.get("components")
+    if isinstance(components, Mapping):  # Eureka-style statistics per component
+        for name, stats in components.items():
+            if isinstance(stats, Mapping):
+                for stat, number in stats.items():
+                    if isinstance(number, int | float) and not isinstance(number, bool):
+                        metrics[f"{name}.{stat}"] = float(number)
     feedback = str(value.get("feedback") or "")
     error = value.get("error")
     if error:

@@ -16,7 +16,7 @@ from hone.evaluation import Evaluation
 from hone.events import EventHandler, HypothesisEvaluated, NewBest, RoundStarted, StopReason
 from hone.exceptions import ModelError
 from hone.models.base import Completion, Message, Model, Request
-from hone.prompts import Prompt, build_prompt, parse_answer
+from hone.prompts import Prompt, build_prompt, chat, parse_answer
 from hone.sandbox import Verifier
 from hone.store import Candidate, Store, Usage
 from hone.strategies import Strategy
@@ -45,6 +45,8 @@ class Loop:
     launched: int = 0  # hypotheses started in the current round
     calling: int = 0  # model calls under way
     evaluated: dict[str, Candidate] = field(default_factory=dict)  # by program_key
+    memory: str = ""  # insights and the last analysis, for chat prompts
+    reflected: set[int] = field(default_factory=set)  # rounds analysed
 
     async def run(self) -> StopReason:
         """Keep a round's worth of hypotheses in flight until a stop rule fires.
@@ -106,7 +108,7 @@ class Loop:
             self.emit(RoundStarted(self.round, self._round_size()))
         self.launched += 1
         selection = self.strategy.select(self.population, self.rng)
-        prompt = build_prompt(self.task, selection, self.model.style)
+        prompt = build_prompt(self.task, selection, self.model.style, self.memory)
         return prompt, self.rng.randrange(2**31), self.round
 
     async def _hypothesis(self, prompt_seed_round: tuple[Prompt, int, int]) -> Candidate:
@@ -151,7 +153,9 @@ class Loop:
                 evaluation=Evaluation.failed("invalid-edit", edit.reason),
                 niche=prompt.niche,
             )
-            return self._rewarded(self._register(self.store.candidate(candidate_id)), prompt)
+            candidate = self._rewarded(self._register(self.store.candidate(candidate_id)), prompt)
+            await self._reflect(round_)
+            return candidate
         assert edit.program is not None
         candidate_id = self.store.add_candidate(
             round=round_,
@@ -160,7 +164,9 @@ class Loop:
             call_id=call_id,
             niche=prompt.niche,
         )
-        return self._rewarded(await self._verify(candidate_id, edit.program), prompt)
+        candidate = self._rewarded(await self._verify(candidate_id, edit.program), prompt)
+        await self._reflect(round_)
+        return candidate
 
     def _rewarded(self, candidate: Candidate, prompt: Prompt) -> Candidate:
         """Tell a model that learns from outcomes (an ensemble) how its answer did."""
@@ -169,6 +175,62 @@ class Loop:
             model = self.store.call_models(candidate.call_id).get(candidate.call_id, "")
             reward(model, self._improvement(candidate, prompt.parent))
         return candidate
+
+    async def _reflect(self, round_: int) -> None:
+        """Once a round's hypotheses are all in, ask the model to analyse it (chat models, when
+        `[search] reflection` is on); every `insights_every` rounds, condense the analyses."""
+        search = self.task.search
+        done = [c for c in self.population if c.round == round_]
+        if (
+            not search.reflection
+            or self.model.style != "chat"
+            or round_ in self.reflected
+            or len(done) < search.hypotheses_per_round
+            or not self._may_call()
+        ):
+            return
+        self.reflected.add(round_)
+        best = self.best or done[0]
+        messages = chat.reflection(self.task, done, best, self.memory)
+        text = await self._note(messages, round_, "reflection")
+        if text is None:
+            return
+        if len(self.reflected) % search.insights_every == 0 and self._may_call():
+            analyses = [t for _, t in self.store.notes("reflection")][-search.insights_every :]
+            insights = self.store.notes("insights")
+            previous = insights[-1][1] if insights else ""
+            await self._note(chat.condensation(self.task, analyses, previous), round_, "insights")
+        self.memory = self._memory()
+
+    async def _note(self, messages: tuple[Message, ...], round_: int, kind: str) -> str | None:
+        request = Request(
+            messages=messages,
+            temperature=self.task.model.temperature,
+            max_tokens=self.task.model.max_completion_tokens,
+            seed=self.rng.randrange(2**31),
+        )
+        self.calling += 1
+        try:
+            completion, call_id = await self._call(request, round_)
+        except ModelError as exc:
+            log.warning("the %s call failed; the run goes on without it: %s", kind, exc)
+            return None
+        finally:
+            self.calling -= 1
+        text = completion.text.strip()
+        if text:
+            self.store.add_note(round=round_, kind=kind, text=text, call_id=call_id)
+        return text
+
+    def _memory(self) -> str:
+        insights = self.store.notes("insights")
+        analyses = self.store.notes("reflection")
+        parts = []
+        if insights:
+            parts.append(f"## Insights from earlier rounds\n{insights[-1][1]}")
+        if analyses and (not insights or analyses[-1][0] > insights[-1][0]):
+            parts.append(f"## Analysis of round {analyses[-1][0]}\n{analyses[-1][1]}")
+        return "\n\n".join(parts)
 
     def _replay_rewards(self) -> None:
         """A resumed run's model learns again what it learnt before the stop."""
@@ -257,6 +319,8 @@ class Loop:
 
     def _load(self) -> None:
         self.population = self.store.candidates()
+        self.reflected = {r for r, _ in self.store.notes("reflection")}
+        self.memory = self._memory()
         self.evaluated = {}
         for c in self.population:
             self._remember(c)

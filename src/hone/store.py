@@ -52,6 +52,14 @@ CREATE TABLE IF NOT EXISTS candidates (
     created REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS candidates_score ON candidates(status, score);
+CREATE TABLE IF NOT EXISTS notes (
+    id INTEGER PRIMARY KEY,
+    round INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    text TEXT NOT NULL,
+    call_id INTEGER REFERENCES llm_calls(id),
+    created REAL NOT NULL
+);
 """
 
 
@@ -291,6 +299,20 @@ class Store:
             "FROM llm_calls"
         ).fetchone()
         return Usage(int(row[0]), int(row[1]), int(row[2]))
+
+    def add_note(self, *, round: int, kind: str, text: str, call_id: int | None = None) -> None:
+        """Keep a reflection or an insights memory the model wrote."""
+        self.conn.execute(
+            "INSERT INTO notes(round, kind, text, call_id, created) VALUES (?, ?, ?, ?, ?)",
+            (round, kind, text, call_id, time.time()),
+        )
+
+    def notes(self, kind: str) -> list[tuple[int, str]]:
+        """(round, text) of every note of one kind, oldest first."""
+        rows = self.conn.execute(
+            "SELECT round, text FROM notes WHERE kind = ? ORDER BY id", (kind,)
+        )
+        return [(row[0], row[1]) for row in rows]
 
     def call_models(self, call_id: int | None = None) -> dict[int, str]:
         """Which model answered each call (or only `call_id`), by call id."""

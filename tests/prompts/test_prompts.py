@@ -155,3 +155,20 @@ def test_minimize_objective_is_stated() -> None:
     task = dataclasses.replace(TASK, objective="minimize")
     assert "(lower is better)" in build_prompt(task, _selection(), "completion").text
     assert "lower is better" in build_prompt(task, _selection(), "chat").messages[1].content
+
+
+def test_per_component_statistics_become_a_table() -> None:
+    from hone.evaluation import coerce_result
+    from hone.prompts.chat import component_table
+
+    ev = coerce_result(
+        {
+            "score": 3.0,
+            "success": 0.5,
+            "components": {"speed": {"mean": 1.25, "max": 2.0}, "energy": {"mean": -0.5}},
+        }
+    )
+    assert ev.metrics == {"success": 0.5, "speed.mean": 1.25, "speed.max": 2.0, "energy.mean": -0.5}
+    assert component_table(ev.metrics) == (
+        "| component | max | mean |\n|---|---|---|\n| energy |  | -0.5 |\n| speed | 2 | 1.25 |"
+    )

@@ -32,8 +32,9 @@ class Prompt:
         return (self.parent.id, *(c.id for c in self.shown if c.id != self.parent.id))
 
 
-def build_prompt(task: Task, selection: Selection, style: Style) -> Prompt:
-    """The prompt for one hypothesis, in the style the model wants."""
+def build_prompt(task: Task, selection: Selection, style: Style, memory: str = "") -> Prompt:
+    """The prompt for one hypothesis, in the style the model wants (chat prompts carry the
+    `memory`: insights and the last round's analysis)."""
     prompt = None
     if style == "completion":
         from hone.prompts.completion import best_shot
@@ -42,7 +43,7 @@ def build_prompt(task: Task, selection: Selection, style: Style) -> Prompt:
     if prompt is None:
         from hone.prompts.chat import reflective
 
-        prompt = reflective(task, selection)
+        prompt = reflective(task, selection, memory)
     return dataclasses.replace(prompt, niche=selection.niche)
 
 

@@ -29,13 +29,15 @@ _FORMAT = """Answer in two parts.
 or as the complete new program in one ```{language} block.{block_rule}"""
 
 
-def reflective(task: Task, selection: Selection) -> Prompt:
+def reflective(task: Task, selection: Selection, memory: str = "") -> Prompt:
     """The chat prompt for improving `selection.parent`."""
     parent = selection.parent
     better = "higher" if task.objective == "maximize" else "lower"
     lines = [f"## Task\n{task.instruction}\n", f"Score: {better} is better."]
     if task.budget.target is not None:
         lines.append(f"Target score: {task.budget.target:g}.")
+    if memory:
+        lines.append(f"\n{memory}")
     lines.append("\n## Best programs so far")
     for candidate in (parent, *selection.inspirations):
         lines.append(_describe(candidate, task.language, best=candidate is parent))
@@ -68,12 +70,33 @@ def _describe(candidate: Candidate, language: str, *, best: bool) -> str:
         " — improve this one" if best else ""
     )
     parts = [title]
-    if ev.metrics:
-        parts.append("metrics: " + ", ".join(f"{k}={v:.6g}" for k, v in sorted(ev.metrics.items())))
+    plain = {k: v for k, v in ev.metrics.items() if "." not in k}
+    if plain:
+        parts.append("metrics: " + ", ".join(f"{k}={v:.6g}" for k, v in sorted(plain.items())))
+    table = component_table(ev.metrics)
+    if table:
+        parts.append(table)
     if ev.feedback:
         parts.append("feedback: " + _clip(ev.feedback, 1500))
     parts.append(f"```{language}\n{(candidate.code or '').rstrip()}\n```\n")
     return "\n".join(parts)
+
+
+def component_table(metrics: dict[str, float]) -> str:
+    """Metrics named "<component>.<statistic>" as a compact table, a row per component."""
+    rows: dict[str, dict[str, float]] = {}
+    for key, value in metrics.items():
+        if "." in key:
+            component, stat = key.split(".", 1)
+            rows.setdefault(component, {})[stat] = value
+    if not rows:
+        return ""
+    stats = sorted({s for row in rows.values() for s in row})
+    lines = ["| component | " + " | ".join(stats) + " |", "|---" * (len(stats) + 1) + "|"]
+    for component in sorted(rows):
+        cells = [f"{rows[component][s]:.4g}" if s in rows[component] else "" for s in stats]
+        lines.append(f"| {component} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def _reason(candidate: Candidate) -> str:
@@ -84,3 +107,43 @@ def _reason(candidate: Candidate) -> str:
 def _clip(text: str, limit: int) -> str:
     text = text.strip()
     return text if len(text) <= limit else text[: limit - 15] + " …[truncated]"
+
+
+def reflection(
+    task: Task, hypotheses: list[Candidate], best: Candidate, memory: str
+) -> tuple[Message, ...]:
+    """Ask for a short analysis of one round (ReEvo's short-term reflection)."""
+    better = "higher" if task.objective == "maximize" else "lower"
+    lines = [f"## Task\n{task.instruction}\n", f"Score: {better} is better."]
+    if memory:
+        lines.append(memory)
+    lines.append("## Best program so far\n" + _describe(best, task.language, best=False))
+    lines.append("## This round's hypotheses")
+    for c in hypotheses:
+        ev = c.evaluation
+        outcome = f"score {ev.score:.6g}" if c.score is not None else f"{ev.status}: {_reason(c)}"
+        lines.append(f"- #{c.id} (from #{c.parent_ids[0] if c.parent_ids else '-'}): {outcome}")
+    lines.append(
+        "\n" + REFLECT + " Write at most five short bullet points: what worked, what failed and "
+        "why, and what to try next."
+    )
+    return (Message("system", SYSTEM), Message("user", "\n".join(lines)))
+
+
+def condensation(task: Task, analyses: list[str], insights: str) -> tuple[Message, ...]:
+    """Ask to condense the analyses into a lasting insights memory (long-term reflection)."""
+    lines = [f"## Task\n{task.instruction}\n"]
+    if insights:
+        lines.append(f"## Insights so far\n{insights}\n")
+    lines.append("## Analyses of the latest rounds")
+    lines.extend(f"- {_clip(a, 800)}" for a in analyses)
+    lines.append(
+        "\n" + CONDENSE + " Keep what held up, drop what did not, at most eight bullet points."
+    )
+    return (Message("system", SYSTEM), Message("user", "\n".join(lines)))
+
+
+REFLECT = "Analyse this round for the next one."
+CONDENSE = (
+    "Condense the insights and analyses into one list of insights for the rest of the search."
+)
