@@ -52,6 +52,7 @@ class SearchConfig:
     fix_attempts: int = 1  # chat models: a failed edit goes back once with its error
     reflection: bool = False  # chat models: after each round the model analyses it (a call)
     insights_every: int = 5  # rounds between condensing the analyses into an insights memory
+    novelty: float = 0.0  # reject hypotheses this similar (0-1) to an evaluated program; 0: off
     islands: int = 4  # islands: how many
     reset_every: int = 40  # islands: hypotheses between resets of the weaker half
     # map-elites: {metric: [low, high, bins]} for each feature dimension
@@ -62,6 +63,8 @@ class SearchConfig:
             raise ConfigError(
                 f"unknown strategy {self.strategy!r}; use one of: {', '.join(STRATEGIES)}"
             )
+        if not 0.0 <= self.novelty <= 1.0:
+            raise ConfigError(f"novelty must be between 0 and 1, got {self.novelty!r}")
         if self.insights_every < 1:
             raise ConfigError("insights_every must be at least 1")
         if self.fix_attempts < 0:

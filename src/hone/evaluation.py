@@ -17,6 +17,7 @@ Status = Literal[
     "memory",  # ran out of its memory limit
     "invalid-output",  # the evaluator returned something that is not a score
     "invalid-edit",  # the model's answer could not be turned into a program
+    "duplicate",  # a near-copy of a program already evaluated (the novelty filter)
     "killed",  # the evaluation process died (signal, os._exit, out of memory)
 ]
 STATUSES: tuple[Status, ...] = (
@@ -26,6 +27,7 @@ STATUSES: tuple[Status, ...] = (
     "memory",
     "invalid-output",
     "invalid-edit",
+    "duplicate",
     "killed",
 )
 SCORE_KEYS = ("combined_score", "score")

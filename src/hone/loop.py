@@ -16,6 +16,7 @@ from hone.evaluation import Evaluation
 from hone.events import EventHandler, HypothesisEvaluated, NewBest, RoundStarted, StopReason
 from hone.exceptions import ModelError
 from hone.models.base import Completion, Message, Model, Request
+from hone.novelty import NoveltyFilter
 from hone.prompts import Prompt, build_prompt, chat, parse_answer
 from hone.sandbox import Verifier
 from hone.store import Candidate, Store, Usage
@@ -46,6 +47,7 @@ class Loop:
     calling: int = 0  # model calls under way
     evaluated: dict[str, Candidate] = field(default_factory=dict)  # by program_key
     memory: str = ""  # insights and the last analysis, for chat prompts
+    novelty: NoveltyFilter = field(default_factory=NoveltyFilter)
     reflected: set[int] = field(default_factory=set)  # rounds analysed
 
     async def run(self) -> StopReason:
@@ -157,6 +159,25 @@ class Loop:
             await self._reflect(round_)
             return candidate
         assert edit.program is not None
+        near = None  # (identical programs are the cache's business, in _verify)
+        if self.novelty.threshold and program_key(edit.program) not in self.evaluated:
+            near = self.novelty.near_copy(edit.program)
+        if near is not None:
+            candidate_id = self.store.add_candidate(
+                round=round_,
+                code=edit.program,
+                parent_ids=prompt.parent_ids,
+                call_id=call_id,
+                evaluation=Evaluation.failed(
+                    "duplicate",
+                    f"a near-copy of program #{near[0]} (similarity {near[1]:.2f}); "
+                    "change more than that",
+                ),
+                niche=prompt.niche,
+            )
+            candidate = self._rewarded(self._register(self.store.candidate(candidate_id)), prompt)
+            await self._reflect(round_)
+            return candidate
         candidate_id = self.store.add_candidate(
             round=round_,
             code=edit.program,
@@ -311,8 +332,10 @@ class Loop:
         return candidate
 
     def _remember(self, candidate: Candidate) -> None:
-        if candidate.code is not None and candidate.evaluation.status != "killed":
-            self.evaluated.setdefault(program_key(candidate.code), candidate)
+        if candidate.code is None or candidate.evaluation.status in ("killed", "duplicate"):
+            return
+        self.evaluated.setdefault(program_key(candidate.code), candidate)
+        self.novelty.remember(candidate.id, candidate.code)
 
     def _best_score(self) -> float | None:
         return self.best.score if self.best is not None else None
@@ -322,6 +345,7 @@ class Loop:
         self.reflected = {r for r, _ in self.store.notes("reflection")}
         self.memory = self._memory()
         self.evaluated = {}
+        self.novelty = NoveltyFilter(self.task.search.novelty)
         for c in self.population:
             self._remember(c)
         self.usage = self.store.usage()
