@@ -76,8 +76,10 @@ class _Worker:
 class ProcessPool:
     """Verifies programs with a task's evaluator in warm worker processes.
 
-    Each candidate runs in a fresh forked child, in its own session and temporary directory,
-    with a scrubbed environment; at the timeout the whole process group is killed.
+    Each candidate runs in a fresh forked child, confined as `hone.sandbox.isolation` describes
+    (no network, private file system view, limits, its own user id when hone is root), in a
+    private temporary directory with a scrubbed environment; at the timeout, and after every
+    candidate, everything it started is killed. `protections` says what is in force here.
     """
 
     def __init__(

@@ -1,11 +1,16 @@
 """The evaluation worker: a warm process that forks one child per candidate.
 
-Run as ``python -m hone.sandbox.worker EVALUATOR_PATH PROGRAM_FILENAME`` by `hone.sandbox.pool`.
-It imports the (trusted) evaluator once, then answers one JSON request per line on stdin with
-one JSON reply per line on stdout. Each candidate is evaluated in a forked child that leads its
-own session (so the whole tree can be killed), runs in a private temporary directory with its
-output captured to files, and reports through a pipe of its own. The worker, not the child,
-enforces the deadline, so a candidate that hangs, forks or ignores signals is still killed.
+Run as ``python -m hone.sandbox.worker EVALUATOR_PATH PROGRAM_FILENAME SETTINGS_JSON`` by
+`hone.sandbox.pool`. It isolates itself (`hone.sandbox.isolation`: namespaces, a private file
+system view, subreaper), imports the (trusted) evaluator once, then answers one JSON request per
+line on stdin with one JSON reply per line on stdout.
+
+Each candidate is evaluated in a forked child that leads its own session, runs confined (limits,
+its own user id when hone is root) in a private temporary directory with its output captured to
+a file, and reports through a pipe of its own. With a plain ``evaluate(program_path)`` the child
+runs the evaluator; with ``evaluate_program(program)`` the child stays trusted and the candidate
+runs in a confined grandchild (`hone.sandbox.program`). The worker, not the child, enforces the
+deadline, and afterwards kills and reaps everything the candidate started.
 """
 
 from __future__ import annotations
