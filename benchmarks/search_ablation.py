@@ -39,7 +39,13 @@ from hone.config import Budget
 from hone.models.base import Completion, Request, Style, estimate_tokens
 
 CHECKPOINTS = (25, 50, 100)
-STRATEGIES = ("top-k", "weighted", "islands", "map-elites")
+STRATEGIES = (
+    "top-k",
+    "weighted",
+    "power-law",
+    "islands",
+    "map-elites",
+)  # pareto: one objective here
 
 TASKS: dict[str, tuple[str, str, dict[str, list[float]]]] = {
     "rastrigin": (

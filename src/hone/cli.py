@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--hypotheses", type=int, help="hypotheses per round")
     run.add_argument(
         "--strategy",
-        choices=("top-k", "weighted", "islands", "map-elites"),
+        choices=("top-k", "weighted", "power-law", "islands", "map-elites", "pareto"),
         help="how parents are chosen (default: the task's, else top-k)",
     )
     run.add_argument("--workers", type=int, help="parallel evaluation processes (default: CPUs)")

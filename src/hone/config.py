@@ -10,7 +10,7 @@ from typing import Any, Literal
 from hone.exceptions import ConfigError
 
 Objective = Literal["maximize", "minimize"]
-STRATEGIES = ("top-k", "weighted", "islands", "map-elites")
+STRATEGIES = ("top-k", "weighted", "power-law", "islands", "map-elites", "pareto")
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class SearchConfig:
     hypotheses_per_round: int = 4
     top_k: int = 2  # candidates shown to the model
     failures_shown: int = 2  # recent failed hypotheses shown (chat prompts)
-    strategy: str = "top-k"  # top-k | weighted | islands | map-elites
+    strategy: str = "top-k"  # top-k | weighted | power-law | islands | map-elites | pareto
     fix_attempts: int = 1  # chat models: a failed edit goes back once with its error
     reflection: bool = False  # chat models: after each round the model analyses it (a call)
     insights_every: int = 5  # rounds between condensing the analyses into an insights memory
@@ -57,6 +57,8 @@ class SearchConfig:
     reset_every: int = 40  # islands: hypotheses between resets of the weaker half
     # map-elites: {metric: [low, high, bins]} for each feature dimension
     features: dict[str, list[float]] = field(default_factory=dict)
+    # pareto: {metric: "maximize" | "minimize"} for each objective
+    objectives: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
@@ -75,6 +77,14 @@ class SearchConfig:
             raise ConfigError(
                 'map-elites needs [search] features, e.g. features = {"size" = [0, 100, 10]}'
             )
+        if self.strategy == "pareto" and len(self.objectives) < 2:
+            raise ConfigError(
+                "pareto needs two or more [search] objectives, e.g. objectives = "
+                '{speed = "maximize", size = "minimize"}'
+            )
+        for name, direction in self.objectives.items():
+            if direction not in ("maximize", "minimize"):
+                raise ConfigError(f"objective {name!r} must be 'maximize' or 'minimize'")
         for name, spec in self.features.items():
             if (
                 not isinstance(spec, list | tuple)

@@ -123,3 +123,32 @@ def test_make_strategy_and_settings() -> None:
         SearchConfig(strategy="map-elites")
     with pytest.raises(ConfigError, match="low < high"):
         SearchConfig(strategy="map-elites", features={"x": [3, 1, 4]})
+
+
+def test_power_law_weights_by_rank_only() -> None:
+    population = [cand(1, 10.0), cand(2, 9.9), cand(3, -50.0)]
+    weights = {c.id: w for c, w in Weighted("maximize", power=1.0).weights(population)}
+    assert weights == {1: 1.0, 2: 0.5, 3: pytest.approx(1 / 3)}
+    assert isinstance(make_strategy(SearchConfig(strategy="power-law"), "maximize"), Weighted)
+
+
+def test_pareto_front_and_choice() -> None:
+    from hone.strategies.pareto import Pareto
+
+    population = [
+        cand(1, 0.0, speed=1.0, size=10.0),  # dominated by #2
+        cand(2, 0.0, speed=2.0, size=10.0),
+        cand(3, 0.0, speed=1.0, size=5.0),  # smaller: on the front
+        cand(4, 0.0, speed=3.0, size=20.0),  # fastest: on the front
+        cand(5, 0.0, speed=0.5, size=30.0),  # dominated by everything
+        cand(6, 0.0),  # reports no objectives
+    ]
+    strategy = Pareto("maximize", {"speed": "maximize", "size": "minimize"}, k=2)
+    assert [c.id for c in strategy.front(population)] == [2, 3, 4]
+    parents = Counter(strategy.select(population, random.Random(s)).parent.id for s in range(300))
+    assert set(parents) == {2, 3, 4} and min(parents.values()) > 70
+    assert len(strategy.select(population, random.Random(0)).inspirations) == 1
+    with pytest.raises(ConfigError, match="two or more"):
+        SearchConfig(strategy="pareto", objectives={"speed": "maximize"})
+    with pytest.raises(ConfigError, match="'maximize' or 'minimize'"):
+        SearchConfig(strategy="pareto", objectives={"a": "up", "b": "maximize"})

@@ -85,10 +85,15 @@ def make_strategy(search: SearchConfig, objective: Objective) -> Strategy:
     name = search.strategy
     if name == "top-k":
         return TopK(objective, search.top_k, search.failures_shown)
-    if name == "weighted":
+    if name in ("weighted", "power-law"):
         from hone.strategies.weighted import Weighted
 
-        return Weighted(objective, search.top_k, search.failures_shown)
+        power = 1.0 if name == "power-law" else 0.0
+        return Weighted(objective, search.top_k, search.failures_shown, power=power)
+    if name == "pareto":
+        from hone.strategies.pareto import Pareto
+
+        return Pareto(objective, search.objectives, search.top_k, search.failures_shown)
     if name == "islands":
         from hone.strategies.islands import Islands
 

@@ -1,4 +1,5 @@
-"""ShinkaEvolve-style parent selection: weighted by score, with a bonus for rarely-used parents.
+"""ShinkaEvolve-style parent selection: weighted by score, with a bonus for rarely-used parents
+(or, with `power`, by rank alone: the i-th best is drawn with weight i ** -power).
 
 Each distinct scored program gets weight ``sigmoid(lam * (s - median) / spread) / (1 + children)``
 where ``s`` is its score signed so that higher is better, ``spread`` the interquartile range
@@ -29,12 +30,15 @@ class Weighted:
     k: int = 2
     failures: int = 2
     sharpness: float = 10.0  # lam: how strongly the score decides
+    power: float = 0.0  # > 0: weight rank ** -power instead (power-law, by rank only)
 
     def weights(self, population: Sequence[Candidate]) -> list[tuple[Candidate, float]]:
         """Each distinct scored candidate with its selection weight (not normalised)."""
         ranked = ranked_distinct(population, self.objective)
         if not ranked:
             raise ValueError("no candidate has a score yet")
+        if self.power > 0:
+            return [(c, (rank + 1) ** -self.power) for rank, c in enumerate(ranked)]
         sign = 1.0 if self.objective == "maximize" else -1.0
         scores = [sign * (c.score or 0.0) for c in ranked]
         middle = statistics.median(scores)

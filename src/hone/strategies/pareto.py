@@ -1,0 +1,73 @@
+"""A Pareto front for tasks with several objectives, each a metric the evaluator returns.
+
+`[search] objectives = {speed = "maximize", size = "minimize"}` names them. A program is on the
+front when no other program is at least as good in every objective and better in one; the
+parent is drawn uniformly from the front, and the front members nearest to it (by rank in each
+objective) are shown as inspirations.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from hone.config import Objective
+from hone.store import Candidate
+from hone.strategies import Selection, ranked_distinct, recent_failures
+
+
+@dataclass(frozen=True)
+class Pareto:
+    """Uniform choice on the Pareto front of the named objectives."""
+
+    objective: Objective = "maximize"  # the score's, for candidates without the metrics
+    objectives: Mapping[str, str] = field(default_factory=dict)
+    k: int = 2
+    failures: int = 2
+
+    def point(self, candidate: Candidate) -> tuple[float, ...] | None:
+        """The candidate's objective values, each signed so that higher is better."""
+        values = []
+        for name, direction in sorted(self.objectives.items()):
+            value = candidate.evaluation.metrics.get(name)
+            if value is None:
+                return None
+            values.append(value if direction == "maximize" else -value)
+        return tuple(values)
+
+    def front(self, population: Sequence[Candidate]) -> list[Candidate]:
+        """The non-dominated distinct programs, in id order."""
+        points = [
+            (c, p)
+            for c in ranked_distinct(population, self.objective)
+            if (p := self.point(c)) is not None
+        ]
+        front = [
+            c
+            for c, p in points
+            if not any(q != p and all(b >= a for a, b in zip(p, q, strict=True)) for _, q in points)
+        ]
+        return sorted(front, key=lambda c: c.id)
+
+    def select(self, population: Sequence[Candidate], rng: random.Random) -> Selection:
+        """A random front member as parent, the front members closest to it as inspirations."""
+        front = self.front(population)
+        if not front:  # no candidate reports the objectives: fall back to the best score
+            ranked = ranked_distinct(population, self.objective)
+            return Selection(
+                ranked[0], tuple(ranked[1 : self.k]), recent_failures(population, self.failures)
+            )
+        parent = front[rng.randrange(len(front))]
+        here = self.point(parent)
+        assert here is not None
+        others = sorted(
+            (c for c in front if c.id != parent.id),
+            key=lambda c: (
+                sum(abs(a - b) for a, b in zip(self.point(c) or here, here, strict=True)),
+                c.id,
+            ),
+        )
+        return Selection(
+            parent, tuple(others[: self.k - 1]), recent_failures(population, self.failures)
+        )
