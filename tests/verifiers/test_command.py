@@ -1,15 +1,26 @@
 """The command verifier: builds, runs, metrics from stdout or a file, and every failure."""
 
 import contextlib
+import shutil
 import sys
 import time
 from pathlib import Path
 
-from hone.verifiers.command import build_and_run, last_json_object, run
+import pytest
+
+from hone.verifiers.command import (
+    build_and_run,
+    last_json_object,
+    output_excerpt,
+    run,
+    run_commands,
+)
+
+needs_cc = pytest.mark.skipif(shutil.which("cc") is None, reason="needs a C compiler")
 
 
-def script(tmp_path: Path, body: str) -> list[str]:
-    path = tmp_path / "prog.py"
+def script(tmp_path: Path, body: str, name: str = "prog.py") -> list[str]:
+    path = tmp_path / name
     path.write_text(body)
     return [sys.executable, str(path)]
 
@@ -17,57 +28,121 @@ def script(tmp_path: Path, body: str) -> list[str]:
 def test_metrics_from_the_last_json_line_of_stdout(tmp_path: Path) -> None:
     argv = script(
         tmp_path,
-        'print("warming up")\nprint(\'{"score": 0.5}\')\nprint(\'{"score": 2.5, "n": 3, "feedback": "fine"}\')\n',
+        "print('warming up')\n"
+        "print('{\"score\": 0.5}')\n"
+        'print(\'{"score": 2.5, "n": 3, "feedback": "fine"}\')\n'
+        "print('done')\n",
     )
-    ev = build_and_run(argv, cwd=tmp_path)
+    ev = run_commands(tmp_path, None, argv)
     assert ev.ok and ev.score == 2.5 and ev.metrics == {"n": 3.0} and ev.feedback == "fine"
 
 
 def test_metrics_from_a_file(tmp_path: Path) -> None:
-    argv = script(tmp_path, 'open("m.json", "w").write(\'{"combined_score": 7}\')\n')
-    ev = build_and_run(argv, cwd=tmp_path, metrics_from="m.json")
-    assert ev.ok and ev.score == 7.0
-    missing = build_and_run(script(tmp_path, "pass\n"), cwd=tmp_path, metrics_from="m2.json")
-    assert missing.status == "invalid-output" and "m2.json" in missing.reason
+    argv = script(
+        tmp_path, "open('m.json', 'w').write('{\"combined_score\": 7, \"k\": 1}')\nprint('{}')\n"
+    )
+    ev = run_commands(tmp_path, None, argv, metrics_from="m.json")
+    assert ev.ok and ev.score == 7.0 and ev.metrics == {"k": 1.0}
+    missing = run_commands(
+        tmp_path, None, script(tmp_path, "print('hi')\n"), metrics_from="m2.json"
+    )
+    assert missing.status == "invalid-output"
+    assert missing.reason.startswith("m2.json: the program did not write it")
+    assert missing.reason.endswith("hi")
+    garbled = run_commands(
+        tmp_path,
+        None,
+        script(tmp_path, "open('m3.json', 'w').write('score=1')\n"),
+        metrics_from="m3.json",
+    )
+    assert garbled.status == "invalid-output" and "m3.json: is not JSON" in garbled.reason
+    listed = run_commands(
+        tmp_path,
+        None,
+        script(tmp_path, "open('m4.json', 'w').write('[1]')\n"),
+        metrics_from="m4.json",
+    )
+    assert listed.status == "invalid-output" and "must be a JSON object, got list" in listed.reason
 
 
+def test_output_without_metrics_is_invalid_output(tmp_path: Path) -> None:
+    garbage = run_commands(tmp_path, None, script(tmp_path, "print('score: 5')\n"))
+    assert garbage.status == "invalid-output"
+    assert "printed no JSON object line" in garbage.reason and "score: 5" in garbage.reason
+    silent = run_commands(tmp_path, None, script(tmp_path, "pass\n"))
+    assert silent.status == "invalid-output" and "(nothing)" in silent.reason
+    no_score = run_commands(tmp_path, None, script(tmp_path, "print('{\"speed\": 3}')\n"))
+    assert no_score.status == "invalid-output"
+    assert "no 'score' or 'combined_score' key (keys: ['speed'])" in no_score.reason
+    nan = run_commands(tmp_path, None, script(tmp_path, "print('{\"score\": NaN}')\n"))
+    assert nan.status == "invalid-output" and "not a finite number" in nan.reason
+
+
+def test_an_error_key_fails_the_candidate(tmp_path: Path) -> None:
+    argv = script(tmp_path, 'print(\'{"score": 0, "error": "wrong answer for 7"}\')\n')
+    ev = run_commands(tmp_path, None, argv)
+    assert ev.status == "error" and ev.reason == "wrong answer for 7"
+
+
+@needs_cc
 def test_a_failing_build_shows_the_compiler_errors(tmp_path: Path) -> None:
-    (tmp_path / "bad.c").write_text("int main(void) { return undefined_name; }\n")
-    ev = build_and_run(["./bad"], build=["cc", "-o", "bad", "bad.c"], cwd=tmp_path)
+    (tmp_path / "bad.c").write_text(
+        "#include <stdio.h>\n\nint main(void) {\n    return undefined_name;\n}\n"
+    )
+    ev = run_commands(tmp_path, ["cc", "-o", "bad", "bad.c"], ["./bad"])
     assert ev.status == "error"
-    assert ev.reason.startswith("the build exited with status 1")
-    assert "undefined_name" in ev.reason and "undefined_name" in ev.feedback
+    assert ev.reason.startswith("the build exited with status 1:\n")
+    assert "bad.c:4:12: error:" in ev.reason  # file:line:column of the first error
+    assert "undefined_name" in ev.reason and "undeclared" in ev.reason
+    assert "undefined_name" in ev.feedback
+    assert not (tmp_path / "bad").exists()
 
 
+@needs_cc
 def test_a_c_program_builds_and_reports(tmp_path: Path) -> None:
     (tmp_path / "ok.c").write_text(
         '#include <stdio.h>\nint main(void) { printf("{\\"score\\": %d}\\n", 6 * 7); }\n'
     )
-    ev = build_and_run(["./ok"], build=["cc", "-O2", "-o", "ok", "ok.c"], cwd=tmp_path)
+    ev = run_commands(tmp_path, ["cc", "-O2", "-o", "ok", "ok.c"], ["./ok"])
     assert ev.ok and ev.score == 42.0
 
 
-def test_crash_timeout_and_garbage_are_failed_evaluations(tmp_path: Path) -> None:
-    crash = build_and_run(
-        script(tmp_path, "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n")
+@needs_cc
+def test_a_crashing_c_program(tmp_path: Path) -> None:
+    (tmp_path / "crash.c").write_text(
+        '#include <stdio.h>\nint main(void) {\n    fprintf(stderr, "about to crash\\n");\n'
+        "    volatile int *p = 0;\n    return *p;\n}\n"
     )
-    assert crash.status == "error" and "killed by SIGSEGV" in crash.reason
-    exit3 = build_and_run(
-        script(tmp_path, "import sys\nprint('bad input', file=sys.stderr)\nsys.exit(3)\n")
+    ev = run_commands(tmp_path, ["cc", "-o", "crash", "crash.c"], ["./crash"])
+    assert ev.status == "error"
+    assert ev.reason == "the program was killed by SIGSEGV:\nabout to crash"
+
+
+def test_non_zero_exit_and_a_missing_program(tmp_path: Path) -> None:
+    exit3 = run_commands(
+        tmp_path,
+        None,
+        script(tmp_path, "import sys\nprint('bad input', file=sys.stderr)\nsys.exit(3)\n"),
     )
-    assert (
-        exit3.status == "error"
-        and "exited with status 3" in exit3.reason
-        and "bad input" in exit3.reason
-    )
-    garbage = build_and_run(script(tmp_path, "print('score: 5')\n"))
-    assert garbage.status == "invalid-output" and "score: 5" in garbage.reason
+    assert exit3.status == "error"
+    assert exit3.reason == "the program exited with status 3:\nbad input"
+    missing = run_commands(tmp_path, None, ["./no-such-program"])
+    assert missing.status == "error"
+    assert "the program exited with status 127" in missing.reason
+    assert "cannot start './no-such-program'" in missing.reason
 
 
 def test_a_hung_command_and_its_children_are_killed(tmp_path: Path) -> None:
-    body = "import os, time\nif os.fork() == 0:\n    print('child', os.getpid(), flush=True)\ntime.sleep(60)\n"
+    body = (
+        "import os, time\n"
+        "if os.fork() == 0:\n"
+        "    print('child', os.getpid(), flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    start = time.monotonic()
     ran = run(script(tmp_path, body), timeout=0.5)
-    assert ran.returncode is None and ran.seconds < 5
+    assert ran.returncode is None and not ran.ok
+    assert time.monotonic() - start < 5
     child = Path(f"/proc/{ran.stdout.split()[1]}")
     deadline = time.monotonic() + 5  # SIGKILL was sent to the group; give it time to die
     while child.exists() and time.monotonic() < deadline:
@@ -77,12 +152,68 @@ def test_a_hung_command_and_its_children_are_killed(tmp_path: Path) -> None:
         time.sleep(0.01)
     else:
         assert not child.exists(), "the child of a hung command survived"
-    assert (
-        build_and_run(script(tmp_path, "import time\ntime.sleep(60)\n"), timeout=0.5).status
-        == "timeout"
+    ev = run_commands(
+        tmp_path, None, script(tmp_path, "import time\ntime.sleep(60)\n"), timeout=0.5
     )
+    assert ev.status == "timeout"
+    assert ev.reason == "the program did not finish within 0.5 s"
+
+
+def test_a_hung_build_is_a_timeout_of_the_build(tmp_path: Path) -> None:
+    sleeper = script(tmp_path, "import time\ntime.sleep(60)\n", "build.py")
+    ev = run_commands(tmp_path, sleeper, ["true"], timeout=30, build_timeout=0.3)
+    assert ev.status == "timeout" and ev.reason.startswith("the build did not finish within 0.3 s")
+
+
+def test_a_child_holding_the_output_open_does_not_hang_the_verifier(tmp_path: Path) -> None:
+    body = "import os, time\nif os.fork() == 0:\n    time.sleep(60)\nprint('{\"score\": 1}')\n"
+    start = time.monotonic()
+    ran = run(script(tmp_path, body), timeout=0.5)
+    assert time.monotonic() - start < 5
+    assert ran.returncode is None and '{"score": 1}' in ran.stdout
+
+
+def test_output_is_capped_but_keeps_its_start_and_end(tmp_path: Path) -> None:
+    body = (
+        "import sys\n"
+        "print('first line')\n"
+        "for _ in range(2000):\n"
+        "    sys.stdout.write('x' * 999 + '\\n')\n"
+        "print('{\"score\": 3}')\n"
+    )
+    ran = run(script(tmp_path, body), max_output=10_000)
+    assert ran.ok
+    assert len(ran.stdout) < 11_000
+    assert ran.stdout.startswith("first line")
+    assert "bytes of output dropped" in ran.stdout
+    assert last_json_object(ran.stdout) == {"score": 3}
+
+
+def test_input_goes_to_stdin(tmp_path: Path) -> None:
+    body = "import json, sys\ndata = sys.stdin.read()\nprint(json.dumps({'score': len(data)}))\n"
+    text = "abc\n" * 100_000  # more than a pipe holds
+    ev = run_commands(tmp_path, None, script(tmp_path, body), input=text)
+    assert ev.ok and ev.score == len(text)
+    ignores = run(["true"], input=text)  # a program that never reads its input
+    assert ignores.ok
+
+
+def test_build_and_run_is_run_commands_with_cwd(tmp_path: Path) -> None:
+    argv = script(tmp_path, "open('m.json', 'w').write('{\"score\": 4}')\n")
+    assert build_and_run(argv, cwd=tmp_path, metrics_from="m.json").score == 4.0
+    assert (tmp_path / "m.json").exists()
 
 
 def test_last_json_object() -> None:
     assert last_json_object('{"a": 1}\n{broken\n[1, 2]\n') == {"a": 1}
+    assert last_json_object('{"a": 1}\n  {"b": 2}  \ntrailing text\n') == {"b": 2}
     assert last_json_object("nothing here") is None
+
+
+def test_output_excerpt_starts_at_the_first_error() -> None:
+    text = "\n".join(f"note {i}" for i in range(500)) + "\nprog.c:3:1: error: oops\n" + "y" * 9000
+    excerpt = output_excerpt(text, limit=200)
+    assert excerpt.startswith("prog.c:3:1: error: oops") and excerpt.endswith("…")
+    assert output_excerpt("short") == "short"
+    tail = output_excerpt("a" * 100 + "END", limit=10)
+    assert tail.endswith("END") and len(tail) <= 11

@@ -3,31 +3,45 @@
 Called from a task's ``evaluate(program_path)``, so the commands run inside hone's sandbox
 (no network, limits, unprivileged user) with the evaluator::
 
-    from hone.verifiers.command import build_and_run
+    from hone.verifiers.command import run_commands
 
     def evaluate(program_path):
-        return build_and_run(
+        workdir = Path(program_path).parent
+        return run_commands(
+            workdir,
             build=["cc", "-O2", "-o", "prog", program_path, "harness.c"],
             run=["./prog"],
         )  # the run prints {"score": ...} as its last line of output
 
-Or use `run` for the pieces and score the output yourself (see ``examples/tsp_c``).
+Every command runs without a shell, in its own process group, which is killed at its timeout;
+at most `max_output` bytes of each output stream are kept (the beginning and the end). A
+failing build, a crash, a non-zero exit, a timeout or output without metrics is a failed
+Evaluation whose reason (the compiler's error lines included) goes back to the model.
+Use `run` for the pieces and score the output yourself (see ``examples/tsp_c``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
+import re
+import select
+import selectors
 import signal
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from hone.evaluation import Evaluation, coerce_result
+from hone.evaluation import SCORE_KEYS, Evaluation, Status, coerce_result
 
-MAX_OUTPUT = 20_000  # characters of a command's output kept in reasons
+MAX_OUTPUT = 1_000_000  # bytes of each output stream kept: the first and the last half
+EXCERPT_CHARS = 4000  # characters of a failed command's output in the Evaluation's reason
+METRICS_FILE_BYTES = 1_000_000  # largest metrics file read
+_ERROR_LINE = re.compile(r"\berror\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -39,6 +53,7 @@ class Ran:
     stdout: str
     stderr: str
     seconds: float
+    timeout: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -46,18 +61,21 @@ class Ran:
         return self.returncode == 0
 
     def failure(self, what: str) -> Evaluation:
-        """A failed Evaluation saying why this command failed, with its last output lines."""
+        """A failed Evaluation saying why this command failed, with the telling part of its
+        output (from the first line that mentions an error, else the last lines)."""
+        excerpt = output_excerpt(self.stderr.strip() or self.stdout)
+        status: Status = "error"
         if self.returncode is None:
-            return Evaluation.failed("timeout", f"{what} did not finish within its time limit")
-        if self.returncode < 0:
-            name = signal.Signals(-self.returncode).name
-            status_text = f"was killed by {name}"
+            status, reason = "timeout", f"{what} did not finish within {self.timeout:g} s"
+        elif self.returncode == -signal.SIGXCPU:
+            status, reason = "timeout", f"{what} used up its CPU time and was killed (SIGXCPU)"
+        elif self.returncode < 0:
+            reason = f"{what} was killed by {_signal_name(-self.returncode)}"
         else:
-            status_text = f"exited with status {self.returncode}"
-        tail = _tail(self.stderr or self.stdout)
-        return Evaluation.failed(
-            "error", f"{what} {status_text}" + (f":\n{tail}" if tail else ""), feedback=tail
-        )
+            reason = f"{what} exited with status {self.returncode}"
+        if excerpt:
+            reason += f":\n{excerpt}"
+        return Evaluation.failed(status, reason, feedback=excerpt)
 
 
 def run(
@@ -65,36 +83,109 @@ def run(
     *,
     cwd: str | Path | None = None,
     timeout: float = 60.0,
-    input: str | None = None,
+    input: str | bytes | None = None,
     env: Mapping[str, str] | None = None,
+    max_output: int = MAX_OUTPUT,
 ) -> Ran:
-    """Run one command (no shell) in its own process group; kill the group at `timeout`."""
-    import time
-
+    """Run one command (no shell) in its own process group, with `input` on stdin; kill the
+    group at `timeout` seconds. Never raises for the command's faults: a program that cannot
+    be started is exit status 127 with the reason on stderr."""
+    if not argv:
+        raise ValueError("run needs a command: a non-empty list of arguments")
+    argv = tuple(str(a) for a in argv)
     started = time.monotonic()
     try:
         proc = subprocess.Popen(
-            list(argv),
+            argv,
             cwd=cwd,
             stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            text=True,
-            errors="replace",
             env=dict(env) if env is not None else None,
             start_new_session=True,
         )
     except OSError as exc:
-        return Ran(tuple(argv), 127, "", f"cannot start {argv[0]!r}: {exc.strerror}", 0.0)
+        return Ran(argv, 127, "", f"cannot start {argv[0]!r}: {exc.strerror or exc}", 0.0, timeout)
+    data = input.encode() if isinstance(input, str) else input
+    out, err = _Capture(max_output), _Capture(max_output)
+    deadline = started + timeout
+    timed_out = True  # until it is known to have exited in time
     try:
-        out, err = proc.communicate(input, timeout=timeout)
-        code: int | None = proc.returncode
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        code = None
-    return Ran(tuple(argv), code, out, err, time.monotonic() - started)
+        # Output still open at the deadline is a timeout too (say, a child it left running
+        # with its stdout), and the whole group is killed.
+        if _communicate(proc, data, out, err, deadline):
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(max(0.0, deadline - time.monotonic()))
+                timed_out = False
+    finally:
+        if timed_out:
+            _kill(proc)
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+    code = None if timed_out else proc.returncode
+    return Ran(argv, code, out.text(), err.text(), time.monotonic() - started, timeout)
+
+
+def run_commands(
+    workdir: str | Path,
+    build: Sequence[str] | None,
+    run: Sequence[str],
+    *,
+    timeout: float = 60.0,
+    build_timeout: float | None = None,
+    metrics_from: str = "stdout",
+    input: str | bytes | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Evaluation:
+    """Build (unless `build` is None), run, and read the run's metrics: the last line of its
+    stdout that is a JSON object (``metrics_from="stdout"``), or the JSON file it wrote (any
+    other value: a path relative to `workdir`). The metrics follow the evaluator contract:
+    ``score`` or ``combined_score``, other numbers as metrics, ``feedback``, ``error``.
+    Each command gets `timeout` seconds (the build `build_timeout`, if given)."""
+    if build:
+        built = _run(build, cwd=workdir, timeout=build_timeout or timeout, env=env)
+        if not built.ok:
+            return built.failure("the build")
+    ran = _run(run, cwd=workdir, timeout=timeout, input=input, env=env)
+    if not ran.ok:
+        return ran.failure("the program")
+    if metrics_from == "stdout":
+        metrics: object = last_json_object(ran.stdout)
+        if metrics is None:
+            tail = _tail(ran.stdout, 500) or "(nothing)"
+            return Evaluation.failed(
+                "invalid-output",
+                f"the program printed no JSON object line with its metrics; its output ends:\n"
+                f"{tail}",
+            )
+        where = "the program's metrics"
+    else:
+        metrics, problem = _read_json(Path(workdir) / metrics_from)
+        if problem:
+            return Evaluation.failed(
+                "invalid-output",
+                f"{metrics_from}: {problem}; the program's output ends:\n"
+                f"{_tail(ran.stdout, 300) or '(nothing)'}",
+            )
+        where = f"the metrics in {metrics_from}"
+    if not isinstance(metrics, dict):
+        return Evaluation.failed(
+            "invalid-output", f"{where} must be a JSON object, got {type(metrics).__name__}"
+        )
+    if not metrics.get("error") and not any(key in metrics for key in SCORE_KEYS):
+        return Evaluation.failed(
+            "invalid-output",
+            f"{where} have no 'score' or 'combined_score' key (keys: {sorted(metrics)})",
+        )
+    evaluation = coerce_result(metrics)
+    if not evaluation.ok and evaluation.status == "invalid-output":
+        return dataclasses.replace(evaluation, reason=f"{where}: {evaluation.reason}")
+    return evaluation
+
+
+_run = run  # `run_commands` has a parameter named `run`
 
 
 def build_and_run(
@@ -104,48 +195,24 @@ def build_and_run(
     cwd: str | Path | None = None,
     timeout: float = 60.0,
     metrics_from: str = "stdout",
-    input: str | None = None,
+    input: str | bytes | None = None,
 ) -> Evaluation:
-    """Build (optional), run, and read the run's metrics: the last JSON-object line of its
-    output (``metrics_from="stdout"``) or the JSON file it wrote (any other value, a path
-    relative to `cwd`). The metrics follow the evaluator contract (``score`` or
-    ``combined_score``, other numbers as metrics, ``feedback``, ``error``)."""
-    argv = run
-    if build:
-        built = _run(build, cwd=cwd, timeout=timeout)
-        if not built.ok:
-            return built.failure("the build")
-    ran = _run(argv, cwd=cwd, timeout=timeout, input=input)
-    if not ran.ok:
-        return ran.failure("the program")
-    if metrics_from == "stdout":
-        metrics = last_json_object(ran.stdout)
-        where = "its output"
-    else:
-        path = Path(cwd or ".") / metrics_from
-        try:
-            metrics = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            metrics = None
-            where = f"{metrics_from} ({exc})"
-        else:
-            where = metrics_from
-    if not isinstance(metrics, dict):
-        return Evaluation.failed(
-            "invalid-output",
-            f"no JSON object with the metrics in {where}; last output: {_tail(ran.stdout, 300)!r}",
-        )
-    return coerce_result(metrics)
-
-
-_run = run  # `build_and_run` takes a parameter named `run`
+    """`run_commands` with the run command first and the working directory as `cwd`."""
+    return run_commands(
+        cwd if cwd is not None else ".",
+        build,
+        run,
+        timeout=timeout,
+        metrics_from=metrics_from,
+        input=input,
+    )
 
 
 def last_json_object(text: str) -> dict[str, object] | None:
     """The last line of `text` that is a JSON object, parsed (None when there is none)."""
-    for line in reversed(text.strip().splitlines()):
+    for line in reversed(text.splitlines()):
         line = line.strip()
-        if line.startswith("{"):
+        if line.startswith("{") and line.endswith("}"):
             try:
                 value = json.loads(line)
             except ValueError:
@@ -155,6 +222,131 @@ def last_json_object(text: str) -> dict[str, object] | None:
     return None
 
 
-def _tail(text: str, limit: int = MAX_OUTPUT) -> str:
+def output_excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """The telling part of a failed command's output: from the first line that mentions an
+    error (a compiler's first errors), else its end; at most `limit` characters."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    match = _ERROR_LINE.search(text)
+    if match is None:
+        return _tail(text, limit)
+    start = text.rfind("\n", 0, match.start()) + 1
+    excerpt = text[start : start + limit]
+    return excerpt + ("\n…" if start + limit < len(text) else "")
+
+
+class _Capture:
+    """The first and last `limit / 2` bytes of a stream, and how many were dropped between."""
+
+    def __init__(self, limit: int) -> None:
+        self.half = max(limit // 2, 1)
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.dropped = 0
+
+    def add(self, chunk: bytes) -> None:
+        room = self.half - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        self.tail += chunk
+        extra = len(self.tail) - self.half
+        if extra > 0:
+            del self.tail[:extra]
+            self.dropped += extra
+
+    def text(self) -> str:
+        head = self.head.decode(errors="replace")
+        tail = self.tail.decode(errors="replace")
+        if self.dropped:
+            return f"{head}\n[… {self.dropped} bytes of output dropped …]\n{tail}"
+        return head + tail
+
+
+def _communicate(
+    proc: subprocess.Popen[bytes], data: bytes | None, out: _Capture, err: _Capture, deadline: float
+) -> bool:
+    """Feed stdin and read stdout/stderr until both close; False when the deadline came first."""
+    assert proc.stdout is not None and proc.stderr is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ, out)
+        selector.register(proc.stderr, selectors.EVENT_READ, err)
+        offset = 0
+        if proc.stdin is not None:
+            if data:
+                os.set_blocking(proc.stdin.fileno(), False)
+                selector.register(proc.stdin, selectors.EVENT_WRITE)
+            else:
+                proc.stdin.close()
+        while selector.get_map():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            for key, _ in selector.select(remaining):
+                if key.fileobj is proc.stdin:
+                    assert proc.stdin is not None and data is not None
+                    try:
+                        offset += os.write(key.fd, data[offset : offset + select.PIPE_BUF])
+                    except BlockingIOError:
+                        continue
+                    except BrokenPipeError:  # it stopped reading; what it read is what counts
+                        offset = len(data)
+                    if offset >= len(data):
+                        selector.unregister(proc.stdin)
+                        proc.stdin.close()
+                    continue
+                chunk = os.read(key.fd, 65536)
+                if chunk:
+                    key.data.add(chunk)
+                else:
+                    selector.unregister(key.fileobj)
+    return True
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the process group, and the process itself in case it left the group."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        proc.kill()
+    proc.wait()
+
+
+def _read_json(path: Path) -> tuple[object, str]:
+    try:
+        with path.open("rb") as f:
+            raw = f.read(METRICS_FILE_BYTES + 1)
+    except FileNotFoundError:
+        return None, "the program did not write it"
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror or exc})"
+    if len(raw) > METRICS_FILE_BYTES:
+        return None, f"is larger than {METRICS_FILE_BYTES} bytes"
+    try:
+        return json.loads(raw), ""
+    except ValueError as exc:
+        return None, f"is not JSON ({exc}): {_tail(raw.decode(errors='replace'), 200)!r}"
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _tail(text: str, limit: int) -> str:
     text = text.strip()
     return text if len(text) <= limit else "…" + text[-limit:]
+
+
+__all__ = [
+    "MAX_OUTPUT",
+    "Ran",
+    "build_and_run",
+    "last_json_object",
+    "output_excerpt",
+    "run",
+    "run_commands",
+]
