@@ -14,7 +14,7 @@ from hone.models.base import Request
 from hone.store import Store
 from hone.task import Task
 from hone.testing import FunctionModel, ScriptedModel
-from tests.conftest import answer
+from tests.conftest import PROGRAM, answer
 
 
 def run(
@@ -146,6 +146,25 @@ def test_zero_calls_evaluates_the_start_only(make_task, tmp_path: Path) -> None:
     assert result.best is not None and result.best.score == -9.0
     assert result.best.evaluation.feedback == "f() = 1.0"
     assert model.requests == []
+
+
+def test_the_archive_is_evaluated_with_the_start_and_seeds_the_prompts(
+    make_task, tmp_path: Path
+) -> None:
+    task_dir = make_task('archive = ["more/seven.py", "more/broken.py"]')
+    (task_dir / "more").mkdir()
+    (task_dir / "more" / "seven.py").write_text(PROGRAM.replace("return 1.0", "return 7.0"))
+    (task_dir / "more" / "broken.py").write_text(PROGRAM.replace("return 1.0", "return 1 / 0"))
+    model = ScriptedModel([block(8.0)])
+    result = run(task_dir, tmp_path, model, width=1, max_llm_calls=1)
+    assert [c.id for c in result.history[:3]] == [1, 2, 3]  # in the archive's order
+    assert [c.score for c in result.history[:3]] == [-9.0, -3.0, None]
+    assert result.history[2].evaluation.status == "error"  # a failing entry is data
+    assert all(c.round == 0 and c.call_id is None for c in result.history[:3])
+    # The first prompt builds on the best of them, the archive's seven.
+    assert "return 7.0" in (model.requests[0].text or model.requests[0].as_text())
+    assert result.best is not None and result.best.score == -2.0
+    assert result.history[3].parent_ids == (2, 1)  # the best two, best first
 
 
 def test_garbage_answers_are_recorded_and_the_run_goes_on(make_task, tmp_path: Path) -> None:

@@ -90,3 +90,26 @@ def test_missing_program_names_the_setting(make_task) -> None:
     root = make_task('program = "start.py"\n')
     with pytest.raises(TaskError, match=r"start\.py.* is missing; create it or set 'program'"):
         Task.from_dir(root)
+
+
+def test_archive_lists_more_starting_programs(make_task) -> None:
+    root = make_task('archive = ["a.py"]')
+    (root / "a.py").write_text("def f():\n    return 2.0\n")
+    task = Task.from_dir(root)
+    assert task.archive == (("a.py", "def f():\n    return 2.0\n"),)
+
+
+@pytest.mark.parametrize(
+    ("toml", "files", "message"),
+    [
+        ('archive = ["missing.py"]', {}, "archive program .*missing.py' is missing"),
+        ('archive = "a.py"', {"a.py": "x = 1\n"}, "archive must be a list"),
+        ('archive = ["a.py"]', {"a.py": "def f(:\n"}, "a.py' does not parse"),
+    ],
+)
+def test_a_bad_archive_is_a_clear_error(make_task, toml: str, files: dict, message: str) -> None:
+    root = make_task(toml)
+    for name, text in files.items():
+        (root / name).write_text(text)
+    with pytest.raises(TaskError, match=message):
+        Task.from_dir(root)

@@ -94,14 +94,16 @@ class Loop:
             await asyncio.gather(*running, return_exceptions=True)
 
     async def start(self) -> Candidate:
-        """Evaluate leftovers of an interrupted run, and the starting program of a new one."""
+        """Evaluate the starting program and the task's archive (a new run) or the leftovers
+        of an interrupted one, all at once; register them in order; return the first."""
         self._load()
-        for pending in self.store.candidates(pending=True):
-            await self._verify(pending.id, pending.code or "")
-        self._load()
-        if not self.population:
-            candidate_id = self.store.add_candidate(round=0, code=self.task.program)
-            return await self._verify(candidate_id, self.task.program)
+        if not self.population and not self.store.candidates(pending=True):
+            for program in (self.task.program, *(code for _, code in self.task.archive)):
+                self.store.add_candidate(round=0, code=program)
+        pending = self.store.candidates(pending=True)
+        await asyncio.gather(*(self._evaluate(c.id, c.code or "") for c in pending))
+        for c in pending:
+            self._register(self.store.candidate(c.id))
         return self.population[0]
 
     def _next_prompt(self) -> tuple[Prompt, int, int]:
@@ -304,6 +306,11 @@ class Loop:
         return calls_ok and (b.max_tokens is None or self.usage.tokens < b.max_tokens)
 
     async def _verify(self, candidate_id: int, program: str) -> Candidate:
+        await self._evaluate(candidate_id, program)
+        return self._register(self.store.candidate(candidate_id))
+
+    async def _evaluate(self, candidate_id: int, program: str) -> None:
+        """Verify a stored hypothesis and store the outcome (an identical program's, if any)."""
         key = program_key(program)
         earlier = self.evaluated.get(key) if self.task.evaluation.cache else None
         if earlier is not None:  # the same program, up to comments and layout: reuse it
@@ -311,7 +318,7 @@ class Loop:
             self.store.set_evaluation(
                 candidate_id, reused, output=earlier.output, cached_from=earlier.id
             )
-            return self._register(self.store.candidate(candidate_id))
+            return
         asked = time.time()
         verified = await self.verifier.verify(program)
         self.store.set_evaluation(
@@ -320,7 +327,6 @@ class Loop:
             output=verified.output,
             started=verified.started or asked,
         )
-        return self._register(self.store.candidate(candidate_id))
 
     def _register(self, candidate: Candidate) -> Candidate:
         self.population.append(candidate)

@@ -11,7 +11,16 @@ from typing import Any
 from hone.config import Budget, EvaluationConfig, ModelConfig, Objective, SearchConfig
 from hone.exceptions import ConfigError, TaskError
 
-_TOP_KEYS = {"name", "instruction", "program", "evaluator", "objective", "target", "function"}
+_TOP_KEYS = {
+    "name",
+    "instruction",
+    "program",
+    "archive",
+    "evaluator",
+    "objective",
+    "target",
+    "function",
+}
 _LANGUAGES = {
     ".py": "python",
     ".c": "c",
@@ -44,6 +53,7 @@ class Task:
     evaluator: Path
     objective: Objective = "maximize"
     function: str | None = None  # the function best-shot prompts evolve; default: first in block
+    archive: tuple[tuple[str, str], ...] = ()  # more starting programs: (file name, text)
     program_filename: str = "program.py"
     root: Path | None = None
     budget: Budget = field(default_factory=Budget)
@@ -136,15 +146,22 @@ def _from_mapping(data: dict[str, Any], root: Path, where: str) -> Task:
         if isinstance(target, bool) or not isinstance(target, int | float):
             raise TaskError(f"{where!r}: target must be a number, got {target!r}")
         tables["budget"] = tables["budget"].merged(target=float(target))
-    program = program_path.read_text(encoding="utf-8")
-    if program_path.suffix == ".py":
-        try:
-            ast.parse(program)
-        except SyntaxError as exc:
+    program = _read_program(program_path)
+    archive = data.get("archive", [])
+    if not isinstance(archive, list) or not all(isinstance(a, str) and a for a in archive):
+        raise TaskError(
+            f"{where!r}: archive must be a list of file names of more starting programs, "
+            f"got {archive!r}"
+        )
+    archived = []
+    for name in archive:
+        path = root / name
+        if not path.is_file():
             raise TaskError(
-                f"starting program {str(program_path)!r} does not parse "
-                f"(line {exc.lineno}: {exc.msg})"
-            ) from None
+                f"archive program {str(path)!r} is missing; create it or remove it from "
+                f"'archive' in {where!r}"
+            )
+        archived.append((name, _read_program(path)))
     function = data.get("function")
     if function is not None and not isinstance(function, str):
         raise TaskError(f"{where!r}: function must be a string naming the function to evolve")
@@ -155,10 +172,23 @@ def _from_mapping(data: dict[str, Any], root: Path, where: str) -> Task:
         evaluator=evaluator,
         objective=objective,
         function=function,
+        archive=tuple(archived),
         program_filename=program_path.name,
         root=root,
         **tables,
     )
+
+
+def _read_program(path: Path) -> str:
+    program = path.read_text(encoding="utf-8")
+    if path.suffix == ".py":
+        try:
+            ast.parse(program)
+        except SyntaxError as exc:
+            raise TaskError(
+                f"starting program {str(path)!r} does not parse (line {exc.lineno}: {exc.msg})"
+            ) from None
+    return program
 
 
 def _str_key(data: dict[str, Any], key: str, default: str, where: str) -> str:
