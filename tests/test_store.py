@@ -68,3 +68,15 @@ def test_database_uses_wal(tmp_path: Path) -> None:
     store = Store.create(tmp_path / "r", {})
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     store.close()
+
+
+def test_a_run_recorded_before_calls_kept_their_seed_still_opens(tmp_path: Path) -> None:
+    store = Store.create(tmp_path / "run", {"seed": 0})
+    call = dict(round=1, model="m", prompt="p", completion="c", prompt_tokens=1)
+    store.add_call(**call, completion_tokens=1, started=0.0, latency=0.0)
+    store.conn.execute("ALTER TABLE llm_calls DROP COLUMN seed")  # as an older hone wrote it
+    store.close()
+    store = Store.open(tmp_path / "run")
+    store.add_call(**call, completion_tokens=1, started=0.0, latency=0.0, seed=42)
+    assert [row["seed"] for row in store.calls()] == [None, 42]
+    store.close()

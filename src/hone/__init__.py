@@ -21,6 +21,8 @@ _EXPORTS = {
     "run": "hone.api",
     "resume": "hone.api",
     "RunResult": "hone.api",
+    "replay": "hone.replay",
+    "ReplayResult": "hone.replay",
     "Candidate": "hone.store",
     "HoneError": "hone.exceptions",
     "UserError": "hone.exceptions",
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from hone.config import Budget, EvaluationConfig, ModelConfig, SearchConfig
     from hone.evaluation import Evaluation
     from hone.exceptions import HoneError, UserError
+    from hone.replay import ReplayResult, replay
     from hone.store import Candidate
     from hone.task import Task
 

@@ -192,6 +192,7 @@ async def _drive(
             if loading is not None:
                 backend = loop.model = await loading
         assert backend is not None
+        store.set_meta(model_style=backend.style)  # what prompts it got, for `hone replay`
         if resumed and hasattr(backend, "advance"):
             backend.advance(store.usage().calls)  # a replayed sequence goes on where it stopped
         protections = getattr(pool, "protections", "")

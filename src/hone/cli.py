@@ -1,4 +1,4 @@
-"""The command line: `hone run | resume | show`."""
+"""The command line: `hone run | resume | show | replay`."""
 
 from __future__ import annotations
 
@@ -75,6 +75,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--workers", type=int, help="parallel evaluation processes (default: CPUs)")
     run.add_argument("--timeout", type=float, help="seconds per evaluation before it is killed")
+    run.add_argument(
+        "--deterministic",
+        action="store_true",
+        default=None,
+        help="rounds with a barrier, so that `hone replay` can reproduce the run exactly",
+    )
     _budget_args(run)
     run.set_defaults(handler=_run)
     resume = sub.add_parser("resume", help="continue a stopped or killed run")
@@ -84,6 +90,13 @@ def _parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="show a run: best program, score, history")
     show.add_argument("run_dir", help="the run's folder")
     show.set_defaults(handler=_show)
+    replay = sub.add_parser(
+        "replay",
+        help="run a --deterministic run again from its recorded model answers and compare",
+    )
+    replay.add_argument("run_dir", help="the recorded run's folder")
+    replay.add_argument("--run-dir", dest="replay_dir", help="where (default: <run_dir>-replay)")
+    replay.set_defaults(handler=_replay)
     return parser
 
 
@@ -118,6 +131,8 @@ def _run(args: argparse.Namespace) -> int:
             search = dataclasses.replace(search, hypotheses_per_round=args.hypotheses)
         if args.strategy is not None:
             search = dataclasses.replace(search, strategy=args.strategy)
+        if args.deterministic is not None:
+            search = dataclasses.replace(search, deterministic=args.deterministic)
         evaluation = task.evaluation
         if args.workers is not None:
             evaluation = dataclasses.replace(evaluation, workers=args.workers)
@@ -131,16 +146,18 @@ def _run(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(task)
     args._run_dir = run_dir
     view = _View()
-    return view.drive(
-        run_async(
-            task,
-            model=args.model,
-            base_url=args.base_url,
-            run_dir=run_dir,
-            seed=args.seed,
-            on_event=view.on_event,
-        ),
-        run_dir,
+    return int(
+        view.drive(
+            run_async(
+                task,
+                model=args.model,
+                base_url=args.base_url,
+                run_dir=run_dir,
+                seed=args.seed,
+                on_event=view.on_event,
+            ),
+            run_dir,
+        )
     )
 
 
@@ -149,9 +166,36 @@ def _resume(args: argparse.Namespace) -> int:
 
     args._run_dir = Path(args.run_dir)
     view = _View()
-    return view.drive(
-        resume_async(args.run_dir, budget=_budget(args), on_event=view.on_event), args._run_dir
+    return int(
+        view.drive(
+            resume_async(args.run_dir, budget=_budget(args), on_event=view.on_event),
+            args._run_dir,
+        )
     )
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from hone.replay import replay_async, replay_dir_for
+
+    recorded = Path(args.run_dir)
+    args._run_dir = Path(args.replay_dir) if args.replay_dir else replay_dir_for(recorded)
+    view = _View()
+    outcome = view.drive(
+        replay_async(recorded, replay_dir=args._run_dir, on_event=view.on_event), args._run_dir
+    )
+    if isinstance(outcome, int):
+        return outcome
+    count = len(outcome.result.history)
+    if outcome.identical:
+        view.console.print(
+            f"[bold]the replay is identical[/] to {recorded}: {count} hypotheses, the same "
+            "programs, parents and scores"
+        )
+        return 0
+    view.console.print(f"[bold]the replay differs[/] from {recorded}:", markup=True)
+    for line in outcome.differences:
+        view.console.print(f"  {line}", markup=False)
+    return 1
 
 
 class _View:
@@ -170,7 +214,9 @@ class _View:
         self.statuses: Counter[str] = Counter()
         self.first: Any = None
 
-    def drive(self, work: Any, run_dir: Path) -> int:
+    def drive(self, work: Any, run_dir: Path) -> Any:
+        """Run `work` with this view; its result, or the exit code when interrupted or when a
+        run's result has no best program."""
         try:
             result = asyncio.run(work)
         except KeyboardInterrupt:
@@ -181,7 +227,9 @@ class _View:
             return 130
         finally:
             self._stop_live()
-        return 0 if result.best is not None else 1
+        if hasattr(result, "best"):
+            return 0 if result.best is not None else 1
+        return result
 
     def on_event(self, event: Event) -> None:
         if isinstance(event, RunStarted):

@@ -53,6 +53,7 @@ class SearchConfig:
     reflection: bool = False  # chat models: after each round the model analyses it (a call)
     insights_every: int = 5  # rounds between condensing the analyses into an insights memory
     novelty: float = 0.0  # reject hypotheses this similar (0-1) to an evaluated program; 0: off
+    deterministic: bool = False  # rounds with a barrier: same seed + same answers = same run
     islands: int = 4  # islands: how many
     reset_every: int = 40  # islands: hypotheses between resets of the weaker half
     # map-elites: {metric: [low, high, bins]} for each feature dimension

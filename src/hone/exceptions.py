@@ -8,6 +8,7 @@ Exceptions are for user mistakes and for hone's own faults::
     │   ├── TaskError        a bad task folder: missing file, invalid task.toml, unknown key
     │   ├── ConfigError      a bad option: unknown model spec, negative budget, ...
     │   ├── RunDirError      a run directory that does not exist, is not a run, or is in use
+    │   ├── ReplayError      a replay asked the model what the recorded run never asked
     │   └── MissingDependencyError   an optional package is not installed
     ├── ModelError           a model backend failed (server unreachable, timeout, bad answer)
     └── CandidateError       inside a trusted evaluator: a call into the candidate failed;
@@ -35,6 +36,10 @@ class ConfigError(UserError):
 
 class RunDirError(UserError):
     """A run directory is missing, not a hone run, or already in use."""
+
+
+class ReplayError(UserError):
+    """A replay diverged from its recorded run (the task, its evaluator or hone changed)."""
 
 
 class MissingDependencyError(UserError):

@@ -10,8 +10,9 @@ import time
 from asyncio import FIRST_COMPLETED
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
-from hone.edits import program_key
+from hone.edits import Edit, program_key
 from hone.evaluation import Evaluation
 from hone.events import EventHandler, HypothesisEvaluated, NewBest, RoundStarted, StopReason
 from hone.exceptions import ModelError
@@ -24,6 +25,20 @@ from hone.strategies import Strategy
 from hone.task import Task
 
 log = logging.getLogger("hone")
+
+Launch: TypeAlias = tuple[Prompt, int, int]  # a hypothesis's prompt, sampling seed and round
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A hypothesis between the model's answer and its verification."""
+
+    prompt: Prompt
+    request: Request
+    round: int
+    completion: Completion
+    call_id: int
+    edit: Edit
 
 
 @dataclass
@@ -62,6 +77,8 @@ class Loop:
         self._load()
         self._replay_rewards()
         started = self.clock()
+        if self.task.search.deterministic:
+            return await self._run_rounds(started)
         running: set[asyncio.Task[Candidate]] = set()
         failures = 0  # model errors in a row
         try:
@@ -93,6 +110,52 @@ class Loop:
                 hypothesis.cancel()
             await asyncio.gather(*running, return_exceptions=True)
 
+    async def _run_rounds(self, started: float) -> StopReason:
+        """`run` with a barrier after each round (`[search] deterministic`), so that the same
+        seed and the same answers give the same run whatever finishes first (`hone replay`).
+
+        A round's prompts are built in order and the model answers them all at once; then
+        the answers are fixed and stored in order, verified all at once, and registered in
+        order. The price: the model waits for the round's slowest evaluation.
+        """
+        failures = 0  # model errors in a row
+        while True:
+            launches: list[Launch] = []
+            reason = self._stop_reason(started)
+            while reason is None and (not launches or self.launched < self._width()):
+                self.calling += 1
+                launches.append(self._next_prompt())
+                reason = self._stop_reason(started)
+            if not launches:
+                assert reason is not None
+                return reason
+            self.store.set_meta(rng_state=_state(self.rng))
+            try:
+                async with asyncio.timeout(self._time_left(started)):
+                    asked = await asyncio.gather(
+                        *(self._ask(launch) for launch in launches), return_exceptions=True
+                    )
+                    answers = []
+                    for answer in asked:
+                        if isinstance(answer, ModelError) and failures + 1 < self._width():
+                            failures += 1
+                            log.warning(
+                                "a model call failed; the run goes on without it: %s", answer
+                            )
+                        elif isinstance(answer, BaseException):
+                            raise answer
+                        else:
+                            failures = 0
+                            answers.append(await self._fix(answer))
+                    proposed = [self._propose(answer) for answer in answers]
+                    await asyncio.gather(
+                        *(self._evaluate(i, program) for i, program in proposed if program)
+                    )
+                    for (candidate_id, _), answer in zip(proposed, answers, strict=True):
+                        await self._commit(candidate_id, answer.prompt)
+            except TimeoutError:
+                return "max_seconds"
+
     async def start(self) -> Candidate:
         """Evaluate the starting program and the task's archive (a new run) or the leftovers
         of an interrupted one, all at once; register them in order; return the first."""
@@ -106,7 +169,7 @@ class Loop:
             self._register(self.store.candidate(c.id))
         return self.population[0]
 
-    def _next_prompt(self) -> tuple[Prompt, int, int]:
+    def _next_prompt(self) -> Launch:
         if self.launched >= self._width():
             self.round, self.launched = self.round + 1, 0
             self.emit(RoundStarted(self.round, self._round_size()))
@@ -115,8 +178,17 @@ class Loop:
         prompt = build_prompt(self.task, selection, self.model.style, self.memory)
         return prompt, self.rng.randrange(2**31), self.round
 
-    async def _hypothesis(self, prompt_seed_round: tuple[Prompt, int, int]) -> Candidate:
-        prompt, seed, round_ = prompt_seed_round
+    async def _hypothesis(self, launch: Launch) -> Candidate:
+        """One hypothesis after its prompt: propose (2) and fix, verify (3), register."""
+        answer = await self._fix(await self._ask(launch))
+        candidate_id, program = self._propose(answer)
+        if program is not None:
+            await self._evaluate(candidate_id, program)
+        return await self._commit(candidate_id, answer.prompt)
+
+    async def _ask(self, launch: Launch) -> Answer:
+        """The model's answer to a prompt, parsed into an edit."""
+        prompt, seed, round_ = launch
         request = Request(
             text=prompt.text,
             messages=prompt.messages,
@@ -129,66 +201,66 @@ class Loop:
             completion, call_id = await self._call(request, round_)
         finally:
             self.calling -= 1
-        edit = parse_answer(prompt, completion.text)
+        return Answer(
+            prompt, request, round_, completion, call_id, parse_answer(prompt, completion.text)
+        )
+
+    async def _fix(self, answer: Answer) -> Answer:
+        """The fix step: an answer that cannot be applied goes back with its error, in the same
+        conversation, up to `fix_attempts` times (chat models)."""
+        prompt, request = answer.prompt, answer.request
         for _ in range(self.task.search.fix_attempts if prompt.messages else 0):
-            if edit.ok or not self._may_call():
+            if answer.edit.ok or not self._may_call():
                 break
-            # The fix step: the error goes back in the same conversation, once.
             request = dataclasses.replace(
                 request,
                 messages=(
                     *request.messages,
-                    Message("assistant", completion.text),
-                    Message("user", fix_request(edit.reason)),
+                    Message("assistant", answer.completion.text),
+                    Message("user", fix_request(answer.edit.reason)),
                 ),
             )
             self.calling += 1
             try:
-                completion, call_id = await self._call(request, round_)
+                completion, call_id = await self._call(request, answer.round)
             finally:
                 self.calling -= 1
             edit = parse_answer(prompt, completion.text)
+            answer = Answer(prompt, request, answer.round, completion, call_id, edit)
+        return answer
+
+    def _propose(self, answer: Answer) -> tuple[int, str | None]:
+        """Store the hypothesis; return its id and the program to verify, or None when it has
+        already failed (the answer holds no applicable edit, or a near-copy)."""
+        prompt, edit = answer.prompt, answer.edit
+        failed = None
         if not edit.ok:
-            candidate_id = self.store.add_candidate(
-                round=round_,
-                code=None,
-                parent_ids=prompt.parent_ids,
-                call_id=call_id,
-                evaluation=Evaluation.failed("invalid-edit", edit.reason),
-                niche=prompt.niche,
-            )
-            candidate = self._rewarded(self._register(self.store.candidate(candidate_id)), prompt)
-            await self._reflect(round_)
-            return candidate
-        assert edit.program is not None
-        near = None  # (identical programs are the cache's business, in _verify)
-        if self.novelty.threshold and program_key(edit.program) not in self.evaluated:
-            near = self.novelty.near_copy(edit.program)
-        if near is not None:
-            candidate_id = self.store.add_candidate(
-                round=round_,
-                code=edit.program,
-                parent_ids=prompt.parent_ids,
-                call_id=call_id,
-                evaluation=Evaluation.failed(
+            failed = Evaluation.failed("invalid-edit", edit.reason)
+        elif self.novelty.threshold and program_key(edit.program or "") not in self.evaluated:
+            # (identical programs are the cache's business, in _evaluate)
+            near = self.novelty.near_copy(edit.program or "")
+            if near is not None:
+                failed = Evaluation.failed(
                     "duplicate",
                     f"a near-copy of program #{near[0]} (similarity {near[1]:.2f}); "
                     "change more than that",
-                ),
-                niche=prompt.niche,
-            )
-            candidate = self._rewarded(self._register(self.store.candidate(candidate_id)), prompt)
-            await self._reflect(round_)
-            return candidate
+                )
         candidate_id = self.store.add_candidate(
-            round=round_,
+            round=answer.round,
             code=edit.program,
             parent_ids=prompt.parent_ids,
-            call_id=call_id,
+            call_id=answer.call_id,
+            evaluation=failed,
             niche=prompt.niche,
         )
-        candidate = self._rewarded(await self._verify(candidate_id, edit.program), prompt)
-        await self._reflect(round_)
+        return candidate_id, edit.program if failed is None else None
+
+    async def _commit(self, candidate_id: int, prompt: Prompt) -> Candidate:
+        """Register a verified hypothesis (step 4), tell the model how it did, and reflect on
+        its round once the round is complete."""
+        candidate = self._register(self.store.candidate(candidate_id))
+        self._rewarded(candidate, prompt)
+        await self._reflect(candidate.round)
         return candidate
 
     def _rewarded(self, candidate: Candidate, prompt: Prompt) -> Candidate:
@@ -292,6 +364,7 @@ class Loop:
             completion_tokens=completion.completion_tokens,
             started=wall,
             latency=self.clock() - t0,
+            seed=request.seed,
         )
         self.usage = Usage(
             self.usage.calls + 1,

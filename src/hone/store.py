@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS llm_calls (
     completion_tokens INTEGER NOT NULL,
     started REAL NOT NULL,
     latency REAL NOT NULL,
-    error TEXT
+    error TEXT,
+    seed INTEGER
 );
 CREATE TABLE IF NOT EXISTS candidates (
     id INTEGER PRIMARY KEY,
@@ -139,6 +140,9 @@ class Store:
             raise RunDirError(
                 f"{str(db)!r} has schema version {version!r}; this hone reads {SCHEMA_VERSION}"
             )
+        columns = {row["name"] for row in store.conn.execute("PRAGMA table_info(llm_calls)")}
+        if "seed" not in columns:  # recorded before calls kept their sampling seed
+            store.conn.execute("ALTER TABLE llm_calls ADD COLUMN seed INTEGER")
         return store
 
     @classmethod
@@ -197,11 +201,13 @@ class Store:
         started: float,
         latency: float,
         error: str | None = None,
+        seed: int | None = None,
     ) -> int:
         """Record one model call; returns its id."""
         cur = self.conn.execute(
             "INSERT INTO llm_calls(round, model, prompt, completion, prompt_tokens, "
-            "completion_tokens, started, latency, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "completion_tokens, started, latency, error, seed) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 round,
                 model,
@@ -212,6 +218,7 @@ class Store:
                 started,
                 latency,
                 error,
+                seed,
             ),
         )
         return int(cur.lastrowid or 0)
