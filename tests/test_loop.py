@@ -319,3 +319,27 @@ def test_reflection_after_each_round_and_insights_every_n(make_task, tmp_path: P
     store = Store.open(tmp_path / "run")
     assert [r for r, _ in store.notes("reflection")] == [1, 2, 3]
     assert store.notes("insights") == [(2, "- INSIGHTS-5")]
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.5, 1.0])
+def test_crossover_rate_is_the_share_of_hypotheses_that_combine_two(
+    make_task, tmp_path: Path, rate: float
+) -> None:
+    counter = iter(range(2, 1000))  # 1.0 would be the start again
+    model = FunctionModel(lambda r: block(float(next(counter))))
+    task = Task.from_dir(make_task())
+    task = dataclasses.replace(
+        task,
+        budget=Budget(max_llm_calls=40, patience=None),
+        search=dataclasses.replace(
+            task.search, hypotheses_per_round=1, crossover=rate, fix_attempts=0
+        ),
+    )
+    result = hone.run(task, model=model, run_dir=tmp_path / "run", seed=2)
+    crossed = ["Combine programs" in r.as_text() for r in model.requests]
+    assert not crossed[0]  # one program only: nothing to combine
+    share = sum(crossed[1:]) / len(crossed[1:])
+    assert share == rate if rate in (0.0, 1.0) else 0.25 < share < 0.75
+    for candidate, was_crossed in zip(result.history[1:], crossed, strict=True):
+        if was_crossed:
+            assert len(candidate.parent_ids) == 2

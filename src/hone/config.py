@@ -53,6 +53,7 @@ class SearchConfig:
     reflection: bool = False  # chat models: after each round the model analyses it (a call)
     insights_every: int = 5  # rounds between condensing the analyses into an insights memory
     novelty: float = 0.0  # reject hypotheses this similar (0-1) to an evaluated program; 0: off
+    crossover: float = 0.0  # chat models: share of hypotheses that combine two programs
     deterministic: bool = False  # rounds with a barrier: same seed + same answers = same run
     islands: int = 4  # islands: how many
     reset_every: int = 40  # islands: hypotheses between resets of the weaker half
@@ -66,6 +67,8 @@ class SearchConfig:
             raise ConfigError(
                 f"unknown strategy {self.strategy!r}; use one of: {', '.join(STRATEGIES)}"
             )
+        if not 0.0 <= self.crossover <= 1.0:
+            raise ConfigError(f"crossover must be between 0 and 1, got {self.crossover!r}")
         if not 0.0 <= self.novelty <= 1.0:
             raise ConfigError(f"novelty must be between 0 and 1, got {self.novelty!r}")
         if self.insights_every < 1:

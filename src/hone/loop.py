@@ -175,7 +175,9 @@ class Loop:
             self.emit(RoundStarted(self.round, self._round_size()))
         self.launched += 1
         selection = self.strategy.select(self.population, self.rng)
-        prompt = build_prompt(self.task, selection, self.model.style, self.memory)
+        rate = self.task.search.crossover
+        cross = rate > 0 and self.rng.random() < rate
+        prompt = build_prompt(self.task, selection, self.model.style, self.memory, cross=cross)
         return prompt, self.rng.randrange(2**31), self.round
 
     async def _hypothesis(self, launch: Launch) -> Candidate:

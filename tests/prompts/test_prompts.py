@@ -172,3 +172,24 @@ def test_per_component_statistics_become_a_table() -> None:
     assert component_table(ev.metrics) == (
         "| component | max | mean |\n|---|---|---|\n| energy |  | -0.5 |\n| speed | 2 | 1.25 |"
     )
+
+
+def test_crossover_prompt_combines_the_parent_with_its_first_inspiration() -> None:
+    prompt = build_prompt(TASK, _selection(), "chat", cross=True)
+    user = prompt.messages[1].content
+    assert prompt.kind == "crossover" and prompt.parent_ids == (2, 1)
+    assert "Combine programs #2 and #1" in user
+    assert "### Program #2 (score -6)\n" in user and "### Program #1 (score -9)\n" in user
+    assert "return 4.0" in user and "return 1.0" in user
+    assert "improve this one" not in user and "Recent failed attempts" not in user
+    # SEARCH/REPLACE blocks edit the first program.
+    edit = parse_answer(
+        prompt, "<<<<<<< SEARCH\n    return 4.0\n=======\n    return 5.0\n>>>>>>> REPLACE"
+    )
+    assert edit.ok and "return 5.0" in (edit.program or "")
+
+
+def test_crossover_needs_a_second_program_and_a_chat_model() -> None:
+    alone = Selection(_selection().parent)
+    assert build_prompt(TASK, alone, "chat", cross=True).kind == "improve"
+    assert build_prompt(TASK, _selection(), "completion", cross=True).kind == "improve"

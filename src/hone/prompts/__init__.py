@@ -25,6 +25,7 @@ class Prompt:
     function: str | None = None  # completion-style: the function being completed
     signature: str = ""  # completion-style: the def line(s) the prompt ends with
     niche: int | None = None  # the strategy's niche (island, cell) the hypothesis belongs to
+    kind: str = "improve"  # or "crossover": combine the parent with a second program
 
     @property
     def parent_ids(self) -> tuple[int, ...]:
@@ -32,18 +33,25 @@ class Prompt:
         return (self.parent.id, *(c.id for c in self.shown if c.id != self.parent.id))
 
 
-def build_prompt(task: Task, selection: Selection, style: Style, memory: str = "") -> Prompt:
+def build_prompt(
+    task: Task, selection: Selection, style: Style, memory: str = "", *, cross: bool = False
+) -> Prompt:
     """The prompt for one hypothesis, in the style the model wants (chat prompts carry the
-    `memory`: insights and the last round's analysis)."""
+    `memory`: insights and the last round's analysis). With `cross`, a chat prompt asks to
+    combine the parent with its first inspiration (crossover); best-shot prompts always show
+    two versions."""
     prompt = None
     if style == "completion":
         from hone.prompts.completion import best_shot
 
         prompt = best_shot(task, selection)
     if prompt is None:
-        from hone.prompts.chat import reflective
+        from hone.prompts import chat
 
-        prompt = reflective(task, selection, memory)
+        if cross and selection.inspirations:
+            prompt = chat.crossover(task, selection, memory)
+        else:
+            prompt = chat.reflective(task, selection, memory)
     return dataclasses.replace(prompt, niche=selection.niche)
 
 

@@ -64,6 +64,41 @@ def reflective(task: Task, selection: Selection, memory: str = "") -> Prompt:
     )
 
 
+_CROSSOVER = """Combine programs #{first} and #{second} into one better program: keep what made each
+of them score well, drop what held them back. Answer in two parts.
+1. Analysis: in a few sentences, what each program does well and how the two ideas fit together.
+2. Proposal: the complete new program in one ```{language} block, or SEARCH/REPLACE blocks that
+edit program #{first}.{block_rule}"""
+
+
+def crossover(task: Task, selection: Selection, memory: str = "") -> Prompt:
+    """The chat prompt for combining `selection.parent` with its first inspiration."""
+    first, second = selection.parent, selection.inspirations[0]
+    better = "higher" if task.objective == "maximize" else "lower"
+    lines = [f"## Task\n{task.instruction}\n", f"Score: {better} is better."]
+    if memory:
+        lines.append(f"\n{memory}")
+    lines.append("\n## Two good programs")
+    lines += [_describe(c, task.language, best=False) for c in (first, second)]
+    block_rule = (
+        " Change only the code between the EVOLVE-BLOCK-START and EVOLVE-BLOCK-END markers."
+        if "EVOLVE-BLOCK-START" in (first.code or "")
+        else ""
+    )
+    text = _CROSSOVER.format(
+        first=first.id, second=second.id, language=task.language, block_rule=block_rule
+    )
+    return Prompt(
+        parent=first,
+        shown=(first, second),
+        messages=(
+            Message("system", SYSTEM),
+            Message("user", "\n".join([*lines, "## What to do", text])),
+        ),
+        kind="crossover",
+    )
+
+
 def _describe(candidate: Candidate, language: str, *, best: bool) -> str:
     ev = candidate.evaluation
     title = f"### Program #{candidate.id} (score {ev.score:.6g})" + (
