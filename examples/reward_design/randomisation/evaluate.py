@@ -1,0 +1,106 @@
+"""Evaluator for domain randomisation on MountainCar-v0 (DrEureka's second stage).
+
+The candidate's `randomisation()` returns physics ranges. With the fixed hand-written reward
+(`mountain_car.energy_reward`), a policy is trained from each of four fixed seeds, every car
+drawing its physics from those ranges at each reset. Each greedy policy then drives the held-out
+"real" car -- Gymnasium's MountainCar-v0 with physics no candidate trains on, and a glitchy
+motor -- for 50 fixed episodes. The score is the success rate there, plus up to 0.1 for
+reaching the flag sooner.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import mountain_car as mc
+
+
+class InvalidRanges(Exception):
+    """The randomisation is not a usable {parameter: (low, high)} dict."""
+
+
+def check_ranges(value: object) -> dict[str, tuple[float, float]]:
+    """The ranges as {parameter: (low, high)} floats, within `mountain_car.LIMITS`."""
+    if not isinstance(value, dict):
+        raise InvalidRanges(f"randomisation() returned a {type(value).__name__}, not a dict")
+    ranges = {}
+    for name, pair in value.items():
+        if name not in mc.LIMITS:
+            raise InvalidRanges(f"unknown parameter {name!r}; use some of {sorted(mc.LIMITS)}")
+        try:
+            low, high = (float(x) for x in pair)
+        except (TypeError, ValueError):
+            raise InvalidRanges(
+                f"{name!r}: {pair!r} is not a (low, high) pair of numbers"
+            ) from None
+        lo, hi = mc.LIMITS[name]
+        if not (math.isfinite(low) and math.isfinite(high)) or low > high:
+            raise InvalidRanges(f"{name!r}: ({low:g}, {high:g}) needs finite low <= high")
+        if low < lo or high > hi:
+            raise InvalidRanges(
+                f"{name!r}: ({low:g}, {high:g}) is outside the allowed {lo:g}-{hi:g}"
+            )
+        ranges[name] = (low, high)
+    return ranges
+
+
+def evaluate(program_path: str) -> dict:
+    try:
+        module = mc.load_program(program_path)
+    except Exception as exc:
+        return {"combined_score": 0.0, "error": f"the program could not be loaded: {exc!r}"}
+    function = getattr(module, "randomisation", None)
+    if not callable(function):
+        return {"combined_score": 0.0, "error": "the program defines no function randomisation()"}
+    try:
+        ranges = check_ranges(function())
+    except InvalidRanges as exc:
+        return {"combined_score": 0.0, "error": str(exc)}
+    except Exception as exc:
+        return {
+            "combined_score": 0.0,
+            "error": f"randomisation() raised {mc.describe_exception(exc, program_path)}",
+        }
+    return evaluate_ranges(ranges)
+
+
+def evaluate_ranges(ranges: dict[str, tuple[float, float]]) -> dict:
+    """Train under `ranges` with the fixed reward; score on the held-out real car."""
+    trainings = [mc.train(mc.energy_reward, seed, ranges) for seed in mc.SEEDS]
+    real = [mc.rollout(t.q, mc.REAL) for t in trainings]
+    sim = [mc.rollout(t.q, mc.NOMINAL) for t in trainings]
+    success = float(np.mean([s for s, _ in real]))
+    length = float(np.mean([n for _, n in real]))
+    sim_success = float(np.mean([s for s, _ in sim]))
+    train_success = float(np.mean(np.concatenate([t.success for t in trainings])))
+    per_seed = ", ".join(f"{s:.2f}" for s, _ in real)
+    shown = ", ".join(f"{k} {lo:g}-{hi:g}" for k, (lo, hi) in ranges.items()) or "none"
+    return {
+        "combined_score": mc.score(success, length),
+        "real_success": success,
+        "real_mean_steps": length,
+        "nominal_success": sim_success,
+        "train_success": train_success,
+        "feedback": (
+            f"randomised: {shown}. On the real car the policies reached the flag in "
+            f"{100 * success:.0f} % of {len(real) * mc.EVAL_EPISODES} episodes (per training "
+            f"seed: {per_seed}), in {length:.0f} steps on average (200 = failed); on the nominal "
+            f"simulated car in {100 * sim_success:.0f} %. {100 * train_success:.0f} % of the "
+            "training episodes reached the flag."
+        ),
+    }
+
+
+if __name__ == "__main__":
+    import time
+
+    path = sys.argv[1] if len(sys.argv) > 1 else str(Path(__file__).resolve().parent / "initial.py")
+    start = time.perf_counter()
+    print(evaluate(path))
+    print(f"{time.perf_counter() - start:.2f} s")

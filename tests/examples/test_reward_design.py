@@ -1,0 +1,266 @@
+"""The reward-design example: Eureka's reward search and DrEureka's randomisation stage."""
+
+from __future__ import annotations
+
+import importlib.util
+import textwrap
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "reward_design"
+STAGE2 = EXAMPLE / "randomisation"
+
+
+def load(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def stage1() -> ModuleType:
+    return load(EXAMPLE / "evaluate.py", "reward_design_evaluate")
+
+
+@pytest.fixture(scope="module")
+def stage2() -> ModuleType:
+    return load(STAGE2 / "evaluate.py", "reward_design_randomisation_evaluate")
+
+
+@pytest.fixture(scope="module")
+def mc(stage1: ModuleType) -> ModuleType:
+    """The environment and trainer module, as the evaluators import it."""
+    return stage1.mc
+
+
+@pytest.fixture(scope="module")
+def rapp(stage1: ModuleType) -> ModuleType:
+    return load(EXAMPLE / "rapp.py", "reward_design_rapp")
+
+
+@pytest.fixture(scope="module")
+def policies(rapp: ModuleType) -> list[np.ndarray]:
+    """Q-tables trained on the nominal car with the hand-written reward."""
+    return rapp.trained_policies()
+
+
+def reward_program(tmp_path: Path, body: str) -> str:
+    path = tmp_path / "candidate.py"
+    source = "import numpy as np\n\n\ndef compute_reward(obs, action, next_obs, terminated):\n"
+    path.write_text(source + textwrap.indent(textwrap.dedent(body), "    "), encoding="utf-8")
+    return str(path)
+
+
+def ranges_program(tmp_path: Path, ranges: str) -> str:
+    path = tmp_path / "candidate.py"
+    path.write_text(f"def randomisation():\n    return {ranges}\n", encoding="utf-8")
+    return str(path)
+
+
+def test_task_folders_are_complete() -> None:
+    for folder in (EXAMPLE, STAGE2):
+        for name in ("task.toml", "initial.py", "evaluate.py"):
+            assert (folder / name).is_file(), folder / name
+        source = (folder / "initial.py").read_text(encoding="utf-8").splitlines()
+        assert "# EVOLVE-BLOCK-START" in source
+        assert "# EVOLVE-BLOCK-END" in source
+    assert (EXAMPLE / "README.md").is_file()
+
+
+@pytest.mark.parametrize(
+    "physics",
+    [
+        {"force": 0.001, "gravity": 0.0025, "max_speed": 0.07},
+        {"force": 0.0006, "gravity": 0.004, "max_speed": 0.05},
+    ],
+)
+def test_vectorised_dynamics_match_gymnasium(mc: ModuleType, physics: dict) -> None:
+    """The trainer's numpy copy of the dynamics steps exactly like Gymnasium's env."""
+    rng = np.random.default_rng(0)
+    env = mc.make_env({**physics, "action_noise": 0.0})
+    hit_wall = False
+    for episode in range(5):
+        env.reset(seed=episode)
+        if episode == 4:  # rolling fast into the left wall
+            env.unwrapped.state = np.array([-1.1, -0.05])
+        pos, vel = (np.array([x]) for x in env.unwrapped.state)
+        for _ in range(mc.MAX_STEPS):
+            action = int(rng.integers(3)) if episode < 2 else (2 if vel[0] > 0 else 0)
+            _, _, terminated, truncated, _ = env.step(action)
+            pos, vel, done = mc.step(pos, vel, np.array([action]), **physics)
+            assert (pos[0], vel[0]) == tuple(env.unwrapped.state)
+            assert bool(done[0]) == terminated
+            hit_wall |= pos[0] == mc.MIN_POSITION
+            if terminated or truncated:
+                break
+    assert hit_wall  # the wall's special case was exercised
+
+
+def test_real_car_differs_from_training(mc: ModuleType, policies: list[np.ndarray]) -> None:
+    assert mc.REAL != mc.NOMINAL
+    env = mc.make_env(mc.REAL, seed=0)
+    assert env.unwrapped.force == mc.REAL["force"] != mc.NOMINAL["force"]
+    assert env.unwrapped.gravity == mc.REAL["gravity"] != mc.NOMINAL["gravity"]
+    assert isinstance(env, mc.ActionNoise)
+    nominal = np.mean([mc.rollout(q, mc.NOMINAL)[0] for q in policies])
+    real = np.mean([mc.rollout(q, mc.REAL)[0] for q in policies])
+    assert nominal >= 0.95
+    assert real < nominal - 0.2
+
+
+@pytest.mark.slow
+def test_hand_written_reward_beats_zero_and_env_reward(stage1: ModuleType, mc: ModuleType) -> None:
+    hand = stage1.evaluate_reward(mc.energy_reward)
+    env = stage1.evaluate_reward(mc.env_reward)
+    zero = stage1.evaluate_reward(lambda o, a, n, t: (np.zeros(len(a)), {}))
+    for result in (hand, env, zero):
+        assert "error" not in result
+    assert hand["success_rate"] >= 0.95
+    assert zero["success_rate"] == 0.0
+    assert env["success_rate"] < 0.6
+    assert hand["combined_score"] > env["combined_score"] + 0.3
+    assert set(hand["components"]) >= {"time", "energy_gain", "goal", "total", "task_success"}
+    assert hand["components"]["task_success"]["end"] > hand["components"]["task_success"]["start"]
+    assert hand["combined_score"] == pytest.approx(
+        mc.score(hand["success_rate"], hand["mean_steps"])
+    )
+
+
+def test_starting_program_evaluates(stage1: ModuleType) -> None:
+    result = stage1.evaluate(str(EXAMPLE / "initial.py"))
+    assert "error" not in result
+    assert 0.2 < result["combined_score"] < 0.9  # reasonable, and room to improve
+    assert set(result["components"]) == {
+        "time_penalty",
+        "progress",
+        "goal",
+        "total",
+        "task_success",
+        "episode_length",
+    }
+    stats = result["components"]["goal"]
+    assert set(stats) == {"mean", "min", "max", "start", "end"}
+    assert stats["min"] <= stats["mean"] <= stats["max"]
+
+
+@pytest.mark.slow
+def test_score_is_the_true_metric_not_the_candidates_return(
+    stage1: ModuleType, tmp_path: Path
+) -> None:
+    """A reward paying hugely for pushing left earns a high return and a policy that fails."""
+    program = reward_program(
+        tmp_path,
+        """
+        push_left = 100.0 * (action == 0)
+        return push_left, {"push_left": push_left}
+        """,
+    )
+    result = stage1.evaluate(program)
+    assert "error" not in result
+    assert result["components"]["total"]["mean"] > 10_000
+    assert result["success_rate"] == 0.0
+    assert result["combined_score"] == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ("raise ValueError('boom')", "ValueError('boom')"),
+        ("return np.full(len(action), np.nan), {}", "NaN or infinite"),
+        ("return 'high', {}", "not numbers"),
+        ("return np.zeros(3), {}", "expected (32,)"),
+        ("return np.zeros(len(action)), {'a': np.full(len(action), np.inf)}", "component 'a'"),
+        ("return [1.0, 2.0, 3.0]", "return (total, components)"),
+        ("return -1.0 if obs[0, 0] > next_obs[:, 0] else 0.0", "ambiguous"),
+    ],
+)
+def test_broken_reward_is_rejected_with_a_reason(
+    stage1: ModuleType, tmp_path: Path, body: str, fragment: str
+) -> None:
+    result = stage1.evaluate(reward_program(tmp_path, body))
+    assert result["combined_score"] == 0.0
+    assert fragment in result["error"]
+
+
+def test_raising_reward_names_the_candidates_line(stage1: ModuleType, tmp_path: Path) -> None:
+    program = reward_program(tmp_path, "x = 1 / 0\nreturn x, {}\n")
+    result = stage1.evaluate(program)
+    assert "ZeroDivisionError" in result["error"]
+    assert "line 5: x = 1 / 0" in result["error"]
+
+
+def test_missing_function_is_rejected(stage1: ModuleType, tmp_path: Path) -> None:
+    path = tmp_path / "candidate.py"
+    path.write_text("def reward(obs):\n    return 0.0\n", encoding="utf-8")
+    assert "compute_reward" in stage1.evaluate(str(path))["error"]
+
+
+def test_feasible_range_takes_the_run_around_nominal(rapp: ModuleType) -> None:
+    rows = [(0.1, 0.9), (0.2, 0.1), (0.3, 0.9), (0.4, 1.0), (0.5, 0.85), (0.6, 0.2)]
+    assert rapp.feasible_range(rows, 0.4) == (0.3, 0.5)
+    assert rapp.feasible_range(rows, 0.6) is None
+
+
+@pytest.mark.slow
+def test_rapp_ranges_are_sensible(rapp: ModuleType, mc: ModuleType, policies: list) -> None:
+    ranges = rapp.rapp_ranges(policies)
+    assert set(ranges) == set(mc.NOMINAL)
+    for name, pair in ranges.items():
+        assert pair is not None, name
+        low, high = pair
+        assert mc.SWEEP[name][0] <= low <= mc.NOMINAL[name] <= high <= mc.SWEEP[name][1], name
+    # A weaker motor matters: the weakest forces of the sweep fail. A higher speed limit never
+    # matters: the range reaches the top of the sweep.
+    assert ranges["force"][0] > mc.SWEEP["force"][0]
+    assert ranges["max_speed"][1] == mc.SWEEP["max_speed"][1]
+    relative = {n: (hi - lo) / (mc.SWEEP[n][1] - mc.SWEEP[n][0]) for n, (lo, hi) in ranges.items()}
+    assert relative["force"] < relative["gravity"]
+    # The starting program of the randomisation stage carries these very ranges.
+    initial = load(STAGE2 / "initial.py", "reward_design_randomisation_initial")
+    for name, (low, high) in ranges.items():
+        assert initial.RAPP_RANGES[name] == pytest.approx((low, high))
+
+
+def test_rapp_of_a_policy_that_never_succeeds_is_empty(rapp: ModuleType, mc: ModuleType) -> None:
+    push_right = np.zeros((mc.BINS[0] * mc.BINS[1], 3))
+    push_right[:, 2] = 1.0
+    assert rapp.feasible_range(rapp.sweep([push_right])["force"], mc.NOMINAL["force"]) is None
+
+
+@pytest.mark.slow
+def test_randomisation_with_rapp_ranges_helps_on_the_real_car(
+    stage2: ModuleType, tmp_path: Path
+) -> None:
+    start = stage2.evaluate(str(STAGE2 / "initial.py"))
+    initial = load(STAGE2 / "initial.py", "reward_design_randomisation_initial2")
+    with_rapp = stage2.evaluate_ranges(dict(initial.RAPP_RANGES))
+    for result in (start, with_rapp):
+        assert "error" not in result
+        assert result["nominal_success"] >= 0.95
+    assert start["real_success"] < 0.6
+    assert with_rapp["real_success"] > start["real_success"] + 0.1
+    assert "randomised: none" in start["feedback"]
+
+
+@pytest.mark.parametrize(
+    ("ranges", "fragment"),
+    [
+        ("[(0.1, 0.2)]", "not a dict"),
+        ("{'friction': (0.1, 0.2)}", "unknown parameter 'friction'"),
+        ("{'force': (0.002, 0.001)}", "low <= high"),
+        ("{'force': (0.0, 0.001)}", "outside the allowed"),
+        ("{'gravity': 0.003}", "not a (low, high) pair"),
+        ("{'action_noise': (0.0, float('nan'))}", "finite"),
+    ],
+)
+def test_invalid_randomisation_is_rejected(
+    stage2: ModuleType, tmp_path: Path, ranges: str, fragment: str
+) -> None:
+    result = stage2.evaluate(ranges_program(tmp_path, ranges))
+    assert result["combined_score"] == 0.0
+    assert fragment in result["error"]
