@@ -242,7 +242,13 @@ def test_resume_evaluates_pending_hypotheses_without_calling_the_model(
 def test_same_seed_same_choices(make_task, tmp_path: Path) -> None:
     def seeds(seed: int, where: str) -> list[int]:
         model = FunctionModel(lambda r: answer(float(r.seed % 7)))
-        task = dataclasses.replace(Task.from_dir(task_dir), budget=Budget(max_llm_calls=6))
+        task = Task.from_dir(task_dir)
+        task = dataclasses.replace(
+            task,
+            budget=Budget(max_llm_calls=6),
+            # Without the barrier, which parent a hypothesis gets depends on what finished first.
+            search=dataclasses.replace(task.search, deterministic=True),
+        )
         hone.run(task, model=model, run_dir=tmp_path / where, seed=seed)
         return [r.seed for r in model.requests]
 

