@@ -113,3 +113,9 @@ def test_a_bad_archive_is_a_clear_error(make_task, toml: str, files: dict, messa
         (root / name).write_text(text)
     with pytest.raises(TaskError, match=message):
         Task.from_dir(root)
+
+
+def test_read_paths_must_exist(make_task) -> None:
+    root = make_task('[evaluation]\nread_paths = ["../nowhere"]')
+    with pytest.raises(TaskError, match=r"read_paths entry '\.\./nowhere' does not exist"):
+        Task.from_dir(root)

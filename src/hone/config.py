@@ -123,8 +123,14 @@ class EvaluationConfig:
     # evaluate_stage1, evaluate_stage2, ...: a candidate goes on to the next stage only when
     # its score at stage i reaches cascade_thresholds[i] (in the objective's direction)
     cascade_thresholds: tuple[float, ...] = ()
+    # more folders (relative to the task folder) the evaluator may read in the sandbox
+    read_paths: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        paths = self.read_paths
+        if not isinstance(paths, list | tuple) or not all(isinstance(p, str) and p for p in paths):
+            raise ConfigError(f"read_paths must be a list of paths, got {paths!r}")
+        object.__setattr__(self, "read_paths", tuple(paths))
         if not self.timeout > 0:
             raise ConfigError(f"timeout must be greater than 0, got {self.timeout!r}")
         for name in ("workers", "cpu_seconds"):

@@ -141,6 +141,12 @@ def _from_mapping(data: dict[str, Any], root: Path, where: str) -> Task:
             tables[name] = klass(**table)
         except (TypeError, ConfigError) as exc:
             raise TaskError(f"{where!r}: invalid [{name}]: {exc}") from None
+    for path in tables["evaluation"].read_paths:
+        if not (evaluator.parent / path).exists():
+            raise TaskError(
+                f"{where!r}: [evaluation] read_paths entry {path!r} does not exist "
+                f"(paths are relative to {str(evaluator.parent)!r})"
+            )
     if "target" in data:
         target = data["target"]
         if isinstance(target, bool) or not isinstance(target, int | float):

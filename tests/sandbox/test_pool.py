@@ -218,3 +218,33 @@ def test_cascade_without_thresholds_is_a_task_error(tmp_path: Path) -> None:
 
     with pytest.raises(TaskError, match="cascade_thresholds"):
         asyncio.run(go())
+
+
+def test_read_paths_make_a_folder_beside_the_task_readable(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "data.txt").write_text("7.5")
+    task = tmp_path / "task"
+    task.mkdir()
+    evaluator = task / "evaluate.py"
+    evaluator.write_text(
+        "from pathlib import Path\n"
+        "def evaluate(program_path):\n"
+        "    return float((Path(__file__).parent.parent / 'shared' / 'data.txt').read_text())\n"
+    )
+
+    async def score(read_paths: tuple[str, ...]) -> tuple[Verified, str]:
+        config = EvaluationConfig(workers=1, read_paths=read_paths)
+        pool = ProcessPool(evaluator, "program.py", config)
+        try:
+            return await pool.verify("x = 1\n"), pool.protections
+        finally:
+            await pool.close()
+
+    hidden, protections = asyncio.run(score(()))
+    if "private file system" not in protections:
+        pytest.skip(f"no private file system here ({protections})")
+    assert hidden.evaluation.status == "error" and "No such file" in hidden.evaluation.reason
+    shown, _ = asyncio.run(score(("../shared",)))
+    assert shown.evaluation.ok and shown.evaluation.score == 7.5
+    assert (shared / "data.txt").read_text() == "7.5"

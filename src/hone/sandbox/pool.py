@@ -154,6 +154,7 @@ class ProcessPool:
             "tmp_bytes": c.tmp_mb << 20,
             "network": c.network,
             "thresholds": list(c.cascade_thresholds),
+            "read_paths": [str((self._evaluator.parent / p).resolve()) for p in c.read_paths],
             "objective": self._objective,
         }
 
