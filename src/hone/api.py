@@ -17,7 +17,7 @@ from hone.events import EventHandler, RunStarted, Stopped, StopReason
 from hone.exceptions import ModelError, RunDirError, UserError
 from hone.loop import Loop, restore_state
 from hone.models import Completion, Model, Request, Style, check_spec, make_model
-from hone.sandbox import ProcessPool, Verifier
+from hone.sandbox import Verifier, make_verifier
 from hone.store import Candidate, Store, Usage
 from hone.strategies import Strategy, make_strategy
 from hone.task import Task
@@ -162,11 +162,10 @@ async def _drive(
     backend: Model | None = model
     try:
         store.lock()
-        pool = verifier or ProcessPool(
-            task.evaluator, task.program_filename, task.evaluation, task.objective
-        )
-        if isinstance(pool, ProcessPool):
-            pool.start()  # the workers warm up while the model loads
+        pool = verifier or make_verifier(task)
+        warm_up = getattr(pool, "start", None)
+        if warm_up is not None:
+            warm_up()  # the workers warm up while the model loads
         rng = random.Random(seed)
         state = store.meta().get("rng_state")
         if resumed and state:

@@ -76,6 +76,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, help="parallel evaluation processes (default: CPUs)")
     run.add_argument("--timeout", type=float, help="seconds per evaluation before it is killed")
     run.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        help="where evaluations run: worker processes here (default) or actors on Ray",
+    )
+    run.add_argument(
+        "--ray-address",
+        help="with --executor ray: 'auto' or ray://HOST:10001 joins a cluster (default: start "
+        "Ray on this machine)",
+    )
+    run.add_argument(
         "--deterministic",
         action="store_true",
         default=None,
@@ -138,6 +148,10 @@ def _run(args: argparse.Namespace) -> int:
             evaluation = dataclasses.replace(evaluation, workers=args.workers)
         if args.timeout is not None:
             evaluation = dataclasses.replace(evaluation, timeout=args.timeout)
+        if args.executor is not None:
+            evaluation = dataclasses.replace(evaluation, executor=args.executor)
+        if args.ray_address is not None:
+            evaluation = dataclasses.replace(evaluation, ray_address=args.ray_address)
         task = dataclasses.replace(
             task, budget=task.budget.merged(**_budget(args)), search=search, evaluation=evaluation
         )

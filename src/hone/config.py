@@ -125,12 +125,16 @@ class EvaluationConfig:
     cascade_thresholds: tuple[float, ...] = ()
     # more folders (relative to the task folder) the evaluator may read in the sandbox
     read_paths: tuple[str, ...] = ()
+    executor: str = "local"  # "local": worker processes here; "ray": actors on a Ray cluster
+    ray_address: str = ""  # "": start a Ray instance on this machine; "auto" or ray://...: join
 
     def __post_init__(self) -> None:
         paths = self.read_paths
         if not isinstance(paths, list | tuple) or not all(isinstance(p, str) and p for p in paths):
             raise ConfigError(f"read_paths must be a list of paths, got {paths!r}")
         object.__setattr__(self, "read_paths", tuple(paths))
+        if self.executor not in ("local", "ray"):
+            raise ConfigError(f"executor must be 'local' or 'ray', got {self.executor!r}")
         if not self.timeout > 0:
             raise ConfigError(f"timeout must be greater than 0, got {self.timeout!r}")
         for name in ("workers", "cpu_seconds"):

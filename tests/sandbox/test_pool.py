@@ -248,3 +248,31 @@ def test_read_paths_make_a_folder_beside_the_task_readable(tmp_path: Path) -> No
     shown, _ = asyncio.run(score(("../shared",)))
     assert shown.evaluation.ok and shown.evaluation.score == 7.5
     assert (shared / "data.txt").read_text() == "7.5"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "    while True:\n        pass\n",
+        # Ignores SIGXCPU: killed at the hard limit a second later, still a timeout.
+        "    import signal\n    signal.signal(signal.SIGXCPU, signal.SIG_IGN)\n"
+        "    while True:\n        pass\n",
+    ],
+    ids=["busy", "ignores-sigxcpu"],
+)
+def test_using_up_the_cpu_limit_is_a_timeout(tmp_path: Path, body: str) -> None:
+    evaluator = tmp_path / "evaluate.py"
+    evaluator.write_text(EVALUATOR)
+
+    async def go() -> Verified:
+        # CPU limit 1 s, wall-clock limit far away: only the CPU limit can stop it.
+        config = EvaluationConfig(timeout=10, cpu_seconds=1, workers=1)
+        pool = ProcessPool(evaluator, "program.py", config)
+        try:
+            return await pool.verify("def result():\n" + body)
+        finally:
+            await pool.close()
+
+    v = asyncio.run(go())
+    assert v.evaluation.status == "timeout", v.evaluation.reason
+    assert "CPU time" in v.evaluation.reason

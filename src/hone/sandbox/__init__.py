@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from hone.sandbox.pool import ProcessPool, Verified, scrubbed_env
+    from hone.task import Task
 
 
 class Verifier(Protocol):
@@ -20,6 +21,26 @@ class Verifier(Protocol):
     async def close(self) -> None: ...
 
 
+def make_verifier(task: Task) -> Verifier:
+    """The verifier a task's `[evaluation] executor` names: local worker processes or Ray."""
+    from hone.sandbox.pool import ProcessPool
+
+    config = task.evaluation
+    if config.executor == "ray":
+        from hone.sandbox.cluster import RayPool
+
+        root = task.root or task.evaluator.parent
+        return RayPool(
+            root,
+            task.evaluator,
+            task.program_filename,
+            config,
+            task.objective,
+            address=config.ray_address,
+        )
+    return ProcessPool(task.evaluator, task.program_filename, config, task.objective)
+
+
 def __getattr__(name: str) -> Any:
     if name in ("ProcessPool", "Verified", "scrubbed_env"):
         from hone.sandbox import pool
@@ -28,4 +49,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'hone.sandbox' has no attribute {name!r}")
 
 
-__all__ = ["ProcessPool", "Verified", "Verifier", "scrubbed_env"]
+__all__ = ["ProcessPool", "Verified", "Verifier", "make_verifier", "scrubbed_env"]

@@ -131,8 +131,9 @@ def confine(limits: Limits, uid: int | None) -> None:
     """Confine the calling (forked, not yet running candidate code) process for good."""
     os.setsid()
     die_with_parent()
+    if limits.cpu_seconds:  # SIGXCPU at the limit; SIGKILL a second later if it is ignored
+        _lower(resource.RLIMIT_CPU, limits.cpu_seconds, headroom=1)
     for name, value in (
-        ("RLIMIT_CPU", limits.cpu_seconds),
         ("RLIMIT_AS", limits.memory_bytes),
         ("RLIMIT_NOFILE", limits.open_files),
         ("RLIMIT_FSIZE", limits.file_bytes),
@@ -249,9 +250,11 @@ def _processes_of(uid: int) -> int:
     return count
 
 
-def _lower(which: int, value: int) -> None:
+def _lower(which: int, value: int, headroom: int = 0) -> None:
+    """Soft limit `value`, hard limit `value + headroom`, never above the current hard one."""
     _soft, hard = resource.getrlimit(which)
-    new_hard = value if hard == resource.RLIM_INFINITY else min(hard, value)
+    wanted = value + headroom
+    new_hard = wanted if hard == resource.RLIM_INFINITY else min(hard, wanted)
     resource.setrlimit(which, (min(value, new_hard), new_hard))
 
 

@@ -103,6 +103,13 @@ class ProcessPool:
         if self._started is None:
             self._started = asyncio.ensure_future(self._start_all())
 
+    async def ready(self) -> str:
+        """Start the workers and wait until they are up; the protections in force."""
+        self.start()
+        assert self._started is not None
+        await asyncio.shield(self._started)
+        return self.protections
+
     async def _start_all(self) -> None:
         workers = await asyncio.gather(
             *(self._spawn() for _ in range(self._config.worker_count)), return_exceptions=True

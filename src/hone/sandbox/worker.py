@@ -54,6 +54,11 @@ def main(argv: list[str]) -> int:
     """Serve evaluation requests until stdin closes."""
     evaluator_path, program_filename = argv[0], argv[1]
     settings = json.loads(argv[2]) if len(argv) > 2 else {}
+    # Blocked or ignored signals survive exec: a parent that blocked them (a Ray actor's
+    # thread does) would turn the CPU limit's SIGXCPU into a SIGKILL at the hard limit.
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+    for number in (signal.SIGXCPU, signal.SIGXFSZ):
+        signal.signal(number, signal.SIG_DFL)
     isolation.die_with_parent()
     signal.signal(signal.SIGTERM, _on_term)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the loop's to handle
@@ -215,7 +220,11 @@ def _evaluate_one(
             evaluation = Evaluation.failed(
                 "invalid-output", "the evaluation's result was unreadable"
             )
-    elif os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU:
+    elif os.WIFSIGNALED(status) and (
+        os.WTERMSIG(status) == signal.SIGXCPU
+        # SIGKILL at the hard CPU limit, a second later, when SIGXCPU was ignored
+        or (os.WTERMSIG(status) == signal.SIGKILL and 0 < limits.cpu_seconds <= cpu)
+    ):
         evaluation = Evaluation.failed(
             "timeout", f"the evaluation used its {limits.cpu_seconds} s of CPU time and was killed"
         )

@@ -1,0 +1,149 @@
+"""Evaluations spread over a Ray cluster: `RayPool`, a `Verifier` like the local pool.
+
+Each Ray actor (one CPU) runs hone's own sandboxed pool with one worker on its node, so a
+candidate is confined there exactly as it is locally (docs/security.md). When the pool starts
+Ray (or joins a cluster) itself, the task folder is shipped to every node as the job's working
+directory (``runtime_env``), so evaluators find their data files next to them; when Ray was
+initialised already, the nodes must see the task folder at the same path. Every node needs
+hone and the task's Python packages installed. Ray is optional (``pip install 'hone[ray]'``) and imported only here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Any
+
+from hone.config import EvaluationConfig, Objective
+from hone.exceptions import ConfigError, MissingDependencyError
+from hone.sandbox.pool import ProcessPool, Verified
+
+
+class _Node:
+    """A Ray actor: one sandboxed evaluation worker on its node."""
+
+    def __init__(
+        self, evaluator: str, program_filename: str, config: dict[str, Any], objective: Objective
+    ) -> None:
+        settings = EvaluationConfig(**{**config, "workers": 1, "executor": "local"})
+        self.pool = ProcessPool(Path(evaluator).resolve(), program_filename, settings, objective)
+
+    async def ready(self) -> str:
+        return await self.pool.ready()
+
+    async def verify(self, program: str) -> Verified:
+        return await self.pool.verify(program)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+
+class RayPool:
+    """Verifies programs on a Ray cluster, one actor per evaluation slot.
+
+    `address` "" starts a Ray instance on this machine (and stops it at `close`); "auto" or
+    "ray://host:10001" joins a running cluster. `config.workers` actors (0: one per CPU of the
+    cluster) each hold one sandboxed worker.
+    """
+
+    def __init__(
+        self,
+        task_root: Path,
+        evaluator: Path,
+        program_filename: str,
+        config: EvaluationConfig,
+        objective: Objective = "maximize",
+        *,
+        address: str = "",
+    ) -> None:
+        if not evaluator.resolve().is_relative_to(task_root.resolve()):
+            raise ConfigError(
+                f"with the ray executor the evaluator {str(evaluator)!r} must be inside the "
+                f"task folder {str(task_root)!r}, which is shipped to the nodes"
+            )
+        self._task_root = task_root.resolve()
+        self._evaluator = str(evaluator.resolve().relative_to(self._task_root))
+        self._program_filename = program_filename
+        self._config = config
+        self._objective: Objective = objective
+        self._address = address
+        self._idle: asyncio.Queue[Any] = asyncio.Queue()
+        self._actors: list[Any] = []
+        self._started: asyncio.Task[None] | None = None
+        self._owns_ray = False
+        self.protections = ""
+
+    def start(self) -> None:
+        """Begin connecting and starting the actors in the background (idempotent)."""
+        if self._started is None:
+            self._started = asyncio.ensure_future(self._start_all())
+
+    async def _start_all(self) -> None:
+        ray = _ray()
+        evaluator = str(self._task_root / self._evaluator)  # a file system shared with the nodes
+        if not ray.is_initialized():
+            self._owns_ray = not self._address
+            await asyncio.to_thread(
+                ray.init,
+                address=self._address or None,
+                runtime_env={"working_dir": str(self._task_root)},
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level=logging.ERROR,
+            )
+            evaluator = self._evaluator  # in the working directory Ray ships to each node
+        count = self._config.workers or max(int(ray.cluster_resources().get("CPU", 1)), 1)
+        node = ray.remote(num_cpus=1)(_Node)
+        config = {
+            k: v for k, v in dataclasses.asdict(self._config).items() if k != "cascade_thresholds"
+        }
+        config["cascade_thresholds"] = list(self._config.cascade_thresholds)
+        self._actors = [
+            node.remote(evaluator, self._program_filename, config, self._objective)
+            for _ in range(count)
+        ]
+        protections = await asyncio.gather(*(a.ready.remote() for a in self._actors))
+        self.protections = str(protections[0]) + f"; on Ray, {count} actors"
+        for actor in self._actors:
+            self._idle.put_nowait(actor)
+
+    async def ready(self) -> str:
+        """Connect and start every actor; the protections in force on the nodes."""
+        self.start()
+        assert self._started is not None
+        await asyncio.shield(self._started)
+        return self.protections
+
+    async def verify(self, program: str) -> Verified:
+        """Evaluate one program on the next free actor."""
+        await self.ready()
+        actor = await self._idle.get()
+        try:
+            verified: Verified = await actor.verify.remote(program)
+        finally:
+            self._idle.put_nowait(actor)
+        return verified
+
+    async def close(self) -> None:
+        """Stop the actors (and the Ray instance this pool started)."""
+        if self._started is not None and not self._started.done():
+            self._started.cancel()
+        ray = _ray()
+        for actor in self._actors:
+            with contextlib.suppress(Exception):  # an actor that is gone or stuck: killed below
+                await asyncio.wait_for(actor.close.remote(), 15)
+            ray.kill(actor)
+        self._actors.clear()
+        if self._owns_ray and ray.is_initialized():
+            await asyncio.to_thread(ray.shutdown)
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise MissingDependencyError("ray", "ray") from None
+    return ray

@@ -1,0 +1,106 @@
+"""Evaluations on Ray: a local Ray instance started by the test, the same outcomes as locally."""
+
+import asyncio
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import hone
+from hone.config import Budget, EvaluationConfig
+from hone.exceptions import MissingDependencyError
+from hone.sandbox.cluster import RayPool
+from hone.task import Task
+from hone.testing import ScriptedModel
+from tests.conftest import PROGRAM
+
+EVALUATOR = """\
+import importlib.util
+from pathlib import Path
+
+OFFSET = float((Path(__file__).parent / "data" / "offset.txt").read_text())
+
+
+def evaluate(program_path):
+    spec = importlib.util.spec_from_file_location("candidate", program_path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.result() + OFFSET
+"""
+
+
+def task_folder(root: Path) -> Path:
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "offset.txt").write_text("0.5")
+    (root / "evaluate.py").write_text(EVALUATOR)
+    return root
+
+
+def sleeper(value: int) -> str:
+    return f"import time\ndef result():\n    time.sleep(1)\n    return {value}\n"
+
+
+@pytest.mark.slow
+def test_ray_pool_scores_in_parallel_and_failures_are_data(tmp_path: Path) -> None:
+    root = task_folder(tmp_path / "task")
+    config = EvaluationConfig(workers=2, timeout=3)
+
+    async def go() -> tuple[str, list, float]:
+        pool = RayPool(root, root / "evaluate.py", "program.py", config)
+        try:
+            protections = await pool.ready()
+            began = time.monotonic()
+            results = await asyncio.gather(*(pool.verify(sleeper(i)) for i in range(4)))
+            elapsed = time.monotonic() - began
+            failures = await asyncio.gather(
+                pool.verify("def result():\n    raise ValueError('no')\n"),
+                pool.verify("def result():\n    while True:\n        pass\n"),
+            )
+            return protections, [*results, *failures], elapsed
+        finally:
+            await pool.close()
+
+    protections, results, elapsed = asyncio.run(go())
+    assert "on Ray, 2 actors" in protections and "no network" in protections
+    assert [r.evaluation.score for r in results[:4]] == [0.5, 1.5, 2.5, 3.5]  # data shipped
+    assert elapsed < 3.5  # four 1 s evaluations on two actors, not one after the other
+    raised, hung = (r.evaluation for r in results[4:])
+    assert raised.status == "error" and "ValueError: no" in raised.reason
+    assert hung.status == "timeout", hung.reason
+
+
+@pytest.mark.slow
+def test_a_run_with_the_ray_executor(tmp_path: Path) -> None:
+    root = task_folder(tmp_path / "task")
+    (root / "evaluate.py").write_text(EVALUATOR.replace("module.result()", "module.run()"))
+    (root / "initial.py").write_text(PROGRAM)
+    (root / "task.toml").write_text('instruction = "Make f() return 10."\n')
+    task = Task.from_dir(root)
+    task = dataclasses.replace(
+        task,
+        budget=Budget(max_llm_calls=2, patience=None),
+        evaluation=dataclasses.replace(task.evaluation, executor="ray", workers=2),
+    )
+    answers = [f"```python\ndef f():\n    return {v}\n```" for v in (4.0, 9.0)]
+    result = hone.run(task, model=ScriptedModel(answers), run_dir=tmp_path / "run")
+    assert [c.score for c in result.history] == [1.5, 4.5, 9.5]
+    assert "on Ray" in result.sandbox
+
+
+def test_without_ray_the_error_names_the_install_command(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)
+    root = task_folder(tmp_path / "task")
+    pool = RayPool(root, root / "evaluate.py", "program.py", EvaluationConfig(workers=1))
+
+    async def go() -> None:
+        try:
+            await pool.ready()
+        finally:
+            pool._owns_ray = False
+            with pytest.raises(MissingDependencyError):
+                await pool.close()
+
+    with pytest.raises(MissingDependencyError, match=r"pip install 'hone\[ray\]'"):
+        asyncio.run(go())
