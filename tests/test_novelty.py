@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from collections import Counter
 from pathlib import Path
+
+import pytest
 
 import hone
 from hone.config import Budget
-from hone.novelty import NoveltyFilter, similarity
+from hone.exceptions import ModelError
+from hone.novelty import EmbeddingNovelty, NoveltyFilter, similarity
 from hone.task import Task
 from hone.testing import ScriptedModel
 
@@ -57,3 +62,90 @@ def test_a_near_copy_is_not_evaluated(make_task, tmp_path: Path) -> None:
     assert rejected.evaluation.status == "duplicate"
     assert f"near-copy of program #{kept.id}" in rejected.evaluation.reason
     assert rejected.evaluation.seconds == 0.0
+
+
+class LetterEmbedder:
+    """A stand-in embedding: letter counts, so similar texts get similar vectors."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+        self.fail = False
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        self.batches.append(list(texts))
+        if self.fail:
+            raise ModelError("the embedding server is down")
+        await asyncio.sleep(0)
+        letters = "abcdefghijklmnopqrstuvwxyz0123456789*+-"
+        return [[float(Counter(t)[ch]) for ch in letters] for t in texts]
+
+    async def close(self) -> None:
+        pass
+
+
+def test_embedding_filter_rejects_near_copies_by_cosine_similarity() -> None:
+    embedder = LetterEmbedder()
+    novelty = EmbeddingNovelty(0.99, embedder)
+    novelty.remember(1, PROGRAM)
+    novelty.remember(2, "def other():\n    return [x * x for x in range(10)]\n")
+    nudged = PROGRAM.replace("1.5", "1.6")
+    rewritten = "def priority(item, bins):\n    return -(bins - item) ** 2\n"
+
+    near = asyncio.run(novelty.check(nudged))
+    assert near is not None and near[0] == 1 and 0.99 <= near[1] < 1.0
+    assert embedder.batches[0] == [PROGRAM, novelty.codes[2], nudged]  # evaluated ones batched
+    assert asyncio.run(novelty.check(rewritten)) is None
+    assert embedder.batches[1] == [rewritten]  # nothing embedded twice
+    assert asyncio.run(novelty.check(PROGRAM)) is None  # identical: the cache's business
+    novelty.remember(3, rewritten)
+    assert len(embedder.batches) == 3 and novelty.ids == [1, 2, 3]  # known vector reused
+
+
+def test_embedding_filter_lets_programs_through_when_the_server_fails(caplog) -> None:
+    embedder = LetterEmbedder()
+    novelty = EmbeddingNovelty(0.5, embedder)
+    novelty.remember(1, PROGRAM)
+    embedder.fail = True
+    assert asyncio.run(novelty.check(PROGRAM.replace("1.5", "1.6"))) is None
+    assert "novelty filter is skipped" in caplog.text
+    assert novelty.waiting == [(1, PROGRAM)]  # embedded at the next check instead
+    embedder.fail = False
+    assert asyncio.run(novelty.check(PROGRAM.replace("1.5", "1.7"))) is not None
+
+
+@pytest.mark.parametrize("threshold", [0.0, 0.99])
+def test_the_loop_uses_the_embedding_model_when_one_is_given(
+    make_task, tmp_path: Path, threshold: float
+) -> None:
+    body = "    a = 0.25\n    b = a * 2.0\n    c = b - 0.5\n    d = c + a\n    return d\n"
+    first = f"```python\ndef f():\n{body}```"
+    again = f"```python\ndef f():\n{body.replace('0.5', '0.6')}```"
+    task = Task.from_dir(make_task())
+    task = dataclasses.replace(
+        task,
+        budget=Budget(max_llm_calls=2, patience=None),
+        search=dataclasses.replace(
+            task.search, hypotheses_per_round=1, novelty=threshold, fix_attempts=0
+        ),
+    )
+    embedder = LetterEmbedder()
+    result = hone.run(
+        task, model=ScriptedModel([first, again]), run_dir=tmp_path / "run", embedder=embedder
+    )
+    statuses = [c.evaluation.status for c in result.history]
+    if threshold:
+        assert statuses == ["ok", "ok", "duplicate"]
+        assert (
+            f"near-copy of program #{result.history[1].id}" in result.history[2].evaluation.reason
+        )
+        assert embedder.batches  # the embeddings decided, not the token shingles
+    else:
+        assert statuses == ["ok", "ok", "ok"] and not embedder.batches  # off: never called
+
+
+def test_an_unknown_embedding_model_is_a_clear_error() -> None:
+    from hone.exceptions import ConfigError
+    from hone.models.embeddings import make_embedder
+
+    with pytest.raises(ConfigError, match="use openai:<model>"):
+        make_embedder("sentence-transformers:all-MiniLM", None)

@@ -17,6 +17,7 @@ from hone.events import EventHandler, RunStarted, Stopped, StopReason
 from hone.exceptions import ModelError, RunDirError, UserError
 from hone.loop import Loop, restore_state
 from hone.models import Completion, Model, Request, Style, check_spec, make_model
+from hone.models.embeddings import Embedder, make_embedder
 from hone.sandbox import Verifier, make_verifier
 from hone.store import Candidate, Store, Usage
 from hone.strategies import Strategy, make_strategy
@@ -53,6 +54,7 @@ def run(
     verifier: Verifier | None = None,
     strategy: Strategy | None = None,
     base_url: str | None = None,
+    embedder: Embedder | None = None,
 ) -> RunResult:
     """Run the cycle on `task` and return the result (blocks; see `run_async`)."""
     return asyncio.run(
@@ -66,6 +68,7 @@ def run(
             verifier=verifier,
             strategy=strategy,
             base_url=base_url,
+            embedder=embedder,
         )
     )
 
@@ -81,8 +84,10 @@ async def run_async(
     verifier: Verifier | None = None,
     strategy: Strategy | None = None,
     base_url: str | None = None,
+    embedder: Embedder | None = None,
 ) -> RunResult:
-    """Start a new run in `run_dir` (default: runs/<task>-<time>)."""
+    """Start a new run in `run_dir` (default: runs/<task>-<time>). `embedder` overrides the
+    embedding model `[search] novelty_model` names, for the novelty filter."""
     if budget is not None:
         task = dataclasses.replace(task, budget=budget)
     if isinstance(model, str) or base_url is not None:
@@ -104,6 +109,7 @@ async def run_async(
         verifier,
         strategy,
         resumed=False,
+        embedder=embedder,
     )
 
 
@@ -155,6 +161,7 @@ async def _drive(
     strategy: Strategy | None,
     *,
     resumed: bool,
+    embedder: Embedder | None = None,
 ) -> RunResult:
     emit: EventHandler = on_event or (lambda event: None)
     run_dir = store.path.parent
@@ -162,6 +169,10 @@ async def _drive(
     backend: Model | None = model
     try:
         store.lock()
+        if embedder is None and task.search.novelty_model and task.search.novelty:
+            embedder = make_embedder(
+                task.search.novelty_model, task.search.novelty_base_url or task.model.base_url
+            )
         pool = verifier or make_verifier(task)
         warm_up = getattr(pool, "start", None)
         if warm_up is not None:
@@ -184,6 +195,7 @@ async def _drive(
             strategy=strategy or make_strategy(task.search, task.objective),
             rng=rng,
             emit=lambda event: _on_event(event, run_dir, best_file(task), emit),
+            embedder=embedder,
         )
         try:
             start = await loop.start()
@@ -229,6 +241,8 @@ async def _drive(
                 await pool.close()
             if backend is not None:
                 await backend.close()
+            if embedder is not None:
+                await embedder.close()
         finally:
             store.close()
 

@@ -53,6 +53,8 @@ class SearchConfig:
     reflection: bool = False  # chat models: after each round the model analyses it (a call)
     insights_every: int = 5  # rounds between condensing the analyses into an insights memory
     novelty: float = 0.0  # reject hypotheses this similar (0-1) to an evaluated program; 0: off
+    novelty_model: str = ""  # "openai:<model>": compare embeddings instead of token shingles
+    novelty_base_url: str = ""  # the embedding server (default: the model's base_url)
     crossover: float = 0.0  # chat models: share of hypotheses that combine two programs
     deterministic: bool = False  # rounds with a barrier: same seed + same answers = same run
     islands: int = 4  # islands: how many

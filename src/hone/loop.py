@@ -17,7 +17,8 @@ from hone.evaluation import Evaluation
 from hone.events import EventHandler, HypothesisEvaluated, NewBest, RoundStarted, StopReason
 from hone.exceptions import ModelError
 from hone.models.base import Completion, Message, Model, Request
-from hone.novelty import NoveltyFilter
+from hone.models.embeddings import Embedder
+from hone.novelty import EmbeddingNovelty, NoveltyFilter
 from hone.prompts import Prompt, build_prompt, chat, parse_answer
 from hone.sandbox import Verifier
 from hone.store import Candidate, Store, Usage
@@ -62,7 +63,8 @@ class Loop:
     calling: int = 0  # model calls under way
     evaluated: dict[str, Candidate] = field(default_factory=dict)  # by program_key
     memory: str = ""  # insights and the last analysis, for chat prompts
-    novelty: NoveltyFilter = field(default_factory=NoveltyFilter)
+    novelty: NoveltyFilter | EmbeddingNovelty = field(default_factory=NoveltyFilter)
+    embedder: Embedder | None = None  # for the novelty filter, when an embedding model is set
     reflected: set[int] = field(default_factory=set)  # rounds analysed
 
     async def run(self) -> StopReason:
@@ -147,7 +149,7 @@ class Loop:
                         else:
                             failures = 0
                             answers.append(await self._fix(answer))
-                    proposed = [self._propose(answer) for answer in answers]
+                    proposed = [await self._propose(answer) for answer in answers]
                     await asyncio.gather(
                         *(self._evaluate(i, program) for i, program in proposed if program)
                     )
@@ -183,7 +185,7 @@ class Loop:
     async def _hypothesis(self, launch: Launch) -> Candidate:
         """One hypothesis after its prompt: propose (2) and fix, verify (3), register."""
         answer = await self._fix(await self._ask(launch))
-        candidate_id, program = self._propose(answer)
+        candidate_id, program = await self._propose(answer)
         if program is not None:
             await self._evaluate(candidate_id, program)
         return await self._commit(candidate_id, answer.prompt)
@@ -231,7 +233,7 @@ class Loop:
             answer = Answer(prompt, request, answer.round, completion, call_id, edit)
         return answer
 
-    def _propose(self, answer: Answer) -> tuple[int, str | None]:
+    async def _propose(self, answer: Answer) -> tuple[int, str | None]:
         """Store the hypothesis; return its id and the program to verify, or None when it has
         already failed (the answer holds no applicable edit, or a near-copy)."""
         prompt, edit = answer.prompt, answer.edit
@@ -240,7 +242,7 @@ class Loop:
             failed = Evaluation.failed("invalid-edit", edit.reason)
         elif self.novelty.threshold and program_key(edit.program or "") not in self.evaluated:
             # (identical programs are the cache's business, in _evaluate)
-            near = self.novelty.near_copy(edit.program or "")
+            near = await self.novelty.check(edit.program or "")
             if near is not None:
                 failed = Evaluation.failed(
                     "duplicate",
@@ -426,7 +428,12 @@ class Loop:
         self.reflected = {r for r, _ in self.store.notes("reflection")}
         self.memory = self._memory()
         self.evaluated = {}
-        self.novelty = NoveltyFilter(self.task.search.novelty)
+        threshold = self.task.search.novelty
+        self.novelty = (
+            EmbeddingNovelty(threshold, self.embedder)
+            if self.embedder is not None and threshold
+            else NoveltyFilter(threshold)
+        )
         for c in self.population:
             self._remember(c)
         self.usage = self.store.usage()

@@ -122,3 +122,40 @@ def test_model_specs() -> None:
         make_model(ModelConfig(spec="anthropic:claude"))
     with pytest.raises(ConfigError, match="does not exist"):
         make_model(ModelConfig(spec="embedded:/nonexistent.gguf"))
+
+
+def test_embedding_novelty_against_a_real_server() -> None:
+    import xllamacpp
+
+    from hone.models.embeddings import OpenAIEmbedder
+    from hone.novelty import EmbeddingNovelty
+
+    params = xllamacpp.CommonParams()
+    params.model.path = str(default_model_path())
+    params.verbosity = -1
+    params.n_ctx = 4096
+    params.embedding = True
+    params.pooling_type = xllamacpp.llama_pooling_type.LLAMA_POOLING_TYPE_MEAN
+    server = xllamacpp.Server(params)
+    base_url = server.listening_address + "/v1"
+    program = "def f(x):\n    total = 0\n    for i in range(x):\n        total += i * i\n    return total\n"
+    renamed = program.replace("total", "acc")
+    different = "import numpy as np\n\ndef pack(n):\n    xs = np.linspace(0, 1, n)\n    return xs\n"
+
+    async def go() -> tuple[list[list[float]], object, object]:
+        embedder = OpenAIEmbedder("gemma", base_url=base_url)
+        try:
+            vectors = await embedder.embed([program, different])
+            novelty = EmbeddingNovelty(0.97, embedder)
+            novelty.remember(1, program)
+            return vectors, await novelty.check(renamed), await novelty.check(different)
+        finally:
+            await embedder.close()
+
+    try:
+        vectors, near, far = asyncio.run(go())
+    finally:
+        del server
+    assert len(vectors) == 2 and len(vectors[0]) == len(vectors[1]) > 100
+    assert near is not None and near[0] == 1 and near[1] > 0.97  # a renamed variable
+    assert far is None  # another program
