@@ -195,7 +195,9 @@ def _replay(args: argparse.Namespace) -> int:
     args._run_dir = Path(args.replay_dir) if args.replay_dir else replay_dir_for(recorded)
     view = _View()
     outcome = view.drive(
-        replay_async(recorded, replay_dir=args._run_dir, on_event=view.on_event), args._run_dir
+        replay_async(recorded, replay_dir=args._run_dir, on_event=view.on_event),
+        args._run_dir,
+        again=f"hone replay {recorded} (into a new folder)",
     )
     if isinstance(outcome, int):
         return outcome
@@ -228,15 +230,17 @@ class _View:
         self.statuses: Counter[str] = Counter()
         self.first: Any = None
 
-    def drive(self, work: Any, run_dir: Path) -> Any:
+    def drive(self, work: Any, run_dir: Path, again: str = "") -> Any:
         """Run `work` with this view; its result, or the exit code when interrupted or when a
-        run's result has no best program."""
+        run's result has no best program. `again` is the command that takes up an interrupted
+        run (default: hone resume)."""
         try:
             result = asyncio.run(work)
         except KeyboardInterrupt:
             self._stop_live()
             self.console.print(
-                f"\ninterrupted; everything evaluated is saved. Continue with: hone resume {run_dir}"
+                "\ninterrupted; everything evaluated is saved. Continue with: "
+                + (again or f"hone resume {run_dir}")
             )
             return 130
         finally:
