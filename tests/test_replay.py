@@ -11,7 +11,7 @@ import pytest
 import hone
 from hone.cli import main
 from hone.config import Budget
-from hone.exceptions import ReplayError, RunDirError
+from hone.exceptions import ModelError, ReplayError, RunDirError
 from hone.models.base import Request
 from hone.replay import replay
 from hone.task import Task
@@ -72,8 +72,9 @@ def test_deterministic_runs_do_not_depend_on_timing(make_task, tmp_path: Path) -
 
 def test_replay_reproduces_a_recorded_run(make_task, tmp_path: Path) -> None:
     recorded = run(make_task(), tmp_path / "run", jitter=3, deterministic=True)
-    statuses = {c.evaluation.status for c in recorded.history}
-    assert "invalid-edit" in statuses or recorded.usage.calls > len(recorded.history) - 1
+    fixes = [c for c in recorded.history if c.evaluation.status == "invalid-edit"]
+    assert recorded.usage.calls == 16 and len(recorded.history) > 8  # fixes and analyses too
+    del fixes
     replayed = replay(tmp_path / "run")
     assert replayed.identical, replayed.differences
     assert replayed.result.run_dir == tmp_path / "run-replay"
@@ -109,3 +110,71 @@ def test_replay_from_the_command_line(make_task, tmp_path: Path, capsys) -> None
     out = capsys.readouterr().out
     assert "the replay is identical" in out and "5 hypotheses" in out
     assert (tmp_path / "again" / "best.py").read_text() == (run_dir / "best.py").read_text()
+
+
+def deterministic(task_dir: Path, **budget: object) -> Task:
+    task = Task.from_dir(task_dir)
+    return dataclasses.replace(
+        task,
+        budget=Budget(**{"patience": None, **budget}),
+        search=dataclasses.replace(task.search, hypotheses_per_round=4, deterministic=True),
+    )
+
+
+@pytest.mark.parametrize("mode", [True, False], ids=["deterministic", "pipelined"])
+def test_a_failed_fix_call_keeps_the_answer_as_a_failed_hypothesis(
+    make_task, tmp_path: Path, mode: bool
+) -> None:
+    def answer(request: Request) -> str:
+        if "could not be applied" in request.as_text():
+            raise ModelError("the server fell over")
+        return "no code" if request.seed % 2 else rewrite(float(request.seed % 9))
+
+    task = deterministic(make_task(), max_llm_calls=8)
+    task = dataclasses.replace(task, search=dataclasses.replace(task.search, deterministic=mode))
+    result = hone.run(task, model=FunctionModel(answer), run_dir=tmp_path / "run", seed=3)
+    assert result.stop_reason == "max_llm_calls"
+    kept = [c for c in result.history if c.evaluation.status == "invalid-edit"]
+    assert any("no code" in c.evaluation.reason for c in kept)  # kept, unfixed
+    assert len(result.history) - 1 == result.usage.calls  # every answer became a hypothesis
+
+
+def test_a_deterministic_run_stopped_by_time_keeps_what_was_verified(
+    make_task, tmp_path: Path
+) -> None:
+    calls = iter(range(100))
+
+    async def answer(request: Request) -> str:
+        n = next(calls)
+        if n == 1:  # the round's second answer is slow
+            await asyncio.sleep(30)
+        return rewrite(9.0 if n == 0 else 5.0)
+
+    task = deterministic(make_task(), max_llm_calls=8, max_seconds=3)
+    result = hone.run(task, model=FunctionModel(answer), run_dir=tmp_path / "run")
+    assert result.stop_reason == "max_seconds"
+    assert [c.score for c in result.history] == [-9.0, -1.0]  # the first answer, verified
+    assert result.best is not None and result.best.score == -1.0
+    assert "return 9.0" in (tmp_path / "run" / "best.py").read_text()
+    with pytest.raises(RunDirError, match="stopped by its time budget or resumed"):
+        replay(tmp_path / "run")
+
+
+def test_a_resumed_run_is_not_replayed(make_task, tmp_path: Path) -> None:
+    model = FunctionModel(lambda r: rewrite(float(r.seed % 13)))
+    hone.run(deterministic(make_task(), max_llm_calls=4), model=model, run_dir=tmp_path / "run")
+    hone.resume(tmp_path / "run", budget={"max_llm_calls": 8}, model=model)
+    with pytest.raises(RunDirError, match="resumed"):
+        replay(tmp_path / "run")
+
+
+def test_many_differences_are_counted_not_listed() -> None:
+    from hone.evaluation import Evaluation
+    from hone.replay import differences
+    from hone.store import Candidate
+
+    old = [Candidate(i, 1, f"x = {i}", Evaluation(score=float(i))) for i in range(1, 21)]
+    new = [Candidate(i, 1, f"x = {i}", Evaluation(score=float(-i))) for i in range(1, 21)]
+    found = differences(old, new)
+    assert len(found) == 10 and found[-1] == "… and 11 more differences"
+    assert found[0] == "hypothesis #1: score 1.0 recorded, -1.0 replayed"

@@ -117,5 +117,18 @@ def test_a_bad_archive_is_a_clear_error(make_task, toml: str, files: dict, messa
 
 def test_read_paths_must_exist(make_task) -> None:
     root = make_task('[evaluation]\nread_paths = ["../nowhere"]')
-    with pytest.raises(TaskError, match=r"read_paths entry '\.\./nowhere' does not exist"):
+    with pytest.raises(TaskError, match=r"read_paths entry '\.\./nowhere' is not a folder"):
+        Task.from_dir(root)
+
+
+def test_read_paths_are_folders_relative_to_the_task_folder(make_task) -> None:
+    root = make_task('evaluator = "eval/evaluate.py"\n[evaluation]\nread_paths = ["shared"]')
+    (root / "eval").mkdir()
+    (root / "evaluate.py").rename(root / "eval" / "evaluate.py")
+    (root / "shared").mkdir()
+    task = Task.from_dir(root)
+    assert task.evaluation.read_paths == (str((root / "shared").resolve()),)
+    (root / "shared").rmdir()
+    (root / "shared").write_text("a file")
+    with pytest.raises(TaskError, match="is not a folder"):
         Task.from_dir(root)

@@ -220,12 +220,16 @@ async def _drive(
                     f"{str(task.evaluator)!r} and run again"
                 )
         store.set_meta(status="running")
+        if resumed:
+            store.set_meta(replay_exact=False)  # `hone replay` cannot know where it stopped
         try:
             reason = await loop.run()
         except (KeyboardInterrupt, asyncio.CancelledError):
-            store.set_meta(status="interrupted")
+            store.set_meta(status="interrupted", replay_exact=False)
             raise
         store.set_meta(status="stopped", stop_reason=reason)
+        if reason == "max_seconds":  # stopped mid-round: answers without hypotheses
+            store.set_meta(replay_exact=False)
         emit(Stopped(reason, loop.best, loop.usage))
         return RunResult(
             run_dir,
@@ -239,12 +243,14 @@ async def _drive(
         try:
             if pool is not None:
                 await pool.close()
-            if backend is not None:
-                await backend.close()
-            if embedder is not None:
-                await embedder.close()
         finally:
-            store.close()
+            try:
+                if backend is not None:
+                    await backend.close()
+                if embedder is not None:
+                    await embedder.close()
+            finally:
+                store.close()
 
 
 class _Loading:

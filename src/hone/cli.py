@@ -191,7 +191,7 @@ def _resume(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     from hone.replay import replay_async, replay_dir_for
 
-    recorded = Path(args.run_dir)
+    recorded = Path(args.run_dir).resolve()
     args._run_dir = Path(args.replay_dir) if args.replay_dir else replay_dir_for(recorded)
     view = _View()
     outcome = view.drive(

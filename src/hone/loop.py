@@ -116,9 +116,11 @@ class Loop:
         """`run` with a barrier after each round (`[search] deterministic`), so that the same
         seed and the same answers give the same run whatever finishes first (`hone replay`).
 
-        A round's prompts are built in order and the model answers them all at once; then
-        the answers are fixed and stored in order, verified all at once, and registered in
-        order. The price: the model waits for the round's slowest evaluation.
+        A round's prompts are built in order and the model answers them all at once. The
+        answers are taken in launch order as they come in: each is fixed (one call at a time)
+        and stored, and its verification starts at once. Registration waits for the whole
+        round and goes in order. The price: the model waits for the round's slowest
+        evaluation, and fix calls do not overlap.
         """
         failures = 0  # model errors in a row
         while True:
@@ -132,31 +134,44 @@ class Loop:
                 assert reason is not None
                 return reason
             self.store.set_meta(rng_state=_state(self.rng))
+            asks = [asyncio.create_task(self._ask(launch)) for launch in launches]
+            checks: list[asyncio.Task[None]] = []
+            proposed: list[tuple[int, Prompt]] = []
+            committed = 0
             try:
                 async with asyncio.timeout(self._time_left(started)):
-                    asked = await asyncio.gather(
-                        *(self._ask(launch) for launch in launches), return_exceptions=True
-                    )
-                    answers = []
-                    for answer in asked:
-                        if isinstance(answer, ModelError) and failures + 1 < self._width():
+                    for ask in asks:
+                        try:
+                            answer = await ask
+                        except ModelError as error:
+                            if failures + 1 >= self._width():
+                                raise  # the model failed a round's worth of calls in a row
                             failures += 1
                             log.warning(
-                                "a model call failed; the run goes on without it: %s", answer
+                                "a model call failed; the run goes on without it: %s", error
                             )
-                        elif isinstance(answer, BaseException):
-                            raise answer
-                        else:
-                            failures = 0
-                            answers.append(await self._fix(answer))
-                    proposed = [await self._propose(answer) for answer in answers]
-                    await asyncio.gather(
-                        *(self._evaluate(i, program) for i, program in proposed if program)
-                    )
-                    for (candidate_id, _), answer in zip(proposed, answers, strict=True):
-                        await self._commit(candidate_id, answer.prompt)
+                            continue
+                        failures = 0
+                        answer = await self._fix(answer)
+                        candidate_id, program = await self._propose(answer)
+                        proposed.append((candidate_id, answer.prompt))
+                        if program is not None:
+                            checks.append(
+                                asyncio.create_task(self._evaluate(candidate_id, program))
+                            )
+                    await asyncio.gather(*checks)
+                    for committed, (candidate_id, prompt) in enumerate(proposed, 1):  # noqa: B007
+                        await self._commit(candidate_id, prompt)
             except TimeoutError:
+                waiting = {c.id for c in self.store.candidates(pending=True)}
+                for candidate_id, _ in proposed[committed:]:  # what was verified in time counts
+                    if candidate_id not in waiting:
+                        self._register(self.store.candidate(candidate_id))
                 return "max_seconds"
+            finally:
+                for task in (*asks, *checks):
+                    task.cancel()
+                await asyncio.gather(*asks, *checks, return_exceptions=True)
 
     async def start(self) -> Candidate:
         """Evaluate the starting program and the task's archive (a new run) or the leftovers
@@ -227,6 +242,9 @@ class Loop:
             self.calling += 1
             try:
                 completion, call_id = await self._call(request, answer.round)
+            except ModelError as error:  # the answer is kept, unfixed, as a failed hypothesis
+                log.warning("a fix call failed; the answer stays as it was: %s", error)
+                break
             finally:
                 self.calling -= 1
             edit = parse_answer(prompt, completion.text)

@@ -59,7 +59,7 @@ async def replay_async(
     verifier: Verifier | None = None,
 ) -> ReplayResult:
     """Async form of `replay`."""
-    recorded = Path(run_dir)
+    recorded = Path(run_dir).resolve()
     with opened(recorded) as store:
         meta = store.meta()
         calls = [
@@ -78,6 +78,12 @@ async def replay_async(
             f"{str(recorded)!r} was not run with --deterministic, so the order of its "
             "hypotheses depended on timing and cannot be replayed; start runs that must be "
             "replayable with hone run --deterministic"
+        )
+    if meta.get("replay_exact") is False:
+        raise RunDirError(
+            f"{str(recorded)!r} was interrupted, stopped by its time budget or resumed, so a "
+            "replay cannot know where each of its rounds ended; replay runs that went from "
+            "start to a stop rule (calls, rounds, tokens, patience, target) in one go"
         )
     if meta.get("model_style") not in ("chat", "completion"):
         raise RunDirError(f"{str(recorded)!r} never got as far as its first model call")
@@ -99,7 +105,8 @@ async def replay_async(
 
 
 def differences(recorded: list[Candidate], replayed: list[Candidate]) -> tuple[str, ...]:
-    """How the replayed hypotheses differ from the recorded ones, in order (at most ten)."""
+    """How the replayed hypotheses differ from the recorded ones, in order (nine, then how many
+    more)."""
     found = []
     for old, new in zip(recorded, replayed, strict=False):
         for what in ("round", "parent_ids", "code", "score"):
@@ -116,7 +123,9 @@ def differences(recorded: list[Candidate], replayed: list[Candidate]) -> tuple[s
                 )
     if len(recorded) != len(replayed):
         found.append(f"{len(recorded)} hypotheses recorded, {len(replayed)} replayed")
-    return tuple(found[:10])
+    if len(found) > 10:
+        found[9:] = [f"… and {len(found) - 9} more differences"]
+    return tuple(found)
 
 
 def replay_dir_for(run_dir: Path) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -141,12 +142,16 @@ def _from_mapping(data: dict[str, Any], root: Path, where: str) -> Task:
             tables[name] = klass(**table)
         except (TypeError, ConfigError) as exc:
             raise TaskError(f"{where!r}: invalid [{name}]: {exc}") from None
+    readable = []
     for path in tables["evaluation"].read_paths:
-        if not (evaluator.parent / path).exists():
+        folder = (root / path).resolve()
+        if not folder.is_dir():
             raise TaskError(
-                f"{where!r}: [evaluation] read_paths entry {path!r} does not exist "
-                f"(paths are relative to {str(evaluator.parent)!r})"
+                f"{where!r}: [evaluation] read_paths entry {path!r} is not a folder "
+                f"(paths are relative to the task folder {str(root)!r})"
             )
+        readable.append(str(folder))
+    tables["evaluation"] = dataclasses.replace(tables["evaluation"], read_paths=tuple(readable))
     if "target" in data:
         target = data["target"]
         if isinstance(target, bool) or not isinstance(target, int | float):

@@ -100,6 +100,60 @@ Answer in two parts.
 or as the complete new program in one ```python block. Change only the code between the EVOLVE-BLOCK-START and EVOLVE-BLOCK-END markers.'''
 
 
+CHAT_CROSSOVER = '''## Task
+Make f() return 10.
+
+Score: higher is better.
+
+## Two good programs
+### Program #2 (score -6)
+metrics: value=4
+feedback: f() = 4.0
+```python
+import math
+
+# EVOLVE-BLOCK-START
+def f():
+    """Return a number."""
+    return 4.0
+# EVOLVE-BLOCK-END
+
+
+def run():
+    return f()
+```
+
+### Program #1 (score -9)
+metrics: value=1
+feedback: f() = 1.0
+```python
+import math
+
+# EVOLVE-BLOCK-START
+def f():
+    """Return a number."""
+    return 1.0
+# EVOLVE-BLOCK-END
+
+
+def run():
+    return f()
+```
+
+## What to do
+Combine programs #2 and #1 into one better program: keep what made each of them score well, drop what held them back. Answer in two parts.
+1. Analysis: in a few sentences, what each program does well and how the two ideas fit together.
+2. Proposal: the new program, either as one or more SEARCH/REPLACE blocks that edit program #2
+
+<<<<<<< SEARCH
+(lines copied exactly from program #2)
+=======
+(their replacement)
+>>>>>>> REPLACE
+
+or as the complete new program in one ```python block. Change only the code between the EVOLVE-BLOCK-START and EVOLVE-BLOCK-END markers.'''
+
+
 def _selection() -> Selection:
     worse = Candidate(
         1, 0, PROGRAM, Evaluation(score=-9.0, metrics={"value": 1.0}, feedback="f() = 1.0")
@@ -177,6 +231,7 @@ def test_per_component_statistics_become_a_table() -> None:
 def test_crossover_prompt_combines_the_parent_with_its_first_inspiration() -> None:
     prompt = build_prompt(TASK, _selection(), "chat", cross=True)
     user = prompt.messages[1].content
+    assert user == CHAT_CROSSOVER
     assert prompt.kind == "crossover" and prompt.parent_ids == (2, 1)
     assert "Combine programs #2 and #1" in user
     assert "### Program #2 (score -6)\n" in user and "### Program #1 (score -9)\n" in user

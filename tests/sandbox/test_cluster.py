@@ -2,6 +2,7 @@
 
 import asyncio
 import dataclasses
+import os
 import sys
 import time
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 
 import hone
 from hone.config import Budget, EvaluationConfig
-from hone.exceptions import MissingDependencyError
+from hone.exceptions import ConfigError, MissingDependencyError
 from hone.sandbox.cluster import RayPool
 from hone.task import Task
 from hone.testing import ScriptedModel
@@ -98,9 +99,26 @@ def test_without_ray_the_error_names_the_install_command(monkeypatch, tmp_path: 
         try:
             await pool.ready()
         finally:
-            pool._owns_ray = False
-            with pytest.raises(MissingDependencyError):
-                await pool.close()
+            await pool.close()  # never raises
 
     with pytest.raises(MissingDependencyError, match=r"pip install 'hone\[ray\]'"):
         asyncio.run(go())
+
+
+@pytest.mark.slow
+def test_no_more_actors_than_cpus_and_a_bad_address_is_one_sentence(tmp_path: Path, caplog) -> None:
+    root = task_folder(tmp_path / "task")
+
+    async def actors(workers: int, address: str = "") -> str:
+        config = EvaluationConfig(workers=workers, timeout=5)
+        pool = RayPool(root, root / "evaluate.py", "program.py", config, address=address)
+        try:
+            return await asyncio.wait_for(pool.ready(), 120)
+        finally:
+            await pool.close()
+
+    cpus = os.cpu_count() or 1
+    assert f"on Ray, {cpus} actors" in asyncio.run(actors(cpus + 2))  # not stuck waiting
+    assert f"has {cpus} CPUs" in caplog.text
+    with pytest.raises(ConfigError, match="cannot start or reach the Ray cluster at 'auto'"):
+        asyncio.run(actors(1, address="auto"))  # no cluster is running

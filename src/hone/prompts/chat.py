@@ -32,12 +32,7 @@ or as the complete new program in one ```{language} block.{block_rule}"""
 def reflective(task: Task, selection: Selection, memory: str = "") -> Prompt:
     """The chat prompt for improving `selection.parent`."""
     parent = selection.parent
-    better = "higher" if task.objective == "maximize" else "lower"
-    lines = [f"## Task\n{task.instruction}\n", f"Score: {better} is better."]
-    if task.budget.target is not None:
-        lines.append(f"Target score: {task.budget.target:g}.")
-    if memory:
-        lines.append(f"\n{memory}")
+    lines = _header(task, memory)
     lines.append("\n## Best programs so far")
     for candidate in (parent, *selection.inspirations):
         lines.append(_describe(candidate, task.language, best=candidate is parent))
@@ -48,14 +43,9 @@ def reflective(task: Task, selection: Selection, memory: str = "") -> Prompt:
                 f"- attempt #{failure.id} ({failure.evaluation.status}): {_reason(failure)}"
             )
         lines.append("")
-    block_rule = (
-        " Change only the code between the EVOLVE-BLOCK-START and EVOLVE-BLOCK-END markers."
-        if "EVOLVE-BLOCK-START" in (parent.code or "")
-        else ""
-    )
     lines.append(
         "## What to do\n"
-        + _FORMAT.format(parent=parent.id, block_rule=block_rule, language=task.language)
+        + _FORMAT.format(parent=parent.id, block_rule=_block_rule(parent), language=task.language)
     )
     return Prompt(
         parent=parent,
@@ -64,29 +54,27 @@ def reflective(task: Task, selection: Selection, memory: str = "") -> Prompt:
     )
 
 
-_CROSSOVER = """Combine programs #{first} and #{second} into one better program: keep what made each
-of them score well, drop what held them back. Answer in two parts.
+_CROSSOVER = """Combine programs #{first} and #{second} into one better program: keep what made each of them score well, drop what held them back. Answer in two parts.
 1. Analysis: in a few sentences, what each program does well and how the two ideas fit together.
-2. Proposal: the complete new program in one ```{language} block, or SEARCH/REPLACE blocks that
-edit program #{first}.{block_rule}"""
+2. Proposal: the new program, either as one or more SEARCH/REPLACE blocks that edit program #{first}
+
+<<<<<<< SEARCH
+(lines copied exactly from program #{first})
+=======
+(their replacement)
+>>>>>>> REPLACE
+
+or as the complete new program in one ```{language} block.{block_rule}"""
 
 
 def crossover(task: Task, selection: Selection, memory: str = "") -> Prompt:
     """The chat prompt for combining `selection.parent` with its first inspiration."""
     first, second = selection.parent, selection.inspirations[0]
-    better = "higher" if task.objective == "maximize" else "lower"
-    lines = [f"## Task\n{task.instruction}\n", f"Score: {better} is better."]
-    if memory:
-        lines.append(f"\n{memory}")
+    lines = _header(task, memory)
     lines.append("\n## Two good programs")
     lines += [_describe(c, task.language, best=False) for c in (first, second)]
-    block_rule = (
-        " Change only the code between the EVOLVE-BLOCK-START and EVOLVE-BLOCK-END markers."
-        if "EVOLVE-BLOCK-START" in (first.code or "")
-        else ""
-    )
     text = _CROSSOVER.format(
-        first=first.id, second=second.id, language=task.language, block_rule=block_rule
+        first=first.id, second=second.id, language=task.language, block_rule=_block_rule(first)
     )
     return Prompt(
         parent=first,
@@ -97,6 +85,22 @@ def crossover(task: Task, selection: Selection, memory: str = "") -> Prompt:
         ),
         kind="crossover",
     )
+
+
+def _header(task: Task, memory: str) -> list[str]:
+    better = "higher" if task.objective == "maximize" else "lower"
+    lines = [f"## Task\n{task.instruction}\n", f"Score: {better} is better."]
+    if task.budget.target is not None:
+        lines.append(f"Target score: {task.budget.target:g}.")
+    if memory:
+        lines.append(f"\n{memory}")
+    return lines
+
+
+def _block_rule(parent: Candidate) -> str:
+    if "EVOLVE-BLOCK-START" in (parent.code or ""):
+        return " Change only the code between the EVOLVE-BLOCK-START and EVOLVE-BLOCK-END markers."
+    return ""
 
 
 def _describe(candidate: Candidate, language: str, *, best: bool) -> str:

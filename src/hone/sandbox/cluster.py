@@ -21,6 +21,9 @@ from hone.config import EvaluationConfig, Objective
 from hone.exceptions import ConfigError, MissingDependencyError
 from hone.sandbox.pool import ProcessPool, Verified
 
+log = logging.getLogger("hone")
+_START_SECONDS = 300.0  # for every actor to start its worker (a node may install the task)
+
 
 class _Node:
     """A Ray actor: one sandboxed evaluation worker on its node."""
@@ -86,16 +89,27 @@ class RayPool:
         evaluator = str(self._task_root / self._evaluator)  # a file system shared with the nodes
         if not ray.is_initialized():
             self._owns_ray = not self._address
-            await asyncio.to_thread(
-                ray.init,
-                address=self._address or None,
-                runtime_env={"working_dir": str(self._task_root)},
-                include_dashboard=False,
-                log_to_driver=False,
-                logging_level=logging.ERROR,
-            )
+            try:
+                await asyncio.to_thread(
+                    ray.init,
+                    address=self._address or None,
+                    runtime_env={"working_dir": str(self._task_root)},
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    logging_level=logging.ERROR,
+                )
+            except (ConnectionError, ValueError, RuntimeError) as exc:
+                where = f"the Ray cluster at {self._address!r}" if self._address else "Ray here"
+                raise ConfigError(
+                    f"cannot start or reach {where} ({exc}); check --ray-address "
+                    "(a ray:// address needs pip install 'ray[client]')"
+                ) from None
             evaluator = self._evaluator  # in the working directory Ray ships to each node
-        count = self._config.workers or max(int(ray.cluster_resources().get("CPU", 1)), 1)
+        cpus = max(int(ray.cluster_resources().get("CPU", 1)), 1)
+        count = self._config.workers or cpus
+        if count > cpus:  # an actor that cannot be placed would wait forever
+            log.warning("the Ray cluster has %d CPUs: %d actors, not %d", cpus, cpus, count)
+            count = cpus
         node = ray.remote(num_cpus=1)(_Node)
         config = {
             k: v for k, v in dataclasses.asdict(self._config).items() if k != "cascade_thresholds"
@@ -105,7 +119,15 @@ class RayPool:
             node.remote(evaluator, self._program_filename, config, self._objective)
             for _ in range(count)
         ]
-        protections = await asyncio.gather(*(a.ready.remote() for a in self._actors))
+        try:
+            protections = await asyncio.wait_for(
+                asyncio.gather(*(a.ready.remote() for a in self._actors)), _START_SECONDS
+            )
+        except TimeoutError:
+            raise ConfigError(
+                f"the Ray actors did not start within {_START_SECONDS:g} s; check that the "
+                "cluster's nodes have hone installed and free CPUs"
+            ) from None
         self.protections = str(protections[0]) + f"; on Ray, {count} actors"
         for actor in self._actors:
             self._idle.put_nowait(actor)
@@ -128,17 +150,28 @@ class RayPool:
         return verified
 
     async def close(self) -> None:
-        """Stop the actors (and the Ray instance this pool started)."""
-        if self._started is not None and not self._started.done():
+        """Stop the actors (and the Ray instance this pool started). Never raises."""
+        if self._started is None:
+            return  # nothing was started
+        if not self._started.done():
             self._started.cancel()
-        ray = _ray()
+        # A cancelled start may still be inside ray.init (in a thread): let it finish, so that
+        # a Ray instance this pool started is shut down below.
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(asyncio.shield(self._started), 30)
+        try:
+            ray = _ray()
+        except MissingDependencyError:
+            return
         for actor in self._actors:
             with contextlib.suppress(Exception):  # an actor that is gone or stuck: killed below
                 await asyncio.wait_for(actor.close.remote(), 15)
-            ray.kill(actor)
+            with contextlib.suppress(Exception):
+                ray.kill(actor)
         self._actors.clear()
         if self._owns_ray and ray.is_initialized():
-            await asyncio.to_thread(ray.shutdown)
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(ray.shutdown)
 
 
 def _ray() -> Any:

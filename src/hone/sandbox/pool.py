@@ -162,6 +162,7 @@ class ProcessPool:
             "network": c.network,
             "thresholds": list(c.cascade_thresholds),
             "read_paths": [str((self._evaluator.parent / p).resolve()) for p in c.read_paths],
+            # (a task folder's read_paths are absolute already: Task resolves them)
             "objective": self._objective,
         }
 
