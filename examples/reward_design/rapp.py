@@ -7,12 +7,16 @@ reach the flag. These ranges ground the randomisation stage (`randomisation/`):
     python examples/reward_design/rapp.py            # print the sweep and the ranges
     python examples/reward_design/rapp.py --write    # also update RAPP_RANGES in
                                                      # randomisation/initial.py
+    python examples/reward_design/rapp.py --reward runs/<run>/best.py --write
+        # DrEureka's order: the best reward of stage 1 trains the policies of the sweep, and
+        # is copied to randomisation/reward.py, the reward stage 2 trains with
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -94,8 +98,19 @@ def write_ranges(ranges: Mapping[str, tuple[float, float] | None], path: Path) -
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--write", action="store_true", help="update randomisation/initial.py")
+    parser.add_argument(
+        "--reward",
+        help="a reward program (stage 1's best.py) instead of the hand-written reward; with "
+        "--write it becomes stage 2's reward (randomisation/reward.py)",
+    )
     args = parser.parse_args(argv)
-    policies = trained_policies()
+    reward_fn: mc.RewardFn = mc.energy_reward
+    if args.reward:
+        module = mc.load_program(args.reward)
+        reward_fn = getattr(module, "compute_reward", None)
+        if not callable(reward_fn):
+            raise SystemExit(f"{args.reward} defines no compute_reward(obs, action, ...)")
+    policies = trained_policies(reward_fn)
     table = sweep(policies)
     ranges = {}
     for name, rows in table.items():
@@ -106,6 +121,13 @@ def main(argv: list[str] | None = None) -> int:
         target = HERE / "randomisation" / "initial.py"
         write_ranges(ranges, target)
         print(f"wrote RAPP_RANGES to {target}")
+        carried = HERE / "randomisation" / "reward.py"
+        if args.reward:
+            shutil.copyfile(args.reward, carried)
+            print(f"stage 2 now trains with {args.reward} (copied to {carried})")
+        elif carried.exists():
+            carried.unlink()
+            print(f"stage 2 trains with the hand-written reward again (removed {carried})")
     return 0
 
 

@@ -264,3 +264,36 @@ def test_invalid_randomisation_is_rejected(
     result = stage2.evaluate(ranges_program(tmp_path, ranges))
     assert result["combined_score"] == 0.0
     assert fragment in result["error"]
+
+
+@pytest.mark.slow
+def test_stage_one_reward_carries_into_rapp_and_stage_two(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    copy = tmp_path / "reward_design"
+    shutil.copytree(EXAMPLE, copy)
+    zero = tmp_path / "best.py"
+    zero.write_text(
+        "import numpy as np\n\n\ndef compute_reward(obs, action, next_obs, terminated):\n"
+        "    return np.zeros(len(action)), {}\n"
+    )
+    rapp = [sys.executable, str(copy / "rapp.py"), "--write"]
+    done = subprocess.run([*rapp, "--reward", str(zero)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (copy / "randomisation" / "reward.py").read_text() == zero.read_text()
+    assert '"force": None' in (copy / "randomisation" / "initial.py").read_text()  # never succeeds
+    score = [
+        sys.executable,
+        "-c",
+        "import sys; sys.path.insert(0, sys.argv[1]); import evaluate; "
+        "print(evaluate.evaluate(sys.argv[1] + '/initial.py')['combined_score'])",
+        str(copy / "randomisation"),
+    ]
+    carried = float(subprocess.run(score, capture_output=True, text=True, check=True).stdout)
+    assert carried == 0.0  # policies trained with the zero reward never reach the flag
+    subprocess.run(rapp, capture_output=True, text=True, check=True)  # back to the hand-written
+    assert not (copy / "randomisation" / "reward.py").exists()
+    own = float(subprocess.run(score, capture_output=True, text=True, check=True).stdout)
+    assert own > 0.3

@@ -1,7 +1,8 @@
 """Evaluator for domain randomisation on MountainCar-v0 (DrEureka's second stage).
 
-The candidate's `randomisation()` returns physics ranges. With the fixed hand-written reward
-(`mountain_car.energy_reward`), a policy is trained from each of four fixed seeds, every car
+The candidate's `randomisation()` returns physics ranges. With a fixed reward (stage 1's best,
+carried over by `rapp.py --reward runs/<run>/best.py --write` into `reward.py` here, else the
+hand-written `mountain_car.energy_reward`), a policy is trained from each of four fixed seeds, every car
 drawing its physics from those ranges at each reset. Each greedy policy then drives the held-out
 "real" car -- Gymnasium's MountainCar-v0 with physics no candidate trains on, and a glitchy
 motor -- for 50 fixed episodes. The score is the success rate there, plus up to 0.1 for
@@ -70,9 +71,21 @@ def evaluate(program_path: str) -> dict:
     return evaluate_ranges(ranges)
 
 
+def fixed_reward() -> mc.RewardFn:
+    """The reward policies are trained with: stage 1's best (`reward.py` here, written by
+    `rapp.py --reward ... --write`), else the hand-written `mountain_car.energy_reward`."""
+    carried = Path(__file__).resolve().parent / "reward.py"
+    if carried.is_file():
+        return mc.load_program(str(carried)).compute_reward
+    return mc.energy_reward
+
+
+REWARD = fixed_reward()
+
+
 def evaluate_ranges(ranges: dict[str, tuple[float, float]]) -> dict:
     """Train under `ranges` with the fixed reward; score on the held-out real car."""
-    trainings = [mc.train(mc.energy_reward, seed, ranges) for seed in mc.SEEDS]
+    trainings = [mc.train(REWARD, seed, ranges) for seed in mc.SEEDS]
     real = [mc.rollout(t.q, mc.REAL) for t in trainings]
     sim = [mc.rollout(t.q, mc.NOMINAL) for t in trainings]
     success = float(np.mean([s for s, _ in real]))
