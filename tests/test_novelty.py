@@ -149,3 +149,25 @@ def test_an_unknown_embedding_model_is_a_clear_error() -> None:
 
     with pytest.raises(ConfigError, match="use openai:<model>"):
         make_embedder("sentence-transformers:all-MiniLM", None)
+
+
+def test_a_hypothesis_waiting_for_its_novelty_check_is_not_lost(make_task, tmp_path: Path) -> None:
+    class StuckEmbedder(LetterEmbedder):
+        async def embed(self, texts: list[str]) -> list[list[float]]:
+            await asyncio.sleep(60)
+            return []
+
+    task = Task.from_dir(make_task())
+    task = dataclasses.replace(
+        task,
+        budget=Budget(max_llm_calls=1, patience=None, max_seconds=1.5),
+        search=dataclasses.replace(task.search, hypotheses_per_round=1, novelty=0.9),
+    )
+    answer = "```python\ndef f():\n    return 7.0\n```"
+    run_dir = tmp_path / "run"
+    result = hone.run(
+        task, model=ScriptedModel([answer]), run_dir=run_dir, embedder=StuckEmbedder()
+    )
+    assert result.stop_reason == "max_seconds" and len(result.history) == 1
+    resumed = hone.resume(run_dir, budget={"max_seconds": 30}, model=ScriptedModel([]))
+    assert [c.score for c in resumed.history] == [-9.0, -3.0]  # verified on resume, not lost

@@ -253,29 +253,32 @@ class Loop:
 
     async def _propose(self, answer: Answer) -> tuple[int, str | None]:
         """Store the hypothesis; return its id and the program to verify, or None when it has
-        already failed (the answer holds no applicable edit, or a near-copy)."""
+        already failed (the answer holds no applicable edit, or a near-copy). It is stored
+        before the novelty check, which may call an embedding model: a stop during that call
+        leaves it pending, and a resumed run verifies it."""
         prompt, edit = answer.prompt, answer.edit
-        failed = None
-        if not edit.ok:
-            failed = Evaluation.failed("invalid-edit", edit.reason)
-        elif self.novelty.threshold and program_key(edit.program or "") not in self.evaluated:
-            # (identical programs are the cache's business, in _evaluate)
-            near = await self.novelty.check(edit.program or "")
-            if near is not None:
-                failed = Evaluation.failed(
-                    "duplicate",
-                    f"a near-copy of program #{near[0]} (similarity {near[1]:.2f}); "
-                    "change more than that",
-                )
         candidate_id = self.store.add_candidate(
             round=answer.round,
             code=edit.program,
             parent_ids=prompt.parent_ids,
             call_id=answer.call_id,
-            evaluation=failed,
+            evaluation=None if edit.ok else Evaluation.failed("invalid-edit", edit.reason),
             niche=prompt.niche,
         )
-        return candidate_id, edit.program if failed is None else None
+        program = edit.program
+        if program is None or not edit.ok:
+            return candidate_id, None
+        # (identical programs are the cache's business, in _evaluate)
+        if self.novelty.threshold and program_key(program) not in self.evaluated:
+            near = await self.novelty.check(program)
+            if near is not None:
+                reason = (
+                    f"a near-copy of program #{near[0]} (similarity {near[1]:.2f}); "
+                    "change more than that"
+                )
+                self.store.set_evaluation(candidate_id, Evaluation.failed("duplicate", reason))
+                return candidate_id, None
+        return candidate_id, program
 
     async def _commit(self, candidate_id: int, prompt: Prompt) -> Candidate:
         """Register a verified hypothesis (step 4), tell the model how it did, and reflect on
