@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hone.evaluation import load_program
+
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "reward_design"
 TOO_WIDE = {"force": (0.0003, 0.003), "gravity": (0.001, 0.006), "action_noise": (0.0, 0.6)}
 
@@ -79,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     rewards = {
         "zero reward": lambda o, a, x, t: (np.zeros(len(a)), {}),
         "environment's reward (-1 per step)": mc.env_reward,
-        "starting program (time + position + goal)": mc.load_program(
+        "starting program (time + position + goal)": load_program(
             str(EXAMPLE / "initial.py")
         ).compute_reward,
         "hand-written (energy shaping + goal)": mc.energy_reward,

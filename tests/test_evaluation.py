@@ -49,3 +49,18 @@ def test_dict_error_key_is_a_failure() -> None:
 def test_json_round_trip() -> None:
     ev = Evaluation(score=1.5, metrics={"a": 2.0}, feedback="f", seconds=0.1, cpu_seconds=0.05)
     assert Evaluation.from_json(ev.to_json()) == ev
+
+
+def test_load_program_gives_each_candidate_a_fresh_module(tmp_path) -> None:
+    import sys
+
+    from hone.evaluation import load_program
+
+    path = tmp_path / "program.py"
+    path.write_text("COUNT = []\ndef f():\n    COUNT.append(1)\n    return len(COUNT)\n")
+    first, second = load_program(path), load_program(str(path))
+    assert first.f() == 1 and first.f() == 2 and second.f() == 1  # no shared state
+    assert first.__name__ != second.__name__ and first.__name__ not in sys.modules
+    path.write_text("def f(:\n")
+    with pytest.raises(SyntaxError):
+        load_program(path)

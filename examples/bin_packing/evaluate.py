@@ -12,14 +12,14 @@ reports is trusted.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import sys
-import uuid
 from pathlib import Path
 
 import numpy as np
+
+from hone.evaluation import load_program
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DATASETS = (("or3", "OR3", "or3.json"), ("weibull", "Weibull 5k", "weibull_5k.json"))
@@ -28,21 +28,6 @@ INVALID_SCORE = 100.0
 
 class InvalidHeuristic(Exception):
     """The heuristic returned something that cannot be used as priorities."""
-
-
-def load_program(program_path: str):
-    """Import the candidate program under a unique module name."""
-    name = f"hone_candidate_{uuid.uuid4().hex}"
-    spec = importlib.util.spec_from_file_location(name, program_path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load a Python module from {program_path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.modules.pop(name, None)
-    return module
 
 
 def load_datasets() -> dict[str, dict[str, dict]]:

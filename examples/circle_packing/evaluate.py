@@ -8,31 +8,16 @@ sum of radii. The sum the candidate reports is never used.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
-import uuid
 from pathlib import Path
 
 import numpy as np
 
+from hone.evaluation import load_program
+
 N_CIRCLES = 26
 TOLERANCE = 1e-9
 BEST_KNOWN = 2.635  # AlphaEvolve (2025)
-
-
-def load_program(program_path: str):
-    """Import the candidate program under a unique module name."""
-    name = f"hone_candidate_{uuid.uuid4().hex}"
-    spec = importlib.util.spec_from_file_location(name, program_path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load a Python module from {program_path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.modules.pop(name, None)
-    return module
 
 
 def check_packing(centers: object, radii: object) -> tuple[np.ndarray, np.ndarray]:

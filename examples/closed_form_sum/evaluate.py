@@ -11,36 +11,20 @@ is wrong, with both values.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import random
 import sys
-import uuid
 from pathlib import Path
 
 import sympy
 
 from hone import Evaluation
+from hone.evaluation import load_program
 from hone.verifiers.math import check_equal
 
 n = sympy.Symbol("n", integer=True, positive=True)
 k = sympy.Symbol("k", integer=True, positive=True)
 REFERENCE = sympy.summation(k**3, (k, 1, n))  # n**4/4 + n**3/2 + n**2/4
 DOMAIN = {"n": (1, 20)}
-
-
-def load_program(program_path: str):
-    """Import the candidate program under a unique module name."""
-    name = f"hone_candidate_{uuid.uuid4().hex}"
-    spec = importlib.util.spec_from_file_location(name, program_path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load a Python module from {program_path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.modules.pop(name, None)
-    return module
 
 
 def evaluate(program_path: str) -> Evaluation:

@@ -28,20 +28,18 @@ exact (summed over the vocabulary), not sampled.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import math
 import sys
 import traceback
-import uuid
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 
 from hone import Evaluation
+from hone.evaluation import load_program
 
 torch.set_num_threads(1)
 
@@ -153,21 +151,6 @@ def make_world(seed: int) -> World:
         reference_chosen=(chosen_counts * ref_logp[pair_prompt]).sum(-1),
         reference_rejected=(rejected_counts * ref_logp[pair_prompt]).sum(-1),
     )
-
-
-def load_program(program_path: str) -> ModuleType:
-    """Import the candidate program under a unique module name."""
-    name = f"hone_candidate_{uuid.uuid4().hex}"
-    spec = importlib.util.spec_from_file_location(name, program_path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load a Python module from {program_path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.modules.pop(name, None)
-    return module
 
 
 def _raised(what: str, exc: BaseException) -> str:

@@ -19,10 +19,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import mountain_car as mc
 
+from hone.evaluation import load_program
+
 
 def evaluate(program_path: str) -> dict:
     try:
-        module = mc.load_program(program_path)
+        module = load_program(program_path)
     except Exception as exc:
         return {"combined_score": 0.0, "error": f"the program could not be loaded: {exc!r}"}
     reward_fn = getattr(module, "compute_reward", None)

@@ -6,11 +6,8 @@ Both task folders (this one and `randomisation/`) and `rapp.py` import this modu
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 import traceback
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -67,21 +64,6 @@ class Training:
     length: np.ndarray  # steps per episode
     checkpoint: np.ndarray  # which fifth of training the episode ended in
     returns: dict[str, np.ndarray] = field(default_factory=dict)  # per-episode sums
-
-
-def load_program(program_path: str):
-    """Import the candidate program under a unique module name."""
-    name = f"hone_candidate_{uuid.uuid4().hex}"
-    spec = importlib.util.spec_from_file_location(name, program_path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load a Python module from {program_path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.modules.pop(name, None)
-    return module
 
 
 def describe_exception(exc: BaseException, program_path: str | None = None) -> str:

@@ -27,6 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import mountain_car as mc
 
+from hone.evaluation import load_program
+
 HERE = Path(__file__).resolve().parent
 POINTS = 11  # grid values per parameter, plus the nominal one
 THRESHOLD = 0.8  # mean success rate a setting needs to count as feasible
@@ -106,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     reward_fn: mc.RewardFn = mc.energy_reward
     if args.reward:
-        module = mc.load_program(args.reward)
+        module = load_program(args.reward)
         reward_fn = getattr(module, "compute_reward", None)
         if not callable(reward_fn):
             raise SystemExit(f"{args.reward} defines no compute_reward(obs, action, ...)")

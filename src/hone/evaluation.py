@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import sys
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
 from typing import Any, Literal, TypeAlias
 
 Score: TypeAlias = float
@@ -153,3 +158,19 @@ def _from_dict(value: Mapping[Any, Any]) -> Evaluation:
 
 def _finite(x: object) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def load_program(program_path: str | Path) -> ModuleType:
+    """Import a candidate program for an `evaluate(program_path)`: a fresh module under a
+    unique name each time, so candidates never share state (nor stay in `sys.modules`)."""
+    name = f"hone_candidate_{uuid.uuid4().hex}"
+    spec = importlib.util.spec_from_file_location(name, program_path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load a Python module from {program_path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.modules.pop(name, None)
+    return module

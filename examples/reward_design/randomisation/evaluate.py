@@ -21,6 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import mountain_car as mc
 
+from hone.evaluation import load_program
+
 
 class InvalidRanges(Exception):
     """The randomisation is not a usable {parameter: (low, high)} dict."""
@@ -53,7 +55,7 @@ def check_ranges(value: object) -> dict[str, tuple[float, float]]:
 
 def evaluate(program_path: str) -> dict:
     try:
-        module = mc.load_program(program_path)
+        module = load_program(program_path)
     except Exception as exc:
         return {"combined_score": 0.0, "error": f"the program could not be loaded: {exc!r}"}
     function = getattr(module, "randomisation", None)
@@ -76,7 +78,7 @@ def fixed_reward() -> mc.RewardFn:
     `rapp.py --reward ... --write`), else the hand-written `mountain_car.energy_reward`."""
     carried = Path(__file__).resolve().parent / "reward.py"
     if carried.is_file():
-        return mc.load_program(str(carried)).compute_reward
+        return load_program(str(carried)).compute_reward
     return mc.energy_reward
 
 
