@@ -178,3 +178,12 @@ def test_many_differences_are_counted_not_listed() -> None:
     found = differences(old, new)
     assert len(found) == 10 and found[-1] == "… and 11 more differences"
     assert found[0] == "hypothesis #1: score 1.0 recorded, -1.0 replayed"
+
+
+def test_replay_of_the_current_folder(make_task, tmp_path: Path, monkeypatch, capsys) -> None:
+    model = FunctionModel(lambda r: rewrite(float(r.seed % 13)))
+    hone.run(deterministic(make_task(), max_llm_calls=4), model=model, run_dir=tmp_path / "run")
+    monkeypatch.chdir(tmp_path / "run")
+    assert main(["replay", "."]) == 0
+    assert "the replay is identical" in capsys.readouterr().out
+    assert (tmp_path / "run-replay" / "hone.db").is_file()
