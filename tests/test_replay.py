@@ -106,10 +106,14 @@ def test_replay_from_the_command_line(make_task, tmp_path: Path, capsys) -> None
     argv = ["run", str(make_task()), "--model", f"scripted:{answers}", "--run-dir", str(run_dir)]
     assert main([*argv, "--deterministic", "--max-llm-calls", "4", "--hypotheses", "2"]) == 0
     capsys.readouterr()
+    assert main(["show", str(run_dir)]) == 0
+    assert f"deterministic: hone replay {run_dir} reproduces it" in capsys.readouterr().out
     assert main(["replay", str(run_dir), "--run-dir", str(tmp_path / "again")]) == 0
     out = capsys.readouterr().out
     assert "the replay is identical" in out and "5 hypotheses" in out
     assert (tmp_path / "again" / "best.py").read_text() == (run_dir / "best.py").read_text()
+    assert main(["show", str(tmp_path / "again")]) == 0
+    assert f"a replay of {run_dir.resolve()}" in capsys.readouterr().out
 
 
 def deterministic(task_dir: Path, **budget: object) -> Task:

@@ -345,6 +345,18 @@ def _show(args: argparse.Namespace) -> int:
     )
     if meta.get("sandbox"):
         console.print(f"sandbox: {meta['sandbox']}")
+    if meta.get("replay_of"):
+        console.print(f"a replay of {meta['replay_of']}")
+    elif meta.get("search", {}).get("deterministic"):
+        exact = meta.get("replay_exact") is not False
+        console.print(
+            "deterministic: "
+            + (
+                f"hone replay {args.run_dir} reproduces it"
+                if exact
+                else "interrupted, resumed or stopped by time, so not replayable"
+            )
+        )
     console.print(
         f"{len(candidates)} hypotheses evaluated, {len(pending)} pending · {usage.calls} model calls · "
         f"{usage.tokens} tokens"
