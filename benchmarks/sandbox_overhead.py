@@ -15,6 +15,10 @@ hone, trusted evaluator
     The same with ``evaluate_program(program)``: the evaluator runs in a trusted process and the
     candidate in a second, confined one, with one call across.
 
+hone on Ray (``--ray``)
+    The plain evaluator through ``RayPool``: one Ray actor on a Ray instance started on this
+    machine, holding one sandboxed worker; the cost of the Ray round trip on top.
+
 Medians of wall-clock time per evaluation; the target is hone at most one fifth of the baseline.
 """
 
@@ -31,6 +35,7 @@ from pathlib import Path
 
 from hone.config import EvaluationConfig
 from hone.sandbox import ProcessPool
+from hone.sandbox.cluster import RayPool
 
 PROGRAM = "def solve(x):\n    return x + 1\n"
 PLAIN = """\
@@ -70,13 +75,16 @@ def baseline(tmp: Path, n: int) -> list[float]:
     return times
 
 
-def hone_times(tmp: Path, source: str, n: int) -> tuple[list[float], str]:
-    folder = tmp / f"task-{abs(hash(source))}"
+def hone_times(tmp: Path, source: str, n: int, ray: bool = False) -> tuple[list[float], str]:
+    folder = tmp / f"task-{abs(hash(source))}-{int(ray)}"
     folder.mkdir()
     (folder / "evaluate.py").write_text(source)
 
     async def go() -> tuple[list[float], str]:
-        pool = ProcessPool(folder / "evaluate.py", "program.py", EvaluationConfig(workers=1))
+        config = EvaluationConfig(workers=1)
+        pool: ProcessPool | RayPool = ProcessPool(folder / "evaluate.py", "program.py", config)
+        if ray:
+            pool = RayPool(folder, folder / "evaluate.py", "program.py", config)
         try:
             first = await pool.verify(PROGRAM)  # wait for the worker to start
             assert first.evaluation.score == 2.0, first.evaluation
@@ -96,6 +104,9 @@ def hone_times(tmp: Path, source: str, n: int) -> tuple[list[float], str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument(
+        "--ray", action="store_true", help="also through a Ray actor on a local Ray instance"
+    )
     args = parser.parse_args(argv)
     n = 20 if args.quick else 100
     with tempfile.TemporaryDirectory(prefix="hone-sandbox-bench-") as name:
@@ -103,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         base = baseline(tmp, n)
         plain, protections = hone_times(tmp, PLAIN, n)
         trusted, _ = hone_times(tmp, TRUSTED, n)
+        on_ray = hone_times(tmp, PLAIN, n, ray=True)[0] if args.ray else []
     b = statistics.median(base)
     print(f"sandbox: {protections}")
     print(f"{'per evaluation (median of ' + str(n) + ')':<44} {'ms':>8} {'of baseline':>12}")
@@ -110,6 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     for label, times in (("hone, plain evaluator", plain), ("hone, trusted evaluator", trusted)):
         m = statistics.median(times)
         print(f"{label:<44} {1000 * m:8.2f} {100 * m / b:10.1f} %")
+    if on_ray:  # not part of the target: a cluster adds its own round trip
+        m = statistics.median(on_ray)
+        print(
+            f"{'hone on Ray (one actor), plain evaluator':<44} {1000 * m:8.2f} {100 * m / b:10.1f} %"
+        )
     worst = max(statistics.median(plain), statistics.median(trusted)) / b
     verdict = "PASS" if worst <= 0.2 else "FAIL"
     print(f"target: hone <= 20 % of the baseline: {verdict} ({100 * worst:.1f} %)")
