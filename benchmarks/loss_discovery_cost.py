@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import statistics
 import sys
 import time
@@ -25,19 +24,12 @@ from pathlib import Path
 from types import ModuleType
 
 from hone.config import EvaluationConfig
+from hone.evaluation import load_program
 from hone.sandbox import ProcessPool
 from hone.task import Task
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "loss_discovery"
 LOSSES = ("dpo", "slic", "ipo", "kto", "lrml")
-
-
-def load(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def sandbox_times(task: Task, n: int) -> tuple[list[float], str]:
@@ -85,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     n = 3 if args.quick else 7
     seeds = args.seeds or (3 if args.quick else 5)
     task = Task.from_dir(EXAMPLE)
-    evaluator = load(EXAMPLE / "evaluate.py", "loss_discovery_evaluate")
+    evaluator = load_program(EXAMPLE / "evaluate.py")
 
     sandbox, protections = sandbox_times(task, n)
     one, two = stage_times(evaluator, n)
@@ -98,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nfitness over seeds 0-{seeds - 1} ({evaluator.WORLDS} worlds each)")
     print(f"{'loss':<6} {'seed 0':>8} {'mean':>8} {'sd':>7} {'min':>8} {'max':>8} {'KL':>7}")
     for name in LOSSES:
-        loss = load(EXAMPLE / "archive" / f"{name}.py", f"loss_discovery_{name}").loss
+        loss = load_program(EXAMPLE / "archive" / f"{name}.py").loss
         runs = [evaluator.fitness(loss, seed) for seed in range(seeds)]
         scores = [r["score"] for r in runs]
         spread = statistics.stdev(scores) if len(scores) > 1 else 0.0

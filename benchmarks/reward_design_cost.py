@@ -22,7 +22,6 @@ timings vary.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import statistics
 import sys
 import time
@@ -34,14 +33,6 @@ from hone.evaluation import load_program
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "reward_design"
 TOO_WIDE = {"force": (0.0003, 0.003), "gravity": (0.001, 0.006), "action_noise": (0.0, 0.6)}
-
-
-def load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def median_seconds(fn, n: int) -> tuple[float, float]:
@@ -60,10 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     args = parser.parse_args(argv)
     n = 3 if args.quick else 5
-    stage1 = load(EXAMPLE / "evaluate.py", "reward_design_evaluate")
-    stage2 = load(EXAMPLE / "randomisation" / "evaluate.py", "reward_design_randomisation")
-    rapp = load(EXAMPLE / "rapp.py", "reward_design_rapp")
-    initial2 = load(EXAMPLE / "randomisation" / "initial.py", "reward_design_randomisation_init")
+    stage1 = load_program(EXAMPLE / "evaluate.py")
+    stage2 = load_program(EXAMPLE / "randomisation" / "evaluate.py")
+    rapp = load_program(EXAMPLE / "rapp.py")
+    initial2 = load_program(EXAMPLE / "randomisation" / "initial.py")
     mc = stage1.mc
 
     print(f"seconds per candidate (median of {n}, no sandbox)      wall      CPU")

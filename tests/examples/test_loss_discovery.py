@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import textwrap
 from pathlib import Path
 from types import ModuleType
@@ -10,7 +9,7 @@ from types import ModuleType
 import pytest
 
 import hone
-from hone.evaluation import coerce_result
+from hone.evaluation import coerce_result, load_program
 from hone.task import Task
 from hone.testing import ScriptedModel
 
@@ -21,14 +20,6 @@ REFERENCES = ("dpo", "slic", "ipo", "kto", "lrml")
 HEADER = "import torch\nimport torch.nn.functional as F\n\n\n"
 SIGNATURE = "def loss(policy_chosen_logps, policy_rejected_logps, ref_chosen, ref_rejected):\n"
 RHO = "    rho = (policy_chosen_logps - policy_rejected_logps) - (ref_chosen - ref_rejected)\n"
-
-
-def load(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def write(tmp_path: Path, body: str, header: str = HEADER) -> str:
@@ -46,14 +37,14 @@ def dpo_with(beta: float, sign: float = 1.0):
 
 @pytest.fixture(scope="module")
 def evaluator() -> ModuleType:
-    return load(EXAMPLE / "evaluate.py", "loss_discovery_evaluate")
+    return load_program(EXAMPLE / "evaluate.py")
 
 
 @pytest.fixture(scope="module")
 def fitness(evaluator: ModuleType) -> dict[str, dict[str, float]]:
     """Each reference loss, and a loss that does nothing, scored as hone scores them."""
     result = {
-        name: evaluator.fitness(load(EXAMPLE / "archive" / f"{name}.py", f"ld_{name}").loss)
+        name: evaluator.fitness(load_program(EXAMPLE / "archive" / f"{name}.py").loss)
         for name in REFERENCES
     }
     result["nothing"] = evaluator.fitness(lambda pc, pr, rc, rr: 0.0 * (pc - pr))
@@ -175,7 +166,7 @@ def test_the_reference_losses_rank_as_measured(fitness: dict[str, dict[str, floa
 
 def test_the_score_is_reproducible(evaluator: ModuleType, fitness: dict) -> None:
     evaluator.make_world.cache_clear()
-    again = evaluator.fitness(load(EXAMPLE / "archive" / "dpo.py", "ld_dpo_again").loss)
+    again = evaluator.fitness(load_program(EXAMPLE / "archive" / "dpo.py").loss)
     assert again == fitness["dpo"]
 
 

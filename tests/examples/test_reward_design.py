@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import textwrap
 from pathlib import Path
 from types import ModuleType
@@ -10,26 +9,20 @@ from types import ModuleType
 import numpy as np
 import pytest
 
+from hone.evaluation import load_program
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "reward_design"
 STAGE2 = EXAMPLE / "randomisation"
 
 
-def load(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def stage1() -> ModuleType:
-    return load(EXAMPLE / "evaluate.py", "reward_design_evaluate")
+    return load_program(EXAMPLE / "evaluate.py")
 
 
 @pytest.fixture(scope="module")
 def stage2() -> ModuleType:
-    return load(STAGE2 / "evaluate.py", "reward_design_randomisation_evaluate")
+    return load_program(STAGE2 / "evaluate.py")
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +33,7 @@ def mc(stage1: ModuleType) -> ModuleType:
 
 @pytest.fixture(scope="module")
 def rapp(stage1: ModuleType) -> ModuleType:
-    return load(EXAMPLE / "rapp.py", "reward_design_rapp")
+    return load_program(EXAMPLE / "rapp.py")
 
 
 @pytest.fixture(scope="module")
@@ -221,7 +214,7 @@ def test_rapp_ranges_are_sensible(rapp: ModuleType, mc: ModuleType, policies: li
     relative = {n: (hi - lo) / (mc.SWEEP[n][1] - mc.SWEEP[n][0]) for n, (lo, hi) in ranges.items()}
     assert relative["force"] < relative["gravity"]
     # The starting program of the randomisation stage carries these very ranges.
-    initial = load(STAGE2 / "initial.py", "reward_design_randomisation_initial")
+    initial = load_program(STAGE2 / "initial.py")
     for name, (low, high) in ranges.items():
         assert initial.RAPP_RANGES[name] == pytest.approx((low, high))
 
@@ -237,7 +230,7 @@ def test_randomisation_with_rapp_ranges_helps_on_the_real_car(
     stage2: ModuleType, tmp_path: Path
 ) -> None:
     start = stage2.evaluate(str(STAGE2 / "initial.py"))
-    initial = load(STAGE2 / "initial.py", "reward_design_randomisation_initial2")
+    initial = load_program(STAGE2 / "initial.py")
     with_rapp = stage2.evaluate_ranges(dict(initial.RAPP_RANGES))
     for result in (start, with_rapp):
         assert "error" not in result

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
-from typing import Any, Protocol
+from typing import Protocol
 
-from hone.exceptions import ConfigError, MissingDependencyError, ModelError
+from hone.exceptions import ConfigError, ModelError
 
 
 class Embedder(Protocol):
@@ -24,28 +23,19 @@ class OpenAIEmbedder:
     """Embeddings through the official `openai` SDK (OpenAI, vLLM, Ollama, llama.cpp, ...)."""
 
     def __init__(self, model: str, *, base_url: str | None = None, timeout: float = 60.0) -> None:
-        try:
-            import openai
-        except ImportError:
-            raise MissingDependencyError("openai") from None
-        api_key = os.environ.get("OPENAI_API_KEY")
-        if api_key is None and base_url is None:
-            raise ConfigError(
-                "OPENAI_API_KEY is not set; set it, or set [search] novelty_base_url to a "
-                "server that needs no key"
-            )
+        from hone.models.openai import sdk_client
+
         self.name = f"openai:{model}"
         self.model = model
-        self._openai: Any = openai
-        self._client = openai.AsyncOpenAI(
-            api_key=api_key or "not-needed", base_url=base_url, timeout=timeout, max_retries=2
-        )
+        self._client = sdk_client(base_url, timeout, "set [search] novelty_base_url")
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
         """One vector per text, in order."""
+        import openai
+
         try:
             response = await self._client.embeddings.create(model=self.model, input=texts)
-        except self._openai.OpenAIError as exc:
+        except openai.OpenAIError as exc:
             raise ModelError(f"embeddings from {self.name} failed: {exc}") from None
         rows = sorted(response.data, key=lambda row: row.index)
         if len(rows) != len(texts):

@@ -23,19 +23,7 @@ class OpenAIModel:
         self.model = model
         self.base_url = base_url
         if client is None:
-            try:
-                import openai
-            except ImportError:
-                raise MissingDependencyError("openai") from None
-            api_key = os.environ.get("OPENAI_API_KEY")
-            if api_key is None and base_url is None:
-                raise ConfigError(
-                    "OPENAI_API_KEY is not set; set it, or pass --base-url for a server that "
-                    "needs no key"
-                )
-            client = openai.AsyncOpenAI(
-                api_key=api_key or "not-needed", base_url=base_url, timeout=timeout, max_retries=2
-            )
+            client = sdk_client(base_url, timeout, "pass --base-url")
             _warm_up()
         self._client = client
 
@@ -83,6 +71,23 @@ class OpenAIModel:
     async def close(self) -> None:
         """Close the HTTP client."""
         await self._client.close()
+
+
+def sdk_client(base_url: str | None, timeout: float, key_hint: str) -> Any:
+    """An `openai.AsyncOpenAI` client, keyed by OPENAI_API_KEY; without a key, only for a
+    `base_url` (`key_hint` says how to give one: "pass --base-url", ...)."""
+    try:
+        import openai
+    except ImportError:
+        raise MissingDependencyError("openai") from None
+    api_key = os.environ.get("OPENAI_API_KEY")
+    if api_key is None and base_url is None:
+        raise ConfigError(
+            f"OPENAI_API_KEY is not set; set it, or {key_hint} for a server that needs no key"
+        )
+    return openai.AsyncOpenAI(
+        api_key=api_key or "not-needed", base_url=base_url, timeout=timeout, max_retries=2
+    )
 
 
 def _completion(name: str, data: object, request: Request) -> Completion:

@@ -111,10 +111,7 @@ class RayPool:
             log.warning("the Ray cluster has %d CPUs: %d actors, not %d", cpus, cpus, count)
             count = cpus
         node = ray.remote(num_cpus=1)(_Node)
-        config = {
-            k: v for k, v in dataclasses.asdict(self._config).items() if k != "cascade_thresholds"
-        }
-        config["cascade_thresholds"] = list(self._config.cascade_thresholds)
+        config = dataclasses.asdict(self._config)
         self._actors = [
             node.remote(evaluator, self._program_filename, config, self._objective)
             for _ in range(count)
