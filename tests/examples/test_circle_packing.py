@@ -72,7 +72,7 @@ def test_initial_program_is_valid(evaluator: ModuleType) -> None:
     result = evaluator.evaluate(str(EXAMPLE / "initial.py"))
     assert "error" not in result
     assert result["validity"] == 1.0
-    assert 1.5 <= result["combined_score"] <= 2.4
+    assert result["combined_score"] == pytest.approx(2.20763, abs=1e-5)  # the README's 2.2076
     assert result["sum_radii"] == result["combined_score"]
     assert result["target_ratio"] == pytest.approx(result["sum_radii"] / 2.635)
     assert "valid packing" in result["feedback"]
