@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 from types import ModuleType
 
-from hone.config import EvaluationConfig
 from hone.evaluation import load_program
-from hone.sandbox import ProcessPool
+from hone.executors.local import ProcessPool
+from hone.settings import EvaluationConfig
 from hone.task import Task
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "loss_discovery"

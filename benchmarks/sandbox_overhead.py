@@ -33,9 +33,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from hone.config import EvaluationConfig
-from hone.sandbox import ProcessPool
-from hone.sandbox.cluster import RayPool
+from hone.executors.local import ProcessPool
+from hone.executors.ray import RayPool
+from hone.settings import EvaluationConfig
 
 PROGRAM = "def solve(x):\n    return x + 1\n"
 PLAIN = """\

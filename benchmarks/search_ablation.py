@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 import hone
-from hone.config import Budget
+from hone.budget import Budget
 from hone.models.base import Completion, Request, Style, estimate_tokens
 
 CHECKPOINTS = (25, 50, 100)

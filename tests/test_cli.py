@@ -248,3 +248,45 @@ def test_show_prints_long_lines_of_the_best_program_whole(
     capsys.readouterr()
     assert main(["show", str(tmp_path / "r")]) == 0
     assert f"    return {long_value}\n" in capsys.readouterr().out
+
+
+def test_model_help_and_errors_name_every_backend(make_task, tmp_path: Path, capsys) -> None:
+    from hone.models import BACKENDS
+
+    with contextlib.suppress(SystemExit):
+        main(["run", "--help"])
+    helped = " ".join(capsys.readouterr().out.split())
+    code = main(["run", str(make_task()), "--model", "gpt4", "--run-dir", str(tmp_path / "r")])
+    error = capsys.readouterr().err
+    assert code == 2
+    for kind in BACKENDS:  # ensemble: among them
+        assert kind + ":" in helped and kind in error
+
+
+def test_show_highlights_the_program_in_its_own_language(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    from rich.console import Console
+    from rich.syntax import Syntax
+
+    from hone.evaluation import Evaluation
+    from hone.store import Store
+
+    code = "int main(void) {\n    return 0; /* done */\n}\n"
+    meta = {"task_name": "c", "seed": 0, "model": {"spec": "embedded"}, "status": "stopped"}
+    store = Store.create(tmp_path / "r", {**meta, "program_filename": "tsp.c"})
+    store.set_evaluation(store.add_candidate(round=0, code=code), Evaluation(score=1.0))
+    store.close()
+    monkeypatch.setenv("FORCE_COLOR", "1")  # a terminal: the program is highlighted
+    monkeypatch.setenv("COLUMNS", "100")
+    assert main(["show", str(tmp_path / "r")]) == 0
+    shown = capsys.readouterr().out
+
+    def rendered(lexer: str) -> str:
+        console = Console(force_terminal=True, width=100, highlight=False, soft_wrap=True)
+        with console.capture() as capture:
+            console.print(Syntax(code, lexer, line_numbers=False, word_wrap=True))
+        return capture.get()
+
+    assert rendered("c") != rendered("python")
+    assert rendered("c") in shown  # not highlighted as Python

@@ -2,14 +2,16 @@
 
 import asyncio
 import dataclasses
+import random
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 import hone
-from hone.config import Budget
+from hone.budget import Budget
 from hone.exceptions import ModelError, UserError
+from hone.loop import Loop
 from hone.models.base import Request
 from hone.store import Store
 from hone.task import Task
@@ -349,3 +351,102 @@ def test_crossover_rate_is_the_share_of_hypotheses_that_combine_two(
     for candidate, was_crossed in zip(result.history[1:], crossed, strict=True):
         if was_crossed:
             assert len(candidate.parent_ids) == 2
+
+
+def _children() -> list[str]:
+    """Pids of this process's children (none when no worker process was started)."""
+    found: list[str] = []
+    for thread in Path("/proc/self/task").iterdir():
+        found += (thread / "children").read_text().split()
+    return found
+
+
+def test_the_loop_built_by_hand_with_a_verifier_double(make_task, tmp_path: Path) -> None:
+    """Every collaborator passed in: a scripted model, an in-process verifier, no workers."""
+    from hone.models.metered import Metered
+    from hone.novelty import NoveltyFilter
+    from hone.population import Population
+    from hone.prompts import Prompter
+    from hone.reflection import Memory
+    from hone.rounds import Rounds
+    from hone.strategies import TopK
+    from hone.testing import FunctionVerifier
+
+    task = Task.from_dir(make_task()).configured(budget={"max_llm_calls": 3, "patience": None})
+    store = Store.create(tmp_path / "run", {})
+    verifier = FunctionVerifier(lambda program: -abs(float(program.split("return ")[1][:4]) - 10))
+    model = Metered(store, timeout=5, model=ScriptedModel([block(4.0), block(12.0), block(9.0)]))
+    rng, events = random.Random(0), []
+    loop = Loop(
+        task=task,
+        model=model,
+        verifier=verifier,
+        store=store,
+        strategy=TopK(),
+        prompter=Prompter(task),
+        population=Population(task.objective, NoveltyFilter()),
+        memory=Memory(task, store, model, rng),
+        rounds=Rounds(1, deterministic=False, last_round=0),
+        rng=rng,
+        emit=events.append,
+    )
+
+    async def go() -> str:
+        await loop.start()
+        return await loop.run()
+
+    assert asyncio.run(go()) == "max_llm_calls"
+    assert _children() == []  # nothing was started to verify
+    assert len(verifier.programs) == 4 and "return 12.0" in verifier.programs[2]
+    assert [c.score for c in loop.population.members] == [-9.0, -6.0, -2.0, -1.0]
+    assert loop.population.best is not None and loop.population.best.score == -1.0
+    assert [c.score for c in store.candidates()] == [-9.0, -6.0, -2.0, -1.0]  # all stored
+    assert [type(e).__name__ for e in events].count("NewBest") == 4
+    assert model.usage.calls == 3 and store.usage().calls == 3
+
+
+def test_hone_run_takes_a_verifier_double_instead_of_the_sandbox(make_task, tmp_path: Path) -> None:
+    from hone.testing import FunctionVerifier
+
+    task_dir = make_task(evaluator="def evaluate(path):\n    raise RuntimeError('sandboxed')\n")
+    verifier = FunctionVerifier(lambda program: 2.0 if "return 5.0" in program else 1.0)
+    with pytest.raises(UserError, match="RuntimeError: sandboxed"):  # the real evaluator
+        run(task_dir, tmp_path, ScriptedModel([block(3.0)]), width=1, max_llm_calls=1)
+    task = Task.from_dir(task_dir).configured(budget={"max_llm_calls": 2, "patience": None})
+    model = ScriptedModel([block(3.0), block(5.0)])
+    result = hone.run(task, model=model, run_dir=tmp_path / "double", verifier=verifier)
+    assert [c.score for c in result.history] == [1.0, 1.0, 2.0]
+    assert result.sandbox == FunctionVerifier.protections  # what confined them: nothing
+    assert _children() == []
+
+
+def test_deterministic_rounds_with_the_double_ignore_timing(make_task, tmp_path: Path) -> None:
+    """Model answers and verifications that finish in random order give the same history."""
+    from hone.testing import FunctionVerifier
+
+    def history(seed: int, where: str) -> list[tuple[object, ...]]:
+        delays = random.Random(seed)
+
+        async def answers(request: Request) -> str:
+            await asyncio.sleep(delays.random() / 50)
+            return block(float(request.seed % 13))
+
+        async def score(program: str) -> float:
+            await asyncio.sleep(delays.random() / 50)
+            return -abs(float(program.split("return ")[1][:4]) - 10)
+
+        task = Task.from_dir(task_dir).configured(
+            budget={"max_llm_calls": 12, "patience": None},
+            search={"hypotheses_per_round": 4, "deterministic": True},
+        )
+        result = hone.run(
+            task,
+            model=FunctionModel(answers),
+            run_dir=tmp_path / where,
+            verifier=FunctionVerifier(score),
+            seed=1,
+        )
+        return [(c.round, c.parent_ids, c.code, c.score) for c in result.history]
+
+    task_dir = make_task()
+    assert history(0, "a") == history(1, "b")  # other delays, the same run

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import hone
-from hone.config import Budget
+from hone.budget import Budget
 from hone.exceptions import ModelError
 from hone.novelty import EmbeddingNovelty, NoveltyFilter, similarity
 from hone.task import Task

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import hone
+from hone.budget import Budget
 from hone.cli import main
-from hone.config import Budget
 from hone.exceptions import ModelError, ReplayError, RunDirError
 from hone.models.base import Request
 from hone.replay import replay
@@ -174,8 +174,8 @@ def test_a_resumed_run_is_not_replayed(make_task, tmp_path: Path) -> None:
 
 def test_many_differences_are_counted_not_listed() -> None:
     from hone.evaluation import Evaluation
+    from hone.population import Candidate
     from hone.replay import differences
-    from hone.store import Candidate
 
     old = [Candidate(i, 1, f"x = {i}", Evaluation(score=float(i))) for i in range(1, 21)]
     new = [Candidate(i, 1, f"x = {i}", Evaluation(score=float(-i))) for i in range(1, 21)]

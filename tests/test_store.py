@@ -19,14 +19,15 @@ def test_round_trip_of_calls_candidates_and_meta(tmp_path: Path) -> None:
         started=1.0,
         latency=0.5,
     )
-    first = store.add_candidate(round=0, code="x = 1\n")
-    store.set_evaluation(
-        first, Evaluation(score=1.0, metrics={"a": 2.0}, feedback="ok"), output="hi"
+    added = store.add_candidate(round=0, code="x = 1\n")
+    evaluated = store.set_evaluation(
+        added, Evaluation(score=1.0, metrics={"a": 2.0}, feedback="ok"), output="hi"
     )
-    pending = store.add_candidate(round=1, code="x = 2\n", parent_ids=(first,), call_id=call)
+    first = added.id
+    pending = store.add_candidate(round=1, code="x = 2\n", parent_ids=(first,), call_id=call).id
     rejected = store.add_candidate(
         round=1, code=None, call_id=call, evaluation=Evaluation.failed("invalid-edit", "no code")
-    )
+    ).id
     store.close()
 
     store = Store.open(tmp_path / "run")
@@ -35,8 +36,10 @@ def test_round_trip_of_calls_candidates_and_meta(tmp_path: Path) -> None:
     assert [c.id for c in done] == [first, rejected]
     assert done[0].evaluation.metrics == {"a": 2.0} and done[0].output == "hi"
     assert done[1].evaluation.status == "invalid-edit" and done[1].evaluation.reason == "no code"
+    assert done[0] == evaluated  # what set_evaluation returned is what reads back
     [p] = store.candidates(pending=True)
     assert p.id == pending and p.parent_ids == (first,) and p.call_id == call
+    assert p.evaluation.status == "pending" and not p.evaluation.ok  # not "ok"
     usage = store.usage()
     assert (usage.calls, usage.tokens) == (1, 14)
     assert store.last_round() == 1

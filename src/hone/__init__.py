@@ -14,28 +14,33 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "Task": "hone.task",
     "Evaluation": "hone.evaluation",
-    "Budget": "hone.config",
-    "SearchConfig": "hone.config",
-    "EvaluationConfig": "hone.config",
-    "ModelConfig": "hone.config",
+    "Budget": "hone.budget",
+    "SearchConfig": "hone.settings",
+    "EvaluationConfig": "hone.settings",
+    "ModelConfig": "hone.settings",
     "run": "hone.api",
+    "run_async": "hone.api",
     "resume": "hone.api",
-    "RunResult": "hone.api",
+    "resume_async": "hone.api",
+    "RunResult": "hone.session",
     "replay": "hone.replay",
+    "replay_async": "hone.replay",
     "ReplayResult": "hone.replay",
-    "Candidate": "hone.store",
+    "Candidate": "hone.population",
     "HoneError": "hone.exceptions",
     "UserError": "hone.exceptions",
 }
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from hone.api import RunResult, resume, run
-    from hone.config import Budget, EvaluationConfig, ModelConfig, SearchConfig
+    from hone.api import resume, resume_async, run, run_async
+    from hone.budget import Budget
     from hone.evaluation import Evaluation
     from hone.exceptions import HoneError, UserError
-    from hone.replay import ReplayResult, replay
-    from hone.store import Candidate
+    from hone.population import Candidate
+    from hone.replay import ReplayResult, replay, replay_async
+    from hone.session import RunResult
+    from hone.settings import EvaluationConfig, ModelConfig, SearchConfig
     from hone.task import Task
 
 

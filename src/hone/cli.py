@@ -13,6 +13,9 @@ from typing import Any
 
 from hone.events import Event, HypothesisEvaluated, NewBest, RoundStarted, RunStarted, Stopped
 from hone.exceptions import ModelError, UserError
+from hone.executors import EXECUTORS
+from hone.models import spec_usage
+from hone.strategies import STRATEGIES, ranked_distinct
 
 _STOP_TEXT = {
     "target": "reached the target score",
@@ -59,25 +62,21 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     run = sub.add_parser("run", help="start a run on a task folder")
     run.add_argument("task", help="task folder (task.toml, initial program, evaluate.py)")
-    run.add_argument(
-        "--model",
-        help="embedded (default), embedded:<file.gguf>, openai:<model>, anthropic:<model>, "
-        "scripted:<answers.jsonl>",
-    )
+    run.add_argument("--model", help=f"the model: {spec_usage()} (default: embedded)")
     run.add_argument("--base-url", help="server URL for openai:/anthropic: models")
     run.add_argument("--run-dir", help="where to store the run (default: runs/<task>-<time>)")
     run.add_argument("--seed", type=int, default=0, help="seed for every random choice (default 0)")
     run.add_argument("--hypotheses", type=int, help="hypotheses per round")
     run.add_argument(
         "--strategy",
-        choices=("top-k", "weighted", "power-law", "islands", "map-elites", "pareto"),
+        choices=tuple(STRATEGIES),
         help="how parents are chosen (default: the task's, else top-k)",
     )
     run.add_argument("--workers", type=int, help="parallel evaluation processes (default: CPUs)")
     run.add_argument("--timeout", type=float, help="seconds per evaluation before it is killed")
     run.add_argument(
         "--executor",
-        choices=("local", "ray"),
+        choices=tuple(EXECUTORS),
         help="where evaluations run: worker processes here (default) or actors on Ray",
     )
     run.add_argument(
@@ -128,35 +127,23 @@ def _budget(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import dataclasses
-
     from hone.api import default_run_dir, run_async
-    from hone.exceptions import ConfigError
     from hone.task import Task
 
-    task = Task.from_dir(args.task)
-    try:
-        search = task.search
-        if args.hypotheses is not None:
-            search = dataclasses.replace(search, hypotheses_per_round=args.hypotheses)
-        if args.strategy is not None:
-            search = dataclasses.replace(search, strategy=args.strategy)
-        if args.deterministic is not None:
-            search = dataclasses.replace(search, deterministic=args.deterministic)
-        evaluation = task.evaluation
-        if args.workers is not None:
-            evaluation = dataclasses.replace(evaluation, workers=args.workers)
-        if args.timeout is not None:
-            evaluation = dataclasses.replace(evaluation, timeout=args.timeout)
-        if args.executor is not None:
-            evaluation = dataclasses.replace(evaluation, executor=args.executor)
-        if args.ray_address is not None:
-            evaluation = dataclasses.replace(evaluation, ray_address=args.ray_address)
-        task = dataclasses.replace(
-            task, budget=task.budget.merged(**_budget(args)), search=search, evaluation=evaluation
-        )
-    except ConfigError as exc:
-        raise UserError(str(exc)) from None
+    task = Task.from_dir(args.task).configured(
+        budget=_budget(args),
+        search={
+            "hypotheses_per_round": args.hypotheses,
+            "strategy": args.strategy,
+            "deterministic": args.deterministic,
+        },
+        evaluation={
+            "workers": args.workers,
+            "timeout": args.timeout,
+            "executor": args.executor,
+            "ray_address": args.ray_address,
+        },
+    )
     run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(task)
     args._run_dir = run_dir
     view = _View()
@@ -322,9 +309,9 @@ def _show(args: argparse.Namespace) -> int:
     from rich.syntax import Syntax
     from rich.table import Table
 
-    from hone.config import Objective
+    from hone.objective import Objective, best, better
     from hone.store import opened
-    from hone.strategies import ranked_distinct
+    from hone.task import language_of
 
     console = Console(highlight=False, soft_wrap=True)
     with opened(Path(args.run_dir)) as store:
@@ -367,13 +354,14 @@ def _show(args: argparse.Namespace) -> int:
         if start is not None:
             _print_evaluation(console, start)
         return 1
-    best = ranked[0]
-    console.print(f"[bold]best score {best.score:.6g}[/] (#{best.id}, round {best.round})")
-    _print_evaluation(console, best)
+    top = ranked[0]
+    console.print(f"[bold]best score {top.score:.6g}[/] (#{top.id}, round {top.round})")
+    _print_evaluation(console, top)
     if console.is_terminal:
-        console.print(Syntax(best.code or "", "python", line_numbers=False, word_wrap=True))
+        language = language_of(str(meta.get("program_filename", "program.py"))) or "text"
+        console.print(Syntax(top.code or "", language, line_numbers=False, word_wrap=True))
     else:  # piped or redirected: the program exactly, never cropped to a width
-        console.out(best.code or "", highlight=False, end="")
+        console.out(top.code or "", highlight=False, end="")
     table = Table("round", "hypotheses", "ok", "failed", "round best", "best so far")
     by_round: dict[int, list[Any]] = {}
     for c in candidates:
@@ -381,11 +369,8 @@ def _show(args: argparse.Namespace) -> int:
     best_so_far: float | None = None
     for round_, items in sorted(by_round.items()):
         scores = [c.score for c in items if c.score is not None]
-        round_best = (max if objective == "maximize" else min)(scores) if scores else None
-        if round_best is not None and (
-            best_so_far is None
-            or (round_best > best_so_far if objective == "maximize" else round_best < best_so_far)
-        ):
+        round_best = best(objective, scores)
+        if round_best is not None and better(objective, round_best, best_so_far):
             best_so_far = round_best
         table.add_row(
             str(round_),

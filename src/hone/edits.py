@@ -182,10 +182,7 @@ def program_key(code: str) -> str:
 
 def same_program(a: str, b: str) -> bool:
     """True when two programs differ only in comments, docstrings, blank lines or layout."""
-    try:
-        return _skeleton(a) == _skeleton(b)
-    except SyntaxError:
-        return _normal(a) == _normal(b)
+    return program_key(a) == program_key(b)
 
 
 @functools.lru_cache(maxsize=256)

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import math
 import sys
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal, TypeAlias
 
+from hone.objective import Objective, reaches
+
 Score: TypeAlias = float
 Metrics: TypeAlias = dict[str, float]
 
 Status = Literal[
+    "pending",  # stored, not verified yet (a stopped run verifies it when resumed)
     "ok",  # evaluated; has a finite score
     "error",  # the candidate or the evaluator raised, or the evaluator reported an error
     "timeout",  # killed at the wall-clock or CPU-time limit
@@ -26,6 +30,7 @@ Status = Literal[
     "killed",  # the evaluation process died (signal, os._exit, out of memory)
 ]
 STATUSES: tuple[Status, ...] = (
+    "pending",
     "ok",
     "error",
     "timeout",
@@ -50,10 +55,19 @@ class Evaluation:
     seconds: float = 0.0
     cpu_seconds: float = 0.0
 
+    def __post_init__(self) -> None:
+        if self.score == 0.0:  # -0.0 prints as "-0" (and the store keeps no sign of zero)
+            object.__setattr__(self, "score", 0.0)
+
     @property
     def ok(self) -> bool:
         """True when the program was evaluated and has a finite score."""
         return self.status == "ok" and self.score is not None
+
+    @classmethod
+    def pending(cls) -> Evaluation:
+        """The outcome of a hypothesis that is stored but not verified yet."""
+        return cls(status="pending")
 
     @classmethod
     def failed(cls, status: Status, reason: str, **kw: Any) -> Evaluation:
@@ -95,6 +109,10 @@ def coerce_result(value: object) -> Evaluation:
     Never raises: a value that is not a usable score becomes an `invalid-output` evaluation.
     """
     if isinstance(value, Evaluation):
+        if value.status == "pending":
+            return Evaluation.failed(
+                "invalid-output", "the evaluator returned a pending Evaluation; give it a score"
+            )
         if value.status == "ok" and not _finite(value.score):
             return Evaluation.failed(
                 "invalid-output",
@@ -118,6 +136,36 @@ def coerce_result(value: object) -> Evaluation:
         f"the evaluator returned a {type(value).__name__}; return a float, a dict with "
         "'combined_score' or 'score', or a hone.Evaluation",
     )
+
+
+def cascade(
+    stages: Sequence[Callable[[Any], object]], thresholds: Sequence[float], objective: Objective
+) -> Callable[[Any], Evaluation]:
+    """An evaluator that runs `stages` in order (each returning what `coerce_result` takes) and
+    stops a candidate whose score at stage i misses `thresholds[i]`; metrics are merged and
+    `stages_passed` counts the stages it got through."""
+
+    def evaluate(program: Any) -> Evaluation:
+        metrics: dict[str, float] = {}
+        result = Evaluation()
+        for number, stage in enumerate(stages, 1):
+            result = coerce_result(stage(program))
+            metrics.update(result.metrics)
+            metrics["stages_passed"] = float(number - 1)
+            if not result.ok:
+                return dataclasses.replace(result, metrics=metrics)
+            if number > len(thresholds) or number == len(stages):
+                continue
+            threshold, score = thresholds[number - 1], result.score or 0.0
+            if not reaches(objective, score, threshold):
+                note = f"stopped after stage {number}: score {score:g} misses its threshold {threshold:g}"
+                feedback = f"{result.feedback}\n{note}".strip()
+                return dataclasses.replace(result, metrics=metrics, feedback=feedback)
+        metrics["stages_passed"] = float(len(stages))
+        return dataclasses.replace(result, metrics=metrics)
+
+    evaluate.__name__ = "evaluate"
+    return evaluate
 
 
 def _from_dict(value: Mapping[Any, Any]) -> Evaluation:

@@ -5,19 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-from hone.store import Candidate, Usage
-
-StopReason = Literal[
-    "target",
-    "patience",
-    "max_rounds",
-    "max_llm_calls",
-    "max_tokens",
-    "max_seconds",
-    "interrupted",
-]
+from hone.budget import StopReason, Usage
+from hone.population import Candidate
 
 
 @dataclass(frozen=True)
@@ -61,6 +51,17 @@ class Stopped:
     best: Candidate | None
     usage: Usage
 
+
+__all__ = [
+    "Event",
+    "EventHandler",
+    "HypothesisEvaluated",
+    "NewBest",
+    "RoundStarted",
+    "RunStarted",
+    "StopReason",
+    "Stopped",
+]
 
 Event = RunStarted | RoundStarted | HypothesisEvaluated | NewBest | Stopped
 EventHandler = Callable[[Event], None]

@@ -1,4 +1,9 @@
-"""The cycle: select, prompt, propose, verify, register, repeat until a stop rule fires."""
+"""The cycle: select, prompt, propose, verify, register, repeat until a stop rule fires.
+
+Every decision is a collaborator's: the strategy picks what goes back to the model, the
+prompter words it, the metered model answers, the verifier scores, the population remembers,
+the memory reflects, the rounds pace, and the budget's rules say when to stop.
+"""
 
 from __future__ import annotations
 
@@ -7,36 +12,44 @@ import dataclasses
 import logging
 import random
 import time
-from asyncio import FIRST_COMPLETED
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TypeAlias
+from dataclasses import dataclass
 
-from hone.edits import Edit, program_key
+from hone import budget
+from hone.budget import StopReason
+from hone.edits import Edit
 from hone.evaluation import Evaluation
-from hone.events import EventHandler, HypothesisEvaluated, NewBest, RoundStarted, StopReason
+from hone.events import EventHandler, HypothesisEvaluated, NewBest, RoundStarted
 from hone.exceptions import ModelError
-from hone.models.base import Completion, Message, Model, Request
-from hone.models.embeddings import Embedder
-from hone.novelty import EmbeddingNovelty, NoveltyFilter
-from hone.prompts import Prompt, build_prompt, chat, parse_answer
-from hone.sandbox import Verifier
-from hone.store import Candidate, Store, Usage
+from hone.executors import Verifier
+from hone.models.base import Completion, Request
+from hone.models.metered import Metered
+from hone.population import Candidate, Population
+from hone.prompts import Prompt, Prompter, chat, parse_answer
+from hone.reflection import Memory
+from hone.rounds import Rounds, Slot
+from hone.store import Store
 from hone.strategies import Strategy
 from hone.task import Task
 
 log = logging.getLogger("hone")
 
-Launch: TypeAlias = tuple[Prompt, int, int]  # a hypothesis's prompt, sampling seed and round
+
+@dataclass(frozen=True)
+class Launch:
+    """A hypothesis as it starts: its prompt, sampling seed and place in its round."""
+
+    prompt: Prompt
+    seed: int
+    slot: Slot
 
 
 @dataclass(frozen=True)
 class Answer:
     """A hypothesis between the model's answer and its verification."""
 
-    prompt: Prompt
+    launch: Launch
     request: Request
-    round: int
     completion: Completion
     call_id: int
     edit: Edit
@@ -44,475 +57,194 @@ class Answer:
 
 @dataclass
 class Loop:
-    """One run's collaborators and state; `run()` drives the cycle until it stops."""
+    """One run's collaborators; `start()` verifies the starting programs, `run()` drives the
+    cycle until it stops."""
 
     task: Task
-    model: Model
+    model: Metered
     verifier: Verifier
     store: Store
     strategy: Strategy
+    prompter: Prompter
+    population: Population
+    memory: Memory
+    rounds: Rounds
     rng: random.Random
     emit: EventHandler
     clock: Callable[[], float] = time.monotonic
-    population: list[Candidate] = field(default_factory=list)
-    usage: Usage = field(default_factory=Usage)
-    best: Candidate | None = None
-    best_round: int = 0
-    round: int = 0
-    launched: int = 0  # hypotheses started in the current round
-    calling: int = 0  # model calls under way
-    evaluated: dict[str, Candidate] = field(default_factory=dict)  # by program_key
-    memory: str = ""  # insights and the last analysis, for chat prompts
-    novelty: NoveltyFilter | EmbeddingNovelty = field(default_factory=NoveltyFilter)
-    embedder: Embedder | None = None  # for the novelty filter, when an embedding model is set
-    reflected: set[int] = field(default_factory=set)  # rounds analysed
+    failures: int = 0  # model calls failed in a row
+
+    async def start(self) -> Candidate:
+        """Verify the starting program and the task's archive (a new run) or what an
+        interrupted run left pending, all at once; register them in order; the first."""
+        pending = self.store.candidates(pending=True)
+        if not self.population.members and not pending:
+            programs = (self.task.program, *(code for _, code in self.task.archive))
+            pending = [self.store.add_candidate(round=0, code=p) for p in programs]
+        for candidate in await asyncio.gather(*(self._verify(c) for c in pending)):
+            self._add(candidate)
+        return self.population.members[0]
 
     async def run(self) -> StopReason:
         """Keep a round's worth of hypotheses in flight until a stop rule fires.
 
         Each hypothesis is one pass through the cycle: select parents and build the prompt
-        from everything verified so far (steps 1, 4, 5), ask the model (2), verify (3). A new
-        one starts as soon as one finishes, so neither the model nor the workers wait for the
-        slowest hypothesis of a round; a round is every `hypotheses_per_round` of them. When a
-        stop rule fires no new hypothesis starts and those in flight are finished and stored.
+        from everything verified so far (steps 1, 4, 5), ask the model (2), verify (3),
+        register. A new one starts as soon as one finishes (pipelined) or once the round is
+        registered (deterministic). When a stop rule fires no new hypothesis starts and
+        those in flight are finished and stored.
         """
-        self._load()
-        self._replay_rewards()
         started = self.clock()
-        if self.task.search.deterministic:
-            return await self._run_rounds(started)
-        running: set[asyncio.Task[Candidate]] = set()
-        failures = 0  # model errors in a row
+        running: set[asyncio.Task[None]] = set()
         try:
             while True:
                 reason = self._stop_reason(started)
-                while reason is None and len(running) < self._width():
-                    self.calling += 1  # until its model call returns
-                    running.add(asyncio.create_task(self._hypothesis(self._next_prompt())))
+                while reason is None and self.rounds.may_launch(len(running)):
+                    running.add(asyncio.create_task(self._hypothesis(self._launch())))
                     reason = self._stop_reason(started)
+                self.store.save_random_state(self.rng)
                 if not running:
                     assert reason is not None  # otherwise a hypothesis would have started
                     return reason
+                left = budget.time_left(self.task.budget, self.clock() - started)
                 done, running = await asyncio.wait(
-                    running, timeout=self._time_left(started), return_when=FIRST_COMPLETED
+                    running, timeout=left, return_when=asyncio.FIRST_COMPLETED
                 )
                 if not done:
+                    self._add_verified()
                     return "max_seconds"
-                self.store.set_meta(rng_state=_state(self.rng))
-                for error in [h.exception() for h in done]:  # every one retrieved
-                    if error is None:
-                        failures = 0
-                    elif isinstance(error, ModelError) and failures + 1 < self._width():
-                        failures += 1
-                        log.warning("a model call failed; the run goes on without it: %s", error)
-                    else:
-                        raise error  # the model failed a round's worth of calls in a row
+                for hypothesis in done:
+                    hypothesis.result()  # a round's worth of model failures stops the run
         finally:
             for hypothesis in running:
                 hypothesis.cancel()
             await asyncio.gather(*running, return_exceptions=True)
 
-    async def _run_rounds(self, started: float) -> StopReason:
-        """`run` with a barrier after each round (`[search] deterministic`), so that the same
-        seed and the same answers give the same run whatever finishes first (`hone replay`).
+    def _launch(self) -> Launch:
+        """Steps 1 and 4: the strategy picks what goes back to the model, in a prompt."""
+        self.model.reserve()  # counted against the call budget from now on
+        slot = self.rounds.launch()
+        if slot.index == 0:
+            usage, in_flight = self.model.usage, self.model.in_flight
+            size = budget.round_size(self.task.budget, self.rounds.width, usage, in_flight)
+            self.emit(RoundStarted(slot.round, size))
+        selection = self.strategy.select(self.population.members, self.rng)
+        prompt = self.prompter.prompt(selection, self.model.style, self.memory.text, self.rng)
+        return Launch(prompt, self.rng.randrange(2**31), slot)
 
-        A round's prompts are built in order and the model answers them all at once. The
-        answers are taken in launch order as they come in: each is fixed (one call at a time)
-        and stored, and its verification starts at once. Registration waits for the whole
-        round and goes in order. The price: the model waits for the round's slowest
-        evaluation, and fix calls do not overlap.
-        """
-        failures = 0  # model errors in a row
-        while True:
-            launches: list[Launch] = []
-            reason = self._stop_reason(started)
-            while reason is None and (not launches or self.launched < self._width()):
-                self.calling += 1
-                launches.append(self._next_prompt())
-                reason = self._stop_reason(started)
-            if not launches:
-                assert reason is not None
-                return reason
-            self.store.set_meta(rng_state=_state(self.rng))
-            asks = [asyncio.create_task(self._ask(launch)) for launch in launches]
-            checks: list[asyncio.Task[None]] = []
-            proposed: list[tuple[int, Prompt]] = []
-            committed = 0
+    async def _hypothesis(self, launch: Launch) -> None:
+        """One hypothesis after its prompt: the model answers (2) and fixes, the hypothesis
+        is stored and verified (3), then registered."""
+        try:
             try:
-                async with asyncio.timeout(self._time_left(started)):
-                    for ask in asks:
-                        try:
-                            answer = await ask
-                        except ModelError as error:
-                            if failures + 1 >= self._width():
-                                raise  # the model failed a round's worth of calls in a row
-                            failures += 1
-                            log.warning(
-                                "a model call failed; the run goes on without it: %s", error
-                            )
-                            continue
-                        failures = 0
-                        answer = await self._fix(answer)
-                        candidate_id, program = await self._propose(answer)
-                        proposed.append((candidate_id, answer.prompt))
-                        if program is not None:
-                            checks.append(
-                                asyncio.create_task(self._evaluate(candidate_id, program))
-                            )
-                    await asyncio.gather(*checks)
-                    for committed, (candidate_id, prompt) in enumerate(proposed, 1):  # noqa: B007
-                        await self._commit(candidate_id, prompt)
-            except TimeoutError:
-                waiting = {c.id for c in self.store.candidates(pending=True)}
-                for candidate_id, _ in proposed[committed:]:  # what was verified in time counts
-                    if candidate_id not in waiting:
-                        self._register(self.store.candidate(candidate_id))
-                return "max_seconds"
-            finally:
-                for task in (*asks, *checks):
-                    task.cancel()
-                await asyncio.gather(*asks, *checks, return_exceptions=True)
-
-    async def start(self) -> Candidate:
-        """Evaluate the starting program and the task's archive (a new run) or the leftovers
-        of an interrupted one, all at once; register them in order; return the first."""
-        self._load()
-        if not self.population and not self.store.candidates(pending=True):
-            for program in (self.task.program, *(code for _, code in self.task.archive)):
-                self.store.add_candidate(round=0, code=program)
-        pending = self.store.candidates(pending=True)
-        await asyncio.gather(*(self._evaluate(c.id, c.code or "") for c in pending))
-        for c in pending:
-            self._register(self.store.candidate(c.id))
-        return self.population[0]
-
-    def _next_prompt(self) -> Launch:
-        if self.launched >= self._width():
-            self.round, self.launched = self.round + 1, 0
-            self.emit(RoundStarted(self.round, self._round_size()))
-        self.launched += 1
-        selection = self.strategy.select(self.population, self.rng)
-        rate = self.task.search.crossover
-        cross = rate > 0 and self.rng.random() < rate
-        prompt = build_prompt(self.task, selection, self.model.style, self.memory, cross=cross)
-        return prompt, self.rng.randrange(2**31), self.round
-
-    async def _hypothesis(self, launch: Launch) -> Candidate:
-        """One hypothesis after its prompt: propose (2) and fix, verify (3), register."""
-        answer = await self._fix(await self._ask(launch))
-        candidate_id, program = await self._propose(answer)
-        if program is not None:
-            await self._evaluate(candidate_id, program)
-        return await self._commit(candidate_id, answer.prompt)
+                answer: Answer | ModelError = await self._ask(launch)
+            except ModelError as error:
+                answer = error
+            async with self.rounds.in_order(launch.slot):
+                if isinstance(answer, ModelError):
+                    return self._model_failed(answer)
+                self.failures = 0
+                candidate = await self._propose(await self._fix(answer))
+            if candidate.evaluation.status == "pending":
+                candidate = await self._verify(candidate)
+            async with self.rounds.registering(launch.slot):
+                await self._register(candidate)
+        finally:
+            launch.slot.close()
 
     async def _ask(self, launch: Launch) -> Answer:
         """The model's answer to a prompt, parsed into an edit."""
-        prompt, seed, round_ = launch
-        request = Request(
-            text=prompt.text,
-            messages=prompt.messages,
-            temperature=self.task.model.temperature,
-            max_tokens=self.task.model.max_completion_tokens,
-            seed=seed,
-            stop=prompt.stop,
-        )
-        try:
-            completion, call_id = await self._call(request, round_)
-        finally:
-            self.calling -= 1
-        return Answer(
-            prompt, request, round_, completion, call_id, parse_answer(prompt, completion.text)
-        )
+        request = launch.prompt.request(self.task.model, launch.seed)
+        completion, call_id = await self.model.call(request, launch.slot.round)
+        edit = parse_answer(launch.prompt, completion.text)
+        return Answer(launch, request, completion, call_id, edit)
 
     async def _fix(self, answer: Answer) -> Answer:
         """The fix step: an answer that cannot be applied goes back with its error, in the same
         conversation, up to `fix_attempts` times (chat models)."""
-        prompt, request = answer.prompt, answer.request
-        for _ in range(self.task.search.fix_attempts if prompt.messages else 0):
+        for _ in range(self.task.search.fix_attempts if answer.request.messages else 0):
             if answer.edit.ok or not self._may_call():
                 break
-            request = dataclasses.replace(
-                request,
-                messages=(
-                    *request.messages,
-                    Message("assistant", answer.completion.text),
-                    Message("user", fix_request(answer.edit.reason)),
-                ),
-            )
-            self.calling += 1
+            messages = chat.fix(answer.request.messages, answer.completion.text, answer.edit.reason)
+            request = dataclasses.replace(answer.request, messages=messages)
+            self.model.reserve()
             try:
-                completion, call_id = await self._call(request, answer.round)
+                completion, call_id = await self.model.call(request, answer.launch.slot.round)
             except ModelError as error:  # the answer is kept, unfixed, as a failed hypothesis
                 log.warning("a fix call failed; the answer stays as it was: %s", error)
                 break
-            finally:
-                self.calling -= 1
-            edit = parse_answer(prompt, completion.text)
-            answer = Answer(prompt, request, answer.round, completion, call_id, edit)
+            edit = parse_answer(answer.launch.prompt, completion.text)
+            answer = Answer(answer.launch, request, completion, call_id, edit)
         return answer
 
-    async def _propose(self, answer: Answer) -> tuple[int, str | None]:
-        """Store the hypothesis; return its id and the program to verify, or None when it has
-        already failed (the answer holds no applicable edit, or a near-copy). It is stored
-        before the novelty check, which may call an embedding model: a stop during that call
-        leaves it pending, and a resumed run verifies it."""
-        prompt, edit = answer.prompt, answer.edit
-        candidate_id = self.store.add_candidate(
-            round=answer.round,
+    async def _propose(self, answer: Answer) -> Candidate:
+        """Store the hypothesis before anything depends on it (a stop during the near-copy
+        check, which may call an embedding model, leaves it pending for resume); it has
+        failed already when the answer holds no applicable edit or a near-copy."""
+        prompt, edit = answer.launch.prompt, answer.edit
+        candidate = self.store.add_candidate(
+            round=answer.launch.slot.round,
             code=edit.program,
             parent_ids=prompt.parent_ids,
             call_id=answer.call_id,
             evaluation=None if edit.ok else Evaluation.failed("invalid-edit", edit.reason),
             niche=prompt.niche,
         )
-        program = edit.program
-        if program is None or not edit.ok:
-            return candidate_id, None
-        # (identical programs are the cache's business, in _evaluate)
-        if self.novelty.threshold and program_key(program) not in self.evaluated:
-            near = await self.novelty.check(program)
-            if near is not None:
-                reason = (
-                    f"a near-copy of program #{near[0]} (similarity {near[1]:.2f}); "
-                    "change more than that"
-                )
-                self.store.set_evaluation(candidate_id, Evaluation.failed("duplicate", reason))
-                return candidate_id, None
-        return candidate_id, program
+        near = await self.population.near_copy(edit.program) if edit.program else None
+        if near is None:
+            return candidate
+        why = f"a near-copy of program #{near[0]} (similarity {near[1]:.2f}); change more than that"
+        return self.store.set_evaluation(candidate, Evaluation.failed("duplicate", why))
 
-    async def _commit(self, candidate_id: int, prompt: Prompt) -> Candidate:
-        """Register a verified hypothesis (step 4), tell the model how it did, and reflect on
-        its round once the round is complete."""
-        candidate = self._register(self.store.candidate(candidate_id))
-        self._rewarded(candidate, prompt)
-        await self._reflect(candidate.round)
-        return candidate
-
-    def _rewarded(self, candidate: Candidate, prompt: Prompt) -> Candidate:
-        """Tell a model that learns from outcomes (an ensemble) how its answer did."""
-        reward = getattr(self.model, "reward", None)
-        if reward is not None and candidate.call_id is not None:
-            model = self.store.call_models(candidate.call_id).get(candidate.call_id, "")
-            reward(model, self._improvement(candidate, prompt.parent))
-        return candidate
-
-    async def _reflect(self, round_: int) -> None:
-        """Once a round's hypotheses are all in, ask the model to analyse it (chat models, when
-        `[search] reflection` is on); every `insights_every` rounds, condense the analyses."""
-        search = self.task.search
-        done = [c for c in self.population if c.round == round_]
-        if (
-            not search.reflection
-            or self.model.style != "chat"
-            or round_ in self.reflected
-            or len(done) < search.hypotheses_per_round
-            or not self._may_call()
-        ):
-            return
-        self.reflected.add(round_)
-        best = self.best or done[0]
-        messages = chat.reflection(self.task, done, best, self.memory)
-        text = await self._note(messages, round_, "reflection")
-        if text is None:
-            return
-        if len(self.reflected) % search.insights_every == 0 and self._may_call():
-            analyses = [t for _, t in self.store.notes("reflection")][-search.insights_every :]
-            insights = self.store.notes("insights")
-            previous = insights[-1][1] if insights else ""
-            await self._note(chat.condensation(self.task, analyses, previous), round_, "insights")
-        self.memory = self._memory()
-
-    async def _note(self, messages: tuple[Message, ...], round_: int, kind: str) -> str | None:
-        request = Request(
-            messages=messages,
-            temperature=self.task.model.temperature,
-            max_tokens=self.task.model.max_completion_tokens,
-            seed=self.rng.randrange(2**31),
-        )
-        self.calling += 1
-        try:
-            completion, call_id = await self._call(request, round_)
-        except ModelError as exc:
-            log.warning("the %s call failed; the run goes on without it: %s", kind, exc)
-            return None
-        finally:
-            self.calling -= 1
-        text = completion.text.strip()
-        if text:
-            self.store.add_note(round=round_, kind=kind, text=text, call_id=call_id)
-        return text
-
-    def _memory(self) -> str:
-        insights = self.store.notes("insights")
-        analyses = self.store.notes("reflection")
-        parts = []
-        if insights:
-            parts.append(f"## Insights from earlier rounds\n{insights[-1][1]}")
-        if analyses and (not insights or analyses[-1][0] > insights[-1][0]):
-            parts.append(f"## Analysis of round {analyses[-1][0]}\n{analyses[-1][1]}")
-        return "\n\n".join(parts)
-
-    def _replay_rewards(self) -> None:
-        """A resumed run's model learns again what it learnt before the stop."""
-        reward = getattr(self.model, "reward", None)
-        if reward is None:
-            return
-        models, by_id = self.store.call_models(), {c.id: c for c in self.population}
-        for c in self.population:
-            if c.call_id is not None and c.parent_ids:
-                value = self._improvement(c, by_id.get(c.parent_ids[0]))
-                reward(models.get(c.call_id, ""), value, replayed=True)
-
-    def _improvement(self, candidate: Candidate, parent: Candidate | None) -> float:
-        if candidate.score is None or parent is None or parent.score is None:
-            return 0.0
-        return 1.0 if self.task.better(candidate.score, parent.score) else 0.0
-
-    async def _call(self, request: Request, round_: int) -> tuple[Completion, int]:
-        """One model call, stored and counted; a call past its deadline is a ModelError."""
-        wall, t0 = time.time(), self.clock()
-        try:
-            completion = await asyncio.wait_for(
-                self.model.generate(request), self.task.model.timeout
-            )
-        except TimeoutError:
-            raise ModelError(
-                f"{self.model.name} did not answer within {self.task.model.timeout:g} s; "
-                "raise [model] timeout or use a faster model"
-            ) from None
-        call_id = self.store.add_call(
-            round=round_,
-            model=completion.model or self.model.name,
-            prompt=request.as_text(),
-            completion=completion.text,
-            prompt_tokens=completion.prompt_tokens,
-            completion_tokens=completion.completion_tokens,
-            started=wall,
-            latency=self.clock() - t0,
-            seed=request.seed,
-        )
-        self.usage = Usage(
-            self.usage.calls + 1,
-            self.usage.prompt_tokens + completion.prompt_tokens,
-            self.usage.completion_tokens + completion.completion_tokens,
-        )
-        return completion, call_id
-
-    def _may_call(self) -> bool:
-        b = self.task.budget
-        calls_ok = b.max_llm_calls is None or self.usage.calls + self.calling < b.max_llm_calls
-        return calls_ok and (b.max_tokens is None or self.usage.tokens < b.max_tokens)
-
-    async def _verify(self, candidate_id: int, program: str) -> Candidate:
-        await self._evaluate(candidate_id, program)
-        return self._register(self.store.candidate(candidate_id))
-
-    async def _evaluate(self, candidate_id: int, program: str) -> None:
-        """Verify a stored hypothesis and store the outcome (an identical program's, if any)."""
-        key = program_key(program)
-        earlier = self.evaluated.get(key) if self.task.evaluation.cache else None
+    async def _verify(self, candidate: Candidate) -> Candidate:
+        """Step 3: verify a stored hypothesis and store the outcome (that of an identical
+        program verified before, when there is one)."""
+        program = candidate.code or ""
+        earlier = self.population.cached(program) if self.task.evaluation.cache else None
         if earlier is not None:  # the same program, up to comments and layout: reuse it
             reused = dataclasses.replace(earlier.evaluation, seconds=0.0, cpu_seconds=0.0)
-            self.store.set_evaluation(
-                candidate_id, reused, output=earlier.output, cached_from=earlier.id
+            return self.store.set_evaluation(
+                candidate, reused, output=earlier.output, cached_from=earlier.id
             )
-            return
         asked = time.time()
-        verified = await self.verifier.verify(program)
-        self.store.set_evaluation(
-            candidate_id,
-            verified.evaluation,
-            output=verified.output,
-            started=verified.started or asked,
+        done = await self.verifier.verify(program)
+        started = done.started or asked
+        return self.store.set_evaluation(
+            candidate, done.evaluation, output=done.output, started=started
         )
 
-    def _register(self, candidate: Candidate) -> Candidate:
-        self.population.append(candidate)
-        self._remember(candidate)
-        self.emit(HypothesisEvaluated(candidate, self.usage))
-        if candidate.score is not None and self.task.better(candidate.score, self._best_score()):
-            self.best, self.best_round = candidate, candidate.round
+    async def _register(self, candidate: Candidate) -> None:
+        """Steps 4 and 5: the outcome joins what the next prompts draw from, the model learns
+        how its answer did, and a complete round is reflected on."""
+        self._add(candidate)
+        self.model.credit(candidate, self.population.improved(candidate))
+        await self.memory.after(candidate.round, self.population)
+
+    def _add(self, candidate: Candidate) -> None:
+        new_best = self.population.add(candidate)
+        self.emit(HypothesisEvaluated(candidate, self.model.usage))
+        if new_best:
             self.emit(NewBest(candidate))
-        return candidate
 
-    def _remember(self, candidate: Candidate) -> None:
-        if candidate.code is None or candidate.evaluation.status in ("killed", "duplicate"):
-            return
-        self.evaluated.setdefault(program_key(candidate.code), candidate)
-        self.novelty.remember(candidate.id, candidate.code)
+    def _add_verified(self) -> None:
+        """What was verified before time ran out counts, registered or not (in id order)."""
+        for candidate in self.store.candidates():
+            if candidate.id not in self.population:
+                self._add(candidate)
 
-    def _best_score(self) -> float | None:
-        return self.best.score if self.best is not None else None
+    def _model_failed(self, error: ModelError) -> None:
+        self.failures += 1
+        if budget.model_failing(self.failures, self.rounds.width):
+            raise error
+        log.warning("a model call failed; the run goes on without it: %s", error)
 
-    def _load(self) -> None:
-        self.population = self.store.candidates()
-        self.reflected = {r for r, _ in self.store.notes("reflection")}
-        self.memory = self._memory()
-        self.evaluated = {}
-        threshold = self.task.search.novelty
-        self.novelty = (
-            EmbeddingNovelty(threshold, self.embedder)
-            if self.embedder is not None and threshold
-            else NoveltyFilter(threshold)
-        )
-        for c in self.population:
-            self._remember(c)
-        self.usage = self.store.usage()
-        self.round = max(self.store.last_round(), 0)
-        self.launched = self._width()  # the next hypothesis opens a new round
-        self.best = None
-        for c in self.population:
-            if c.score is not None and self.task.better(c.score, self._best_score()):
-                self.best, self.best_round = c, c.round
-
-    def _width(self) -> int:
-        return self.task.search.hypotheses_per_round
-
-    def _round_size(self) -> int:
-        size = self._width()
-        if self.task.budget.max_llm_calls is not None:
-            size = min(size, self.task.budget.max_llm_calls - self.usage.calls - self.calling + 1)
-        return max(size, 1)
+    def _may_call(self) -> bool:
+        return budget.may_call(self.task.budget, self.model.usage, self.model.in_flight)
 
     def _stop_reason(self, started: float) -> StopReason | None:
-        """Why no further hypothesis may start (the round rules apply when one would open)."""
-        b = self.task.budget
-        opens_round = self.launched >= self._width()
-        if self.task.reached(self._best_score()):
-            return "target"
-        if b.max_llm_calls is not None and self.usage.calls + self.calling >= b.max_llm_calls:
-            return "max_llm_calls"
-        if b.max_tokens is not None and self.usage.tokens >= b.max_tokens:
-            return "max_tokens"
-        if b.max_seconds is not None and self.clock() - started >= b.max_seconds:
-            return "max_seconds"
-        if opens_round and b.max_rounds is not None and self.round >= b.max_rounds:
-            return "max_rounds"
-        if opens_round and b.patience is not None and self.round - self.best_round >= b.patience:
-            return "patience"
-        return None
-
-    def _time_left(self, started: float) -> float | None:
-        limit = self.task.budget.max_seconds
-        return None if limit is None else max(limit - (self.clock() - started), 0.0)
-
-
-def fix_request(reason: str) -> str:
-    """What the model is told when its answer could not be turned into a program."""
-    return (
-        f"Your answer could not be applied: {reason}. Answer again with the corrected change, "
-        "as SEARCH/REPLACE blocks that copy the current program's lines exactly, or as the "
-        "whole program in one fenced code block."
-    )
-
-
-def _state(rng: random.Random) -> list[object]:
-    version, internal, gauss = rng.getstate()
-    return [version, list(internal), gauss]
-
-
-def restore_state(rng: random.Random, state: list[object]) -> None:
-    """Put back a state saved by the loop (so a resumed run draws what it would have)."""
-    version, internal, gauss = state
-    assert isinstance(internal, list)
-    rng.setstate((version, tuple(internal), gauss))
+        rounds, population = self.rounds, self.population
+        progress = budget.Progress(
+            self.model.usage, self.model.in_flight, self.clock() - started, rounds.round,
+            population.best_round, population.best_score, rounds.opens,
+        )  # fmt: skip
+        return budget.stop_reason(self.task.budget, self.task.objective, progress)

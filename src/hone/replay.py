@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections import defaultdict, deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hone.api import RunResult, _drive, _meta, _task_from_meta
 from hone.events import EventHandler
-from hone.exceptions import RunDirError
-from hone.models.base import Completion
-from hone.models.scripted import ReplayModel
-from hone.sandbox import Verifier
-from hone.store import Candidate, Store, opened
+from hone.exceptions import ReplayError, RunDirError
+from hone.executors import Executor
+from hone.models.base import Completion, Request, Style
+from hone.population import Candidate
+from hone.session import RunResult, Session, run_meta, task_from_meta
+from hone.store import Store, opened
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ def replay(
     *,
     replay_dir: str | Path | None = None,
     on_event: EventHandler | None = None,
-    verifier: Verifier | None = None,
+    verifier: Executor | None = None,
 ) -> ReplayResult:
     """Replay the run in `run_dir` into `replay_dir` (default: <run_dir>-replay)."""
     return asyncio.run(
@@ -56,7 +58,7 @@ async def replay_async(
     *,
     replay_dir: str | Path | None = None,
     on_event: EventHandler | None = None,
-    verifier: Verifier | None = None,
+    verifier: Executor | None = None,
 ) -> ReplayResult:
     """Async form of `replay`."""
     recorded = Path(run_dir).resolve()
@@ -87,7 +89,7 @@ async def replay_async(
         )
     if meta.get("model_style") not in ("chat", "completion"):
         raise RunDirError(f"{str(recorded)!r} never got as far as its first model call")
-    task = _task_from_meta(meta)
+    task = task_from_meta(meta)
     calls_cap = len(calls)
     if task.budget.max_llm_calls is not None:
         calls_cap = min(calls_cap, task.budget.max_llm_calls)
@@ -97,10 +99,10 @@ async def replay_async(
     )
     model = ReplayModel(calls, style=meta["model_style"], name=f"replay of {meta['model']['spec']}")
     target = Path(replay_dir) if replay_dir is not None else replay_dir_for(recorded)
-    store = Store.create(target, {**_meta(task, int(meta["seed"])), "replay_of": str(recorded)})
-    result = await _drive(
-        task, store, model, int(meta["seed"]), on_event, verifier, None, resumed=False
-    )
+    seed = int(meta["seed"])
+    store = Store.create(target, {**run_meta(task, seed), "replay_of": str(recorded)})
+    session = Session(task, store, seed, model=model, executor=verifier, on_event=on_event)
+    result = await session.drive()
     return ReplayResult(recorded, result, differences(original, list(result.history)))
 
 
@@ -135,3 +137,37 @@ def replay_dir_for(run_dir: Path) -> Path:
         n += 1
         path = run_dir.with_name(f"{run_dir.name}-replay-{n}")
     return path
+
+
+class ReplayModel:
+    """Answers each request with the completion a recorded run got for the same prompt and
+    sampling seed (in the recorded order when it was asked more than once): `hone replay`."""
+
+    def __init__(
+        self,
+        recorded: Iterable[tuple[str, int | None, Completion]],
+        *,
+        style: Style,
+        name: str = "replay",
+    ) -> None:
+        self.answers: defaultdict[tuple[str, int | None], deque[Completion]] = defaultdict(deque)
+        for prompt, seed, completion in recorded:
+            self.answers[prompt, seed].append(completion)
+        self.style: Style = style
+        self.name = name
+        self.calls = 0
+
+    async def generate(self, request: Request) -> Completion:
+        """The recorded answer to this prompt; ReplayError when the run asked nothing like it."""
+        self.calls += 1
+        answers = self.answers.get((request.as_text(), request.seed))
+        if not answers:
+            raise ReplayError(
+                f"model call {self.calls} of the replay sends a prompt the recorded run never "
+                "sent (or sent fewer times), so the two runs diverged; the task folder, its "
+                "evaluator or hone changed since the run was recorded"
+            )
+        return answers.popleft()
+
+    async def close(self) -> None:
+        """Nothing to release."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
+import random
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -12,8 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from hone.budget import Usage
 from hone.evaluation import Evaluation
 from hone.exceptions import RunDirError
+from hone.population import Candidate
 
 DB_NAME = "hone.db"
 SCHEMA_VERSION = 1
@@ -62,40 +66,6 @@ CREATE TABLE IF NOT EXISTS notes (
     created REAL NOT NULL
 );
 """
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One hypothesis: its program, where it came from, and how it was evaluated."""
-
-    id: int
-    round: int
-    code: str | None
-    evaluation: Evaluation
-    parent_ids: tuple[int, ...] = ()
-    call_id: int | None = None
-    output: str = ""
-    cached_from: int | None = None  # an identical program evaluated earlier, whose outcome this is
-    niche: int | None = None  # where the search strategy placed it (e.g. its island)
-
-    @property
-    def score(self) -> float | None:
-        """The score when the evaluation succeeded, else None."""
-        return self.evaluation.score if self.evaluation.ok else None
-
-
-@dataclass(frozen=True)
-class Usage:
-    """Model usage so far."""
-
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-
-    @property
-    def tokens(self) -> int:
-        """Prompt plus completion tokens."""
-        return self.prompt_tokens + self.completion_tokens
 
 
 @dataclass
@@ -182,6 +152,20 @@ class Store:
             [(k, json.dumps(v)) for k, v in values.items()],
         )
 
+    def save_random_state(self, rng: random.Random) -> None:
+        """Keep the generator's state, so that a resumed run draws what this one would have."""
+        version, internal, gauss = rng.getstate()
+        self.set_meta(rng_state=[version, list(internal), gauss])
+
+    def restore_random_state(self, rng: random.Random) -> bool:
+        """Put back the state `save_random_state` kept; False when there is none."""
+        state = self.meta().get("rng_state")
+        if not state:
+            return False
+        version, internal, gauss = state
+        rng.setstate((version, tuple(internal), gauss))
+        return True
+
     def meta(self) -> dict[str, Any]:
         """All metadata entries."""
         return {
@@ -232,10 +216,9 @@ class Store:
         call_id: int | None = None,
         evaluation: Evaluation | None = None,
         niche: int | None = None,
-    ) -> int:
-        """Record a hypothesis; without an evaluation it is 'pending' until `set_evaluation`."""
-        status = evaluation.status if evaluation else "pending"
-        reason = evaluation.reason if evaluation else ""
+    ) -> Candidate:
+        """Record a hypothesis; without an evaluation it is pending until `set_evaluation`."""
+        evaluation = evaluation or Evaluation.pending()
         cur = self.conn.execute(
             "INSERT INTO candidates(round, parent_ids, call_id, code, status, reason, niche, "
             "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -244,24 +227,26 @@ class Store:
                 json.dumps(list(parent_ids)),
                 call_id,
                 code,
-                status,
-                reason,
+                evaluation.status,
+                evaluation.reason,
                 niche,
                 time.time(),
             ),
         )
-        return int(cur.lastrowid or 0)
+        return Candidate(
+            int(cur.lastrowid or 0), round, code, evaluation, parent_ids, call_id, niche=niche
+        )
 
     def set_evaluation(
         self,
-        candidate_id: int,
+        candidate: Candidate,
         evaluation: Evaluation,
         *,
         output: str = "",
         started: float = 0.0,
         cached_from: int | None = None,
-    ) -> None:
-        """Record the outcome of a pending hypothesis."""
+    ) -> Candidate:
+        """Record the outcome of a pending hypothesis; the hypothesis with it."""
         self.conn.execute(
             "UPDATE candidates SET status = ?, score = ?, metrics = ?, feedback = ?, reason = ?, "
             "output = ?, eval_started = ?, eval_seconds = ?, cpu_seconds = ?, cached_from = ? "
@@ -277,8 +262,11 @@ class Store:
                 evaluation.seconds,
                 evaluation.cpu_seconds,
                 cached_from,
-                candidate_id,
+                candidate.id,
             ),
+        )
+        return dataclasses.replace(
+            candidate, evaluation=evaluation, output=output, cached_from=cached_from
         )
 
     # -- reads --------------------------------------------------------------------------
@@ -340,7 +328,7 @@ def _candidate(row: sqlite3.Row) -> Candidate:
         score=row["score"],
         metrics=json.loads(row["metrics"]),
         feedback=row["feedback"],
-        status=row["status"] if row["status"] != "pending" else "ok",
+        status=row["status"],
         reason=row["reason"],
         seconds=row["eval_seconds"] or 0.0,
         cpu_seconds=row["cpu_seconds"] or 0.0,

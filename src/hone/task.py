@@ -1,27 +1,19 @@
-"""A task: what to improve, how it is scored, and the defaults of a run on it."""
+"""A task: what to improve and how it is scored, with the run settings its folder declares."""
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import tomllib
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hone.config import Budget, EvaluationConfig, ModelConfig, Objective, SearchConfig
-from hone.exceptions import ConfigError, TaskError
+from hone import objective as _objective
+from hone.budget import Budget
+from hone.exceptions import ConfigError
+from hone.objective import Objective
+from hone.settings import EvaluationConfig, ModelConfig, SearchConfig, Table
 
-_TOP_KEYS = {
-    "name",
-    "instruction",
-    "program",
-    "archive",
-    "evaluator",
-    "objective",
-    "target",
-    "function",
-}
 _LANGUAGES = {
     ".py": "python",
     ".c": "c",
@@ -36,7 +28,7 @@ _LANGUAGES = {
     ".jl": "julia",
     ".sh": "bash",
 }
-_TABLES: dict[str, type] = {
+TABLES: dict[str, type[Table]] = {
     "budget": Budget,
     "search": SearchConfig,
     "evaluation": EvaluationConfig,
@@ -46,7 +38,8 @@ _TABLES: dict[str, type] = {
 
 @dataclass(frozen=True)
 class Task:
-    """Instruction, starting program, evaluator, objective and run defaults."""
+    """Instruction, starting program, evaluator, objective, and the run settings (the
+    task folder's defaults; `configured` overrides them)."""
 
     name: str
     instruction: str
@@ -65,190 +58,43 @@ class Task:
     @property
     def language(self) -> str:
         """The program's language, for code fences: from the file's suffix (python, c, ...)."""
-        return _LANGUAGES.get(Path(self.program_filename).suffix.lower(), "")
+        return language_of(self.program_filename)
 
     def better(self, a: float, b: float | None) -> bool:
         """True when score `a` is strictly better than `b` under the objective."""
-        if b is None:
-            return True
-        return a > b if self.objective == "maximize" else a < b
+        return _objective.better(self.objective, a, b)
 
     def reached(self, score: float | None) -> bool:
         """True when `score` meets the target."""
         target = self.budget.target
         if score is None or target is None:
             return False
-        return score >= target if self.objective == "maximize" else score <= target
+        return _objective.reaches(self.objective, score, target)
+
+    def configured(self, **tables: Table | Mapping[str, Any]) -> Task:
+        """A copy with settings overridden, the one way hone does it (for task.toml, the
+        command line and Python alike): each keyword names a table (budget, search,
+        evaluation, model) and gives a whole table or a mapping of its keys to new values,
+        None meaning "leave as it is". Values are type-checked; a bad one is a ConfigError
+        naming its key."""
+        changes: dict[str, Table] = {}
+        for name, values in tables.items():
+            if name not in TABLES:
+                raise ConfigError(f"unknown settings table {name!r}; use one of {sorted(TABLES)}")
+            if isinstance(values, Table):
+                changes[name] = values
+            else:
+                changes[name] = getattr(self, name)._merged(dict(values))
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
     @classmethod
     def from_dir(cls, path: str | Path) -> Task:
         """Load a task folder: task.toml, the starting program and evaluate.py."""
-        root = Path(path)
-        if not root.is_dir():
-            raise TaskError(
-                f"task folder {str(root)!r} does not exist; pass a folder with task.toml"
-            )
-        toml_path = root / "task.toml"
-        if not toml_path.is_file():
-            raise TaskError(
-                f"{str(toml_path)!r} is missing; create it with at least an 'instruction' "
-                "(see docs/tasks.md)"
-            )
-        try:
-            data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise TaskError(f"{str(toml_path)!r} is not valid TOML: {exc}") from None
-        return _from_mapping(data, root.resolve(), str(toml_path))
+        from hone.formats import load_task
+
+        return load_task(Path(path))
 
 
-def _from_mapping(data: dict[str, Any], root: Path, where: str) -> Task:
-    unknown = set(data) - _TOP_KEYS - set(_TABLES)
-    if unknown:
-        raise TaskError(
-            f"{where!r} has unknown key(s) {sorted(unknown)}; allowed: "
-            f"{sorted(_TOP_KEYS | set(_TABLES))}"
-        )
-    instruction = data.get("instruction")
-    if not isinstance(instruction, str) or not instruction.strip():
-        raise TaskError(
-            f"{where!r} needs an 'instruction' string telling the model what to improve"
-        )
-    objective = data.get("objective", "maximize")
-    if objective not in ("maximize", "minimize"):
-        raise TaskError(f"{where!r}: objective must be 'maximize' or 'minimize', got {objective!r}")
-    program_path = root / _str_key(data, "program", "initial.py", where)
-    if not program_path.is_file():
-        raise TaskError(
-            f"starting program {str(program_path)!r} is missing; create it or set 'program' "
-            f"in {where!r}"
-        )
-    evaluator = root / _str_key(data, "evaluator", "evaluate.py", where)
-    _check_evaluator(evaluator, where)
-    tables: dict[str, Any] = {}
-    for name, klass in _TABLES.items():
-        table = data.get(name, {})
-        if not isinstance(table, dict):
-            raise TaskError(f"{where!r}: [{name}] must be a table")
-        allowed = {f.name for f in fields(klass)}
-        if name == "model" and "name" in table:
-            table = {**table, "spec": table["name"]}
-            table.pop("name")
-        bad = set(table) - allowed - ({"target"} if name == "budget" else set())
-        if bad:
-            raise TaskError(
-                f"{where!r}: unknown key(s) {sorted(bad)} in [{name}]; allowed: {sorted(allowed)}"
-            )
-        try:
-            tables[name] = klass(**table)
-        except (TypeError, ConfigError) as exc:
-            raise TaskError(f"{where!r}: invalid [{name}]: {exc}") from None
-    readable = []
-    for path in tables["evaluation"].read_paths:
-        folder = (root / path).resolve()
-        if not folder.is_dir():
-            raise TaskError(
-                f"{where!r}: [evaluation] read_paths entry {path!r} is not a folder "
-                f"(paths are relative to the task folder {str(root)!r})"
-            )
-        readable.append(str(folder))
-    tables["evaluation"] = dataclasses.replace(tables["evaluation"], read_paths=tuple(readable))
-    if "target" in data:
-        target = data["target"]
-        if isinstance(target, bool) or not isinstance(target, int | float):
-            raise TaskError(f"{where!r}: target must be a number, got {target!r}")
-        tables["budget"] = tables["budget"].merged(target=float(target))
-    program = _read_program(program_path)
-    archive = data.get("archive", [])
-    if not isinstance(archive, list) or not all(isinstance(a, str) and a for a in archive):
-        raise TaskError(
-            f"{where!r}: archive must be a list of file names of more starting programs, "
-            f"got {archive!r}"
-        )
-    archived = []
-    for name in archive:
-        path = root / name
-        if not path.is_file():
-            raise TaskError(
-                f"archive program {str(path)!r} is missing; create it or remove it from "
-                f"'archive' in {where!r}"
-            )
-        archived.append((name, _read_program(path)))
-    function = data.get("function")
-    if function is not None and not isinstance(function, str):
-        raise TaskError(f"{where!r}: function must be a string naming the function to evolve")
-    return Task(
-        name=_str_key(data, "name", root.name, where),
-        instruction=instruction.strip(),
-        program=program,
-        evaluator=evaluator,
-        objective=objective,
-        function=function,
-        archive=tuple(archived),
-        program_filename=program_path.name,
-        root=root,
-        **tables,
-    )
-
-
-def _read_program(path: Path) -> str:
-    program = path.read_text(encoding="utf-8")
-    if path.suffix == ".py":
-        try:
-            ast.parse(program)
-        except SyntaxError as exc:
-            raise TaskError(
-                f"starting program {str(path)!r} does not parse (line {exc.lineno}: {exc.msg})"
-            ) from None
-    return program
-
-
-def _str_key(data: dict[str, Any], key: str, default: str, where: str) -> str:
-    value = data.get(key, default)
-    if not isinstance(value, str) or not value:
-        raise TaskError(f"{where!r}: {key!r} must be a non-empty string, got {value!r}")
-    return value
-
-
-def _check_evaluator(path: Path, where: str) -> None:
-    if not path.is_file():
-        raise TaskError(
-            f"evaluator {str(path)!r} is missing; create it with a function "
-            "evaluate(program_path) -> float | dict (see docs/tasks.md)"
-        )
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except SyntaxError as exc:
-        raise TaskError(
-            f"evaluator {str(path)!r} does not parse (line {exc.lineno}: {exc.msg})"
-        ) from None
-    names = (
-        {
-            node.name
-            for node in tree.body
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        }
-        | {
-            target.id
-            for node in tree.body
-            if isinstance(node, ast.Assign)
-            for target in node.targets
-            if isinstance(target, ast.Name)
-        }
-        | {
-            alias.asname or alias.name
-            for node in tree.body
-            if isinstance(node, ast.ImportFrom)
-            for alias in node.names
-        }
-    )
-    if not names & {"evaluate", "evaluate_program", "evaluate_stage1"}:
-        raise TaskError(
-            f"evaluator {str(path)!r} defines no top-level 'evaluate'; add "
-            "def evaluate(program_path): ... returning a float or a dict, or "
-            "def evaluate_program(program): ... (see docs/tasks.md)"
-        )
-    if "evaluate_program" in names and "evaluate_stage1" in names:
-        raise TaskError(
-            f"evaluator {str(path)!r}: cascade stages (evaluate_stage1, ...) go with "
-            "evaluate(program_path); inside evaluate_program, run cheap checks first in code"
-        )
+def language_of(filename: str) -> str:
+    """The language of a program file, for code fences (python, c, ...; '' when unknown)."""
+    return _LANGUAGES.get(Path(filename).suffix.lower(), "")

@@ -1,5 +1,46 @@
-"""Test doubles shipped with hone: models whose answers you choose."""
+"""Test doubles shipped with hone: models whose answers you choose, and a verifier that scores
+programs with a function of yours, in this process (for tests of a loop's logic)."""
 
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+
+from hone.evaluation import Evaluation, coerce_result
+from hone.executors import Verified
 from hone.models.scripted import FunctionModel, ScriptedModel
 
-__all__ = ["FunctionModel", "ScriptedModel"]
+
+class FunctionVerifier:
+    """Scores each program with ``fn(program_text)``, which returns what an evaluator may
+    (a float, a dict, an `Evaluation`) or awaits it; an exception is an `error` evaluation.
+
+    It runs `fn` in hone's own process, with no sandbox and no worker processes: for tests and
+    trusted toy tasks only, never for programs a model wrote for real.
+    """
+
+    protections = "no sandbox: an in-process test double"
+
+    def __init__(self, fn: Callable[[str], object | Awaitable[object]]) -> None:
+        self.fn = fn
+        self.programs: list[str] = []  # every program verified, in order
+
+    def start(self) -> None:
+        """Nothing to start."""
+
+    async def verify(self, program: str) -> Verified:
+        """The function's verdict on `program`."""
+        self.programs.append(program)
+        try:
+            result = self.fn(program)
+            if inspect.isawaitable(result):
+                result = await result
+        except Exception as exc:
+            return Verified(Evaluation.failed("error", f"{type(exc).__name__}: {exc}"))
+        return Verified(coerce_result(result))
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+
+__all__ = ["FunctionModel", "FunctionVerifier", "ScriptedModel"]

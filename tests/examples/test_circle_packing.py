@@ -162,8 +162,8 @@ def test_wrong_return_type_gives_an_error(evaluator: ModuleType, tmp_path: Path)
 def test_hone_runs_the_trusted_form_and_the_candidate_cannot_forge_it(tmp_path: Path) -> None:
     import asyncio
 
-    from hone.config import EvaluationConfig
-    from hone.sandbox import ProcessPool
+    from hone.executors.local import ProcessPool
+    from hone.settings import EvaluationConfig
 
     forger = (EXAMPLE / "initial.py").read_text() + textwrap.dedent(
         """

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from hone.config import EvaluationConfig
-from hone.sandbox import ProcessPool
+from hone.executors.local import ProcessPool
+from hone.settings import EvaluationConfig
 from hone.task import Task
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tsp_c"

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from hone.config import ModelConfig
 from hone.exceptions import ConfigError, ModelError
 from hone.models import Message, Request, make_model
 from hone.models.anthropic import AnthropicModel
 from hone.models.embedded import EmbeddedModel, default_model_path
 from hone.models.openai import OpenAIModel
+from hone.settings import ModelConfig
 
 pytestmark = pytest.mark.slow
 

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 import hone
-from hone.config import Budget, ModelConfig
+from hone.budget import Budget
 from hone.exceptions import ConfigError
 from hone.models import check_spec
 from hone.models.ensemble import Ensemble
 from hone.models.scripted import ScriptedModel
+from hone.settings import ModelConfig
 from hone.task import Task
 from hone.testing import FunctionModel
 from tests.conftest import answer

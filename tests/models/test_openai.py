@@ -3,9 +3,6 @@ the answer (the SDK's own `post`, not `chat.completions.create`)."""
 
 import asyncio
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -13,34 +10,7 @@ import pytest
 from hone.exceptions import ModelError
 from hone.models import Message, Request
 from hone.models.openai import OpenAIModel
-
-
-class _Server(ThreadingHTTPServer):
-    answer: Any = None  # what the next POST returns (a dict: JSON, a str: text/plain)
-    status = 200
-    seen: list[tuple[dict[str, str], bytes]]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.server.seen.append(({k.lower(): v for k, v in self.headers.items()}, body))
-        answer = self.server.answer
-        if isinstance(answer, str):
-            data, kind = answer.encode(), "text/plain"
-        else:
-            data, kind = json.dumps(answer).encode(), "application/json"
-        self.send_response(self.server.status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+from tests.models.conftest import _Server
 
 
 def _chat(content: Any, usage: Any = None) -> dict[str, Any]:
@@ -60,17 +30,6 @@ def _chat(content: Any, usage: Any = None) -> dict[str, Any]:
     if usage is not None:
         answer["usage"] = usage
     return answer
-
-
-@pytest.fixture
-def server() -> Iterator[_Server]:
-    httpd = _Server(("127.0.0.1", 0), _Handler)
-    httpd.seen = []
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
 
 
 def _generate(server: _Server, request: Request, **kwargs: Any) -> Any:
@@ -121,7 +80,7 @@ def test_sends_what_chat_completions_create_sends(
                 temperature=0.5,
                 max_tokens=64,
                 seed=7,
-                stop=["a", "b", "c", "d"],
+                stop=["a", "b", "c", "d", "e"],  # a server of its own takes more than 4
             )
         finally:
             await client.close()
@@ -134,7 +93,30 @@ def test_sends_what_chat_completions_create_sends(
     assert {k: v for k, v in ours_headers.items() if k not in skip} == {
         k: v for k, v in sdk_headers.items() if k not in skip
     }
-    assert json.loads(ours)["stop"] == ["a", "b", "c", "d"]
+    assert json.loads(ours)["stop"] == ["a", "b", "c", "d", "e"]  # none dropped
+
+
+def test_only_api_openai_com_gets_four_stop_sequences_and_a_warning(
+    server: _Server, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import openai
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    server.answer = _chat("x")
+    url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+
+    async def go() -> None:  # base_url None: the backend takes it for api.openai.com
+        client = openai.AsyncOpenAI(api_key="k", base_url=url, max_retries=0)
+        model = OpenAIModel("m", client=client)
+        try:
+            await model.generate(REQUEST)
+        finally:
+            await model.close()
+
+    with caplog.at_level("WARNING", logger="hone"):
+        asyncio.run(go())
+    assert json.loads(server.seen[0][1])["stop"] == ["a", "b", "c", "d"]
+    assert "at most 4 stop sequences; not sent: ('e',)" in caplog.text
 
 
 def test_reads_answers_without_content_or_usage(

@@ -4,8 +4,8 @@ from pathlib import Path
 
 from hone.edits import START
 from hone.evaluation import Evaluation
+from hone.population import Candidate
 from hone.prompts import build_prompt, parse_answer
-from hone.store import Candidate
 from hone.strategies import Selection
 from hone.task import Task
 
@@ -248,3 +248,83 @@ def test_crossover_needs_a_second_program_and_a_chat_model() -> None:
     alone = Selection(_selection().parent)
     assert build_prompt(TASK, alone, "chat", cross=True).kind == "improve"
     assert build_prompt(TASK, _selection(), "completion", cross=True).kind == "improve"
+
+
+REFLECTION_USER = '''## Task
+Make f() return 10.
+
+Score: higher is better.
+## Insights from earlier rounds
+- small steps help
+## Best program so far
+### Program #2 (score -6)
+metrics: value=4
+feedback: f() = 4.0
+```python
+import math
+
+# EVOLVE-BLOCK-START
+def f():
+    """Return a number."""
+    return 4.0
+# EVOLVE-BLOCK-END
+
+
+def run():
+    return f()
+```
+
+## This round's hypotheses
+- #2 (from #-): score -6
+- #3 (from #-): invalid-edit: the answer contains no code
+
+Analyse this round for the next one. Write at most five short bullet points: what worked, what failed and why, and what to try next.'''
+
+CONDENSATION_USER = """## Task
+Make f() return 10.
+
+## Insights so far
+- small steps help
+
+## Analyses of the latest rounds
+- raising the constant helped
+- SEARCH text must match exactly
+
+Condense the insights and analyses into one list of insights for the rest of the search. Keep what held up, drop what did not, at most eight bullet points."""
+
+FIX_USER = (
+    "Your answer could not be applied: the SEARCH text does not match program #2. Answer "
+    "again with the corrected change, as SEARCH/REPLACE blocks that copy the current "
+    "program's lines exactly, or as the whole program in one fenced code block."
+)
+
+
+def test_reflection_prompt_is_pinned() -> None:
+    from hone.prompts import chat
+
+    selection = _selection()
+    hypotheses = [selection.parent, *selection.failures]
+    memory = "## Insights from earlier rounds\n- small steps help"
+    system, user = chat.reflection(TASK, hypotheses, selection.parent, memory)
+    assert system.content == chat.SYSTEM
+    assert user.role == "user" and user.content == REFLECTION_USER
+
+
+def test_condensation_prompt_is_pinned() -> None:
+    from hone.prompts import chat
+
+    analyses = ["raising the constant helped", "SEARCH text must match exactly"]
+    system, user = chat.condensation(TASK, analyses, "- small steps help")
+    assert system.content == chat.SYSTEM
+    assert user.content == CONDENSATION_USER
+
+
+def test_fix_prompt_is_pinned() -> None:
+    from hone.models import Message
+    from hone.prompts import chat
+
+    asked = (Message("system", chat.SYSTEM), Message("user", "improve #2"))
+    messages = chat.fix(asked, "my answer", "the SEARCH text does not match program #2")
+    assert messages[:2] == asked
+    assert messages[2] == Message("assistant", "my answer")
+    assert messages[3] == Message("user", FIX_USER)

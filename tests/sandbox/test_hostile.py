@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from hone.config import EvaluationConfig
-from hone.sandbox import ProcessPool, Verified
+from hone.executors import Verified
+from hone.executors.local import ProcessPool
+from hone.settings import EvaluationConfig
 
 SECRET = "hone-test-secret-4bd1c0"
 SANDBOX_UID_MIN = 0x100000
@@ -62,9 +63,17 @@ class World:
     listener: socket.socket
     pools: dict[str, ProcessPool] = field(default_factory=dict)
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
+    workers: set[int] = field(default_factory=set)  # pids of every worker the pools ran
 
     def verify(self, mode: str, program: str) -> Verified:
-        return self.loop.run_until_complete(self.pools[mode].verify(program))
+        self._note_workers()
+        try:
+            return self.loop.run_until_complete(self.pools[mode].verify(program))
+        finally:
+            self._note_workers()  # a worker replaced during the evaluation counts too
+
+    def _note_workers(self) -> None:
+        self.workers |= {w.proc.pid for pool in self.pools.values() for w in pool._all}
 
 
 @pytest.fixture(scope="module")
@@ -524,17 +533,20 @@ def test_hostile_candidate_is_contained(world: World, case: Case, mode: str) -> 
     nothing_outside(world, verified)
     if case.check is not None:
         case.check(world, verified)
-    assert not _sandbox_processes(), "processes of the sandbox user survived"
+    assert not _sandbox_processes(world), "processes of the sandbox user survived"
     after = world.verify(mode, GOOD)  # the pool goes on
     assert after.evaluation.ok and after.evaluation.score == 1.0, after.evaluation
 
 
-def _sandbox_processes() -> list[int]:
+def _sandbox_processes(world: World) -> list[int]:
+    """Live processes of this test's sandbox users (one per worker: 0x100000 + its pid), so
+    that other hone processes on the machine do not count."""
+    uids = {SANDBOX_UID_MIN + pid for pid in world.workers}
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if entry.stat().st_uid >= SANDBOX_UID_MIN:
+                if entry.stat().st_uid in uids:
                     found.append(int(entry.name))
             except OSError:
                 continue

@@ -7,10 +7,10 @@ from collections import Counter
 
 import pytest
 
-from hone.config import SearchConfig
 from hone.evaluation import Evaluation
 from hone.exceptions import ConfigError
-from hone.store import Candidate
+from hone.population import Candidate
+from hone.settings import SearchConfig
 from hone.strategies import TopK, make_strategy
 from hone.strategies.islands import Islands
 from hone.strategies.map_elites import MapElites

@@ -1,33 +1,57 @@
 """Model backends behind one protocol, and `make_model` to pick one from a spec string.
 
-Specs: ``embedded`` (Gemma 3 270M), ``embedded:<path.gguf>``, ``openai:<model>``,
-``anthropic:<model>``, ``scripted:<answers.jsonl>``, and ``ensemble:<spec>,<spec>,...`` (a bandit
-chooses among them per call).
+A spec is ``<kind>`` or ``<kind>:<argument>``; `BACKENDS` lists the kinds (the CLI's help and
+every error message come from it). Adding a backend: a module with a factory
+``make(argument, config) -> Model`` and one line in `BACKENDS`.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+import importlib
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from hone.config import ModelConfig
 from hone.exceptions import ConfigError
 from hone.models.base import Completion, Message, Model, Request, Style, estimate_tokens
 
-KINDS = ("embedded", "openai", "anthropic", "scripted", "ensemble")
+if TYPE_CHECKING:
+    from hone.settings import ModelConfig
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A kind of model spec: where its factory lives and how it is written."""
+
+    module: str  # holds make(argument: str, config: ModelConfig) -> Model
+    usage: str  # how the spec is written, for help and errors
+    needs_argument: bool = True
+
+
+BACKENDS: dict[str, Backend] = {
+    "embedded": Backend("hone.models.embedded", "embedded, embedded:<file.gguf>", False),
+    "openai": Backend("hone.models.openai", "openai:<model>"),
+    "anthropic": Backend("hone.models.anthropic", "anthropic:<model>"),
+    "scripted": Backend("hone.models.scripted", "scripted:<answers.jsonl>"),
+    "ensemble": Backend("hone.models.ensemble", "ensemble:<spec>,<spec>,..."),
+}
+KINDS = tuple(BACKENDS)
+
+
+def spec_usage() -> str:
+    """Every way to write a model spec, for help texts and errors."""
+    return ", ".join(b.usage for b in BACKENDS.values())
 
 
 def check_spec(config: ModelConfig) -> None:
     """Raise ConfigError at once for a spec `make_model` would refuse (it is slow to run)."""
     kind, _, arg = config.spec.partition(":")
-    if kind not in KINDS:
-        raise ConfigError(
-            f"unknown model {config.spec!r}; use one of: embedded, embedded:<file.gguf>, "
-            "openai:<model>, anthropic:<model>, scripted:<answers.jsonl>"
-        )
-    if kind in ("openai", "anthropic", "scripted") and not arg:
+    backend = BACKENDS.get(kind)
+    if backend is None:
+        raise ConfigError(f"unknown model {config.spec!r}; use one of: {spec_usage()}")
+    if backend.needs_argument and not arg:
         raise ConfigError(f"model {config.spec!r} needs a name after the colon, e.g. {kind}:NAME")
     if kind == "ensemble":
-        members = [m.strip() for m in arg.split(",") if m.strip()]
+        members = ensemble_members(arg)
         if len(members) < 2:
             raise ConfigError(
                 f"model {config.spec!r}: an ensemble lists two or more models, e.g. "
@@ -37,33 +61,21 @@ def check_spec(config: ModelConfig) -> None:
             check_spec(replace(config, spec=member))
 
 
+def ensemble_members(argument: str) -> list[str]:
+    """The member specs of ``ensemble:<spec>,<spec>,...``."""
+    return [m.strip() for m in argument.split(",") if m.strip()]
+
+
 def make_model(config: ModelConfig) -> Model:
     """The backend a spec such as 'openai:gpt-4o-mini' names."""
     check_spec(config)
     kind, _, arg = config.spec.partition(":")
-    if kind == "embedded":
-        from hone.models.embedded import EmbeddedModel
-
-        return EmbeddedModel(arg or None)
-    if kind == "openai":
-        from hone.models.openai import OpenAIModel
-
-        return OpenAIModel(arg, base_url=config.base_url, timeout=config.timeout)
-    if kind == "ensemble":
-        from hone.models.ensemble import Ensemble
-
-        members = [m.strip() for m in arg.split(",") if m.strip()]
-        return Ensemble([make_model(replace(config, spec=m)) for m in members])
-    if kind == "anthropic":
-        from hone.models.anthropic import AnthropicModel
-
-        return AnthropicModel(arg, base_url=config.base_url, timeout=config.timeout)
-    from hone.models.scripted import ScriptedModel
-
-    return ScriptedModel.from_jsonl(arg)
+    model: Model = importlib.import_module(BACKENDS[kind].module).make(arg, config)
+    return model
 
 
 __all__ = [
+    "BACKENDS",
     "KINDS",
     "Completion",
     "Message",
@@ -73,4 +85,5 @@ __all__ = [
     "check_spec",
     "estimate_tokens",
     "make_model",
+    "spec_usage",
 ]

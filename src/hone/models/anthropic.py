@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hone.exceptions import ConfigError, MissingDependencyError, ModelError
 from hone.models.base import Completion, Request, Style
+
+if TYPE_CHECKING:
+    from hone.settings import ModelConfig
 
 
 class AnthropicModel:
@@ -15,7 +18,12 @@ class AnthropicModel:
     style: Style = "chat"
 
     def __init__(
-        self, model: str, *, base_url: str | None = None, timeout: float = 300.0, client: Any = None
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        client: Any = None,
     ) -> None:
         self.name = f"anthropic:{model}"
         self.model = model
@@ -32,7 +40,10 @@ class AnthropicModel:
                     "server that needs no key"
                 )
             client = anthropic.AsyncAnthropic(
-                api_key=api_key or "not-needed", base_url=base_url, timeout=timeout, max_retries=2
+                api_key=api_key or "not-needed",
+                base_url=base_url,
+                max_retries=2,
+                timeout=anthropic.NOT_GIVEN if timeout is None else timeout,
             )
         self._client = client
 
@@ -48,6 +59,8 @@ class AnthropicModel:
             "model": self.model,
             "messages": messages,
             "max_tokens": request.max_tokens,
+            # (SDK 1.x has no `temperature` argument; the API still takes it in the body)
+            "extra_body": {"temperature": request.temperature},
         }
         if system:
             kwargs["system"] = system
@@ -72,3 +85,8 @@ class AnthropicModel:
     async def close(self) -> None:
         """Close the HTTP client."""
         await self._client.close()
+
+
+def make(argument: str, config: ModelConfig) -> AnthropicModel:
+    """`anthropic:<model>`, at `config.base_url` when set."""
+    return AnthropicModel(argument, base_url=config.base_url)  # the deadline is Metered's

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 Style = Literal["completion", "chat"]
 Role = Literal["system", "user", "assistant"]
@@ -46,7 +46,12 @@ class Completion:
 
 
 class Model(Protocol):
-    """A language model backend."""
+    """A language model backend.
+
+    Two capabilities are optional, each a protocol of its own that a backend may also
+    implement: `LearnsFromOutcomes` (told how each answer did: an ensemble's bandit) and
+    `Resumable` (told how many calls a resumed run already made: prepared answers).
+    """
 
     name: str
     style: Style  # how it wants to be prompted
@@ -57,6 +62,25 @@ class Model(Protocol):
 
     async def close(self) -> None:
         """Release the backend's resources."""
+        ...
+
+
+@runtime_checkable
+class LearnsFromOutcomes(Protocol):
+    """A model that is told whether each of its answers improved on its parent."""
+
+    def reward(self, model: str, value: float, *, replayed: bool = False) -> None:
+        """Credit a call answered by `model` (its `Completion.model`) with `value`;
+        `replayed`: a resumed run tells again what the model learnt before the stop."""
+        ...
+
+
+@runtime_checkable
+class Resumable(Protocol):
+    """A model whose answers depend on how many calls came before (prepared answers)."""
+
+    def advance(self, calls: int) -> None:
+        """Go on as if `calls` calls had been answered already."""
         ...
 
 

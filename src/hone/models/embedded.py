@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hone.exceptions import ConfigError, MissingDependencyError, ModelError
 from hone.models.base import Completion, Request, Style
+
+if TYPE_CHECKING:
+    from hone.settings import ModelConfig
 
 DEFAULT_NAME = "embedded"
 _SLOTS = 4
@@ -104,6 +107,11 @@ class EmbeddedModel:
         server, self._server = self._server, None
         if server is not None:
             await asyncio.to_thread(_drop, server)
+
+
+def make(argument: str, config: ModelConfig) -> EmbeddedModel:
+    """`embedded` (Gemma 3 270M) or `embedded:<file.gguf>`."""
+    return EmbeddedModel(argument or None)
 
 
 def _drop(server: Any) -> None:

@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from hone.exceptions import ConfigError
 from hone.models.base import Completion, Model, Request, Style
+
+if TYPE_CHECKING:
+    from hone.settings import ModelConfig
 
 
 class Ensemble:
@@ -87,3 +92,10 @@ class Ensemble:
         """Close every model."""
         for model in self.models:
             await model.close()
+
+
+def make(argument: str, config: ModelConfig) -> Ensemble:
+    """`ensemble:<spec>,<spec>,...`: each member built from its own spec."""
+    from hone.models import ensemble_members, make_model
+
+    return Ensemble([make_model(replace(config, spec=m)) for m in ensemble_members(argument)])

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hone.exceptions import ConfigError, MissingDependencyError, ModelError
 from hone.models.base import Completion, Request, Style, estimate_tokens
+
+if TYPE_CHECKING:
+    from hone.settings import ModelConfig
+
+log = logging.getLogger("hone")
+_OPENAI_STOP_LIMIT = 4  # api.openai.com refuses more stop sequences; other servers take more
 
 
 class OpenAIModel:
@@ -17,7 +24,12 @@ class OpenAIModel:
     style: Style = "chat"
 
     def __init__(
-        self, model: str, *, base_url: str | None = None, timeout: float = 300.0, client: Any = None
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        client: Any = None,
     ) -> None:
         self.name = f"openai:{model}"
         self.model = model
@@ -46,7 +58,7 @@ class OpenAIModel:
             "seed": request.seed,
         }
         if request.stop:
-            body["stop"] = list(request.stop)[:4]
+            body["stop"] = self._stops(request.stop)
         body["temperature"] = request.temperature
         where = self.base_url or "api.openai.com"
         try:
@@ -68,12 +80,28 @@ class OpenAIModel:
             raise ModelError(f"{self.name} failed: {exc}") from None
         return _completion(self.name, data, request)
 
+    def _stops(self, stop: tuple[str, ...]) -> list[str]:
+        if self.base_url is None and len(stop) > _OPENAI_STOP_LIMIT:
+            log.warning(
+                "api.openai.com takes at most %d stop sequences; not sent: %r",
+                _OPENAI_STOP_LIMIT,
+                stop[_OPENAI_STOP_LIMIT:],
+            )
+            return list(stop[:_OPENAI_STOP_LIMIT])
+        return list(stop)
+
     async def close(self) -> None:
         """Close the HTTP client."""
         await self._client.close()
 
 
-def sdk_client(base_url: str | None, timeout: float, key_hint: str) -> Any:
+def make(argument: str, config: ModelConfig) -> OpenAIModel:
+    """`openai:<model>`, at `config.base_url` when set (any OpenAI-compatible server)."""
+    # (no timeout here: a run's deadline per call is `Metered`'s, from [model] timeout)
+    return OpenAIModel(argument, base_url=config.base_url)
+
+
+def sdk_client(base_url: str | None, timeout: float | None, key_hint: str) -> Any:
     """An `openai.AsyncOpenAI` client, keyed by OPENAI_API_KEY; without a key, only for a
     `base_url` (`key_hint` says how to give one: "pass --base-url", ...)."""
     try:
@@ -86,7 +114,10 @@ def sdk_client(base_url: str | None, timeout: float, key_hint: str) -> Any:
             f"OPENAI_API_KEY is not set; set it, or {key_hint} for a server that needs no key"
         )
     return openai.AsyncOpenAI(
-        api_key=api_key or "not-needed", base_url=base_url, timeout=timeout, max_retries=2
+        api_key=api_key or "not-needed",
+        base_url=base_url,
+        max_retries=2,
+        timeout=openai.NOT_GIVEN if timeout is None else timeout,
     )
 
 

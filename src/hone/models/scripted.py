@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
-from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from hone.exceptions import ConfigError, ModelError, ReplayError
+from hone.exceptions import ConfigError, ModelError
 from hone.models.base import Completion, Request, Style, estimate_tokens
+
+if TYPE_CHECKING:
+    from hone.settings import ModelConfig
 
 
 class ScriptedModel:
@@ -95,35 +98,6 @@ class FunctionModel:
         """Nothing to release."""
 
 
-class ReplayModel:
-    """Answers each request with the completion a recorded run got for the same prompt and
-    sampling seed (in the recorded order when it was asked more than once): `hone replay`."""
-
-    def __init__(
-        self,
-        recorded: Iterable[tuple[str, int | None, Completion]],
-        *,
-        style: Style,
-        name: str = "replay",
-    ) -> None:
-        self.answers: defaultdict[tuple[str, int | None], deque[Completion]] = defaultdict(deque)
-        for prompt, seed, completion in recorded:
-            self.answers[prompt, seed].append(completion)
-        self.style: Style = style
-        self.name = name
-        self.calls = 0
-
-    async def generate(self, request: Request) -> Completion:
-        """The recorded answer to this prompt; ReplayError when the run asked nothing like it."""
-        self.calls += 1
-        answers = self.answers.get((request.as_text(), request.seed))
-        if not answers:
-            raise ReplayError(
-                f"model call {self.calls} of the replay sends a prompt the recorded run never "
-                "sent (or sent fewer times), so the two runs diverged; the task folder, its "
-                "evaluator or hone changed since the run was recorded"
-            )
-        return answers.popleft()
-
-    async def close(self) -> None:
-        """Nothing to release."""
+def make(argument: str, config: ModelConfig) -> ScriptedModel:
+    """`scripted:<answers.jsonl>`: the answers in the file, in order."""
+    return ScriptedModel.from_jsonl(argument)

@@ -4,11 +4,13 @@ reasoning step for chat models, and parsing each kind of answer back into a prog
 from __future__ import annotations
 
 import dataclasses
+import random
 from dataclasses import dataclass
 
 from hone.edits import Edit, apply_answer, complete_function
-from hone.models.base import Message, Style
-from hone.store import Candidate
+from hone.models.base import Message, Request, Style
+from hone.population import Candidate
+from hone.settings import ModelConfig
 from hone.strategies import Selection
 from hone.task import Task
 
@@ -26,6 +28,17 @@ class Prompt:
     signature: str = ""  # completion-style: the def line(s) the prompt ends with
     niche: int | None = None  # the strategy's niche (island, cell) the hypothesis belongs to
     kind: str = "improve"  # or "crossover": combine the parent with a second program
+
+    def request(self, config: ModelConfig, seed: int) -> Request:
+        """What the model is sent for this prompt, sampling as `config` says."""
+        return Request(
+            text=self.text,
+            messages=self.messages,
+            temperature=config.temperature,
+            max_tokens=config.max_completion_tokens,
+            seed=seed,
+            stop=self.stop,
+        )
 
     @property
     def parent_ids(self) -> tuple[int, ...]:
@@ -55,6 +68,20 @@ def build_prompt(
     return dataclasses.replace(prompt, niche=selection.niche)
 
 
+@dataclass(frozen=True)
+class Prompter:
+    """Builds each hypothesis's prompt: a `crossover` share of chat prompts combine two
+    programs instead of improving one."""
+
+    task: Task
+    crossover: float = 0.0
+
+    def prompt(self, selection: Selection, style: Style, memory: str, rng: random.Random) -> Prompt:
+        """The prompt for the programs the strategy selected, in the model's style."""
+        cross = self.crossover > 0 and rng.random() < self.crossover
+        return build_prompt(self.task, selection, style, memory, cross=cross)
+
+
 def parse_answer(prompt: Prompt, answer: str) -> Edit:
     """The program the model's answer yields (or why it yields none)."""
     parent = prompt.parent.code or ""
@@ -63,4 +90,4 @@ def parse_answer(prompt: Prompt, answer: str) -> Edit:
     return apply_answer(parent, answer)
 
 
-__all__ = ["Prompt", "build_prompt", "parse_answer"]
+__all__ = ["Prompt", "Prompter", "build_prompt", "parse_answer"]

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from hone.evaluation import Evaluation
 from hone.models.base import Message
+from hone.objective import wording
+from hone.population import Candidate
 from hone.prompts import Prompt
-from hone.store import Candidate
 from hone.strategies import Selection
 from hone.task import Task
 
@@ -88,8 +89,7 @@ def crossover(task: Task, selection: Selection, memory: str = "") -> Prompt:
 
 
 def _header(task: Task, memory: str) -> list[str]:
-    better = "higher" if task.objective == "maximize" else "lower"
-    lines = [f"## Task\n{task.instruction}\n", f"Score: {better} is better."]
+    lines = [f"## Task\n{task.instruction}\n", f"Score: {wording(task.objective)} is better."]
     if task.budget.target is not None:
         lines.append(f"Target score: {task.budget.target:g}.")
     if memory:
@@ -152,8 +152,7 @@ def reflection(
     task: Task, hypotheses: list[Candidate], best: Candidate, memory: str
 ) -> tuple[Message, ...]:
     """Ask for a short analysis of one round (ReEvo's short-term reflection)."""
-    better = "higher" if task.objective == "maximize" else "lower"
-    lines = [f"## Task\n{task.instruction}\n", f"Score: {better} is better."]
+    lines = [f"## Task\n{task.instruction}\n", f"Score: {wording(task.objective)} is better."]
     if memory:
         lines.append(memory)
     lines.append("## Best program so far\n" + _describe(best, task.language, best=False))
@@ -185,4 +184,16 @@ def condensation(task: Task, analyses: list[str], insights: str) -> tuple[Messag
 REFLECT = "Analyse this round for the next one."
 CONDENSE = (
     "Condense the insights and analyses into one list of insights for the rest of the search."
+)
+
+
+def fix(messages: tuple[Message, ...], answer: str, reason: str) -> tuple[Message, ...]:
+    """The conversation that sends an answer that could not be applied back with its error."""
+    return (*messages, Message("assistant", answer), Message("user", FIX.format(reason=reason)))
+
+
+FIX = (
+    "Your answer could not be applied: {reason}. Answer again with the corrected change, "
+    "as SEARCH/REPLACE blocks that copy the current program's lines exactly, or as the "
+    "whole program in one fenced code block."
 )

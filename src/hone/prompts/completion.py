@@ -7,8 +7,9 @@ import ast
 import re
 
 from hone.edits import END, START, function_names, function_source, region
+from hone.objective import signed, wording
+from hone.population import Candidate
 from hone.prompts import Prompt
-from hone.store import Candidate
 from hone.strategies import Selection
 from hone.task import Task
 
@@ -32,7 +33,7 @@ def best_shot(task: Task, selection: Selection) -> Prompt | None:
     context = _context(code, name)
     if context:
         pieces.append(context)
-    better = "higher" if task.objective == "maximize" else "lower"
+    better = wording(task.objective)
     for number, candidate in enumerate(versions):
         source = function_source(candidate.code or "", name) or ""
         renamed = _rename(source, name, number)
@@ -53,8 +54,7 @@ def best_shot(task: Task, selection: Selection) -> Prompt | None:
 
 
 def _rank(task: Task, c: Candidate) -> float:
-    score = c.score if c.score is not None else 0.0
-    return score if task.objective == "maximize" else -score
+    return signed(task.objective, c.score if c.score is not None else 0.0)
 
 
 def _context(code: str, name: str) -> str:

@@ -45,6 +45,9 @@ _PR_SET_CHILD_SUBREAPER = 36
 _PR_SET_NO_NEW_PRIVS = 38
 
 HIDDEN_ROOTS = ("/root", "/home")
+# Variables a candidate may see; everything else of the parent (API keys above all) is dropped.
+_ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
+_THREAD_CAPS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -79,6 +82,18 @@ class Protections:
         ]
         text = ", ".join(parts)
         return f"{text} ({self.reason})" if self.reason else text
+
+
+def scrubbed_env() -> dict[str, str]:
+    """The environment workers and candidates run with: an allow-list, never the user's
+    secrets."""
+    env = {k: os.environ[k] for k in _ENV_ALLOW if k in os.environ}
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    env.update({k: "1" for k in _THREAD_CAPS})
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent.parent)  # hone's own
+    env["HOME"] = "/nonexistent"
+    return env
 
 
 def die_with_parent() -> None:

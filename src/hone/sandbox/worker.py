@@ -1,7 +1,7 @@
 """The evaluation worker: a warm process that forks one child per candidate.
 
 Run as ``python -m hone.sandbox.worker EVALUATOR_PATH PROGRAM_FILENAME SETTINGS_JSON`` by
-`hone.sandbox.pool`. It isolates itself (`hone.sandbox.isolation`: namespaces, a private file
+`hone.executors.local`. It isolates itself (`hone.sandbox.isolation`: namespaces, a private file
 system view, subreaper), imports the (trusted) evaluator once, then answers one JSON request per
 line on stdin with one JSON reply per line on stdout.
 
@@ -16,7 +16,6 @@ deadline, and afterwards kills and reaps everything the candidate started.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import importlib.util
 import json
 import math
@@ -32,8 +31,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hone.evaluation import STATUSES, Evaluation, Status, coerce_result
+from hone.evaluation import STATUSES, Evaluation, Status, cascade, coerce_result
 from hone.exceptions import CandidateError
+from hone.objective import Objective
 from hone.sandbox import isolation
 from hone.sandbox.isolation import Limits
 
@@ -107,7 +107,9 @@ def _reply(out: Any, message: dict[str, Any]) -> None:
     out.flush()
 
 
-def _load_evaluator(path: str, thresholds: list[float], objective: str) -> Callable[[Any], object]:
+def _load_evaluator(
+    path: str, thresholds: list[float], objective: Objective
+) -> Callable[[Any], object]:
     sys.path.insert(0, str(Path(path).parent))
     spec = importlib.util.spec_from_file_location("hone_task_evaluator", path)
     if spec is None or spec.loader is None:
@@ -132,38 +134,10 @@ def _load_evaluator(path: str, thresholds: list[float], objective: str) -> Calla
                 f"it has {len(stages)} cascade stages but [evaluation] cascade_thresholds "
                 f"lists {len(thresholds)} thresholds; give one per stage that can stop a candidate"
             )
-        return _cascade([*stages, *([final] if final else [])], thresholds, objective)
+        return cascade([*stages, *([final] if final else [])], thresholds, objective)
     if final is None:
         raise ImportError("it defines no callable 'evaluate' or 'evaluate_program'")
     return final  # type: ignore[no-any-return]
-
-
-def _cascade(
-    stages: list[Callable[[Any], object]], thresholds: list[float], objective: str
-) -> Callable[[Any], object]:
-    """Run the stages in order; a candidate below a stage's threshold stops there."""
-
-    def evaluate(program_path: Any) -> Evaluation:
-        metrics: dict[str, float] = {}
-        for number, stage in enumerate(stages, 1):
-            result = coerce_result(stage(program_path))
-            metrics.update(result.metrics)
-            metrics["stages_passed"] = float(number - 1)
-            if not result.ok:
-                return dataclasses.replace(result, metrics=metrics)
-            if number > len(thresholds) or number == len(stages):
-                continue
-            threshold, score = thresholds[number - 1], result.score or 0.0
-            passed = score >= threshold if objective == "maximize" else score <= threshold
-            if not passed:
-                note = f"stopped after stage {number}: score {score:g} misses its threshold {threshold:g}"
-                feedback = f"{result.feedback}\n{note}".strip()
-                return dataclasses.replace(result, metrics=metrics, feedback=feedback)
-        metrics["stages_passed"] = float(len(stages))
-        return dataclasses.replace(result, metrics=metrics)
-
-    evaluate.__name__ = "evaluate"
-    return evaluate
 
 
 def _evaluate_one(
@@ -302,7 +276,7 @@ def _child(
 
 
 def _status(name: str) -> Status:
-    return next((s for s in STATUSES if s == name), "error")
+    return next((s for s in STATUSES if s == name and s != "pending"), "error")
 
 
 def _json_default(value: object) -> object:

@@ -1,15 +1,32 @@
-"""Choosing what goes back to the model: the `Strategy` protocol and greedy top-k."""
+"""Choosing what goes back to the model: the `Strategy` protocol, greedy top-k, and the
+registry of strategies.
+
+Adding a strategy: a module with ``make(search, objective) -> Strategy`` and one line in
+`STRATEGIES` (the settings check and the CLI's choices come from it).
+"""
 
 from __future__ import annotations
 
-import functools
+import importlib
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from hone.config import Objective, SearchConfig
-from hone.store import Candidate
+from hone.objective import Objective, signed
+from hone.population import Candidate
+
+if TYPE_CHECKING:
+    from hone.settings import SearchConfig
+
+STRATEGIES: dict[str, str] = {
+    "top-k": "hone.strategies",
+    "weighted": "hone.strategies.weighted",
+    "power-law": "hone.strategies.weighted",
+    "islands": "hone.strategies.islands",
+    "map-elites": "hone.strategies.map_elites",
+    "pareto": "hone.strategies.pareto",
+}
 
 
 @dataclass(frozen=True)
@@ -49,9 +66,8 @@ class TopK:
 
 def ranked_distinct(population: Sequence[Candidate], objective: Objective) -> list[Candidate]:
     """Scored candidates best first; among equal programs only the earliest is kept."""
-    sign = -1.0 if objective == "maximize" else 1.0
     keyed = [
-        (sign * e.score, c.id, c)
+        (-signed(objective, e.score), c.id, c)
         for c in population
         if (e := c.evaluation).status == "ok" and e.score is not None
     ]
@@ -60,9 +76,8 @@ def ranked_distinct(population: Sequence[Candidate], objective: Objective) -> li
     seen: set[str] = set()
     result = []
     for c in scored:
-        key = _layout_free(c.code or "")
-        if key not in seen:
-            seen.add(key)
+        if c.key not in seen:
+            seen.add(c.key)
             result.append(c)
     return result
 
@@ -82,35 +97,18 @@ def recent_failures(population: Sequence[Candidate], n: int) -> tuple[Candidate,
 
 def make_strategy(search: SearchConfig, objective: Objective) -> Strategy:
     """The strategy `[search] strategy` names, with its settings."""
-    name = search.strategy
-    if name == "top-k":
-        return TopK(objective, search.top_k, search.failures_shown)
-    if name in ("weighted", "power-law"):
-        from hone.strategies.weighted import Weighted
-
-        power = 1.0 if name == "power-law" else 0.0
-        return Weighted(objective, search.top_k, search.failures_shown, power=power)
-    if name == "pareto":
-        from hone.strategies.pareto import Pareto
-
-        return Pareto(objective, search.objectives, search.top_k, search.failures_shown)
-    if name == "islands":
-        from hone.strategies.islands import Islands
-
-        return Islands(
-            objective, search.islands, search.reset_every, search.top_k, search.failures_shown
-        )
-    from hone.strategies.map_elites import MapElites
-
-    return MapElites(objective, search.features, search.top_k, search.failures_shown)
+    module = importlib.import_module(STRATEGIES[search.strategy])
+    strategy: Strategy = module.make(search, objective)
+    return strategy
 
 
-@functools.lru_cache(maxsize=4096)
-def _layout_free(code: str) -> str:
-    return "\n".join(line.rstrip() for line in code.strip().splitlines())
+def make(search: SearchConfig, objective: Objective) -> TopK:
+    """`top-k`."""
+    return TopK(objective, search.top_k, search.failures_shown)
 
 
 __all__ = [
+    "STRATEGIES",
     "Selection",
     "Strategy",
     "TopK",

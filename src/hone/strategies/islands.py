@@ -15,10 +15,14 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from hone.config import Objective
-from hone.store import Candidate
+from hone.objective import Objective, signed
+from hone.population import Candidate
 from hone.strategies import Selection, ranked_distinct, recent_failures
+
+if TYPE_CHECKING:
+    from hone.settings import SearchConfig
 
 
 @dataclass(frozen=True)
@@ -64,13 +68,23 @@ class Islands:
 
     def _reset(self, islands: list[list[Candidate]], placed: int) -> None:
         bests = [ranked_distinct(island, self.objective)[:1] for island in islands]
-        sign = -1.0 if self.objective == "maximize" else 1.0
         order = sorted(
             range(self.count),
-            key=lambda i: (sign * (bests[i][0].score or 0.0), i) if bests[i] else (float("inf"), i),
+            key=lambda i: (
+                (-signed(self.objective, bests[i][0].score or 0.0), i)
+                if bests[i]
+                else (float("inf"), i)
+            ),
         )  # best island first
         keep, reset = order[: (self.count + 1) // 2], order[(self.count + 1) // 2 :]
         chooser = random.Random(self.seed * 1_000_003 + placed)
         for number in reset:
             donor = bests[chooser.choice(keep)]
             islands[number] = list(donor)
+
+
+def make(search: SearchConfig, objective: Objective) -> Islands:
+    """`islands` (FunSearch)."""
+    return Islands(
+        objective, search.islands, search.reset_every, search.top_k, search.failures_shown
+    )

@@ -11,10 +11,14 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from hone.config import Objective
-from hone.store import Candidate
+from hone.objective import Objective
+from hone.population import Candidate
 from hone.strategies import Selection, ranked_distinct, recent_failures
+
+if TYPE_CHECKING:
+    from hone.settings import SearchConfig
 
 Cell = tuple[int, ...]
 
@@ -67,3 +71,8 @@ class MapElites:
             tuple(grid[c] for c in near[: self.k - 1]),
             recent_failures(population, self.failures),
         )
+
+
+def make(search: SearchConfig, objective: Objective) -> MapElites:
+    """`map-elites` (AlphaEvolve) over `[search] features`."""
+    return MapElites(objective, search.features, search.top_k, search.failures_shown)

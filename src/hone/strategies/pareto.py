@@ -11,10 +11,14 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
-from hone.config import Objective
-from hone.store import Candidate
+from hone.objective import Objective, signed
+from hone.population import Candidate
 from hone.strategies import Selection, ranked_distinct, recent_failures
+
+if TYPE_CHECKING:
+    from hone.settings import SearchConfig
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,7 @@ class Pareto:
             value = candidate.evaluation.metrics.get(name)
             if value is None:
                 return None
-            values.append(value if direction == "maximize" else -value)
+            values.append(signed(cast(Objective, direction), value))
         return tuple(values)
 
     def front(self, population: Sequence[Candidate]) -> list[Candidate]:
@@ -71,3 +75,8 @@ class Pareto:
         return Selection(
             parent, tuple(others[: self.k - 1]), recent_failures(population, self.failures)
         )
+
+
+def make(search: SearchConfig, objective: Objective) -> Pareto:
+    """`pareto` over `[search] objectives`."""
+    return Pareto(objective, search.objectives, search.top_k, search.failures_shown)

@@ -16,10 +16,14 @@ import statistics
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from hone.config import Objective
-from hone.store import Candidate
+from hone.objective import Objective, signed
+from hone.population import Candidate
 from hone.strategies import Selection, ranked_distinct, recent_failures
+
+if TYPE_CHECKING:
+    from hone.settings import SearchConfig
 
 
 @dataclass(frozen=True)
@@ -39,8 +43,7 @@ class Weighted:
             raise ValueError("no candidate has a score yet")
         if self.power > 0:
             return [(c, (rank + 1) ** -self.power) for rank, c in enumerate(ranked)]
-        sign = 1.0 if self.objective == "maximize" else -1.0
-        scores = [sign * (c.score or 0.0) for c in ranked]
+        scores = [signed(self.objective, c.score or 0.0) for c in ranked]
         middle = statistics.median(scores)
         if len(scores) >= 4:
             q1, _, q3 = statistics.quantiles(scores, n=4)
@@ -71,3 +74,9 @@ class Weighted:
 
 def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(min(x, 60.0), -60.0)))
+
+
+def make(search: SearchConfig, objective: Objective) -> Weighted:
+    """`weighted` (ShinkaEvolve) or `power-law` (weight 1/rank)."""
+    power = 1.0 if search.strategy == "power-law" else 0.0
+    return Weighted(objective, search.top_k, search.failures_shown, power=power)

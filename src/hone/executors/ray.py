@@ -1,4 +1,4 @@
-"""Evaluations spread over a Ray cluster: `RayPool`, a `Verifier` like the local pool.
+"""The Ray executor: evaluations spread over a Ray cluster, `RayPool`, like the local pool.
 
 Each Ray actor (one CPU) runs hone's own sandboxed pool with one worker on its node, so a
 candidate is confined there exactly as it is locally (docs/security.md). When the pool starts
@@ -15,11 +15,16 @@ import contextlib
 import dataclasses
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hone.config import EvaluationConfig, Objective
 from hone.exceptions import ConfigError, MissingDependencyError
-from hone.sandbox.pool import ProcessPool, Verified
+from hone.executors import Verified
+from hone.executors.local import ProcessPool
+from hone.objective import Objective
+from hone.settings import EvaluationConfig
+
+if TYPE_CHECKING:
+    from hone.task import Task
 
 log = logging.getLogger("hone")
 _START_SECONDS = 300.0  # for every actor to start its worker (a node may install the task)
@@ -169,6 +174,18 @@ class RayPool:
         if self._owns_ray and ray.is_initialized():
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(ray.shutdown)
+
+
+def make(task: Task) -> RayPool:
+    """Actors on the Ray cluster `[evaluation] ray_address` names (or a Ray started here)."""
+    return RayPool(
+        task.root or task.evaluator.parent,
+        task.evaluator,
+        task.program_filename,
+        task.evaluation,
+        task.objective,
+        address=task.evaluation.ray_address,
+    )
 
 
 def _ray() -> Any:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from hone.config import EvaluationConfig
 from hone.exceptions import TaskError
-from hone.sandbox import ProcessPool, Verified
+from hone.executors import Verified
+from hone.executors.local import ProcessPool
+from hone.settings import EvaluationConfig
 
 EVALUATOR = """\
 import importlib.util

@@ -1,54 +1,54 @@
-"""Run settings: frozen dataclasses with documented defaults."""
+"""Run settings: the [search], [evaluation] and [model] tables (the [budget] is in `budget.py`),
+frozen dataclasses with documented defaults, and the one way values are checked and overridden.
+
+Every table checks the type of each value against its annotation when it is built, so a value
+from task.toml, the command line or Python is refused with its key named (``network = "false"``
+is an error, not a truthy string), and `Task.configured` is the one way to override settings.
+"""
 
 from __future__ import annotations
 
-import math
 import os
+import types
+import typing
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Literal
+from typing import Any, Self
 
 from hone.exceptions import ConfigError
-
-Objective = Literal["maximize", "minimize"]
-STRATEGIES = ("top-k", "weighted", "power-law", "islands", "map-elites", "pareto")
+from hone.objective import OBJECTIVES
 
 
 @dataclass(frozen=True)
-class Budget:
-    """When to stop. `None` means no limit of that kind."""
-
-    max_rounds: int | None = None
-    max_llm_calls: int | None = 20
-    max_tokens: int | None = None
-    max_seconds: float | None = None
-    patience: int | None = 10  # rounds without improvement
-    target: float | None = None  # stop once the best score reaches it
+class Table:
+    """Base of the settings tables: values are type-checked (and ints widened to floats, lists
+    to tuples) as the table is built."""
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "target":
-                if value is not None and not math.isfinite(value):
-                    raise ConfigError(f"target must be a finite number, got {value!r}")
-                continue
-            if value is not None and value < 0:
-                raise ConfigError(f"{f.name} must be at least 0, got {value!r}")
-        if self.patience == 0:
-            raise ConfigError("patience must be at least 1 (or omitted for no limit)")
+        for name, kind in _hints(type(self)).items():
+            value = getattr(self, name)
+            checked = _check(kind, value)
+            if checked is _BAD:
+                raise ConfigError(f"{name} must be {_describe(kind)}, got {value!r}")
+            if checked is not value:
+                object.__setattr__(self, name, checked)
 
-    def merged(self, **overrides: Any) -> Budget:
-        """A copy with every override that is not None applied."""
+    def _merged(self, overrides: dict[str, Any]) -> Self:
+        unknown = set(overrides) - {f.name for f in fields(self)}
+        if unknown:
+            raise ConfigError(
+                f"unknown setting(s) {sorted(unknown)}; allowed: {sorted(f.name for f in fields(self))}"
+            )
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
 
 @dataclass(frozen=True)
-class SearchConfig:
+class SearchConfig(Table):
     """How many hypotheses a round asks for and how many parents go back to the model."""
 
     hypotheses_per_round: int = 4
     top_k: int = 2  # candidates shown to the model
     failures_shown: int = 2  # recent failed hypotheses shown (chat prompts)
-    strategy: str = "top-k"  # top-k | weighted | power-law | islands | map-elites | pareto
+    strategy: str = "top-k"  # a name from hone.strategies.STRATEGIES
     fix_attempts: int = 1  # chat models: a failed edit goes back once with its error
     reflection: bool = False  # chat models: after each round the model analyses it (a call)
     insights_every: int = 5  # rounds between condensing the analyses into an insights memory
@@ -65,6 +65,9 @@ class SearchConfig:
     objectives: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
+        from hone.strategies import STRATEGIES
+
         if self.strategy not in STRATEGIES:
             raise ConfigError(
                 f"unknown strategy {self.strategy!r}; use one of: {', '.join(STRATEGIES)}"
@@ -89,15 +92,10 @@ class SearchConfig:
                 '{speed = "maximize", size = "minimize"}'
             )
         for name, direction in self.objectives.items():
-            if direction not in ("maximize", "minimize"):
+            if direction not in OBJECTIVES:
                 raise ConfigError(f"objective {name!r} must be 'maximize' or 'minimize'")
         for name, spec in self.features.items():
-            if (
-                not isinstance(spec, list | tuple)
-                or len(spec) != 3
-                or not spec[0] < spec[1]
-                or int(spec[2]) < 1
-            ):
+            if len(spec) != 3 or not spec[0] < spec[1] or int(spec[2]) < 1:
                 raise ConfigError(f"feature {name!r} must be [low, high, bins] with low < high")
         if self.hypotheses_per_round < 1:
             raise ConfigError("hypotheses_per_round must be at least 1")
@@ -106,9 +104,13 @@ class SearchConfig:
         if self.failures_shown < 0:
             raise ConfigError("failures_shown must be at least 0")
 
+    def merged(self, **overrides: Any) -> SearchConfig:
+        """A copy with every override that is not None applied."""
+        return self._merged(overrides)
+
 
 @dataclass(frozen=True)
-class EvaluationConfig:
+class EvaluationConfig(Table):
     """How candidates are verified."""
 
     timeout: float = 60.0  # wall-clock seconds per candidate; the process tree is killed after
@@ -127,30 +129,31 @@ class EvaluationConfig:
     cascade_thresholds: tuple[float, ...] = ()
     # more folders (relative to the task folder) the evaluator may read in the sandbox
     read_paths: tuple[str, ...] = ()
-    executor: str = "local"  # "local": worker processes here; "ray": actors on a Ray cluster
+    executor: str = "local"  # a name from hone.executors.EXECUTORS: "local" or "ray"
     ray_address: str = ""  # "": start a Ray instance on this machine; "auto" or ray://...: join
 
     def __post_init__(self) -> None:
-        paths = self.read_paths
-        if not isinstance(paths, list | tuple) or not all(isinstance(p, str) and p for p in paths):
-            raise ConfigError(f"read_paths must be a list of paths, got {paths!r}")
-        object.__setattr__(self, "read_paths", tuple(paths))
-        if self.executor not in ("local", "ray"):
-            raise ConfigError(f"executor must be 'local' or 'ray', got {self.executor!r}")
+        super().__post_init__()
+        from hone.executors import EXECUTORS
+
+        if not all(self.read_paths):
+            raise ConfigError(f"read_paths must be a list of paths, got {self.read_paths!r}")
+        if self.executor not in EXECUTORS:
+            raise ConfigError(
+                f"executor must be one of {', '.join(map(repr, EXECUTORS))}, got {self.executor!r}"
+            )
         if not self.timeout > 0:
             raise ConfigError(f"timeout must be greater than 0, got {self.timeout!r}")
         for name in ("workers", "cpu_seconds"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be at least 0, got {getattr(self, name)!r}")
-        thresholds = self.cascade_thresholds
-        if not isinstance(thresholds, list | tuple) or not all(
-            isinstance(t, int | float) and not isinstance(t, bool) for t in thresholds
-        ):
-            raise ConfigError(f"cascade_thresholds must be a list of numbers, got {thresholds!r}")
-        object.__setattr__(self, "cascade_thresholds", tuple(float(t) for t in thresholds))
         for name in ("memory_mb", "max_processes", "max_open_files", "max_file_mb", "tmp_mb"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)!r}")
+
+    def merged(self, **overrides: Any) -> EvaluationConfig:
+        """A copy with every override that is not None applied."""
+        return self._merged(overrides)
 
     @property
     def worker_count(self) -> int:
@@ -159,21 +162,91 @@ class EvaluationConfig:
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(Table):
     """Which model answers and how it samples."""
 
-    spec: str = (
-        "embedded"  # embedded | embedded:<path.gguf> | openai:<m> | anthropic:<m> | scripted:<f>
-    )
+    spec: str = "embedded"  # a spec hone.models.BACKENDS knows: embedded, openai:<m>, ...
     base_url: str | None = None  # for openai-compatible servers
     temperature: float = 0.8
     max_completion_tokens: int = 768
     timeout: float = 300.0  # seconds per model call
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.temperature < 0:
             raise ConfigError(f"temperature must be at least 0, got {self.temperature!r}")
         if self.max_completion_tokens < 1:
             raise ConfigError("max_completion_tokens must be at least 1")
         if not self.timeout > 0:
             raise ConfigError("model timeout must be greater than 0")
+
+    def merged(self, **overrides: Any) -> ModelConfig:
+        """A copy with every override that is not None applied."""
+        return self._merged(overrides)
+
+
+_BAD = object()
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    """Each field's type, resolved once per class."""
+    if cls not in _HINTS:
+        hints = typing.get_type_hints(cls)
+        _HINTS[cls] = {f.name: hints[f.name] for f in fields(cls)}
+    return _HINTS[cls]
+
+
+def _check(kind: Any, value: Any) -> Any:
+    """`value` as a `kind` (an int widened to float, a list to a tuple), or _BAD."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (types.UnionType, typing.Union):
+        for arm in args:
+            checked = _check(arm, value)
+            if checked is not _BAD:
+                return checked
+        return _BAD
+    if kind is type(None):
+        return value if value is None else _BAD
+    if kind is bool:
+        return value if isinstance(value, bool) else _BAD
+    if kind is int:
+        return value if isinstance(value, int) and not isinstance(value, bool) else _BAD
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return _BAD
+        return float(value)
+    if kind is str:
+        return value if isinstance(value, str) else _BAD
+    if origin in (tuple, list):
+        if not isinstance(value, list | tuple):
+            return _BAD
+        items = [_check(args[0], item) for item in value]
+        if any(item is _BAD for item in items):
+            return _BAD
+        return tuple(items) if origin is tuple else items
+    if origin is dict:
+        if not isinstance(value, dict):
+            return _BAD
+        checked = {k: _check(args[1], v) for k, v in value.items()}
+        if not all(isinstance(k, str) for k in checked) or _BAD in checked.values():
+            return _BAD
+        return checked
+    raise TypeError(f"no check for settings of type {kind!r}")  # a field hone added
+
+
+def _describe(kind: Any, plural: bool = False) -> str:
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (types.UnionType, typing.Union):
+        named = [_describe(a, plural) for a in args if a is not type(None)]
+        return " or ".join(named) + (" (or omitted)" if type(None) in args else "")
+    if origin in (tuple, list):
+        return ("lists" if plural else "a list") + f" of {_describe(args[0], True)}"
+    if origin is dict:
+        return ("tables" if plural else "a table") + f" of {_describe(args[1], True)}"
+    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    if plural:
+        names = {bool: "true or false values", int: "integers", float: "numbers", str: "strings"}
+    return names.get(kind, str(kind))

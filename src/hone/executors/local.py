@@ -1,4 +1,4 @@
-"""A pool of warm evaluation workers, driven from asyncio."""
+"""The local executor: a pool of warm evaluation workers on this machine, driven from asyncio."""
 
 from __future__ import annotations
 
@@ -6,42 +6,22 @@ import asyncio
 import contextlib
 import json
 import math
-import os
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import hone
-from hone.config import EvaluationConfig, Objective
 from hone.evaluation import Evaluation
 from hone.exceptions import TaskError
-from hone.sandbox.isolation import Limits
+from hone.executors import Verified
+from hone.objective import Objective
+from hone.sandbox.isolation import Limits, scrubbed_env
+from hone.settings import EvaluationConfig
 
-# Variables a candidate may see; everything else of the parent (API keys above all) is dropped.
-_ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
-_THREAD_CAPS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+if TYPE_CHECKING:
+    from hone.task import Task
+
 _GRACE = 10.0  # seconds the worker itself may take beyond a candidate's timeout
-
-
-@dataclass(frozen=True)
-class Verified:
-    """An evaluation and the candidate's captured output."""
-
-    evaluation: Evaluation
-    output: str = ""
-    started: float | None = None  # wall-clock time the candidate's process started
-
-
-def scrubbed_env() -> dict[str, str]:
-    """The environment candidates run with: an allow-list, never the user's secrets."""
-    env = {k: os.environ[k] for k in _ENV_ALLOW if k in os.environ}
-    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
-    env.update({k: "1" for k in _THREAD_CAPS})
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env["PYTHONPATH"] = str(Path(hone.__file__).resolve().parent.parent)
-    env["HOME"] = "/nonexistent"
-    return env
 
 
 class _Worker:
@@ -210,3 +190,8 @@ class ProcessPool:
                     worker.proc.stdin.close()
             await worker.kill()
         self._all.clear()
+
+
+def make(task: Task) -> ProcessPool:
+    """Worker processes on this machine for the task's evaluator."""
+    return ProcessPool(task.evaluator, task.program_filename, task.evaluation, task.objective)

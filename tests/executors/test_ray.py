@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 import hone
-from hone.config import Budget, EvaluationConfig
+from hone.budget import Budget
 from hone.exceptions import ConfigError, MissingDependencyError
-from hone.sandbox.cluster import RayPool
+from hone.executors.ray import RayPool
+from hone.settings import EvaluationConfig
 from hone.task import Task
 from hone.testing import ScriptedModel
 from tests.conftest import PROGRAM

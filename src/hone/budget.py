@@ -1,0 +1,141 @@
+"""When a run stops: the budget, the usage it is measured against, and the stop rules as pure
+functions of the two."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Any, Literal
+
+from hone.exceptions import ConfigError
+from hone.objective import Objective, reaches
+from hone.settings import Table
+
+StopReason = Literal[
+    "target",
+    "patience",
+    "max_rounds",
+    "max_llm_calls",
+    "max_tokens",
+    "max_seconds",
+    "interrupted",
+]
+
+
+@dataclass(frozen=True)
+class Budget(Table):
+    """When to stop. `None` means no limit of that kind."""
+
+    max_rounds: int | None = None
+    max_llm_calls: int | None = 20
+    max_tokens: int | None = None
+    max_seconds: float | None = None
+    patience: int | None = 10  # rounds without improvement
+    target: float | None = None  # stop once the best score reaches it
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "target":
+                if value is not None and not math.isfinite(value):
+                    raise ConfigError(f"target must be a finite number, got {value!r}")
+                continue
+            if value is not None and value < 0:
+                raise ConfigError(f"{f.name} must be at least 0, got {value!r}")
+        if self.patience == 0:
+            raise ConfigError("patience must be at least 1 (or omitted for no limit)")
+
+    def merged(self, **overrides: Any) -> Budget:
+        """A copy with every override that is not None applied."""
+        return self._merged(overrides)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Model usage so far."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def tokens(self) -> int:
+        """Prompt plus completion tokens."""
+        return self.prompt_tokens + self.completion_tokens
+
+    def plus(self, prompt_tokens: int, completion_tokens: int) -> Usage:
+        """The usage after one more call."""
+        return Usage(
+            self.calls + 1,
+            self.prompt_tokens + prompt_tokens,
+            self.completion_tokens + completion_tokens,
+        )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a run is, as far as the stop rules care."""
+
+    usage: Usage
+    in_flight: int  # model calls started and not answered yet (counted against max_llm_calls)
+    elapsed: float  # seconds since this invocation started
+    round: int
+    best_round: int  # the round of the best score so far
+    best: float | None
+    opens_round: bool  # the next hypothesis would open a new round
+
+
+def stop_reason(budget: Budget, objective: Objective, now: Progress) -> StopReason | None:
+    """Why no further hypothesis may start, or None (the round rules apply when one would
+    open a new round)."""
+    if (
+        budget.target is not None
+        and now.best is not None
+        and reaches(objective, now.best, budget.target)
+    ):
+        return "target"
+    calls = budget.max_llm_calls
+    if calls is not None and now.usage.calls + now.in_flight >= calls:
+        return "max_llm_calls"
+    if budget.max_tokens is not None and now.usage.tokens >= budget.max_tokens:
+        return "max_tokens"
+    if budget.max_seconds is not None and now.elapsed >= budget.max_seconds:
+        return "max_seconds"
+    if now.opens_round and budget.max_rounds is not None and now.round >= budget.max_rounds:
+        return "max_rounds"
+    if (
+        now.opens_round
+        and budget.patience is not None
+        and now.round - now.best_round >= budget.patience
+    ):
+        return "patience"
+    return None
+
+
+def may_call(budget: Budget, usage: Usage, in_flight: int) -> bool:
+    """True when the budget allows one more model call."""
+    calls = budget.max_llm_calls
+    if calls is not None and usage.calls + in_flight >= calls:
+        return False
+    return budget.max_tokens is None or usage.tokens < budget.max_tokens
+
+
+def round_size(budget: Budget, width: int, usage: Usage, in_flight: int) -> int:
+    """How many hypotheses a round that opens now will have (the call budget may cut it)."""
+    size = width
+    if budget.max_llm_calls is not None:
+        size = min(size, budget.max_llm_calls - usage.calls - in_flight + 1)
+    return max(size, 1)
+
+
+def time_left(budget: Budget, elapsed: float) -> float | None:
+    """Seconds until the time budget is spent (None: no limit)."""
+    if budget.max_seconds is None:
+        return None
+    return max(budget.max_seconds - elapsed, 0.0)
+
+
+def model_failing(failures_in_a_row: int, width: int) -> bool:
+    """True when the model has failed a round's worth of calls in a row: the run stops."""
+    return failures_in_a_row >= width

@@ -1,0 +1,63 @@
+"""Where evaluations run: the `Executor` protocol and its registry.
+
+`local` (worker processes on this machine, `hone.executors.local`) and `ray` (actors on a Ray
+cluster, `hone.executors.ray`); both run each candidate in hone's sandbox (`hone.sandbox`).
+Adding an executor: a module with ``make(task) -> Executor`` and one line in `EXECUTORS`.
+Modules load lazily, so the evaluation workers start without asyncio.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from hone.evaluation import Evaluation
+
+if TYPE_CHECKING:
+    from hone.task import Task
+
+EXECUTORS: dict[str, str] = {
+    "local": "hone.executors.local",
+    "ray": "hone.executors.ray",
+}
+
+
+@dataclass(frozen=True)
+class Verified:
+    """An evaluation and the candidate's captured output."""
+
+    evaluation: Evaluation
+    output: str = ""
+    started: float | None = None  # wall-clock time the candidate's process started
+
+
+class Verifier(Protocol):
+    """Scores one program. Never raises for a bad program: failures are Evaluations."""
+
+    async def verify(self, program: str) -> Verified:
+        """Evaluate `program` and say how it did."""
+        ...
+
+
+class Executor(Verifier, Protocol):
+    """A verifier with workers to start and stop: what a run evaluates with."""
+
+    protections: str  # what confines the candidates, once started (docs/security.md)
+
+    def start(self) -> None:
+        """Begin starting the workers in the background (idempotent)."""
+        ...
+
+    async def close(self) -> None:
+        """Stop every worker; never raises."""
+        ...
+
+
+def make_executor(task: Task) -> Executor:
+    """The executor a task's `[evaluation] executor` names, for its evaluator."""
+    executor: Executor = importlib.import_module(EXECUTORS[task.evaluation.executor]).make(task)
+    return executor
+
+
+__all__ = ["EXECUTORS", "Executor", "Verified", "Verifier", "make_executor"]

@@ -1,0 +1,112 @@
+"""Every model call of a run goes through `Metered`: a deadline, the call stored as it returns,
+the usage counted, and the model's optional capabilities served."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+
+from hone.exceptions import ModelError
+from hone.models.base import Completion, LearnsFromOutcomes, Model, Request, Resumable, Style
+from hone.population import Candidate
+from hone.store import Store
+
+
+class Metered:
+    """A run's model: calls with a deadline, recorded in the store, counted in `usage`.
+
+    A caller `reserve()`s a call before it builds the request (so the call budget counts it
+    from then on) and `call()` releases the reservation when the call returns or fails. The
+    backend may be `attach`ed later than the meter is made: a run verifies its starting
+    program while the model loads.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        timeout: float,
+        model: Model | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._model = model
+        self.store = store
+        self.timeout = timeout
+        self.clock = clock
+        self.usage = store.usage()
+        self.in_flight = 0
+        self._answered_by: dict[int, str] = {}
+
+    def attach(self, model: Model) -> None:
+        """Give the meter its backend, once it has loaded."""
+        self._model = model
+
+    @property
+    def model(self) -> Model:
+        """The backend (attached)."""
+        if self._model is None:
+            raise ModelError("the model is still loading")
+        return self._model
+
+    @property
+    def name(self) -> str:
+        """The backend's name."""
+        return self.model.name
+
+    @property
+    def style(self) -> Style:
+        """How the backend wants to be prompted."""
+        return self.model.style
+
+    def reserve(self) -> None:
+        """Count a call that is about to be made against the budget."""
+        self.in_flight += 1
+
+    async def call(self, request: Request, round_: int) -> tuple[Completion, int]:
+        """One reserved model call, stored; its completion and call id. A failure, or no
+        answer within the deadline, is a ModelError."""
+        wall, t0 = time.time(), self.clock()
+        try:
+            completion = await asyncio.wait_for(self.model.generate(request), self.timeout)
+        except TimeoutError:
+            raise ModelError(
+                f"{self.model.name} did not answer within {self.timeout:g} s; "
+                "raise [model] timeout or use a faster model"
+            ) from None
+        finally:
+            self.in_flight -= 1
+        model = completion.model or self.model.name
+        call_id = self.store.add_call(
+            round=round_,
+            model=model,
+            prompt=request.as_text(),
+            completion=completion.text,
+            prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
+            started=wall,
+            latency=self.clock() - t0,
+            seed=request.seed,
+        )
+        self._answered_by[call_id] = model
+        self.usage = self.usage.plus(completion.prompt_tokens, completion.completion_tokens)
+        return completion, call_id
+
+    def credit(self, candidate: Candidate, improved: bool) -> None:
+        """Tell a model that learns from outcomes how the answer behind `candidate` did."""
+        if isinstance(self.model, LearnsFromOutcomes) and candidate.call_id is not None:
+            model = self._answered_by.get(candidate.call_id, "")
+            self.model.reward(model, 1.0 if improved else 0.0)
+
+    def resume(self, history: Iterable[tuple[Candidate, bool]]) -> None:
+        """A resumed run's model goes on where it stopped: what it learnt from each earlier
+        hypothesis (with whether it improved) is told again, and a model of prepared answers
+        skips those already used."""
+        self._answered_by.update(self.store.call_models())
+        if isinstance(self.model, LearnsFromOutcomes):
+            for candidate, improved in history:
+                if candidate.call_id is not None and candidate.parent_ids:
+                    model = self._answered_by.get(candidate.call_id, "")
+                    self.model.reward(model, 1.0 if improved else 0.0, replayed=True)
+        if isinstance(self.model, Resumable):
+            self.model.advance(self.usage.calls)

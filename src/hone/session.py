@@ -1,0 +1,239 @@
+"""A run's collaborators, built once: `hone.run`, `hone.resume` and `hone.replay` all drive
+their run through a `Session`."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hone.budget import Budget, StopReason, Usage
+from hone.events import Event, EventHandler, NewBest, RunStarted, Stopped
+from hone.exceptions import RunDirError, UserError
+from hone.executors import Executor, make_executor
+from hone.loop import Loop
+from hone.models import Model, check_spec, make_model
+from hone.models.embeddings import Embedder, make_embedder
+from hone.models.metered import Metered
+from hone.novelty import EmbeddingNovelty, NoveltyFilter
+from hone.population import Candidate, NearCopies, Population
+from hone.prompts import Prompter
+from hone.reflection import Memory
+from hone.rounds import Rounds
+from hone.settings import EvaluationConfig, ModelConfig, SearchConfig
+from hone.store import Store
+from hone.strategies import Strategy, make_strategy
+from hone.task import Task
+
+log = logging.getLogger("hone")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run found: the best candidate, why it stopped, and every hypothesis in order."""
+
+    run_dir: Path
+    best: Candidate | None
+    stop_reason: StopReason
+    history: tuple[Candidate, ...]
+    usage: Usage
+    sandbox: str = ""  # the protections the candidates ran under (docs/security.md)
+
+    @property
+    def best_score(self) -> float | None:
+        """The best candidate's score (None when nothing scored)."""
+        return self.best.score if self.best is not None else None
+
+
+@dataclass
+class Session:
+    """One run (new, resumed or replayed) in `store`: `drive()` builds the collaborators,
+    verifies the starting programs while the model loads, runs the loop and closes
+    everything, whatever happens. Collaborators passed in are used as they are."""
+
+    task: Task
+    store: Store
+    seed: int
+    resumed: bool = False
+    model: Model | None = None
+    executor: Executor | None = None
+    strategy: Strategy | None = None
+    embedder: Embedder | None = None
+    on_event: EventHandler | None = None
+
+    async def drive(self) -> RunResult:
+        """Run to a stop rule; the result. The store is closed afterwards."""
+        task, store = self.task, self.store
+        run_dir = store.path.parent
+        try:
+            store.lock()
+            if self.embedder is None and task.search.novelty_model and task.search.novelty:
+                base_url = task.search.novelty_base_url or task.model.base_url
+                self.embedder = make_embedder(task.search.novelty_model, base_url)
+            if self.executor is None:
+                self.executor = make_executor(task)
+            self.executor.start()  # the workers warm up while the model loads
+            if self.model is None:
+                check_spec(task.model)  # at once: loading may take a while
+            # The model is built in a thread (the SDKs are slow to import, the embedded model
+            # is slow to load) while the workers start and verify the starting program.
+            loading = None if self.model else asyncio.create_task(_build_model(task.model))
+            name = self.model.name if self.model else task.model.spec
+            self._emit(RunStarted(run_dir, task.name, name, self.resumed))
+            loop = self._loop()
+            try:
+                start = await loop.start()
+            finally:
+                if loading is not None:
+                    self.model = await loading
+                    loop.model.attach(self.model)
+            return await self._run(loop, start)
+        finally:
+            await self._close()
+
+    def _loop(self) -> Loop:
+        task, store = self.task, self.store
+        assert self.executor is not None
+        rng = random.Random(self.seed)
+        if self.resumed:
+            store.restore_random_state(rng)
+        metered = Metered(store, timeout=task.model.timeout, model=self.model)
+        search = task.search
+        return Loop(
+            task=task,
+            model=metered,
+            verifier=self.executor,
+            store=store,
+            strategy=self.strategy or make_strategy(search, task.objective),
+            prompter=Prompter(task, search.crossover),
+            population=Population.of(task.objective, self._near_copies(), store.candidates()),
+            memory=Memory(task, store, metered, rng),
+            rounds=Rounds(
+                search.hypotheses_per_round,
+                deterministic=search.deterministic,
+                last_round=max(store.last_round(), 0),
+            ),
+            rng=rng,
+            emit=self._emit,
+        )
+
+    def _near_copies(self) -> NearCopies:
+        threshold = self.task.search.novelty
+        if self.embedder is not None and threshold:
+            return EmbeddingNovelty(threshold, self.embedder)
+        return NoveltyFilter(threshold)
+
+    async def _run(self, loop: Loop, start: Candidate) -> RunResult:
+        task, store = self.task, self.store
+        store.set_meta(model_style=loop.model.style)  # what prompts it got, for `hone replay`
+        if self.resumed:
+            population = loop.population
+            loop.model.resume((c, population.improved(c)) for c in population.members)
+        assert self.executor is not None
+        protections = self.executor.protections
+        if protections:
+            store.set_meta(sandbox=protections)
+            if "REACHABLE" in protections or "SHARED" in protections:
+                log.warning("the sandbox is weaker here: %s (see docs/security.md)", protections)
+        if not start.evaluation.ok and loop.population.best is None:
+            reason = start.evaluation.reason or start.evaluation.status
+            if task.budget.max_llm_calls != 0:
+                raise UserError(
+                    f"the starting program {task.program_filename!r} failed to evaluate "
+                    f"({start.evaluation.status}: {reason}); fix it or the evaluator "
+                    f"{str(task.evaluator)!r} and run again"
+                )
+        store.set_meta(status="running")
+        if self.resumed:
+            store.set_meta(replay_exact=False)  # `hone replay` cannot know where it stopped
+        try:
+            reason = await loop.run()
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            store.set_meta(status="interrupted", replay_exact=False)
+            raise
+        store.set_meta(status="stopped", stop_reason=reason)
+        if reason == "max_seconds":  # stopped mid-round: answers without hypotheses
+            store.set_meta(replay_exact=False)
+        best, usage = loop.population.best, loop.model.usage
+        self._emit(Stopped(reason, best, usage))
+        history = tuple(store.candidates())
+        return RunResult(store.path.parent, best, reason, history, usage, protections)
+
+    def _emit(self, event: Event) -> None:
+        if isinstance(event, NewBest) and event.candidate.code is not None:
+            write_atomic(self.store.path.parent / best_file(self.task), event.candidate.code)
+        if self.on_event is not None:
+            self.on_event(event)
+
+    async def _close(self) -> None:
+        try:
+            if self.executor is not None:
+                await self.executor.close()
+        finally:
+            try:
+                if self.model is not None:
+                    await self.model.close()
+                if self.embedder is not None:
+                    await self.embedder.close()
+            finally:
+                self.store.close()
+
+
+async def _build_model(config: ModelConfig) -> Model:
+    return await asyncio.to_thread(make_model, config)
+
+
+def best_file(task: Task) -> str:
+    """The name of the file in the run directory that holds the best program: best.py, best.c..."""
+    return "best" + (Path(task.program_filename).suffix or ".txt")
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` so that a reader sees the old file or the new one, never half."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def run_meta(task: Task, seed: int) -> dict[str, Any]:
+    """What a new run's store records of its task and settings (resume and replay read it)."""
+    return {
+        "task_dir": str(task.root) if task.root else None,
+        "task_name": task.name,
+        "program_filename": task.program_filename,
+        "seed": seed,
+        "objective": task.objective,
+        "budget": dataclasses.asdict(task.budget),
+        "search": dataclasses.asdict(task.search),
+        "evaluation": dataclasses.asdict(task.evaluation),
+        "model": dataclasses.asdict(task.model),
+        "status": "created",
+    }
+
+
+def task_from_meta(meta: dict[str, Any], task: Task | None = None) -> Task:
+    """The task a run was started on, reloaded from its folder (or `task`, for a run
+    started from Python without one), with the run's settings."""
+    if task is None:
+        task_dir = meta.get("task_dir")
+        if not task_dir:
+            raise RunDirError(
+                "this run was started from Python without a task folder; resume it with "
+                "hone.resume(run_dir, task=task)"
+            )
+        try:
+            task = Task.from_dir(task_dir)
+        except UserError as exc:
+            raise RunDirError(f"cannot reload the run's task from {task_dir!r}: {exc}") from None
+    return dataclasses.replace(
+        task,
+        budget=Budget(**meta["budget"]),
+        search=SearchConfig(**meta["search"]),
+        evaluation=EvaluationConfig(**meta["evaluation"]),
+        model=ModelConfig(**meta["model"]),
+    )

@@ -1,0 +1,53 @@
+"""The stop rules as pure functions of the budget and where the run is."""
+
+import pytest
+
+from hone.budget import Budget, Progress, Usage, may_call, model_failing, round_size, stop_reason
+
+
+def progress(**changes: object) -> Progress:
+    values: dict[str, object] = {
+        "usage": Usage(3, 100, 50),
+        "in_flight": 1,
+        "elapsed": 10.0,
+        "round": 2,
+        "best_round": 1,
+        "best": 0.5,
+        "opens_round": True,
+    }
+    return Progress(**{**values, **changes})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("budget", "now", "reason"),
+    [
+        (Budget(target=0.5), progress(), "target"),
+        (Budget(target=0.6), progress(), None),
+        (Budget(max_llm_calls=4, patience=None), progress(), "max_llm_calls"),  # 3 + 1 in flight
+        (Budget(max_llm_calls=5, patience=None), progress(), None),
+        (Budget(max_tokens=150, max_llm_calls=None, patience=None), progress(), "max_tokens"),
+        (Budget(max_seconds=10, patience=None), progress(), "max_seconds"),
+        (Budget(max_rounds=2, patience=None), progress(), "max_rounds"),
+        (Budget(max_rounds=2, patience=None), progress(opens_round=False), None),  # mid-round
+        (Budget(patience=1), progress(), "patience"),
+        (Budget(patience=2), progress(), None),
+        (Budget(patience=1), progress(opens_round=False), None),
+    ],
+)
+def test_stop_reason(budget: Budget, now: Progress, reason: str | None) -> None:
+    assert stop_reason(budget, "maximize", now) == reason
+
+
+def test_target_follows_the_objective() -> None:
+    assert stop_reason(Budget(target=0.4), "minimize", progress(best=0.3)) == "target"
+    assert (
+        stop_reason(Budget(target=0.4), "minimize", progress(best=0.5, opens_round=False)) is None
+    )
+
+
+def test_calls_in_flight_count_and_the_round_size_shrinks_to_the_budget() -> None:
+    assert may_call(Budget(max_llm_calls=5), Usage(3), 1)
+    assert not may_call(Budget(max_llm_calls=5), Usage(3), 2)
+    assert round_size(Budget(max_llm_calls=5), 4, Usage(3), 1) == 2
+    assert round_size(Budget(max_llm_calls=None), 4, Usage(3), 1) == 4
+    assert model_failing(4, 4) and not model_failing(3, 4)

@@ -1,0 +1,43 @@
+"""The population: best so far, the evaluation cache, the near-copy filter."""
+
+import asyncio
+
+from hone.evaluation import Evaluation
+from hone.novelty import NoveltyFilter
+from hone.population import Candidate, Population
+
+
+def c(id: int, code: str, score: float | None, round: int = 1, parents=()) -> Candidate:
+    evaluation = Evaluation(score=score) if score is not None else Evaluation.failed("error", "x")
+    return Candidate(id, round, code, evaluation, tuple(parents))
+
+
+def test_best_so_far_follows_the_objective() -> None:
+    low = Population.of("minimize", NoveltyFilter(), [c(1, "x = 1", 3.0, 0), c(2, "x = 2", 1.0)])
+    assert low.best is not None and low.best.id == 2 and low.best_round == 1
+    assert not low.add(c(3, "x = 3", 2.0, 2))
+    assert low.add(c(4, "x = 4", 0.5, 3)) and low.best_round == 3
+    assert [m.id for m in low.of_round(1)] == [2] and 4 in low and 9 not in low
+
+
+def test_the_cache_ignores_comments_and_layout_and_skips_killed_programs() -> None:
+    population = Population.of("maximize", NoveltyFilter(), [c(1, "x = 1\n", 1.0)])
+    assert population.cached("x  =  1  # the same\n") is not None
+    killed = Candidate(2, 1, "y = 2\n", Evaluation.failed("killed", "oom"))
+    population.add(killed)
+    assert population.cached("y = 2\n") is None  # a killed evaluation says nothing of it
+
+
+def test_near_copies_are_found_but_exact_copies_are_the_caches() -> None:
+    code = "def f(a, b):\n    total = a + b\n    return total * 2 + 1\n"
+    population = Population.of("maximize", NoveltyFilter(0.5), [c(1, code, 1.0)])
+    near = asyncio.run(population.near_copy(code.replace("* 2 + 1", "* 2 + 3")))
+    assert near is not None and near[0] == 1 and 0.5 <= near[1] < 1
+    assert asyncio.run(population.near_copy(code + "# comment\n")) is None
+
+
+def test_improved_compares_with_the_edited_parent() -> None:
+    population = Population.of("maximize", NoveltyFilter(), [c(1, "x = 1", 1.0, 0)])
+    assert population.improved(c(2, "x = 2", 2.0, parents=(1,)))
+    assert not population.improved(c(3, "x = 3", 0.5, parents=(1,)))
+    assert not population.improved(c(4, "x = 4", None, parents=(1,)))

@@ -1,0 +1,71 @@
+"""Settings: every value is type-checked where it enters (task.toml, the CLI, Python), with its
+key named, and `Task.configured` is the one way to override."""
+
+import pytest
+
+from hone.budget import Budget
+from hone.exceptions import ConfigError, TaskError
+from hone.settings import EvaluationConfig, SearchConfig
+from hone.task import Task
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[evaluation]\nnetwork = "false"\n', r"network must be true or false, got 'false'"),
+        ('[search]\ndeterministic = "false"\n', r"deterministic must be true or false"),
+        ("[budget]\nmax_llm_calls = true\n", r"max_llm_calls must be an integer \(or omitted\)"),
+        ("[search]\nhypotheses_per_round = 2.5\n", r"hypotheses_per_round must be an integer"),
+        ('[model]\ntemperature = "hot"\n', r"temperature must be a number, got 'hot'"),
+        ("[evaluation]\ncascade_thresholds = [1, true]\n", r"cascade_thresholds must be a list"),
+        ('[evaluation]\nread_paths = "data"\n', r"read_paths must be a list of strings"),
+        ("[search]\nfeatures = {size = [0, 'a', 3]}\n", r"features must be a table of lists"),
+        ("[evaluation]\ncache = 1\n", r"cache must be true or false, got 1"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_refused_with_its_key(
+    make_task, toml: str, message: str
+) -> None:
+    with pytest.raises(TaskError, match=message) as error:
+        Task.from_dir(make_task(toml))
+    assert "task.toml" in str(error.value)  # and the file it is in
+
+
+def test_numbers_are_widened_and_lists_become_tuples() -> None:
+    config = EvaluationConfig(timeout=5, cascade_thresholds=[1, 2.5])  # type: ignore[arg-type]
+    assert config.timeout == 5.0 and isinstance(config.timeout, float)
+    assert config.cascade_thresholds == (1.0, 2.5)
+    assert Budget(max_seconds=3).max_seconds == 3.0
+
+
+def test_configured_overrides_skip_none_and_check_types(make_task) -> None:
+    task = Task.from_dir(make_task("[search]\ntop_k = 3\n"))
+    changed = task.configured(
+        budget={"max_llm_calls": 4, "patience": None}, search={"strategy": "islands"}
+    )
+    assert changed.budget.max_llm_calls == 4 and changed.budget.patience == task.budget.patience
+    assert changed.search.strategy == "islands" and changed.search.top_k == 3
+    assert task.search.strategy == "top-k"  # a copy: the task is unchanged
+    whole = task.configured(budget=Budget(max_llm_calls=1))
+    assert whole.budget == Budget(max_llm_calls=1)
+    with pytest.raises(ConfigError, match="hypotheses_per_round must be an integer"):
+        task.configured(search={"hypotheses_per_round": "4"})
+    with pytest.raises(ConfigError, match=r"unknown setting\(s\) \['top'\]"):
+        task.configured(search={"top": 1})
+    with pytest.raises(ConfigError, match="unknown settings table 'serch'"):
+        task.configured(serch={})
+
+
+def test_the_strategy_and_executor_names_come_from_the_registries() -> None:
+    from hone.executors import EXECUTORS
+    from hone.strategies import STRATEGIES
+
+    for name in STRATEGIES:
+        features = {"x": [0.0, 1.0, 2.0]} if name == "map-elites" else {}
+        objectives = {"a": "maximize", "b": "minimize"} if name == "pareto" else {}
+        SearchConfig(strategy=name, features=features, objectives=objectives)
+    with pytest.raises(ConfigError, match="unknown strategy 'best'; use one of: top-k, weighted"):
+        SearchConfig(strategy="best")
+    assert set(EXECUTORS) == {"local", "ray"}
+    with pytest.raises(ConfigError, match="executor must be one of 'local', 'ray'"):
+        EvaluationConfig(executor="slurm")
