@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import signal
 import socket
 import textwrap
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -555,3 +557,25 @@ def _sandbox_processes(world: World) -> list[int]:
 
 def test_the_corpus_is_large_enough() -> None:
     assert len(CASES) >= 30
+
+
+def test_another_hone_process_sandbox_users_do_not_count(world: World) -> None:
+    """A process of another worker's sandbox user (another hone run on this machine) is not
+    one this test started, so it cannot fail the containment checks."""
+    if os.geteuid() != 0:
+        pytest.skip("sandbox users exist only when hone runs as root")
+    pid = os.fork()
+    if pid == 0:  # a stranger: the sandbox user of a worker that is not ours
+        os.setresuid(SANDBOX_UID_MIN + 1, SANDBOX_UID_MIN + 1, SANDBOX_UID_MIN + 1)
+        time.sleep(30)
+        os._exit(0)
+    try:
+        deadline = time.monotonic() + 5
+        while Path(f"/proc/{pid}").stat().st_uid != SANDBOX_UID_MIN + 1:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        world.verify("plain", GOOD)
+        assert _sandbox_processes(world) == []
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
