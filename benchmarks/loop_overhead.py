@@ -13,9 +13,11 @@ run of about 15 s). Everything is set up in a temporary directory:
   for the throughput figures.
 
 ``hone run TASK --model openai:instant --base-url http://127.0.0.1:PORT/v1 ...`` then runs as
-a subprocess, and the figures come from the run's database (``hone.db``: ``llm_calls.started``
-and ``latency``; ``candidates.eval_started``, ``eval_seconds`` and ``cpu_seconds``, the
-candidate's own CPU as measured by ``wait4`` in the worker) and from resource usage.
+a subprocess (the ``hone`` of the Python running the benchmark, not the first on ``PATH``),
+and the figures come from the run's database (``hone.db``: ``llm_calls.started`` and
+``latency``; ``candidates.eval_started``, ``eval_seconds`` and ``cpu_seconds``, the candidate's
+own CPU as measured by ``wait4`` in the worker) and from resource usage. The output starts with
+where that Python environment lives (``sys.prefix``) and whether it is under ``/tmp``.
 
 The figures
 -----------
@@ -60,15 +62,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import multiprocessing
 import os
+import platform
 import resource
 import shutil
 import sqlite3
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import textwrap
 import threading
@@ -77,6 +82,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+TMP_ROOTS = ("/tmp", "/var/tmp", "/dev/shm")  # the private temporary directories of a worker
 
 # -- the instant model ------------------------------------------------------------------------
 
@@ -258,8 +265,9 @@ def hone_run(
     """Run `hone run` as a subprocess and measure it."""
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
-    hone = shutil.which("hone")
-    command = [hone] if hone else [sys.executable, "-m", "hone"]
+    # The hone of this interpreter's environment, not the first one on PATH (another Python's).
+    hone = Path(sysconfig.get_path("scripts")) / "hone"
+    command = [str(hone)] if hone.is_file() else [sys.executable, "-m", "hone"]
     command += [
         "run",
         str(task),
@@ -347,6 +355,23 @@ class Row:
     runs: str
 
 
+def environment() -> str:
+    """Where the Python environment running this lives, and whether it is under /tmp.
+
+    A worker binds Python back read-only inside its private /tmp, so the figures may depend
+    on where it was installed (a venv under /tmp, as on many CI runners, or not).
+    """
+    prefix = os.path.realpath(sys.prefix)
+    under = next((r for r in TMP_ROOTS if prefix == r or prefix.startswith(r + "/")), None)
+    spec = importlib.util.find_spec("hone")
+    origin = Path(spec.origin).parent if spec and spec.origin else "not found"
+    return (
+        f"python environment: sys.prefix {sys.prefix} "
+        f"({'UNDER ' + under if under else 'not under /tmp'}), "
+        f"Python {platform.python_version()}, hone from {origin}"
+    )
+
+
 def _fmt(x: float, digits: int = 2) -> str:
     return f"{x:.{digits}f}"
 
@@ -360,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a fast smoke run (~15 s)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
+    print(environment(), flush=True)
     small, big = (10, 60) if args.quick else (40, 200)
     repeats = 1 if args.quick else 3
     first_repeats = 2 if args.quick else 5

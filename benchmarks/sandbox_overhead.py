@@ -20,12 +20,17 @@ hone on Ray (``--ray``)
     machine, holding one sandboxed worker; the cost of the Ray round trip on top.
 
 Medians of wall-clock time per evaluation; the target is hone at most one fifth of the baseline.
+The output starts with where the Python environment lives (``sys.prefix``) and whether it is
+under ``/tmp``: a worker binds it back read-only into its private ``/tmp``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
+import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -37,6 +42,7 @@ from hone.executors.local import ProcessPool
 from hone.executors.ray import RayPool
 from hone.settings import EvaluationConfig
 
+TMP_ROOTS = ("/tmp", "/var/tmp", "/dev/shm")  # the private temporary directories of a worker
 PROGRAM = "def solve(x):\n    return x + 1\n"
 PLAIN = """\
 import importlib.util
@@ -59,6 +65,23 @@ module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 print(module.evaluate(sys.argv[2]))
 """
+
+
+def environment() -> str:
+    """Where the Python environment running this lives, and whether it is under /tmp.
+
+    A worker binds Python back read-only inside its private /tmp, so the figures may depend
+    on where it was installed (a venv under /tmp, as on many CI runners, or not).
+    """
+    prefix = os.path.realpath(sys.prefix)
+    under = next((r for r in TMP_ROOTS if prefix == r or prefix.startswith(r + "/")), None)
+    spec = importlib.util.find_spec("hone")
+    origin = Path(spec.origin).parent if spec and spec.origin else "not found"
+    return (
+        f"python environment: sys.prefix {sys.prefix} "
+        f"({'UNDER ' + under if under else 'not under /tmp'}), "
+        f"Python {platform.python_version()}, hone from {origin}"
+    )
 
 
 def baseline(tmp: Path, n: int) -> list[float]:
@@ -108,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         "--ray", action="store_true", help="also through a Ray actor on a local Ray instance"
     )
     args = parser.parse_args(argv)
+    print(environment(), flush=True)
     n = 20 if args.quick else 100
     with tempfile.TemporaryDirectory(prefix="hone-sandbox-bench-") as name:
         tmp = Path(name)

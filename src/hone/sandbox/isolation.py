@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import os
 import resource
-import shutil
 import signal
+import stat
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,12 +44,18 @@ _MS_PRIVATE = 1 << 18
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 _PR_SET_NO_NEW_PRIVS = 38
+_MNT_DETACH = 2
+_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 HIDDEN_ROOTS = ("/root", "/home")
 # Variables a candidate may see; everything else of the parent (API keys above all) is dropped.
 _ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
 _THREAD_CAPS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
+
+# The directories bound back read-only under PRIVATE_TMP, as (st_dev, st_ino) of each mount's
+# root: the wipe leaves them (and the directories leading to them) and never enters them.
+_kept_mounts: set[tuple[int, int]] = set()
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -205,22 +212,110 @@ def kill_descendants(grace: float = 10.0) -> None:
 
 
 def wipe_private_tmp() -> None:
-    """Empty the private temporary directories, so nothing passes to the next candidate."""
+    """Empty the private temporary directories, so nothing passes to the next candidate.
+
+    What is bound back under them (Python, hone, the task, when they live under /tmp) stays and
+    is never entered, so a wipe costs what the candidate left, wherever those live.
+    """
     for root in PRIVATE_TMP:
-        try:
-            entries = list(os.scandir(root))
-        except OSError:
-            continue
-        for entry in entries:
+        with contextlib.suppress(OSError):
+            _empty(root, _kept_mounts)
+
+
+def _empty(path: str, keep: Collection[tuple[int, int]]) -> None:
+    """Remove everything under `path` on its file system but `keep` and the directories to it.
+
+    `keep` holds the (st_dev, st_ino) of directories to leave whole. Nothing is followed: a
+    symbolic link is removed, and a directory on another device (a mount) is never entered: it
+    is kept, or else detached and what it covered removed. One directory is open at a time
+    (the walk goes back up by ".."; no candidate process is left to move anything meanwhile),
+    so neither the depth nor PATH_MAX stops it.
+
+    A candidate cannot hide what it left: all it creates is on the tmpfs (a hard link cannot
+    cross file systems), and only a mount is on another device. Run as a user of its own
+    (hone is root), a candidate holds no capability and cannot mount in the worker's mount
+    namespace (one in a user namespace of its own mounts in a namespace of its own, gone with
+    its processes). Without root, candidates keep the worker's capabilities in its user
+    namespace and can mount: such a mount is not one of the kept ones, so it is detached, never
+    entered (that could delete what it shows of the world outside).
+    """
+    fd = os.open(path, _DIRECTORY)
+    try:
+        top = os.fstat(fd)
+        if (top.st_dev, top.st_ino) in keep:
+            return
+        # One list per directory from `path` down to the one `fd` is open on: the names still
+        # to handle; the directory being emptied stays last in its parent's list until done.
+        pending = [_listing(fd)]
+        while True:
+            names = pending[-1]
+            if names:
+                child = _remove_or_open(names[-1], fd, top.st_dev, keep)
+                if child is None:
+                    names.pop()
+                else:
+                    os.close(fd)
+                    fd = child
+                    pending.append(_listing(fd))
+                continue
+            pending.pop()
+            if not pending:
+                return
+            parent = os.open("..", _DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = parent
+            with contextlib.suppress(OSError):  # not empty: it leads to a kept directory
+                os.rmdir(pending[-1].pop()[0], dir_fd=fd)
+    finally:
+        os.close(fd)
+
+
+def _listing(fd: int) -> list[tuple[str, bool]]:
+    """The names in the directory open on `fd`, each with whether it is a directory."""
+    try:
+        with os.scandir(fd) as entries:
+            return [(e.name, e.is_dir(follow_symlinks=False)) for e in entries]
+    except OSError:
+        return []
+
+
+def _remove_or_open(
+    entry: tuple[str, bool], fd: int, device: int, keep: Collection[tuple[int, int]]
+) -> int | None:
+    """Remove a file or link; open a directory of `device` to empty (None: leave it be)."""
+    name, is_dir = entry
+    try:
+        while not is_dir:
             try:
-                is_dir = entry.is_dir(follow_symlinks=False)
-            except OSError:
-                is_dir = False
-            if is_dir:
-                shutil.rmtree(entry.path, ignore_errors=True)
-            else:
-                with contextlib.suppress(OSError):
-                    os.unlink(entry.path)
+                os.unlink(name, dir_fd=fd)
+                return None
+            except OSError as exc:  # busy: a file mounted over (by a candidate)
+                if exc.errno != errno.EBUSY or not _detach(name, fd):
+                    return None
+        st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+        while st.st_dev != device:  # a mount
+            if (st.st_dev, st.st_ino) in keep or not _detach(name, fd):
+                return None
+            st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+        if (st.st_dev, st.st_ino) in keep:
+            return None
+        if st.st_mode & stat.S_IRWXU != stat.S_IRWXU:  # to list it and remove from it
+            os.chmod(name, stat.S_IRWXU, dir_fd=fd)
+        return os.open(name, _DIRECTORY, dir_fd=fd)
+    except OSError:
+        return None
+
+
+def _detach(name: str, dir_fd: int) -> bool:
+    """Lazily unmount what is mounted on `name` (True when something was)."""
+    try:
+        target = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError:
+        return False
+    try:
+        return bool(_libc.umount2(f"/proc/self/fd/{target}".encode(), _MNT_DETACH) == 0)
+    finally:
+        os.close(target)
 
 
 def reap() -> None:
@@ -297,6 +392,11 @@ def _private_filesystem(keep: list[str], tmp_bytes: int) -> None:
         _mount(None, path, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
     if scratch in PRIVATE_TMP:  # the scratch mount becomes the private one
         _mount("tmpfs", scratch, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={tmp_bytes},mode=1777")
+    for path in saved:
+        if _under(path, PRIVATE_TMP):
+            with contextlib.suppress(OSError):
+                st = os.lstat(path)
+                _kept_mounts.add((st.st_dev, st.st_ino))
 
 
 def _under(path: str, roots: Iterable[str]) -> bool:
