@@ -19,8 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from hone.config import EvaluationConfig
-from hone.sandbox import ProcessPool, Verified, isolation
+from hone.executors import Verified
+from hone.executors.local import ProcessPool
+from hone.sandbox import isolation
+from hone.settings import EvaluationConfig
 
 FILES = 3000  # in the task folder, under /tmp
 
