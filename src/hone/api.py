@@ -79,16 +79,27 @@ def resume(
     run_dir: str | Path,
     *,
     budget: dict[str, Any] | None = None,
-    model: Model | None = None,
+    model: str | Model | None = None,
+    base_url: str | None = None,
     on_event: EventHandler | None = None,
     verifier: Executor | None = None,
     task: Task | None = None,
+    settings: dict[str, dict[str, Any]] | None = None,
 ) -> RunResult:
-    """Continue a stopped or killed run where it was, with optional budget overrides
-    (`task`: the task of a run started from Python without a task folder)."""
+    """Continue a stopped or killed run where it was, with optional budget overrides; `model`
+    and `base_url` for a model or server other than the run's (its server moved, say),
+    `settings` for other overrides ({"model": {"timeout": 60}}), `task` for a run started
+    from Python without a task folder."""
     return asyncio.run(
         resume_async(
-            run_dir, budget=budget, model=model, on_event=on_event, verifier=verifier, task=task
+            run_dir,
+            budget=budget,
+            model=model,
+            base_url=base_url,
+            on_event=on_event,
+            verifier=verifier,
+            task=task,
+            settings=settings,
         )
     )
 
@@ -97,23 +108,31 @@ async def resume_async(
     run_dir: str | Path,
     *,
     budget: dict[str, Any] | None = None,
-    model: Model | None = None,
+    model: str | Model | None = None,
+    base_url: str | None = None,
     on_event: EventHandler | None = None,
     verifier: Executor | None = None,
     task: Task | None = None,
+    settings: dict[str, dict[str, Any]] | None = None,
 ) -> RunResult:
     """Async form of `resume`."""
     store = Store.open(Path(run_dir))
     try:
+        store.lock()  # before anything is written: a refused resume changes nothing
         meta = store.meta()
-        resumed = task_from_meta(meta, task).configured(budget=budget or {})
-        store.set_meta(budget=run_meta(resumed, 0)["budget"])
+        spec = model if isinstance(model, str) else None
+        tables = dict(settings or {})
+        tables["budget"] = {**tables.get("budget", {}), **(budget or {})}
+        tables["model"] = {**tables.get("model", {}), "spec": spec, "base_url": base_url}
+        resumed = task_from_meta(meta, task).configured(**tables)
+        recorded = run_meta(resumed, 0)
+        store.set_meta(budget=recorded["budget"], model=recorded["model"])
     except BaseException:
         store.close()
         raise
-    session = Session(
-        resumed, store, int(meta["seed"]), True, model, verifier, None, None, on_event
-    )
+    backend = model if not isinstance(model, str) else None
+    seed = int(meta["seed"])
+    session = Session(resumed, store, seed, True, backend, verifier, None, None, on_event)
     return await session.drive()
 
 

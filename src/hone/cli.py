@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import logging
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,19 +42,54 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    _log_to_stderr()
     try:
-        result: int = args.handler(args)
+        with _signals_stop_like_ctrl_c():
+            result: int = args.handler(args)
         return result
     except UserError as exc:
         print(f"hone: error: {exc}", file=sys.stderr)
         return 2
     except ModelError as exc:
-        print(f"hone: model error: {exc}", file=sys.stderr)
-        if getattr(args, "_run_dir", None):
-            print(
-                f"the run is saved; continue it with: hone resume {args._run_dir}", file=sys.stderr
-            )
+        again = f"; the run is saved: continue it with hone resume {args._run_dir}"
+        print(
+            f"hone: model error: {exc}" + (again if getattr(args, "_run_dir", None) else ""),
+            file=sys.stderr,
+        )
         return 1
+
+
+def _log_to_stderr() -> None:
+    """hone's warnings as one line each: `hone: warning: ...`."""
+    log = logging.getLogger("hone")
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_LowerLevel("hone: %(levelname)s: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.WARNING)
+
+
+class _LowerLevel(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        record.levelname = record.levelname.lower()
+        return super().format(record)
+
+
+@contextlib.contextmanager
+def _signals_stop_like_ctrl_c() -> Iterator[None]:
+    """SIGTERM and SIGHUP stop a run as Ctrl-C does: status recorded, one line, resumable."""
+    import os
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # what asyncio turns into a clean cancellation
+
+    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,6 +101,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("task", help="task folder (task.toml, initial program, evaluate.py)")
     run.add_argument("--model", help=f"the model: {spec_usage()} (default: embedded)")
     run.add_argument("--base-url", help="server URL for openai:/anthropic: models")
+    run.add_argument(
+        "--model-timeout", type=float, help="seconds a model call may take (default: 300)"
+    )
     run.add_argument("--run-dir", help="where to store the run (default: runs/<task>-<time>)")
     run.add_argument("--seed", type=int, default=0, help="seed for every random choice (default 0)")
     run.add_argument("--hypotheses", type=int, help="hypotheses per round")
@@ -94,6 +134,9 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
     resume = sub.add_parser("resume", help="continue a stopped or killed run")
     resume.add_argument("run_dir", help="the run's folder")
+    resume.add_argument("--model", help="another model than the run's (the same spec forms)")
+    resume.add_argument("--base-url", help="another server URL (the run's server moved)")
+    resume.add_argument("--model-timeout", type=float, help="seconds a model call may take")
     _budget_args(resume)
     resume.set_defaults(handler=_resume)
     show = sub.add_parser("show", help="show a run: best program, score, history")
@@ -143,6 +186,7 @@ def _run(args: argparse.Namespace) -> int:
             "executor": args.executor,
             "ray_address": args.ray_address,
         },
+        model={"timeout": args.model_timeout},
     )
     run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(task)
     args._run_dir = run_dir
@@ -169,7 +213,14 @@ def _resume(args: argparse.Namespace) -> int:
     view = _View()
     return int(
         view.drive(
-            resume_async(args.run_dir, budget=_budget(args), on_event=view.on_event),
+            resume_async(
+                args.run_dir,
+                budget=_budget(args),
+                model=args.model,
+                base_url=args.base_url,
+                settings={"model": {"timeout": args.model_timeout}},
+                on_event=view.on_event,
+            ),
             args._run_dir,
         )
     )
@@ -304,6 +355,18 @@ def _print_evaluation(console: Any, candidate: Any) -> None:
         console.print(f"failed ({ev.status}): {ev.reason}", markup=False)
 
 
+def _status_text(meta: dict[str, Any], *, running: bool) -> str:
+    """How the run stands, true also when its process died without saying so."""
+    status = str(meta.get("status", "unknown"))
+    if status == "running" and not running:
+        return "stopped unexpectedly: killed or crashed"
+    if status == "stopped" and meta.get("stop_reason"):
+        return f"stopped: {_STOP_TEXT.get(meta['stop_reason'], meta['stop_reason'])}"
+    if status == "failed" and meta.get("error"):
+        return f"failed: {meta['error']}"
+    return status
+
+
 def _show(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.syntax import Syntax
@@ -319,17 +382,16 @@ def _show(args: argparse.Namespace) -> int:
         candidates = store.candidates()
         pending = store.candidates(pending=True)
         usage = store.usage()
+        failed_calls = store.failed_calls()
+        status = _status_text(meta, running=store.in_use())
     objective: Objective = "minimize" if meta.get("objective") == "minimize" else "maximize"
     ranked = ranked_distinct(candidates, objective)
     console.print(
-        f"run of [bold]{meta.get('task_name')}[/] ({meta.get('status')}"
-        + (
-            f": {_STOP_TEXT.get(meta['stop_reason'], meta['stop_reason'])}"
-            if meta.get("stop_reason")
-            else ""
-        )
-        + f") · model {meta['model']['spec']} · seed {meta['seed']}"
+        f"run of [bold]{meta.get('task_name')}[/] ({status}) · model {meta['model']['spec']} "
+        f"· seed {meta['seed']}",
     )
+    if status.startswith(("stopped unexpectedly", "interrupted", "failed")):
+        console.print(f"continue it with: hone resume {args.run_dir}", markup=False)
     if meta.get("sandbox"):
         console.print(f"sandbox: {meta['sandbox']}")
     if meta.get("replay_of"):
@@ -344,9 +406,10 @@ def _show(args: argparse.Namespace) -> int:
                 else "interrupted, resumed or stopped by time, so not replayable"
             )
         )
+    failed = f" ({failed_calls} more failed)" if failed_calls else ""
     console.print(
-        f"{len(candidates)} hypotheses evaluated, {len(pending)} pending · {usage.calls} model calls · "
-        f"{usage.tokens} tokens"
+        f"{len(candidates)} hypotheses evaluated, {len(pending)} pending · {usage.calls} model "
+        f"calls{failed} · {usage.tokens} tokens"
     )
     if not ranked:
         start = candidates[0] if candidates else None

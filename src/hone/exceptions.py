@@ -8,6 +8,7 @@ Exceptions are for user mistakes and for hone's own faults::
     │   ├── TaskError        a bad task folder: missing file, invalid task.toml, unknown key
     │   ├── ConfigError      a bad option: unknown model spec, negative budget, ...
     │   ├── RunDirError      a run directory that does not exist, is not a run, or is in use
+    │   ├── StorageError     the run's database cannot be written (a full or read-only disk)
     │   ├── ReplayError      a replay asked the model what the recorded run never asked
     │   └── MissingDependencyError   an optional package is not installed
     ├── ModelError           a model backend failed (server unreachable, timeout, bad answer)
@@ -36,6 +37,10 @@ class ConfigError(UserError):
 
 class RunDirError(UserError):
     """A run directory is missing, not a hone run, or already in use."""
+
+
+class StorageError(UserError):
+    """The run's database cannot be written: a full or read-only disk."""
 
 
 class ReplayError(UserError):

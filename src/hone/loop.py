@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 import random
 import time
@@ -22,37 +23,17 @@ from hone.evaluation import Evaluation
 from hone.events import EventHandler, HypothesisEvaluated, NewBest, RoundStarted
 from hone.exceptions import ModelError
 from hone.executors import Verifier
-from hone.models.base import Completion, Request
+from hone.hypothesis import Answer, Launch
 from hone.models.metered import Metered
 from hone.population import Candidate, Population
 from hone.prompts import Prompt, Prompter, chat, parse_answer
 from hone.reflection import Memory
-from hone.rounds import Rounds, Slot
+from hone.rounds import Rounds
 from hone.store import Store
 from hone.strategies import Strategy
 from hone.task import Task
 
 log = logging.getLogger("hone")
-
-
-@dataclass(frozen=True)
-class Launch:
-    """A hypothesis as it starts: its prompt, sampling seed and place in its round."""
-
-    prompt: Prompt
-    seed: int
-    slot: Slot
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A hypothesis between the model's answer and its verification."""
-
-    launch: Launch
-    request: Request
-    completion: Completion
-    call_id: int
-    edit: Edit
 
 
 @dataclass
@@ -75,14 +56,22 @@ class Loop:
     failures: int = 0  # model calls failed in a row
 
     async def start(self) -> Candidate:
-        """Verify the starting program and the task's archive (a new run) or what an
-        interrupted run left pending, all at once; register them in order; the first."""
-        pending = self.store.candidates(pending=True)
-        if not self.population.members and not pending:
+        """Verify the starting program and the task's archive (a new run) or what a stopped
+        run left: pending hypotheses, and answers stored without their hypothesis (made into
+        theirs now, never asked again); all at once; register them in order; the first."""
+        waiting = self.store.candidates(pending=True)
+        if not self.population.members and not waiting:
             programs = (self.task.program, *(code for _, code in self.task.archive))
-            pending = [self.store.add_candidate(round=0, code=p) for p in programs]
-        for candidate in await asyncio.gather(*(self._verify(c) for c in pending)):
-            self._add(candidate)
+            waiting = [self.store.add_candidate(round=0, code=p) for p in programs]
+        for row in self.store.unclaimed_answers():
+            purpose = json.loads(row["purpose"])
+            prompt = Prompt.answered(purpose, [self.population.get(i) for i in purpose["parents"]])
+            edit = parse_answer(prompt, row["completion"])
+            waiting.append(await self._propose(prompt, edit, row["round"], row["id"]))
+        verified = [self._verify(c) for c in waiting if c.evaluation.status == "pending"]
+        done = {c.id: c for c in await asyncio.gather(*verified)}
+        for candidate in waiting:
+            self._add(done.get(candidate.id, candidate))
         return self.population.members[0]
 
     async def run(self) -> StopReason:
@@ -144,7 +133,9 @@ class Loop:
                 if isinstance(answer, ModelError):
                     return self._model_failed(answer)
                 self.failures = 0
-                candidate = await self._propose(await self._fix(answer))
+                answer = await self._fix(answer)
+                prompt, round_ = launch.prompt, launch.slot.round
+                candidate = await self._propose(prompt, answer.edit, round_, answer.call_id)
             if candidate.evaluation.status == "pending":
                 candidate = await self._verify(candidate)
             async with self.rounds.registering(launch.slot):
@@ -155,7 +146,8 @@ class Loop:
     async def _ask(self, launch: Launch) -> Answer:
         """The model's answer to a prompt, parsed into an edit."""
         request = launch.prompt.request(self.task.model, launch.seed)
-        completion, call_id = await self.model.call(request, launch.slot.round)
+        purpose = launch.prompt.purpose()
+        completion, call_id = await self.model.call(request, launch.slot.round, purpose)
         edit = parse_answer(launch.prompt, completion.text)
         return Answer(launch, request, completion, call_id, edit)
 
@@ -168,8 +160,11 @@ class Loop:
             messages = chat.fix(answer.request.messages, answer.completion.text, answer.edit.reason)
             request = dataclasses.replace(answer.request, messages=messages)
             self.model.reserve()
+            purpose = {**answer.launch.prompt.purpose(), "kind": "fix", "answer_of": answer.call_id}
             try:
-                completion, call_id = await self.model.call(request, answer.launch.slot.round)
+                completion, call_id = await self.model.call(
+                    request, answer.launch.slot.round, purpose
+                )
             except ModelError as error:  # the answer is kept, unfixed, as a failed hypothesis
                 log.warning("a fix call failed; the answer stays as it was: %s", error)
                 break
@@ -177,16 +172,15 @@ class Loop:
             answer = Answer(answer.launch, request, completion, call_id, edit)
         return answer
 
-    async def _propose(self, answer: Answer) -> Candidate:
+    async def _propose(self, prompt: Prompt, edit: Edit, round_: int, call_id: int) -> Candidate:
         """Store the hypothesis before anything depends on it (a stop during the near-copy
         check, which may call an embedding model, leaves it pending for resume); it has
         failed already when the answer holds no applicable edit or a near-copy."""
-        prompt, edit = answer.launch.prompt, answer.edit
         candidate = self.store.add_candidate(
-            round=answer.launch.slot.round,
+            round=round_,
             code=edit.program,
             parent_ids=prompt.parent_ids,
-            call_id=answer.call_id,
+            call_id=call_id,
             evaluation=None if edit.ok else Evaluation.failed("invalid-edit", edit.reason),
             niche=prompt.niche,
         )

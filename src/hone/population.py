@@ -102,6 +102,10 @@ class Population:
     def __contains__(self, candidate_id: int) -> bool:
         return candidate_id in self._by_id
 
+    def get(self, candidate_id: int) -> Candidate:
+        """A registered hypothesis by id."""
+        return self._by_id[candidate_id]
+
     def cached(self, program: str) -> Candidate | None:
         """The registered hypothesis with the same program, up to comments and layout."""
         return self._by_key.get(program_key(program))

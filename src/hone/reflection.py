@@ -64,8 +64,9 @@ class Memory:
             seed=self.rng.randrange(2**31),
         )
         self.model.reserve()
+        self.store.save_random_state(self.rng)  # the seed is drawn: a resumed run draws anew
         try:
-            completion, call_id = await self.model.call(request, round_)
+            completion, call_id = await self.model.call(request, round_, {"kind": kind})
         except ModelError as exc:
             log.warning("the %s call failed; the run goes on without it: %s", kind, exc)
             return None

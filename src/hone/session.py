@@ -4,17 +4,19 @@ their run through a `Session`."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
 import random
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hone.budget import Budget, StopReason, Usage
 from hone.events import Event, EventHandler, NewBest, RunStarted, Stopped
-from hone.exceptions import RunDirError, UserError
+from hone.exceptions import HoneError, RunDirError, UserError
 from hone.executors import Executor, make_executor
 from hone.loop import Loop
 from hone.models import Model, check_spec, make_model
@@ -93,8 +95,20 @@ class Session:
                     self.model = await loading
                     loop.model.attach(self.model)
             return await self._run(loop, start)
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            self._status("interrupted")
+            raise
+        except Exception as exc:
+            self._status("failed", str(exc))
+            raise
         finally:
             await self._close()
+
+    def _status(self, status: str, error: str = "") -> None:
+        """Record how the run ended (best effort: the store itself may be what failed)."""
+        if self.store.locked:  # (a run another process drives is not this one's to mark)
+            with contextlib.suppress(HoneError, sqlite3.Error):
+                self.store.set_meta(status=status, error=error, replay_exact=False)
 
     def _loop(self) -> Loop:
         task, store = self.task, self.store
@@ -151,12 +165,8 @@ class Session:
         store.set_meta(status="running")
         if self.resumed:
             store.set_meta(replay_exact=False)  # `hone replay` cannot know where it stopped
-        try:
-            reason = await loop.run()
-        except (KeyboardInterrupt, asyncio.CancelledError):
-            store.set_meta(status="interrupted", replay_exact=False)
-            raise
-        store.set_meta(status="stopped", stop_reason=reason)
+        reason = await loop.run()
+        store.set_meta(status="stopped", stop_reason=reason, error="")
         if reason == "max_seconds":  # stopped mid-round: answers without hypotheses
             store.set_meta(replay_exact=False)
         best, usage = loop.population.best, loop.model.usage

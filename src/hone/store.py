@@ -16,11 +16,13 @@ from typing import Any, TextIO
 
 from hone.budget import Usage
 from hone.evaluation import Evaluation
-from hone.exceptions import RunDirError
+from hone.exceptions import RunDirError, StorageError
 from hone.population import Candidate
 
 DB_NAME = "hone.db"
 SCHEMA_VERSION = 1
+MAX_ANSWER_CHARS = 200_000  # of one model answer kept (a 10 MB answer would be stored whole)
+_ADDED_COLUMNS = {"seed": "INTEGER", "purpose": "TEXT"}  # llm_calls columns newer than v1
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -35,7 +37,8 @@ CREATE TABLE IF NOT EXISTS llm_calls (
     started REAL NOT NULL,
     latency REAL NOT NULL,
     error TEXT,
-    seed INTEGER
+    seed INTEGER,
+    purpose TEXT
 );
 CREATE TABLE IF NOT EXISTS candidates (
     id INTEGER PRIMARY KEY,
@@ -78,31 +81,56 @@ class Store:
 
     @classmethod
     def create(cls, run_dir: Path, meta: dict[str, Any]) -> Store:
-        """Create a new run directory and its database."""
-        run_dir.mkdir(parents=True, exist_ok=True)
+        """Create a new run directory and its database. A creation that fails (a full or
+        read-only disk) leaves nothing behind that a later run would trip over."""
         db = run_dir / DB_NAME
         if db.exists():
             raise RunDirError(
                 f"{str(run_dir)!r} already holds a run; continue it with: hone resume {run_dir}, "
                 "or pick another --run-dir"
             )
-        store = cls._connect(db)
-        with store.conn:
-            store.conn.executescript(_SCHEMA)
-            store.set_meta(schema_version=SCHEMA_VERSION, created=time.time(), **meta)
+        made = not run_dir.exists()
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise RunDirError(
+                f"cannot make the run folder {str(run_dir)!r}: it or a folder above it is a "
+                "file; pick another --run-dir"
+            ) from None
+        except OSError as exc:
+            raise RunDirError(
+                f"cannot make the run folder {str(run_dir)!r} ({exc.strerror}); pick another "
+                "--run-dir"
+            ) from None
+        try:
+            store = cls._connect(db)
+            with store.conn:
+                store.conn.executescript(_SCHEMA)
+                store.set_meta(schema_version=SCHEMA_VERSION, created=time.time(), **meta)
+        except (sqlite3.Error, StorageError, OSError) as exc:
+            for leftover in (db, db.with_name(DB_NAME + "-wal"), db.with_name(DB_NAME + "-shm")):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+            if made:
+                with contextlib.suppress(OSError):
+                    run_dir.rmdir()
+            raise StorageError(
+                f"cannot create the run's database in {str(run_dir)!r} ({_reason(exc)}); "
+                "free space or pick a writable --run-dir"
+            ) from None
         return store
 
     @classmethod
-    def open(cls, run_dir: Path) -> Store:
-        """Open an existing run directory."""
+    def open(cls, run_dir: Path, *, readonly: bool = False) -> Store:
+        """Open an existing run directory (`readonly`: to look, also on read-only storage)."""
         db = run_dir / DB_NAME
         if not db.is_file():
             raise RunDirError(
                 f"{str(run_dir)!r} is not a hone run (no {DB_NAME}); pass the folder that "
                 "'hone run' printed"
             )
-        store = cls._connect(db)
         try:
+            store = cls._connect(db, readonly=readonly)
             version = store.meta().get("schema_version")
         except sqlite3.DatabaseError as exc:
             raise RunDirError(f"{str(db)!r} is not a readable hone database ({exc})") from None
@@ -110,23 +138,39 @@ class Store:
             raise RunDirError(
                 f"{str(db)!r} has schema version {version!r}; this hone reads {SCHEMA_VERSION}"
             )
-        columns = {row["name"] for row in store.conn.execute("PRAGMA table_info(llm_calls)")}
-        if "seed" not in columns:  # recorded before calls kept their sampling seed
-            store.conn.execute("ALTER TABLE llm_calls ADD COLUMN seed INTEGER")
+        if not readonly:
+            columns = {row["name"] for row in store.conn.execute("PRAGMA table_info(llm_calls)")}
+            for name, kind in _ADDED_COLUMNS.items():
+                if name not in columns:  # recorded by an older hone
+                    with store._writing():
+                        store.conn.execute(f"ALTER TABLE llm_calls ADD COLUMN {name} {kind}")
         return store
 
     @classmethod
-    def _connect(cls, db: Path) -> Store:
-        conn = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    def _connect(cls, db: Path, *, readonly: bool = False) -> Store:
+        if readonly:
+            try:  # a WAL database on read-only storage opens only as immutable
+                conn = _sqlite(f"file:{db}?mode=ro")
+                conn.execute("SELECT 1 FROM meta LIMIT 1")
+            except sqlite3.OperationalError:
+                conn = _sqlite(f"file:{db}?mode=ro&immutable=1")
+            return cls(db, conn)
+        conn = _sqlite(str(db), uri=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=5000")
-        conn.row_factory = sqlite3.Row
         return cls(db, conn)
 
     def lock(self) -> None:
-        """Take the run's writer lock, so two processes never drive one run."""
-        handle = (self.path.parent / ".lock").open("w")
+        """Take the run's writer lock, so two processes never drive one run (again: a no-op)."""
+        if self._lock is not None:
+            return
+        try:
+            handle = (self.path.parent / ".lock").open("w")
+        except OSError as exc:
+            raise StorageError(
+                f"cannot write in the run folder {str(self.path.parent)!r} ({exc.strerror}); "
+                "a run needs writable storage"
+            ) from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -135,6 +179,35 @@ class Store:
                 f"{str(self.path.parent)!r} is in use by another hone process; wait for it or stop it"
             ) from None
         self._lock = handle
+
+    @property
+    def locked(self) -> bool:
+        """True when this store holds the run's writer lock."""
+        return self._lock is not None
+
+    def in_use(self) -> bool:
+        """True when a hone process (this one or another) holds the run's writer lock."""
+        if self._lock is not None:
+            return True
+        try:
+            with (self.path.parent / ".lock").open("a") as handle:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False  # no lock file, or no way to take one: nobody writes here
+        return False
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Around every write: a full or read-only disk is one sentence, not a traceback."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            raise StorageError(
+                f"cannot write to the run's database {str(self.path)!r} ({_reason(exc)}); "
+                f"free space on its disk, then continue with: hone resume {self.path.parent}"
+            ) from None
 
     def close(self) -> None:
         """Close the database and release the lock."""
@@ -146,11 +219,12 @@ class Store:
     # -- metadata -----------------------------------------------------------------------
     def set_meta(self, **values: Any) -> None:
         """Set metadata entries (JSON-encoded)."""
-        self.conn.executemany(
-            "INSERT INTO meta(key, value) VALUES (?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [(k, json.dumps(v)) for k, v in values.items()],
-        )
+        with self._writing():
+            self.conn.executemany(
+                "INSERT INTO meta(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [(k, json.dumps(v)) for k, v in values.items()],
+            )
 
     def save_random_state(self, rng: random.Random) -> None:
         """Keep the generator's state, so that a resumed run draws what this one would have."""
@@ -186,25 +260,35 @@ class Store:
         latency: float,
         error: str | None = None,
         seed: int | None = None,
+        purpose: dict[str, Any] | None = None,
     ) -> int:
-        """Record one model call; returns its id."""
-        cur = self.conn.execute(
-            "INSERT INTO llm_calls(round, model, prompt, completion, prompt_tokens, "
-            "completion_tokens, started, latency, error, seed) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                round,
-                model,
-                prompt,
-                completion,
-                prompt_tokens,
-                completion_tokens,
-                started,
-                latency,
-                error,
-                seed,
-            ),
-        )
+        """Record one model call (`error`: why it failed); its id. An answer longer than
+        MAX_ANSWER_CHARS is kept cut, and says so. `purpose` says what the call was for, so
+        that a resumed run turns every stored answer into its hypothesis."""
+        if len(completion) > MAX_ANSWER_CHARS:
+            completion = (
+                completion[:MAX_ANSWER_CHARS]
+                + f"\n[answer truncated: {len(completion):,} characters in all]"
+            )
+        with self._writing():
+            cur = self.conn.execute(
+                "INSERT INTO llm_calls(round, model, prompt, completion, prompt_tokens, "
+                "completion_tokens, started, latency, error, seed, purpose) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    round,
+                    model,
+                    prompt,
+                    completion,
+                    prompt_tokens,
+                    completion_tokens,
+                    started,
+                    latency,
+                    error,
+                    seed,
+                    json.dumps(purpose) if purpose is not None else None,
+                ),
+            )
         return int(cur.lastrowid or 0)
 
     def add_candidate(
@@ -219,20 +303,21 @@ class Store:
     ) -> Candidate:
         """Record a hypothesis; without an evaluation it is pending until `set_evaluation`."""
         evaluation = evaluation or Evaluation.pending()
-        cur = self.conn.execute(
-            "INSERT INTO candidates(round, parent_ids, call_id, code, status, reason, niche, "
-            "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                round,
-                json.dumps(list(parent_ids)),
-                call_id,
-                code,
-                evaluation.status,
-                evaluation.reason,
-                niche,
-                time.time(),
-            ),
-        )
+        with self._writing():
+            cur = self.conn.execute(
+                "INSERT INTO candidates(round, parent_ids, call_id, code, status, reason, "
+                "niche, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    round,
+                    json.dumps(list(parent_ids)),
+                    call_id,
+                    code,
+                    evaluation.status,
+                    evaluation.reason,
+                    niche,
+                    time.time(),
+                ),
+            )
         return Candidate(
             int(cur.lastrowid or 0), round, code, evaluation, parent_ids, call_id, niche=niche
         )
@@ -247,24 +332,25 @@ class Store:
         cached_from: int | None = None,
     ) -> Candidate:
         """Record the outcome of a pending hypothesis; the hypothesis with it."""
-        self.conn.execute(
-            "UPDATE candidates SET status = ?, score = ?, metrics = ?, feedback = ?, reason = ?, "
-            "output = ?, eval_started = ?, eval_seconds = ?, cpu_seconds = ?, cached_from = ? "
-            "WHERE id = ?",
-            (
-                evaluation.status,
-                evaluation.score,
-                json.dumps(evaluation.metrics),
-                evaluation.feedback,
-                evaluation.reason,
-                output,
-                started,
-                evaluation.seconds,
-                evaluation.cpu_seconds,
-                cached_from,
-                candidate.id,
-            ),
-        )
+        with self._writing():
+            self.conn.execute(
+                "UPDATE candidates SET status = ?, score = ?, metrics = ?, feedback = ?, "
+                "reason = ?, output = ?, eval_started = ?, eval_seconds = ?, cpu_seconds = ?, "
+                "cached_from = ? WHERE id = ?",
+                (
+                    evaluation.status,
+                    evaluation.score,
+                    json.dumps(evaluation.metrics),
+                    evaluation.feedback,
+                    evaluation.reason,
+                    output,
+                    started,
+                    evaluation.seconds,
+                    evaluation.cpu_seconds,
+                    cached_from,
+                    candidate.id,
+                ),
+            )
         return dataclasses.replace(
             candidate, evaluation=evaluation, output=output, cached_from=cached_from
         )
@@ -284,23 +370,45 @@ class Store:
         return _candidate(row)
 
     def calls(self) -> Iterator[sqlite3.Row]:
-        """Every model call in order."""
-        return iter(self.conn.execute("SELECT * FROM llm_calls ORDER BY id"))
+        """Every answered model call in order (failed ones aside)."""
+        return iter(self.conn.execute("SELECT * FROM llm_calls WHERE error IS NULL ORDER BY id"))
+
+    def failed_calls(self) -> int:
+        """How many model calls failed (each is kept with its reason)."""
+        return int(
+            self.conn.execute("SELECT COUNT(*) FROM llm_calls WHERE error IS NOT NULL").fetchone()[
+                0
+            ]
+        )
 
     def usage(self) -> Usage:
-        """Model calls and tokens so far."""
+        """Answered model calls and their tokens so far."""
         row = self.conn.execute(
             "SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0) "
-            "FROM llm_calls"
+            "FROM llm_calls WHERE error IS NULL"
         ).fetchone()
         return Usage(int(row[0]), int(row[1]), int(row[2]))
 
+    def unclaimed_answers(self) -> list[sqlite3.Row]:
+        """Answers to hypothesis prompts (or their last fix) that no hypothesis was made of:
+        a run stopped between storing an answer and storing its hypothesis."""
+        return list(
+            self.conn.execute(
+                "SELECT * FROM llm_calls AS c WHERE c.error IS NULL "
+                "AND json_extract(c.purpose, '$.kind') IN ('hypothesis', 'fix') "
+                "AND NOT EXISTS (SELECT 1 FROM candidates AS k WHERE k.call_id = c.id) "
+                "AND NOT EXISTS (SELECT 1 FROM llm_calls AS f WHERE f.error IS NULL "
+                "AND json_extract(f.purpose, '$.answer_of') = c.id) ORDER BY c.id"
+            )
+        )
+
     def add_note(self, *, round: int, kind: str, text: str, call_id: int | None = None) -> None:
         """Keep a reflection or an insights memory the model wrote."""
-        self.conn.execute(
-            "INSERT INTO notes(round, kind, text, call_id, created) VALUES (?, ?, ?, ?, ?)",
-            (round, kind, text, call_id, time.time()),
-        )
+        with self._writing():
+            self.conn.execute(
+                "INSERT INTO notes(round, kind, text, call_id, created) VALUES (?, ?, ?, ?, ?)",
+                (round, kind, text, call_id, time.time()),
+            )
 
     def notes(self, kind: str) -> list[tuple[int, str]]:
         """(round, text) of every note of one kind, oldest first."""
@@ -321,6 +429,17 @@ class Store:
         """The highest round number recorded (0 for the starting program only)."""
         row = self.conn.execute("SELECT MAX(round) FROM candidates").fetchone()
         return int(row[0]) if row[0] is not None else -1
+
+
+def _sqlite(target: str, *, uri: bool = True) -> sqlite3.Connection:
+    conn = sqlite3.connect(target, uri=uri, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout=5000")
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
 
 
 def _candidate(row: sqlite3.Row) -> Candidate:
@@ -348,8 +467,8 @@ def _candidate(row: sqlite3.Row) -> Candidate:
 
 @contextlib.contextmanager
 def opened(run_dir: Path) -> Iterator[Store]:
-    """Open a run read-only-ish for inspection and close it afterwards."""
-    store = Store.open(run_dir)
+    """Open a run read-only for inspection (storage may be read-only) and close it after."""
+    store = Store.open(run_dir, readonly=True)
     try:
         yield store
     finally:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
-from hone.exceptions import ModelError
+from hone.exceptions import ModelError, UserError
 from hone.models.base import Completion, LearnsFromOutcomes, Model, Request, Resumable, Style
 from hone.population import Candidate
 from hone.store import Store
@@ -63,17 +64,33 @@ class Metered:
         """Count a call that is about to be made against the budget."""
         self.in_flight += 1
 
-    async def call(self, request: Request, round_: int) -> tuple[Completion, int]:
-        """One reserved model call, stored; its completion and call id. A failure, or no
-        answer within the deadline, is a ModelError."""
+    async def call(
+        self, request: Request, round_: int, purpose: dict[str, Any] | None = None
+    ) -> tuple[Completion, int]:
+        """One reserved model call, stored as it returns (with `purpose`, what it was for);
+        its completion and call id. Any failure, and no answer within the deadline, is a
+        ModelError, and the failed call is stored with its reason."""
         wall, t0 = time.time(), self.clock()
         try:
             completion = await asyncio.wait_for(self.model.generate(request), self.timeout)
-        except TimeoutError:
-            raise ModelError(
-                f"{self.model.name} did not answer within {self.timeout:g} s; "
-                "raise [model] timeout or use a faster model"
-            ) from None
+        except UserError:
+            raise  # not the model failing: a mistake to report (a replay that diverged, ...)
+        except Exception as exc:
+            error = _model_error(exc, self.model.name, self.timeout)
+            self.store.add_call(
+                round=round_,
+                model=self.model.name,
+                prompt=request.as_text(),
+                completion="",
+                prompt_tokens=0,
+                completion_tokens=0,
+                started=wall,
+                latency=self.clock() - t0,
+                error=str(error),
+                seed=request.seed,
+                purpose=purpose,
+            )
+            raise error from None
         finally:
             self.in_flight -= 1
         model = completion.model or self.model.name
@@ -87,6 +104,7 @@ class Metered:
             started=wall,
             latency=self.clock() - t0,
             seed=request.seed,
+            purpose=purpose,
         )
         self._answered_by[call_id] = model
         self.usage = self.usage.plus(completion.prompt_tokens, completion.completion_tokens)
@@ -110,3 +128,15 @@ class Metered:
                     self.model.reward(model, 1.0 if improved else 0.0, replayed=True)
         if isinstance(self.model, Resumable):
             self.model.advance(self.usage.calls)
+
+
+def _model_error(exc: Exception, name: str, timeout: float) -> ModelError:
+    """Whatever a backend raised, as a ModelError naming the model and the cause."""
+    if isinstance(exc, ModelError):
+        return exc
+    if isinstance(exc, TimeoutError):
+        return ModelError(
+            f"{name} did not answer within {timeout:g} s; raise [model] timeout "
+            "(--model-timeout) or use a faster model"
+        )
+    return ModelError(f"{name} failed: {type(exc).__name__}: {exc}"[:2000])

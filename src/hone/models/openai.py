@@ -68,9 +68,22 @@ class OpenAIModel:
                 cast_to=object,  # the decoded JSON, as is
                 options={"security": {"bearer_auth": True}},
             )
+        except openai.APITimeoutError:
+            raise ModelError(f"the model server at {where} did not answer in time") from None
         except openai.APIConnectionError as exc:
+            cause = exc.__cause__
+            if cause is None or type(cause).__name__ in ("ConnectError", "ConnectTimeout"):
+                raise ModelError(
+                    f"cannot reach the model server at {where} ({exc}); is it running?"
+                ) from None
             raise ModelError(
-                f"cannot reach the model server at {where} ({exc}); is it running?"
+                f"the connection to the model server at {where} broke before it answered "
+                f"({type(cause).__name__}: {cause}), also when tried again"
+            ) from None
+        except ValueError as exc:  # the body is not JSON (or not UTF-8): json's errors
+            raise ModelError(
+                f"{self.name} at {where} answered with something that is not JSON "
+                f"({type(exc).__name__}: {exc})"
             ) from None
         except openai.APIStatusError as exc:
             raise ModelError(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from hone.edits import Edit, apply_answer, complete_function
 from hone.models.base import Message, Request, Style
@@ -38,6 +39,28 @@ class Prompt:
             max_tokens=config.max_completion_tokens,
             seed=seed,
             stop=self.stop,
+        )
+
+    def purpose(self) -> dict[str, Any]:
+        """What a call with this prompt is for, stored with it: a resumed run rebuilds the
+        hypothesis of an answer that was stored without one (`Prompt.answered`)."""
+        return {
+            "kind": "hypothesis",
+            "parents": list(self.parent_ids),
+            "niche": self.niche,
+            "function": self.function,
+            "signature": self.signature,
+        }
+
+    @classmethod
+    def answered(cls, purpose: dict[str, Any], parents: list[Candidate]) -> Prompt:
+        """The prompt (as far as parsing its answer needs) a stored `purpose` describes."""
+        return cls(
+            parent=parents[0],
+            shown=tuple(parents),
+            function=purpose.get("function"),
+            signature=purpose.get("signature") or "",
+            niche=purpose.get("niche"),
         )
 
     @property
