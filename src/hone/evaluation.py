@@ -103,11 +103,45 @@ class Evaluation:
         )
 
 
+MAX_METRICS = 1000  # metrics kept per evaluation (their names cut at MAX_NAME characters)
+MAX_NAME = 200
+MAX_TEXT = 20_000  # characters of feedback, and of a failure's reason
+
+
+def bounded(evaluation: Evaluation) -> Evaluation:
+    """The evaluation with its metrics, feedback and reason cut to the sizes hone keeps, each
+    cut said (an evaluator that returns a million metrics must not fill the store or the
+    prompts)."""
+    metrics, feedback, reason = evaluation.metrics, evaluation.feedback, evaluation.reason
+    small = len(metrics) <= MAX_METRICS and len(feedback) <= MAX_TEXT and len(reason) <= MAX_TEXT
+    if small and all(len(k) <= MAX_NAME for k in metrics):
+        return evaluation
+    kept = dict(list(metrics.items())[:MAX_METRICS])
+    kept = {k[:MAX_NAME]: v for k, v in kept.items()}
+    if len(metrics) > MAX_METRICS:
+        note = f"[{len(metrics) - MAX_METRICS:,} more metrics dropped: hone keeps {MAX_METRICS}]"
+        feedback = f"{feedback}\n{note}".strip()
+    return dataclasses.replace(
+        evaluation, metrics=kept, feedback=_cut(feedback), reason=_cut(reason)
+    )
+
+
+def _cut(text: str) -> str:
+    if len(text) <= MAX_TEXT:
+        return text
+    return text[:MAX_TEXT] + f"\n[truncated: {len(text):,} characters in all]"
+
+
 def coerce_result(value: object) -> Evaluation:
-    """Turn what an evaluator returned (float, dict or Evaluation) into an Evaluation.
+    """Turn what an evaluator returned (float, dict or Evaluation) into an Evaluation, cut to
+    the sizes hone keeps (`bounded`).
 
     Never raises: a value that is not a usable score becomes an `invalid-output` evaluation.
     """
+    return bounded(_coerced(value))
+
+
+def _coerced(value: object) -> Evaluation:
     if isinstance(value, Evaluation):
         if value.status == "pending":
             return Evaluation.failed(

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import fcntl
 import json
+import os
 import random
 import sqlite3
 import time
@@ -129,9 +130,19 @@ class Store:
                 f"{str(run_dir)!r} is not a hone run (no {DB_NAME}); pass the folder that "
                 "'hone run' printed"
             )
+        if not readonly and not os.access(run_dir, os.W_OK):
+            raise StorageError(
+                f"cannot write in the run folder {str(run_dir)!r} (read-only); a run needs "
+                "writable storage (hone show reads it as it is)"
+            )
         try:
             store = cls._connect(db, readonly=readonly)
             version = store.meta().get("schema_version")
+        except sqlite3.OperationalError as exc:  # the disk, not the file: full, failing, ...
+            raise StorageError(
+                f"cannot open the run's database {str(db)!r} ({_reason(exc)}); free space on "
+                f"its disk, then continue with: hone resume {run_dir}"
+            ) from None
         except sqlite3.DatabaseError as exc:
             raise RunDirError(f"{str(db)!r} is not a readable hone database ({exc})") from None
         if version != SCHEMA_VERSION:

@@ -31,8 +31,9 @@ MODES = (
     "schema",  # valid JSON without "choices"
     "utf8",  # a body that is not UTF-8
     "mix",  # each request one of the above, drawn with a seeded generator
+    "fixable",  # slowish answers, a third without code; an answer to a fix request is good
 )
-ANSWERED = ("ok", "prose", "oversized")  # modes whose reply is a usable answer
+ANSWERED = ("ok", "prose", "oversized", "fixable")  # modes whose reply is a usable answer
 RETRY_AFTER = 0.3  # seconds, in the 429 replies
 
 
@@ -112,8 +113,10 @@ class FaultServer:
             count = self._count
         if self.mode == "429":
             return "429" if count % 2 else "ok"
+        if self.mode == "fixable":
+            return "fixable"
         if self.mode == "mix":
-            choices = [m for m in MODES if m not in ("mix", "stall", "trickle")]
+            choices = [m for m in MODES if m not in ("mix", "stall", "trickle", "fixable")]
             return random.Random(self.seed * 100_003 + count).choice([*choices, "ok", "ok"])
         return self.mode
 
@@ -138,6 +141,11 @@ class _Handler(BaseHTTPRequestHandler):
         with fault._lock:
             fault.log.append(Entry(mode, body.get("seed"), prompt, time.monotonic()))
         seed = int(body.get("seed") or 0)
+        if mode == "fixable":
+            time.sleep(random.Random(seed).uniform(0.02, 0.25))
+            fixing = "could not be applied" in prompt
+            usable = fixing or seed % 3 != 0
+            mode = "ok" if usable else "prose"
         if mode in ("ok", "prose", "oversized"):
             text = {
                 "ok": program(seed),

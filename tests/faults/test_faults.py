@@ -37,6 +37,7 @@ EXPECTED: dict[str, tuple[int | None, str, float]] = {
     "schema": (1, r"openai:m returned no choices", 30),
     "utf8": (1, r"not JSON \(UnicodeDecodeError", 30),
     "mix": (None, r"^$|model error: ", 60),
+    "fixable": (0, r"^$", 30),
 }
 
 
@@ -63,7 +64,7 @@ def run_hone(task: Path, run_dir: Path, url: str) -> subprocess.CompletedProcess
         "--model-timeout",
         str(TIMEOUT),
     ]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_PROXY": "127.0.0.1"}
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}", "NO_PROXY": "127.0.0.1"}
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
 
 

@@ -174,7 +174,7 @@ CASES = [
         "fork bomb",
         """
         def result(xs):
-            print("PID", os.getpid(), flush=True)
+            print("PID", os.readlink("/proc/self"), flush=True)  # as the host sees it
             while True:
                 try:
                     os.fork()
@@ -355,12 +355,12 @@ CASES = [
             os.kill({hone_pid}, signal.SIGKILL)
         """,
         ("error",),
-        r"Operation not permitted|PermissionError",
+        r"Operation not permitted|PermissionError|No such process",  # (hidden: own PID namespace)
     ),
     Case(
         "kills every process it may signal",  # kill(-1) spares the caller itself
         "def result(xs):\n    os.kill(-1, signal.SIGKILL)\n",
-        ("ok", "invalid-output"),
+        ("ok", "invalid-output", "error"),  # error: nothing in its PID namespace to signal
         check=lambda w, v: (v.evaluation.score in (None, 0.0)) or _fail("scored"),
     ),
     Case(
@@ -371,7 +371,7 @@ CASES = [
                 if os.fork() == 0:
                     os.setsid()
                     if os.fork() == 0:
-                        print("PID", os.getpid(), flush=True)
+                        print("PID", os.readlink("/proc/self"), flush=True)  # as the host sees it
                         time.sleep(60)
                     os._exit(0)
             time.sleep(0.2)

@@ -15,6 +15,7 @@ from hone.evaluation import Evaluation
 from hone.exceptions import TaskError
 from hone.executors import Verified
 from hone.objective import Objective
+from hone.sandbox import isolation
 from hone.sandbox.isolation import Limits, scrubbed_env
 from hone.settings import EvaluationConfig
 
@@ -81,6 +82,7 @@ class ProcessPool:
     def start(self) -> None:
         """Begin starting the workers in the background (idempotent)."""
         if self._started is None:
+            isolation.sweep_strays()  # candidates a killed hone could not take down
             self._started = asyncio.ensure_future(self._start_all())
 
     async def ready(self) -> str:

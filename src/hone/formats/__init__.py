@@ -22,8 +22,12 @@ FORMATS: dict[str, str] = {
 
 def load_task(folder: Path) -> Task:
     """The task in `folder`, read by the first format that recognises it."""
-    if not folder.is_dir():
+    if not folder.exists():
         raise TaskError(f"task folder {str(folder)!r} does not exist; pass a folder with task.toml")
+    if not folder.is_dir():
+        raise TaskError(
+            f"task folder {str(folder)!r} is not a folder; pass the folder that holds task.toml"
+        )
     modules = [importlib.import_module(m) for m in FORMATS.values()]
     for module in modules:
         if module.detect(folder):

@@ -10,6 +10,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from hone.edits import region
 from hone.exceptions import ConfigError, TaskError
 from hone.objective import OBJECTIVES
 from hone.task import TABLES, Task
@@ -40,8 +41,8 @@ def load(folder: Path) -> Task:
             "(see docs/tasks.md)"
         )
     try:
-        data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        data = tomllib.loads(read_text(toml_path, "task file"))
+    except tomllib.TOMLDecodeError as exc:
         raise TaskError(f"{str(toml_path)!r} is not valid TOML: {exc}") from None
     return _from_mapping(data, folder.resolve(), str(toml_path))
 
@@ -135,8 +136,28 @@ def _from_mapping(data: dict[str, Any], root: Path, where: str) -> Task:
     )
 
 
+def read_text(path: Path, what: str) -> str:
+    """A task file's text; one sentence when it cannot be read as UTF-8."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise TaskError(
+            f"{what} {str(path)!r} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+            f"offset {exc.start}); save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise TaskError(f"cannot read {what} {str(path)!r} ({exc.strerror})") from None
+
+
 def _read_program(path: Path) -> str:
-    program = path.read_text(encoding="utf-8")
+    program = read_text(path, "starting program")
+    try:
+        region(program)
+    except ValueError as exc:
+        raise TaskError(
+            f"starting program {str(path)!r}: {exc}; mark the part that may change with one "
+            "pair of EVOLVE-BLOCK-START / EVOLVE-BLOCK-END comment lines, or with none"
+        ) from None
     if path.suffix == ".py":
         try:
             ast.parse(program)
@@ -161,7 +182,7 @@ def _check_evaluator(path: Path, where: str) -> None:
             "evaluate(program_path) -> float | dict (see docs/tasks.md)"
         )
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = ast.parse(read_text(path, "evaluator"))
     except SyntaxError as exc:
         raise TaskError(
             f"evaluator {str(path)!r} does not parse (line {exc.lineno}: {exc.msg})"

@@ -11,6 +11,7 @@ from hone.prompts import Prompt
 from hone.strategies import Selection
 from hone.task import Task
 
+METRICS_SHOWN = 40  # of one program's metrics in a prompt (and rows of its component table)
 SYSTEM = (
     "You improve programs against an automatic evaluator. Each round you see the best "
     "programs so far with their scores, metrics and feedback, and recent failures with their "
@@ -109,9 +110,11 @@ def _describe(candidate: Candidate, language: str, *, best: bool) -> str:
         " — improve this one" if best else ""
     )
     parts = [title]
-    plain = {k: v for k, v in ev.metrics.items() if "." not in k}
+    plain = sorted((k, v) for k, v in ev.metrics.items() if "." not in k)
     if plain:
-        parts.append("metrics: " + ", ".join(f"{k}={v:.6g}" for k, v in sorted(plain.items())))
+        shown = ", ".join(f"{k}={v:.6g}" for k, v in plain[:METRICS_SHOWN])
+        more = f", … and {len(plain) - METRICS_SHOWN} more" if len(plain) > METRICS_SHOWN else ""
+        parts.append("metrics: " + shown + more)
     table = component_table(ev.metrics)
     if table:
         parts.append(table)
@@ -130,7 +133,9 @@ def component_table(metrics: dict[str, float]) -> str:
             rows.setdefault(component, {})[stat] = value
     if not rows:
         return ""
-    stats = sorted({s for row in rows.values() for s in row})
+    if len(rows) > METRICS_SHOWN:  # the first components (by name) only
+        rows = dict(sorted(rows.items())[:METRICS_SHOWN])
+    stats = sorted({s for row in rows.values() for s in row})[:12]
     lines = ["| component | " + " | ".join(stats) + " |", "|---" * (len(stats) + 1) + "|"]
     for component in sorted(rows):
         cells = [f"{rows[component][s]:.4g}" if s in rows[component] else "" for s in stats]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import errno
 import os
 import resource
@@ -33,6 +34,7 @@ _CLONE_NEWNS = 0x00020000
 _CLONE_NEWIPC = 0x08000000
 _CLONE_NEWUSER = 0x10000000
 _CLONE_NEWNET = 0x40000000
+_CLONE_NEWPID = 0x20000000
 _MS_RDONLY = 1
 _MS_NOSUID = 2
 _MS_NODEV = 4
@@ -79,6 +81,7 @@ class Protections:
     filesystem: bool = False  # private /tmp, homes hidden, task and Python read-only
     user_id: int | None = None  # the unprivileged user candidates run as, when hone is root
     reason: str = ""  # why something is missing
+    processes: bool = False  # own PID namespace: every candidate process dies with the worker
 
     def describe(self) -> str:
         """One line for people: what is in force and what is not."""
@@ -86,6 +89,7 @@ class Protections:
             "no network" if self.network else "NETWORK REACHABLE",
             "private file system" if self.filesystem else "FILE SYSTEM SHARED",
             f"runs as uid {self.user_id}" if self.user_id is not None else "runs as hone's user",
+            "dies with hone" if self.processes else "MAY OUTLIVE HONE",
         ]
         text = ", ".join(parts)
         return f"{text} ({self.reason})" if self.reason else text
@@ -113,11 +117,33 @@ def become_subreaper() -> None:
     _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
+SANDBOX_UIDS = range(0x100000, 0x100000 + (1 << 22))  # 0x100000 + a worker's pid
+
+
 def sandbox_uid() -> int | None:
     """The user id this worker's candidates run as: one of their own, when hone is root."""
     if os.geteuid() != 0:
         return None
-    return 0x100000 + os.getpid()  # unique among running workers (pids < 2**22), owned by no one
+    return SANDBOX_UIDS[os.getpid()]  # unique among running workers (pids < 2**22), no one's
+
+
+def sweep_strays() -> int:
+    """Kill processes of sandbox users whose worker is gone (left by a hone that could not
+    take them down with it); how many users were swept. Only root has sandbox users."""
+    if os.geteuid() != 0:
+        return 0
+    strays: set[int] = set()
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                uid = entry.stat().st_uid
+            except OSError:
+                continue
+            if uid in SANDBOX_UIDS and not os.path.exists(f"/proc/{uid - SANDBOX_UIDS.start}"):
+                strays.add(uid)
+    for uid in strays:
+        kill_user(uid)
+    return len(strays)
 
 
 def isolate_worker(keep: Iterable[str], tmp_bytes: int, *, network: bool = False) -> Protections:
@@ -137,16 +163,64 @@ def isolate_worker(keep: Iterable[str], tmp_bytes: int, *, network: bool = False
             _write("/proc/self/uid_map", f"{uid} {uid} 1")
             _write("/proc/self/gid_map", f"{gid} {gid} 1")
     except OSError as exc:
-        return Protections(reason=f"namespaces unavailable: {exc.strerror or exc}")
+        protections = Protections(reason=f"namespaces unavailable: {exc.strerror or exc}")
+    else:
+        try:
+            _private_filesystem(sorted({str(Path(p).resolve()) for p in keep}), tmp_bytes)
+        except OSError as exc:
+            protections = Protections(
+                network=not network,
+                user_id=sandbox_uid(),
+                reason=f"mounts unavailable: {exc.strerror or exc}",
+            )
+        else:
+            protections = Protections(network=not network, filesystem=True, user_id=sandbox_uid())
+    return dataclasses.replace(protections, processes=_own_pid_namespace())
+
+
+def _own_pid_namespace() -> bool:
+    """Go on in a PID namespace of its own, as its init: a forked child carries on as the
+    worker (PID 1 there), and this process only passes signals and its exit status on. When
+    the child dies (its parent died: hone was killed), the kernel kills every process in
+    the namespace, whatever the candidates did to escape. False when unavailable."""
     try:
-        _private_filesystem(sorted({str(Path(p).resolve()) for p in keep}), tmp_bytes)
-    except OSError as exc:
-        return Protections(
-            network=not network,
-            user_id=sandbox_uid(),
-            reason=f"mounts unavailable: {exc.strerror or exc}",
-        )
-    return Protections(network=not network, filesystem=True, user_id=sandbox_uid())
+        _unshare(_CLONE_NEWPID)
+    except OSError:
+        return False
+    child = os.fork()
+    if child == 0:
+        die_with_parent()
+        return True
+    devnull = os.open(os.devnull, os.O_RDWR)  # the channel is the child's alone: EOF on exit
+    for fd in (0, 1):
+        os.dup2(devnull, fd)
+
+    def forward(signum: int, frame: object) -> None:
+        os.kill(child, signal.SIGKILL)  # the namespace goes with its init
+
+    signal.signal(signal.SIGTERM, forward)
+    while True:
+        try:
+            _, status = os.waitpid(child, 0)
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            os._exit(1)
+        os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+
+
+def kill_namespace(grace: float = 10.0) -> None:
+    """From the init of a PID namespace: SIGKILL every other process in it, and reap them."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(-1, signal.SIGKILL)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            time.sleep(0.002)
 
 
 def confine(limits: Limits, uid: int | None) -> None:

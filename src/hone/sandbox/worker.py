@@ -31,16 +31,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hone.evaluation import STATUSES, Evaluation, Status, cascade, coerce_result
+from hone.evaluation import STATUSES, Evaluation, Status, bounded, cascade, coerce_result
 from hone.exceptions import CandidateError
 from hone.objective import Objective
 from hone.sandbox import isolation
 from hone.sandbox.isolation import Limits
 
-_FEEDBACK_CAP = 20_000
 _current_child = 0
 _uid: int | None = None
 _private_tmp = False
+_own_pids = False  # this worker is the init of its own PID namespace
 
 
 def _on_term(signum: int, frame: object) -> None:
@@ -72,8 +72,12 @@ def main(argv: list[str]) -> int:
         int(settings.get("tmp_bytes", 512 << 20)),
         network=bool(settings.get("network", False)),
     )
-    global _uid, _private_tmp
-    _uid, _private_tmp = protections.user_id, protections.filesystem
+    global _uid, _private_tmp, _own_pids
+    _uid, _private_tmp, _own_pids = (
+        protections.user_id,
+        protections.filesystem,
+        protections.processes,
+    )
     if protections.filesystem:
         tempfile.tempdir = "/tmp"  # the private one
     limits = Limits(**settings.get("limits", {}))
@@ -146,7 +150,7 @@ def _evaluate_one(
     program_filename: str,
     limits: Limits,
 ) -> dict[str, Any]:
-    # base/ (hone's, holds the captured output) and base/work/ (the candidate's own).
+    # base/ (hone's) and base/work/ (the candidate's own).
     base = tempfile.mkdtemp(prefix="hone-eval-")
     os.chmod(base, 0o711)
     workdir = os.path.join(base, "work")
@@ -157,18 +161,22 @@ def _evaluate_one(
     if _uid is not None:
         os.chown(workdir, _uid, _uid)
         os.chown(program_path, _uid, _uid)
-    out_path = os.path.join(base, "output")
     read_fd, write_fd = os.pipe()
+    out_read, out_write = os.pipe()  # stdout and stderr: kept up to max_output, never a file
+    os.set_blocking(out_read, False)
+    output = _Output(out_read, int(request.get("max_output", 64_000)))
     start, started = time.monotonic(), time.time()
     global _current_child
     pid = os.fork()
     if pid == 0:  # the child: never returns
         os.close(read_fd)
-        _child(evaluate, program_path, workdir, out_path, write_fd, limits)
+        os.close(out_read)
+        _child(evaluate, program_path, workdir, out_write, write_fd, limits)
     _current_child = pid
     os.close(write_fd)
+    os.close(out_write)
     try:
-        raw, timed_out = _read_until(read_fd, start + float(request["timeout"]))
+        raw, timed_out = _read_until(read_fd, start + float(request["timeout"]), output)
     finally:
         os.close(read_fd)
         _kill_group(pid)
@@ -177,7 +185,7 @@ def _evaluate_one(
     _kill_leftovers()
     seconds = time.monotonic() - start
     cpu = usage.ru_utime + usage.ru_stime
-    output = _read_capped(out_path, int(request.get("max_output", 64_000)))
+    output.drain()
     if _private_tmp:
         isolation.wipe_private_tmp()  # base/ too: it is in the private /tmp
     else:
@@ -206,7 +214,7 @@ def _evaluate_one(
         evaluation = Evaluation.failed("killed", _death_reason(status))
     return {
         "evaluation": {**evaluation.to_json(), "seconds": seconds, "cpu_seconds": cpu},
-        "output": output,
+        "output": output.text(),
         "started": started,
     }
 
@@ -215,7 +223,7 @@ def _child(
     evaluate: Callable[[Any], object],
     program_path: str,
     workdir: str,
-    out_path: str,
+    out: int,
     fd: int,
     limits: Limits,
 ) -> None:
@@ -224,7 +232,6 @@ def _child(
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         null_in = os.open(os.devnull, os.O_RDONLY)
-        out = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
         os.dup2(null_in, 0)
         os.dup2(out, 1)
         os.dup2(out, 2)
@@ -259,9 +266,7 @@ def _child(
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(BaseException):
                 stream.flush()
-        payload = evaluation.to_json()
-        payload["feedback"] = payload["feedback"][:_FEEDBACK_CAP]
-        payload["reason"] = payload["reason"][:_FEEDBACK_CAP]
+        payload = bounded(evaluation).to_json()
         data = json.dumps(payload, default=_json_default).encode()
         view = memoryview(len(data).to_bytes(8, "big") + data)
         while view:
@@ -293,17 +298,57 @@ def _describe(exc: BaseException) -> str:
     return f"{message} (at {where})" if where else message
 
 
-def _read_until(fd: int, deadline: float) -> tuple[bytes, bool]:
-    """Read one length-prefixed message; stray children holding the pipe cannot stall it."""
-    buffer = b""
+class _Output:
+    """The candidate's stdout and stderr, read as they come: the first `cap` bytes kept, the
+    rest counted and dropped (so output of any size never fills a disk or blocks the child)."""
+
+    def __init__(self, fd: int, cap: int) -> None:
+        self.fd, self.cap = fd, cap
+        self.kept = bytearray()
+        self.dropped = 0
+
+    def read(self) -> bool:
+        """Take what is there; False at end of file."""
+        while True:
+            try:
+                chunk = os.read(self.fd, 1 << 16)
+            except BlockingIOError:
+                return True
+            if not chunk:
+                return False
+            room = max(self.cap - len(self.kept), 0)
+            self.kept += chunk[:room]
+            self.dropped += len(chunk) - min(room, len(chunk))
+
+    def drain(self) -> None:
+        """Take what is left once the candidate's processes are gone, and close."""
+        with contextlib.suppress(OSError):
+            self.read()
+        os.close(self.fd)
+
+    def text(self) -> str:
+        """What was kept, and how much was not."""
+        text = self.kept.decode("utf-8", errors="replace")
+        if not self.dropped:
+            return text
+        return text + f"\n({self.dropped:,} more bytes not kept) [output truncated]"
+
+
+def _read_until(fd: int, deadline: float, output: _Output) -> tuple[bytes, bool]:
+    """Read one length-prefixed message, and the output meanwhile; stray children holding
+    the pipes cannot stall it."""
+    buffer = bytearray()
+    watched = [fd, output.fd]
     while True:
         if len(buffer) >= 8 and len(buffer) >= 8 + int.from_bytes(buffer[:8], "big"):
-            return buffer[8 : 8 + int.from_bytes(buffer[:8], "big")], False
+            return bytes(buffer[8 : 8 + int.from_bytes(buffer[:8], "big")]), False
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return b"", True
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if not ready:
+        ready, _, _ = select.select(watched, [], [], remaining)
+        if output.fd in ready and not output.read():
+            watched.remove(output.fd)
+        if fd not in ready:
             continue
         chunk = os.read(fd, 65536)
         if not chunk:
@@ -317,6 +362,9 @@ def _kill_leftovers() -> None:
     # none of the candidate's user left.
     if not isolation.has_children():
         return  # the usual case: the candidate started nothing that outlived it
+    if _own_pids:  # the init of a PID namespace: everyone else in it is the candidate's
+        isolation.kill_namespace()
+        return
     if _uid is not None:
         isolation.kill_user(_uid)
     isolation.kill_descendants()
@@ -334,16 +382,6 @@ def _death_reason(status: int) -> str:
         return f"the evaluation process was killed by {name} before returning a result"
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else status
     return f"the evaluation process exited with code {code} before returning a result"
-
-
-def _read_capped(path: str, cap: int) -> str:
-    try:
-        with open(path, "rb") as f:
-            data = f.read(cap + 1)
-    except OSError:
-        return ""
-    text = data[:cap].decode("utf-8", errors="replace")
-    return text + "\n[output truncated]" if len(data) > cap else text
 
 
 if __name__ == "__main__":

@@ -1,0 +1,24 @@
+"""kill -9 at random moments, then resume: nothing lost, nothing paid or evaluated twice,
+no candidate left running (benchmarks/kill_resume.py runs 50 of these)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.faults.kill import case
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("seed", [9, 10, 11, 12])
+def test_kill_9_then_resume(tmp_path: Path, seed: int) -> None:
+    outcome = case(tmp_path, seed)
+    assert outcome.evaluated_before >= 1, outcome  # killed while it ran
+    assert outcome.daemons_before >= 1, outcome  # candidates were running when it died
+    assert outcome.survivors == 0, outcome  # and died with it
+    assert not outcome.resume_failed, outcome
+    assert outcome.lost == outcome.evaluated_twice == outcome.paid_twice == 0, outcome
+    assert outcome.unclaimed == outcome.pending == 0, outcome
+    assert outcome.evaluated_after > outcome.evaluated_before, outcome

@@ -1,0 +1,124 @@
+"""Full and read-only disks: one sentence, nothing left half-made, the run resumable once the
+disk has room again. Each case runs in a mount namespace of its own (root only) on a small
+tmpfs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        os.geteuid() != 0 or not shutil.which("unshare"), reason="needs root to mount a tmpfs"
+    ),
+]
+
+SCRIPT = """
+import json, os, subprocess, sys
+disk, task, answers = sys.argv[1:4]
+def hone(*args):
+    done = subprocess.run([sys.executable, "-m", "hone", *args], capture_output=True, text=True)
+    return {"code": done.returncode, "err": done.stderr.strip(), "out": done.stdout}
+def mount(options):
+    subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", disk], check=True)
+def fill():
+    fd = os.open(os.path.join(disk, "filler"), os.O_WRONLY | os.O_CREAT)
+    try:
+        while os.write(fd, b"x" * 4096):
+            pass
+    except OSError:
+        pass
+    os.close(fd)
+results = {}
+"""
+
+CASES = {
+    "full at start": """
+        mount("size=64k")
+        fill()
+        results["run"] = hone("run", task, "--run-dir", disk + "/run", "--model", "scripted:" + answers, "--max-llm-calls", "0")
+        results["left"] = sorted(os.listdir(disk))
+    """,
+    "full then freed": """
+        mount("size=4m")
+        results["first"] = hone("run", task, "--run-dir", disk + "/run", "--model", "scripted:" + answers, "--max-llm-calls", "1")
+        fill()
+        results["resume"] = hone("resume", disk + "/run", "--max-llm-calls", "2")
+        os.unlink(os.path.join(disk, "filler"))
+        results["again"] = hone("resume", disk + "/run", "--max-llm-calls", "2")
+        results["show"] = hone("show", disk + "/run")
+    """,
+    "read-only": """
+        mount("size=4m")
+        results["first"] = hone("run", task, "--run-dir", disk + "/run", "--model", "scripted:" + answers, "--max-llm-calls", "1")
+        subprocess.run(["mount", "-o", "remount,ro", disk], check=True)
+        results["show"] = hone("show", disk + "/run")
+        results["resume"] = hone("resume", disk + "/run", "--max-llm-calls", "2")
+        results["run"] = hone("run", task, "--run-dir", disk + "/new", "--model", "scripted:" + answers, "--max-llm-calls", "0")
+    """,
+}
+
+
+def in_namespace(tmp_path: Path, task: Path, body: str) -> dict[str, object]:
+    """Run `body` (mounts and hone commands) in a mount namespace of its own."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text(
+        "".join(json.dumps(f"```python\ndef f():\n    return {v}\n```") + "\n" for v in (3, 5))
+    )
+    script = tmp_path / "script.py"
+    script.write_text(SCRIPT + textwrap.dedent(body) + "\nprint(json.dumps(results))\n")
+    done = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", sys.executable, str(script),
+         str(disk), str(task), str(answers)],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    results: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return results
+
+
+def one_line(result: object, pattern: str) -> None:
+    assert isinstance(result, dict)
+    assert result["code"] == 2, result
+    lines = str(result["err"]).splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hone: error: "), result
+    assert pattern in lines[0], result
+    assert "Traceback" not in str(result["err"]) + str(result["out"])
+
+
+def test_a_full_disk_at_start_leaves_nothing_behind(make_task, tmp_path: Path) -> None:
+    results = in_namespace(tmp_path, make_task(), CASES["full at start"])
+    one_line(results["run"], "cannot create the run's database")
+    assert results["left"] == ["filler"]  # no half-made run folder that `run` would refuse
+
+
+def test_a_full_disk_mid_run_is_one_sentence_and_the_run_goes_on_later(
+    make_task, tmp_path: Path
+) -> None:
+    results = in_namespace(tmp_path, make_task(), CASES["full then freed"])
+    assert results["first"]["code"] == 0  # type: ignore[index]
+    one_line(results["resume"], "free space on its disk, then continue with: hone resume")
+    assert results["again"]["code"] == 0, results["again"]  # type: ignore[index]
+    assert "2 model calls" in results["show"]["out"]  # type: ignore[index]
+
+
+def test_read_only_storage_can_be_shown_but_not_written(make_task, tmp_path: Path) -> None:
+    results = in_namespace(tmp_path, make_task(), CASES["read-only"])
+    assert results["first"]["code"] == 0  # type: ignore[index]
+    show = results["show"]
+    assert show["code"] == 0 and "best score" in show["out"], show  # type: ignore[index]
+    one_line(results["resume"], "a run needs writable storage")
+    one_line(results["run"], "cannot make the run folder")
