@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS llm_calls (
     started REAL NOT NULL,
     latency REAL NOT NULL,
     error TEXT,
-    seed INTEGER
+    seed INTEGER,
+    cost REAL
 );
 CREATE TABLE IF NOT EXISTS candidates (
     id INTEGER PRIMARY KEY,
@@ -113,6 +114,8 @@ class Store:
         columns = {row["name"] for row in store.conn.execute("PRAGMA table_info(llm_calls)")}
         if "seed" not in columns:  # recorded before calls kept their sampling seed
             store.conn.execute("ALTER TABLE llm_calls ADD COLUMN seed INTEGER")
+        if "cost" not in columns:  # recorded before calls kept their cost (USD)
+            store.conn.execute("ALTER TABLE llm_calls ADD COLUMN cost REAL")
         return store
 
     @classmethod
@@ -186,12 +189,13 @@ class Store:
         latency: float,
         error: str | None = None,
         seed: int | None = None,
+        cost: float | None = None,
     ) -> int:
-        """Record one model call; returns its id."""
+        """Record one model call (`cost` in USD, None when its price is unknown); its id."""
         cur = self.conn.execute(
             "INSERT INTO llm_calls(round, model, prompt, completion, prompt_tokens, "
-            "completion_tokens, started, latency, error, seed) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "completion_tokens, started, latency, error, seed, cost) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 round,
                 model,
@@ -203,6 +207,7 @@ class Store:
                 latency,
                 error,
                 seed,
+                cost,
             ),
         )
         return int(cur.lastrowid or 0)
@@ -288,19 +293,28 @@ class Store:
         return iter(self.conn.execute("SELECT * FROM llm_calls ORDER BY id"))
 
     def usage(self) -> Usage:
-        """Model calls and tokens so far."""
+        """Model calls, tokens and cost so far."""
         row = self.conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0) "
-            "FROM llm_calls"
+            "SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0), "
+            "COALESCE(SUM(cost), 0) FROM llm_calls"
         ).fetchone()
-        return Usage(int(row[0]), int(row[1]), int(row[2]))
+        return Usage(int(row[0]), int(row[1]), int(row[2]), float(row[3]))
 
-    def add_note(self, *, round: int, kind: str, text: str, call_id: int | None = None) -> None:
-        """Keep a reflection or an insights memory the model wrote."""
-        self.conn.execute(
+    def add_note(self, *, round: int, kind: str, text: str, call_id: int | None = None) -> int:
+        """Keep a reflection or an insights memory the model wrote, or a person's note; its id."""
+        cur = self.conn.execute(
             "INSERT INTO notes(round, kind, text, call_id, created) VALUES (?, ?, ?, ?, ?)",
             (round, kind, text, call_id, time.time()),
         )
+        return int(cur.lastrowid or 0)
+
+    def notes_after(self, kind: str, after: int) -> list[tuple[int, str]]:
+        """(id, text) of the notes of one kind added after note `after` (another process may
+        add them while a run goes on), oldest first."""
+        rows = self.conn.execute(
+            "SELECT id, text FROM notes WHERE id > ? AND kind = ? ORDER BY id", (after, kind)
+        )
+        return [(row[0], row[1]) for row in rows]
 
     def notes(self, kind: str) -> list[tuple[int, str]]:
         """(round, text) of every note of one kind, oldest first."""
