@@ -144,7 +144,7 @@ function costNote(run) {
 function renderScorePlot(run, s) {
   const box = document.getElementById("score-plot");
   const x = (h) => xOf(run, h);
-  const scored = s.hs.filter((h) => h.score !== null), failed = s.hs.filter((h) => h.score === null);
+  const scored = s.hs.filter((h) => h.score !== null), failed = s.hs.filter((h) => h.score === null && h.status !== "pending");
   const xr = extent(s.hs.map(x), [0, 1]);
   const f = frame(box, {
     x: [Math.min(0, xr[0]), Math.max(xr[1], 1)], y: extent(scored.map((h) => h.score)), rug: true,
