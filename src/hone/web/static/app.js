@@ -123,8 +123,12 @@ function stepPath(f, pts, xEnd) {
 }
 
 // ---- views ----------------------------------------------------------------------------------
+function modelNames(run) {  // the models that answered, else the one the run was started with
+  const names = [...new Set(calls(run).map((c) => c.model))];
+  return names.length ? names.join(", ") : (run.meta.model || {}).spec || "-";
+}
 function renderStats(run, s) {
-  const meta = run.meta, model = (meta.model || {}).spec || "-";
+  const meta = run.meta, model = modelNames(run);
   const stop = meta.stop_reason ? ` (${meta.stop_reason.replace(/_/g, " ")})` : "";
   const cards = [
     ["best score", s.best ? g6(s.best.score) : "-", s.best ? `#${s.best.id}, round ${s.best.round}` : "nothing scored yet"],
@@ -354,7 +358,7 @@ function renderCompare() {
   series.forEach((pts, i) => el("path", { class: "best-line run-line", d: stepPath(f, pts, all[i][1].calls), style: `stroke:${RUN_COLORS[i % RUN_COLORS.length]}` }, f.svg));
   legend(box, state.runs.map((r, i) => [r.label, RUN_COLORS[i % RUN_COLORS.length]]));
   document.querySelector("#compare-table tbody").innerHTML = all.map(([r, s]) => `<tr data-run="${r.index}"><td>${esc(r.label)}</td><td>${esc(r.meta.task_name)}</td>
-    <td>${esc((r.meta.model || {}).spec)}</td><td>${esc((r.meta.search || {}).strategy)}</td><td>${esc(r.meta.status)}</td><td class="num">${s.best ? g6(s.best.score) : "-"}</td>
+    <td>${esc(modelNames(r))}</td><td>${esc((r.meta.search || {}).strategy)}</td><td>${esc(r.meta.status)}</td><td class="num">${s.best ? g6(s.best.score) : "-"}</td>
     <td class="num">${s.hs.length}</td><td class="num">${s.failed}</td><td class="num">${s.calls}</td><td class="num">${money(s.cost)}</td></tr>`).join("");
 }
 
