@@ -293,7 +293,7 @@ function renderCells(run, s, body, features) {  // hone.strategies.map_elites.Ma
   const grid = new Map();
   for (const h of s.hs) {
     const c = cellOf(h, dims); if (!c) continue;
-    const key = c.slice(0, 2).join(","), cell = grid.get(key) || { n: 0, best: null };
+    const key = `${c[0]},${c[1] ?? 0}`, cell = grid.get(key) || { n: 0, best: null };
     cell.n++; if (better(run, h.score, cell.best && cell.best.score)) cell.best = h; grid.set(key, cell);
   }
   const [xd, yd] = [dims[0], dims[1] || ["", [0, 1, 1]]];
