@@ -145,7 +145,8 @@ def _budget_args(p: argparse.ArgumentParser) -> None:
 
 
 def _budget(args: argparse.Namespace) -> dict[str, Any]:
-    keys = "max_llm_calls max_rounds max_tokens max_seconds max_cost patience target".split()
+    keys: tuple[str, ...] = ("max_llm_calls", "max_rounds", "max_tokens", "max_seconds")
+    keys += ("max_cost", "patience", "target")
     return {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
 
 

@@ -216,7 +216,9 @@ def best_of(meta: Row, hypotheses: list[Row]) -> Row | None:
     """The best scored hypothesis (the earliest among equals)."""
     objective, found = objective_of(meta), None
     for h in hypotheses:
-        if h["score"] is not None and better(objective, h["score"], found["score"] if found else None):
+        if h["score"] is not None and better(
+            objective, h["score"], found["score"] if found else None
+        ):
             found = h
     return found
 
