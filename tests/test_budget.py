@@ -3,6 +3,7 @@
 import pytest
 
 from hone.budget import Budget, Progress, Usage, may_call, model_failing, round_size, stop_reason
+from hone.exceptions import ConfigError
 
 
 def progress(**changes: object) -> Progress:
@@ -51,3 +52,14 @@ def test_calls_in_flight_count_and_the_round_size_shrinks_to_the_budget() -> Non
     assert round_size(Budget(max_llm_calls=5), 4, Usage(3), 1) == 2
     assert round_size(Budget(max_llm_calls=None), 4, Usage(3), 1) == 4
     assert model_failing(4, 4) and not model_failing(3, 4)
+
+
+def test_the_cost_budget_stops_the_run_and_its_calls() -> None:
+    spent = progress(usage=Usage(3, 100, 50, 0.25))
+    assert stop_reason(Budget(max_cost=0.25, patience=None), "maximize", spent) == "max_cost"
+    assert stop_reason(Budget(max_cost=0.30, patience=None), "maximize", spent) is None
+    assert not may_call(Budget(max_cost=0.25), Usage(3, 100, 50, 0.25), 0)
+    assert may_call(Budget(max_cost=0.30), Usage(3, 100, 50, 0.25), 0)
+    assert Usage(1, 10, 5, 0.5).plus(1, 1, 0.25).cost == 0.75
+    with pytest.raises(ConfigError, match="max_cost must be at least 0"):
+        Budget(max_cost=-1)

@@ -83,3 +83,28 @@ def test_a_run_recorded_before_calls_kept_their_seed_still_opens(tmp_path: Path)
     store.add_call(**call, completion_tokens=1, started=0.0, latency=0.0, seed=42)
     assert [row["seed"] for row in store.calls()] == [None, 42]
     store.close()
+
+
+def test_a_run_recorded_before_calls_kept_their_cost_opens_and_sums_it(tmp_path: Path) -> None:
+    store = Store.create(tmp_path / "run", {"seed": 0})
+    call = dict(round=1, model="m", prompt="p", completion="c", prompt_tokens=1)
+    store.add_call(**call, completion_tokens=1, started=0.0, latency=0.0)
+    store.conn.execute("ALTER TABLE llm_calls DROP COLUMN cost")  # as an older hone wrote it
+    store.close()
+    store = Store.open(tmp_path / "run")
+    store.add_call(**call, completion_tokens=1, started=0.0, latency=0.0, cost=0.25)
+    store.add_call(**call, completion_tokens=1, started=0.0, latency=0.0, cost=None)
+    assert [row["cost"] for row in store.calls()] == [None, 0.25, None]
+    assert store.usage().cost == 0.25 and store.usage().calls == 3
+    store.close()
+
+
+def test_notes_after_sees_what_another_connection_added(tmp_path: Path) -> None:
+    store = Store.create(tmp_path / "run", {"seed": 0})
+    store.add_note(round=1, kind="reflection", text="r")
+    other = Store.open(tmp_path / "run")
+    first = other.add_note(round=1, kind="person", text="try a lattice")
+    assert store.notes_after("person", 0) == [(first, "try a lattice")]
+    assert store.notes_after("person", first) == []
+    other.close()
+    store.close()

@@ -18,6 +18,7 @@ StopReason = Literal[
     "max_llm_calls",
     "max_tokens",
     "max_seconds",
+    "max_cost",
     "interrupted",
 ]
 
@@ -30,6 +31,7 @@ class Budget(Table):
     max_llm_calls: int | None = 20
     max_tokens: int | None = None
     max_seconds: float | None = None
+    max_cost: float | None = None  # USD, at the prices of docs/models.md#costs
     patience: int | None = 10  # rounds without improvement
     target: float | None = None  # stop once the best score reaches it
 
@@ -58,18 +60,20 @@ class Usage:
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cost: float = 0.0  # USD (calls of models without a known price count 0)
 
     @property
     def tokens(self) -> int:
         """Prompt plus completion tokens."""
         return self.prompt_tokens + self.completion_tokens
 
-    def plus(self, prompt_tokens: int, completion_tokens: int) -> Usage:
+    def plus(self, prompt_tokens: int, completion_tokens: int, cost: float = 0.0) -> Usage:
         """The usage after one more call."""
         return Usage(
             self.calls + 1,
             self.prompt_tokens + prompt_tokens,
             self.completion_tokens + completion_tokens,
+            self.cost + cost,
         )
 
 
@@ -102,6 +106,8 @@ def stop_reason(budget: Budget, objective: Objective, now: Progress) -> StopReas
         return "max_tokens"
     if budget.max_seconds is not None and now.elapsed >= budget.max_seconds:
         return "max_seconds"
+    if budget.max_cost is not None and now.usage.cost >= budget.max_cost:
+        return "max_cost"
     if now.opens_round and budget.max_rounds is not None and now.round >= budget.max_rounds:
         return "max_rounds"
     if (
@@ -117,6 +123,8 @@ def may_call(budget: Budget, usage: Usage, in_flight: int) -> bool:
     """True when the budget allows one more model call."""
     calls = budget.max_llm_calls
     if calls is not None and usage.calls + in_flight >= calls:
+        return False
+    if budget.max_cost is not None and usage.cost >= budget.max_cost:
         return False
     return budget.max_tokens is None or usage.tokens < budget.max_tokens
 

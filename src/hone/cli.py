@@ -1,4 +1,4 @@
-"""The command line: `hone run | resume | show | replay`."""
+"""The command line: `hone run | resume | show | replay | note | dashboard | report`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -26,6 +27,7 @@ _STOP_TEXT = {
     "max_llm_calls": "model-call budget spent",
     "max_tokens": "token budget spent",
     "max_seconds": "time budget spent",
+    "max_cost": "cost budget spent",
     "interrupted": "interrupted",
 }
 
@@ -84,6 +86,9 @@ def _signals_stop_like_ctrl_c() -> Iterator[None]:
     def interrupt(signum: int, frame: object) -> None:
         os.kill(os.getpid(), signal.SIGINT)  # what asyncio turns into a clean cancellation
 
+    if threading.current_thread() is not threading.main_thread():
+        yield  # (main() called from a thread: signals are the main thread's to handle)
+        return
     previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
@@ -130,6 +135,9 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="rounds with a barrier, so that `hone replay` can reproduce the run exactly",
     )
+    run.add_argument(
+        "--prices", help="TOML file of model prices, USD per million tokens (docs/models.md)"
+    )
     _budget_args(run)
     run.set_defaults(handler=_run)
     resume = sub.add_parser("resume", help="continue a stopped or killed run")
@@ -141,7 +149,24 @@ def _parser() -> argparse.ArgumentParser:
     resume.set_defaults(handler=_resume)
     show = sub.add_parser("show", help="show a run: best program, score, history")
     show.add_argument("run_dir", help="the run's folder")
+    shown = show.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--hypothesis", type=int, metavar="N", help="one hypothesis: code, diff, prompt, answer"
+    )
+    shown.add_argument("--failures", action="store_true", help="every failed hypothesis, why")
     show.set_defaults(handler=_show)
+    note = sub.add_parser("note", help="add a note that the run's following prompts carry")
+    note.add_argument("run_dir", help="the run's folder (running, or to be resumed)")
+    note.add_argument("text", help='what the model should know or try, e.g. "try a lattice"')
+    note.set_defaults(handler=_note)
+    dashboard = sub.add_parser("dashboard", help="a live web view of runs, on 127.0.0.1")
+    dashboard.add_argument("runs", nargs="*", help="run folders (default: every run in ./runs)")
+    dashboard.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any)")
+    dashboard.set_defaults(handler=_dashboard)
+    report = sub.add_parser("report", help="write a run as one self-contained HTML file")
+    report.add_argument("run_dir", help="the run's folder")
+    report.add_argument("-o", "--output", help="the HTML file (default: <run_dir>/report.html)")
+    report.set_defaults(handler=_report)
     replay = sub.add_parser(
         "replay",
         help="run a --deterministic run again from its recorded model answers and compare",
@@ -160,12 +185,14 @@ def _budget_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-rounds", type=int, help="rounds in all")
     g.add_argument("--max-tokens", type=int, help="prompt + completion tokens in all")
     g.add_argument("--max-seconds", type=float, help="wall-clock seconds for this invocation")
+    g.add_argument("--max-cost", type=float, help="USD of model calls in all (docs/models.md)")
     g.add_argument("--patience", type=int, help="stop after this many rounds without improvement")
     g.add_argument("--target", type=float, help="stop once the best score reaches this")
 
 
 def _budget(args: argparse.Namespace) -> dict[str, Any]:
-    keys = ("max_llm_calls", "max_rounds", "max_tokens", "max_seconds", "patience", "target")
+    keys: tuple[str, ...] = ("max_llm_calls", "max_rounds", "max_tokens", "max_seconds")
+    keys += ("max_cost", "patience", "target")
     return {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
 
 
@@ -186,7 +213,10 @@ def _run(args: argparse.Namespace) -> int:
             "executor": args.executor,
             "ray_address": args.ray_address,
         },
-        model={"timeout": args.model_timeout},
+        model={
+            "timeout": args.model_timeout,
+            "prices": str(Path(args.prices).resolve()) if args.prices else None,
+        },
     )
     run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(task)
     args._run_dir = run_dir
@@ -264,6 +294,7 @@ class _View:
         self.round = 0
         self.calls = 0
         self.tokens = 0
+        self.cost = 0.0
         self.best: float | None = None
         self.statuses: Counter[str] = Counter()
         self.first: Any = None
@@ -304,6 +335,7 @@ class _View:
             self.round = event.round
         elif isinstance(event, HypothesisEvaluated):
             self.calls, self.tokens = event.usage.calls, event.usage.tokens
+            self.cost = event.usage.cost
             self.statuses[event.candidate.evaluation.status] += 1
             self.first = self.first or event.candidate
         elif isinstance(event, NewBest):
@@ -321,7 +353,9 @@ class _View:
         elapsed = time.monotonic() - self.started
         return (
             f"round {self.round} · calls {self.calls} · best {best} · tokens {self.tokens} · "
-            f"{elapsed:.0f} s · " + ", ".join(f"{k} {v}" for k, v in sorted(self.statuses.items()))
+            + (f"cost ${self.cost:.4f} · " if self.cost else "")
+            + f"{elapsed:.0f} s · "
+            + ", ".join(f"{k} {v}" for k, v in sorted(self.statuses.items()))
         )
 
     def _stop_live(self) -> None:
@@ -377,6 +411,12 @@ def _show(args: argparse.Namespace) -> int:
     from hone.task import language_of
 
     console = Console(highlight=False, soft_wrap=True)
+    if args.hypothesis is not None or args.failures:
+        from hone import views
+
+        if args.failures:
+            return views.failures(console, Path(args.run_dir))
+        return views.hypothesis(console, Path(args.run_dir), args.hypothesis)
     with opened(Path(args.run_dir)) as store:
         meta = store.meta()
         candidates = store.candidates()
@@ -411,6 +451,9 @@ def _show(args: argparse.Namespace) -> int:
         f"{len(candidates)} hypotheses evaluated, {len(pending)} pending · {usage.calls} model "
         f"calls{failed} · {usage.tokens} tokens"
     )
+    from hone import views
+
+    views.costs(console, Path(args.run_dir))
     if not ranked:
         start = candidates[0] if candidates else None
         console.print("no program scored")
@@ -447,4 +490,44 @@ def _show(args: argparse.Namespace) -> int:
     failures = Counter(c.evaluation.status for c in candidates if not c.evaluation.ok)
     if failures:
         console.print("failures: " + ", ".join(f"{k} {v}" for k, v in sorted(failures.items())))
+    return 0
+
+
+def _note(args: argparse.Namespace) -> int:
+    from hone.reflection import add_note
+
+    number, status = add_note(args.run_dir, args.text)
+    when = "its next prompts carry it" if status == "running" else "hone resume carries it on"
+    print(f"note {number} added to {args.run_dir}; {when}")
+    return 0
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    from hone.web.app import bind, make_app, serve  # needs hone[dashboard]
+
+    runs = [Path(r) for r in args.runs] or _runs_here()
+    app = make_app(runs)
+    sock = bind(args.port)
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    print(f"dashboard of {len(runs)} run(s) at {url} (Ctrl-C stops it)", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it stops
+        serve(app, sock)
+    return 0
+
+
+def _runs_here() -> list[Path]:
+    from hone.exceptions import RunDirError
+
+    runs = sorted(p.parent for p in Path("runs").glob("*/hone.db"))
+    if not runs:
+        raise RunDirError("no runs in ./runs; name the run folders: hone dashboard RUN [RUN ...]")
+    return runs
+
+
+def _report(args: argparse.Namespace) -> int:
+    from hone.web.report import write_report
+
+    output = Path(args.output) if args.output else Path(args.run_dir) / "report.html"
+    size = write_report(Path(args.run_dir), output)
+    print(f"report written to {output} ({size / 1024:.0f} KB); it opens offline in a browser")
     return 0

@@ -1,13 +1,16 @@
 """The memory that runs after each round (ReEvo, ShinkaEvolve): the model analyses the round,
-and every few rounds condenses the analyses into lasting insights that chat prompts carry."""
+and every few rounds condenses the analyses into lasting insights that chat prompts carry; and
+the notes a person adds to a run (`hone note`, the dashboard), which every following prompt
+carries."""
 
 from __future__ import annotations
 
 import logging
 import random
+from pathlib import Path
 
 from hone.budget import may_call
-from hone.exceptions import ModelError
+from hone.exceptions import ConfigError, ModelError
 from hone.models.base import Message, Request
 from hone.models.metered import Metered
 from hone.population import Population
@@ -16,16 +19,30 @@ from hone.store import Store
 from hone.task import Task
 
 log = logging.getLogger("hone")
+PERSON = "person"  # the kind of a person's note in the store
+MAX_NOTE = 2000  # characters in one person's note
 
 
 class Memory:
-    """Insights and the last round's analysis, as text for chat prompts (`text`); `after`
-    adds to it once a round is complete, when `[search] reflection` is on."""
+    """Insights, the last round's analysis and a person's notes, as text for prompts (`text`);
+    `after` adds to it once a round is complete, when `[search] reflection` is on."""
 
     def __init__(self, task: Task, store: Store, model: Metered, rng: random.Random) -> None:
         self.task, self.store, self.model, self.rng = task, store, model, rng
         self.reflected = {r for r, _ in store.notes("reflection")}  # rounds analysed
-        self.text = self._compose()
+        self.composed = self._compose()
+        self.person: list[str] = []  # a person's notes, oldest first
+        self._last_note = 0  # the id of the last person's note read
+
+    @property
+    def text(self) -> str:
+        """What the next prompt carries. A person's notes are looked up in the store each time
+        (one indexed query): another process adds them while the run goes on."""
+        new = self.store.notes_after(PERSON, self._last_note)
+        if new:
+            self._last_note = new[-1][0]
+            self.person += [text for _, text in new]
+        return "\n\n".join(p for p in (self.composed, chat.person_notes(self.person)) if p)
 
     async def after(self, round_: int, population: Population) -> None:
         """Once all of a round's hypotheses are in, ask the model to analyse it (chat models);
@@ -51,7 +68,7 @@ class Memory:
             insights = self.store.notes("insights")
             previous = insights[-1][1] if insights else ""
             await self._note(chat.condensation(self.task, analyses, previous), round_, "insights")
-        self.text = self._compose()
+        self.composed = self._compose()
 
     def _may_call(self) -> bool:
         return may_call(self.task.budget, self.model.usage, self.model.in_flight)
@@ -84,3 +101,24 @@ class Memory:
         if analyses and (not insights or analyses[-1][0] > insights[-1][0]):
             parts.append(f"## Analysis of round {analyses[-1][0]}\n{analyses[-1][1]}")
         return "\n\n".join(parts)
+
+
+def add_note(run_dir: str | Path, text: str) -> tuple[int, str]:
+    """Keep a person's note with a run, for the following prompts of the run (running, or
+    when it is resumed); the note's id and the run's status."""
+    text = text.strip()
+    if not text:
+        raise ConfigError(
+            'the note is empty; write what to try, e.g. hone note RUN "try a lattice"'
+        )
+    if len(text) > MAX_NOTE:
+        raise ConfigError(
+            f"the note has {len(text)} characters; keep it under {MAX_NOTE}, a prompt carries it whole"
+        )
+    store = Store.open(Path(run_dir))
+    try:
+        note = store.add_note(round=max(store.last_round(), 0), kind=PERSON, text=text)
+        store.set_meta(replay_exact=False)  # the prompts after it depend on when it came
+        return note, str(store.meta().get("status", ""))
+    finally:
+        store.close()

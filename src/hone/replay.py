@@ -21,6 +21,7 @@ from hone.events import EventHandler
 from hone.exceptions import ReplayError, RunDirError
 from hone.executors import Executor
 from hone.models.base import Completion, Request, Style
+from hone.models.prices import Pricing
 from hone.population import Candidate
 from hone.session import RunResult, Session, run_meta, task_from_meta
 from hone.store import Store, opened
@@ -101,7 +102,10 @@ async def replay_async(
     target = Path(replay_dir) if replay_dir is not None else replay_dir_for(recorded)
     seed = int(meta["seed"])
     store = Store.create(target, {**run_meta(task, seed), "replay_of": str(recorded)})
-    session = Session(task, store, seed, model=model, executor=verifier, on_event=on_event)
+    free = Pricing(local_server=True)  # recorded answers cost nothing again
+    session = Session(
+        task, store, seed, model=model, executor=verifier, on_event=on_event, pricing=free
+    )
     result = await session.drive()
     return ReplayResult(recorded, result, differences(original, list(result.history)))
 

@@ -22,6 +22,7 @@ from hone.loop import Loop
 from hone.models import Model, check_spec, make_model
 from hone.models.embeddings import Embedder, make_embedder
 from hone.models.metered import Metered
+from hone.models.prices import Pricing, member_names, spec_names
 from hone.novelty import EmbeddingNovelty, NoveltyFilter
 from hone.population import Candidate, NearCopies, Population
 from hone.prompts import Prompter
@@ -67,6 +68,7 @@ class Session:
     strategy: Strategy | None = None
     embedder: Embedder | None = None
     on_event: EventHandler | None = None
+    pricing: Pricing | None = None  # None: the task's [model] prices and base_url
 
     async def drive(self) -> RunResult:
         """Run to a stop rule; the result. The store is closed afterwards."""
@@ -82,6 +84,7 @@ class Session:
             self.executor.start()  # the workers warm up while the model loads
             if self.model is None:
                 check_spec(task.model)  # at once: loading may take a while
+            self._check_prices()
             # The model is built in a thread (the SDKs are slow to import, the embedded model
             # is slow to load) while the workers start and verify the starting program.
             loading = None if self.model else asyncio.create_task(_build_model(task.model))
@@ -116,7 +119,7 @@ class Session:
         rng = random.Random(self.seed)
         if self.resumed:
             store.restore_random_state(rng)
-        metered = Metered(store, timeout=task.model.timeout, model=self.model)
+        metered = Metered(store, timeout=task.model.timeout, model=self.model, pricing=self.pricing)
         search = task.search
         return Loop(
             task=task,
@@ -135,6 +138,14 @@ class Session:
             rng=rng,
             emit=self._emit,
         )
+
+    def _check_prices(self) -> None:
+        """Price the run's calls; with a cost budget, every model must have a price."""
+        config = self.task.model
+        self.pricing = self.pricing or Pricing.of(config.prices, config.base_url)
+        if self.task.budget.max_cost is not None:
+            names = member_names(self.model) if self.model else spec_names(config.spec)
+            self.pricing.require(names)
 
     def _near_copies(self) -> NearCopies:
         threshold = self.task.search.novelty

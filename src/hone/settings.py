@@ -170,6 +170,7 @@ class ModelConfig(Table):
     temperature: float = 0.8
     max_completion_tokens: int = 768
     timeout: float = 300.0  # seconds per model call
+    prices: str = ""  # a TOML file of USD per million tokens per model (docs/models.md#costs)
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import quote
 
 from hone.budget import Usage
 from hone.evaluation import Evaluation
@@ -23,7 +24,11 @@ from hone.population import Candidate
 DB_NAME = "hone.db"
 SCHEMA_VERSION = 1
 MAX_ANSWER_CHARS = 200_000  # of one model answer kept (a 10 MB answer would be stored whole)
-_ADDED_COLUMNS = {"seed": "INTEGER", "purpose": "TEXT"}  # llm_calls columns newer than v1
+_ADDED_COLUMNS = {
+    "seed": "INTEGER",
+    "purpose": "TEXT",
+    "cost": "REAL",
+}  # llm_calls columns newer than v1
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -39,7 +44,8 @@ CREATE TABLE IF NOT EXISTS llm_calls (
     latency REAL NOT NULL,
     error TEXT,
     seed INTEGER,
-    purpose TEXT
+    purpose TEXT,
+    cost REAL
 );
 CREATE TABLE IF NOT EXISTS candidates (
     id INTEGER PRIMARY KEY,
@@ -160,12 +166,7 @@ class Store:
     @classmethod
     def _connect(cls, db: Path, *, readonly: bool = False) -> Store:
         if readonly:
-            try:  # a WAL database on read-only storage opens only as immutable
-                conn = _sqlite(f"file:{db}?mode=ro")
-                conn.execute("SELECT 1 FROM meta LIMIT 1")
-            except sqlite3.OperationalError:
-                conn = _sqlite(f"file:{db}?mode=ro&immutable=1")
-            return cls(db, conn)
+            return cls(db, readonly_connection(db))
         conn = _sqlite(str(db), uri=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
@@ -272,10 +273,12 @@ class Store:
         error: str | None = None,
         seed: int | None = None,
         purpose: dict[str, Any] | None = None,
+        cost: float | None = None,
     ) -> int:
         """Record one model call (`error`: why it failed); its id. An answer longer than
         MAX_ANSWER_CHARS is kept cut, and says so. `purpose` says what the call was for, so
-        that a resumed run turns every stored answer into its hypothesis."""
+        that a resumed run turns every stored answer into its hypothesis; `cost` in USD, None
+        when its price is unknown."""
         if len(completion) > MAX_ANSWER_CHARS:
             completion = (
                 completion[:MAX_ANSWER_CHARS]
@@ -284,8 +287,8 @@ class Store:
         with self._writing():
             cur = self.conn.execute(
                 "INSERT INTO llm_calls(round, model, prompt, completion, prompt_tokens, "
-                "completion_tokens, started, latency, error, seed, purpose) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "completion_tokens, started, latency, error, seed, purpose, cost) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     round,
                     model,
@@ -298,6 +301,7 @@ class Store:
                     error,
                     seed,
                     json.dumps(purpose) if purpose is not None else None,
+                    cost,
                 ),
             )
         return int(cur.lastrowid or 0)
@@ -393,12 +397,12 @@ class Store:
         )
 
     def usage(self) -> Usage:
-        """Answered model calls and their tokens so far."""
+        """Answered model calls, their tokens and cost so far."""
         row = self.conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0) "
-            "FROM llm_calls WHERE error IS NULL"
+            "SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0), "
+            "COALESCE(SUM(cost), 0) FROM llm_calls WHERE error IS NULL"
         ).fetchone()
-        return Usage(int(row[0]), int(row[1]), int(row[2]))
+        return Usage(int(row[0]), int(row[1]), int(row[2]), float(row[3]))
 
     def unclaimed_answers(self) -> list[sqlite3.Row]:
         """Answers to hypothesis prompts (or their last fix) that no hypothesis was made of:
@@ -413,13 +417,22 @@ class Store:
             )
         )
 
-    def add_note(self, *, round: int, kind: str, text: str, call_id: int | None = None) -> None:
-        """Keep a reflection or an insights memory the model wrote."""
+    def add_note(self, *, round: int, kind: str, text: str, call_id: int | None = None) -> int:
+        """Keep a reflection or an insights memory the model wrote, or a person's note; its id."""
         with self._writing():
-            self.conn.execute(
+            cur = self.conn.execute(
                 "INSERT INTO notes(round, kind, text, call_id, created) VALUES (?, ?, ?, ?, ?)",
                 (round, kind, text, call_id, time.time()),
             )
+        return int(cur.lastrowid or 0)
+
+    def notes_after(self, kind: str, after: int) -> list[tuple[int, str]]:
+        """(id, text) of the notes of one kind added after note `after` (another process may
+        add them while a run goes on), oldest first."""
+        rows = self.conn.execute(
+            "SELECT id, text FROM notes WHERE id > ? AND kind = ? ORDER BY id", (after, kind)
+        )
+        return [(row[0], row[1]) for row in rows]
 
     def notes(self, kind: str) -> list[tuple[int, str]]:
         """(round, text) of every note of one kind, oldest first."""
@@ -440,6 +453,20 @@ class Store:
         """The highest round number recorded (0 for the starting program only)."""
         row = self.conn.execute("SELECT MAX(round) FROM candidates").fetchone()
         return int(row[0]) if row[0] is not None else -1
+
+
+def readonly_connection(db: Path) -> sqlite3.Connection:
+    """A connection that only reads `db`: also on read-only storage, where a WAL database opens
+    only as immutable (then it does not see later writes, which read-only storage has none of)."""
+    target = f"file:{quote(str(db.resolve()))}?mode=ro"
+    try:
+        conn = _sqlite(target)
+        conn.execute("SELECT 1 FROM meta LIMIT 1")
+    except sqlite3.OperationalError:
+        if os.access(db.parent, os.W_OK):
+            raise  # not the storage: the file itself
+        conn = _sqlite(target + "&immutable=1")
+    return conn
 
 
 def _sqlite(target: str, *, uri: bool = True) -> sqlite3.Connection:

@@ -328,3 +328,36 @@ def test_fix_prompt_is_pinned() -> None:
     assert messages[:2] == asked
     assert messages[2] == Message("assistant", "my answer")
     assert messages[3] == Message("user", FIX_USER)
+
+
+NOTES = "## Notes from the person running this search\n- try a hexagonal lattice\n- keep it short"
+
+
+def test_a_persons_notes_are_pinned_in_the_chat_prompt() -> None:
+    from hone.prompts import chat
+
+    memory = chat.person_notes(["try a hexagonal lattice", "keep it short"])
+    assert memory == NOTES
+    user = build_prompt(TASK, _selection(), "chat", memory).messages[1].content
+    assert user == CHAT_USER.replace(
+        "Score: higher is better.\n", "Score: higher is better.\n\n" + NOTES + "\n", 1
+    )
+
+
+def test_a_persons_notes_join_the_instruction_of_the_best_shot_prompt() -> None:
+    prompt = build_prompt(TASK, _selection(), "completion", NOTES)
+    assert prompt.text == BEST_SHOT.replace(
+        '"""Make f() return 10.\n"""',
+        '"""Make f() return 10.\n\n' + NOTES + '\n"""',
+        1,
+    )
+    quoted = build_prompt(TASK, _selection(), "completion", 'say """hi"""').text
+    assert quoted.startswith("\"\"\"Make f() return 10.\n\nsay '''hi'''\n\"\"\"\n")
+
+
+def test_only_the_newest_five_notes_are_carried() -> None:
+    from hone.prompts import chat
+
+    section = chat.person_notes([f"note {i}" for i in range(8)])
+    assert "note 2" not in section and section.endswith("- note 7")
+    assert section.count("\n- ") == 5

@@ -98,6 +98,14 @@ def _from_mapping(data: dict[str, Any], root: Path, where: str) -> Task:
             )
         readable.append(str(folder))
     tables["evaluation"] = dataclasses.replace(tables["evaluation"], read_paths=tuple(readable))
+    if tables["model"].prices:
+        prices = (root / tables["model"].prices).resolve()
+        if not prices.is_file():
+            raise TaskError(
+                f"{where!r}: [model] prices file {str(prices)!r} is missing (the path is "
+                f"relative to the task folder {str(root)!r}); create it or remove the key"
+            )
+        tables["model"] = dataclasses.replace(tables["model"], prices=str(prices))
     if "target" in data:
         target = data["target"]
         if isinstance(target, bool) or not isinstance(target, int | float):

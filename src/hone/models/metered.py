@@ -4,14 +4,19 @@ the usage counted, and the model's optional capabilities served."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from hone.exceptions import ModelError, UserError
 from hone.models.base import Completion, LearnsFromOutcomes, Model, Request, Resumable, Style
+from hone.models.prices import Pricing
 from hone.population import Candidate
 from hone.store import Store
+
+log = logging.getLogger("hone")
 
 
 class Metered:
@@ -30,14 +35,17 @@ class Metered:
         timeout: float,
         model: Model | None = None,
         clock: Callable[[], float] = time.monotonic,
+        pricing: Pricing | None = None,
     ) -> None:
         self._model = model
         self.store = store
         self.timeout = timeout
         self.clock = clock
+        self.pricing = pricing or Pricing()
         self.usage = store.usage()
         self.in_flight = 0
         self._answered_by: dict[int, str] = {}
+        self._prices: dict[str, object] = dict(store.meta().get("prices") or {})
 
     def attach(self, model: Model) -> None:
         """Give the meter its backend, once it has loaded."""
@@ -94,6 +102,7 @@ class Metered:
         finally:
             self.in_flight -= 1
         model = completion.model or self.model.name
+        cost = self._cost(model, completion)
         call_id = self.store.add_call(
             round=round_,
             model=model,
@@ -105,10 +114,28 @@ class Metered:
             latency=self.clock() - t0,
             seed=request.seed,
             purpose=purpose,
+            cost=cost,
         )
         self._answered_by[call_id] = model
-        self.usage = self.usage.plus(completion.prompt_tokens, completion.completion_tokens)
+        self.usage = self.usage.plus(
+            completion.prompt_tokens, completion.completion_tokens, cost or 0.0
+        )
         return completion, call_id
+
+    def _cost(self, model: str, completion: Completion) -> float | None:
+        """What the call cost; the price of each model is kept with the run the first time
+        it answers (none: a warning, and its calls count 0)."""
+        price = self.pricing.price(model)
+        if model not in self._prices:
+            self._prices[model] = dataclasses.asdict(price) if price else None
+            self.store.set_meta(prices=self._prices)
+            if price is None:
+                log.warning(
+                    "no price is known for %r, so its calls count 0 in the cost; give one in a "
+                    "prices file ([model] prices, docs/models.md#costs)",
+                    model,
+                )
+        return price.cost(completion.prompt_tokens, completion.completion_tokens) if price else None
 
     def credit(self, candidate: Candidate, improved: bool) -> None:
         """Tell a model that learns from outcomes how the answer behind `candidate` did."""

@@ -72,15 +72,15 @@ class Prompt:
 def build_prompt(
     task: Task, selection: Selection, style: Style, memory: str = "", *, cross: bool = False
 ) -> Prompt:
-    """The prompt for one hypothesis, in the style the model wants (chat prompts carry the
-    `memory`: insights and the last round's analysis). With `cross`, a chat prompt asks to
+    """The prompt for one hypothesis, in the style the model wants; it carries the `memory`
+    (insights, the last round's analysis, a person's notes). With `cross`, a chat prompt asks to
     combine the parent with its first inspiration (crossover); best-shot prompts always show
     two versions."""
     prompt = None
     if style == "completion":
         from hone.prompts.completion import best_shot
 
-        prompt = best_shot(task, selection)
+        prompt = best_shot(task, selection, memory)
     if prompt is None:
         from hone.prompts import chat
 

@@ -192,6 +192,18 @@ CONDENSE = (
 )
 
 
+PERSON_NOTES = "## Notes from the person running this search"
+_PERSON_SHOWN = 5  # the newest notes a prompt carries
+
+
+def person_notes(notes: list[str]) -> str:
+    """The notes a person added to the run (the newest few), as a prompt section."""
+    if not notes:
+        return ""
+    shown = notes[-_PERSON_SHOWN:]
+    return PERSON_NOTES + "\n" + "\n".join(f"- {_clip(n, 800)}" for n in shown)
+
+
 def fix(messages: tuple[Message, ...], answer: str, reason: str) -> tuple[Message, ...]:
     """The conversation that sends an answer that could not be applied back with its error."""
     return (*messages, Message("assistant", answer), Message("user", FIX.format(reason=reason)))

@@ -16,8 +16,9 @@ from hone.task import Task
 STOP = ("\ndef ", "\nclass ", "\nif __name__", "\n@")
 
 
-def best_shot(task: Task, selection: Selection) -> Prompt | None:
-    """The best-shot prompt, or None when the program has no function to evolve."""
+def best_shot(task: Task, selection: Selection, memory: str = "") -> Prompt | None:
+    """The best-shot prompt, or None when the program has no function to evolve; the `memory`
+    (for a base model, a person's notes: it writes no analyses) joins the instruction."""
     parent = selection.parent
     code = parent.code or ""
     body = region(code).body
@@ -29,7 +30,8 @@ def best_shot(task: Task, selection: Selection) -> Prompt | None:
         [c for c in (parent, *selection.inspirations) if function_source(c.code or "", name)],
         key=lambda c: (_rank(task, c), -c.id),
     )  # worst first, so the parent is the last (best) version
-    pieces = [f'"""{task.instruction}\n"""\n']
+    notes = "\n\n" + memory.replace('"""', "'''") if memory else ""
+    pieces = [f'"""{task.instruction}{notes}\n"""\n']
     context = _context(code, name)
     if context:
         pieces.append(context)

@@ -1,0 +1,121 @@
+"""`hone show` in the terminal beyond the summary: one hypothesis in full, the failures, and
+what the model calls cost, read from the run's store without writing to it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from hone.exceptions import RunDirError
+from hone.web.data import RunReader, models, money, price_text, total_cost
+
+
+def costs(console: Any, run_dir: Path) -> None:
+    """The run's cost, and per model its calls, tokens and price."""
+    reader = RunReader.open(run_dir)
+    try:
+        snapshot = reader.snapshot()
+    finally:
+        reader.close()
+    rows = models(snapshot["meta"], snapshot["calls"])
+    if not rows:
+        return
+    per_model = "; ".join(
+        f"{r['model']}: {r['calls']} calls, {money(r['cost'])}, {price_text(r)}" for r in rows
+    )
+    console.print(f"cost {money(total_cost(snapshot['calls']))} · {per_model}", markup=False)
+
+
+def hypothesis(console: Any, run_dir: Path, number: int) -> int:
+    """Hypothesis #`number` in full: outcome, program, diff against its parent, prompt, answer."""
+    from rich.rule import Rule
+    from rich.syntax import Syntax
+
+    from hone.task import language_of
+
+    reader = RunReader.open(run_dir)
+    try:
+        meta = reader.meta()
+        try:
+            h = reader.hypothesis(number)
+        except KeyError:
+            ids = reader.ids()
+            span = f"#{ids[0]} to #{ids[-1]}" if ids else "none yet"
+            raise RunDirError(
+                f"{str(run_dir)!r} has no hypothesis #{number} (it has {span}); pick one from "
+                f"hone show {run_dir} --failures or the dashboard"
+            ) from None
+    finally:
+        reader.close()
+    parents = ", ".join(f"#{p}" for p in h["parents"]) or "none (a starting program)"
+    outcome = f"score {h['score']:.6g}" if h["score"] is not None else h["status"]
+    console.print(
+        f"[bold]hypothesis #{h['id']}[/] · round {h['round']} · {outcome} · from {parents}"
+        + (" · crossover" if h["crossover"] else "")
+    )
+    if h["metrics"]:
+        console.print(
+            "metrics: " + ", ".join(f"{k}={v:.6g}" for k, v in sorted(h["metrics"].items())),
+            markup=False,
+        )
+    for label in ("feedback", "reason"):
+        if h[label]:
+            console.print(f"{label}: {h[label]}", markup=False)
+    if h["cached_from"] is not None:
+        console.print(f"outcome reused from #{h['cached_from']} (the same program)")
+    call = h["call"]
+    if call is not None:
+        cost = "no price known" if call["cost"] is None else money(call["cost"])
+        console.print(
+            f"model {call['model']} · {call['prompt_tokens']} prompt + {call['completion_tokens']} "
+            f"completion tokens · {call['latency']:.2f} s · {cost}",
+            markup=False,
+        )
+    language = language_of(str(meta.get("program_filename") or "program.py")) or "text"
+    sections = [
+        ("program", h["code"] or "", language),
+        ("diff against its parent", h["diff"], "diff"),
+    ]
+    if call is not None:
+        sections += [
+            ("prompt", call["prompt"], "markdown"),
+            ("answer", call["completion"], "markdown"),
+        ]
+    for title, text, lexer in sections:
+        console.print(Rule(title, align="left"))
+        if not text:
+            console.print("(none)")
+        elif console.is_terminal:
+            console.print(Syntax(text, lexer, word_wrap=True))
+        else:  # piped or redirected: the text exactly
+            console.out(text, highlight=False, end="" if text.endswith("\n") else "\n")
+    return 0
+
+
+def failures(console: Any, run_dir: Path) -> int:
+    """Every failed hypothesis with its status and reason, and the counts by status."""
+    from rich.table import Table
+
+    reader = RunReader.open(run_dir)
+    try:
+        hypotheses = reader.snapshot()["hypotheses"]
+    finally:
+        reader.close()
+    failed = [h for h in hypotheses if h["status"] not in ("ok", "pending")]
+    if not failed:
+        console.print(f"no failed hypotheses among {len(hypotheses)}")
+        return 0
+    counts = Counter(h["status"] for h in failed)
+    console.print(
+        f"{len(failed)} of {len(hypotheses)} hypotheses failed: "
+        + ", ".join(f"{k} {v}" for k, v in counts.most_common())
+    )
+    table = Table("#", "round", "status", "from", "reason")
+    for h in failed:
+        reason = " ".join((h["reason"] or h["feedback"] or "-").split())
+        parent = f"#{h['parents'][0]}" if h["parents"] else "-"
+        table.add_row(str(h["id"]), str(h["round"]), h["status"], parent, reason)
+    console.print(table)
+    console.print(f"one in full: hone show {run_dir} --hypothesis N")
+    return 0

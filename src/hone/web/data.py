@@ -1,0 +1,262 @@
+"""A run's store seen read-only, as plain data: what the dashboard streams, the report embeds
+and `hone show` prints. It never writes, so reading a running run costs the loop nothing."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hone.exceptions import RunDirError
+from hone.objective import Objective, better
+from hone.store import DB_NAME, readonly_connection
+
+Row = dict[str, Any]
+_CLIP = (
+    400  # characters of a reason or feedback in the table rows (the full text is in `hypothesis`)
+)
+_META = (
+    "task_name", "status", "stop_reason", "seed", "objective", "created", "model", "budget",
+    "search", "prices", "sandbox", "replay_of", "program_filename",
+)  # fmt: skip
+
+
+@dataclass
+class Cursor:
+    """How far a reader has sent a run: the last candidate, call and note, and the candidates
+    that were pending then (they change once verified)."""
+
+    candidate: int = 0
+    call: int = 0
+    note: int = 0
+    pending: set[int] = field(default_factory=set)
+    version: int = -1  # SQLite's data_version when last read
+
+
+class RunReader:
+    """Read-only access to one run's `hone.db` (open with `RunReader.open`)."""
+
+    def __init__(self, run_dir: Path, conn: sqlite3.Connection) -> None:
+        self.run_dir = run_dir
+        self.conn = conn
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(llm_calls)")}
+        self._cost = "cost" if "cost" in columns else "NULL AS cost"  # an older store
+
+    @classmethod
+    def open(cls, run_dir: str | Path) -> RunReader:
+        """Open a run directory read-only."""
+        folder = Path(run_dir)
+        db = folder / DB_NAME
+        if not db.is_file():
+            raise RunDirError(
+                f"{str(folder)!r} is not a hone run (no {DB_NAME}); pass the folder that "
+                "'hone run' printed"
+            )
+        try:
+            conn = readonly_connection(db)
+            conn.execute("SELECT COUNT(*) FROM meta").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise RunDirError(f"{str(db)!r} is not a readable hone database ({exc})") from None
+        return cls(folder, conn)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+    def changed(self, cursor: Cursor) -> bool:
+        """True when another connection has written since `cursor` was last read (cheap)."""
+        version = int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+        return version != cursor.version
+
+    def meta(self) -> Row:
+        """The run's metadata that a person reads (task, model, settings, status, prices)."""
+        rows = self.conn.execute("SELECT key, value FROM meta")
+        found = {row[0]: json.loads(row[1]) for row in rows}
+        return {key: found.get(key) for key in _META}
+
+    def delta(self, cursor: Cursor) -> Row:
+        """Everything new since `cursor` (all of it for a fresh cursor), which it advances:
+        metadata, hypotheses (new ones and those verified since), calls and notes."""
+        cursor.version = int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+        with self.conn:  # one read transaction: a consistent picture
+            self.conn.execute("BEGIN")
+            meta = self.meta()
+            watched = sorted(cursor.pending)
+            marks = ",".join("?" * len(watched))
+            where = "c.id > ?" + (f" OR c.id IN ({marks})" if watched else "")
+            hypotheses = [
+                _hypothesis_row(row)
+                for row in self.conn.execute(
+                    "SELECT c.*, instr(l.prompt, 'Combine programs #') > 0 AS crossover "
+                    f"FROM candidates c LEFT JOIN llm_calls l ON l.id = c.call_id WHERE {where} "
+                    "ORDER BY c.id",
+                    (cursor.candidate, *watched),
+                )
+            ]
+            calls = [
+                dict(row)
+                for row in self.conn.execute(
+                    "SELECT id, round, model, prompt_tokens, completion_tokens, started, latency, "
+                    f"{self._cost}, error FROM llm_calls WHERE id > ? ORDER BY id",
+                    (cursor.call,),
+                )
+            ]
+            notes = [
+                dict(row)
+                for row in self.conn.execute(
+                    "SELECT id, round, kind, text, created FROM notes WHERE id > ? ORDER BY id",
+                    (cursor.note,),
+                )
+            ]
+        for h in hypotheses:
+            cursor.candidate = max(cursor.candidate, h["id"])
+            if h["status"] == "pending":
+                cursor.pending.add(h["id"])
+            else:
+                cursor.pending.discard(h["id"])
+        cursor.call = max([cursor.call, *(c["id"] for c in calls)])
+        cursor.note = max([cursor.note, *(n["id"] for n in notes)])
+        return {"meta": meta, "hypotheses": hypotheses, "calls": calls, "notes": notes}
+
+    def snapshot(self) -> Row:
+        """The whole run as plain data (a delta from the start)."""
+        return self.delta(Cursor())
+
+    def ids(self) -> list[int]:
+        """Every hypothesis id, in order."""
+        return [row[0] for row in self.conn.execute("SELECT id FROM candidates ORDER BY id")]
+
+    def hypothesis(self, candidate_id: int) -> Row:
+        """One hypothesis in full: program, diff against its parent, outcome, and the model
+        call that proposed it (prompt, answer, tokens, latency, cost). KeyError when absent."""
+        row = self.conn.execute("SELECT * FROM candidates WHERE id = ?", (candidate_id,)).fetchone()
+        if row is None:
+            raise KeyError(candidate_id)
+        found = _hypothesis_row(row, clip=None)
+        found["code"] = row["code"]
+        found["output"] = row["output"]
+        parent = None
+        if found["parents"]:
+            parent = self.conn.execute(
+                "SELECT id, code FROM candidates WHERE id = ?", (found["parents"][0],)
+            ).fetchone()
+        found["diff"] = (
+            diff(parent["code"], row["code"], parent["id"], candidate_id) if parent else ""
+        )
+        found["children"] = [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT c.id FROM candidates c, json_each(c.parent_ids) p WHERE p.value = ? "
+                "ORDER BY c.id",
+                (candidate_id,),
+            )
+        ]
+        call = None
+        if row["call_id"] is not None:
+            call = self.conn.execute(
+                "SELECT id, model, prompt, completion, prompt_tokens, completion_tokens, "
+                f"started, latency, {self._cost}, error FROM llm_calls WHERE id = ?",
+                (row["call_id"],),
+            ).fetchone()
+        found["call"] = dict(call) if call is not None else None
+        return found
+
+
+def _hypothesis_row(row: sqlite3.Row, clip: int | None = _CLIP) -> Row:
+    keys = row.keys()
+    return {
+        "id": row["id"],
+        "round": row["round"],
+        "parents": json.loads(row["parent_ids"]),
+        "call": row["call_id"],
+        "status": row["status"],
+        "score": row["score"] if row["status"] == "ok" else None,
+        "metrics": json.loads(row["metrics"]),
+        "feedback": _clip(row["feedback"], clip),
+        "reason": _clip(row["reason"], clip),
+        "created": row["created"],
+        "eval_seconds": row["eval_seconds"],
+        "cached_from": row["cached_from"],
+        "niche": row["niche"],
+        "crossover": bool(row["crossover"]) if "crossover" in keys else False,
+    }
+
+
+def _clip(text: str, limit: int | None) -> str:
+    if limit is None or len(text) <= limit:
+        return text
+    return text[: limit - 2] + " …"
+
+
+def diff(before: str | None, after: str | None, parent: int, child: int) -> str:
+    """The unified diff of a hypothesis's program against its parent's."""
+    return "".join(
+        difflib.unified_diff(
+            (before or "").splitlines(keepends=True),
+            (after or "").splitlines(keepends=True),
+            f"#{parent}",
+            f"#{child}",
+        )
+    )
+
+
+def objective_of(meta: Row) -> Objective:
+    """The run's objective ('maximize' unless it says 'minimize')."""
+    return "minimize" if meta.get("objective") == "minimize" else "maximize"
+
+
+def best_of(meta: Row, hypotheses: list[Row]) -> Row | None:
+    """The best scored hypothesis (the earliest among equals)."""
+    objective, found = objective_of(meta), None
+    for h in hypotheses:
+        if h["score"] is not None and better(
+            objective, h["score"], found["score"] if found else None
+        ):
+            found = h
+    return found
+
+
+def models(meta: Row, calls: list[Row]) -> list[Row]:
+    """Per model: calls, failed calls, tokens, mean latency, cost, and its price."""
+    table: dict[str, Row] = {}
+    for call in calls:
+        row = table.setdefault(
+            call["model"],
+            {"model": call["model"], "calls": 0, "errors": 0, "prompt_tokens": 0,
+             "completion_tokens": 0, "latency": 0.0, "cost": 0.0, "priced": True},
+        )  # fmt: skip
+        row["calls"] += 1
+        row["errors"] += call["error"] is not None
+        row["prompt_tokens"] += call["prompt_tokens"]
+        row["completion_tokens"] += call["completion_tokens"]
+        row["latency"] += call["latency"]
+        row["cost"] += call["cost"] or 0.0
+        row["priced"] = row["priced"] and call["cost"] is not None
+    prices = meta.get("prices") or {}
+    for row in table.values():
+        row["latency"] /= row["calls"]
+        row["price"] = prices.get(row["model"])
+    return sorted(table.values(), key=lambda r: (-r["cost"], -r["calls"], r["model"]))
+
+
+def total_cost(calls: list[Row]) -> float:
+    """The run's cost in USD (calls without a known price count 0)."""
+    return float(sum(c["cost"] or 0.0 for c in calls))
+
+
+def money(usd: float) -> str:
+    """A cost as people read it: $0.0123, $1.23."""
+    return f"${usd:.4f}" if usd < 1 else f"${usd:,.2f}"
+
+
+def price_text(row: Row) -> str:
+    """How a model's calls were priced: 'local: free', '$0.15 / $0.60 per M tokens (built-in)'."""
+    price = row.get("price")
+    if not price:
+        return "no price known: counted as 0"
+    if price["source"] == "local":
+        return "local: free"
+    return f"${price['input']:g} / ${price['output']:g} per M tokens in/out ({price['source']})"

@@ -1,0 +1,484 @@
+// hone's dashboard and report: one page, plots drawn as inline SVG. Live, it follows the
+// runs through /api/stream (server-sent events); in a report, the runs are embedded in the page.
+"use strict";
+
+const EMBEDDED = document.getElementById("hone-data");
+const STATIC = EMBEDDED !== null;
+const SVG = "http://www.w3.org/2000/svg";
+const STATUS_COLORS = { ok: "#2b7a4b", pending: "#8a8f98" };
+const FAIL_COLORS = ["#c2410c", "#b91c1c", "#a16207", "#7c3aed", "#be185d", "#0e7490", "#4d7c0f"];
+const RUN_COLORS = ["#1f5fbf", "#c2410c", "#2b7a4b", "#7c3aed", "#a16207", "#0e7490", "#be185d"];
+
+const state = { runs: [], run: 0, view: "overview", xaxis: "calls", detail: null };
+
+// ---- numbers, as Python's hone prints them -------------------------------------------------
+function g6(x) {  // Python's format(x, ".6g")
+  if (x === null || x === undefined) return "-";
+  if (!isFinite(x)) return x > 0 ? "inf" : x < 0 ? "-inf" : "nan";
+  if (x === 0) return "0";
+  const exp = Math.floor(Math.log10(Math.abs(x)));
+  if (exp < -4 || exp >= 6) {
+    let [m, e] = x.toExponential(5).split("e");
+    m = m.includes(".") ? m.replace(/0+$/, "").replace(/\.$/, "") : m;
+    const n = parseInt(e, 10);
+    return `${m}e${n < 0 ? "-" : "+"}${String(Math.abs(n)).padStart(2, "0")}`;
+  }
+  const s = x.toFixed(Math.max(0, 5 - exp));
+  return s.includes(".") ? s.replace(/0+$/, "").replace(/\.$/, "") : s;
+}
+function money(usd) {  // hone.web.data.money
+  return usd < 1 ? `$${usd.toFixed(4)}` : "$" + usd.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+function seconds(s) { return s < 60 ? `${s.toFixed(s < 10 ? 1 : 0)} s` : s < 3600 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(1)} h`; }
+function esc(text) { return String(text ?? "").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]); }
+function better(run, a, b) { return b === null || b === undefined || (run.meta.objective === "minimize" ? a < b : a > b); }
+
+// ---- the runs' data -------------------------------------------------------------------------
+function newRun(index, label, path) {
+  return { index, label, path, meta: {}, hyps: new Map(), calls: new Map(), notes: new Map(), details: {}, loaded: false };
+}
+function merge(run, delta) {
+  run.meta = delta.meta || run.meta;
+  for (const h of delta.hypotheses || []) run.hyps.set(h.id, h);
+  for (const c of delta.calls || []) run.calls.set(c.id, c);
+  for (const n of delta.notes || []) run.notes.set(n.id, n);
+  run.loaded = true;
+}
+function hypotheses(run) { return [...run.hyps.values()].sort((a, b) => a.id - b.id); }
+function calls(run) { return [...run.calls.values()].sort((a, b) => a.id - b.id); }
+function statusColor(status, statuses) {
+  if (STATUS_COLORS[status]) return STATUS_COLORS[status];
+  const failed = statuses.filter((s) => !STATUS_COLORS[s]).sort();
+  return FAIL_COLORS[Math.max(0, failed.indexOf(status)) % FAIL_COLORS.length];
+}
+function allStatuses(run) { return [...new Set(hypotheses(run).map((h) => h.status))].sort(); }
+function summary(run) {
+  const hs = hypotheses(run);
+  let best = null;
+  for (const h of hs) if (h.score !== null && better(run, h.score, best && best.score)) best = h;
+  const cs = calls(run);
+  const cost = cs.reduce((t, c) => t + (c.cost || 0), 0);
+  const tokens = cs.reduce((t, c) => t + c.prompt_tokens + c.completion_tokens, 0);
+  const failed = hs.filter((h) => h.status !== "ok" && h.status !== "pending").length;
+  const pending = hs.filter((h) => h.status === "pending").length;
+  return { hs, best, cost, tokens, failed, pending, calls: cs.length };
+}
+function xOf(run, h) {  // model calls so far when it was proposed, or seconds since the run began
+  if (state.xaxis === "time") return Math.max(0, h.created - (run.meta.created || h.created));
+  return h.call ?? 0;
+}
+function bestPath(run, hs, x) {  // [x, best so far] at each new best, in the order of x
+  const pts = [];
+  let best = null;
+  for (const h of [...hs].filter((h) => h.score !== null).sort((a, b) => x(a) - x(b) || a.id - b.id)) {
+    if (better(run, h.score, best)) { best = h.score; pts.push([x(h), best, h.id]); }
+  }
+  return pts;
+}
+
+// ---- SVG ------------------------------------------------------------------------------------
+function el(tag, attrs = {}, parent = null, text = null) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) if (v !== null && v !== undefined) node.setAttribute(k, v);
+  if (text !== null) node.textContent = text;
+  if (parent) parent.appendChild(node);
+  return node;
+}
+function niceTicks(lo, hi, count = 6) {
+  if (!(hi > lo)) { const d = Math.abs(lo) || 1; lo -= d / 2; hi += d / 2; }
+  const raw = (hi - lo) / count, mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) || raw;
+  const ticks = [];
+  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push(+t.toPrecision(12));
+  return { lo: Math.min(lo, ticks[0]), hi: Math.max(hi, ticks[ticks.length - 1]), ticks };
+}
+function frame(container, opts) {  // axes with ticks; returns the svg and the scales
+  const W = opts.width || 900, H = opts.height || 320, m = { l: 64, r: 16, t: 12, b: opts.rug ? 58 : 40 };
+  const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": opts.label || "" });
+  container.replaceChildren(svg);
+  const xs = niceTicks(opts.x[0], opts.x[1]), ys = niceTicks(opts.y[0], opts.y[1], 5);
+  const sx = (v) => m.l + ((v - xs.lo) / (xs.hi - xs.lo)) * (W - m.l - m.r);
+  const sy = (v) => H - m.b - ((v - ys.lo) / (ys.hi - ys.lo)) * (H - m.t - m.b);
+  const axis = el("g", { class: "axis" }, svg);
+  for (const t of ys.ticks) {
+    el("line", { class: "grid-line", x1: m.l, x2: W - m.r, y1: sy(t), y2: sy(t) }, axis);
+    el("text", { x: m.l - 6, y: sy(t) + 4, "text-anchor": "end" }, axis, g6(t));
+  }
+  for (const t of xs.ticks) el("text", { x: sx(t), y: H - m.b + 16, "text-anchor": "middle" }, axis, opts.xfmt ? opts.xfmt(t) : g6(t));
+  el("line", { x1: m.l, x2: W - m.r, y1: H - m.b, y2: H - m.b }, axis);
+  el("line", { x1: m.l, x2: m.l, y1: m.t, y2: H - m.b }, axis);
+  el("text", { x: (m.l + W - m.r) / 2, y: H - 4, "text-anchor": "middle" }, axis, opts.xlabel || "");
+  el("text", { x: 12, y: (m.t + H - m.b) / 2, "text-anchor": "middle", transform: `rotate(-90 12 ${(m.t + H - m.b) / 2})` }, axis, opts.ylabel || "");
+  return { svg, sx, sy, W, H, m };
+}
+function extent(values, fallback = [0, 1]) {
+  const v = values.filter((x) => x !== null && isFinite(x));
+  return v.length ? [Math.min(...v), Math.max(...v)] : fallback;
+}
+function stepPath(f, pts, xEnd) {
+  if (!pts.length) return "";
+  let d = `M${f.sx(pts[0][0])},${f.sy(pts[0][1])}`;
+  for (let i = 1; i < pts.length; i++) d += `H${f.sx(pts[i][0])}V${f.sy(pts[i][1])}`;
+  return d + `H${f.sx(Math.max(xEnd, pts[pts.length - 1][0]))}`;
+}
+
+// ---- views ----------------------------------------------------------------------------------
+function modelNames(run) {  // the models that answered, else the one the run was started with
+  const names = [...new Set(calls(run).map((c) => c.model))];
+  return names.length ? names.join(", ") : (run.meta.model || {}).spec || "-";
+}
+function renderStats(run, s) {
+  const meta = run.meta, model = modelNames(run);
+  const stop = meta.stop_reason ? ` (${meta.stop_reason.replace(/_/g, " ")})` : "";
+  const cards = [
+    ["best score", s.best ? g6(s.best.score) : "-", s.best ? `#${s.best.id}, round ${s.best.round}` : "nothing scored yet"],
+    ["hypotheses", String(s.hs.length), `${s.hs.length - s.failed - s.pending} ok · ${s.failed} failed · ${s.pending} pending`],
+    ["model calls", String(s.calls), `${s.tokens.toLocaleString("en-US")} tokens`],
+    ["cost", money(s.cost), (meta.budget || {}).max_cost != null ? `budget ${money(meta.budget.max_cost)}` : costNote(run)],
+    ["status", (meta.status || "-") + stop, `${meta.task_name || ""} · ${model}`],
+  ];
+  document.getElementById("stats").innerHTML = cards.map(([label, value, sub], i) =>
+    `<div class="stat" data-stat="${label}"><div class="label">${label}</div><div class="value${i === 4 ? " small" : ""}">${esc(value)}</div><div class="label">${esc(sub)}</div></div>`).join("");
+}
+function costNote(run) {
+  const prices = Object.values(run.meta.prices || {});
+  if (prices.length && prices.every((p) => p && p.source === "local")) return "local model: free";
+  return prices.some((p) => p === null) ? "a model has no known price" : "";
+}
+function renderScorePlot(run, s) {
+  const box = document.getElementById("score-plot");
+  const x = (h) => xOf(run, h);
+  const scored = s.hs.filter((h) => h.score !== null), failed = s.hs.filter((h) => h.score === null && h.status !== "pending");
+  const xr = extent(s.hs.map(x), [0, 1]);
+  const f = frame(box, {
+    x: [Math.min(0, xr[0]), Math.max(xr[1], 1)], y: extent(scored.map((h) => h.score)), rug: true,
+    xlabel: state.xaxis === "time" ? "time since the run began" : "model calls",
+    ylabel: "score", label: "scores of every hypothesis", xfmt: state.xaxis === "time" ? seconds : null,
+  });
+  const statuses = allStatuses(run);
+  const pts = el("g", { class: "points" }, f.svg);
+  for (const h of scored) {
+    const dot = el("circle", { class: "point hyp", cx: f.sx(x(h)), cy: f.sy(h.score), r: 4, fill: STATUS_COLORS.ok, "fill-opacity": .55, "data-id": h.id }, pts);
+    el("title", {}, dot, `#${h.id} · round ${h.round} · score ${g6(h.score)}`);
+  }
+  const rugY = f.H - f.m.b + 26;
+  for (const h of failed) {
+    const mark = el("rect", { class: "point hyp failed-mark", x: f.sx(x(h)) - 2, y: rugY, width: 4, height: 10, fill: statusColor(h.status, statuses), "data-id": h.id }, pts);
+    el("title", {}, mark, `#${h.id} · ${h.status}: ${h.reason || ""}`);
+  }
+  if (failed.length) el("text", { x: f.m.l - 6, y: rugY + 9, "text-anchor": "end" }, f.svg, "failed");
+  const best = bestPath(run, s.hs, x);
+  el("path", { class: "best-line", d: stepPath(f, best, xr[1]) }, f.svg);
+  for (const [bx, by, id] of best) el("circle", { class: "point best-point", cx: f.sx(bx), cy: f.sy(by), r: 4.5, fill: "#1f5fbf", "data-id": id }, f.svg);
+  f.svg.addEventListener("click", (e) => { const id = e.target.getAttribute("data-id"); if (id) openDetail(run, +id); });
+  legend(box, [["best so far", "#1f5fbf"], ["scored", STATUS_COLORS.ok], ...statuses.filter((st) => st !== "ok").map((st) => [st, statusColor(st, statuses)])]);
+}
+function legend(box, items) {
+  const div = document.createElement("div");
+  div.className = "legend";
+  div.innerHTML = items.map(([t, c]) => `<span><i style="background:${c}"></i>${esc(t)}</span>`).join("");
+  box.appendChild(div);
+}
+function renderStatusPlot(run, s) {
+  const counts = {};
+  for (const h of s.hs) counts[h.status] = (counts[h.status] || 0) + 1;
+  const rows = Object.entries(counts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const statuses = allStatuses(run), box = document.getElementById("status-plot");
+  const W = 520, bar = 24, H = Math.max(1, rows.length) * (bar + 8) + 8, left = 110, max = Math.max(1, ...rows.map((r) => r[1]));
+  const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "outcomes by status" });
+  box.replaceChildren(svg);
+  rows.forEach(([status, n], i) => {
+    const y = 8 + i * (bar + 8), w = ((W - left - 60) * n) / max;
+    el("text", { class: "bar-label", x: left - 8, y: y + bar / 2 + 4, "text-anchor": "end" }, svg, status);
+    el("rect", { class: "status-bar", x: left, y, width: Math.max(w, 1), height: bar, fill: statusColor(status, statuses), "data-status": status }, svg);
+    el("text", { class: "bar-label bar-count", x: left + w + 6, y: y + bar / 2 + 4 }, svg, String(n));
+  });
+  if (!rows.length) el("text", { x: 8, y: 20 }, svg, "no hypotheses yet");
+}
+function renderNotes(run) {
+  const people = [...run.notes.values()].filter((n) => n.kind === "person").sort((a, b) => a.id - b.id);
+  const list = document.getElementById("notes");
+  list.innerHTML = people.length
+    ? people.map((n) => `<li class="note">${esc(n.text)} <span class="when">added after round ${n.round}, ${new Date(n.created * 1000).toLocaleTimeString()}</span></li>`).join("")
+    : `<li class="when">No notes yet. A note goes into every following prompt of this run.</li>`;
+}
+function newBests(run, hs) {
+  const ids = new Set(); let best = null;
+  for (const h of hs) if (h.score !== null && better(run, h.score, best)) { best = h.score; ids.add(h.id); }
+  return ids;
+}
+function renderTable(run, s) {
+  const sel = document.getElementById("filter-status"), chosen = sel.value;
+  sel.innerHTML = `<option value="">all</option><option value="failed">every failure</option>` + allStatuses(run).map((st) => `<option>${esc(st)}</option>`).join("");
+  sel.value = chosen;
+  const fromRound = +document.getElementById("filter-round").value || 0;
+  const text = document.getElementById("filter-text").value.trim().toLowerCase();
+  const onlyBest = document.getElementById("filter-best").checked, bests = newBests(run, s.hs);
+  const shown = s.hs.filter((h) =>
+    (!chosen || h.status === chosen || (chosen === "failed" && h.status !== "ok" && h.status !== "pending")) &&
+    h.round >= fromRound && (!onlyBest || bests.has(h.id)) &&
+    (!text || `${h.reason} ${h.feedback} ${JSON.stringify(h.metrics)}`.toLowerCase().includes(text)));
+  document.getElementById("filter-count").textContent = `${shown.length} of ${s.hs.length} hypotheses`;
+  document.querySelector("#hyp-table tbody").innerHTML = shown.map((h) => `<tr data-id="${h.id}">
+    <td class="num">#${h.id}</td><td class="num">${h.round}</td><td>${h.parents.map((p) => "#" + p).join(" ")}${h.crossover ? " ✕" : ""}</td>
+    <td><span class="badge ${h.status === "ok" ? "ok" : h.status === "pending" ? "pending" : ""}">${esc(h.status)}</span></td>
+    <td class="num">${h.score === null ? "" : g6(h.score)}${bests.has(h.id) ? " ★" : ""}</td><td class="num">${h.call ?? ""}</td>
+    <td class="num">${h.eval_seconds == null ? "" : h.eval_seconds.toFixed(2)}</td><td class="reason">${esc(h.reason || h.feedback)}</td></tr>`).join("");
+}
+function renderLineage(run, s) {
+  const box = document.getElementById("lineage-plot"), statuses = allStatuses(run);
+  const byRound = new Map();
+  for (const h of s.hs) { if (!byRound.has(h.round)) byRound.set(h.round, []); byRound.get(h.round).push(h); }
+  const rounds = [...byRound.keys()].sort((a, b) => a - b), col = 46, rowH = 22, top = 28;
+  const tallest = Math.max(1, ...[...byRound.values()].map((l) => l.length));
+  const W = Math.max(600, 60 + rounds.length * col), H = top + tallest * rowH + 20;
+  const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: "img", "aria-label": "lineage" });
+  box.replaceChildren(svg);
+  const pos = new Map();
+  rounds.forEach((r, i) => {
+    el("text", { x: 40 + i * col, y: 14, "text-anchor": "middle" }, svg, i === 0 ? `round ${r}` : String(r));
+    byRound.get(r).forEach((h, j) => pos.set(h.id, [40 + i * col, top + j * rowH + rowH / 2]));
+  });
+  const edges = el("g", {}, svg), nodes = el("g", {}, svg);
+  for (const h of s.hs) {
+    const [x, y] = pos.get(h.id);
+    h.parents.slice(0, h.crossover ? 2 : 1).forEach((p, k) => {
+      if (!pos.has(p)) return;
+      const [px, py] = pos.get(p);
+      el("path", { class: k ? "edge cross" : "edge", d: `M${px},${py}C${(px + x) / 2},${py} ${(px + x) / 2},${y} ${x},${y}` }, edges);
+    });
+    const node = el("circle", { class: "point node", cx: x, cy: y, r: 6, fill: statusColor(h.status, statuses), "data-id": h.id }, nodes);
+    el("title", {}, node, `#${h.id} · ${h.status}${h.score !== null ? " · " + g6(h.score) : ""}${h.crossover ? " · crossover" : ""}`);
+  }
+  if (s.best && pos.has(s.best.id)) { const [x, y] = pos.get(s.best.id); el("circle", { class: "ring", cx: x, cy: y, r: 10 }, nodes); }
+  svg.addEventListener("click", (e) => { const id = e.target.getAttribute("data-id"); if (id) openDetail(run, +id); });
+}
+function renderStrategy(run, s) {
+  const body = document.getElementById("strategy-body"), search = run.meta.search || {};
+  const strategy = search.strategy || "top-k";
+  if (strategy === "islands") return renderIslands(run, s, body, search.islands || 4);
+  if (strategy === "map-elites") return renderCells(run, s, body, search.features || {});
+  if (strategy === "pareto") return renderFront(run, s, body, search.objectives || {});
+  body.innerHTML = `<div class="panel"><h2>${esc(strategy)}</h2><p>This strategy keeps no islands, cells or front: every parent comes from the one population. The lineage shows which programs it built on.</p></div>`;
+}
+function renderIslands(run, s, body, count) {
+  const rows = [];
+  for (let i = 0; i < count; i++) {
+    const members = s.hs.filter((h) => h.niche === i);
+    let best = null; for (const h of members) if (h.score !== null && better(run, h.score, best && best.score)) best = h;
+    rows.push({ i, n: members.length, ok: members.filter((h) => h.score !== null).length, best });
+  }
+  body.innerHTML = `<div class="panel"><h2>Islands</h2><div id="island-plot" class="plot"></div></div>
+    <table class="grid" id="island-table"><thead><tr><th>island</th><th>hypotheses</th><th>scored</th><th>best</th></tr></thead><tbody>${rows.map((r) =>
+    `<tr data-id="${r.best ? r.best.id : ""}"><td>${r.i}</td><td class="num">${r.n}</td><td class="num">${r.ok}</td><td class="num">${r.best ? g6(r.best.score) + " (#" + r.best.id + ")" : "-"}</td></tr>`).join("")}</tbody></table>`;
+  const box = document.getElementById("island-plot"), x = (h) => xOf(run, h);
+  const scored = s.hs.filter((h) => h.score !== null && h.niche !== null);
+  const f = frame(box, { x: extent(s.hs.map(x)), y: extent(scored.map((h) => h.score)), xlabel: "model calls", ylabel: "score", label: "scores by island" });
+  for (const h of scored) el("circle", { class: "point island-point", cx: f.sx(x(h)), cy: f.sy(h.score), r: 4, fill: RUN_COLORS[h.niche % RUN_COLORS.length], "data-id": h.id }, f.svg);
+  f.svg.addEventListener("click", (e) => { const id = e.target.getAttribute("data-id"); if (id) openDetail(run, +id); });
+  legend(box, rows.map((r) => [`island ${r.i}`, RUN_COLORS[r.i % RUN_COLORS.length]]));
+}
+function cellOf(h, dims) {
+  const index = [];
+  for (const [name, [lo, hi, bins]] of dims) {
+    const v = h.metrics[name];
+    if (v === undefined || h.score === null) return null;
+    const n = Math.floor(bins);
+    index.push(Math.min(Math.max(Math.floor(((v - lo) / (hi - lo)) * n), 0), n - 1));
+  }
+  return index;
+}
+function renderCells(run, s, body, features) {  // hone.strategies.map_elites.MapElites.cell
+  const dims = Object.entries(features).sort((a, b) => a[0].localeCompare(b[0]));
+  const grid = new Map();
+  for (const h of s.hs) {
+    const c = cellOf(h, dims); if (!c) continue;
+    const key = `${c[0]},${c[1] ?? 0}`, cell = grid.get(key) || { n: 0, best: null };
+    cell.n++; if (better(run, h.score, cell.best && cell.best.score)) cell.best = h; grid.set(key, cell);
+  }
+  const [xd, yd] = [dims[0], dims[1] || ["", [0, 1, 1]]];
+  const nx = Math.floor(xd[1][2]), ny = Math.floor(yd[1][2]), size = Math.max(18, Math.min(56, 760 / nx));
+  const W = 90 + nx * size, H = 40 + ny * size;
+  body.innerHTML = `<div class="panel"><h2>MAP-Elites: ${grid.size} of ${nx * ny} cells filled</h2><div id="cell-plot" class="plot scroll"></div><p class="hint">The best program of each cell of ${esc(xd[0])}${dims[1] ? " × " + esc(yd[0]) : ""}; darker is better. ${dims.length > 2 ? "Only the first two features are drawn." : ""}</p></div>`;
+  const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: "img", "aria-label": "map-elites cells" });
+  document.getElementById("cell-plot").replaceChildren(svg);
+  const scores = [...grid.values()].map((c) => c.best.score), [lo, hi] = extent(scores);
+  const shade = (v) => { let t = hi > lo ? (v - lo) / (hi - lo) : 1; if (run.meta.objective === "minimize") t = 1 - t; return `hsl(215, 65%, ${78 - 48 * t}%)`; };
+  for (let i = 0; i < nx; i++) for (let j = 0; j < ny; j++) {
+    const cell = grid.get(`${i},${j}`), x = 80 + i * size, y = 10 + (ny - 1 - j) * size;
+    const r = el("rect", { class: cell ? "point cell" : "empty-cell", x, y, width: size - 2, height: size - 2, fill: cell ? shade(cell.best.score) : null, "data-id": cell ? cell.best.id : null }, svg);
+    if (cell) { el("title", {}, r, `#${cell.best.id}: ${g6(cell.best.score)} (${cell.n} in this cell)`); if (size >= 40) el("text", { class: "cell-text", x: x + 4, y: y + 14 }, svg, g6(cell.best.score)); }
+  }
+  el("text", { x: 80 + (nx * size) / 2, y: H - 6, "text-anchor": "middle" }, svg, `${xd[0]} [${xd[1][0]}, ${xd[1][1]}]`);
+  if (dims[1]) el("text", { x: 8, y: 14 }, svg, yd[0]);
+  svg.addEventListener("click", (e) => { const id = e.target.getAttribute("data-id"); if (id) openDetail(run, +id); });
+}
+function renderFront(run, s, body, objectives) {
+  const names = Object.keys(objectives).sort(), [a, b] = names;
+  const signedV = (h, n) => (objectives[n] === "minimize" ? -1 : 1) * h.metrics[n];
+  const pts = s.hs.filter((h) => h.score !== null && names.every((n) => h.metrics[n] !== undefined));
+  const front = pts.filter((p) => !pts.some((q) => q !== p && names.every((n) => signedV(q, n) >= signedV(p, n)) && names.some((n) => signedV(q, n) > signedV(p, n))));
+  body.innerHTML = `<div class="panel"><h2>Pareto front: ${front.length} of ${pts.length} programs</h2><div id="front-plot" class="plot"></div><p class="hint">${esc(a)} (${objectives[a]}) against ${esc(b)} (${objectives[b]}); the front is drawn larger and joined.${names.length > 2 ? " Only the first two objectives are drawn." : ""}</p></div>`;
+  const box = document.getElementById("front-plot"), onFront = new Set(front.map((h) => h.id));
+  const f = frame(box, { x: extent(pts.map((h) => h.metrics[a])), y: extent(pts.map((h) => h.metrics[b])), xlabel: a, ylabel: b, label: "pareto front" });
+  const line = [...front].sort((p, q) => p.metrics[a] - q.metrics[a]).map((h) => `${f.sx(h.metrics[a])},${f.sy(h.metrics[b])}`);
+  if (line.length > 1) el("polyline", { class: "front", points: line.join(" ") }, f.svg);
+  for (const h of pts) el("circle", { class: onFront.has(h.id) ? "point front-point" : "point", cx: f.sx(h.metrics[a]), cy: f.sy(h.metrics[b]), r: onFront.has(h.id) ? 6 : 3.5, fill: onFront.has(h.id) ? "#1f5fbf" : "#9aa5b8", "data-id": h.id }, f.svg);
+  f.svg.addEventListener("click", (e) => { const id = e.target.getAttribute("data-id"); if (id) openDetail(run, +id); });
+}
+function modelRows(run) {  // hone.web.data.models
+  const table = new Map();
+  for (const c of calls(run)) {
+    const r = table.get(c.model) || { model: c.model, calls: 0, errors: 0, pt: 0, ct: 0, latency: 0, cost: 0 };
+    r.calls++; r.errors += c.error !== null ? 1 : 0; r.pt += c.prompt_tokens; r.ct += c.completion_tokens; r.latency += c.latency; r.cost += c.cost || 0;
+    table.set(c.model, r);
+  }
+  return [...table.values()].sort((x, y) => y.cost - x.cost || y.calls - x.calls);
+}
+function priceText(price) {  // hone.web.data.price_text
+  if (!price) return "no price known: counted as 0";
+  if (price.source === "local") return "local: free";
+  return `$${g6(price.input)} / $${g6(price.output)} per M tokens in/out (${price.source})`;
+}
+function renderModels(run) {
+  const prices = run.meta.prices || {}, rows = modelRows(run);
+  document.querySelector("#model-table tbody").innerHTML = rows.map((r) => `<tr><td>${esc(r.model)}</td><td class="num">${r.calls}</td><td class="num">${r.errors}</td>
+    <td class="num">${r.pt.toLocaleString("en-US")}</td><td class="num">${r.ct.toLocaleString("en-US")}</td><td class="num">${(r.latency / r.calls).toFixed(2)} s</td>
+    <td class="num">${money(r.cost)}</td><td>${esc(priceText(prices[r.model]))}</td></tr>`).join("") || `<tr><td colspan="8">no model calls yet</td></tr>`;
+  const cs = calls(run); let total = 0; const pts = [[0, 0], ...cs.map((c, i) => [i + 1, (total += c.cost || 0)])];
+  const box = document.getElementById("cost-plot");
+  const f = frame(box, { x: [0, Math.max(1, cs.length)], y: [0, Math.max(total, 1e-6)], xlabel: "model calls", ylabel: "USD", label: "cost over calls", height: 220 });
+  if (cs.length) el("path", { class: "best-line cost-line", d: "M" + pts.map(([x, y]) => `${f.sx(x)},${f.sy(y)}`).join("L") }, f.svg);
+}
+function renderCompare() {
+  const box = document.getElementById("compare-plot"), all = state.runs.map((r) => [r, summary(r)]);
+  const series = all.map(([r, s]) => bestPath(r, s.hs, (h) => h.call ?? 0));
+  const ys = series.flat().map((p) => p[1]), xs = all.map(([r, s]) => s.calls);
+  const f = frame(box, { x: [0, Math.max(1, ...xs)], y: extent(ys), xlabel: "model calls", ylabel: "best score so far", label: "best so far of every run" });
+  series.forEach((pts, i) => el("path", { class: "best-line run-line", d: stepPath(f, pts, all[i][1].calls), style: `stroke:${RUN_COLORS[i % RUN_COLORS.length]}` }, f.svg));
+  legend(box, state.runs.map((r, i) => [r.label, RUN_COLORS[i % RUN_COLORS.length]]));
+  document.querySelector("#compare-table tbody").innerHTML = all.map(([r, s]) => `<tr data-run="${r.index}"><td>${esc(r.label)}</td><td>${esc(r.meta.task_name)}</td>
+    <td>${esc(modelNames(r))}</td><td>${esc((r.meta.search || {}).strategy)}</td><td>${esc(r.meta.status)}</td><td class="num">${s.best ? g6(s.best.score) : "-"}</td>
+    <td class="num">${s.hs.length}</td><td class="num">${s.failed}</td><td class="num">${s.calls}</td><td class="num">${money(s.cost)}</td></tr>`).join("");
+}
+
+// ---- one hypothesis -------------------------------------------------------------------------
+async function openDetail(run, id) {
+  state.detail = id;
+  let h = run.details[id];
+  if (!h && !STATIC) {
+    const response = await fetch(`/api/runs/${run.index}/hypotheses/${id}`);
+    if (response.ok) h = await response.json();
+  }
+  if (state.detail !== id) return;
+  const title = document.getElementById("detail-title"), body = document.getElementById("detail-body");
+  document.getElementById("detail").hidden = false;
+  if (!h) { title.textContent = `hypothesis #${id}`; body.innerHTML = "<p>Not in this report.</p>"; return; }
+  title.textContent = `Hypothesis #${h.id}` + (h.score !== null ? ` · score ${g6(h.score)}` : ` · ${h.status}`);
+  const links = (ids) => ids.map((p) => `<a class="link" data-open="${p}">#${p}</a>`).join("") || "-";
+  const c = h.call;
+  const facts = [
+    ["status", `<span class="badge ${h.status === "ok" ? "ok" : ""}">${esc(h.status)}</span>${h.cached_from != null ? ` outcome reused from ${links([h.cached_from])}` : ""}`],
+    ["round", h.round], ["edited", links(h.parents.slice(0, 1))], ["also shown", links(h.parents.slice(1))],
+    ["crossover", h.crossover ? "yes: combines the first two" : "no"], ["children", links(h.children || [])],
+    ["model", c ? esc(c.model) : "- (a starting program)"],
+    ["tokens", c ? `${c.prompt_tokens} prompt + ${c.completion_tokens} completion` : "-"],
+    ["latency", c ? `${c.latency.toFixed(2)} s` : "-"], ["cost", c ? (c.cost === null ? "no price known" : money(c.cost)) : "-"],
+    ["evaluation", h.eval_seconds != null ? `${h.eval_seconds.toFixed(2)} s` : "-"],
+  ];
+  const metrics = Object.entries(h.metrics || {}).sort();
+  body.innerHTML = `<dl class="facts">${facts.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join("")}</dl>
+    ${metrics.length ? `<h3>Metrics</h3><table class="grid metrics"><tbody>${metrics.map(([k, v]) => `<tr><td>${esc(k)}</td><td class="num">${g6(v)}</td></tr>`).join("")}</tbody></table>` : ""}
+    ${h.feedback ? `<h3>Feedback</h3><pre class="wrap feedback">${esc(h.feedback)}</pre>` : ""}
+    ${h.reason ? `<h3>Why it failed</h3><pre class="wrap reason">${esc(h.reason)}</pre>` : ""}
+    <h3>Diff against its parent</h3>${h.diff ? `<pre class="diff">${diffHtml(h.diff)}</pre>` : "<p>(none: a starting program, or no change)</p>"}
+    <details><summary>Program</summary><pre class="code">${esc(h.code)}</pre></details>
+    ${c ? `<details><summary>Prompt</summary><pre class="wrap prompt">${esc(c.prompt)}</pre></details><details open><summary>Answer</summary><pre class="wrap answer">${esc(c.completion)}</pre></details>` : ""}
+    ${h.output ? `<details><summary>Output</summary><pre class="wrap">${esc(h.output)}</pre></details>` : ""}`;
+  body.querySelectorAll("[data-open]").forEach((a) => a.addEventListener("click", () => openDetail(run, +a.dataset.open)));
+}
+function diffHtml(diff) {
+  return diff.split("\n").map((line) => {
+    const cls = line.startsWith("+++") || line.startsWith("---") ? "hunk" : line.startsWith("+") ? "add" : line.startsWith("-") ? "del" : line.startsWith("@@") ? "hunk" : "";
+    return cls ? `<span class="${cls}">${esc(line)}</span>` : esc(line) + "\n";
+  }).join("");
+}
+
+// ---- the page -------------------------------------------------------------------------------
+function render() {
+  const run = state.runs[state.run];
+  if (!run) return;
+  document.querySelectorAll("#runs a").forEach((a) => a.classList.toggle("active", +a.dataset.run === state.run));
+  document.querySelectorAll("#views a").forEach((a) => a.classList.toggle("active", a.dataset.view === state.view));
+  document.querySelector('#views a[data-view="compare"]').classList.toggle("hidden", state.runs.length < 2);
+  document.querySelectorAll(".view").forEach((v) => v.classList.toggle("active", v.id === state.view));
+  const s = summary(run);
+  document.title = `hone · ${run.label} · best ${s.best ? g6(s.best.score) : "-"}`;
+  if (state.view === "overview") { renderStats(run, s); renderScorePlot(run, s); renderStatusPlot(run, s); renderNotes(run); }
+  else if (state.view === "hypotheses") renderTable(run, s);
+  else if (state.view === "lineage") renderLineage(run, s);
+  else if (state.view === "strategy") renderStrategy(run, s);
+  else if (state.view === "models") renderModels(run);
+  else if (state.view === "compare") renderCompare();
+}
+let pending = false;
+function schedule() { if (!pending) { pending = true; requestAnimationFrame(() => { pending = false; render(); }); } }
+function route() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  state.run = Math.min(+params.get("run") || 0, Math.max(0, state.runs.length - 1));
+  state.view = params.get("view") || "overview";
+  render();
+  if (params.get("h")) openDetail(state.runs[state.run], +params.get("h"));
+}
+function go(changes) {
+  const params = new URLSearchParams(location.hash.slice(1));
+  for (const [k, v] of Object.entries(changes)) v === null ? params.delete(k) : params.set(k, v);
+  location.hash = params.toString();
+}
+function setUp(runs) {
+  state.runs = runs;
+  document.getElementById("runs").innerHTML = runs.map((r) => `<a href="#" data-run="${r.index}">${esc(r.label)}</a>`).join("");
+  document.getElementById("runs").addEventListener("click", (e) => { const a = e.target.closest("a"); if (a) { e.preventDefault(); go({ run: a.dataset.run, h: null }); } });
+  document.getElementById("views").addEventListener("click", (e) => { const a = e.target.closest("a"); if (a) { e.preventDefault(); go({ view: a.dataset.view }); } });
+  document.querySelectorAll('input[name="xaxis"]').forEach((r) => r.addEventListener("change", () => { state.xaxis = r.value; render(); }));
+  for (const id of ["filter-status", "filter-round", "filter-text", "filter-best"]) document.getElementById(id).addEventListener("input", render);
+  document.querySelector("#hyp-table tbody").addEventListener("click", (e) => { const tr = e.target.closest("tr"); if (tr) openDetail(state.runs[state.run], +tr.dataset.id); });
+  document.getElementById("strategy-body").addEventListener("click", (e) => { const tr = e.target.closest("tr[data-id]"); if (tr && tr.dataset.id) openDetail(state.runs[state.run], +tr.dataset.id); });
+  document.querySelector("#compare-table tbody").addEventListener("click", (e) => { const tr = e.target.closest("tr"); if (tr) go({ run: tr.dataset.run, view: "overview" }); });
+  document.getElementById("detail-close").addEventListener("click", () => { state.detail = null; document.getElementById("detail").hidden = true; });
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape") document.getElementById("detail-close").click(); });
+  window.addEventListener("hashchange", route);
+  route();
+}
+async function sendNote(e) {
+  e.preventDefault();
+  const box = document.getElementById("note-text"), status = document.getElementById("note-status"), run = state.runs[state.run];
+  const response = await fetch(`/api/runs/${run.index}/notes`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text: box.value }) });
+  const answer = await response.json();
+  if (response.ok) {
+    box.value = "";
+    status.textContent = answer.status === "running" ? `Note ${answer.id} kept: the next prompts carry it.` : `Note ${answer.id} kept: hone resume carries it into the prompts.`;
+  } else status.textContent = answer.error;
+}
+async function live() {
+  const runs = (await (await fetch("/api/runs")).json()).map((r) => newRun(r.index, r.label, r.path));
+  document.getElementById("note-form").addEventListener("submit", sendNote);
+  const indicator = document.getElementById("live"), stream = new EventSource("/api/stream");
+  stream.onopen = () => { indicator.textContent = "live"; indicator.classList.add("on"); };
+  stream.onerror = () => { indicator.textContent = "reconnecting…"; indicator.classList.remove("on"); };
+  let ready = false;
+  stream.onmessage = (e) => {  // a snapshot of each run, then its changes (again after a reconnection)
+    const delta = JSON.parse(e.data);
+    merge(runs[delta.run], delta);
+    if (!ready && runs.every((r) => r.loaded)) { ready = true; setUp(runs); }
+    else if (ready) schedule();
+  };
+}
+function fromReport() {
+  const data = JSON.parse(EMBEDDED.textContent);
+  document.body.classList.add("static-mode");
+  const indicator = document.getElementById("live");
+  indicator.textContent = `report of ${new Date(data.generated * 1000).toLocaleString()}`;
+  setUp(data.runs.map((r, i) => { const run = newRun(i, r.label, r.path); merge(run, r.snapshot); run.details = r.details; return run; }));
+}
+STATIC ? fromReport() : live();

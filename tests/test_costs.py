@@ -1,0 +1,66 @@
+"""Each call's cost is stored as it returns; a cost budget stops the run."""
+
+import dataclasses
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+import hone
+from hone.budget import Budget
+from hone.exceptions import ConfigError
+from hone.store import opened
+from hone.task import Task
+from hone.testing import ScriptedModel
+
+
+def block(value: float) -> str:
+    """An answer rewriting the whole EVOLVE-BLOCK."""
+    return f"```python\ndef f():\n    return {value!r}\n```"
+
+
+def task_of(task_dir: Path, **budget: float) -> Task:
+    task = Task.from_dir(task_dir)
+    return dataclasses.replace(
+        task,
+        budget=Budget(**{"max_llm_calls": 50, "patience": None, **budget}),
+        search=dataclasses.replace(task.search, hypotheses_per_round=1),
+    )
+
+
+def test_a_priced_model_stops_at_max_cost_with_every_calls_cost_stored(
+    make_task, tmp_path: Path
+) -> None:
+    # A model recorded under a hosted name is priced from the built-in table: $0.15 / $0.60.
+    model = ScriptedModel([block(1.0 + i) for i in range(50)], name="openai:gpt-4o-mini")
+    result = hone.run(task_of(make_task(), max_cost=0.0002), model=model, run_dir=tmp_path / "r")
+    assert result.stop_reason == "max_cost"
+    with sqlite3.connect(tmp_path / "r" / "hone.db") as db:
+        rows = db.execute("SELECT prompt_tokens, completion_tokens, cost FROM llm_calls").fetchall()
+    expected = [(p * 0.15 + c * 0.60) / 1e6 for p, c, _ in rows]
+    assert [cost for *_, cost in rows] == pytest.approx(expected)
+    assert result.usage.cost == pytest.approx(sum(expected))
+    assert sum(expected[:-1]) < 0.0002 <= sum(expected)  # the call that crossed it was the last
+    assert 2 < len(rows) < 50
+
+
+def test_a_local_model_costs_nothing_and_the_run_says_so(make_task, tmp_path: Path) -> None:
+    result = hone.run(
+        task_of(make_task(), max_llm_calls=2),
+        model=ScriptedModel([block(2.0)] * 2),
+        run_dir=tmp_path / "r",
+    )
+    assert result.usage.cost == 0.0
+    with opened(tmp_path / "r") as store:
+        assert store.meta()["prices"] == {
+            "scripted": {"input": 0.0, "output": 0.0, "source": "local"}
+        }
+
+
+def test_a_cost_budget_with_an_unpriced_model_is_refused_before_any_call(
+    make_task, tmp_path: Path
+) -> None:
+    model = ScriptedModel([block(2.0)], name="openai:mystery-model")
+    with pytest.raises(ConfigError, match="max_cost needs the price of 'openai:mystery-model'"):
+        hone.run(task_of(make_task(), max_cost=1.0), model=model, run_dir=tmp_path / "r")
+    assert model.requests == []

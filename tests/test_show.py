@@ -1,0 +1,91 @@
+"""`hone show --hypothesis N`, `--failures`, the cost line, `hone note` and `hone report` from
+the command line."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hone.cli import main
+
+PROGRAMS = [2.0, "no code", 5.0, "raise"]
+
+
+def answers(path: Path) -> Path:
+    """Answers: two that score, one without code, one whose program raises."""
+    texts = []
+    for item in PROGRAMS:
+        if item == "no code":
+            texts.append("I would rather not.")
+        elif item == "raise":
+            texts.append("```python\ndef f():\n    raise ValueError('no luck')\n```")
+        else:
+            texts.append(f"```python\ndef f():\n    return {item!r}\n```")
+    path.write_text("".join(json.dumps(t) + "\n" for t in texts))
+    return path
+
+
+@pytest.fixture
+def run_dir(make_task, tmp_path: Path, capsys) -> Path:
+    """A finished run of four hypotheses with a priced scripted model."""
+    prices = tmp_path / "prices.toml"
+    prices.write_text('["scripted:a.jsonl"]\ninput = 10\noutput = 20\n')
+    task = make_task(toml="[search]\nfix_attempts = 0\n")  # a failed edit stays failed
+    argv = ["run", str(task), "--model", f"scripted:{answers(tmp_path / 'a.jsonl')}"]
+    argv += ["--run-dir", str(tmp_path / "r"), "--hypotheses", "1", "--max-llm-calls", "4"]
+    assert main([*argv, "--prices", str(prices), "--patience", "9"]) == 0
+    out = capsys.readouterr().out
+    assert "cost $0.0" in out  # the progress line's last state, in the summary
+    return tmp_path / "r"
+
+
+def test_show_prints_the_cost_and_how_each_model_was_priced(run_dir: Path, capsys) -> None:
+    assert main(["show", str(run_dir)]) == 0
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if line.startswith("cost $"))
+    assert "scripted:a.jsonl: 4 calls" in line and "$10 / $20 per M tokens in/out" in line
+
+
+def test_show_one_hypothesis_with_its_diff_prompt_and_answer(run_dir: Path, capsys) -> None:
+    assert main(["show", str(run_dir), "--hypothesis", "4"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("hypothesis #4 · round 3 · score -5 · from #2")
+    assert "-    return 2.0\n+    return 5.0\n" in out  # the diff against #2
+    assert "prompt ─" in out and "## Task\nMake f() return 10." in out
+    assert "answer ─" in out and "```python\ndef f():\n    return 5.0\n```" in out
+    assert "scripted:a.jsonl · " in out and "completion tokens" in out
+
+
+def test_show_a_missing_hypothesis_names_the_ones_there_are(run_dir: Path, capsys) -> None:
+    assert main(["show", str(run_dir), "--hypothesis", "40"]) == 2
+    err = capsys.readouterr().err
+    assert "has no hypothesis #40 (it has #1 to #5)" in err and err.count("\n") == 1
+
+
+def test_show_failures_lists_each_with_its_reason(run_dir: Path, capsys) -> None:
+    assert main(["show", str(run_dir), "--failures"]) == 0
+    out = capsys.readouterr().out
+    assert "2 of 5 hypotheses failed: " in out
+    assert "invalid-edit 1" in out and "error 1" in out
+    assert "ValueError: no luck" in out
+    assert "one in full: hone show" in out
+
+
+def test_hone_note_keeps_the_note_for_the_resumed_run(run_dir: Path, capsys) -> None:
+    assert main(["note", str(run_dir), "try a hexagonal lattice"]) == 0
+    assert "hone resume carries it" in capsys.readouterr().out
+    assert main(["note", str(run_dir), " "]) == 2
+    assert "the note is empty" in capsys.readouterr().err
+
+
+def test_hone_report_writes_one_file_with_the_run_inside(run_dir: Path, capsys) -> None:
+    out_file = run_dir.parent / "out" / "report.html"
+    assert main(["report", str(run_dir), "-o", str(out_file)]) == 0
+    assert "report written to" in capsys.readouterr().out
+    html = out_file.read_text()
+    assert '<script id="hone-data" type="application/json">' in html
+    assert 'src="/static' not in html and 'href="/static' not in html  # all of it inline
+    data = json.loads(html.split('type="application/json">')[1].split("</script>")[0])
+    (run,) = data["runs"]
+    assert len(run["snapshot"]["hypotheses"]) == 5 and set(run["details"]) == set("12345")
+    assert run["details"]["4"]["call"]["completion"].startswith("```python")

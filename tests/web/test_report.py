@@ -1,0 +1,170 @@
+"""`hone report` opened from disk in a real browser with the network blocked: the run's best
+score, its plots and each strategy's view; and one cost total across `hone show`, the report and
+the dashboard."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import hone
+from hone.cli import main
+from hone.testing import FunctionVerifier, ScriptedModel
+from hone.web.data import money
+from tests.web.conftest import start_dashboard, stop
+
+
+def value_of(program: str) -> float:
+    """f() of a test's own program (run in this process: a verifier double)."""
+    namespace: dict[str, Any] = {}
+    exec(program, namespace)
+    return float(namespace["run"]())
+
+
+def scored(program: str) -> dict[str, float]:
+    value = value_of(program)
+    return {"combined_score": -abs(value - 10.0), "value": value, "spread": abs(value - 5.0)}
+
+
+def recorded_run(task_dir: Path, run_dir: Path, values: list[float], **search: Any) -> Path:
+    """A finished run of scripted answers with `search` settings, scored in this process."""
+    task = hone.Task.from_dir(task_dir)
+    task = dataclasses.replace(
+        task,
+        budget=hone.Budget(max_llm_calls=len(values), patience=None),
+        search=dataclasses.replace(task.search, hypotheses_per_round=2, **search),
+    )
+    answers = [f"```python\ndef f():\n    return {v!r}\n```" for v in values]
+    with ThreadPoolExecutor(1) as pool:  # (the browser's driver holds this thread's loop)
+        model, verifier = ScriptedModel(answers), FunctionVerifier(scored)
+        pool.submit(hone.run, task, model=model, run_dir=run_dir, verifier=verifier).result()
+    return run_dir
+
+
+def open_offline(tab: Any, html: Path) -> list[str]:
+    """Open a file with every request that is not for a file aborted; the URLs requested."""
+    asked: list[str] = []
+    tab.on("request", lambda request: asked.append(request.url))
+    tab.route(
+        "**/*",
+        lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort(),
+    )
+    tab.goto(html.as_uri())
+    tab.wait_for_selector("#score-plot svg")
+    return asked
+
+
+VALUES = [3.0, 12.0, 6.0, 9.5, 4.0, 7.0, 11.0, 8.0]
+
+
+@pytest.mark.slow
+def test_the_report_opens_offline_with_the_best_score_and_plots(
+    make_task, tmp_path: Path, tab, capsys
+) -> None:
+    run_dir = recorded_run(make_task(), tmp_path / "run", VALUES)
+    html = tmp_path / "report.html"
+    assert main(["report", str(run_dir), "-o", str(html)]) == 0
+    size = html.stat().st_size
+    print(f"\nreport of {len(VALUES) + 1} hypotheses: {size / 1024:.0f} KB")
+    asked = open_offline(tab, html)
+    assert all(url.startswith("file:") for url in asked), asked  # nothing from the network
+    assert tab.locator('[data-stat="best score"] .value').inner_text() == "-0.5"  # 9.5
+    assert tab.locator("#live").inner_text().startswith("report of ")
+    assert tab.locator("#score-plot circle.hyp").count() == len(VALUES) + 1
+    assert tab.locator("#score-plot circle.best-point").count() == 4  # 1, 3, 6, 9.5
+    assert tab.locator("#status-plot rect.status-bar").count() == 1
+    assert tab.locator("#status-plot .bar-count").text_content() == str(len(VALUES) + 1)
+    assert tab.locator("#note-form").is_hidden()  # a report is read-only
+    tab.screenshot(path=str(tmp_path / "report-overview.png"), full_page=True)
+    tab.click('#views a[data-view="hypotheses"]')
+    assert tab.locator("#hyp-table tbody tr").count() == len(VALUES) + 1
+    tab.fill("#filter-text", "9.5")
+    assert tab.locator("#hyp-table tbody tr").count() == 1
+    tab.locator("#hyp-table tbody tr").click()
+    assert tab.locator("#detail-title").inner_text() == "Hypothesis #5 · score -0.5"
+    assert "+    return 9.5" in tab.locator("#detail pre.diff .add").all_inner_texts()
+    assert "return 9.5" in tab.locator("#detail pre.answer").inner_text()
+    tab.screenshot(path=str(tmp_path / "report-hypothesis.png"))
+    tab.click("#detail-close")
+    tab.click('#views a[data-view="lineage"]')
+    assert tab.locator("#lineage-plot circle.node").count() == len(VALUES) + 1
+    assert tab.locator("#lineage-plot circle.ring").count() == 1
+
+
+@pytest.mark.slow
+def test_each_strategy_has_its_view(make_task, tmp_path: Path, tab) -> None:
+    task = make_task()
+    runs = [
+        recorded_run(task, tmp_path / "cells", VALUES, strategy="map-elites", features={"value": [0.0, 20.0, 5.0]}),
+        recorded_run(task, tmp_path / "front", VALUES, strategy="pareto", objectives={"value": "maximize", "spread": "minimize"}),
+        recorded_run(task, tmp_path / "islands", VALUES, strategy="islands", islands=3),
+    ]  # fmt: skip
+    views = {}
+    for run_dir in runs:
+        html = run_dir / "report.html"
+        assert main(["report", str(run_dir), "-o", str(html)]) == 0
+        open_offline(tab, html)
+        tab.click('#views a[data-view="strategy"]')
+        views[run_dir.name] = tab.locator("#strategy-body").inner_text()
+        tab.screenshot(path=str(tmp_path / f"strategy-{run_dir.name}.png"), full_page=True)
+        if run_dir.name == "cells":  # bins of 4: 1, 3 | 4, 6, 7 | 8, 9.5, 11 | 12 | -
+            assert tab.locator("#cell-plot rect.cell").count() == 4
+            assert tab.locator("#cell-plot rect.empty-cell").count() == 1
+        elif run_dir.name == "front":  # value up, spread (|value - 5|) down
+            points = tab.locator("#front-plot circle.front-point")
+            assert points.count() == 6 and tab.locator("#front-plot polyline.front").count() == 1
+        else:
+            assert tab.locator("#island-table tbody tr").count() == 3
+            assert tab.locator("#island-plot circle.island-point").count() >= 1
+    assert "MAP-Elites: 4 of 5 cells filled" in views["cells"]
+    assert "Pareto front: 6 of 9 programs" in views["front"]
+    assert "Islands" in views["islands"]
+
+
+@pytest.mark.slow
+def test_one_cost_total_in_show_the_report_and_the_dashboard(
+    make_task, tmp_path: Path, tab, capsys, request
+) -> None:
+    answers = tmp_path / "a.jsonl"
+    answers.write_text(
+        "".join(
+            json.dumps(f"```python\ndef f():\n    return {1.0 + i}\n```") + "\n" for i in range(30)
+        )
+    )
+    prices = tmp_path / "prices.toml"
+    prices.write_text('["scripted:a.jsonl"]\ninput = 40.0\noutput = 80.0\n')
+    run_dir = tmp_path / "run"
+    argv = ["run", str(make_task()), "--model", f"scripted:{answers}", "--run-dir", str(run_dir)]
+    argv += ["--hypotheses", "1", "--prices", str(prices), "--max-cost", "0.05", "--patience", "99"]
+    with ThreadPoolExecutor(1) as pool:  # (the browser's driver holds this thread's loop)
+        assert pool.submit(main, argv).result() == 0
+    assert "stopped: cost budget spent" in capsys.readouterr().out
+    with sqlite3.connect(run_dir / "hone.db") as db:
+        total, calls = db.execute("SELECT SUM(cost), COUNT(*) FROM llm_calls").fetchone()
+    assert 0.05 <= total < 0.05 + total / calls * 1.5 and calls < 30  # stopped as it crossed
+    expected = money(total)
+    assert main(["show", str(run_dir)]) == 0
+    assert f"\ncost {expected} · scripted:a.jsonl: {calls} calls" in capsys.readouterr().out
+
+    assert main(["report", str(run_dir), "-o", str(tmp_path / "report.html")]) == 0
+    open_offline(tab, tmp_path / "report.html")
+    assert tab.locator('[data-stat="cost"] .value').inner_text() == expected
+    assert tab.locator('[data-stat="cost"]').inner_text().endswith("budget $0.0500")
+    tab.click('#views a[data-view="models"]')
+    assert expected in tab.locator("#model-table tbody tr").inner_text()
+
+    dashboard, url = start_dashboard(run_dir)
+    request.addfinalizer(lambda: stop(dashboard))
+    live = tab.context.new_page()
+    live.goto(url)
+    live.wait_for_selector('[data-stat="cost"]')
+    assert live.locator('[data-stat="cost"] .value').inner_text() == expected
+    assert "max cost" in live.locator('[data-stat="status"] .value').inner_text()
+    live.screenshot(path=str(tmp_path / "dashboard-cost.png"), full_page=True)
+    live.close()
