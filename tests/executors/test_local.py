@@ -277,3 +277,21 @@ def test_using_up_the_cpu_limit_is_a_timeout(tmp_path: Path, body: str) -> None:
     v = asyncio.run(go())
     assert v.evaluation.status == "timeout", v.evaluation.reason
     assert "CPU time" in v.evaluation.reason
+
+
+def test_each_candidate_has_a_private_writable_empty_home(tmp_path: Path) -> None:
+    program = """
+import os
+def result():
+    home = os.environ["HOME"]
+    found = sorted(os.listdir(home))
+    os.makedirs(os.path.join(home, ".cache", "go-build"))
+    open(os.path.join(home, ".cache", "note"), "w").write("left by a candidate")
+    return {"score": float(len(found)), "feedback": home}
+"""
+    first, second = verify_all(tmp_path, [program, program], workers=1)
+    for v in (first, second):
+        assert v.evaluation.ok, v.evaluation.reason
+        assert v.evaluation.score == 0.0  # empty: nothing of the previous candidate's
+        assert v.evaluation.feedback != "/nonexistent"
+    assert not Path(first.evaluation.feedback).exists()  # removed with the candidate

@@ -146,17 +146,19 @@ def _evaluate_one(
     program_filename: str,
     limits: Limits,
 ) -> dict[str, Any]:
-    # base/ (hone's, holds the captured output) and base/work/ (the candidate's own).
+    # base/ (hone's, holds the captured output), base/work/ (the candidate's own) and
+    # base/home/ (its HOME: Go's build cache and some libraries need a writable one).
     base = tempfile.mkdtemp(prefix="hone-eval-")
     os.chmod(base, 0o711)
-    workdir = os.path.join(base, "work")
+    workdir, home = os.path.join(base, "work"), os.path.join(base, "home")
     os.mkdir(workdir, 0o700)
+    os.mkdir(home, 0o700)
     program_path = os.path.join(workdir, program_filename)
     with open(program_path, "w", encoding="utf-8") as f:
         f.write(request["program"])
     if _uid is not None:
-        os.chown(workdir, _uid, _uid)
-        os.chown(program_path, _uid, _uid)
+        for path in (workdir, home, program_path):
+            os.chown(path, _uid, _uid)
     out_path = os.path.join(base, "output")
     read_fd, write_fd = os.pipe()
     start, started = time.monotonic(), time.time()
@@ -231,6 +233,7 @@ def _child(
         with contextlib.suppress(OSError):
             os.closerange(3, fd)
         os.closerange(fd + 1, 65536)
+        os.environ["HOME"] = os.path.join(os.path.dirname(workdir), "home")
         trusted = getattr(evaluate, "__name__", "") == "evaluate_program"
         if trusted:  # the evaluator stays trusted; the candidate runs in a confined child
             os.setsid()
