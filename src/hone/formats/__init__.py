@@ -1,33 +1,145 @@
-"""Reading task folders. Today: hone's own (`task.toml`, `hone.formats.toml`).
+"""Reading task folders: hone's own (`task.toml`, `hone.formats.toml`), OpenEvolve's
+(`hone.formats.openevolve`) and ShinkaEvolve's (`hone.formats.shinka`).
 
-Adding a format: a module with ``detect(folder) -> bool`` and ``load(folder) -> Task``, and one
-line in `FORMATS` (the first whose `detect` answers yes reads the folder).
+Adding a format: a module with ``detect(folder) -> bool`` and ``load(folder, options) -> Read``,
+and one line in `FORMATS` (the first whose `detect` answers yes reads the folder).
 """
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import importlib
+import logging
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hone.exceptions import TaskError
 
 if TYPE_CHECKING:
     from hone.task import Task
 
+log = logging.getLogger("hone")
+
 FORMATS: dict[str, str] = {
     "hone": "hone.formats.toml",
+    "openevolve": "hone.formats.openevolve",
+    "shinka": "hone.formats.shinka",
 }
 
 
-def load_task(folder: Path) -> Task:
-    """The task in `folder`, read by the first format that recognises it."""
-    if not folder.is_dir():
+@dataclass(frozen=True)
+class Options:
+    """What the command line adds to a task folder: a config file (OpenEvolve's config.yaml,
+    a ShinkaEvolve YAML), the instruction, or OpenEvolve's program and evaluator files."""
+
+    config: Path | None = None
+    instruction: str | None = None
+    program: Path | None = None  # with `evaluator`: OpenEvolve's two-file command form
+    evaluator: Path | None = None
+
+    def to_json(self) -> dict[str, str | None]:
+        """A JSON-ready dict (a run's store keeps it, so resume reads the task the same way)."""
+        return {
+            "config": str(self.config) if self.config else None,
+            "instruction": self.instruction,
+            "program": str(self.program) if self.program else None,
+            "evaluator": str(self.evaluator) if self.evaluator else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Options:
+        """Inverse of `to_json`."""
+        data = data or {}
+
+        def path(key: str) -> Path | None:
+            return Path(data[key]) if data.get(key) else None
+
+        return cls(path("config"), data.get("instruction"), path("program"), path("evaluator"))
+
+
+@dataclass(frozen=True)
+class Read:
+    """A task as a format read it: which format, one line on the settings it took, and the
+    warnings (config keys hone does not use)."""
+
+    task: Task
+    format: str
+    note: str = ""  # one line for people; empty for hone's own format
+    warnings: tuple[str, ...] = field(default=())
+
+
+def read_task(folder: Path, options: Options | None = None) -> Read:
+    """The task in `folder` (or in OpenEvolve's program and evaluator files), read by the
+    first format that recognises it."""
+    options = options or Options()
+    read: Read
+    if options.program is not None or options.evaluator is not None:
+        from hone.formats import openevolve
+
+        read = openevolve.load_files(options)
+    elif not folder.is_dir():
         raise TaskError(f"task folder {str(folder)!r} does not exist; pass a folder with task.toml")
-    modules = [importlib.import_module(m) for m in FORMATS.values()]
-    for module in modules:
-        if module.detect(folder):
-            task: Task = module.load(folder)
-            return task
-    task = modules[0].load(folder)  # hone's own format says what is missing
-    return task
+    else:
+        modules = {name: importlib.import_module(m) for name, m in FORMATS.items()}
+        found = next((m for m in modules.values() if m.detect(folder)), modules["hone"])
+        read = found.load(folder, options)  # hone's own format says what is missing
+    if options != Options():  # kept absolute, for resume from any directory
+        source = Options(
+            _absolute(options.config),
+            options.instruction,
+            _absolute(options.program),
+            _absolute(options.evaluator),
+        )
+        read = dataclasses.replace(read, task=dataclasses.replace(read.task, source=source))
+    return read
+
+
+def _absolute(path: Path | None) -> Path | None:
+    return path.resolve() if path is not None else None
+
+
+def load_task(folder: Path, options: Options | None = None) -> Task:
+    """The task in `folder`; the format's note is logged, and its warnings."""
+    read = read_task(folder, options)
+    if read.note:
+        log.info("%s", read.note)
+    for warning in read.warnings:
+        log.warning("%s", warning)
+    return read.task
+
+
+def read_program(path: Path) -> str:
+    """A starting program's text; a Python one must parse."""
+    try:
+        program = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise TaskError(f"starting program {str(path)!r} is not UTF-8 text") from None
+    if path.suffix == ".py":
+        try:
+            ast.parse(program)
+        except SyntaxError as exc:
+            raise TaskError(
+                f"starting program {str(path)!r} does not parse (line {exc.lineno}: {exc.msg})"
+            ) from None
+    return program
+
+
+def top_level_names(path: Path) -> set[str]:
+    """The functions, assignments and imported names at the top level of a Python file."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except SyntaxError as exc:
+        raise TaskError(
+            f"evaluator {str(path)!r} does not parse (line {exc.lineno}: {exc.msg})"
+        ) from None
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+        elif isinstance(node, ast.ImportFrom):
+            names |= {alias.asname or alias.name for alias in node.names}
+    return names

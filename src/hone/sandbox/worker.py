@@ -82,9 +82,7 @@ def main(argv: list[str]) -> int:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     try:
-        evaluate = _load_evaluator(
-            evaluator_path, settings.get("thresholds", []), settings.get("objective", "maximize")
-        )
+        evaluate = _load_evaluator(evaluator_path, settings)
     except BaseException as exc:  # report any import failure, then stop
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         _reply(channel_out, {"fatal": f"importing {evaluator_path!r} failed: {detail}"})
@@ -107,9 +105,16 @@ def _reply(out: Any, message: dict[str, Any]) -> None:
     out.flush()
 
 
-def _load_evaluator(
-    path: str, thresholds: list[float], objective: Objective
-) -> Callable[[Any], object]:
+def _load_evaluator(path: str, settings: dict[str, Any]) -> Callable[[Any], object]:
+    contract = settings.get("contract", "hone")
+    if contract == "shinka":  # evaluate.py is a command, run per candidate: nothing to import
+        from hone.compat import shinka
+
+        return shinka.evaluator(path, settings)
+    if contract == "openevolve":
+        from hone.compat import openevolve
+
+        openevolve.install_stand_in()
     sys.path.insert(0, str(Path(path).parent))
     spec = importlib.util.spec_from_file_location("hone_task_evaluator", path)
     if spec is None or spec.loader is None:
@@ -117,8 +122,14 @@ def _load_evaluator(
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
+    if contract == "openevolve":
+        return openevolve.evaluator(module, settings)
+    thresholds: list[float] = settings.get("thresholds", [])
+    objective: Objective = settings.get("objective", "maximize")
     stages: list[Callable[[Any], object]] = []
-    while callable(stage := getattr(module, f"evaluate_stage{len(stages) + 1}", None)):
+    while settings.get("cascade", True) and callable(
+        stage := getattr(module, f"evaluate_stage{len(stages) + 1}", None)
+    ):
         stages.append(stage)
     final = next(
         (
