@@ -77,7 +77,8 @@ def load(folder: Path, options: Options | None = None) -> Read:
             raise TaskError(
                 f"{str(root)!r} is a ShinkaEvolve folder without a task message (task_sys_msg "
                 "in run_evo.py or in a YAML given with --config); pass --instruction 'what to "
-                "improve' or write a task.toml (docs/migrating.md)"
+                "improve', or add a task.toml with an instruction and [evaluation] contract = "
+                "'shinka' (docs/migrating.md)"
             )
         took.append(f"task_sys_msg from {where} → instruction")
     try:

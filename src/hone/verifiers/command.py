@@ -190,7 +190,7 @@ def read_results(
         metrics, problem = {}, ""
     verdict = _verdict(Path(workdir), correct_from, ran) if correct_from else None
     if problem:
-        if verdict is not None and not verdict.ok:
+        if verdict is not None:
             return verdict
         return Evaluation.failed(
             "invalid-output", f"{problem}; its output ends:\n{_tail(output, 300) or '(nothing)'}"
@@ -202,7 +202,7 @@ def read_results(
     flat = _flattened(metrics, validity_elsewhere=correct_from is not None)
     if default_score is not None and not any(key in flat for key in SCORE_KEYS):
         flat["combined_score"] = default_score
-    if verdict is not None and not verdict.ok:
+    if verdict is not None:
         numbers = {
             k: float(v)
             for k, v in flat.items()
@@ -222,8 +222,9 @@ def read_results(
     return evaluation
 
 
-def _verdict(workdir: Path, correct_from: str, ran: Ran | None) -> Evaluation:
-    """What a correct.json-style file says: an ok Evaluation, or the failure and its reason."""
+def _verdict(workdir: Path, correct_from: str, ran: Ran | None) -> Evaluation | None:
+    """What a correct.json-style file says: None when the program is correct, else the
+    failure and its reason."""
     verdict, problem = _read_json(workdir / correct_from)
     excerpt = output_excerpt(ran.stderr.strip() or ran.stdout) if ran is not None else ""
     if problem:
@@ -237,7 +238,7 @@ def _verdict(workdir: Path, correct_from: str, ran: Ran | None) -> Evaluation:
             f"{_tail(json.dumps(verdict), 200)}",
         )
     if verdict["correct"]:
-        return Evaluation()
+        return None
     error = verdict.get("error")
     reason = str(error).strip() if error else f"{correct_from} says the program is incorrect"
     return Evaluation.failed("error", reason, feedback=excerpt)
