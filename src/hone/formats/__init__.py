@@ -126,6 +126,28 @@ def read_program(path: Path) -> str:
     return program
 
 
+def read_yaml(path: Path) -> dict[str, Any]:
+    """A YAML config file's mapping of settings (an empty file is an empty mapping)."""
+    if not path.is_file():
+        raise TaskError(f"config {str(path)!r} does not exist")
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise TaskError(f"config {str(path)!r} is not UTF-8 text") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise TaskError(f"config {str(path)!r} is not valid YAML ({where}{problem})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise TaskError(f"config {str(path)!r} must be a YAML mapping of settings")
+    return data
+
+
 def top_level_names(path: Path) -> set[str]:
     """The functions, assignments and imported names at the top level of a Python file."""
     try:

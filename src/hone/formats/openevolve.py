@@ -18,7 +18,7 @@ from typing import Any
 from hone.budget import Budget
 from hone.compat.openevolve import DEFAULT_THRESHOLDS
 from hone.exceptions import ConfigError, TaskError
-from hone.formats import Options, Read, read_program, top_level_names
+from hone.formats import Options, Read, read_program, read_yaml, top_level_names
 from hone.task import Task
 
 DEFAULT_INSTRUCTION = "Improve the program so that the evaluator gives it a higher score."
@@ -161,18 +161,7 @@ class Config:
         """The config at `path` (None: OpenEvolve's defaults throughout)."""
         if path is None:
             return cls({}, "OpenEvolve's default config")
-        if not path.is_file():
-            raise TaskError(f"config {str(path)!r} does not exist")
-        import yaml
-
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise TaskError(f"config {str(path)!r} is not valid YAML: {exc}") from None
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            raise TaskError(f"config {str(path)!r} must be a YAML mapping of settings")
+        data = read_yaml(path)
         return cls(data, str(path), path.resolve())
 
     def get(self, key: str, kind: type | tuple[type, ...], what: str) -> Any:

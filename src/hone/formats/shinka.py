@@ -2,10 +2,10 @@
 takes ``--program_path`` and ``--results_dir`` and writes ``metrics.json`` and
 ``correct.json`` there (`hone.compat.shinka` runs it per candidate, in the sandbox).
 
-The task message comes from a ShinkaEvolve YAML config named with ``--config``
-(``evo_config.task_sys_msg``), else from the folder's ``run_evo.py`` (a string assigned to
-``task_sys_msg`` or passed as ``task_sys_msg=``, read without running the script), else from
-``--instruction``. Run settings written there as literals are read too (docs/migrating.md).
+The task message comes from ``--instruction``, else a ShinkaEvolve YAML config named with
+``--config`` (``evo_config.task_sys_msg``), else the folder's ``run_evo.py`` (a string assigned
+to ``task_sys_msg`` or passed as ``task_sys_msg=``, read without running the script). Run
+settings written there as literals are read too (docs/migrating.md).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 from hone.budget import Budget
 from hone.exceptions import ConfigError, TaskError
-from hone.formats import Options, Read, read_program
+from hone.formats import Options, Read, read_program, read_yaml
 from hone.task import Task
 
 # ShinkaEvolve's order of preference among initial.<ext> files (shinka/cli/run.py), then any
@@ -46,7 +46,7 @@ def detect(folder: Path) -> bool:
 
 def load(folder: Path, options: Options | None = None) -> Read:
     """Read a ShinkaEvolve folder: the starting program, evaluate.py, and the task message
-    and settings from --config or run_evo.py."""
+    and settings from run_evo.py and --config (which wins)."""
     options = options or Options()
     root = folder.resolve()
     evaluate = root / "evaluate.py"
@@ -59,10 +59,13 @@ def load(folder: Path, options: Options | None = None) -> Read:
     _check_imports(tree, evaluate)
     took: list[str] = []
     unused: list[str] = []
-    if options.config is not None:
-        settings, where = _yaml_settings(options.config, unused), options.config.name
-    else:
-        settings, where = _script_settings(root / "run_evo.py"), "run_evo.py"
+    settings = _script_settings(root / "run_evo.py")
+    source = dict.fromkeys(settings, "run_evo.py")
+    if options.config is not None:  # the YAML's settings win over the script's
+        configured = _yaml_settings(options.config, unused)
+        settings |= configured
+        source |= dict.fromkeys(configured, options.config.name)
+    where = options.config.name if options.config is not None else "run_evo.py"
     program = _program_in(root)
     assert program is not None  # detect() said so
     if isinstance(settings.get("init_program_path"), str):
@@ -80,7 +83,7 @@ def load(folder: Path, options: Options | None = None) -> Read:
                 "improve', or add a task.toml with an instruction and [evaluation] contract = "
                 "'shinka' (docs/migrating.md)"
             )
-        took.append(f"task_sys_msg from {where} → instruction")
+        took.append(f"task_sys_msg from {source['task_sys_msg']} → instruction")
     try:
         tables = _tables(settings, where, took)
     except ConfigError as exc:
@@ -132,16 +135,7 @@ def _check_imports(tree: ast.Module, evaluate: Path) -> None:
 
 def _yaml_settings(path: Path, unused: list[str]) -> dict[str, Any]:
     """The settings of a ShinkaEvolve YAML config (evo, db, job and runner keys)."""
-    if not path.is_file():
-        raise TaskError(f"config {str(path)!r} does not exist")
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise TaskError(f"config {str(path)!r} is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise TaskError(f"config {str(path)!r} must be a YAML mapping of settings")
+    data = read_yaml(path)
     settings: dict[str, Any] = {}
     for key, value in data.items():
         namespace = _NAMESPACES.get(key)

@@ -33,6 +33,8 @@ def evaluate(program_path):
         artifacts={
             "failures": "\n".join(failures) or "none",
             "first_case": f"{CASES[0][0]} -> {CASES[0][1]}".encode(),
-            "failed_inputs": [text for text, _ in CASES if any(f"({text!r})" in f for f in failures)],
+            "failed_inputs": [
+                text for text, _ in CASES if any(f"({text!r})" in f for f in failures)
+            ],
         },
     )

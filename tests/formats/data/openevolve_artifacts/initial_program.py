@@ -14,4 +14,6 @@ def parse_duration(text):
         elif char == "s":
             total, number = total + int(number), ""
     return total
+
+
 # EVOLVE-BLOCK-END

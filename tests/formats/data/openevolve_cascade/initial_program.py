@@ -5,4 +5,6 @@
 def sort_numbers(xs):
     """Ascending order (a first attempt that loses repeated values)."""
     return sorted(set(xs))
+
+
 # EVOLVE-BLOCK-END

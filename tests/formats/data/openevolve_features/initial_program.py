@@ -10,4 +10,6 @@ def choose(items, capacity):
             chosen.append(index)
             load += weight
     return chosen
+
+
 # EVOLVE-BLOCK-END

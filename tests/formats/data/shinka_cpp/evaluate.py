@@ -24,7 +24,9 @@ def main(program_path, results_dir):
         milliseconds = 0.0
         for n, expected in CASES:
             start = time.perf_counter()
-            run = subprocess.run([binary], input=f"{n}\n", capture_output=True, text=True, timeout=20)
+            run = subprocess.run(
+                [binary], input=f"{n}\n", capture_output=True, text=True, timeout=20
+            )
             milliseconds = 1000 * (time.perf_counter() - start)
             got = run.stdout.strip()
             if got != str(expected):
@@ -34,7 +36,10 @@ def main(program_path, results_dir):
             metrics = {
                 "combined_score": 1.0 / (1.0 + milliseconds),
                 "public": {"largest_input_ms": milliseconds},
-                "text_feedback": [f"all {len(CASES)} counts are right", f"N = 20000 took {milliseconds:.1f} ms"],
+                "text_feedback": [
+                    f"all {len(CASES)} counts are right",
+                    f"N = 20000 took {milliseconds:.1f} ms",
+                ],
             }
     with open(os.path.join(results_dir, "correct.json"), "w") as f:
         json.dump({"correct": error is None, "error": error}, f)

@@ -31,7 +31,10 @@ def main(program_path, results_dir):
             closest = min(math.dist(a, b) for a, b in itertools.combinations(points, 2))
             metrics = {
                 "combined_score": closest,
-                "public": {"min_distance": closest, "layout": "circle" if closest < 0.32 else "other"},
+                "public": {
+                    "min_distance": closest,
+                    "layout": "circle" if closest < 0.32 else "other",
+                },
                 "private": {"points": points},
                 "text_feedback": f"the closest two points are {closest:.4f} apart",
             }

@@ -10,6 +10,8 @@ def place_points(n):
         (0.5 + 0.4 * math.cos(2 * math.pi * i / n), 0.5 + 0.4 * math.sin(2 * math.pi * i / n))
         for i in range(n)
     ]
+
+
 # EVOLVE-BLOCK-END
 
 

@@ -18,4 +18,6 @@ if __name__ == "__main__":
         init_program_path="initial.py",
     )
     job_config = LocalJobConfig(eval_program_path="evaluate.py", time="00:00:30")
-    ShinkaEvolveRunner(evo_config=evo_config, job_config=job_config, db_config=DatabaseConfig()).run()
+    ShinkaEvolveRunner(
+        evo_config=evo_config, job_config=job_config, db_config=DatabaseConfig()
+    ).run()
