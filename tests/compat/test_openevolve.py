@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from hone.compat import EvaluationResult
-from hone.compat.openevolve import cascade, evaluator, fitness, install_stand_in, to_evaluation
 from hone.compat.openevolve import call as call_stage
+from hone.compat.openevolve import cascade, evaluator, fitness, install_stand_in, to_evaluation
 from hone.evaluation import Evaluation
 
 PEER = os.environ.get("HONE_OPENEVOLVE_PYTHON", "")

@@ -288,7 +288,7 @@ def test_bad_variants_get_one_clear_sentence(
 ) -> None:
     root = folder("openevolve_plain")
     (root / name).write_text(text, encoding="utf-8")
-    code, out, err = cli(str(root), "--max-llm-calls", "1")
+    code, _out, err = cli(str(root), "--max-llm-calls", "1")
     assert code == 2
     [error] = [line for line in err.splitlines() if not line.startswith("hone: warning: ")]
     assert error.startswith("hone: error: ") and message in error, err

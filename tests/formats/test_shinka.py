@@ -220,7 +220,7 @@ def test_bad_evaluators_fail_the_start_with_one_sentence(
     root = folder("shinka_python")
     (root / name).write_text(text, encoding="utf-8")
     (root / "run_evo.py").write_text('task_sys_msg = "Spread the points."\n', encoding="utf-8")
-    code, out, err = cli(str(root), "--timeout", "3", "--max-llm-calls", "1")
+    code, _out, err = cli(str(root), "--timeout", "3", "--max-llm-calls", "1")
     assert code == 2 and "Traceback" not in err and err.count("hone: error: ") == 1
     assert f"failed to evaluate ({status}: {reason}" in err
 
