@@ -66,8 +66,7 @@ def reflective(task: Task, selection: Selection, memory: str = "") -> Prompt:
             )
         lines.append("")
     lines.append(
-        "## What to do\n"
-        + _FORMAT.format(parent=parent.id, proposal=_proposal(task, parent))
+        "## What to do\n" + _FORMAT.format(parent=parent.id, proposal=_proposal(task, parent))
     )
     return Prompt(
         parent=parent,
