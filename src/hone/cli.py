@@ -9,13 +9,16 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hone.events import Event, HypothesisEvaluated, NewBest, RoundStarted, RunStarted, Stopped
 from hone.exceptions import ModelError, UserError
 from hone.executors import EXECUTORS
 from hone.models import spec_usage
 from hone.strategies import STRATEGIES, ranked_distinct
+
+if TYPE_CHECKING:
+    from hone.formats import Read
 
 _STOP_TEXT = {
     "target": "reached the target score",
@@ -150,7 +153,7 @@ def _budget(args: argparse.Namespace) -> dict[str, Any]:
     return {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
 
 
-def _read(args: argparse.Namespace) -> Any:
+def _read(args: argparse.Namespace) -> Read:
     """The task the arguments name, as its format read it (`hone.formats.Read`)."""
     from hone.exceptions import TaskError
     from hone.formats import Options, read_task
