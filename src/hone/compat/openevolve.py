@@ -42,7 +42,7 @@ from hone.compat import EvaluationResult
 from hone.evaluation import Evaluation
 from hone.sandbox.program import describe
 
-DEFAULT_THRESHOLDS = (0.5, 0.75, 0.9)  # OpenEvolve's evaluator.cascade_thresholds
+DEFAULT_THRESHOLDS = (0.5, 0.75, 0.9)  # OpenEvolve's (hone.formats.openevolve sets them)
 ARTIFACT_CHARS = 20_480  # each artifact is cut here (OpenEvolve's prompt.max_artifact_bytes)
 _STAGES = 3  # OpenEvolve calls evaluate_stage1 to evaluate_stage3
 _TIMER_SIGNAL = signal.SIGRTMIN + 3  # a signal of its own: evaluators may use SIGALRM

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from hone.budget import Budget
-from hone.compat.openevolve import DEFAULT_THRESHOLDS
 from hone.exceptions import ConfigError, TaskError
 from hone.formats import Options, Read, read_program, read_yaml, top_level_names
 from hone.task import Task
 
 DEFAULT_INSTRUCTION = "Improve the program so that the evaluator gives it a higher score."
+DEFAULT_THRESHOLDS = (0.5, 0.75, 0.9)  # OpenEvolve's evaluator.cascade_thresholds
 DEFAULT_TIMEOUT = 300.0  # OpenEvolve's evaluator.timeout, seconds per call or stage
 DEFAULT_FEATURES = ("complexity", "diversity")  # OpenEvolve's database.feature_dimensions
 DEFAULT_BINS = 10
