@@ -306,3 +306,32 @@ def test_options_round_trip_for_the_store() -> None:
     options = Options(Path("/a/c.yaml"), "do it", Path("/a/p.py"), Path("/a/e.py"))
     assert Options.from_json(options.to_json()) == options
     assert Options.from_json(None) == Options()
+
+
+def test_a_scripted_model_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from hone.cli import main
+
+    answers = tmp_path / "answers.jsonl"
+    answer = block("def sort_numbers(xs):\n    return sorted(xs)\n")
+    answers.write_text(json.dumps(answer) + "\n", encoding="utf-8")
+    folder = str(DATA / "openevolve_cascade")
+    code = main(
+        [
+            "run",
+            folder,
+            "--model",
+            f"scripted:{answers}",
+            "--max-llm-calls",
+            "1",
+            "--run-dir",
+            str(tmp_path / "r"),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "new best 0.6  (#1, round 0)" in out and "new best 1  (#2, round 1)" in out
+    assert "stopped: model-call budget spent" in out
