@@ -207,3 +207,38 @@ def test_skeleton_is_the_dump_without_docstrings(code: str) -> None:
     from hone.edits import _skeleton
 
     assert _skeleton.__wrapped__(code) == _reference_skeleton(code)
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        ("! EVOLVE-BLOCK-START", "! EVOLVE-BLOCK-END"),  # Fortran
+        ("-- EVOLVE-BLOCK-START", "-- EVOLVE-BLOCK-END"),  # Lua, Haskell, SQL
+        ("(* EVOLVE-BLOCK-START *)", "(* EVOLVE-BLOCK-END *)"),  # OCaml, Wolfram
+        ("% EVOLVE-BLOCK-START", "% EVOLVE-BLOCK-END"),  # Matlab, LaTeX
+        (";; EVOLVE-BLOCK-START", ";; EVOLVE-BLOCK-END"),  # Lisp
+        ("/* EVOLVE-BLOCK-START */", "/* EVOLVE-BLOCK-END */"),  # C
+        ("<!-- EVOLVE-BLOCK-START -->", "<!-- EVOLVE-BLOCK-END -->"),  # Markdown
+        ("  # EVOLVE-BLOCK-START: the part to change", "  # EVOLVE-BLOCK-END"),  # R, indented
+    ],
+)
+def test_markers_in_every_common_comment_style(start: str, end: str) -> None:
+    program = f"keep 1\n{start}\nchange 1\n{end}\nkeep 2\n"
+    parts = region(program)
+    assert (parts.prefix, parts.body, parts.suffix) == (
+        f"keep 1\n{start}\n",
+        "change 1\n",
+        f"{end}\nkeep 2\n",
+    )
+    outside = apply_answer(program, diff("keep 2", "keep 3"))
+    assert not outside.ok and "outside the EVOLVE-BLOCK" in outside.reason
+    assert apply_answer(program, diff("change 1", "change 2")).program == program.replace(
+        "change 1", "change 2"
+    )
+
+
+@pytest.mark.parametrize(
+    "line", ["x = 1  # EVOLVE-BLOCK-START", "(* EVOLVE-BLOCK-START", "#EVOLVE-BLOCK-STARTED"]
+)
+def test_marker_lookalikes_are_not_markers(line: str) -> None:
+    assert not region(f"{line}\nx = 2\n").marked

@@ -151,7 +151,7 @@ def test_there_are_at_least_forty_cases() -> None:
     ("make_args", "message"),
     [
         (lambda t: ["run", str(t / "nowhere")], r"task folder .*nowhere' does not exist"),
-        (lambda t: ["run", str(t / "f.txt")], r"task folder .*f\.txt' is not a folder"),
+        (lambda t: ["run", str(t / "f.txt")], r"f\.txt' is a file; pass a task folder"),
         (lambda t: ["show", str(t)], r"is not a hone run \(no hone\.db\); pass the folder"),
         (lambda t: ["resume", str(t)], r"is not a hone run"),
         (lambda t: ["replay", str(t)], r"is not a hone run"),

@@ -21,6 +21,16 @@ from hone.task import Task
         ('[evaluation]\nread_paths = "data"\n', r"read_paths must be a list of strings"),
         ("[search]\nfeatures = {size = [0, 'a', 3]}\n", r"features must be a table of lists"),
         ("[evaluation]\ncache = 1\n", r"cache must be true or false, got 1"),
+        (
+            '[evaluation]\ncontract = "funsearch"\n',
+            r"contract must be one of 'hone', 'openevolve', 'shinka'",
+        ),
+        ("[evaluation]\nstage_timeout = -1\n", r"stage_timeout must be at least 0"),
+        ('[search]\nedits = "patch"\n', r"edits must be one of 'either', 'diff', 'full'"),
+        (
+            "[search]\nstrategy = 'map-elites'\nfeatures = {size = [0, 4]}\n",
+            r"\[low, high, bins\] with low < high, or \[bins\]",
+        ),
     ],
 )
 def test_a_value_of_the_wrong_type_is_refused_with_its_key(

@@ -23,7 +23,7 @@ def run(
     *,
     model: str | Model | None = None,
     run_dir: str | Path | None = None,
-    seed: int = 0,
+    seed: int | None = None,
     budget: Budget | None = None,
     on_event: EventHandler | None = None,
     verifier: Executor | None = None,
@@ -53,7 +53,7 @@ async def run_async(
     *,
     model: str | Model | None = None,
     run_dir: str | Path | None = None,
-    seed: int = 0,
+    seed: int | None = None,
     budget: Budget | None = None,
     on_event: EventHandler | None = None,
     verifier: Executor | None = None,
@@ -61,9 +61,12 @@ async def run_async(
     base_url: str | None = None,
     embedder: Embedder | None = None,
 ) -> RunResult:
-    """Start a new run in `run_dir` (default: runs/<task>-<time>). `model` is a spec string
+    """Start a new run in `run_dir` (default: runs/<task>-<time>), with `seed` (default: the
+    task's, else 0). `model` is a spec string
     (with `base_url` for a server) or a `Model`; `verifier` replaces the task's executor and
     `embedder` the embedding model `[search] novelty_model` names."""
+    if seed is None:  # the task's own (an OpenEvolve config's random_seed), else 0
+        seed = task.seed or 0
     spec = model if isinstance(model, str) else None
     task = task.configured(model={"spec": spec, "base_url": base_url})
     if budget is not None:

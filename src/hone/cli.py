@@ -12,13 +12,16 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hone.events import Event, HypothesisEvaluated, NewBest, RoundStarted, RunStarted, Stopped
 from hone.exceptions import ModelError, UserError
 from hone.executors import EXECUTORS
 from hone.models import spec_usage
 from hone.strategies import STRATEGIES, ranked_distinct
+
+if TYPE_CHECKING:
+    from hone.formats import Read
 
 _STOP_TEXT = {
     "target": "reached the target score",
@@ -102,15 +105,39 @@ def _parser() -> argparse.ArgumentParser:
         prog="hone", description="Self-improving language-model loops against a verifier."
     )
     sub = parser.add_subparsers(dest="command")
-    run = sub.add_parser("run", help="start a run on a task folder")
-    run.add_argument("task", help="task folder (task.toml, initial program, evaluate.py)")
+    run = sub.add_parser(
+        "run",
+        help="start a run on a task folder (hone's, OpenEvolve's or ShinkaEvolve's)",
+        description="Start a run on a task folder: hone's (task.toml), OpenEvolve's "
+        "(initial_program.*, evaluator.py, config.yaml) or ShinkaEvolve's (initial.<ext>, "
+        "evaluate.py); or OpenEvolve's form, hone run initial_program.py evaluator.py "
+        "--config config.yaml.",
+    )
+    run.add_argument(
+        "task", help="task folder (or, with a second argument, OpenEvolve's starting program)"
+    )
+    run.add_argument(
+        "evaluator", nargs="?", help="OpenEvolve's form: the evaluator file after the program"
+    )
+    run.add_argument(
+        "--config",
+        help="an OpenEvolve config.yaml or a ShinkaEvolve YAML config (relative to the current "
+        "directory or the task folder)",
+    )
+    run.add_argument(
+        "--instruction", help="what the model is told to improve (replaces the folder's)"
+    )
     run.add_argument("--model", help=f"the model: {spec_usage()} (default: embedded)")
     run.add_argument("--base-url", help="server URL for openai:/anthropic: models")
     run.add_argument(
         "--model-timeout", type=float, help="seconds a model call may take (default: 300)"
     )
     run.add_argument("--run-dir", help="where to store the run (default: runs/<task>-<time>)")
-    run.add_argument("--seed", type=int, default=0, help="seed for every random choice (default 0)")
+    run.add_argument(
+        "--seed",
+        type=int,
+        help="seed for every random choice (default: an OpenEvolve config's random_seed, else 0)",
+    )
     run.add_argument("--hypotheses", type=int, help="hypotheses per round")
     run.add_argument(
         "--strategy",
@@ -196,11 +223,37 @@ def _budget(args: argparse.Namespace) -> dict[str, Any]:
     return {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
 
 
+def _read(args: argparse.Namespace) -> Read:
+    """The task the arguments name, as its format read it (`hone.formats.Read`)."""
+    from hone.exceptions import TaskError
+    from hone.formats import Options, read_task
+
+    first = Path(args.task)
+    folder = first.parent if args.evaluator else first
+    config = None
+    if args.config:
+        config = Path(args.config)
+        if not config.exists() and (folder / config).exists():
+            config = folder / config  # ShinkaEvolve names configs relative to the task folder
+    if args.evaluator:
+        options = Options(config, args.instruction, first, Path(args.evaluator))
+    elif first.is_file():
+        raise TaskError(
+            f"{str(first)!r} is a file; pass a task folder, or OpenEvolve's two files: "
+            "hone run initial_program.py evaluator.py --config config.yaml"
+        )
+    else:
+        options = Options(config, args.instruction)
+    return read_task(folder, options)
+
+
 def _run(args: argparse.Namespace) -> int:
     from hone.api import default_run_dir, run_async
-    from hone.task import Task
 
-    task = Task.from_dir(args.task).configured(
+    read = _read(args)
+    for warning in read.warnings:
+        print(f"hone: warning: {warning}", file=sys.stderr)
+    task = read.task.configured(
         budget=_budget(args),
         search={
             "hypotheses_per_round": args.hypotheses,
@@ -221,6 +274,8 @@ def _run(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(task)
     args._run_dir = run_dir
     view = _View()
+    if read.note:
+        view.console.print(read.note, markup=False)
     return int(
         view.drive(
             run_async(

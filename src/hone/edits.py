@@ -55,12 +55,24 @@ class Edit:
         return self.program is not None
 
 
-_MARKER = re.compile(r"(?:#|//|--|;|%)\s*EVOLVE-BLOCK-(START|END)")  # any comment leader
+# A marker line in any common comment style: a line comment (# Python, shell, R, Julia;
+# // C, Go, Rust; -- Lua, Haskell, SQL; ; Lisp, assembly; % LaTeX, Matlab, Erlang; ! Fortran)
+# or a block comment closed on its line (/* */ C, (* *) OCaml, Wolfram, Pascal; <!-- -->
+# HTML, Markdown; {- -} Haskell).
+_MARKER = re.compile(
+    r"(?:#+|//+|--+|;+|%+|!+)\s*EVOLVE-BLOCK-(START|END)(?![\w-]).*"
+    r"|/\*\s*EVOLVE-BLOCK-(START|END)\s*\*/"
+    r"|\(\*\s*EVOLVE-BLOCK-(START|END)\s*\*\)"
+    r"|<!--\s*EVOLVE-BLOCK-(START|END)\s*-->"
+    r"|\{-\s*EVOLVE-BLOCK-(START|END)\s*-\}"
+)
 
 
 def _marker(line: str) -> str | None:
     match = _MARKER.fullmatch(line.strip())
-    return match.group(1) if match else None
+    if match is None:
+        return None
+    return next(group for group in match.groups() if group)
 
 
 def region(program: str) -> Region:

@@ -225,6 +225,7 @@ def run_meta(task: Task, seed: int) -> dict[str, Any]:
     """What a new run's store records of its task and settings (resume and replay read it)."""
     return {
         "task_dir": str(task.root) if task.root else None,
+        "task_source": task.source.to_json() if task.source else None,
         "task_name": task.name,
         "program_filename": task.program_filename,
         "seed": seed,
@@ -247,8 +248,10 @@ def task_from_meta(meta: dict[str, Any], task: Task | None = None) -> Task:
                 "this run was started from Python without a task folder; resume it with "
                 "hone.resume(run_dir, task=task)"
             )
+        from hone.formats import Options, load_task
+
         try:
-            task = Task.from_dir(task_dir)
+            task = load_task(Path(task_dir), Options.from_json(meta.get("task_source")))
         except UserError as exc:
             raise RunDirError(f"cannot reload the run's task from {task_dir!r}: {exc}") from None
     return dataclasses.replace(

@@ -59,8 +59,13 @@ class SearchConfig(Table):
     deterministic: bool = False  # rounds with a barrier: same seed + same answers = same run
     islands: int = 4  # islands: how many
     reset_every: int = 40  # islands: hypotheses between resets of the weaker half
-    # map-elites: {metric: [low, high, bins]} for each feature dimension
+    # map-elites: {metric: [low, high, bins]} for each feature dimension, or {metric: [bins]}
+    # for a range that follows the values seen so far; complexity, diversity and score are
+    # built in (computed from the program when the evaluator does not report them)
     features: dict[str, list[float]] = field(default_factory=dict)
+    # chat prompts ask for "diff" (SEARCH/REPLACE blocks), "full" (the whole program) or
+    # "either"; any answer that applies is taken
+    edits: str = "either"
     # pareto: {metric: "maximize" | "minimize"} for each objective
     objectives: dict[str, str] = field(default_factory=dict)
 
@@ -95,8 +100,16 @@ class SearchConfig(Table):
             if direction not in OBJECTIVES:
                 raise ConfigError(f"objective {name!r} must be 'maximize' or 'minimize'")
         for name, spec in self.features.items():
+            if len(spec) == 1 and int(spec[0]) >= 1:
+                continue
             if len(spec) != 3 or not spec[0] < spec[1] or int(spec[2]) < 1:
-                raise ConfigError(f"feature {name!r} must be [low, high, bins] with low < high")
+                raise ConfigError(
+                    f"feature {name!r} must be [low, high, bins] with low < high, or [bins]"
+                )
+        if self.edits not in EDITS:
+            raise ConfigError(
+                f"edits must be one of {', '.join(map(repr, EDITS))}, got {self.edits!r}"
+            )
         if self.hypotheses_per_round < 1:
             raise ConfigError("hypotheses_per_round must be at least 1")
         if self.top_k < 1:
@@ -131,11 +144,26 @@ class EvaluationConfig(Table):
     read_paths: tuple[str, ...] = ()
     executor: str = "local"  # a name from hone.executors.EXECUTORS: "local" or "ray"
     ray_address: str = ""  # "": start a Ray instance on this machine; "auto" or ray://...: join
+    # how the evaluator is run and its results read: "hone" (docs/tasks.md), "openevolve"
+    # (OpenEvolve's rules for what evaluate returns) or "shinka" (evaluate.py run as a command
+    # that writes metrics.json and correct.json); a name from hone.compat.CONTRACTS
+    contract: str = "hone"
+    cascade: bool = True  # run evaluate_stage1, 2, ... when the evaluator defines them
+    stage_timeout: float = 0.0  # openevolve: seconds per stage (or evaluate call); 0: no limit
+    # openevolve: metrics that are MAP-Elites features, left out of the score's average
+    feature_dimensions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        from hone.compat import CONTRACTS
         from hone.executors import EXECUTORS
 
+        if self.contract not in CONTRACTS:
+            raise ConfigError(
+                f"contract must be one of {', '.join(map(repr, CONTRACTS))}, got {self.contract!r}"
+            )
+        if self.stage_timeout < 0:
+            raise ConfigError(f"stage_timeout must be at least 0, got {self.stage_timeout!r}")
         if not all(self.read_paths):
             raise ConfigError(f"read_paths must be a list of paths, got {self.read_paths!r}")
         if self.executor not in EXECUTORS:
@@ -186,6 +214,7 @@ class ModelConfig(Table):
         return self._merged(overrides)
 
 
+EDITS = ("either", "diff", "full")
 _BAD = object()
 
 

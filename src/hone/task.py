@@ -6,13 +6,16 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hone import objective as _objective
 from hone.budget import Budget
 from hone.exceptions import ConfigError
 from hone.objective import Objective
 from hone.settings import EvaluationConfig, ModelConfig, SearchConfig, Table
+
+if TYPE_CHECKING:
+    from hone.formats import Options
 
 _LANGUAGES = {
     ".py": "python",
@@ -27,6 +30,20 @@ _LANGUAGES = {
     ".java": "java",
     ".jl": "julia",
     ".sh": "bash",
+    ".f90": "fortran",
+    ".f95": "fortran",
+    ".f03": "fortran",
+    ".f08": "fortran",
+    ".r": "r",
+    ".lua": "lua",
+    ".hs": "haskell",
+    ".swift": "swift",
+    ".cu": "cuda",
+    ".cxx": "cpp",
+    ".wl": "wolfram",
+    ".m": "matlab",
+    ".sql": "sql",
+    ".md": "markdown",
 }
 TABLES: dict[str, type[Table]] = {
     "budget": Budget,
@@ -50,6 +67,11 @@ class Task:
     archive: tuple[tuple[str, str], ...] = ()  # more starting programs: (file name, text)
     program_filename: str = "program.py"
     root: Path | None = None
+    # the run's seed when the caller gives none (an OpenEvolve config's random_seed); 0 if None
+    seed: int | None = None
+    # how the folder was read (a config file, the instruction, OpenEvolve's two files), so
+    # that resume and replay read it again the same way
+    source: Options | None = None
     budget: Budget = field(default_factory=Budget)
     search: SearchConfig = field(default_factory=SearchConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
@@ -88,11 +110,16 @@ class Task:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
     @classmethod
-    def from_dir(cls, path: str | Path) -> Task:
-        """Load a task folder: task.toml, the starting program and evaluate.py."""
-        from hone.formats import load_task
+    def from_dir(
+        cls, path: str | Path, *, config: str | Path | None = None, instruction: str | None = None
+    ) -> Task:
+        """Load a task folder: hone's (task.toml, the starting program, evaluate.py), or
+        OpenEvolve's or ShinkaEvolve's, with `config` naming its YAML config and
+        `instruction` replacing what the folder says (docs/migrating.md)."""
+        from hone.formats import Options, load_task
 
-        return load_task(Path(path))
+        options = Options(Path(config) if config is not None else None, instruction)
+        return load_task(Path(path), options)
 
 
 def language_of(filename: str) -> str:

@@ -277,3 +277,41 @@ def test_using_up_the_cpu_limit_is_a_timeout(tmp_path: Path, body: str) -> None:
     v = asyncio.run(go())
     assert v.evaluation.status == "timeout", v.evaluation.reason
     assert "CPU time" in v.evaluation.reason
+
+
+def test_each_candidate_has_a_private_writable_empty_home(tmp_path: Path) -> None:
+    program = """
+import os
+def result():
+    home = os.environ["HOME"]
+    found = sorted(os.listdir(home))
+    os.makedirs(os.path.join(home, ".cache", "go-build"))
+    open(os.path.join(home, ".cache", "note"), "w").write("left by a candidate")
+    return {"score": float(len(found)), "feedback": home}
+"""
+    first, second = verify_all(tmp_path, [program, program], workers=1)
+    for v in (first, second):
+        assert v.evaluation.ok, v.evaluation.reason
+        assert v.evaluation.score == 0.0  # empty: nothing of the previous candidate's
+        assert v.evaluation.feedback != "/nonexistent"
+    assert not Path(first.evaluation.feedback).exists()  # removed with the candidate
+
+
+def test_cascade_false_runs_evaluate_alone(tmp_path: Path) -> None:
+    evaluator = tmp_path / "evaluate.py"
+    evaluator.write_text(
+        "def evaluate_stage1(path):\n    raise RuntimeError('stage 1 ran')\n\n"
+        "def evaluate(path):\n    return 2.0\n"
+    )
+
+    async def go(cascade: bool) -> Verified:
+        config = EvaluationConfig(workers=1, cascade=cascade, cascade_thresholds=(0.5,))
+        pool = ProcessPool(evaluator, "program.py", config)
+        try:
+            return await pool.verify("x = 1\n")
+        finally:
+            await pool.close()
+
+    assert asyncio.run(go(False)).evaluation.score == 2.0
+    staged = asyncio.run(go(True)).evaluation
+    assert staged.status == "error" and "stage 1 ran" in staged.reason

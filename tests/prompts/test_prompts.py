@@ -361,3 +361,31 @@ def test_only_the_newest_five_notes_are_carried() -> None:
     section = chat.person_notes([f"note {i}" for i in range(8)])
     assert "note 2" not in section and section.endswith("- note 7")
     assert section.count("\n- ") == 5
+
+
+def test_chat_prompts_ask_for_the_edits_the_task_wants() -> None:
+    """`[search] edits`: OpenEvolve's diff_based_evolution and ShinkaEvolve's patch_types."""
+    ask = CHAT_USER[CHAT_USER.index("2. Proposal:") :]
+    diff = TASK.configured(search={"edits": "diff"})
+    assert (
+        build_prompt(diff, _selection(), "chat")
+        .messages[1]
+        .content.endswith(
+            "2. Proposal: the change to program #2, as one or more SEARCH/REPLACE blocks\n\n"
+            "<<<<<<< SEARCH\n(lines copied exactly from program #2)\n=======\n(their replacement)\n"
+            ">>>>>>> REPLACE\n\nCopy the SEARCH lines exactly, indentation included. Change only "
+            "the code between the EVOLVE-BLOCK-START and EVOLVE-BLOCK-END markers."
+        )
+    )
+    full = TASK.configured(search={"edits": "full"})
+    assert (
+        build_prompt(full, _selection(), "chat")
+        .messages[1]
+        .content.endswith(
+            "2. Proposal: the change to program #2, as the complete new program in one ```python "
+            "block. Change only the code between the EVOLVE-BLOCK-START and EVOLVE-BLOCK-END markers."
+        )
+    )
+    crossed = build_prompt(full, _selection(), "chat", cross=True).messages[1].content
+    assert crossed.endswith("2. Proposal: the new program, as the complete new program in one ```python block. Change only the code between the EVOLVE-BLOCK-START and EVOLVE-BLOCK-END markers.")  # fmt: skip
+    assert ask.startswith("2. Proposal: the change to program #2, either as")

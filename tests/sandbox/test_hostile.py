@@ -96,7 +96,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             folder.mkdir(parents=True)
             folder.chmod(0o777)
             (folder / "evaluate.py").write_text(source)
-            config = EvaluationConfig(timeout=1.5, workers=1, memory_mb=384, max_processes=32)
+            config = EvaluationConfig(
+                timeout=1.5, workers=1, memory_mb=384, max_processes=32, tmp_mb=96
+            )  # (a small private /tmp fills fast, also on a loaded machine)
             w.pools[mode] = ProcessPool(folder / "evaluate.py", "program.py", config)
         yield w
     finally:

@@ -112,6 +112,49 @@ def test_map_elites_keeps_the_best_of_each_cell_and_picks_cells_uniformly() -> N
     assert selection.inspirations[0].id in {2, 3, 4} - {selection.parent.id}
 
 
+def test_map_elites_ranges_can_follow_the_values_seen() -> None:
+    """{metric: [bins]}: min-max scaled over the population, as OpenEvolve scales features."""
+    population = [cand(1, 1.0, size=100.0), cand(2, 2.0, size=150.0), cand(3, 3.0, size=200.0)]
+    strategy = MapElites("maximize", {"size": [4]})
+    assert {c.id: cell for cell, c in strategy.elites(population).items()} == {
+        1: (0,),
+        2: (2,),
+        3: (3,),  # the top of the range is in the last bin
+    }
+    alone = MapElites("maximize", {"size": [4]}).elites(population[:1])
+    assert list(alone) == [(2,)]  # one value: the middle, as OpenEvolve puts it
+
+
+def test_map_elites_built_in_features() -> None:
+    """complexity (characters), score and diversity come from the program when the evaluator
+    does not report them; a metric of the same name wins."""
+    short = Candidate(1, 0, "x = 1\n", Evaluation(score=1.0))
+    long = Candidate(2, 0, "x = 1\n" + "y = [2, 3]\n" * 20, Evaluation(score=3.0))
+    reported = Candidate(3, 0, "x = 2\n", Evaluation(score=2.0, metrics={"complexity": 999.0}))
+    population = [short, long, reported]
+    by_size = MapElites("maximize", {"complexity": [0, 1000, 10]}).elites(population)
+    assert {c.id: cell for cell, c in by_size.items()} == {1: (0,), 2: (2,), 3: (9,)}
+    by_score = MapElites("maximize", {"score": [1, 3, 2]}).elites(population)
+    assert {c.id: cell for cell, c in by_score.items()} == {1: (0,), 2: (1,)}  # 2 beats 3
+
+    def distance(a: str, b: str) -> float:  # length, lines, characters used
+        return (
+            0.1 * abs(len(a) - len(b))
+            + 10 * abs(a.count("\n") - b.count("\n"))
+            + 0.5 * len(set(a) ^ set(b))
+        )
+
+    strategy = MapElites("maximize", {"diversity": [0, 200, 4]})
+    codes = {c.id: c.code or "" for c in population}
+    expected = (distance(codes[2], codes[1]) + distance(codes[2], codes[3])) / 2
+    assert strategy._value("diversity", long, population) == pytest.approx(expected)
+    assert strategy._value("diversity", short, population) == pytest.approx(
+        (distance(codes[1], codes[2]) + distance(codes[1], codes[3])) / 2
+    )
+    assert strategy.cell(long, population) == (3,)  # far from both: beyond 200
+    assert strategy.cell(short, population) == (2,)
+
+
 def test_make_strategy_and_settings() -> None:
     assert isinstance(make_strategy(SearchConfig(), "maximize"), TopK)
     assert isinstance(

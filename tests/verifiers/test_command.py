@@ -217,3 +217,54 @@ def test_output_excerpt_starts_at_the_first_error() -> None:
     assert output_excerpt("short") == "short"
     tail = output_excerpt("a" * 100 + "END", limit=10)
     assert tail.endswith("END") and len(tail) <= 11
+
+
+def test_correct_json_says_whether_the_program_failed(tmp_path: Path) -> None:
+    """ShinkaEvolve's layout: correct.json for validity, nested metrics in metrics.json."""
+    writes = (
+        "import json\n"
+        "json.dump({'correct': %s, 'error': %r}, open('correct.json', 'w'))\n"
+        "json.dump({'combined_score': 0.5, 'public': {'speed': 2, 'note': 'fast'},"
+        " 'private': {'secret': 7}, 'text_feedback': ['one', 'two'],"
+        " 'timing': {'mean': 0.25, 'label': 'x'}, 'error': 'only a warning'},"
+        " open('metrics.json', 'w'))\n"
+        "raise SystemExit(%d)\n"
+    )
+    good = run_commands(
+        tmp_path,
+        None,
+        script(tmp_path, writes % ("True", None, 1)),  # the exit status does not matter
+        metrics_from="metrics.json",
+        correct_from="correct.json",
+    )
+    assert good.ok and good.score == 0.5
+    assert good.metrics == {"speed": 2.0, "timing.mean": 0.25}  # private is not there
+    assert good.feedback == "note: fast\none\ntwo\nerror: only a warning"
+    bad = run_commands(
+        tmp_path,
+        None,
+        script(tmp_path, writes % ("False", "too slow", 0)),
+        metrics_from="metrics.json",
+        correct_from="correct.json",
+    )
+    assert bad.status == "error" and bad.reason == "too slow" and bad.score is None
+    assert bad.metrics == {"speed": 2.0, "timing.mean": 0.25}
+
+
+def test_read_results_without_files(tmp_path: Path) -> None:
+    from hone.verifiers.command import read_results
+
+    missing = read_results(tmp_path, metrics_from="metrics.json", correct_from="correct.json")
+    assert missing.status == "error"
+    assert missing.reason == "correct.json: the program did not write it"
+    (tmp_path / "correct.json").write_text('{"correct": true}')
+    empty = read_results(
+        tmp_path, metrics_from="metrics.json", correct_from="correct.json", default_score=0.0
+    )
+    assert empty.ok and empty.score == 0.0  # ShinkaEvolve: no metrics, combined_score 0
+    strict = read_results(tmp_path, metrics_from="metrics.json", correct_from="correct.json")
+    assert strict.status == "invalid-output"
+    assert strict.reason.startswith("metrics.json: the program did not write it")
+    (tmp_path / "correct.json").write_text("[true]")
+    odd = read_results(tmp_path, metrics_from="metrics.json", correct_from="correct.json")
+    assert odd.status == "invalid-output" and '"correct": true or false' in odd.reason

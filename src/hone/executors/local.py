@@ -146,6 +146,11 @@ class ProcessPool:
             "read_paths": [str((self._evaluator.parent / p).resolve()) for p in c.read_paths],
             # (a task folder's read_paths are absolute already: Task resolves them)
             "objective": self._objective,
+            "contract": c.contract,
+            "cascade": c.cascade,
+            "stage_timeout": c.stage_timeout,
+            "feature_dimensions": list(c.feature_dimensions),
+            "timeout": c.timeout,
         }
 
     async def verify(self, program: str) -> Verified:

@@ -3,15 +3,14 @@ starting program and `evaluate.py` (docs/tasks.md)."""
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import tomllib
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from hone.edits import region
 from hone.exceptions import ConfigError, TaskError
+from hone.formats import Options, Read, read_program, read_text, top_level_names
 from hone.objective import OBJECTIVES
 from hone.task import TABLES, Task
 
@@ -32,19 +31,29 @@ def detect(folder: Path) -> bool:
     return (folder / "task.toml").is_file()
 
 
-def load(folder: Path) -> Task:
-    """Load a task folder: task.toml, the starting program and evaluate.py."""
+def load(folder: Path, options: Options | None = None) -> Read:
+    """Load a task folder: task.toml, the starting program and evaluate.py (`options` may
+    replace the instruction)."""
+    options = options or Options()
     toml_path = folder / "task.toml"
     if not toml_path.is_file():
         raise TaskError(
             f"{str(toml_path)!r} is missing; create it with at least an 'instruction' "
-            "(see docs/tasks.md)"
+            "(see docs/tasks.md), or point hone at an OpenEvolve folder (initial_program.*, "
+            "evaluator.py) or a ShinkaEvolve one (initial.<ext>, evaluate.py)"
+        )
+    if options.config is not None:
+        raise TaskError(
+            f"--config names an OpenEvolve or ShinkaEvolve config, but {str(folder)!r} is a "
+            "hone task folder: its settings are in task.toml"
         )
     try:
         data = tomllib.loads(read_text(toml_path, "task file"))
     except tomllib.TOMLDecodeError as exc:
         raise TaskError(f"{str(toml_path)!r} is not valid TOML: {exc}") from None
-    return _from_mapping(data, folder.resolve(), str(toml_path))
+    if options.instruction is not None:
+        data["instruction"] = options.instruction
+    return Read(_from_mapping(data, folder.resolve(), str(toml_path)), "hone")
 
 
 def _from_mapping(data: dict[str, Any], root: Path, where: str) -> Task:
@@ -69,7 +78,6 @@ def _from_mapping(data: dict[str, Any], root: Path, where: str) -> Task:
             f"in {where!r}"
         )
     evaluator = root / _str_key(data, "evaluator", "evaluate.py", where)
-    _check_evaluator(evaluator, where)
     tables: dict[str, Any] = {}
     for name, klass in TABLES.items():
         table = data.get(name, {})
@@ -106,12 +114,13 @@ def _from_mapping(data: dict[str, Any], root: Path, where: str) -> Task:
                 f"relative to the task folder {str(root)!r}); create it or remove the key"
             )
         tables["model"] = dataclasses.replace(tables["model"], prices=str(prices))
+    _check_evaluator(evaluator, where, tables["evaluation"].contract)
     if "target" in data:
         target = data["target"]
         if isinstance(target, bool) or not isinstance(target, int | float):
             raise TaskError(f"{where!r}: target must be a number, got {target!r}")
         tables["budget"] = tables["budget"].merged(target=float(target))
-    program = _read_program(program_path)
+    program = read_program(program_path)
     archive = data.get("archive", [])
     if not isinstance(archive, list) or not all(isinstance(a, str) and a for a in archive):
         raise TaskError(
@@ -126,7 +135,7 @@ def _from_mapping(data: dict[str, Any], root: Path, where: str) -> Task:
                 f"archive program {str(path)!r} is missing; create it or remove it from "
                 f"'archive' in {where!r}"
             )
-        archived.append((name, _read_program(path)))
+        archived.append((name, read_program(path)))
     function = data.get("function")
     if function is not None and not isinstance(function, str):
         raise TaskError(f"{where!r}: function must be a string naming the function to evolve")
@@ -144,38 +153,6 @@ def _from_mapping(data: dict[str, Any], root: Path, where: str) -> Task:
     )
 
 
-def read_text(path: Path, what: str) -> str:
-    """A task file's text; one sentence when it cannot be read as UTF-8."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise TaskError(
-            f"{what} {str(path)!r} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
-            f"offset {exc.start}); save it as UTF-8"
-        ) from None
-    except OSError as exc:
-        raise TaskError(f"cannot read {what} {str(path)!r} ({exc.strerror})") from None
-
-
-def _read_program(path: Path) -> str:
-    program = read_text(path, "starting program")
-    try:
-        region(program)
-    except ValueError as exc:
-        raise TaskError(
-            f"starting program {str(path)!r}: {exc}; mark the part that may change with one "
-            "pair of EVOLVE-BLOCK-START / EVOLVE-BLOCK-END comment lines, or with none"
-        ) from None
-    if path.suffix == ".py":
-        try:
-            ast.parse(program)
-        except SyntaxError as exc:
-            raise TaskError(
-                f"starting program {str(path)!r} does not parse (line {exc.lineno}: {exc.msg})"
-            ) from None
-    return program
-
-
 def _str_key(data: dict[str, Any], key: str, default: str, where: str) -> str:
     value = data.get(key, default)
     if not isinstance(value, str) or not value:
@@ -183,38 +160,15 @@ def _str_key(data: dict[str, Any], key: str, default: str, where: str) -> str:
     return value
 
 
-def _check_evaluator(path: Path, where: str) -> None:
+def _check_evaluator(path: Path, where: str, contract: str) -> None:
     if not path.is_file():
         raise TaskError(
             f"evaluator {str(path)!r} is missing; create it with a function "
             "evaluate(program_path) -> float | dict (see docs/tasks.md)"
         )
-    try:
-        tree = ast.parse(read_text(path, "evaluator"))
-    except SyntaxError as exc:
-        raise TaskError(
-            f"evaluator {str(path)!r} does not parse (line {exc.lineno}: {exc.msg})"
-        ) from None
-    names = (
-        {
-            node.name
-            for node in tree.body
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        }
-        | {
-            target.id
-            for node in tree.body
-            if isinstance(node, ast.Assign)
-            for target in node.targets
-            if isinstance(target, ast.Name)
-        }
-        | {
-            alias.asname or alias.name
-            for node in tree.body
-            if isinstance(node, ast.ImportFrom)
-            for alias in node.names
-        }
-    )
+    names = top_level_names(path)
+    if contract == "shinka":  # a script run with --program_path and --results_dir
+        return
     if not names & {"evaluate", "evaluate_program", "evaluate_stage1"}:
         raise TaskError(
             f"evaluator {str(path)!r} defines no top-level 'evaluate'; add "

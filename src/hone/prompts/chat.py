@@ -20,15 +20,36 @@ SYSTEM = (
 
 _FORMAT = """Answer in two parts.
 1. Analysis: in a few sentences, what made the better programs better, why the failures failed, and what to try next.
-2. Proposal: the change to program #{parent}, either as one or more SEARCH/REPLACE blocks
+2. Proposal: the change to program #{parent}, {proposal}"""
+
+# How a proposal is written, by `[search] edits`: {lead} follows "SEARCH/REPLACE blocks".
+_PROPOSAL = {
+    "either": """either as one or more SEARCH/REPLACE blocks{lead}
 
 <<<<<<< SEARCH
-(lines copied exactly from program #{parent})
+(lines copied exactly from program #{target})
 =======
 (their replacement)
 >>>>>>> REPLACE
 
-or as the complete new program in one ```{language} block.{block_rule}"""
+or as the complete new program in one ```{language} block.{block_rule}""",
+    "diff": """as one or more SEARCH/REPLACE blocks{lead}
+
+<<<<<<< SEARCH
+(lines copied exactly from program #{target})
+=======
+(their replacement)
+>>>>>>> REPLACE
+
+Copy the SEARCH lines exactly, indentation included.{block_rule}""",
+    "full": """as the complete new program in one ```{language} block.{block_rule}""",
+}
+
+
+def _proposal(task: Task, target: Candidate, lead: str = "") -> str:
+    return _PROPOSAL[task.search.edits].format(
+        lead=lead, target=target.id, language=task.language, block_rule=_block_rule(target)
+    )
 
 
 def reflective(task: Task, selection: Selection, memory: str = "") -> Prompt:
@@ -46,8 +67,7 @@ def reflective(task: Task, selection: Selection, memory: str = "") -> Prompt:
             )
         lines.append("")
     lines.append(
-        "## What to do\n"
-        + _FORMAT.format(parent=parent.id, block_rule=_block_rule(parent), language=task.language)
+        "## What to do\n" + _FORMAT.format(parent=parent.id, proposal=_proposal(task, parent))
     )
     return Prompt(
         parent=parent,
@@ -58,15 +78,7 @@ def reflective(task: Task, selection: Selection, memory: str = "") -> Prompt:
 
 _CROSSOVER = """Combine programs #{first} and #{second} into one better program: keep what made each of them score well, drop what held them back. Answer in two parts.
 1. Analysis: in a few sentences, what each program does well and how the two ideas fit together.
-2. Proposal: the new program, either as one or more SEARCH/REPLACE blocks that edit program #{first}
-
-<<<<<<< SEARCH
-(lines copied exactly from program #{first})
-=======
-(their replacement)
->>>>>>> REPLACE
-
-or as the complete new program in one ```{language} block.{block_rule}"""
+2. Proposal: the new program, {proposal}"""
 
 
 def crossover(task: Task, selection: Selection, memory: str = "") -> Prompt:
@@ -76,7 +88,9 @@ def crossover(task: Task, selection: Selection, memory: str = "") -> Prompt:
     lines.append("\n## Two good programs")
     lines += [_describe(c, task.language, best=False) for c in (first, second)]
     text = _CROSSOVER.format(
-        first=first.id, second=second.id, language=task.language, block_rule=_block_rule(first)
+        first=first.id,
+        second=second.id,
+        proposal=_proposal(task, first, f" that edit program #{first.id}"),
     )
     return Prompt(
         parent=first,

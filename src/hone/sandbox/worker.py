@@ -86,9 +86,7 @@ def main(argv: list[str]) -> int:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     try:
-        evaluate = _load_evaluator(
-            evaluator_path, settings.get("thresholds", []), settings.get("objective", "maximize")
-        )
+        evaluate = _load_evaluator(evaluator_path, settings)
     except BaseException as exc:  # report any import failure, then stop
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         _reply(channel_out, {"fatal": f"importing {evaluator_path!r} failed: {detail}"})
@@ -111,9 +109,16 @@ def _reply(out: Any, message: dict[str, Any]) -> None:
     out.flush()
 
 
-def _load_evaluator(
-    path: str, thresholds: list[float], objective: Objective
-) -> Callable[[Any], object]:
+def _load_evaluator(path: str, settings: dict[str, Any]) -> Callable[[Any], object]:
+    contract = settings.get("contract", "hone")
+    if contract == "shinka":  # evaluate.py is a command, run per candidate: nothing to import
+        from hone.compat import shinka
+
+        return shinka.evaluator(path, settings)
+    if contract == "openevolve":
+        from hone.compat import openevolve
+
+        openevolve.install_stand_in()
     sys.path.insert(0, str(Path(path).parent))
     spec = importlib.util.spec_from_file_location("hone_task_evaluator", path)
     if spec is None or spec.loader is None:
@@ -121,8 +126,14 @@ def _load_evaluator(
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
+    if contract == "openevolve":
+        return openevolve.evaluator(module, settings)
+    thresholds: list[float] = settings.get("thresholds", [])
+    objective: Objective = settings.get("objective", "maximize")
     stages: list[Callable[[Any], object]] = []
-    while callable(stage := getattr(module, f"evaluate_stage{len(stages) + 1}", None)):
+    while settings.get("cascade", True) and callable(
+        stage := getattr(module, f"evaluate_stage{len(stages) + 1}", None)
+    ):
         stages.append(stage)
     final = next(
         (
@@ -150,17 +161,19 @@ def _evaluate_one(
     program_filename: str,
     limits: Limits,
 ) -> dict[str, Any]:
-    # base/ (hone's) and base/work/ (the candidate's own).
+    # base/ (hone's), base/work/ (the candidate's own) and base/home/ (its HOME: Go's
+    # build cache and some libraries need a writable one).
     base = tempfile.mkdtemp(prefix="hone-eval-")
     os.chmod(base, 0o711)
-    workdir = os.path.join(base, "work")
+    workdir, home = os.path.join(base, "work"), os.path.join(base, "home")
     os.mkdir(workdir, 0o700)
+    os.mkdir(home, 0o700)
     program_path = os.path.join(workdir, program_filename)
     with open(program_path, "w", encoding="utf-8") as f:
         f.write(request["program"])
     if _uid is not None:
-        os.chown(workdir, _uid, _uid)
-        os.chown(program_path, _uid, _uid)
+        for path in (workdir, home, program_path):
+            os.chown(path, _uid, _uid)
     read_fd, write_fd = os.pipe()
     out_read, out_write = os.pipe()  # stdout and stderr: kept up to max_output, never a file
     os.set_blocking(out_read, False)
@@ -238,6 +251,7 @@ def _child(
         with contextlib.suppress(OSError):
             os.closerange(3, fd)
         os.closerange(fd + 1, 65536)
+        os.environ["HOME"] = os.path.join(os.path.dirname(workdir), "home")
         trusted = getattr(evaluate, "__name__", "") == "evaluate_program"
         if trusted:  # the evaluator stays trusted; the candidate runs in a confined child
             os.setsid()

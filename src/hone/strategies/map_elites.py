@@ -1,9 +1,13 @@
 """MAP-Elites (as in AlphaEvolve): keep the best program of every cell of a feature grid.
 
 The features are metrics the evaluator returns, each cut into bins (`[search] features =
-{metric = [low, high, bins]}`). A hypothesis improves the elite of a randomly chosen occupied
-cell and is shown the elites of the neighbouring cells as inspirations, so the search keeps
-programs that are good in different ways instead of only the best one.
+{metric = [low, high, bins]}`, or ``[bins]`` for a range that follows the values seen so far,
+as OpenEvolve scales its features). Three are built in, used when the evaluator does not
+report them (OpenEvolve's): ``complexity``, the program's length in characters; ``score``;
+and ``diversity``, the program's mean distance (length, lines, characters used) to a
+reference set of up to 20 programs. A hypothesis improves the elite of a randomly chosen
+occupied cell and is shown the elites of the neighbouring cells as inspirations, so the search
+keeps programs that are good in different ways instead of only the best one.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ if TYPE_CHECKING:
     from hone.settings import SearchConfig
 
 Cell = tuple[int, ...]
+BUILT_IN = ("complexity", "diversity", "score")
+REFERENCE_SIZE = 20  # programs the diversity feature is measured against
 
 
 @dataclass(frozen=True)
@@ -31,26 +37,76 @@ class MapElites:
     features: Mapping[str, Sequence[float]] = field(default_factory=dict)
     k: int = 2
     failures: int = 2
+    _shapes: dict[str, tuple[int, int, frozenset[str]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
-    def cell(self, candidate: Candidate) -> Cell | None:
-        """The grid cell of a candidate (None when a feature metric is missing)."""
-        index = []
-        for name, (low, high, bins) in sorted(self.features.items()):
-            value = candidate.evaluation.metrics.get(name)
-            if value is None:
-                return None
-            n = int(bins)
-            index.append(min(max(int((value - low) / (high - low) * n), 0), n - 1))
-        return tuple(index)
+    def cell(self, candidate: Candidate, population: Sequence[Candidate] = ()) -> Cell | None:
+        """The grid cell of a candidate among `population` (which sets the ranges that follow
+        the values seen, and diversity's reference set); None when a feature is missing."""
+        return self._cells([candidate], population or [candidate]).get(candidate.id)
 
     def elites(self, population: Sequence[Candidate]) -> dict[Cell, Candidate]:
         """The best candidate of every occupied cell."""
+        ranked = ranked_distinct(population, self.objective)  # best first
+        cells = self._cells(ranked, ranked)
         grid: dict[Cell, Candidate] = {}
-        for candidate in ranked_distinct(population, self.objective):  # best first
-            cell = self.cell(candidate)
+        for candidate in ranked:
+            cell = cells.get(candidate.id)
             if cell is not None and cell not in grid:
                 grid[cell] = candidate
         return grid
+
+    def _cells(
+        self, candidates: Sequence[Candidate], population: Sequence[Candidate]
+    ) -> dict[int, Cell]:
+        names = sorted(self.features)
+        reference = sorted(population, key=lambda c: c.id)[:REFERENCE_SIZE]
+        values: dict[int, list[float]] = {}
+        for candidate in {c.id: c for c in (*candidates, *population)}.values():
+            found = [self._value(name, candidate, reference) for name in names]
+            if all(v is not None for v in found):
+                values[candidate.id] = [float(v) for v in found if v is not None]
+        cells: dict[int, Cell] = {}
+        ranges = []
+        for i, name in enumerate(names):
+            spec = self.features[name]
+            if len(spec) == 3:
+                ranges.append((float(spec[0]), float(spec[1]), int(spec[2])))
+            else:  # the range of the values seen so far
+                seen = [v[i] for v in values.values()] or [0.0]
+                ranges.append((min(seen), max(seen), int(spec[0])))
+        for candidate in candidates:
+            vector = values.get(candidate.id)
+            if vector is not None:
+                cells[candidate.id] = tuple(
+                    _bin(value, low, high, bins)
+                    for value, (low, high, bins) in zip(vector, ranges, strict=True)
+                )
+        return cells
+
+    def _value(
+        self, name: str, candidate: Candidate, reference: Sequence[Candidate]
+    ) -> float | None:
+        value = candidate.evaluation.metrics.get(name)
+        if value is not None or name not in BUILT_IN:
+            return value
+        code = candidate.code or ""
+        if name == "complexity":
+            return float(len(code))
+        if name == "score":
+            return candidate.score
+        others = [c for c in reference if c.id != candidate.id and c.code != code]
+        if not others:
+            return 0.0
+        mine = self._shape(code)
+        return sum(_distance(mine, self._shape(c.code or "")) for c in others) / len(others)
+
+    def _shape(self, code: str) -> tuple[int, int, frozenset[str]]:
+        shape = self._shapes.get(code)
+        if shape is None:
+            shape = self._shapes[code] = (len(code), code.count("\n"), frozenset(code))
+        return shape
 
     def select(self, population: Sequence[Candidate], rng: random.Random) -> Selection:
         """A random occupied cell's elite as parent, its nearest neighbours' as inspirations."""
@@ -76,3 +132,13 @@ class MapElites:
 def make(search: SearchConfig, objective: Objective) -> MapElites:
     """`map-elites` (AlphaEvolve) over `[search] features`."""
     return MapElites(objective, search.features, search.top_k, search.failures_shown)
+
+
+def _bin(value: float, low: float, high: float, bins: int) -> int:
+    scaled = (value - low) / (high - low) if high > low else 0.5
+    return min(max(int(scaled * bins), 0), bins - 1)
+
+
+def _distance(a: tuple[int, int, frozenset[str]], b: tuple[int, int, frozenset[str]]) -> float:
+    """OpenEvolve's cheap program distance: length, line count and the characters used."""
+    return 0.1 * abs(a[0] - b[0]) + 10.0 * abs(a[1] - b[1]) + 0.5 * len(a[2] ^ b[2])

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import re
 import select
@@ -136,12 +137,15 @@ def run_commands(
     timeout: float = 60.0,
     build_timeout: float | None = None,
     metrics_from: str = "stdout",
+    correct_from: str | None = None,
     input: str | bytes | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Evaluation:
-    """Build (unless `build` is None), run, and read the run's metrics: the last line of its
-    stdout that is a JSON object (``metrics_from="stdout"``), or the JSON file it wrote (any
-    other value: a path relative to `workdir`). The metrics follow the evaluator contract:
+    """Build (unless `build` is None), run, and read the run's results (`read_results`): the
+    last line of its stdout that is a JSON object (``metrics_from="stdout"``), or the JSON file
+    it wrote (any other value: a path relative to `workdir`), and with `correct_from` a
+    correct.json-style file saying whether the program is valid (then the exit status only
+    matters when the files are missing). The metrics follow the evaluator contract:
     ``score`` or ``combined_score``, other numbers as metrics, ``feedback``, ``error``.
     Each command gets `timeout` seconds (the build `build_timeout`, if given)."""
     if build:
@@ -149,40 +153,130 @@ def run_commands(
         if not built.ok:
             return built.failure("the build")
     ran = _run(run, cwd=workdir, timeout=timeout, input=input, env=env)
-    if not ran.ok:
+    if ran.returncode is None or (not ran.ok and correct_from is None):
         return ran.failure("the program")
+    return read_results(workdir, metrics_from=metrics_from, correct_from=correct_from, ran=ran)
+
+
+def read_results(
+    workdir: str | Path,
+    *,
+    metrics_from: str = "stdout",
+    correct_from: str | None = None,
+    default_score: float | None = None,
+    ran: Ran | None = None,
+) -> Evaluation:
+    """The Evaluation a program's results describe: its metrics (the last JSON object line of
+    `ran`'s stdout, or the JSON file `metrics_from` under `workdir`) and, with `correct_from`,
+    a file ``{"correct": true | false, "error": "..."}`` that alone says whether the program
+    failed (ShinkaEvolve's correct.json; its ``error`` is the reason).
+
+    Nested metrics follow ShinkaEvolve's layout: the numbers of ``public`` are metrics and its
+    other values feedback, ``private`` is kept from the model, ``text_feedback`` (a string or a
+    list of them) is feedback, and any other table of numbers gives metrics named
+    ``table.key``. Metrics without a score get `default_score` when it is given (ShinkaEvolve:
+    0; a missing metrics file is then empty metrics), else they are invalid output."""
+    output = ran.stdout if ran is not None else ""
     if metrics_from == "stdout":
-        metrics: object = last_json_object(ran.stdout)
+        metrics: object = last_json_object(output)
+        where, problem = "the program's metrics", ""
         if metrics is None:
-            tail = _tail(ran.stdout, 500) or "(nothing)"
-            return Evaluation.failed(
-                "invalid-output",
-                f"the program printed no JSON object line with its metrics; its output ends:\n"
-                f"{tail}",
-            )
-        where = "the program's metrics"
+            problem = "the program printed no JSON object line with its metrics"
     else:
         metrics, problem = _read_json(Path(workdir) / metrics_from)
-        if problem:
-            return Evaluation.failed(
-                "invalid-output",
-                f"{metrics_from}: {problem}; the program's output ends:\n"
-                f"{_tail(ran.stdout, 300) or '(nothing)'}",
-            )
         where = f"the metrics in {metrics_from}"
+        problem = f"{metrics_from}: {problem}" if problem else ""
+    if problem and default_score is not None and metrics is None:
+        metrics, problem = {}, ""
+    verdict = _verdict(Path(workdir), correct_from, ran) if correct_from else None
+    if problem:
+        if verdict is not None:
+            return verdict
+        return Evaluation.failed(
+            "invalid-output", f"{problem}; its output ends:\n{_tail(output, 300) or '(nothing)'}"
+        )
     if not isinstance(metrics, dict):
         return Evaluation.failed(
             "invalid-output", f"{where} must be a JSON object, got {type(metrics).__name__}"
         )
-    if not metrics.get("error") and not any(key in metrics for key in SCORE_KEYS):
+    flat = _flattened(metrics, validity_elsewhere=correct_from is not None)
+    if default_score is not None and not any(key in flat for key in SCORE_KEYS):
+        flat["combined_score"] = default_score
+    if verdict is not None:
+        numbers = {
+            k: float(v)
+            for k, v in flat.items()
+            if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+            if k not in SCORE_KEYS
+        }
+        feedback = "\n".join(x for x in (str(flat.get("feedback") or ""), verdict.feedback) if x)
+        return dataclasses.replace(verdict, metrics=numbers, feedback=feedback)
+    if not flat.get("error") and not any(key in flat for key in SCORE_KEYS):
         return Evaluation.failed(
             "invalid-output",
             f"{where} have no 'score' or 'combined_score' key (keys: {sorted(metrics)})",
         )
-    evaluation = coerce_result(metrics)
+    evaluation = coerce_result(flat)
     if not evaluation.ok and evaluation.status == "invalid-output":
         return dataclasses.replace(evaluation, reason=f"{where}: {evaluation.reason}")
     return evaluation
+
+
+def _verdict(workdir: Path, correct_from: str, ran: Ran | None) -> Evaluation | None:
+    """What a correct.json-style file says: None when the program is correct, else the
+    failure and its reason."""
+    verdict, problem = _read_json(workdir / correct_from)
+    excerpt = output_excerpt(ran.stderr.strip() or ran.stdout) if ran is not None else ""
+    if problem:
+        exited = f" (it exited with status {ran.returncode})" if ran and not ran.ok else ""
+        reason = f"{correct_from}: {problem}{exited}" + (f":\n{excerpt}" if excerpt else "")
+        return Evaluation.failed("error", reason, feedback=excerpt)
+    if not isinstance(verdict, dict) or not isinstance(verdict.get("correct"), bool):
+        return Evaluation.failed(
+            "invalid-output",
+            f'{correct_from} must be a JSON object with "correct": true or false, got '
+            f"{_tail(json.dumps(verdict), 200)}",
+        )
+    if verdict["correct"]:
+        return None
+    error = verdict.get("error")
+    reason = str(error).strip() if error else f"{correct_from} says the program is incorrect"
+    return Evaluation.failed("error", reason, feedback=excerpt)
+
+
+def _flattened(metrics: Mapping[str, object], *, validity_elsewhere: bool) -> dict[str, object]:
+    """Metrics in hone's evaluator contract, from ShinkaEvolve's nested layout."""
+    flat: dict[str, object] = {}
+    notes: list[str] = []
+    for key, value in metrics.items():
+        if key == "private":
+            continue
+        if key == "text_feedback":
+            items = value if isinstance(value, list) else [value]
+            notes += [str(item) for item in items if item]
+        elif key == "public" and isinstance(value, dict):
+            for name, item in value.items():
+                if _is_number(item):
+                    flat.setdefault(str(name), item)
+                else:
+                    notes.append(f"{name}: {item}")
+        elif isinstance(value, dict) and key != "components":
+            for name, item in value.items():
+                if _is_number(item):
+                    flat[f"{key}.{name}"] = item
+        elif key == "error" and validity_elsewhere:
+            if value:  # the correct file says whether it failed; an error here is feedback
+                notes.append(f"error: {value}")
+        else:
+            flat[key] = value
+    if notes:
+        given = [str(flat["feedback"])] if flat.get("feedback") else []
+        flat["feedback"] = "\n".join([*given, *notes])
+    return flat
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 _run = run  # `run_commands` has a parameter named `run`
@@ -347,6 +441,7 @@ __all__ = [
     "build_and_run",
     "last_json_object",
     "output_excerpt",
+    "read_results",
     "run",
     "run_commands",
 ]
