@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from hone.exceptions import ConfigError
 from hone.objective import Objective, reaches
@@ -32,10 +32,14 @@ class Budget(Table):
     max_tokens: int | None = None
     max_seconds: float | None = None
     max_cost: float | None = None  # USD, at the prices of docs/models.md#costs
-    patience: int | None = 10  # rounds without improvement
+    patience: int | None = 10  # rounds without improvement; 0 or "off": no limit
     target: float | None = None  # stop once the best score reaches it
+    max_evaluations: int | None = None  # parameter-tuning trials ([search] tune), in all
 
     def __post_init__(self) -> None:
+        patience = cast(object, self.patience)
+        if patience == "off" or (type(patience) is int and patience == 0):
+            object.__setattr__(self, "patience", None)  # no limit
         super().__post_init__()
         for f in fields(self):
             value = getattr(self, f.name)
@@ -45,8 +49,6 @@ class Budget(Table):
                 continue
             if value is not None and value < 0:
                 raise ConfigError(f"{f.name} must be at least 0, got {value!r}")
-        if self.patience == 0:
-            raise ConfigError("patience must be at least 1 (or omitted for no limit)")
 
     def merged(self, **overrides: Any) -> Budget:
         """A copy with every override that is not None applied."""

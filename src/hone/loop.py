@@ -32,6 +32,7 @@ from hone.rounds import Rounds
 from hone.store import Store
 from hone.strategies import Strategy
 from hone.task import Task
+from hone.tuning import Tuner
 
 log = logging.getLogger("hone")
 
@@ -52,6 +53,7 @@ class Loop:
     rounds: Rounds
     rng: random.Random
     emit: EventHandler
+    tuner: Tuner | None = None  # parameter tuning of new best programs ([search] tune)
     clock: Callable[[], float] = time.monotonic
     failures: int = 0  # model calls failed in a row
 
@@ -72,6 +74,7 @@ class Loop:
         done = {c.id: c for c in await asyncio.gather(*verified)}
         for candidate in waiting:
             self._add(done.get(candidate.id, candidate))
+        await self._tune()
         return self.population.members[0]
 
     async def run(self) -> StopReason:
@@ -122,8 +125,7 @@ class Loop:
         return Launch(prompt, self.rng.randrange(2**31), slot)
 
     async def _hypothesis(self, launch: Launch) -> None:
-        """One hypothesis after its prompt: the model answers (2) and fixes, the hypothesis
-        is stored and verified (3), then registered."""
+        """One hypothesis after its prompt: answered (2), fixed, stored, verified (3), registered."""
         try:
             try:
                 answer: Answer | ModelError = await self._ask(launch)
@@ -200,19 +202,23 @@ class Loop:
             return self.store.set_evaluation(
                 candidate, reused, output=earlier.output, cached_from=earlier.id
             )
-        asked = time.time()
-        done = await self.verifier.verify(program)
+        asked, done = time.time(), await self.verifier.verify(program)
         started = done.started or asked
         return self.store.set_evaluation(
             candidate, done.evaluation, output=done.output, started=started
         )
 
     async def _register(self, candidate: Candidate) -> None:
-        """Steps 4 and 5: the outcome joins what the next prompts draw from, the model learns
-        how its answer did, and a complete round is reflected on."""
+        """Steps 4 and 5: the outcome joins the population, the model is credited, the memory
+        reflects on a complete round, and a new best program may be tuned."""
         self._add(candidate)
         self.model.credit(candidate, self.population.improved(candidate))
         await self.memory.after(candidate.round, self.population)
+        await self._tune()
+
+    async def _tune(self) -> None:  # trials are verified and registered as hypotheses are
+        if self.tuner is not None:
+            await self.tuner.after(self.population, self._verify, self._add)
 
     def _add(self, candidate: Candidate) -> None:
         new_best = self.population.add(candidate)

@@ -26,6 +26,7 @@ class Candidate:
     output: str = ""
     cached_from: int | None = None  # an identical program evaluated earlier, whose outcome this is
     niche: int | None = None  # where the search strategy placed it (e.g. its island)
+    kind: str = ""  # "tune": a parameter-tuning trial (hone.tuning); "": the start or the model's
 
     @property
     def score(self) -> float | None:

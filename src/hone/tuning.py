@@ -1,0 +1,221 @@
+"""Parameter tuning (LLaMEA-HPO, LLM-SR): the numeric constants of a promising program's
+EVOLVE block are tuned by an optimiser library (Optuna's TPE sampler), with no model call.
+
+Each trial is a program with other values for the constants, evaluated in the sandbox like any
+hypothesis and stored as one of kind "tune" with the tuned program as its parent. The loop
+asks `Tuner.after` once a hypothesis is registered: a new best program that no model call has
+been tuned from yet gets a stage of `[search] tune_trials` trials, within `[budget]
+max_evaluations`. What a stage found goes into the store as a note that chat prompts carry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import math
+import re
+import tokenize
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from hone.edits import region
+from hone.exceptions import MissingDependencyError
+from hone.objective import better
+from hone.population import Candidate, Population
+from hone.store import Store
+from hone.task import Task
+
+log = logging.getLogger("hone")
+KIND = "tune"  # the kind of a tuning trial's hypothesis, and of the note a stage leaves
+MAX_CONSTANTS = 12  # tuned at once: the first ones of the block
+_FLOAT = re.compile(r"(?<![\w.])(?:\d+\.\d*|\.\d+|\d+(?:\.\d*)?[eE][-+]?\d+)(?![\w.])")
+
+Verify = Callable[[Candidate], Awaitable[Candidate]]
+Register = Callable[[Candidate], None]
+
+
+@dataclass(frozen=True)
+class Constant:
+    """A floating-point literal of a program: where it is and its value."""
+
+    start: int  # offset in the program
+    end: int
+    value: float
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The range searched: from half to twice the value (its sign kept)."""
+        low, high = sorted((self.value / 2, self.value * 2))
+        return low, high
+
+
+def constants(program: str, language: str = "python") -> list[Constant]:
+    """The non-zero floating-point literals of the program's EVOLVE block (the whole program
+    without markers), in order; a Python program's strings and comments are skipped."""
+    try:
+        parts = region(program)
+    except ValueError:
+        return []
+    base = len(parts.prefix)
+    spans = _python_floats(parts.body) if language == "python" else None
+    if spans is None:
+        spans = [(m.start(), m.end()) for m in _FLOAT.finditer(_blank_comments(parts.body))]
+    found = []
+    for start, end in spans:
+        value = float(parts.body[start:end])
+        if value != 0 and math.isfinite(value):
+            found.append(Constant(base + start, base + end, value))
+    return found[:MAX_CONSTANTS]
+
+
+def substitute(program: str, found: list[Constant], values: list[float]) -> str:
+    """The program with each constant replaced by its new value."""
+    out, last = [], 0
+    for constant, value in zip(found, values, strict=True):
+        out += [program[last : constant.start], literal(value)]
+        last = constant.end
+    return "".join(out) + program[last:]
+
+
+def literal(value: float) -> str:
+    """A float literal of `value` to 6 significant digits (always with a point or exponent)."""
+    text = f"{value:.6g}"
+    return text if any(c in text for c in ".en") else text + ".0"
+
+
+def _python_floats(body: str) -> list[tuple[int, int]] | None:
+    """Spans of float NUMBER tokens, or None when the block does not tokenize on its own."""
+    starts = [0]
+    for line in body.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    spans = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(body).readline):
+            text = tok.string
+            if tok.type == tokenize.NUMBER and _FLOAT.fullmatch(text):
+                start = starts[tok.start[0] - 1] + tok.start[1]
+                spans.append((start, start + len(text)))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return None
+    return spans
+
+
+def _blank_comments(code: str) -> str:
+    """`code` with // and /* */ comments blanked out (offsets kept)."""
+    blank = lambda m: " " * len(m.group())  # noqa: E731
+    return re.sub(r"/\*.*?\*/|//[^\n]*", blank, code, flags=re.DOTALL)
+
+
+class Tuner:
+    """Tunes the constants of new best programs, a stage at a time, within the budget."""
+
+    def __init__(self, task: Task, store: Store, seed: int) -> None:
+        self.task, self.store, self.seed = task, store, seed
+        done = [c for c in store.candidates() + store.candidates(pending=True) if c.kind == KIND]
+        self.spent = len(done)  # trials evaluated in this run, resumed ones included
+        self.tuned = {c.parent_ids[0] for c in done if c.parent_ids}
+        self._lock = asyncio.Lock()
+
+    @property
+    def left(self) -> int | None:
+        """Trials the evaluation budget still allows (None: no limit)."""
+        limit = self.task.budget.max_evaluations
+        return None if limit is None else max(limit - self.spent, 0)
+
+    def wants(self, candidate: Candidate | None) -> bool:
+        """True when `candidate` should be tuned now."""
+        return (
+            self.task.search.tune
+            and candidate is not None
+            and candidate.kind != KIND
+            and candidate.id not in self.tuned
+            and self.left != 0
+            and bool(constants(candidate.code or "", self.task.language))
+        )
+
+    async def after(self, population: Population, verify: Verify, register: Register) -> None:
+        """Tune the best program when it is new, not itself a trial, and has constants."""
+        if not self.wants(population.best):
+            return
+        async with self._lock:
+            parent = population.best
+            if parent is not None and self.wants(parent):
+                await self._stage(parent, verify, register)
+
+    async def _stage(self, parent: Candidate, verify: Verify, register: Register) -> None:
+        optuna = _optuna()
+        self.tuned.add(parent.id)
+        code = parent.code or ""
+        found = constants(code, self.task.language)
+        names = [f"c{i}" for i in range(len(found))]
+        space = {n: optuna.distributions.FloatDistribution(*c.bounds) for n, c in zip(names, found)}
+        maximize = self.task.objective == "maximize"
+        sampler = optuna.samplers.TPESampler(
+            seed=self.seed * 1_000_003 + parent.id, multivariate=True, constant_liar=True,
+            n_startup_trials=min(8, self.task.search.tune_trials // 3 + 1),
+        )  # fmt: skip
+        study = optuna.create_study(sampler=sampler, direction="maximize" if maximize else "minimize")
+        if parent.score is not None:  # the parent itself, known already: trial 0
+            params = {n: c.value for n, c in zip(names, found)}
+            study.add_trial(optuna.trial.create_trial(params=params, distributions=space, value=parent.score))
+        trials = self.task.search.tune_trials
+        left = self.left
+        trials = trials if left is None else min(trials, left)
+        best, evaluated = parent, 0
+        batch = max(1, self.task.evaluation.worker_count)
+        while trials > 0:
+            asked = [study.ask(space) for _ in range(min(batch, trials))]
+            trials -= len(asked)
+            self.spent += len(asked)
+            evaluated += len(asked)
+            programs = [substitute(code, found, [t.params[n] for n in names]) for t in asked]
+            stored = [self._store(parent, p) for p in programs]
+            done = await asyncio.gather(*(verify(c) for c in stored))
+            for trial, candidate in zip(asked, done, strict=True):
+                register(candidate)
+                if candidate.score is None:
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                    continue
+                study.tell(trial, candidate.score)
+                if best.score is None or better(self.task.objective, candidate.score, best.score):
+                    best = candidate
+        self._note(parent, best, found, evaluated)
+
+    def _store(self, parent: Candidate, program: str) -> Candidate:
+        return self.store.add_candidate(
+            round=parent.round, code=program, parent_ids=(parent.id,), niche=parent.niche, kind=KIND
+        )
+
+    def _note(self, parent: Candidate, best: Candidate, found: list[Constant], trials: int) -> None:
+        """Record what the stage found, for the prompts (`hone.reflection.Memory`)."""
+        head = f"Parameter tuning of program #{parent.id} ({trials} trials, no model calls): "
+        if best is parent:
+            text = head + f"no setting of its {len(found)} constants beat its score {_g(parent)}."
+        else:
+            tuned = constants(best.code or "", self.task.language)
+            changes = ", ".join(
+                f"{(parent.code or '')[a.start : a.end]} → {(best.code or '')[b.start : b.end]}"
+                for a, b in zip(found, tuned)
+                if a.value != b.value
+            )
+            text = head + f"program #{best.id} scores {_g(best)} (from {_g(parent)}) with {changes}."
+        self.store.add_note(round=parent.round, kind=KIND, text=text)
+        log.info(text)
+
+
+def _g(candidate: Candidate) -> str:
+    return f"{candidate.score:.6g}" if candidate.score is not None else "nothing"
+
+
+def _optuna() -> Any:
+    try:
+        import optuna
+    except ImportError:
+        raise MissingDependencyError("optuna") from None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+__all__ = ["KIND", "Constant", "Tuner", "constants", "literal", "substitute"]
