@@ -323,3 +323,31 @@ def complete_function(parent: str, name: str, signature: str, completion: str) -
     except ValueError as exc:
         return Edit(None, str(exc), "function")
     return _checked(parent, Edit(program, kind="function"))
+
+
+def answer_grammar(parent: str) -> str:
+    """A GBNF grammar (llama.cpp) for a chat answer to improve `parent`: a line of idea, then
+    one or two SEARCH/REPLACE blocks whose SEARCH lines are lines of the parent's EVOLVE block
+    (so that they match). No whole programs: small models given the choice copy the program."""
+    try:
+        body = region(parent).body
+    except ValueError:
+        body = parent
+    lines = sorted({line for line in body.splitlines() if line.strip()})
+    copied = " | ".join(_gbnf(line + "\n") for line in lines) or '"\\n"'
+    return "\n".join(
+        (
+            "root ::= idea block block?",
+            'idea ::= [^\\n<`] [^\\n]{0,300} "\\n" "\\n"?',
+            'block ::= "<<<<<<< SEARCH\\n" search "=======\\n" replace ">>>>>>> REPLACE\\n" "\\n"?',
+            'search ::= (copied | "\\n"){1,12}',
+            f"copied ::= {copied}",
+            'replace ::= ([^>\\n] [^\\n]* "\\n" | "\\n"){0,40}',
+        )
+    )
+
+
+def _gbnf(text: str) -> str:
+    """`text` as a GBNF string literal."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped.replace(chr(9), chr(92) + "t")}"'

@@ -72,6 +72,7 @@ class SearchConfig(Table):
     # Optuna, tune_trials evaluations at a time and no model call, within [budget] max_evaluations
     tune: bool = False
     tune_trials: int = 20
+    tune_spread: float = 0.1  # each constant is searched within ± this share of its value
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -120,6 +121,8 @@ class SearchConfig(Table):
             raise ConfigError("top_k must be at least 1")
         if self.tune_trials < 1:
             raise ConfigError("tune_trials must be at least 1")
+        if not 0 < self.tune_spread < 1:
+            raise ConfigError(f"tune_spread must be between 0 and 1, got {self.tune_spread!r}")
         if self.failures_shown < 0:
             raise ConfigError("failures_shown must be at least 0")
 
@@ -205,11 +208,18 @@ class ModelConfig(Table):
     max_completion_tokens: int = 768
     timeout: float = 300.0  # seconds per model call
     prices: str = ""  # a TOML file of USD per million tokens per model (docs/models.md#costs)
+    # embedded models: chat answers follow a grammar (SEARCH lines copied from the program;
+    # hone.edits.answer_grammar); off by default: it lowered the share of answers that apply
+    grammar: bool = False
+    # embedded models: "chat" or "completion" prompts; "": the model's own (packaged.MODELS)
+    style: str = ""
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.temperature < 0:
             raise ConfigError(f"temperature must be at least 0, got {self.temperature!r}")
+        if self.style not in ("", "chat", "completion"):
+            raise ConfigError(f"style must be 'chat' or 'completion', got {self.style!r}")
         if self.max_completion_tokens < 1:
             raise ConfigError("max_completion_tokens must be at least 1")
         if not self.timeout > 0:

@@ -1,5 +1,6 @@
 """Parameter tuning (LLaMEA-HPO, LLM-SR): the numeric constants of a promising program's
-EVOLVE block are tuned by an optimiser library (Optuna's TPE sampler), with no model call.
+EVOLVE block are tuned by an optimiser library (Optuna's CMA-ES sampler, started at the
+program's own values: a local search around a program the model wrote), with no model call.
 
 Each trial is a program with other values for the constants, evaluated in the sandbox like any
 hypothesis and stored as one of kind "tune" with the tuned program as its parent. The loop
@@ -44,10 +45,10 @@ class Constant:
     end: int
     value: float
 
-    @property
-    def bounds(self) -> tuple[float, float]:
-        """The range searched: from half to twice the value (its sign kept)."""
-        low, high = sorted((self.value / 2, self.value * 2))
+    def bounds(self, spread: float) -> tuple[float, float]:
+        """The range searched: the value ± `spread` of it (its sign kept). CMA-ES starts in the
+        middle, the value itself, with steps of a sixth of the range."""
+        low, high = sorted((self.value * (1 - spread), self.value * (1 + spread)))
         return low, high
 
 
@@ -150,16 +151,14 @@ class Tuner:
         code = parent.code or ""
         found = constants(code, self.task.language)
         names = [f"c{i}" for i in range(len(found))]
-        space = {n: optuna.distributions.FloatDistribution(*c.bounds) for n, c in zip(names, found)}
+        spread = self.task.search.tune_spread
+        space = {
+            n: optuna.distributions.FloatDistribution(*c.bounds(spread))
+            for n, c in zip(names, found, strict=True)
+        }
         maximize = self.task.objective == "maximize"
-        sampler = optuna.samplers.TPESampler(
-            seed=self.seed * 1_000_003 + parent.id, multivariate=True, constant_liar=True,
-            n_startup_trials=min(8, self.task.search.tune_trials // 3 + 1),
-        )  # fmt: skip
+        sampler = optuna.samplers.CmaEsSampler(seed=self.seed * 1_000_003 + parent.id)
         study = optuna.create_study(sampler=sampler, direction="maximize" if maximize else "minimize")
-        if parent.score is not None:  # the parent itself, known already: trial 0
-            params = {n: c.value for n, c in zip(names, found)}
-            study.add_trial(optuna.trial.create_trial(params=params, distributions=space, value=parent.score))
         trials = self.task.search.tune_trials
         left = self.left
         trials = trials if left is None else min(trials, left)

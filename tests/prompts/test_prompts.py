@@ -48,7 +48,20 @@ Make f() return 10.
 
 Score: higher is better.
 
-## Best programs so far
+## Other good programs
+### Program #1 (score -9)
+metrics: value=1
+feedback: f() = 1.0
+```python
+def f():
+    """Return a number."""
+    return 1.0
+```
+
+## Recent failed attempts
+- attempt #3 (invalid-edit): the answer contains no code
+
+## The program to improve
 ### Program #2 (score -6) — improve this one
 metrics: value=4
 feedback: f() = 4.0
@@ -66,30 +79,10 @@ def run():
     return f()
 ```
 
-### Program #1 (score -9)
-metrics: value=1
-feedback: f() = 1.0
-```python
-import math
-
-# EVOLVE-BLOCK-START
-def f():
-    """Return a number."""
-    return 1.0
-# EVOLVE-BLOCK-END
-
-
-def run():
-    return f()
-```
-
-## Recent failed attempts
-- attempt #3 (invalid-edit): the answer contains no code
-
 ## What to do
-Answer in two parts.
-1. Analysis: in a few sentences, what made the better programs better, why the failures failed, and what to try next.
-2. Proposal: the change to program #2, either as one or more SEARCH/REPLACE blocks
+Improve program #2 (shown last, above). Answer in two parts.
+1. Idea: one or two sentences: what to change and why it should score better.
+2. Proposal: the change to program #2, preferably as SEARCH/REPLACE blocks, each changing one function
 
 <<<<<<< SEARCH
 (lines copied exactly from program #2)
@@ -97,7 +90,7 @@ Answer in two parts.
 (their replacement)
 >>>>>>> REPLACE
 
-or as the complete new program in one ```python block. Change only the code between the EVOLVE-BLOCK-START and EVOLVE-BLOCK-END markers.'''
+or, for a larger change, as the complete new program in one ```python block. Change only the code between the EVOLVE-BLOCK-START and EVOLVE-BLOCK-END markers.'''
 
 
 CHAT_CROSSOVER = '''## Task
@@ -143,7 +136,7 @@ def run():
 ## What to do
 Combine programs #2 and #1 into one better program: keep what made each of them score well, drop what held them back. Answer in two parts.
 1. Analysis: in a few sentences, what each program does well and how the two ideas fit together.
-2. Proposal: the new program, either as one or more SEARCH/REPLACE blocks that edit program #2
+2. Proposal: the new program, preferably as SEARCH/REPLACE blocks that edit program #2, each changing one function
 
 <<<<<<< SEARCH
 (lines copied exactly from program #2)
@@ -151,7 +144,7 @@ Combine programs #2 and #1 into one better program: keep what made each of them 
 (their replacement)
 >>>>>>> REPLACE
 
-or as the complete new program in one ```python block. Change only the code between the EVOLVE-BLOCK-START and EVOLVE-BLOCK-END markers.'''
+or, for a larger change, as the complete new program in one ```python block. Change only the code between the EVOLVE-BLOCK-START and EVOLVE-BLOCK-END markers.'''
 
 
 def _selection() -> Selection:
@@ -388,4 +381,4 @@ def test_chat_prompts_ask_for_the_edits_the_task_wants() -> None:
     )
     crossed = build_prompt(full, _selection(), "chat", cross=True).messages[1].content
     assert crossed.endswith("2. Proposal: the new program, as the complete new program in one ```python block. Change only the code between the EVOLVE-BLOCK-START and EVOLVE-BLOCK-END markers.")  # fmt: skip
-    assert ask.startswith("2. Proposal: the change to program #2, either as")
+    assert ask.startswith("2. Proposal: the change to program #2, preferably as SEARCH/REPLACE")

@@ -27,6 +27,7 @@ class Request:
     max_tokens: int = 768
     seed: int = 0
     stop: tuple[str, ...] = ()
+    grammar: str = ""  # GBNF the answer must follow, for backends that can (embedded); "": none
 
     def as_text(self) -> str:
         """The prompt as one string (chat messages joined), for the store and for doubles."""

@@ -54,9 +54,12 @@ class EmbeddedModel:
             )
         self._path = model_path(str(path or DEFAULT)) if named else Path(str(path))
         self.name = DEFAULT_NAME if path is None else f"embedded:{path}"
+        if style is None and named is not None:
+            style = named.style
         if style is None:
             style = "chat" if has_chat_template(self._path) else "completion"
         self.style: Style = style
+        self.grammar = False  # follow a request's grammar ([model] grammar)
         self._server: Any = None
         self._lock = asyncio.Lock()
 
@@ -97,6 +100,8 @@ class EmbeddedModel:
         }
         if request.stop:
             body["stop"] = list(request.stop)
+        if request.grammar and self.grammar:
+            body["grammar"] = request.grammar
         if self.style == "chat":
             body["messages"] = [
                 {"role": m.role, "content": m.content} for m in request.messages
@@ -124,7 +129,12 @@ class EmbeddedModel:
 def make(argument: str, config: ModelConfig) -> EmbeddedModel:
     """`embedded` (the default model), `embedded:<name>` (see `packaged.MODELS`) or
     `embedded:<file.gguf>`."""
-    return EmbeddedModel(argument or None)
+    style: Style | None = None
+    if config.style == "chat" or config.style == "completion":
+        style = config.style
+    model = EmbeddedModel(argument or None, style=style)
+    model.grammar = config.grammar
+    return model
 
 
 def _drop(server: Any) -> None:

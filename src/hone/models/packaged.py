@@ -14,6 +14,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from hone.exceptions import ConfigError, MissingDependencyError, ModelError
 
@@ -30,6 +31,9 @@ class Packaged:
     size: int  # bytes of the assembled file
     sha256: str
     extra: str | None  # the hone extra that installs the parts (None: a core dependency)
+    # how it is prompted: the code models complete FunSearch's best-shot prompt (measured:
+    # more of their answers apply than of chat answers, and they are shorter; README, Models)
+    style: Literal["chat", "completion"] | None = "completion"
 
 
 def _parts(prefix: str, count: int) -> tuple[str, ...]:

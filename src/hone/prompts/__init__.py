@@ -29,6 +29,7 @@ class Prompt:
     signature: str = ""  # completion-style: the def line(s) the prompt ends with
     niche: int | None = None  # the strategy's niche (island, cell) the hypothesis belongs to
     kind: str = "improve"  # or "crossover": combine the parent with a second program
+    grammar: str = ""  # GBNF the answer must follow (backends that can: the embedded one)
 
     def request(self, config: ModelConfig, seed: int) -> Request:
         """What the model is sent for this prompt, sampling as `config` says."""
@@ -39,6 +40,7 @@ class Prompt:
             max_tokens=config.max_completion_tokens,
             seed=seed,
             stop=self.stop,
+            grammar=self.grammar,
         )
 
     def purpose(self) -> dict[str, Any]:

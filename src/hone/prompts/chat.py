@@ -3,6 +3,9 @@ explicit reasoning step before the proposal."""
 
 from __future__ import annotations
 
+import contextlib
+
+from hone.edits import answer_grammar, region
 from hone.evaluation import Evaluation
 from hone.models.base import Message
 from hone.objective import wording
@@ -18,13 +21,13 @@ SYSTEM = (
     "errors. Think about why programs scored as they did, then propose one concrete improvement."
 )
 
-_FORMAT = """Answer in two parts.
-1. Analysis: in a few sentences, what made the better programs better, why the failures failed, and what to try next.
+_FORMAT = """Improve program #{parent} (shown last, above). Answer in two parts.
+1. Idea: one or two sentences: what to change and why it should score better.
 2. Proposal: the change to program #{parent}, {proposal}"""
 
 # How a proposal is written, by `[search] edits`: {lead} follows "SEARCH/REPLACE blocks".
 _PROPOSAL = {
-    "either": """either as one or more SEARCH/REPLACE blocks{lead}
+    "either": """preferably as SEARCH/REPLACE blocks{lead}, each changing one function
 
 <<<<<<< SEARCH
 (lines copied exactly from program #{target})
@@ -32,7 +35,7 @@ _PROPOSAL = {
 (their replacement)
 >>>>>>> REPLACE
 
-or as the complete new program in one ```{language} block.{block_rule}""",
+or, for a larger change, as the complete new program in one ```{language} block.{block_rule}""",
     "diff": """as one or more SEARCH/REPLACE blocks{lead}
 
 <<<<<<< SEARCH
@@ -53,19 +56,25 @@ def _proposal(task: Task, target: Candidate, lead: str = "") -> str:
 
 
 def reflective(task: Task, selection: Selection, memory: str = "") -> Prompt:
-    """The chat prompt for improving `selection.parent`."""
+    """The chat prompt for improving `selection.parent`: other good programs (their EVOLVE
+    blocks) and recent failures first, the parent last, next to what to do (FunSearch,
+    OpenEvolve: models, small ones most, edit the program shown last)."""
     parent = selection.parent
     lines = _header(task, memory)
-    lines.append("\n## Best programs so far")
-    for candidate in (parent, *selection.inspirations):
-        lines.append(_describe(candidate, task.language, best=candidate is parent))
-    if selection.failures:
+    if selection.inspirations:
+        lines.append("\n## Other good programs")
+        for candidate in selection.inspirations:
+            lines.append(_describe(candidate, task.language, best=False, block_only=True))
+    failures = [f for f in selection.failures if f.kind != "tune"]  # tuning's are not the model's
+    if failures:
         lines.append("## Recent failed attempts")
-        for failure in selection.failures:
+        for failure in failures:
             lines.append(
-                f"- attempt #{failure.id} ({failure.evaluation.status}): {_reason(failure)}"
+                f"- attempt #{failure.id} ({failure.evaluation.status}): {_reason(failure, 300)}"
             )
         lines.append("")
+    lines.append(("" if selection.inspirations or failures else "\n") + "## The program to improve")
+    lines.append(_describe(parent, task.language, best=True))
     lines.append(
         "## What to do\n" + _FORMAT.format(parent=parent.id, proposal=_proposal(task, parent))
     )
@@ -73,6 +82,7 @@ def reflective(task: Task, selection: Selection, memory: str = "") -> Prompt:
         parent=parent,
         shown=(parent, *selection.inspirations),
         messages=(Message("system", SYSTEM), Message("user", "\n".join(lines))),
+        grammar=_grammar(task, parent),
     )
 
 
@@ -103,6 +113,10 @@ def crossover(task: Task, selection: Selection, memory: str = "") -> Prompt:
     )
 
 
+def _grammar(task: Task, parent: Candidate) -> str:
+    return answer_grammar(parent.code or "") if task.search.edits != "full" else ""
+
+
 def _header(task: Task, memory: str) -> list[str]:
     lines = [f"## Task\n{task.instruction}\n", f"Score: {wording(task.objective)} is better."]
     if task.budget.target is not None:
@@ -118,11 +132,15 @@ def _block_rule(parent: Candidate) -> str:
     return ""
 
 
-def _describe(candidate: Candidate, language: str, *, best: bool) -> str:
+def _describe(candidate: Candidate, language: str, *, best: bool, block_only: bool = False) -> str:
     ev = candidate.evaluation
     title = f"### Program #{candidate.id} (score {ev.score:.6g})" + (
         " — improve this one" if best else ""
     )
+    code = (candidate.code or "").rstrip()
+    if block_only and "EVOLVE-BLOCK-START" in code:
+        with contextlib.suppress(ValueError):
+            code = region(code).body.rstrip()
     parts = [title]
     plain = sorted((k, v) for k, v in ev.metrics.items() if "." not in k)
     if plain:
@@ -133,8 +151,8 @@ def _describe(candidate: Candidate, language: str, *, best: bool) -> str:
     if table:
         parts.append(table)
     if ev.feedback:
-        parts.append("feedback: " + _clip(ev.feedback, 1500))
-    parts.append(f"```{language}\n{(candidate.code or '').rstrip()}\n```\n")
+        parts.append("feedback: " + _clip(ev.feedback, 800 if best else 300))
+    parts.append(f"```{language}\n{code}\n```\n")
     return "\n".join(parts)
 
 
@@ -157,9 +175,9 @@ def component_table(metrics: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
-def _reason(candidate: Candidate) -> str:
+def _reason(candidate: Candidate, limit: int = 600) -> str:
     ev: Evaluation = candidate.evaluation
-    return _clip(ev.reason or ev.feedback or "no reason recorded", 600)
+    return _clip(ev.reason or ev.feedback or "no reason recorded", limit)
 
 
 def _clip(text: str, limit: int) -> str:

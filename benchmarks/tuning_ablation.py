@@ -1,0 +1,140 @@
+"""Where do the gains come from: the model, parameter tuning, or both?
+
+Run ``python benchmarks/tuning_ablation.py`` (hours with the embedded model on 2 shared cores;
+``--fake-only`` takes about a minute). Three arms with the same budgets, median best score over
+seeds:
+
+* model only: ``[search] tune`` off, the call budget;
+* tuning only: no model call, the evaluation budget spent tuning the starting program's
+  constants (one stage of ``max_evaluations`` trials);
+* both: the call budget and the evaluation budget (``tune_trials`` per new best program).
+
+On ``examples/circle_packing``, ``bin_packing`` and ``closed_form_sum`` with the default
+embedded model (12 calls, 60 evaluations: the examples' settings), and on the three tasks of
+``benchmarks/search_ablation.py`` with its deterministic stand-in model (50 calls, 50
+evaluations). Real-model runs are recorded in ``benchmarks/results/offline_models.jsonl`` and
+not run again (model-only runs are shared with ``benchmarks/offline_models.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import offline_models
+import search_ablation
+
+import hone
+from hone.budget import Budget
+from hone.models.packaged import DEFAULT
+
+ARMS = ("model only", "tuning only", "both")
+
+
+def fake_run(folder: Path, arm: str, seed: int, calls: int, evaluations: int, out: Path) -> float:
+    """The best score of one run of a search_ablation task."""
+    task = hone.Task.from_dir(folder)
+    _, _, features = search_ablation.TASKS[folder.name]
+    tune = arm != "model only"
+    task = dataclasses.replace(
+        task,
+        budget=Budget(
+            max_llm_calls=0 if arm == "tuning only" else calls,
+            patience=None,
+            max_evaluations=evaluations if tune else None,
+        ),
+        search=dataclasses.replace(
+            task.search,
+            hypotheses_per_round=4,
+            deterministic=True,
+            tune=tune,
+            tune_trials=max(evaluations, 1) if arm == "tuning only" else 20,
+            features=features,
+        ),
+        evaluation=dataclasses.replace(task.evaluation, workers=2, timeout=10),
+    )
+    result = hone.run(task, model=search_ablation.NudgeModel(), run_dir=out, seed=seed)
+    assert result.best_score is not None
+    return result.best_score
+
+
+def real_run(task: str, arm: str, seed: int, calls: int, evaluations: int, args: Any) -> float:
+    """The best score of one run of an example with the default embedded model (recorded)."""
+    if arm == "model only":
+        key = offline_models.model_key(task, DEFAULT, seed, calls)
+        make = lambda: offline_models.run_example(task, DEFAULT, seed, calls, args.runs, tune=False)  # noqa: E731
+    else:
+        n = 0 if arm == "tuning only" else calls
+        trials = evaluations if arm == "tuning only" else None
+        key = f"{task}|{DEFAULT}|tune|calls={n}|evaluations={evaluations}|seed={seed}"
+        make = lambda: offline_models.run_example(  # noqa: E731
+            task, DEFAULT, seed, n, args.runs, tune=True, evaluations=evaluations, tune_trials=trials
+        )
+    if args.print:
+        row = offline_models.load(args.results).get(key)
+        return float("nan") if row is None else float(row["best"])
+    return float(offline_models.cached(args.results, key, make)["best"])
+
+
+def share(start: float, scores: dict[str, float]) -> str:
+    """Which part of the gain of "both" over the start each arm alone reaches."""
+    gain = scores["both"] - start
+    if gain == 0 or gain != gain:
+        return "no gain"
+    model = (scores["model only"] - start) / gain
+    tuning = (scores["tuning only"] - start) / gain
+    return f"model alone {100 * model:.0f} %, tuning alone {100 * tuning:.0f} % of the gain of both"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--fake-only", action="store_true", help="only the stand-in model's tasks")
+    parser.add_argument("--tasks", default=",".join(offline_models.TASKS))
+    parser.add_argument("--results", type=Path, default=offline_models.RESULTS)
+    parser.add_argument("--runs", type=Path, default=Path("/tmp/hone-offline-models"))
+    parser.add_argument("--print", action="store_true", help="real tasks: only what is recorded")
+    args = parser.parse_args(argv)
+    logging.getLogger("hone").setLevel(logging.ERROR)
+    began = time.monotonic()
+    rows: list[tuple[str, str, float, dict[str, float]]] = []
+    with tempfile.TemporaryDirectory(prefix="hone-tuning-") as name:
+        root = Path(name)
+        for task in search_ablation.TASKS:
+            folder = search_ablation.make_task(root / "tasks", task)
+            scores = {}
+            for arm in ARMS:
+                runs = [
+                    fake_run(folder, arm, seed, 50, 50, root / "runs" / f"{task}-{arm}-{seed}")
+                    for seed in range(args.seeds)
+                ]
+                scores[arm] = statistics.median(runs)
+            start = fake_run(folder, "tuning only", 0, 0, 0, root / "runs" / f"{task}-start")
+            rows.append((task, "stand-in, 50 calls, 50 evaluations", start, scores))
+    if not args.fake_only:
+        for task in args.tasks.split(","):
+            scores = {}
+            for arm in ARMS:
+                runs = [real_run(task, arm, seed, 12, 60, args) for seed in range(args.seeds)]
+                scores[arm] = statistics.median(runs)
+            start = offline_models.load(args.results)
+            first = next((r for r in start.values() if r["key"].startswith(task + "|")), None)
+            rows.append((task, f"{DEFAULT}, 12 calls, 60 evaluations", first["start"] if first else float("nan"), scores))
+    print(f"median best score over {args.seeds} seed(s)")
+    print(f"{'task':<16}{'budget':<40}{'start':>10}" + "".join(f"{a:>13}" for a in ARMS))
+    for task, budget, start, scores in rows:
+        cells = "".join(f"{scores[a]:>13.5g}" for a in ARMS)
+        print(f"{task:<16}{budget:<40}{start:>10.5g}{cells}   {share(start, scores)}")
+    print(f"took {time.monotonic() - began:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""Parameter tuning: which constants are tuned, how trials are stored and budgeted, and what
+the prompts are told (scripted models, in-process verifier: no workers)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+import hone
+from hone.budget import Budget
+from hone.exceptions import ConfigError
+from hone.store import Store
+from hone.task import Task
+from hone.testing import FunctionVerifier, ScriptedModel
+from hone.tuning import constants, literal, substitute
+
+PROGRAM = '''"""Docstring 2.5 is not a constant."""
+import math
+
+# EVOLVE-BLOCK-START
+def f():
+    """Return 1.5 times something."""  # neither is 9.5 in a comment
+    return 1.5 * 2.0 + 0 * 3 + 0.0
+# EVOLVE-BLOCK-END
+
+
+def run():
+    return f() * 1.25
+'''
+
+
+def value_of(program: str) -> float:
+    namespace: dict[str, object] = {}
+    exec(program, namespace)
+    return float(namespace["f"]())  # type: ignore[operator]
+
+
+def score(program: str) -> float:
+    """Best at f() = 5."""
+    return -abs(value_of(program) - 5.0)
+
+
+def make(tmp_path: Path, program: str = PROGRAM, **search: object) -> Task:
+    root = tmp_path / "task"
+    root.mkdir(exist_ok=True)
+    (root / "task.toml").write_text('instruction = "Make f() return 5."\n')
+    (root / "initial.py").write_text(program)
+    (root / "evaluate.py").write_text("def evaluate(path):\n    return 0.0\n")
+    return Task.from_dir(root).configured(search={"tune": True, **search})
+
+
+def test_only_float_literals_of_the_block_outside_strings_and_comments() -> None:
+    found = constants(PROGRAM)
+    assert [c.value for c in found] == [1.5, 2.0]  # not 2.5, 9.5, 1.25, the ints or 0.0
+    assert [PROGRAM[c.start : c.end] for c in found] == ["1.5", "2.0"]
+    assert found[0].bounds(0.1) == pytest.approx((1.35, 1.65))
+    negative = constants("x = -0.5\n")
+    assert negative[0].bounds(0.5) == pytest.approx((0.25, 0.75))  # the minus sign stays
+
+
+def test_c_programs_skip_comments() -> None:
+    code = "/* EVOLVE-BLOCK-START */\ndouble a = 0.25; // 7.5\n/* 3.5 */ float b = 1e-3;\n/* EVOLVE-BLOCK-END */\n"
+    assert [c.value for c in constants(code, "c")] == [0.25, 1e-3]
+
+
+def test_substitute_writes_float_literals() -> None:
+    found = constants(PROGRAM)
+    program = substitute(PROGRAM, found, [2.0, 3.0])
+    assert "return 2.0 * 3.0 + 0 * 3 + 0.0" in program
+    assert value_of(program) == 6.0
+    assert literal(3.0) == "3.0" and literal(1e-7) == "1e-07" and literal(0.123456789) == "0.123457"
+
+
+def test_tuning_only_improves_the_start_without_model_calls(tmp_path: Path) -> None:
+    task = make(tmp_path, tune_trials=30, tune_spread=0.5).configured(
+        budget=Budget(max_llm_calls=0, patience=None, max_evaluations=30)
+    )
+    model = ScriptedModel([])
+    verifier = FunctionVerifier(score)
+    result = hone.run(task, model=model, verifier=verifier, run_dir=tmp_path / "run", seed=0)
+    assert model.requests == [] and result.usage.calls == 0
+    trials = [c for c in result.history if c.kind == "tune"]
+    assert len(trials) == 30 and len(verifier.programs) == 31  # the start, then the trials
+    assert all(c.parent_ids == (1,) and c.call_id is None for c in trials)
+    assert result.best_score is not None and result.best_score > -1.0  # from f() = 3
+    assert result.best is not None and result.best.kind == "tune"
+    with sqlite3.connect(tmp_path / "run" / "hone.db") as db:
+        kinds = db.execute("SELECT kind, COUNT(*) FROM candidates GROUP BY kind").fetchall()
+    assert dict(kinds) == {"": 1, "tune": 30}
+    notes = Store.open(tmp_path / "run", readonly=True).notes("tune")
+    assert len(notes) == 1 and notes[0][1].startswith("Parameter tuning of program #1 (30 trials")
+    assert f"program #{result.best.id} scores" in notes[0][1] and "1.5 → " in notes[0][1]
+
+
+def test_the_evaluation_budget_caps_trials_across_stages(tmp_path: Path) -> None:
+    # Each answer is a new best with fresh constants: a stage per new best, 8 trials at most.
+    answers = [f"```python\ndef f():\n    return {v} * 1.0\n```" for v in (3.5, 4.5)]
+    task = make(tmp_path, tune_trials=5, hypotheses_per_round=1).configured(
+        budget=Budget(max_llm_calls=2, patience=None, max_evaluations=8)
+    )
+    result = hone.run(
+        task, model=ScriptedModel(answers), verifier=FunctionVerifier(score),
+        run_dir=tmp_path / "run", seed=1,
+    )  # fmt: skip
+    trials = [c for c in result.history if c.kind == "tune"]
+    assert len(trials) == 8
+    parents = {c.parent_ids[0] for c in trials}
+    assert 1 in parents and len(parents) == 2  # the start (5 trials), then a model's program (3)
+    assert result.usage.calls == 2
+
+
+def test_chat_prompts_show_what_tuning_found(tmp_path: Path) -> None:
+    task = make(tmp_path, tune_trials=6, hypotheses_per_round=1).configured(
+        budget=Budget(max_llm_calls=1, patience=None, max_evaluations=6)
+    )
+    model = ScriptedModel(["no code"])
+    hone.run(task, model=model, verifier=FunctionVerifier(score), run_dir=tmp_path / "r", seed=0)
+    prompt = model.requests[0].messages[1].content
+    assert "## What parameter tuning found (an optimiser tried other values of the constants)\n- Parameter tuning of program #1 (6 trials, no model calls)" in prompt  # fmt: skip
+
+
+def test_tuning_off_changes_nothing(tmp_path: Path) -> None:
+    task = make(tmp_path, tune=False).configured(
+        budget=Budget(max_llm_calls=0, patience=None, max_evaluations=30)
+    )
+    result = hone.run(
+        task, model=ScriptedModel([]), verifier=FunctionVerifier(score), run_dir=tmp_path / "run"
+    )
+    assert len(result.history) == 1
+
+
+def test_a_program_without_constants_is_not_tuned(tmp_path: Path) -> None:
+    task = make(tmp_path, program="# EVOLVE-BLOCK-START\ndef f():\n    return 3\n# EVOLVE-BLOCK-END\n")
+    task = task.configured(budget=Budget(max_llm_calls=0, patience=None))
+    result = hone.run(
+        task, model=ScriptedModel([]), verifier=FunctionVerifier(score), run_dir=tmp_path / "run"
+    )
+    assert [c.kind for c in result.history] == [""]
+
+
+def test_tuning_settings_are_checked() -> None:
+    with pytest.raises(ConfigError, match="tune_trials must be at least 1"):
+        hone.SearchConfig(tune_trials=0)
+    with pytest.raises(ConfigError, match="tune_spread must be between 0 and 1"):
+        hone.SearchConfig(tune_spread=1.5)
+    with pytest.raises(ConfigError, match="max_evaluations must be at least 0"):
+        Budget(max_evaluations=-1)
+
+
+@pytest.mark.parametrize("off", [0, "off"])
+def test_patience_zero_or_off_means_no_limit(off: object) -> None:
+    assert Budget(patience=off).patience is None  # type: ignore[arg-type]
+    assert Budget().merged(patience=off).patience is None
+    with pytest.raises(ConfigError, match="patience must be an integer"):
+        Budget(patience="never")  # type: ignore[arg-type]
