@@ -16,6 +16,7 @@ the table of what is there. ``benchmarks/tuning_ablation.py`` shares the file.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import statistics
@@ -43,7 +44,9 @@ def figures(result: hone.RunResult, task: hone.Task, seconds: float) -> dict[str
         "applied": len(applied),
         "ok": sum(c.evaluation.ok for c in answered),
         "improved": sum(
-            c.score is not None and start is not None and hone.objective.better(task.objective, c.score, start)
+            c.score is not None
+            and start is not None
+            and hone.objective.better(task.objective, c.score, start)
             for c in answered
         ),
         "tune_trials": sum(c.kind == "tune" for c in result.history),
@@ -67,7 +70,9 @@ def run_example(
         search={"tune": tune, "tune_trials": tune_trials},
         model={"spec": f"embedded:{name}", "style": style},
     )
-    out = runs / f"{task_name}-{model.replace('/', '-')}-{'tune' if tune else 'model'}-{calls}-{seed}"
+    out = (
+        runs / f"{task_name}-{model.replace('/', '-')}-{'tune' if tune else 'model'}-{calls}-{seed}"
+    )
     began = time.monotonic()
     result = hone.run(task, run_dir=out, seed=seed)
     return figures(result, task, time.monotonic() - began)
@@ -139,9 +144,11 @@ def main(argv: list[str] | None = None) -> int:
                 if args.print:
                     row = load(args.results).get(key)
                 else:
-                    row = cached(args.results, key, lambda: run_example(
-                        task, model, seed, args.calls, args.runs, tune=False
-                    ))  # fmt: skip
+                    row = cached(
+                        args.results, key, functools.partial(
+                            run_example, task, model, seed, args.calls, args.runs, tune=False
+                        ),
+                    )  # fmt: skip
                 if row is not None:
                     groups.setdefault((model, task), []).append(row)
     print(f"{args.calls} model calls per run, tuning off; default: {DEFAULT}")

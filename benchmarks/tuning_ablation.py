@@ -75,7 +75,14 @@ def real_run(task: str, arm: str, seed: int, calls: int, evaluations: int, args:
         trials = evaluations if arm == "tuning only" else None
         key = f"{task}|{DEFAULT}|tune|calls={n}|evaluations={evaluations}|seed={seed}"
         make = lambda: offline_models.run_example(  # noqa: E731
-            task, DEFAULT, seed, n, args.runs, tune=True, evaluations=evaluations, tune_trials=trials
+            task,
+            DEFAULT,
+            seed,
+            n,
+            args.runs,
+            tune=True,
+            evaluations=evaluations,
+            tune_trials=trials,
         )
     if args.print:
         row = offline_models.load(args.results).get(key)
@@ -126,7 +133,14 @@ def main(argv: list[str] | None = None) -> int:
                 scores[arm] = statistics.median(runs)
             start = offline_models.load(args.results)
             first = next((r for r in start.values() if r["key"].startswith(task + "|")), None)
-            rows.append((task, f"{DEFAULT}, 12 calls, 60 evaluations", first["start"] if first else float("nan"), scores))
+            rows.append(
+                (
+                    task,
+                    f"{DEFAULT}, 12 calls, 60 evaluations",
+                    first["start"] if first else float("nan"),
+                    scores,
+                )
+            )
     print(f"median best score over {args.seeds} seed(s)")
     print(f"{'task':<16}{'budget':<40}{'start':>10}" + "".join(f"{a:>13}" for a in ARMS))
     for task, budget, start, scores in rows:

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from hone.cli import main
 from tests.conftest import answer
 
@@ -290,3 +292,20 @@ def test_show_highlights_the_program_in_its_own_language(
 
     assert rendered("c") != rendered("python")
     assert rendered("c") in shown  # not highlighted as Python
+
+
+def test_patience_off_and_tuning_from_the_command_line(make_task, tmp_path: Path) -> None:
+    answers = tmp_path / "a.jsonl"
+    answers.write_text(json.dumps("no code") + "\n")
+    task = make_task(toml="[budget]\npatience = 3\n")
+    argv = ["run", str(task), "--model", f"scripted:{answers}", "--run-dir", str(tmp_path / "r")]
+    argv += ["--max-llm-calls", "1", "--patience", "off", "--tune", "--max-evaluations", "4"]
+    assert main(argv) == 0
+    with sqlite3.connect(tmp_path / "r" / "hone.db") as conn:
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        kinds = dict(conn.execute("SELECT kind, COUNT(*) FROM candidates GROUP BY kind"))
+    assert json.loads(meta["budget"])["patience"] is None
+    assert json.loads(meta["search"])["tune"] is True
+    assert kinds["tune"] == 4  # the start's constant 1.0, tuned within the evaluation budget
+    with pytest.raises(SystemExit):
+        main([*argv[:2], "--patience", "never"])

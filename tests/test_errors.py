@@ -93,7 +93,7 @@ CASES = [
     Broken("unknown budget key", r"unknown key\(s\) \['max_calls'\] in \[budget\]", toml="[budget]\nmax_calls = 3\n"),
     Broken("negative calls", r"max_llm_calls must be at least 0", toml="[budget]\nmax_llm_calls = -1\n"),
     Broken("calls a boolean", r"invalid \[budget\]: max_llm_calls must be an integer", toml="[budget]\nmax_llm_calls = true\n"),
-    Broken("patience 0", r"patience must be at least 1", toml="[budget]\npatience = 0\n"),
+    Broken("patience a word", r"patience must be an integer", toml="[budget]\npatience = 'never'\n"),
     Broken("seconds a string", r"max_seconds must be a number", toml="[budget]\nmax_seconds = '10'\n"),
     Broken("unknown strategy", r"unknown strategy 'best'; use one of: top-k", toml="[search]\nstrategy = 'best'\n"),
     Broken("fractional width", r"hypotheses_per_round must be an integer, got 2\.5", toml="[search]\nhypotheses_per_round = 2.5\n"),

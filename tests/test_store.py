@@ -1,3 +1,4 @@
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -107,4 +108,19 @@ def test_notes_after_sees_what_another_connection_added(tmp_path: Path) -> None:
     assert store.notes_after("person", 0) == [(first, "try a lattice")]
     assert store.notes_after("person", first) == []
     other.close()
+    store.close()
+
+
+def test_a_store_without_the_kind_column_is_read_and_upgraded(tmp_path: Path) -> None:
+    store = Store.create(tmp_path / "run", {})
+    store.add_candidate(round=0, code="x = 1\n")
+    store.close()
+    with sqlite3.connect(tmp_path / "run" / "hone.db") as db:
+        db.execute("ALTER TABLE candidates DROP COLUMN kind")  # as an older hone wrote it
+    readonly = Store.open(tmp_path / "run", readonly=True)
+    assert [c.kind for c in readonly.candidates(pending=True)] == [""]
+    readonly.close()
+    store = Store.open(tmp_path / "run")
+    trial = store.add_candidate(round=0, code="x = 2\n", parent_ids=(1,), kind="tune")
+    assert [c.kind for c in store.candidates(pending=True)] == ["", "tune"] and trial.kind == "tune"
     store.close()

@@ -132,7 +132,9 @@ def test_tuning_off_changes_nothing(tmp_path: Path) -> None:
 
 
 def test_a_program_without_constants_is_not_tuned(tmp_path: Path) -> None:
-    task = make(tmp_path, program="# EVOLVE-BLOCK-START\ndef f():\n    return 3\n# EVOLVE-BLOCK-END\n")
+    task = make(
+        tmp_path, program="# EVOLVE-BLOCK-START\ndef f():\n    return 3\n# EVOLVE-BLOCK-END\n"
+    )
     task = task.configured(budget=Budget(max_llm_calls=0, patience=None))
     result = hone.run(
         task, model=ScriptedModel([]), verifier=FunctionVerifier(score), run_dir=tmp_path / "run"

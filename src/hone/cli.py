@@ -165,6 +165,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--prices", help="TOML file of model prices, USD per million tokens (docs/models.md)"
     )
+    run.add_argument(
+        "--tune",
+        action=argparse.BooleanOptionalAction,
+        help="tune the constants of each new best program (default: the task's [search] tune)",
+    )
     _budget_args(run)
     run.set_defaults(handler=_run)
     resume = sub.add_parser("resume", help="continue a stopped or killed run")
@@ -213,13 +218,32 @@ def _budget_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-tokens", type=int, help="prompt + completion tokens in all")
     g.add_argument("--max-seconds", type=float, help="wall-clock seconds for this invocation")
     g.add_argument("--max-cost", type=float, help="USD of model calls in all (docs/models.md)")
-    g.add_argument("--patience", type=int, help="stop after this many rounds without improvement")
+    g.add_argument(
+        "--patience",
+        type=_patience,
+        help="stop after this many rounds without improvement (0 or off: no limit)",
+    )
     g.add_argument("--target", type=float, help="stop once the best score reaches this")
+    g.add_argument(
+        "--max-evaluations", type=int, help="parameter-tuning trials in all ([search] tune)"
+    )
+
+
+def _patience(text: str) -> int:
+    """--patience N, or off (0: no limit)."""
+    if text.strip().lower() == "off":
+        return 0
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number or 'off', got {text!r}"
+        ) from None
 
 
 def _budget(args: argparse.Namespace) -> dict[str, Any]:
     keys: tuple[str, ...] = ("max_llm_calls", "max_rounds", "max_tokens", "max_seconds")
-    keys += ("max_cost", "patience", "target")
+    keys += ("max_cost", "patience", "target", "max_evaluations")
     return {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
 
 
@@ -259,6 +283,7 @@ def _run(args: argparse.Namespace) -> int:
             "hypotheses_per_round": args.hypotheses,
             "strategy": args.strategy,
             "deterministic": args.deterministic,
+            "tune": args.tune,
         },
         evaluation={
             "workers": args.workers,

@@ -338,7 +338,14 @@ class Store:
                 ),
             )
         return Candidate(
-            int(cur.lastrowid or 0), round, code, evaluation, parent_ids, call_id, niche=niche, kind=kind
+            int(cur.lastrowid or 0),
+            round,
+            code,
+            evaluation,
+            parent_ids,
+            call_id,
+            niche=niche,
+            kind=kind,
         )
 
     def set_evaluation(

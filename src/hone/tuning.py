@@ -158,7 +158,9 @@ class Tuner:
         }
         maximize = self.task.objective == "maximize"
         sampler = optuna.samplers.CmaEsSampler(seed=self.seed * 1_000_003 + parent.id)
-        study = optuna.create_study(sampler=sampler, direction="maximize" if maximize else "minimize")
+        study = optuna.create_study(
+            sampler=sampler, direction="maximize" if maximize else "minimize"
+        )
         trials = self.task.search.tune_trials
         left = self.left
         trials = trials if left is None else min(trials, left)
@@ -196,10 +198,12 @@ class Tuner:
             tuned = constants(best.code or "", self.task.language)
             changes = ", ".join(
                 f"{(parent.code or '')[a.start : a.end]} → {(best.code or '')[b.start : b.end]}"
-                for a, b in zip(found, tuned)
+                for a, b in zip(found, tuned, strict=False)
                 if a.value != b.value
             )
-            text = head + f"program #{best.id} scores {_g(best)} (from {_g(parent)}) with {changes}."
+            text = (
+                head + f"program #{best.id} scores {_g(best)} (from {_g(parent)}) with {changes}."
+            )
         self.store.add_note(round=parent.round, kind=KIND, text=text)
         log.info(text)
 

@@ -1,5 +1,6 @@
-"""Model backends against real servers: the embedded Gemma 3 270M, and the openai and
-anthropic SDKs talking to that model served on loopback by llama.cpp's own HTTP server."""
+"""Model backends against real servers: the embedded models (the default Qwen2.5-Coder-0.5B,
+Gemma 3 270M), and the openai and anthropic SDKs talking to Gemma served on loopback by
+llama.cpp's own HTTP server."""
 
 import asyncio
 from collections.abc import Iterator
@@ -10,8 +11,9 @@ import pytest
 from hone.exceptions import ConfigError, ModelError
 from hone.models import Message, Request, make_model
 from hone.models.anthropic import AnthropicModel
-from hone.models.embedded import EmbeddedModel, default_model_path
+from hone.models.embedded import EmbeddedModel
 from hone.models.openai import OpenAIModel
+from hone.models.packaged import model_path
 from hone.settings import ModelConfig
 
 pytestmark = pytest.mark.slow
@@ -24,7 +26,7 @@ def server() -> Iterator[Any]:
     import xllamacpp
 
     params = xllamacpp.CommonParams()
-    params.model.path = str(default_model_path())
+    params.model.path = str(model_path("gemma-270m"))
     params.verbosity = -1
     params.n_ctx = 2048
     params.n_parallel = 2
@@ -53,6 +55,27 @@ def test_embedded_model_completes_code_and_counts_tokens() -> None:
         assert 0 < completion.completion_tokens <= 24
         assert completion.prompt_tokens >= 10
         assert "\ndef " not in completion.text
+
+
+def test_embedded_chat_answers_follow_the_grammar_of_the_request() -> None:
+    async def go() -> list[str]:
+        model = make_model(ModelConfig(spec="embedded:qwen-coder-0.5b", style="chat", grammar=True))
+        assert model.style == "chat"
+        asked = (Message("user", "Is 7 a prime number? Explain at length."),)
+        grammar = 'root ::= "yes" | "no"'
+        try:
+            return [
+                (
+                    await model.generate(
+                        Request(messages=asked, max_tokens=20, seed=s, grammar=grammar)
+                    )
+                ).text
+                for s in (1, 2)
+            ]
+        finally:
+            await model.close()
+
+    assert set(asyncio.run(go())) <= {"yes", "no"}
 
 
 def test_openai_backend_against_a_real_server(server: Any) -> None:
@@ -131,7 +154,7 @@ def test_embedding_novelty_against_a_real_server() -> None:
     from hone.novelty import EmbeddingNovelty
 
     params = xllamacpp.CommonParams()
-    params.model.path = str(default_model_path())
+    params.model.path = str(model_path("gemma-270m"))
     params.verbosity = -1
     params.n_ctx = 4096
     params.embedding = True

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from hone.exceptions import ConfigError, MissingDependencyError, ModelError
 from hone.models.base import Completion, Request, Style
@@ -129,9 +129,7 @@ class EmbeddedModel:
 def make(argument: str, config: ModelConfig) -> EmbeddedModel:
     """`embedded` (the default model), `embedded:<name>` (see `packaged.MODELS`) or
     `embedded:<file.gguf>`."""
-    style: Style | None = None
-    if config.style == "chat" or config.style == "completion":
-        style = config.style
+    style = cast(Style, config.style) if config.style else None  # checked by ModelConfig
     model = EmbeddedModel(argument or None, style=style)
     model.grammar = config.grammar
     return model

@@ -1,0 +1,86 @@
+"""Named embedded models: their parts assembled once, atomically, the sha256 checked."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+import pytest
+
+from hone.exceptions import ConfigError, MissingDependencyError, ModelError
+from hone.models import packaged
+from hone.models.packaged import Packaged, model_path
+
+
+def fake_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunks: list[bytes]) -> Packaged:
+    """A model of importable part packages `fakepart1`, ... holding `chunks`."""
+    for i, chunk in enumerate(chunks, 1):
+        data = tmp_path / "site" / f"fakepart{i}" / "data"
+        data.mkdir(parents=True)
+        (data.parent / "__init__.py").write_text("")
+        (data / f"part{i:02d}.bin").write_bytes(chunk)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    for name in [m for m in sys.modules if m.startswith("fakepart")]:
+        del sys.modules[name]
+    whole = b"".join(chunks)
+    model = Packaged(
+        "Fake", "fake.gguf", tuple(f"fakepart{i}" for i in range(1, len(chunks) + 1)),
+        len(whole), hashlib.sha256(whole).hexdigest(), "fake",
+    )  # fmt: skip
+    monkeypatch.setitem(packaged.MODELS, "fake", model)
+    monkeypatch.setenv("HONE_CACHE", str(tmp_path / "cache"))
+    return model
+
+
+def test_parts_are_assembled_once_in_order(tmp_path: Path, monkeypatch, caplog) -> None:
+    fake_model(tmp_path, monkeypatch, [b"GGUF-one-", b"two-", b"three"])
+    with caplog.at_level("WARNING", logger="hone"):
+        path = model_path("fake")
+    assert path == tmp_path / "cache" / "models" / "fake.gguf"
+    assert path.read_bytes() == b"GGUF-one-two-three"
+    assert [r.getMessage() for r in caplog.records] == [
+        f"assembled Fake once into {path} (sha256 checked)"
+    ]
+    caplog.clear()
+    mtime = path.stat().st_mtime_ns
+    with caplog.at_level("WARNING", logger="hone"):
+        assert model_path("fake") == path
+    assert path.stat().st_mtime_ns == mtime and caplog.records == []  # not assembled again
+    assert [p.name for p in path.parent.iterdir()] == ["fake.gguf"]  # no temporary file left
+
+
+def test_a_wrong_checksum_leaves_no_file(tmp_path: Path, monkeypatch) -> None:
+    model = fake_model(tmp_path, monkeypatch, [b"abc", b"def"])
+    monkeypatch.setitem(packaged.MODELS, "fake", Packaged(**{**model.__dict__, "sha256": "0" * 64}))
+    with pytest.raises(ModelError, match="do not add up to the expected file"):
+        model_path("fake")
+    assert list((tmp_path / "cache" / "models").iterdir()) == []
+
+
+def test_a_missing_part_names_the_install_command(tmp_path: Path, monkeypatch) -> None:
+    model = fake_model(tmp_path, monkeypatch, [b"abc"])
+    parts = (*model.parts, "nosuchpart_2")
+    monkeypatch.setitem(packaged.MODELS, "fake", Packaged(**{**model.__dict__, "parts": parts}))
+    with pytest.raises(
+        MissingDependencyError,
+        match=r"'nosuchpart-2' is not installed; run: pip install 'hone\[fake\]'",
+    ):
+        model_path("fake")
+
+
+def test_unknown_names_list_the_known_ones() -> None:
+    with pytest.raises(
+        ConfigError,
+        match=r"unknown embedded model 'qwen'; use one of: qwen-coder-0\.5b, qwen-coder-1\.5b, gemma-270m",
+    ):
+        model_path("qwen")
+
+
+def test_the_recorded_sizes_and_digests_are_the_published_files() -> None:
+    assert packaged.MODELS["qwen-coder-0.5b"].size == 491_400_064
+    assert packaged.MODELS["qwen-coder-1.5b"].size == 1_117_320_768
+    assert (
+        packaged.DEFAULT == "qwen-coder-0.5b"
+        and packaged.MODELS["qwen-coder-1.5b"].extra == "qwen-1.5b"
+    )
