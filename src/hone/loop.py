@@ -117,7 +117,7 @@ class Loop:
             usage, in_flight = self.model.usage, self.model.in_flight
             size = budget.round_size(self.task.budget, self.rounds.width, usage, in_flight)
             self.emit(RoundStarted(slot.round, size))
-        selection = self.strategy.select(self.population.members, self.rng)
+        selection = self.strategy.select(self.population, self.rng).whole(self.population.full)
         prompt = self.prompter.prompt(selection, self.model.style, self.memory.text, self.rng)
         return Launch(prompt, self.rng.randrange(2**31), slot)
 

@@ -10,7 +10,7 @@ import os
 import random
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -19,7 +19,7 @@ from urllib.parse import quote
 from hone.budget import Usage
 from hone.evaluation import Evaluation
 from hone.exceptions import RunDirError, StorageError
-from hone.population import Candidate
+from hone.population import Candidate, key_of
 
 DB_NAME = "hone.db"
 SCHEMA_VERSION = 1
@@ -64,6 +64,7 @@ CREATE TABLE IF NOT EXISTS candidates (
     cpu_seconds REAL,
     cached_from INTEGER REFERENCES candidates(id),
     niche INTEGER,
+    key TEXT,
     created REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS candidates_score ON candidates(status, score);
@@ -161,6 +162,10 @@ class Store:
                 if name not in columns:  # recorded by an older hone
                     with store._writing():
                         store.conn.execute(f"ALTER TABLE llm_calls ADD COLUMN {name} {kind}")
+            columns = {row["name"] for row in store.conn.execute("PRAGMA table_info(candidates)")}
+            if "key" not in columns:  # (its rows' keys are worked out as they are read)
+                with store._writing():
+                    store.conn.execute("ALTER TABLE candidates ADD COLUMN key TEXT")
         return store
 
     @classmethod
@@ -318,10 +323,11 @@ class Store:
     ) -> Candidate:
         """Record a hypothesis; without an evaluation it is pending until `set_evaluation`."""
         evaluation = evaluation or Evaluation.pending()
+        key = key_of(code) if code is not None else ""
         with self._writing():
             cur = self.conn.execute(
                 "INSERT INTO candidates(round, parent_ids, call_id, code, status, reason, "
-                "niche, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "niche, key, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     round,
                     json.dumps(list(parent_ids)),
@@ -330,11 +336,13 @@ class Store:
                     evaluation.status,
                     evaluation.reason,
                     niche,
+                    key or None,
                     time.time(),
                 ),
             )
+        candidate_id = int(cur.lastrowid or 0)
         return Candidate(
-            int(cur.lastrowid or 0), round, code, evaluation, parent_ids, call_id, niche=niche
+            candidate_id, round, code, evaluation, parent_ids, call_id, niche=niche, key=key
         )
 
     def set_evaluation(
@@ -371,11 +379,31 @@ class Store:
         )
 
     # -- reads --------------------------------------------------------------------------
-    def candidates(self, *, pending: bool = False) -> list[Candidate]:
-        """Every evaluated hypothesis in order (or only the pending ones)."""
+    def candidates(self, *, pending: bool = False, lean: bool = False) -> list[Candidate]:
+        """Every evaluated hypothesis in order (or only the pending ones). `lean`: without
+        their programs and outputs (`Candidate.stripped`; `candidates_by_id` has them)."""
+        return list(self.each_candidate(pending=pending, lean=lean))
+
+    def each_candidate(self, *, pending: bool = False, lean: bool = False) -> Iterator[Candidate]:
+        """`candidates`, one at a time (a long run's need not all be in memory at once)."""
         where = "status = 'pending'" if pending else "status != 'pending'"
-        rows = self.conn.execute(f"SELECT * FROM candidates WHERE {where} ORDER BY id")
-        return [_candidate(row) for row in rows]
+        columns = _LEAN if lean else "*"
+        rows = self.conn.execute(f"SELECT {columns} FROM candidates WHERE {where} ORDER BY id")
+        return (_candidate(row) for row in rows)
+
+    def candidates_by_id(self, ids: Sequence[int]) -> list[Candidate]:
+        """Whole hypotheses by id, in the order asked."""
+        found: dict[int, Candidate] = {}
+        for start in range(0, len(ids), 500):
+            part = list(ids[start : start + 500])
+            marks = ",".join("?" * len(part))
+            rows = self.conn.execute(f"SELECT * FROM candidates WHERE id IN ({marks})", part)
+            found.update((row["id"], _candidate(row)) for row in rows)
+        return [found[i] for i in ids]
+
+    def codes(self, ids: Sequence[int]) -> dict[int, str]:
+        """The programs of hypotheses by id (those that have one)."""
+        return {c.id: c.code for c in self.candidates_by_id(ids) if c.code is not None}
 
     def candidate(self, candidate_id: int) -> Candidate:
         """One hypothesis by id."""
@@ -480,6 +508,15 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+# Every column but the program and the output (unless the key is missing: an older store's
+# rows keep their program, so that the key can be worked out).
+_LEAN = (
+    "id, round, parent_ids, call_id, status, score, metrics, feedback, reason, eval_seconds, "
+    "cpu_seconds, cached_from, niche, key, CASE WHEN key IS NULL THEN code END AS code, "
+    "'' AS output"
+)
+
+
 def _candidate(row: sqlite3.Row) -> Candidate:
     evaluation = Evaluation(
         score=row["score"],
@@ -500,6 +537,7 @@ def _candidate(row: sqlite3.Row) -> Candidate:
         output=row["output"],
         cached_from=row["cached_from"],
         niche=row["niche"],
+        key=(row["key"] if "key" in row.keys() else None) or "",  # noqa: SIM118 (a Row)
     )
 
 
