@@ -75,7 +75,7 @@ class NoveltyFilter:
             return  # off: nothing to index
         np = _numpy()
         if self._signatures is None:
-            self._signatures = np.zeros((64, 64), dtype=np.uint32)
+            self._signatures = np.zeros((64, 64), dtype=np.uint16)
         elif len(self._ids) == len(self._signatures):
             self._signatures = np.concatenate([self._signatures, np.zeros_like(self._signatures)])
         self._rows[candidate_id] = len(self._ids)
@@ -159,7 +159,7 @@ def _signature(code: str) -> Any:
     )
     with np.errstate(over="ignore"):
         mixed = values[None, :] * multiply[:, None] + add[:, None]
-    return (mixed.min(axis=1) >> np.uint64(32)).astype(np.uint32)
+    return (mixed.min(axis=1) >> np.uint64(48)).astype(np.uint16)  # (16 bits: 128 B a program)
 
 
 class EmbeddingNovelty:
