@@ -224,7 +224,8 @@ def measure_one(run_dir: Path, n: int, name: str, repeat: int) -> dict[str, floa
 
 
 def throughput(workers: int) -> float:
-    """% of ideal with `workers` workers on 0.5 s sleep evaluators (loop_overhead's setup)."""
+    """% of ideal with `workers` workers on 0.5 s sleep evaluators (loop_overhead's setup:
+    an instant model on loopback, evaluation ends from the evaluator's own log)."""
     from benchmarks import loop_overhead as lo
 
     with tempfile.TemporaryDirectory(prefix="hone-scale-") as where:
@@ -232,9 +233,11 @@ def throughput(workers: int) -> float:
         task = lo.make_task(root / "task", 0.5)
         with lo.instant_model() as url:
             run = lo.hone_run(
-                task, url, root / "run", calls=workers * 8, hypotheses=workers, workers=workers
+                url, task, root / "run", calls=workers * 8, hypotheses=workers, workers=workers
             )
-        return float(run["throughput"])
+        ends = lo.evaluation_ends(run.run_dir)
+        rate = run.calls / (ends[-1] - run.first_call_at)
+        return 100.0 * rate / (workers / 0.5)
 
 
 def main() -> None:
