@@ -263,7 +263,10 @@ def hone_run(
     workers: int,
 ) -> Run:
     """Run `hone run` as a subprocess and measure it."""
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
+    # As users run it: with bytecode caching (this machine's environment may turn it off with
+    # PYTHONDONTWRITEBYTECODE, which makes every start compile hone's sources anew).
+    dropped = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "PYTHONDONTWRITEBYTECODE")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
     # The hone of this interpreter's environment, not the first one on PATH (another Python's).
     hone = Path(sysconfig.get_path("scripts")) / "hone"

@@ -173,7 +173,9 @@ def test_kill_9_then_resume_loses_nothing_and_pays_nothing_twice(make_task, tmp_
     assert len(after) == 13  # the start and every hypothesis
 
 
-def test_ctrl_c_stops_cleanly_and_resume_finishes(make_task, tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_ctrl_c_stops_cleanly_and_resume_finishes(make_task, tmp_path: Path, stop) -> None:
+    """Ctrl-C, and SIGTERM and SIGHUP as a service manager or a closed terminal send them."""
     slow = (Path(__file__).parent / "conftest.py").read_text().split('EVALUATOR = """\\\n')[1]
     slow = slow.split('"""')[0].replace(
         "    value = module.run()", "    import time\n    time.sleep(0.3)\n    value = module.run()"
@@ -215,7 +217,7 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(make_task, tmp_path: Path) -> 
                 evaluated = conn.execute(  # (the schema may not be there yet)
                     "SELECT COUNT(*) FROM candidates WHERE status='ok'"
                 ).fetchone()[0]
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(stop)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert f"Continue with: hone resume {run_dir}" in out

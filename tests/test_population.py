@@ -41,3 +41,29 @@ def test_improved_compares_with_the_edited_parent() -> None:
     assert population.improved(c(2, "x = 2", 2.0, parents=(1,)))
     assert not population.improved(c(3, "x = 3", 0.5, parents=(1,)))
     assert not population.improved(c(4, "x = 4", None, parents=(1,)))
+
+
+def test_only_the_best_and_newest_programs_stay_in_memory(tmp_path, monkeypatch) -> None:
+    """With a store to fetch from, programs outside the best ARCHIVE and the newest are left
+    there, and come back whole when asked for."""
+    import hone.population as population_module
+    from hone.store import Store
+
+    monkeypatch.setattr(population_module, "ARCHIVE", 10)
+    monkeypatch.setattr(population_module, "_RECENT", 5)
+    store = Store.create(tmp_path / "run", {})
+    population = Population("maximize", NoveltyFilter(), fetch=store.candidates_by_id)
+    for i in range(60):
+        added = store.add_candidate(round=i, code=f"x = {i}\n")
+        population.add(
+            store.set_evaluation(added, Evaluation(score=float(i % 17), feedback=f"#{i}"))
+        )
+    whole = [c for c in population.members if c.code is not None]
+    assert 10 <= len(whole) <= 10 + 5 + 10  # the best ten, the newest, not yet compacted
+    lean = next(c for c in population.members if c.stripped)
+    assert lean.key and lean.evaluation.feedback  # what strategies need stays
+    assert population.full(lean).code == f"x = {lean.id - 1}\n"
+    assert population.cached(f"x = {lean.id - 1}\n").code == f"x = {lean.id - 1}\n"
+    assert [c.id for c in population.ranked] == sorted(
+        (c.id for c in population.ranked), key=lambda i: (-population.get(i).score, i)
+    )

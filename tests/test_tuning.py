@@ -142,6 +142,26 @@ def test_a_program_without_constants_is_not_tuned(tmp_path: Path) -> None:
     assert [c.kind for c in result.history] == [""]
 
 
+def test_a_runner_up_with_constants_is_tuned_when_the_best_has_none(tmp_path: Path) -> None:
+    # The start (f() = 3, score -2) has no constants; the model's program has, and scores
+    # worse (f() = 2, score -3), yet tuning it can beat the start (f() = 5 is within reach).
+    start = "# EVOLVE-BLOCK-START\ndef f():\n    return 3\n# EVOLVE-BLOCK-END\n"
+    answer = "```python\ndef f():\n    return 2.0 * 1.0\n```"
+    task = make(tmp_path, program=start, tune_trials=40, tune_spread=0.9).configured(
+        budget=Budget(max_llm_calls=1, patience=None, max_evaluations=40)
+    )
+    result = hone.run(
+        task, model=ScriptedModel([answer]), verifier=FunctionVerifier(score),
+        run_dir=tmp_path / "run", seed=3,
+    )  # fmt: skip
+    [proposed] = [c for c in result.history if c.call_id is not None]
+    assert proposed.score is not None and proposed.score < result.history[0].score  # type: ignore[operator]
+    trials = [c for c in result.history if c.kind == "tune"]
+    assert len(trials) == 40 and {c.parent_ids for c in trials} == {(proposed.id,)}
+    assert result.best is not None and result.best.kind == "tune"
+    assert result.best_score is not None and result.best_score > -2.0  # better than the start
+
+
 def test_tuning_settings_are_checked() -> None:
     with pytest.raises(ConfigError, match="tune_trials must be at least 1"):
         hone.SearchConfig(tune_trials=0)

@@ -168,7 +168,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--tune",
         action=argparse.BooleanOptionalAction,
-        help="tune the constants of each new best program (default: the task's [search] tune)",
+        help="tune the constants of the most promising programs (default: the task's [search] tune)",
     )
     _budget_args(run)
     run.set_defaults(handler=_run)

@@ -43,7 +43,7 @@ STATUSES: tuple[Status, ...] = (
 SCORE_KEYS = ("combined_score", "score")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evaluation:
     """What a verifier says of one program: a score, metrics, feedback, or why it failed."""
 

@@ -53,7 +53,7 @@ class Loop:
     rounds: Rounds
     rng: random.Random
     emit: EventHandler
-    tuner: Tuner | None = None  # parameter tuning of new best programs ([search] tune)
+    tuner: Tuner | None = None  # parameter tuning of promising programs ([search] tune)
     clock: Callable[[], float] = time.monotonic
     failures: int = 0  # model calls failed in a row
 
@@ -120,7 +120,7 @@ class Loop:
             usage, in_flight = self.model.usage, self.model.in_flight
             size = budget.round_size(self.task.budget, self.rounds.width, usage, in_flight)
             self.emit(RoundStarted(slot.round, size))
-        selection = self.strategy.select(self.population.members, self.rng)
+        selection = self.strategy.select(self.population, self.rng).whole(self.population.full)
         prompt = self.prompter.prompt(selection, self.model.style, self.memory.text, self.rng)
         return Launch(prompt, self.rng.randrange(2**31), slot)
 
@@ -210,7 +210,7 @@ class Loop:
 
     async def _register(self, candidate: Candidate) -> None:
         """Steps 4 and 5: the outcome joins the population, the model is credited, the memory
-        reflects on a complete round, and a new best program may be tuned."""
+        reflects on a complete round, and a promising program may be tuned."""
         self._add(candidate)
         self.model.credit(candidate, self.population.improved(candidate))
         await self.memory.after(candidate.round, self.population)

@@ -1,19 +1,38 @@
-"""The hypotheses a run has verified: `Candidate`, the best so far, the evaluation cache and
-the near-copy filter."""
+"""The hypotheses a run has verified: `Candidate`, the best so far, the ranking strategies draw
+from, the evaluation cache and the near-copy filter.
+
+Everything here is kept up to date as each hypothesis is registered, so that the cost of a
+hypothesis does not grow with the size of the run: the ranking is kept sorted, failures and
+children are counted as they come, and only the programs a prompt may show (the best
+`ARCHIVE`, the newest) stay whole in memory; the others are fetched from the store when asked
+for (`full`).
+"""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterable
+import bisect
+import dataclasses
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from hone.edits import program_key
 from hone.evaluation import Evaluation
-from hone.objective import Objective, better
+from hone.objective import Objective, better, signed
+
+ARCHIVE = 1000  # the best distinct programs kept whole in memory; strategies draw from them
+_RECENT = 200  # the newest hypotheses kept whole as well
+Fetch = Callable[[Sequence[int]], list["Candidate"]]  # whole candidates by id, from the store
 
 
-@dataclass(frozen=True)
+def key_of(code: str) -> str:
+    """Equal for programs that differ only in comments, docstrings or layout (a digest)."""
+    return hashlib.blake2b(program_key(code).encode(), digest_size=12).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """One hypothesis: its program, where it came from, and how it was evaluated."""
 
@@ -27,16 +46,21 @@ class Candidate:
     cached_from: int | None = None  # an identical program evaluated earlier, whose outcome this is
     niche: int | None = None  # where the search strategy placed it (e.g. its island)
     kind: str = ""  # "tune": a parameter-tuning trial (hone.tuning); "": the start or the model's
+    key: str = field(default="", compare=False)  # `key_of(code)`; "" when there is no code
+
+    def __post_init__(self) -> None:
+        if not self.key and self.code is not None:
+            object.__setattr__(self, "key", key_of(self.code))
 
     @property
     def score(self) -> float | None:
         """The score when the evaluation succeeded, else None."""
         return self.evaluation.score if self.evaluation.ok else None
 
-    @functools.cached_property
-    def key(self) -> str:
-        """Equal for programs that differ only in comments, docstrings or layout."""
-        return program_key(self.code or "")
+    @property
+    def stripped(self) -> bool:
+        """True when the program was left in the store (`Population.full` brings it back)."""
+        return self.code is None and bool(self.key)
 
 
 class NearCopies(Protocol):
@@ -48,52 +72,102 @@ class NearCopies(Protocol):
         """Count a program as evaluated."""
         ...
 
-    async def check(self, code: str) -> tuple[int, float] | None:
-        """(id, similarity) of the most similar evaluated program at or above the threshold
-        (identical ones aside), else None."""
+    async def check(
+        self, code: str, among: Iterable[int] | None = None
+    ) -> tuple[int, float] | None:
+        """(id, similarity) of the most similar evaluated program (of those `among`, when
+        given) at or above the threshold (identical ones aside), else None."""
         ...
 
 
 @dataclass
 class Population:
-    """Every registered hypothesis in order, the best so far, and what is known about
-    programs: the outcome of each distinct one (the cache) and the near-copy filter."""
+    """Every registered hypothesis in order, the best so far, the distinct scored programs
+    best first (`ranked`), the failures, how often each program was a parent, and what is
+    known about programs: the outcome of each distinct one (the cache) and the near-copy
+    filter. `fetch` brings back programs left in the store (none without it)."""
 
     objective: Objective
     near_copies: NearCopies
+    fetch: Fetch | None = None
     members: list[Candidate] = field(default_factory=list)
     best: Candidate | None = None
     best_round: int = 0
-    _by_key: dict[str, Candidate] = field(default_factory=dict)
+    ranked: list[Candidate] = field(default_factory=list)  # distinct scored, best first
+    children: Counter[int] = field(default_factory=Counter)  # by parent id
+    replaced: int = 0  # times a ranked program gave way to an equal one ranking before it
+    _order: list[tuple[float, int]] = field(default_factory=list)  # ranked's sort keys
+    _ranked_by_key: dict[str, Candidate] = field(default_factory=dict)
+    _failures: list[int] = field(default_factory=list)  # ids, oldest first
+    _by_key: dict[str, int] = field(default_factory=dict)  # the first of each program
     _by_id: dict[int, Candidate] = field(default_factory=dict)
-    _by_round: dict[int, list[Candidate]] = field(default_factory=dict)
+    _position: dict[int, int] = field(default_factory=dict)  # index in members
+    _by_round: dict[int, list[int]] = field(default_factory=dict)
+    _whole: list[int] = field(default_factory=list)  # ids whose program is in memory
+    _added: int = 0  # since the last compaction
 
     @classmethod
     def of(
-        cls, objective: Objective, near_copies: NearCopies, members: Iterable[Candidate] = ()
+        cls,
+        objective: Objective,
+        near_copies: NearCopies,
+        members: Iterable[Candidate] = (),
+        fetch: Fetch | None = None,
     ) -> Population:
         """A population holding `members` (a resumed run's), in order."""
-        population = cls(objective, near_copies)
+        population = cls(objective, near_copies, fetch)
         for candidate in members:
             population.add(candidate)
         return population
 
     def add(self, candidate: Candidate) -> bool:
         """Register a verified hypothesis; True when it is the new best."""
+        self._position[candidate.id] = len(self.members)
         self.members.append(candidate)
         self._by_id[candidate.id] = candidate
-        self._by_round.setdefault(candidate.round, []).append(candidate)
-        if candidate.code is not None and candidate.evaluation.status not in (
-            "killed",
-            "duplicate",
-        ):
-            self._by_key.setdefault(candidate.key, candidate)
-            self.near_copies.remember(candidate.id, candidate.code)
+        self._by_round.setdefault(candidate.round, []).append(candidate.id)
+        if candidate.parent_ids:
+            self.children[candidate.parent_ids[0]] += 1
+        if candidate.key and candidate.evaluation.status not in ("killed", "duplicate"):
+            self._by_key.setdefault(candidate.key, candidate.id)
+            if candidate.code is not None:
+                self.near_copies.remember(candidate.id, candidate.code)
+        if candidate.code is not None:
+            self._whole.append(candidate.id)
         score = candidate.score
+        if score is None:
+            if not candidate.evaluation.ok:
+                self._failures.append(candidate.id)
+        else:
+            self._rank(candidate, score)
+        self._added += 1
+        if self.fetch is not None and self._added >= ARCHIVE:
+            self._compact()
         if score is not None and better(self.objective, score, self.best_score):
             self.best, self.best_round = candidate, candidate.round
             return True
         return False
+
+    def _rank(self, candidate: Candidate, score: float) -> None:
+        order = (-signed(self.objective, score), candidate.id)
+        same = self._ranked_by_key.get(candidate.key) if candidate.key else None
+        if same is not None:
+            if same.score is None or (-signed(self.objective, same.score), same.id) < order:
+                return  # the same program ranks already, before this one
+            self._unrank(same)
+        index = bisect.bisect(self._order, order)
+        self._order.insert(index, order)
+        self.ranked.insert(index, candidate)
+        if candidate.key:
+            self._ranked_by_key[candidate.key] = candidate
+
+    def _unrank(self, candidate: Candidate) -> None:
+        self.replaced += 1
+        assert candidate.score is not None
+        index = bisect.bisect_left(
+            self._order, (-signed(self.objective, candidate.score), candidate.id)
+        )
+        del self._order[index], self.ranked[index]
 
     @property
     def best_score(self) -> float | None:
@@ -103,20 +177,48 @@ class Population:
     def __contains__(self, candidate_id: int) -> bool:
         return candidate_id in self._by_id
 
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def ranks(self, candidate: Candidate) -> bool:
+        """True when the candidate is in `ranked` (scored, and the first of its program)."""
+        if candidate.score is None:
+            return False
+        if not candidate.key:
+            return True
+        ranked = self._ranked_by_key.get(candidate.key)
+        return ranked is not None and ranked.id == candidate.id
+
     def get(self, candidate_id: int) -> Candidate:
-        """A registered hypothesis by id."""
+        """A registered hypothesis by id (its program may be in the store only: `full`)."""
         return self._by_id[candidate_id]
+
+    def full(self, candidate: Candidate) -> Candidate:
+        """The candidate with its program and output, fetched from the store if need be."""
+        if not candidate.stripped or self.fetch is None:
+            return candidate
+        [whole] = self.fetch([candidate.id])
+        return whole
+
+    def recent_failures(self, n: int) -> tuple[Candidate, ...]:
+        """The `n` newest failed hypotheses, newest first."""
+        return tuple(self._by_id[i] for i in reversed(self._failures[-n:])) if n > 0 else ()
 
     def cached(self, program: str) -> Candidate | None:
         """The registered hypothesis with the same program, up to comments and layout."""
-        return self._by_key.get(program_key(program))
+        found = self._by_key.get(key_of(program))
+        return self.full(self._by_id[found]) if found is not None else None
 
     async def near_copy(self, program: str) -> tuple[int, float] | None:
-        """(id, similarity) of an evaluated program the new one nearly copies, else None.
-        Exact copies are the cache's business, not this filter's."""
+        """(id, similarity) of an evaluated program the new one nearly copies, else None:
+        of the best ARCHIVE distinct programs and the newest (in a long run, a copy of an old
+        weak program is no threat to the search). Exact copies are the cache's business."""
         if not self.near_copies.threshold or self.cached(program) is not None:
             return None
-        return await self.near_copies.check(program)
+        if len(self.members) <= ARCHIVE + _RECENT:
+            return await self.near_copies.check(program)
+        among = {c.id for c in self.ranked[:ARCHIVE]} | {c.id for c in self.members[-_RECENT:]}
+        return await self.near_copies.check(program, among)
 
     def improved(self, candidate: Candidate) -> bool:
         """True when the hypothesis scored better than the parent it edited."""
@@ -127,4 +229,27 @@ class Population:
 
     def of_round(self, round_: int) -> list[Candidate]:
         """The registered hypotheses of one round."""
-        return list(self._by_round.get(round_, ()))
+        return [self._by_id[i] for i in self._by_round.get(round_, ())]
+
+    def _compact(self) -> None:
+        """Leave in the store the programs no prompt is likely to show: all but the best
+        ARCHIVE distinct ones, the best, and the newest."""
+        self._added = 0
+        keep = {c.id for c in self.ranked[:ARCHIVE]} | {i for i in self._whole[-_RECENT:]}
+        if self.best is not None:
+            keep.add(self.best.id)
+        whole = []
+        for candidate_id in self._whole:
+            if candidate_id in keep:
+                whole.append(candidate_id)
+                continue
+            old = self._by_id[candidate_id]
+            lean = dataclasses.replace(old, code=None, output="")
+            self._by_id[candidate_id] = lean
+            self.members[self._position[candidate_id]] = lean
+            if self._ranked_by_key.get(old.key) is old:
+                self._ranked_by_key[old.key] = lean
+                assert old.score is not None
+                order = (-signed(self.objective, old.score), old.id)
+                self.ranked[bisect.bisect_left(self._order, order)] = lean
+        self._whole = whole

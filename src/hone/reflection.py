@@ -67,7 +67,7 @@ class Memory:
         ):
             return
         self.reflected.add(round_)
-        best = population.best or done[0]
+        best = population.full(population.best or done[0])
         asked = chat.reflection(self.task, done, best, self.text)
         text = await self._note(asked, round_, "reflection")
         if text is None:

@@ -129,7 +129,13 @@ class Session:
             store=store,
             strategy=self.strategy or make_strategy(search, task.objective),
             prompter=Prompter(task, search.crossover),
-            population=Population.of(task.objective, self._near_copies(), store.candidates()),
+            population=Population.of(
+                task.objective,
+                self._near_copies(),
+                # (programs are fetched as prompts need them; the near-copy index needs all)
+                store.each_candidate(lean=not search.novelty),
+                fetch=store.candidates_by_id,
+            ),
             memory=Memory(task, store, metered, rng),
             rounds=Rounds(
                 search.hypotheses_per_round,
@@ -153,7 +159,7 @@ class Session:
         threshold = self.task.search.novelty
         if self.embedder is not None and threshold:
             return EmbeddingNovelty(threshold, self.embedder)
-        return NoveltyFilter(threshold)
+        return NoveltyFilter(threshold, codes=self.store.codes)
 
     async def _run(self, loop: Loop, start: Candidate) -> RunResult:
         task, store = self.task, self.store

@@ -68,8 +68,8 @@ class SearchConfig(Table):
     edits: str = "either"
     # pareto: {metric: "maximize" | "minimize"} for each objective
     objectives: dict[str, str] = field(default_factory=dict)
-    # parameter tuning (hone.tuning): each new best program's float constants are tuned by
-    # Optuna, tune_trials evaluations at a time and no model call, within [budget] max_evaluations
+    # parameter tuning (hone.tuning): the float constants of the most promising programs are
+    # tuned by Optuna, tune_trials evaluations each, no model call, within [budget] max_evaluations
     tune: bool = False
     tune_trials: int = 20
     tune_spread: float = 0.1  # each constant is searched within ± this share of its value

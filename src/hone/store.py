@@ -10,7 +10,7 @@ import os
 import random
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -19,14 +19,15 @@ from urllib.parse import quote
 from hone.budget import Usage
 from hone.evaluation import Evaluation
 from hone.exceptions import RunDirError, StorageError
-from hone.population import Candidate
+from hone.population import Candidate, key_of
 
 DB_NAME = "hone.db"
 SCHEMA_VERSION = 1
 MAX_ANSWER_CHARS = 200_000  # of one model answer kept (a 10 MB answer would be stored whole)
 _ADDED_COLUMNS = {
     "llm_calls": {"seed": "INTEGER", "purpose": "TEXT", "cost": "REAL"},
-    "candidates": {"kind": "TEXT NOT NULL DEFAULT ''"},
+    # (a row without a key has it worked out as it is read)
+    "candidates": {"key": "TEXT", "kind": "TEXT NOT NULL DEFAULT ''"},
 }  # columns newer than v1, by table
 
 _SCHEMA = """
@@ -63,6 +64,7 @@ CREATE TABLE IF NOT EXISTS candidates (
     cpu_seconds REAL,
     cached_from INTEGER REFERENCES candidates(id),
     niche INTEGER,
+    key TEXT,
     created REAL NOT NULL,
     kind TEXT NOT NULL DEFAULT ''
 );
@@ -321,10 +323,11 @@ class Store:
     ) -> Candidate:
         """Record a hypothesis; without an evaluation it is pending until `set_evaluation`."""
         evaluation = evaluation or Evaluation.pending()
+        key = key_of(code) if code is not None else ""
         with self._writing():
             cur = self.conn.execute(
                 "INSERT INTO candidates(round, parent_ids, call_id, code, status, reason, "
-                "niche, created, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "niche, key, created, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     round,
                     json.dumps(list(parent_ids)),
@@ -333,18 +336,21 @@ class Store:
                     evaluation.status,
                     evaluation.reason,
                     niche,
+                    key or None,
                     time.time(),
                     kind,
                 ),
             )
+        candidate_id = int(cur.lastrowid or 0)
         return Candidate(
-            int(cur.lastrowid or 0),
+            candidate_id,
             round,
             code,
             evaluation,
             parent_ids,
             call_id,
             niche=niche,
+            key=key,
             kind=kind,
         )
 
@@ -382,11 +388,38 @@ class Store:
         )
 
     # -- reads --------------------------------------------------------------------------
-    def candidates(self, *, pending: bool = False) -> list[Candidate]:
-        """Every evaluated hypothesis in order (or only the pending ones)."""
+    def candidates(self, *, pending: bool = False, lean: bool = False) -> list[Candidate]:
+        """Every evaluated hypothesis in order (or only the pending ones). `lean`: without
+        their programs and outputs (`Candidate.stripped`; `candidates_by_id` has them)."""
+        return list(self.each_candidate(pending=pending, lean=lean))
+
+    def each_candidate(self, *, pending: bool = False, lean: bool = False) -> Iterator[Candidate]:
+        """`candidates`, one at a time (a long run's need not all be in memory at once)."""
         where = "status = 'pending'" if pending else "status != 'pending'"
-        rows = self.conn.execute(f"SELECT * FROM candidates WHERE {where} ORDER BY id")
-        return [_candidate(row) for row in rows]
+        columns = _LEAN if lean else "*"
+        rows = self.conn.execute(f"SELECT {columns} FROM candidates WHERE {where} ORDER BY id")
+        return (_candidate(row) for row in rows)
+
+    def candidates_by_id(self, ids: Sequence[int]) -> list[Candidate]:
+        """Whole hypotheses by id, in the order asked."""
+        found: dict[int, Candidate] = {}
+        for start in range(0, len(ids), 500):
+            part = list(ids[start : start + 500])
+            marks = ",".join("?" * len(part))
+            rows = self.conn.execute(f"SELECT * FROM candidates WHERE id IN ({marks})", part)
+            found.update((row["id"], _candidate(row)) for row in rows)
+        return [found[i] for i in ids]
+
+    def parents_of_kind(self, kind: str) -> list[tuple[int, ...]]:
+        """The parent ids of every hypothesis of `kind` (pending ones included), in order."""
+        rows = self.conn.execute(
+            "SELECT parent_ids FROM candidates WHERE kind = ? ORDER BY id", (kind,)
+        ).fetchall()
+        return [tuple(json.loads(row["parent_ids"])) for row in rows]
+
+    def codes(self, ids: Sequence[int]) -> dict[int, str]:
+        """The programs of hypotheses by id (those that have one)."""
+        return {c.id: c.code for c in self.candidates_by_id(ids) if c.code is not None}
 
     def candidate(self, candidate_id: int) -> Candidate:
         """One hypothesis by id."""
@@ -491,6 +524,15 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+# Every column but the program and the output (unless the key is missing: an older store's
+# rows keep their program, so that the key can be worked out).
+_LEAN = (
+    "id, round, parent_ids, call_id, status, score, metrics, feedback, reason, eval_seconds, "
+    "cpu_seconds, cached_from, niche, key, kind, CASE WHEN key IS NULL THEN code END AS code, "
+    "'' AS output"
+)
+
+
 def _candidate(row: sqlite3.Row) -> Candidate:
     evaluation = Evaluation(
         score=row["score"],
@@ -512,6 +554,7 @@ def _candidate(row: sqlite3.Row) -> Candidate:
         cached_from=row["cached_from"],
         niche=row["niche"],
         kind=row["kind"] if "kind" in row.keys() else "",  # noqa: SIM118 (sqlite3.Row)
+        key=(row["key"] if "key" in row.keys() else None) or "",  # noqa: SIM118 (a Row)
     )
 
 

@@ -4,9 +4,9 @@ program's own values: a local search around a program the model wrote), with no 
 
 Each trial is a program with other values for the constants, evaluated in the sandbox like any
 hypothesis and stored as one of kind "tune" with the tuned program as its parent. The loop
-asks `Tuner.after` once a hypothesis is registered: a new best program that no model call has
-been tuned from yet gets a stage of `[search] tune_trials` trials, within `[budget]
-max_evaluations`. What a stage found goes into the store as a note that chat prompts carry.
+asks `Tuner.after` once a hypothesis is registered: the most promising program not tuned yet
+(`Tuner.choose`: the best one with constants among the few best) gets a stage of `[search]
+tune_trials` trials, within `[budget] max_evaluations`. What a stage found goes into the store as a note that chat prompts carry.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from hone.task import Task
 log = logging.getLogger("hone")
 KIND = "tune"  # the kind of a tuning trial's hypothesis, and of the note a stage leaves
 MAX_CONSTANTS = 12  # tuned at once: the first ones of the block
+PROMISING = 4  # the best scored programs a program to tune is chosen from
 _FLOAT = re.compile(r"(?<![\w.])(?:\d+\.\d*|\.\d+|\d+(?:\.\d*)?[eE][-+]?\d+)(?![\w.])")
 
 Verify = Callable[[Candidate], Awaitable[Candidate]]
@@ -110,13 +111,14 @@ def _blank_comments(code: str) -> str:
 
 
 class Tuner:
-    """Tunes the constants of new best programs, a stage at a time, within the budget."""
+    """Tunes the constants of promising programs, a stage at a time, within the budget."""
 
     def __init__(self, task: Task, store: Store, seed: int) -> None:
         self.task, self.store, self.seed = task, store, seed
-        done = [c for c in store.candidates() + store.candidates(pending=True) if c.kind == KIND]
-        self.spent = len(done)  # trials evaluated in this run, resumed ones included
-        self.tuned = {c.parent_ids[0] for c in done if c.parent_ids}
+        parents = store.parents_of_kind(KIND)
+        self.spent = len(parents)  # trials evaluated in this run, resumed ones included
+        self.tuned = {ids[0] for ids in parents if ids}
+        self._tunable: dict[int, bool] = {}  # by candidate id: has constants to tune
         self._lock = asyncio.Lock()
 
     @property
@@ -125,25 +127,36 @@ class Tuner:
         limit = self.task.budget.max_evaluations
         return None if limit is None else max(limit - self.spent, 0)
 
-    def wants(self, candidate: Candidate | None) -> bool:
+    def wants(self, candidate: Candidate, population: Population) -> bool:
         """True when `candidate` should be tuned now."""
-        return (
-            self.task.search.tune
-            and candidate is not None
-            and candidate.kind != KIND
-            and candidate.id not in self.tuned
-            and self.left != 0
-            and bool(constants(candidate.code or "", self.task.language))
-        )
+        if (
+            not self.task.search.tune
+            or candidate.kind == KIND
+            or candidate.id in self.tuned
+            or self.left == 0
+        ):
+            return False
+        tunable = self._tunable.get(candidate.id)
+        if tunable is None:
+            code = population.full(candidate).code or ""
+            tunable = self._tunable[candidate.id] = bool(constants(code, self.task.language))
+        return tunable
+
+    def choose(self, population: Population) -> Candidate | None:
+        """The most promising program to tune: the best of the `PROMISING` best scored
+        programs that has constants, was not tuned yet and is not itself a trial (the best
+        one when it qualifies; otherwise a runner-up, such as a model's program with constants
+        when the best, the start say, has none)."""
+        return next((c for c in population.ranked[:PROMISING] if self.wants(c, population)), None)
 
     async def after(self, population: Population, verify: Verify, register: Register) -> None:
-        """Tune the best program when it is new, not itself a trial, and has constants."""
-        if not self.wants(population.best):
+        """Tune the most promising program, if there is one to tune (`choose`)."""
+        if self.choose(population) is None:
             return
         async with self._lock:
-            parent = population.best
-            if parent is not None and self.wants(parent):
-                await self._stage(parent, verify, register)
+            parent = self.choose(population)
+            if parent is not None:
+                await self._stage(population.full(parent), verify, register)
 
     async def _stage(self, parent: Candidate, verify: Verify, register: Register) -> None:
         optuna = _optuna()

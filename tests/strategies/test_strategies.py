@@ -195,3 +195,53 @@ def test_pareto_front_and_choice() -> None:
         SearchConfig(strategy="pareto", objectives={"speed": "maximize"})
     with pytest.raises(ConfigError, match="'maximize' or 'minimize'"):
         SearchConfig(strategy="pareto", objectives={"a": "up", "b": "maximize"})
+
+
+def _growing_run(seed: int, n: int) -> list[Candidate]:
+    """A run's hypotheses: repeated programs, failures, islands, two metrics."""
+    rng = random.Random(seed)
+    found = [cand(1, 0.0, x=0.5, y=0.5)]
+    for i in range(2, n + 1):
+        score = None if rng.random() < 0.2 else round(rng.uniform(0, 10), 1)
+        program = f"def f():\n    return {rng.randrange(n // 3)}\n"  # copies come back
+        evaluation = (
+            Evaluation(score=score, metrics={"x": rng.random(), "y": rng.random()})
+            if score is not None
+            else Evaluation.failed("error", "boom")
+        )
+        found.append(Candidate(i, i // 4, program, evaluation, (1,), niche=rng.randrange(3)))
+    return found
+
+
+@pytest.mark.parametrize(
+    "name", ["top-k", "weighted", "power-law", "islands", "map-elites", "pareto"]
+)
+def test_kept_up_to_date_as_hypotheses_come_is_the_same_as_worked_out_anew(name: str) -> None:
+    """A strategy that follows a growing population chooses what it would choose from the
+    whole population at once (what a resumed run does)."""
+    from hone.novelty import NoveltyFilter
+    from hone.population import Population
+
+    search = SearchConfig(
+        strategy=name,
+        islands=3,
+        reset_every=15,
+        features={"x": [0.0, 1.0, 4.0], "y": [4.0]},
+        objectives={"x": "maximize", "y": "minimize"},
+    )
+    run = _growing_run(5, 300)
+    growing = Population("maximize", NoveltyFilter())
+    following = make_strategy(search, "maximize")
+    for step, candidate in enumerate(run):
+        growing.add(candidate)
+        if step % 7 == 0 or step == len(run) - 1:
+            anew = make_strategy(search, "maximize")
+            for seed in (step, step + 1):
+                a = following.select(growing, random.Random(seed))
+                b = anew.select(list(run[: step + 1]), random.Random(seed))
+                assert (a.parent.id, [c.id for c in a.inspirations], a.niche) == (
+                    b.parent.id,
+                    [c.id for c in b.inspirations],
+                    b.niche,
+                ), (name, step)
+                assert [c.id for c in a.failures] == [c.id for c in b.failures]

@@ -83,6 +83,7 @@ class ProcessPool:
         """Begin starting the workers in the background (idempotent)."""
         if self._started is None:
             isolation.sweep_strays()  # candidates a killed hone could not take down
+            precompile()
             self._started = asyncio.ensure_future(self._start_all())
 
     async def ready(self) -> str:
@@ -107,7 +108,7 @@ class ProcessPool:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "hone.sandbox.worker",
+            "hone.sandbox",
             str(self._evaluator),
             self._program_filename,
             json.dumps(self._settings()),
@@ -197,6 +198,24 @@ class ProcessPool:
                     worker.proc.stdin.close()
             await worker.kill()
         self._all.clear()
+
+
+def precompile() -> None:
+    """Compile hone's modules to bytecode if they are not (workers run with
+    PYTHONDONTWRITEBYTECODE, so that nothing of the task's is written; without this, each
+    worker would compile hone's sources anew at every start). Read-only installs stay as
+    they are."""
+    import importlib.util
+
+    package = Path(__file__).resolve().parent.parent
+    source = package / "sandbox" / "worker.py"
+    cached = Path(importlib.util.cache_from_source(str(source)))
+    with contextlib.suppress(OSError):
+        if cached.exists() and cached.stat().st_mtime >= source.stat().st_mtime:
+            return
+        import compileall
+
+        compileall.compile_dir(str(package), quiet=2)
 
 
 def make(task: Task) -> ProcessPool:

@@ -1,6 +1,6 @@
 """The evaluation worker: a warm process that forks one child per candidate.
 
-Run as ``python -m hone.sandbox.worker EVALUATOR_PATH PROGRAM_FILENAME SETTINGS_JSON`` by
+Run as ``python -m hone.sandbox EVALUATOR_PATH PROGRAM_FILENAME SETTINGS_JSON`` by
 `hone.executors.local`. It isolates itself (`hone.sandbox.isolation`: namespaces, a private file
 system view, subreaper), imports the (trusted) evaluator once, then answers one JSON request per
 line on stdin with one JSON reply per line on stdout.

@@ -3,18 +3,22 @@ registry of strategies.
 
 Adding a strategy: a module with ``make(search, objective) -> Strategy`` and one line in
 `STRATEGIES` (the settings check and the CLI's choices come from it).
+
+A strategy gets the run's `Population`, whose ranking and failures are kept up to date as
+hypotheses come in, so that choosing costs about the same at a hundred hypotheses or a
+hundred thousand (`benchmarks/scale.py`); a plain list of candidates works too (tests).
 """
 
 from __future__ import annotations
 
 import importlib
 import random
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from hone.objective import Objective, signed
-from hone.population import Candidate
+from hone.population import Candidate, Population
 
 if TYPE_CHECKING:
     from hone.settings import SearchConfig
@@ -38,11 +42,20 @@ class Selection:
     failures: tuple[Candidate, ...] = ()
     niche: int | None = None  # the island or cell the new hypothesis will belong to
 
+    def whole(self, full: Callable[[Candidate], Candidate]) -> Selection:
+        """The selection with the programs a prompt shows brought back (`Population.full`)."""
+        return replace(
+            self, parent=full(self.parent), inspirations=tuple(map(full, self.inspirations))
+        )
+
+
+Pool: TypeAlias = Population | Sequence[Candidate]  # what a strategy chooses from
+
 
 class Strategy(Protocol):
     """Picks the candidates a prompt shows the model."""
 
-    def select(self, population: Sequence[Candidate], rng: random.Random) -> Selection:
+    def select(self, population: Pool, rng: random.Random) -> Selection:
         """Choose from the evaluated population (at least one candidate has a score)."""
         ...
 
@@ -55,7 +68,7 @@ class TopK:
     k: int = 2
     failures: int = 2
 
-    def select(self, population: Sequence[Candidate], rng: random.Random) -> Selection:
+    def select(self, population: Pool, rng: random.Random) -> Selection:
         """The best `k` distinct programs (best is the parent) and the newest failures."""
         ranked = ranked_distinct(population, self.objective)
         if not ranked:
@@ -64,8 +77,20 @@ class TopK:
         return Selection(ranked[0], tuple(ranked[1 : self.k]), failed)
 
 
-def ranked_distinct(population: Sequence[Candidate], objective: Objective) -> list[Candidate]:
-    """Scored candidates best first; among equal programs only the earliest is kept."""
+def as_population(pool: Pool, objective: Objective) -> Population:
+    """The pool as a `Population` (a list is registered into a new one)."""
+    if isinstance(pool, Population):
+        return pool
+    from hone.novelty import NoveltyFilter
+
+    return Population.of(objective, NoveltyFilter(), pool)
+
+
+def ranked_distinct(population: Pool, objective: Objective) -> list[Candidate]:
+    """Scored candidates best first; among equal programs only the earliest is kept (a
+    population's own ranking: do not change it)."""
+    if isinstance(population, Population):
+        return population.ranked
     keyed = [
         (-signed(objective, e.score), c.id, c)
         for c in population
@@ -82,8 +107,10 @@ def ranked_distinct(population: Sequence[Candidate], objective: Objective) -> li
     return result
 
 
-def recent_failures(population: Sequence[Candidate], n: int) -> tuple[Candidate, ...]:
+def recent_failures(population: Pool, n: int) -> tuple[Candidate, ...]:
     """The `n` newest failed hypotheses, newest first."""
+    if isinstance(population, Population):
+        return population.recent_failures(n)
     if n <= 0:
         return ()
     found: list[Candidate] = []
@@ -109,9 +136,11 @@ def make(search: SearchConfig, objective: Objective) -> TopK:
 
 __all__ = [
     "STRATEGIES",
+    "Pool",
     "Selection",
     "Strategy",
     "TopK",
+    "as_population",
     "make_strategy",
     "ranked_distinct",
     "recent_failures",

@@ -12,14 +12,15 @@ keeps programs that are good in different ways instead of only the best one.
 
 from __future__ import annotations
 
+import bisect
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from hone.objective import Objective
-from hone.population import Candidate
-from hone.strategies import Selection, ranked_distinct, recent_failures
+from hone.objective import Objective, signed
+from hone.population import Candidate, Population
+from hone.strategies import Pool, Selection, as_population, ranked_distinct, recent_failures
 
 if TYPE_CHECKING:
     from hone.settings import SearchConfig
@@ -37,6 +38,8 @@ class MapElites:
     features: Mapping[str, Sequence[float]] = field(default_factory=dict)
     k: int = 2
     failures: int = 2
+    # the grid after the first `seen` members of `of` (kept up to date)
+    _state: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     _shapes: dict[str, tuple[int, int, frozenset[str]]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -46,16 +49,80 @@ class MapElites:
         the values seen, and diversity's reference set); None when a feature is missing."""
         return self._cells([candidate], population or [candidate]).get(candidate.id)
 
-    def elites(self, population: Sequence[Candidate]) -> dict[Cell, Candidate]:
+    def elites(self, population: Pool) -> dict[Cell, Candidate]:
         """The best candidate of every occupied cell."""
-        ranked = ranked_distinct(population, self.objective)  # best first
-        cells = self._cells(ranked, ranked)
-        grid: dict[Cell, Candidate] = {}
-        for candidate in ranked:
-            cell = cells.get(candidate.id)
-            if cell is not None and cell not in grid:
-                grid[cell] = candidate
+        pool = as_population(population, self.objective)
+        return {cell: pool.get(entry[1]) for cell, entry in self._grid(pool).items()}
+
+    def _grid(self, pool: Population) -> dict[Cell, tuple[float, int]]:
+        """Each occupied cell's elite as (sort key, id), brought up to date with the members
+        registered since the last call: each program's feature values are worked out once,
+        and the grid is rebuilt only when a range that follows the values grows or the
+        diversity feature's reference set changes."""
+        state = self._state
+        if state.get("of") is not pool or state.get("replaced") != pool.replaced:
+            state.clear()
+            state.update(of=pool, replaced=pool.replaced, seen=0, reference=[], ranges=None)
+            state.update(vectors={}, grid={}, low={}, high={})
+        vectors: dict[int, tuple[float, ...] | None] = state["vectors"]
+        new = [c for c in pool.members[state["seen"] :] if pool.ranks(c)]
+        state["seen"] = len(pool.members)
+        reference: list[int] = state["reference"]  # the first REFERENCE_SIZE ranked, by id
+        grown = False
+        for candidate in new:
+            if len(reference) < REFERENCE_SIZE:
+                bisect.insort(reference, candidate.id)
+                grown = True
+        rebuild = grown and "diversity" in self.features
+        if rebuild:  # every distance is to the reference set: all anew
+            vectors.clear()
+            state["low"], state["high"] = {}, {}
+            new = list(pool.ranked)
+        code = "complexity" in self.features or "diversity" in self.features
+        if code and (grown or "shown" not in state):
+            state["shown"] = [pool.full(pool.get(i)) for i in reference]
+        shown: list[Candidate] = state.get("shown", []) if code else []
+        low, high = state["low"], state["high"]
+        for candidate in new:
+            vector = self._vector(pool.full(candidate) if code else candidate, shown)
+            vectors[candidate.id] = vector
+            for i, value in enumerate(vector or ()):
+                low[i], high[i] = min(low.get(i, value), value), max(high.get(i, value), value)
+        ranges = self._ranges(low, high)
+        grid: dict[Cell, tuple[float, int]] = state["grid"]
+        if rebuild or ranges != state["ranges"]:
+            state["ranges"] = ranges
+            grid.clear()
+            new = [pool.get(i) for i in vectors]
+        for candidate in new:
+            vector = vectors.get(candidate.id)
+            if vector is None or candidate.score is None:
+                continue
+            cell = tuple(_bin(v, *r) for v, r in zip(vector, ranges, strict=True))
+            entry = (-signed(self.objective, candidate.score), candidate.id)
+            if cell not in grid or entry < grid[cell]:
+                grid[cell] = entry
         return grid
+
+    def _vector(
+        self, candidate: Candidate, reference: Sequence[Candidate]
+    ) -> tuple[float, ...] | None:
+        found = [self._value(name, candidate, reference) for name in sorted(self.features)]
+        if any(v is None for v in found):
+            return None
+        return tuple(float(v) for v in found if v is not None)
+
+    def _ranges(
+        self, low: dict[int, float], high: dict[int, float]
+    ) -> tuple[tuple[float, float, int], ...]:
+        ranges = []
+        for i, name in enumerate(sorted(self.features)):
+            spec = self.features[name]
+            if len(spec) == 3:
+                ranges.append((float(spec[0]), float(spec[1]), int(spec[2])))
+            else:  # the range of the values seen so far
+                ranges.append((low.get(i, 0.0), high.get(i, 0.0), int(spec[0])))
+        return tuple(ranges)
 
     def _cells(
         self, candidates: Sequence[Candidate], population: Sequence[Candidate]
@@ -108,8 +175,9 @@ class MapElites:
             shape = self._shapes[code] = (len(code), code.count("\n"), frozenset(code))
         return shape
 
-    def select(self, population: Sequence[Candidate], rng: random.Random) -> Selection:
+    def select(self, population: Pool, rng: random.Random) -> Selection:
         """A random occupied cell's elite as parent, its nearest neighbours' as inspirations."""
+        population = as_population(population, self.objective)
         grid = self.elites(population)
         if not grid:  # no candidate reports the features: fall back to the best
             ranked = ranked_distinct(population, self.objective)

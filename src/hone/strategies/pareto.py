@@ -9,13 +9,13 @@ objective) are shown as inspirations.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from hone.objective import Objective, signed
 from hone.population import Candidate
-from hone.strategies import Selection, ranked_distinct, recent_failures
+from hone.strategies import Pool, Selection, as_population, ranked_distinct, recent_failures
 
 if TYPE_CHECKING:
     from hone.settings import SearchConfig
@@ -29,6 +29,8 @@ class Pareto:
     objectives: Mapping[str, str] = field(default_factory=dict)
     k: int = 2
     failures: int = 2
+    # the front after the first `seen` members of `of` (kept up to date)
+    _state: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def point(self, candidate: Candidate) -> tuple[float, ...] | None:
         """The candidate's objective values, each signed so that higher is better."""
@@ -40,22 +42,26 @@ class Pareto:
             values.append(signed(cast(Objective, direction), value))
         return tuple(values)
 
-    def front(self, population: Sequence[Candidate]) -> list[Candidate]:
+    def front(self, population: Pool) -> list[Candidate]:
         """The non-dominated distinct programs, in id order."""
-        points = [
-            (c, p)
-            for c in ranked_distinct(population, self.objective)
-            if (p := self.point(c)) is not None
-        ]
-        front = [
-            c
-            for c, p in points
-            if not any(q != p and all(b >= a for a, b in zip(p, q, strict=True)) for _, q in points)
-        ]
-        return sorted(front, key=lambda c: c.id)
+        pool = as_population(population, self.objective)
+        state = self._state
+        if state.get("of") is not pool or state.get("replaced") != pool.replaced:
+            state.update(of=pool, replaced=pool.replaced, seen=0, front={})
+        front: dict[int, tuple[float, ...]] = state["front"]  # id: point
+        for candidate in pool.members[state["seen"] :]:
+            p = self.point(candidate) if pool.ranks(candidate) else None
+            if p is None or any(_dominates(q, p) for q in front.values()):
+                continue
+            for other in [i for i, q in front.items() if _dominates(p, q)]:
+                del front[other]
+            front[candidate.id] = p
+        state["seen"] = len(pool.members)
+        return [pool.get(i) for i in sorted(front)]
 
-    def select(self, population: Sequence[Candidate], rng: random.Random) -> Selection:
+    def select(self, population: Pool, rng: random.Random) -> Selection:
         """A random front member as parent, the front members closest to it as inspirations."""
+        population = as_population(population, self.objective)
         front = self.front(population)
         if not front:  # no candidate reports the objectives: fall back to the best score
             ranked = ranked_distinct(population, self.objective)
@@ -75,6 +81,11 @@ class Pareto:
         return Selection(
             parent, tuple(others[: self.k - 1]), recent_failures(population, self.failures)
         )
+
+
+def _dominates(q: tuple[float, ...], p: tuple[float, ...]) -> bool:
+    """True when point q is at least as good as p in every objective and differs from it."""
+    return q != p and all(b >= a for a, b in zip(p, q, strict=True))
 
 
 def make(search: SearchConfig, objective: Objective) -> Pareto:

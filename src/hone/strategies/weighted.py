@@ -1,7 +1,7 @@
 """ShinkaEvolve-style parent selection: weighted by score, with a bonus for rarely-used parents
 (or, with `power`, by rank alone: the i-th best is drawn with weight i ** -power).
 
-Each distinct scored program gets weight ``sigmoid(lam * (s - median) / spread) / (1 + children)``
+Each of the best POOL distinct scored programs gets weight ``sigmoid(lam * (s - median) / spread) / (1 + children)``
 where ``s`` is its score signed so that higher is better, ``spread`` the interquartile range
 of the scores and ``children`` how many hypotheses have used it as their parent so far. Good
 programs are chosen often, but a good program that has been tried many times yields to one
@@ -13,17 +13,18 @@ from __future__ import annotations
 import math
 import random
 import statistics
-from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hone.objective import Objective, signed
 from hone.population import Candidate
-from hone.strategies import Selection, ranked_distinct, recent_failures
+from hone.strategies import Pool, Selection, as_population, recent_failures
 
 if TYPE_CHECKING:
     from hone.settings import SearchConfig
+
+
+POOL = 100  # parents are drawn from the best POOL distinct programs (an archive, as ShinkaEvolve's)
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,11 @@ class Weighted:
     sharpness: float = 10.0  # lam: how strongly the score decides
     power: float = 0.0  # > 0: weight rank ** -power instead (power-law, by rank only)
 
-    def weights(self, population: Sequence[Candidate]) -> list[tuple[Candidate, float]]:
-        """Each distinct scored candidate with its selection weight (not normalised)."""
-        ranked = ranked_distinct(population, self.objective)
+    def weights(self, population: Pool) -> list[tuple[Candidate, float]]:
+        """Each of the best POOL distinct scored candidates with its selection weight (not
+        normalised)."""
+        population = as_population(population, self.objective)
+        ranked = population.ranked[:POOL]
         if not ranked:
             raise ValueError("no candidate has a score yet")
         if self.power > 0:
@@ -51,14 +54,15 @@ class Weighted:
         else:
             spread = max(scores) - min(scores)
         spread = spread or 1.0
-        children = Counter(c.parent_ids[0] for c in population if c.parent_ids)
+        children = population.children
         return [
             (c, _sigmoid(self.sharpness * (s - middle) / spread) / (1 + children[c.id]))
             for c, s in zip(ranked, scores, strict=True)
         ]
 
-    def select(self, population: Sequence[Candidate], rng: random.Random) -> Selection:
+    def select(self, population: Pool, rng: random.Random) -> Selection:
         """A weighted draw of the parent; the best other programs as inspirations."""
+        population = as_population(population, self.objective)
         weighted = self.weights(population)
         total = sum(w for _, w in weighted)
         pick = rng.random() * total
