@@ -128,7 +128,8 @@ def test_kill_9_then_resume_loses_nothing_and_pays_nothing_twice(make_task, tmp_
         "--max-llm-calls",
         "12",
     ]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    root = Path(__file__).parent.parent
+    env = {**os.environ, "PYTHONPATH": f"{root / 'src'}{os.pathsep}{root}"}
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     db = run_dir / "hone.db"
     deadline = time.monotonic() + 60
@@ -183,7 +184,8 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(make_task, tmp_path: Path, sto
     task = make_task(evaluator=slow)
     answers = write_answers(tmp_path / "a.jsonl", [1.0 + i / 10 for i in range(1, 11)], whole=True)
     run_dir = tmp_path / "r"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    root = Path(__file__).parent.parent
+    env = {**os.environ, "PYTHONPATH": f"{root / 'src'}{os.pathsep}{root}"}
     proc = subprocess.Popen(
         [
             sys.executable,
