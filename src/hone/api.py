@@ -10,6 +10,7 @@ from typing import Any
 from hone.budget import Budget
 from hone.events import EventHandler
 from hone.executors import Executor
+from hone.export import MlflowExport
 from hone.models import Model
 from hone.models.embeddings import Embedder
 from hone.session import RunResult, Session, run_meta, task_from_meta
@@ -30,6 +31,7 @@ def run(
     strategy: Strategy | None = None,
     base_url: str | None = None,
     embedder: Embedder | None = None,
+    mlflow: str | None = None,
 ) -> RunResult:
     """Run the cycle on `task` and return the result (blocks; see `run_async`)."""
     return asyncio.run(
@@ -44,6 +46,7 @@ def run(
             strategy=strategy,
             base_url=base_url,
             embedder=embedder,
+            mlflow=mlflow,
         )
     )
 
@@ -60,11 +63,14 @@ async def run_async(
     strategy: Strategy | None = None,
     base_url: str | None = None,
     embedder: Embedder | None = None,
+    mlflow: str | None = None,
 ) -> RunResult:
     """Start a new run in `run_dir` (default: runs/<task>-<time>), with `seed` (default: the
     task's, else 0). `model` is a spec string
     (with `base_url` for a server) or a `Model`; `verifier` replaces the task's executor and
-    `embedder` the embedding model `[search] novelty_model` names."""
+    `embedder` the embedding model `[search] novelty_model` names; `mlflow`, a tracking URI,
+    exports each hypothesis's score and the run's usage there (`hone.export`)."""
+    export = MlflowExport(mlflow) if mlflow else None  # a missing package: before any folder
     if seed is None:  # the task's own (an OpenEvolve config's random_seed), else 0
         seed = task.seed or 0
     spec = model if isinstance(model, str) else None
@@ -74,7 +80,9 @@ async def run_async(
     directory = Path(run_dir) if run_dir is not None else default_run_dir(task)
     store = Store.create(directory, run_meta(task, seed))
     backend = model if not isinstance(model, str) else None
-    session = Session(task, store, seed, False, backend, verifier, strategy, embedder, on_event)
+    session = Session(
+        task, store, seed, False, backend, verifier, strategy, embedder, on_event, export=export
+    )
     return await session.drive()
 
 
@@ -88,11 +96,13 @@ def resume(
     verifier: Executor | None = None,
     task: Task | None = None,
     settings: dict[str, dict[str, Any]] | None = None,
+    mlflow: str | None = None,
 ) -> RunResult:
     """Continue a stopped or killed run where it was, with optional budget overrides; `model`
     and `base_url` for a model or server other than the run's (its server moved, say),
     `settings` for other overrides ({"model": {"timeout": 60}}), `task` for a run started
-    from Python without a task folder."""
+    from Python without a task folder, `mlflow` to export to MLflow (to the MLflow run it
+    exported to before, when that is in the same store and experiment)."""
     return asyncio.run(
         resume_async(
             run_dir,
@@ -103,6 +113,7 @@ def resume(
             verifier=verifier,
             task=task,
             settings=settings,
+            mlflow=mlflow,
         )
     )
 
@@ -117,8 +128,10 @@ async def resume_async(
     verifier: Executor | None = None,
     task: Task | None = None,
     settings: dict[str, dict[str, Any]] | None = None,
+    mlflow: str | None = None,
 ) -> RunResult:
     """Async form of `resume`."""
+    export = MlflowExport(mlflow) if mlflow else None
     store = Store.open(Path(run_dir))
     try:
         store.lock()  # before anything is written: a refused resume changes nothing
@@ -135,7 +148,9 @@ async def resume_async(
         raise
     backend = model if not isinstance(model, str) else None
     seed = int(meta["seed"])
-    session = Session(resumed, store, seed, True, backend, verifier, None, None, on_event)
+    session = Session(
+        resumed, store, seed, True, backend, verifier, None, None, on_event, export=export
+    )
     return await session.drive()
 
 

@@ -170,6 +170,7 @@ def _parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         help="tune the constants of the most promising programs (default: the task's [search] tune)",
     )
+    _mlflow_arg(run)
     _budget_args(run)
     run.set_defaults(handler=_run)
     resume = sub.add_parser("resume", help="continue a stopped or killed run")
@@ -177,6 +178,7 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("--model", help="another model than the run's (the same spec forms)")
     resume.add_argument("--base-url", help="another server URL (the run's server moved)")
     resume.add_argument("--model-timeout", type=float, help="seconds a model call may take")
+    _mlflow_arg(resume)
     _budget_args(resume)
     resume.set_defaults(handler=_resume)
     show = sub.add_parser("show", help="show a run: best program, score, history")
@@ -207,6 +209,15 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--run-dir", dest="replay_dir", help="where (default: <run_dir>-replay)")
     replay.set_defaults(handler=_replay)
     return parser
+
+
+def _mlflow_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--mlflow",
+        metavar="URI",
+        help="export each hypothesis's score and the run's usage to MLflow at URI, e.g. "
+        "sqlite:///mlflow.db or http://host:5000 (needs hone[mlflow]; docs/mlflow.md)",
+    )
 
 
 def _budget_args(p: argparse.ArgumentParser) -> None:
@@ -310,6 +321,7 @@ def _run(args: argparse.Namespace) -> int:
                 run_dir=run_dir,
                 seed=args.seed,
                 on_event=view.on_event,
+                mlflow=args.mlflow,
             ),
             run_dir,
         )
@@ -330,6 +342,7 @@ def _resume(args: argparse.Namespace) -> int:
                 base_url=args.base_url,
                 settings={"model": {"timeout": args.model_timeout}},
                 on_event=view.on_event,
+                mlflow=args.mlflow,
             ),
             args._run_dir,
         )

@@ -18,6 +18,7 @@ from hone.budget import Budget, StopReason, Usage
 from hone.events import Event, EventHandler, NewBest, RunStarted, Stopped
 from hone.exceptions import HoneError, RunDirError, UserError
 from hone.executors import Executor, make_executor
+from hone.export import MlflowExport
 from hone.loop import Loop
 from hone.models import Model, check_spec, make_model
 from hone.models.embeddings import Embedder, make_embedder
@@ -70,6 +71,7 @@ class Session:
     embedder: Embedder | None = None
     on_event: EventHandler | None = None
     pricing: Pricing | None = None  # None: the task's [model] prices and base_url
+    export: MlflowExport | None = None  # gets every event; closed after the store
 
     async def drive(self) -> RunResult:
         """Run to a stop rule; the result. The store is closed afterwards."""
@@ -196,6 +198,8 @@ class Session:
     def _emit(self, event: Event) -> None:
         if isinstance(event, NewBest) and event.candidate.code is not None:
             write_atomic(self.store.path.parent / best_file(self.task), event.candidate.code)
+        if self.export is not None:
+            self.export(event)
         if self.on_event is not None:
             self.on_event(event)
 
@@ -211,6 +215,8 @@ class Session:
                     await self.embedder.close()
             finally:
                 self.store.close()
+                if self.export is not None:  # (it reads the store with a connection of its own)
+                    self.export.close()
 
 
 async def _build_model(config: ModelConfig) -> Model:

@@ -3,6 +3,7 @@ the dashboard and report tests."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -30,6 +31,16 @@ def environment() -> dict[str, str]:
     """The environment of a `hone` process started by a test: this checkout's sources first."""
     paths = [str(ROOT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
     return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
+def imported_after(modules: str, packages: tuple[str, ...]) -> list[str]:
+    """Which of `packages` a fresh Python process has imported after `import MODULES`."""
+    found = f"sorted(m for m in sys.modules if m.split('.')[0] in {packages!r})"
+    probe = f"import json, sys, {modules}; print(json.dumps({found}))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=environment(), capture_output=True, text=True, check=True
+    ).stdout
+    return list(json.loads(out))
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,6 @@
 never loads it."""
 
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,7 @@ from hone.evaluation import Evaluation
 from hone.exceptions import RunDirError
 from hone.store import Store, opened
 from hone.web.app import bind, make_app
-from tests.web.conftest import environment
+from tests.web.conftest import imported_after
 
 
 def a_run(path: Path) -> Path:
@@ -61,8 +59,4 @@ def test_dashboard_user_errors_are_one_line(tmp_path: Path, capsys, monkeypatch)
 
 
 def test_hone_run_never_imports_the_web_stack() -> None:
-    probe = "import sys, hone.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in ('starlette', 'uvicorn', 'fastapi')))"
-    out = subprocess.run(
-        [sys.executable, "-c", probe], env=environment(), capture_output=True, text=True, check=True
-    ).stdout
-    assert out.strip() == "[]"
+    assert imported_after("hone.cli", ("starlette", "uvicorn", "fastapi")) == []
