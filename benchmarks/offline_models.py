@@ -19,6 +19,7 @@ import argparse
 import functools
 import json
 import logging
+import shutil
 import statistics
 import sys
 import time
@@ -73,6 +74,7 @@ def run_example(
     out = (
         runs / f"{task_name}-{model.replace('/', '-')}-{'tune' if tune else 'model'}-{calls}-{seed}"
     )
+    shutil.rmtree(out, ignore_errors=True)  # a run stopped before it was recorded: anew
     began = time.monotonic()
     result = hone.run(task, run_dir=out, seed=seed)
     return figures(result, task, time.monotonic() - began)

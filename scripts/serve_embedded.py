@@ -4,7 +4,8 @@
     hone run TASK --model openai:local --base-url http://127.0.0.1:8080/v1
 
 For trying the `openai:` backend, and chat-style prompts, offline: llama.cpp's server from the
-`xllamacpp` wheel, with Gemma 3 270M from its PyPI package unless `--gguf` names another model.
+`xllamacpp` wheel, with the default embedded model (Qwen2.5-Coder-0.5B-Instruct, from its PyPI
+packages) unless `--gguf` names a packaged model (`gemma-270m`, `qwen-coder-1.5b`, ...) or a file.
 Ctrl-C stops it.
 """
 
@@ -18,7 +19,9 @@ import threading
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--gguf", help="a GGUF model file (default: the embedded Gemma 3 270M)")
+    parser.add_argument(
+        "--gguf", help="a GGUF file or a packaged model's name (default: the embedded default)"
+    )
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--ctx", type=int, default=8192, help="context size over all slots")
     parser.add_argument("--parallel", type=int, default=2, help="requests served at once")
@@ -26,10 +29,11 @@ def main() -> int:
 
     import xllamacpp
 
-    from hone.models.embedded import default_model_path
+    from hone.models.packaged import DEFAULT, MODELS, model_path
 
+    name = args.gguf or DEFAULT
     params = xllamacpp.CommonParams()
-    params.model.path = args.gguf or str(default_model_path())
+    params.model.path = str(model_path(name)) if name in MODELS else name
     params.port = args.port
     params.n_ctx = args.ctx
     params.n_parallel = args.parallel

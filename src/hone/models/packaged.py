@@ -32,7 +32,7 @@ class Packaged:
     sha256: str
     extra: str | None  # the hone extra that installs the parts (None: a core dependency)
     # how it is prompted: the code models complete FunSearch's best-shot prompt (measured:
-    # more of their answers apply than of chat answers, and they are shorter; README, Models)
+    # more of their answers apply than of chat answers, and they are shorter; docs/models.md)
     style: Literal["chat", "completion"] | None = "completion"
 
 
@@ -59,7 +59,7 @@ MODELS: dict[str, Packaged] = {
     ),
     "gemma-270m": Packaged("Gemma 3 270M (base)", "", (), 0, "", None),
 }
-DEFAULT = "qwen-coder-0.5b"  # chosen by benchmarks/offline_models.py (README, "Models")
+DEFAULT = "qwen-coder-0.5b"  # chosen by benchmarks/offline_models.py (README, "Results")
 
 
 def cache_dir() -> Path:
