@@ -142,7 +142,8 @@ def case(workdir: Path, seed: int) -> Outcome:
             start_new_session=True,  # its own process group, to kill as a whole
         )
         time.sleep(chooser.uniform(1.5, 5.0))
-        waited = time.monotonic() + 3  # then at a moment when candidates are running
+        # then at a moment when candidates are running (on a loaded machine they may take a while)
+        waited = time.monotonic() + 15
         while not survivors() and time.monotonic() < waited and proc.poll() is None:
             time.sleep(0.01)
         outcome.daemons_before = len(survivors())
