@@ -82,5 +82,5 @@ def test_the_recorded_sizes_and_digests_are_the_published_files() -> None:
     assert packaged.MODELS["qwen-coder-1.5b"].size == 1_117_320_768
     assert (
         packaged.DEFAULT == "qwen-coder-0.5b"
-        and packaged.MODELS["qwen-coder-1.5b"].extra == "qwen-1.5b"
+        and packaged.MODELS["qwen-coder-1.5b"].extra == "qwen-coder-1-5b"
     )

