@@ -4,6 +4,7 @@ the prompts are told (scripted models, in-process verifier: no workers)."""
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -106,8 +107,11 @@ def test_the_evaluation_budget_caps_trials_across_stages(tmp_path: Path) -> None
     )  # fmt: skip
     trials = [c for c in result.history if c.kind == "tune"]
     assert len(trials) == 8
-    parents = {c.parent_ids[0] for c in trials}
-    assert 1 in parents and len(parents) == 2  # the start (5 trials), then a model's program (3)
+    per_parent = Counter(c.parent_ids[0] for c in trials)
+    by_id = {c.id: c for c in result.history}
+    [(start, first), (other, rest)] = sorted(per_parent.items())
+    assert (start, first) == (1, 5)  # the start's stage: all its trials
+    assert rest == 3 and by_id[other].call_id is not None  # then a model's program: what is left
     assert result.usage.calls == 2
 
 

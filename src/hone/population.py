@@ -32,6 +32,9 @@ def key_of(code: str) -> str:
     return hashlib.blake2b(program_key(code).encode(), digest_size=12).hexdigest()
 
 
+TUNE = "tune"  # the kind of a parameter-tuning trial, and of the note its stage leaves
+
+
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """One hypothesis: its program, where it came from, and how it was evaluated."""
@@ -45,7 +48,7 @@ class Candidate:
     output: str = ""
     cached_from: int | None = None  # an identical program evaluated earlier, whose outcome this is
     niche: int | None = None  # where the search strategy placed it (e.g. its island)
-    kind: str = ""  # "tune": a parameter-tuning trial (hone.tuning); "": the start or the model's
+    kind: str = ""  # TUNE: a parameter-tuning trial (hone.tuning); "": the start or the model's
     key: str = field(default="", compare=False)  # `key_of(code)`; "" when there is no code
 
     def __post_init__(self) -> None:

@@ -13,14 +13,13 @@ from hone.budget import may_call
 from hone.exceptions import ConfigError, ModelError
 from hone.models.base import Message, Request
 from hone.models.metered import Metered
-from hone.population import Population
+from hone.population import TUNE, Population
 from hone.prompts import chat
 from hone.store import Store
 from hone.task import Task
 
 log = logging.getLogger("hone")
 PERSON = "person"  # the kind of a person's note in the store
-TUNING = "tune"  # the kind of the note a parameter-tuning stage leaves (hone.tuning)
 MAX_NOTE = 2000  # characters in one person's note
 
 
@@ -46,7 +45,7 @@ class Memory:
             self._last_note = new[-1][0]
             self.person += [text for _, text in new]
         if self.task.search.tune:
-            tuned = self.store.notes_after(TUNING, self._last_tuning)
+            tuned = self.store.notes_after(TUNE, self._last_tuning)
             if tuned:
                 self._last_tuning = tuned[-1][0]
                 self.tuning += [text for _, text in tuned]

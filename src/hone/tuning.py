@@ -24,12 +24,12 @@ from typing import Any
 from hone.edits import region
 from hone.exceptions import MissingDependencyError
 from hone.objective import better
-from hone.population import Candidate, Population
+from hone.population import TUNE, Candidate, Population
 from hone.store import Store
 from hone.task import Task
 
 log = logging.getLogger("hone")
-KIND = "tune"  # the kind of a tuning trial's hypothesis, and of the note a stage leaves
+KIND = TUNE  # the kind of a tuning trial's hypothesis, and of the note a stage leaves
 MAX_CONSTANTS = 12  # tuned at once: the first ones of the block
 PROMISING = 4  # the best scored programs a program to tune is chosen from
 _FLOAT = re.compile(r"(?<![\w.])(?:\d+\.\d*|\.\d+|\d+(?:\.\d*)?[eE][-+]?\d+)(?![\w.])")

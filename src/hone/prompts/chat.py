@@ -9,7 +9,7 @@ from hone.edits import answer_grammar, region
 from hone.evaluation import Evaluation
 from hone.models.base import Message
 from hone.objective import wording
-from hone.population import Candidate
+from hone.population import TUNE, Candidate
 from hone.prompts import Prompt
 from hone.strategies import Selection
 from hone.task import Task
@@ -65,7 +65,7 @@ def reflective(task: Task, selection: Selection, memory: str = "") -> Prompt:
         lines.append("\n## Other good programs")
         for candidate in selection.inspirations:
             lines.append(_describe(candidate, task.language, best=False, block_only=True))
-    failures = [f for f in selection.failures if f.kind != "tune"]  # tuning's are not the model's
+    failures = [f for f in selection.failures if f.kind != TUNE]  # tuning's are not the model's
     if failures:
         lines.append("## Recent failed attempts")
         for failure in failures:
@@ -114,7 +114,11 @@ def crossover(task: Task, selection: Selection, memory: str = "") -> Prompt:
 
 
 def _grammar(task: Task, parent: Candidate) -> str:
-    return answer_grammar(parent.code or "") if task.search.edits != "full" else ""
+    """The answer grammar, built only when `[model] grammar` asks for it (it costs a pass over
+    the parent on every prompt, and only the embedded model reads it)."""
+    if not task.model.grammar or task.search.edits == "full":
+        return ""
+    return answer_grammar(parent.code or "")
 
 
 def _header(task: Task, memory: str) -> list[str]:
