@@ -95,12 +95,19 @@ def record(path: Path, key: str, row: dict[str, Any]) -> None:
         f.write(json.dumps({"key": key, **row}) + "\n")
 
 
-def cached(path: Path, key: str, make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """A recorded run's figures, or run it now and record them."""
+def cached(path: Path, key: str, make: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+    """A recorded run's figures, or run it now and record them; None (and a line saying why)
+    when the run failed, e.g. the model did not answer within its timeout: nothing is recorded
+    for it, so the next invocation runs it again."""
     done = load(path)
     if key not in done:
         print(f"running {key} ...", file=sys.stderr, flush=True)
-        record(path, key, make())
+        try:
+            row = make()
+        except hone.HoneError as exc:
+            print(f"failed {key}: {exc}", file=sys.stderr, flush=True)
+            return None
+        record(path, key, row)
         done = load(path)
     return done[key]
 

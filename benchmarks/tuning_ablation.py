@@ -10,7 +10,7 @@ seeds:
 * both: the call budget and the evaluation budget (``tune_trials`` per new best program).
 
 On ``examples/circle_packing``, ``bin_packing`` and ``closed_form_sum`` with the default
-embedded model (12 calls, 60 evaluations: the examples' settings), and on the three tasks of
+embedded model (``--model NAME`` for another; 12 calls, 60 evaluations: the examples' settings), and on the three tasks of
 ``benchmarks/search_ablation.py`` with its deterministic stand-in model (50 calls, 50
 evaluations). Real-model runs are recorded in ``benchmarks/results/offline_models.jsonl`` and
 not run again (model-only runs are shared with ``benchmarks/offline_models.py``).
@@ -68,15 +68,17 @@ def fake_run(folder: Path, arm: str, seed: int, calls: int, evaluations: int, ou
 def real_run(task: str, arm: str, seed: int, calls: int, evaluations: int, args: Any) -> float:
     """The best score of one run of an example with the default embedded model (recorded)."""
     if arm == "model only":
-        key = offline_models.model_key(task, DEFAULT, seed, calls)
-        make = lambda: offline_models.run_example(task, DEFAULT, seed, calls, args.runs, tune=False)  # noqa: E731
+        key = offline_models.model_key(task, args.model, seed, calls)
+        make = lambda: offline_models.run_example(  # noqa: E731
+            task, args.model, seed, calls, args.runs, tune=False
+        )
     else:
         n = 0 if arm == "tuning only" else calls
         trials = evaluations if arm == "tuning only" else None
-        key = f"{task}|{DEFAULT}|tune|calls={n}|evaluations={evaluations}|seed={seed}"
+        key = f"{task}|{args.model}|tune|calls={n}|evaluations={evaluations}|seed={seed}"
         make = lambda: offline_models.run_example(  # noqa: E731
             task,
-            DEFAULT,
+            args.model,
             seed,
             n,
             args.runs,
@@ -87,7 +89,8 @@ def real_run(task: str, arm: str, seed: int, calls: int, evaluations: int, args:
     if args.print:
         row = offline_models.load(args.results).get(key)
         return float("nan") if row is None else float(row["best"])
-    return float(offline_models.cached(args.results, key, make)["best"])
+    row = offline_models.cached(args.results, key, make)
+    return float("nan") if row is None else float(row["best"])
 
 
 def share(start: float, scores: dict[str, float]) -> str:
@@ -105,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--fake-only", action="store_true", help="only the stand-in model's tasks")
     parser.add_argument("--tasks", default=",".join(offline_models.TASKS))
+    parser.add_argument("--model", default=DEFAULT, help="the embedded model of the real tasks")
     parser.add_argument("--results", type=Path, default=offline_models.RESULTS)
     parser.add_argument("--runs", type=Path, default=Path("/tmp/hone-offline-models"))
     parser.add_argument("--print", action="store_true", help="real tasks: only what is recorded")
@@ -136,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(
                 (
                     task,
-                    f"{DEFAULT}, 12 calls, 60 evaluations",
+                    f"{args.model}, 12 calls, 60 evaluations",
                     first["start"] if first else float("nan"),
                     scores,
                 )

@@ -79,3 +79,16 @@ def test_the_strategy_and_executor_names_come_from_the_registries() -> None:
     assert set(EXECUTORS) == {"local", "ray"}
     with pytest.raises(ConfigError, match="executor must be one of 'local', 'ray'"):
         EvaluationConfig(executor="slurm")
+
+
+def test_a_model_call_deadline_is_the_backends_unless_the_task_sets_one() -> None:
+    from hone.models import call_timeout
+    from hone.settings import ModelConfig
+
+    assert call_timeout(ModelConfig(spec="openai:m")) == 300
+    # the embedded model's four slots share the cores: a call may take four times as long
+    assert call_timeout(ModelConfig(spec="embedded:qwen-coder-1.5b")) == 1200
+    assert call_timeout(ModelConfig(spec="ensemble:openai:m,embedded")) == 1200
+    assert call_timeout(ModelConfig(spec="embedded", timeout=20)) == 20
+    with pytest.raises(ConfigError, match="model timeout must be greater than 0"):
+        ModelConfig(timeout=0)

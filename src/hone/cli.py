@@ -130,7 +130,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--model", help=f"the model: {spec_usage()} (default: embedded)")
     run.add_argument("--base-url", help="server URL for openai:/anthropic: models")
     run.add_argument(
-        "--model-timeout", type=float, help="seconds a model call may take (default: 300)"
+        "--model-timeout",
+        type=float,
+        help="seconds a model call may take (default: 300; the embedded model: 1200)",
     )
     run.add_argument("--run-dir", help="where to store the run (default: runs/<task>-<time>)")
     run.add_argument(

@@ -20,7 +20,7 @@ from hone.exceptions import HoneError, RunDirError, UserError
 from hone.executors import Executor, make_executor
 from hone.export import MlflowExport
 from hone.loop import Loop
-from hone.models import Model, check_spec, make_model
+from hone.models import Model, call_timeout, check_spec, make_model
 from hone.models.embeddings import Embedder, make_embedder
 from hone.models.metered import Metered
 from hone.models.prices import Pricing, member_names, spec_names
@@ -122,7 +122,8 @@ class Session:
         rng = random.Random(self.seed)
         if self.resumed:
             store.restore_random_state(rng)
-        metered = Metered(store, timeout=task.model.timeout, model=self.model, pricing=self.pricing)
+        timeout = call_timeout(task.model)
+        metered = Metered(store, timeout=timeout, model=self.model, pricing=self.pricing)
         search = task.search
         return Loop(
             task=task,

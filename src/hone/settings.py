@@ -206,7 +206,8 @@ class ModelConfig(Table):
     base_url: str | None = None  # for openai-compatible servers
     temperature: float = 0.8
     max_completion_tokens: int = 768
-    timeout: float = 300.0  # seconds per model call
+    # seconds per model call; None: the backend's default (hone.models.call_timeout)
+    timeout: float | None = None
     prices: str = ""  # a TOML file of USD per million tokens per model (docs/models.md#costs)
     # embedded models: chat answers follow a grammar (SEARCH lines copied from the program;
     # hone.edits.answer_grammar); off by default: it lowered the share of answers that apply
@@ -222,7 +223,7 @@ class ModelConfig(Table):
             raise ConfigError(f"style must be 'chat' or 'completion', got {self.style!r}")
         if self.max_completion_tokens < 1:
             raise ConfigError("max_completion_tokens must be at least 1")
-        if not self.timeout > 0:
+        if self.timeout is not None and not self.timeout > 0:
             raise ConfigError("model timeout must be greater than 0")
 
     def merged(self, **overrides: Any) -> ModelConfig:

@@ -39,6 +39,7 @@ def test_embedded_model_completes_code_and_counts_tokens() -> None:
     async def go() -> Any:
         model = make_model(ModelConfig(spec="embedded"))
         assert isinstance(model, EmbeddedModel) and model.style == "completion"
+        assert model.name == "embedded:qwen-coder-0.5b"  # runs record which model answered
         try:
             return await asyncio.gather(
                 *(

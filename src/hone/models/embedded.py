@@ -15,7 +15,7 @@ from hone.models.packaged import DEFAULT, MODELS, model_path
 if TYPE_CHECKING:
     from hone.settings import ModelConfig
 
-DEFAULT_NAME = "embedded"
+DEFAULT_NAME = f"embedded:{DEFAULT}"  # what runs record: which model the default was
 _SLOTS = 4
 _CTX_PER_SLOT = 4096
 
