@@ -161,9 +161,9 @@ def main(argv: list[str] | None = None) -> int:
                 if row is not None:
                     groups.setdefault((model, task), []).append(row)
     print(f"{args.calls} model calls per run, tuning off; default: {DEFAULT}")
-    print(f"{'model':<17}{'task':<17}{'applied':>8} {'ok':>8} {'best':>10} {'wall':>9}")
+    print(f"{'model':<21}{'task':<17}{'applied':>8} {'ok':>8} {'best':>10} {'wall':>9}")
     for (model, task), rows in groups.items():
-        print(f"{model:<17}{task:<17}{table(rows)}")
+        print(f"{model:<21}{task:<17}{table(rows)}")
     return 0
 
 
