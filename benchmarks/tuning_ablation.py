@@ -10,9 +10,9 @@ seeds:
 * both: the call budget and the evaluation budget (``tune_trials`` per new best program).
 
 On ``examples/circle_packing``, ``bin_packing`` and ``closed_form_sum`` with the default
-embedded model (``--model NAME`` for another; 12 calls, 60 evaluations: the examples' settings), and on the three tasks of
-``benchmarks/search_ablation.py`` with its deterministic stand-in model (50 calls, 50
-evaluations). Real-model runs are recorded in ``benchmarks/results/offline_models.jsonl`` and
+embedded model (``--model NAME`` for another; 12 calls, 60 evaluations: the examples'
+settings), and on the three tasks of ``benchmarks/search_ablation.py`` with its deterministic
+stand-in model (50 calls, 50 evaluations). Real-model runs are recorded in ``benchmarks/results/offline_models.jsonl`` and
 not run again (model-only runs are shared with ``benchmarks/offline_models.py``).
 """
 
@@ -66,7 +66,7 @@ def fake_run(folder: Path, arm: str, seed: int, calls: int, evaluations: int, ou
 
 
 def real_run(task: str, arm: str, seed: int, calls: int, evaluations: int, args: Any) -> float:
-    """The best score of one run of an example with the default embedded model (recorded)."""
+    """The best score of one run of an example with the embedded model `args.model` (recorded)."""
     if arm == "model only":
         key = offline_models.model_key(task, args.model, seed, calls)
         make = lambda: offline_models.run_example(  # noqa: E731

@@ -72,7 +72,8 @@ def call_timeout(config: ModelConfig) -> float:
     kind, _, arg = config.spec.partition(":")
     if kind == "ensemble":
         return max(call_timeout(replace(config, spec=m)) for m in ensemble_members(arg))
-    return BACKENDS[kind].timeout
+    backend = BACKENDS.get(kind)  # (a model object passed from Python may carry any spec)
+    return backend.timeout if backend is not None else Backend.timeout
 
 
 def ensemble_members(argument: str) -> list[str]:
