@@ -65,21 +65,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _log_to_stderr() -> None:
-    """hone's warnings as one line each, `hone: warning: ...`, and the packaged models' notes
-    (`hone: assembled ... once`: the first run with a model) as `hone: ...`."""
+    """hone's warnings as one line each: `hone: warning: ...`."""
     log = logging.getLogger("hone")
     if not log.handlers:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(_OneLine())
+        handler.setFormatter(_LowerLevel("hone: %(levelname)s: %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.WARNING)
-        logging.getLogger("hone.models.packaged").setLevel(logging.INFO)
 
 
-class _OneLine(logging.Formatter):
+class _LowerLevel(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        level = "" if record.levelno == logging.INFO else f"{record.levelname.lower()}: "
-        return f"hone: {level}{record.getMessage()}"
+        record.levelname = record.levelname.lower()
+        return super().format(record)
 
 
 @contextlib.contextmanager

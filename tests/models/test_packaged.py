@@ -35,7 +35,7 @@ def fake_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunks: list[byt
 
 def test_parts_are_assembled_once_in_order(tmp_path: Path, monkeypatch, caplog) -> None:
     fake_model(tmp_path, monkeypatch, [b"GGUF-one-", b"two-", b"three"])
-    with caplog.at_level("INFO", logger="hone.models.packaged"):
+    with caplog.at_level("WARNING", logger="hone"):
         path = model_path("fake")
     assert path == tmp_path / "cache" / "models" / "fake.gguf"
     assert path.read_bytes() == b"GGUF-one-two-three"
@@ -44,7 +44,7 @@ def test_parts_are_assembled_once_in_order(tmp_path: Path, monkeypatch, caplog) 
     ]
     caplog.clear()
     mtime = path.stat().st_mtime_ns
-    with caplog.at_level("INFO", logger="hone.models.packaged"):
+    with caplog.at_level("WARNING", logger="hone"):
         assert model_path("fake") == path
     assert path.stat().st_mtime_ns == mtime and caplog.records == []  # not assembled again
     assert [p.name for p in path.parent.iterdir()] == ["fake.gguf"]  # no temporary file left
@@ -84,26 +84,3 @@ def test_the_recorded_sizes_and_digests_are_the_published_files() -> None:
         packaged.DEFAULT == "qwen-coder-0.5b"
         and packaged.MODELS["qwen-coder-1.5b"].extra == "qwen-coder-1-5b"
     )
-
-
-def test_the_command_line_says_a_first_assembly_in_a_line_that_is_not_a_warning(
-    tmp_path: Path, monkeypatch, capsys
-) -> None:
-    import logging
-
-    from hone.cli import _log_to_stderr
-
-    hone_log, packaged_log = logging.getLogger("hone"), logging.getLogger("hone.models.packaged")
-    monkeypatch.setattr(hone_log, "handlers", [])
-    monkeypatch.setattr(hone_log, "level", hone_log.level)
-    monkeypatch.setattr(packaged_log, "level", packaged_log.level)
-    fake_model(tmp_path, monkeypatch, [b"GGUF-one-", b"two"])
-    _log_to_stderr()
-    path = model_path("fake")
-    model_path("fake")  # assembled already: nothing said
-    logging.getLogger("hone").warning("something to know")
-    logging.getLogger("hone").info("not shown")
-    assert capsys.readouterr().err.splitlines() == [
-        f"hone: assembled Fake once into {path} (sha256 checked)",
-        "hone: warning: something to know",
-    ]

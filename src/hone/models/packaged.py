@@ -18,7 +18,7 @@ from typing import Literal
 
 from hone.exceptions import ConfigError, MissingDependencyError, ModelError
 
-log = logging.getLogger(__name__)  # the CLI prints its info lines too: "hone: assembled ..."
+log = logging.getLogger("hone")
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def model_path(name: str) -> Path:
     if target.is_file() and target.stat().st_size == model.size:
         return target
     _assemble(model, _part_files(model), target)
-    log.info("assembled %s once into %s (sha256 checked)", model.title, target)
+    log.warning("assembled %s once into %s (sha256 checked)", model.title, target)
     return target
 
 
