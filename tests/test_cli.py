@@ -179,8 +179,9 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(make_task, tmp_path: Path, sto
     """Ctrl-C, and SIGTERM and SIGHUP as a service manager or a closed terminal send them."""
     slow = (Path(__file__).parent / "conftest.py").read_text().split('EVALUATOR = """\\\n')[1]
     slow = slow.split('"""')[0].replace(
-        "    value = module.run()", "    import time\n    time.sleep(0.3)\n    value = module.run()"
-    )
+        "    value = module.run()", "    import time\n    time.sleep(0.8)\n    value = module.run()"
+    )  # slow enough that the run is still going, 8 evaluations (6 s) from its end, when the
+    # signal comes after 3 of them on a loaded machine (with 0.3 s the run once ended first)
     task = make_task(evaluator=slow)
     answers = write_answers(tmp_path / "a.jsonl", [1.0 + i / 10 for i in range(1, 11)], whole=True)
     run_dir = tmp_path / "r"
@@ -215,7 +216,10 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(make_task, tmp_path: Path, sto
     while time.monotonic() < deadline and evaluated < 3:
         time.sleep(0.1)
         if db.exists():
-            with sqlite3.connect(db) as conn, contextlib.suppress(sqlite3.OperationalError):
+            with (
+                sqlite3.connect(db, timeout=1) as conn,
+                contextlib.suppress(sqlite3.OperationalError),
+            ):
                 evaluated = conn.execute(  # (the schema may not be there yet)
                     "SELECT COUNT(*) FROM candidates WHERE status='ok'"
                 ).fetchone()[0]
