@@ -209,13 +209,20 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(make_task, tmp_path: Path, sto
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # started with SIGINT ignored, as a script's background job is: hone must still stop
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     db = run_dir / "hone.db"
     deadline = time.monotonic() + 60
-    evaluated = 0
+    evaluated, created = 0, None
+    # the signal comes once 3 programs are evaluated, or 4 s after the store appeared (mid-run
+    # either way: the run takes over 8 s) should reading the store keep failing
     while time.monotonic() < deadline and evaluated < 3:
         time.sleep(0.1)
         if db.exists():
+            created = created or time.monotonic()
+            if time.monotonic() - created > 4:
+                break
             with (
                 sqlite3.connect(db, timeout=1) as conn,
                 contextlib.suppress(sqlite3.OperationalError),
@@ -225,7 +232,7 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(make_task, tmp_path: Path, sto
                 ).fetchone()[0]
     proc.send_signal(stop)
     out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130, err
+    assert proc.returncode == 130, f"evaluated {evaluated} when signalled; {out[-2000:]}{err}"
     assert f"Continue with: hone resume {run_dir}" in out
     assert "Traceback" not in err
     with sqlite3.connect(db) as conn:

@@ -82,7 +82,10 @@ class _LowerLevel(logging.Formatter):
 
 @contextlib.contextmanager
 def _signals_stop_like_ctrl_c() -> Iterator[None]:
-    """SIGTERM and SIGHUP stop a run as Ctrl-C does: status recorded, one line, resumable."""
+    """SIGTERM and SIGHUP stop a run as Ctrl-C does: status recorded, one line, resumable.
+    SIGINT gets Python's own handler even when hone started with it ignored (a background job
+    of a script, a parent that ignores it): otherwise `kill -INT` and `kill -TERM` were ignored
+    and the run went on to its end."""
     import os
     import signal
 
@@ -93,6 +96,7 @@ def _signals_stop_like_ctrl_c() -> Iterator[None]:
         yield  # (main() called from a thread: signals are the main thread's to handle)
         return
     previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
+    previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
