@@ -179,9 +179,8 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(make_task, tmp_path: Path, sto
     """Ctrl-C, and SIGTERM and SIGHUP as a service manager or a closed terminal send them."""
     slow = (Path(__file__).parent / "conftest.py").read_text().split('EVALUATOR = """\\\n')[1]
     slow = slow.split('"""')[0].replace(
-        "    value = module.run()", "    import time\n    time.sleep(0.8)\n    value = module.run()"
-    )  # slow enough that the run is still going, 8 evaluations (6 s) from its end, when the
-    # signal comes after 3 of them on a loaded machine (with 0.3 s the run once ended first)
+        "    value = module.run()", "    import time\n    time.sleep(0.3)\n    value = module.run()"
+    )
     task = make_task(evaluator=slow)
     answers = write_answers(tmp_path / "a.jsonl", [1.0 + i / 10 for i in range(1, 11)], whole=True)
     run_dir = tmp_path / "r"
@@ -214,19 +213,11 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(make_task, tmp_path: Path, sto
     )
     db = run_dir / "hone.db"
     deadline = time.monotonic() + 60
-    evaluated, created = 0, None
-    # the signal comes once 3 programs are evaluated, or 4 s after the store appeared (mid-run
-    # either way: the run takes over 8 s) should reading the store keep failing
+    evaluated = 0
     while time.monotonic() < deadline and evaluated < 3:
         time.sleep(0.1)
         if db.exists():
-            created = created or time.monotonic()
-            if time.monotonic() - created > 4:
-                break
-            with (
-                sqlite3.connect(db, timeout=1) as conn,
-                contextlib.suppress(sqlite3.OperationalError),
-            ):
+            with sqlite3.connect(db) as conn, contextlib.suppress(sqlite3.OperationalError):
                 evaluated = conn.execute(  # (the schema may not be there yet)
                     "SELECT COUNT(*) FROM candidates WHERE status='ok'"
                 ).fetchone()[0]

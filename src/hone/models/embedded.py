@@ -15,7 +15,6 @@ from hone.models.packaged import DEFAULT, MODELS, model_path
 if TYPE_CHECKING:
     from hone.settings import ModelConfig
 
-DEFAULT_NAME = f"embedded:{DEFAULT}"  # what runs record: which model the default was
 _SLOTS = 4
 _CTX_PER_SLOT = 4096
 
@@ -53,7 +52,7 @@ class EmbeddedModel:
                 + ", ".join(MODELS)
             )
         self._path = model_path(str(path or DEFAULT)) if named else Path(str(path))
-        self.name = DEFAULT_NAME if path is None else f"embedded:{path}"
+        self.name = f"embedded:{path or DEFAULT}"  # runs record which model answered
         if style is None and named is not None:
             style = named.style
         if style is None:
