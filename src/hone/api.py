@@ -11,6 +11,8 @@ from hone.budget import Budget
 from hone.events import EventHandler
 from hone.executors import Executor
 from hone.export import MlflowExport
+from hone.fingerprint import KEY as FINGERPRINT
+from hone.fingerprint import check, fingerprint
 from hone.models import Model
 from hone.models.embeddings import Embedder
 from hone.session import RunResult, Session, run_meta, task_from_meta
@@ -78,7 +80,7 @@ async def run_async(
     if budget is not None:
         task = task.configured(budget=budget)
     directory = Path(run_dir) if run_dir is not None else default_run_dir(task)
-    store = Store.create(directory, run_meta(task, seed))
+    store = Store.create(directory, {**run_meta(task, seed), FINGERPRINT: fingerprint(task)})
     backend = model if not isinstance(model, str) else None
     session = Session(
         task, store, seed, False, backend, verifier, strategy, embedder, on_event, export=export
@@ -97,12 +99,15 @@ def resume(
     task: Task | None = None,
     settings: dict[str, dict[str, Any]] | None = None,
     mlflow: str | None = None,
+    accept_changed_task: bool = False,
 ) -> RunResult:
     """Continue a stopped or killed run where it was, with optional budget overrides; `model`
     and `base_url` for a model or server other than the run's (its server moved, say),
     `settings` for other overrides ({"model": {"timeout": 60}}), `task` for a run started
     from Python without a task folder, `mlflow` to export to MLflow (to the MLflow run it
-    exported to before, when that is in the same store and experiment)."""
+    exported to before, when that is in the same store and experiment). A task whose files
+    changed since the run started is refused (TaskChangedError) unless `accept_changed_task`,
+    which records the change and where it happened (`hone.fingerprint`)."""
     return asyncio.run(
         resume_async(
             run_dir,
@@ -114,6 +119,7 @@ def resume(
             task=task,
             settings=settings,
             mlflow=mlflow,
+            accept_changed_task=accept_changed_task,
         )
     )
 
@@ -129,6 +135,7 @@ async def resume_async(
     task: Task | None = None,
     settings: dict[str, dict[str, Any]] | None = None,
     mlflow: str | None = None,
+    accept_changed_task: bool = False,
 ) -> RunResult:
     """Async form of `resume`."""
     export = MlflowExport(mlflow) if mlflow else None
@@ -141,6 +148,7 @@ async def resume_async(
         tables["budget"] = {**tables.get("budget", {}), **(budget or {})}
         tables["model"] = {**tables.get("model", {}), "spec": spec, "base_url": base_url}
         resumed = task_from_meta(meta, task).configured(**tables)
+        check(store, resumed, accept=accept_changed_task)  # before anything else is written
         recorded = run_meta(resumed, 0)
         store.set_meta(budget=recorded["budget"], model=recorded["model"])
     except BaseException:

@@ -184,6 +184,12 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("--model", help="another model than the run's (the same spec forms)")
     resume.add_argument("--base-url", help="another server URL (the run's server moved)")
     resume.add_argument("--model-timeout", type=float, help="seconds a model call may take")
+    resume.add_argument(
+        "--accept-changed-task",
+        action="store_true",
+        help="go on although the task's files changed since the run started (recorded; "
+        "hone show says after which hypothesis the scores stop being comparable)",
+    )
     _mlflow_arg(resume)
     _budget_args(resume)
     resume.set_defaults(handler=_resume)
@@ -349,6 +355,7 @@ def _resume(args: argparse.Namespace) -> int:
                 settings={"model": {"timeout": args.model_timeout}},
                 on_event=view.on_event,
                 mlflow=args.mlflow,
+                accept_changed_task=args.accept_changed_task,
             ),
             args._run_dir,
         )
@@ -533,6 +540,10 @@ def _show(args: argparse.Namespace) -> int:
         console.print(f"continue it with: hone resume {args.run_dir}", markup=False)
     if meta.get("sandbox"):
         console.print(f"sandbox: {meta['sandbox']}")
+    from hone.fingerprint import accepted
+
+    for line in accepted(meta):
+        console.print(line, markup=False)
     if meta.get("replay_of"):
         console.print(f"a replay of {meta['replay_of']}")
     elif meta.get("search", {}).get("deterministic"):

@@ -20,6 +20,8 @@ from pathlib import Path
 from hone.events import EventHandler
 from hone.exceptions import ReplayError, RunDirError
 from hone.executors import Executor
+from hone.fingerprint import KEY as FINGERPRINT
+from hone.fingerprint import fingerprint
 from hone.models.base import Completion, Request, Style
 from hone.models.prices import Pricing
 from hone.population import Candidate
@@ -101,7 +103,8 @@ async def replay_async(
     model = ReplayModel(calls, style=meta["model_style"], name=f"replay of {meta['model']['spec']}")
     target = Path(replay_dir) if replay_dir is not None else replay_dir_for(recorded)
     seed = int(meta["seed"])
-    store = Store.create(target, {**run_meta(task, seed), "replay_of": str(recorded)})
+    kept = {**run_meta(task, seed), FINGERPRINT: fingerprint(task), "replay_of": str(recorded)}
+    store = Store.create(target, kept)
     free = Pricing(local_server=True)  # recorded answers cost nothing again
     session = Session(
         task, store, seed, model=model, executor=verifier, on_event=on_event, pricing=free

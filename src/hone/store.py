@@ -493,6 +493,11 @@ class Store:
             rows = self.conn.execute("SELECT id, model FROM llm_calls")
         return {row[0]: row[1] for row in rows}
 
+    def last_candidate(self) -> int | None:
+        """The id of the newest hypothesis (None: none yet)."""
+        row = self.conn.execute("SELECT MAX(id) FROM candidates").fetchone()
+        return int(row[0]) if row[0] is not None else None
+
     def last_round(self) -> int:
         """The highest round number recorded (0 for the starting program only)."""
         row = self.conn.execute("SELECT MAX(round) FROM candidates").fetchone()
