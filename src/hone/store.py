@@ -441,10 +441,11 @@ class Store:
         )
 
     def usage(self) -> Usage:
-        """Answered model calls, their tokens and cost so far."""
+        """Answered model calls, and the tokens and cost of every call so far (a failed call
+        costs nothing; an answer that was paid and not used, of a hedged request, counts)."""
         row = self.conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0), "
-            "COALESCE(SUM(cost), 0) FROM llm_calls WHERE error IS NULL"
+            "SELECT COALESCE(SUM(error IS NULL), 0), COALESCE(SUM(prompt_tokens), 0), "
+            "COALESCE(SUM(completion_tokens), 0), COALESCE(SUM(cost), 0) FROM llm_calls"
         ).fetchone()
         return Usage(int(row[0]), int(row[1]), int(row[2]), float(row[3]))
 

@@ -32,9 +32,11 @@ MODES = (
     "utf8",  # a body that is not UTF-8
     "mix",  # each request one of the above, drawn with a seeded generator
     "fixable",  # slowish answers, a third without code; an answer to a fix request is good
+    "stall-once",  # request number STALLED stalls (nothing sent back); all others: "ok" at once
 )
 ANSWERED = ("ok", "prose", "oversized", "fixable")  # modes whose reply is a usable answer
 RETRY_AFTER = 0.3  # seconds, in the 429 replies
+STALLED = 5  # the request that "stall-once" never answers
 
 
 def answer(content: str) -> bytes:
@@ -115,8 +117,12 @@ class FaultServer:
             return "429" if count % 2 else "ok"
         if self.mode == "fixable":
             return "fixable"
+        if self.mode == "stall-once":
+            return "stall" if count == STALLED else "ok"
         if self.mode == "mix":
-            choices = [m for m in MODES if m not in ("mix", "stall", "trickle", "fixable")]
+            choices = [
+                m for m in MODES if m not in ("mix", "stall", "trickle", "fixable", "stall-once")
+            ]
             return random.Random(self.seed * 100_003 + count).choice([*choices, "ok", "ok"])
         return self.mode
 

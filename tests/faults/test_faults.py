@@ -38,6 +38,8 @@ EXPECTED: dict[str, tuple[int | None, str, float]] = {
     "utf8": (1, r"not JSON \(UnicodeDecodeError", 30),
     "mix": (None, r"^$|model error: ", 60),
     "fixable": (0, r"^$", 30),
+    # (the timeout, 2 s, comes before a hedge would: tests/models/test_hedge.py has one)
+    "stall-once": (0, rf"^$|did not answer within {TIMEOUT:g} s", 30),
 }
 
 
