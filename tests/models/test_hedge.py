@@ -84,10 +84,32 @@ def test_the_first_answer_wins_and_the_other_is_cancelled() -> None:
         await asyncio.sleep(seconds)
         return Completion("answer", 1, 1)
 
-    outcome = asyncio.run(race(send, 30.0, delay=0.1, alone=lambda: True))
+    outcome = asyncio.run(race(send, 30.0, delay=lambda: 0.1, alone=lambda: True))
     assert sent == ["after 60.0", "after 0.05"]
     assert outcome.winner is outcome.attempts[1]
     assert outcome.attempts[0].cancelled and not outcome.timed_out
+
+
+def test_a_call_becomes_hedgeable_once_others_have_answered() -> None:
+    """The stalled call started before 3 calls were answered (a round's first calls start
+    together); the answers that come while it waits make it hedgeable."""
+    known: list[float | None] = [None]
+    delays = iter([60.0, 0.05])
+
+    async def send() -> Completion:
+        await asyncio.sleep(next(delays))
+        return Completion("answer")
+
+    async def go() -> object:
+        waiting = asyncio.ensure_future(
+            race(send, 30.0, delay=lambda: known[0], alone=lambda: True)
+        )
+        await asyncio.sleep(0.3)
+        known[0] = 0.1  # three other calls answered meanwhile
+        return await waiting
+
+    outcome = asyncio.run(go())
+    assert outcome.hedged and outcome.winner is outcome.attempts[1]  # type: ignore[attr-defined]
 
 
 def test_no_hedge_while_other_calls_are_in_flight() -> None:
@@ -99,7 +121,7 @@ def test_no_hedge_while_other_calls_are_in_flight() -> None:
         await asyncio.sleep(0.4)
         return Completion("answer")
 
-    outcome = asyncio.run(race(send, 30.0, delay=0.05, alone=lambda: False))
+    outcome = asyncio.run(race(send, 30.0, delay=lambda: 0.05, alone=lambda: False))
     assert calls == 1 and not outcome.hedged and outcome.winner is outcome.attempts[0]
 
 
@@ -108,7 +130,7 @@ def test_the_deadline_bounds_both_requests() -> None:
         await asyncio.sleep(60)
         return Completion("never")
 
-    outcome = asyncio.run(race(send, 0.6, delay=0.1, alone=lambda: True))
+    outcome = asyncio.run(race(send, 0.6, delay=lambda: 0.1, alone=lambda: True))
     assert outcome.timed_out and outcome.winner is None and len(outcome.attempts) == 2
     assert all(a.cancelled for a in outcome.attempts)
 
@@ -124,12 +146,12 @@ def test_a_failed_request_waits_for_its_hedge_and_a_lone_failure_is_returned() -
         await asyncio.sleep(0.5)
         return Completion("late answer")
 
-    outcome = asyncio.run(race(send, 30.0, delay=0.1, alone=lambda: True))
+    outcome = asyncio.run(race(send, 30.0, delay=lambda: 0.1, alone=lambda: True))
     assert isinstance(outcome.attempts[0].error, ConnectionError)
     assert outcome.winner is outcome.attempts[1]
 
     async def fails() -> Completion:
         raise ConnectionError("refused")
 
-    alone = asyncio.run(race(fails, 30.0, delay=None, alone=lambda: True))
+    alone = asyncio.run(race(fails, 30.0, delay=lambda: None, alone=lambda: True))
     assert alone.winner is None and isinstance(alone.attempts[0].error, ConnectionError)

@@ -87,13 +87,14 @@ async def race(
     send: Callable[[], Awaitable[Completion]],
     timeout: float,
     *,
-    delay: float | None,
+    delay: Callable[[], float | None],
     alone: Callable[[], bool],
     clock: Callable[[], float] = time.monotonic,
 ) -> Race:
-    """Send a request, and a second one after `delay` seconds when `alone()` says nothing
-    else is in flight; the first answer wins. `timeout` (this process's own time,
-    `hone.awake`) bounds both. Failures are in the attempts, never raised."""
+    """Send a request, and a second one once it has waited `delay()` seconds (asked again at
+    each look: other calls answer meanwhile; None: not yet) when `alone()` says nothing else is
+    in flight; the first answer wins. `timeout` (this process's own time, `hone.awake`) bounds
+    both. Failures are in the attempts, never raised."""
     result = Race()
 
     def start(number: int) -> None:
@@ -122,13 +123,13 @@ async def race(
                     continue
                 result.timed_out = True
                 return result
-            due = delay is not None and len(result.attempts) == 1
-            if due and delay is not None and elapsed >= delay and alone():
+            after = delay() if len(result.attempts) == 1 else None
+            if after is not None and elapsed >= after and alone():
                 start(2)
                 continue
             waits = [TICK, timeout - elapsed]
-            if due and delay is not None:
-                waits.append(max(delay - elapsed, POLL))
+            if after is not None:
+                waits.append(max(after - elapsed, POLL))
             await asyncio.wait(running, timeout=min(waits), return_when=asyncio.FIRST_COMPLETED)
     finally:
         for attempt in result.attempts:

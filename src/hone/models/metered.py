@@ -85,12 +85,13 @@ class Metered:
         its completion and call id. Any failure, and no answer within the deadline, is a
         ModelError, and the failed call is stored with its reason. A call that stalls may get a
         second request (`hone.models.hedge`); each request is stored."""
-        delay = self.hedge.delay(self._latencies) if self.hedge is not None else None
+        hedge = self.hedge
         try:
             outcome = await race(
                 lambda: self._send(request),
                 self.timeout,
-                delay=delay,
+                # (the latencies of calls answered while this one waits count too)
+                delay=lambda: hedge.delay(self._latencies) if hedge is not None else None,
                 alone=lambda: self._running == 1,
                 clock=self.clock,
             )
