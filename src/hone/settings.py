@@ -8,11 +8,13 @@ is an error, not a truthy string), and `Task.configured` is the one way to overr
 
 from __future__ import annotations
 
+import math
 import os
 import types
 import typing
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Self
+from urllib.parse import urlsplit
 
 from hone.exceptions import ConfigError
 from hone.objective import OBJECTIVES
@@ -225,10 +227,25 @@ class ModelConfig(Table):
             raise ConfigError("max_completion_tokens must be at least 1")
         if self.timeout is not None and not self.timeout > 0:
             raise ConfigError("model timeout must be greater than 0")
+        if self.base_url is not None and not _is_url(self.base_url):
+            raise ConfigError(
+                f"base_url {self.base_url!r} is not an http:// or https:// URL; give the "
+                "server's address, e.g. --base-url http://127.0.0.1:8080/v1"
+            )
 
     def merged(self, **overrides: Any) -> ModelConfig:
         """A copy with every override that is not None applied."""
         return self._merged(overrides)
+
+
+def _is_url(text: str) -> bool:
+    """True for an http(s) URL with a host (what the model SDKs can send requests to)."""
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 EDITS = ("either", "diff", "full")
@@ -261,10 +278,14 @@ def _check(kind: Any, value: Any) -> Any:
         return value if isinstance(value, bool) else _BAD
     if kind is int:
         return value if isinstance(value, int) and not isinstance(value, bool) else _BAD
-    if kind is float:
+    if kind is float:  # (inf and nan too are refused: no setting means either)
         if isinstance(value, bool) or not isinstance(value, int | float):
             return _BAD
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            return _BAD
+        return number if math.isfinite(number) else _BAD
     if kind is str:
         return value if isinstance(value, str) else _BAD
     if origin in (tuple, list):

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hone.evaluation import STATUSES, Evaluation, Status, bounded, cascade, coerce_result
+from hone.evaluation import STATUSES, Evaluation, Status, cascade, checked, coerce_result
 from hone.exceptions import CandidateError
 from hone.objective import Objective
 from hone.sandbox import isolation
@@ -280,7 +280,7 @@ def _child(
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(BaseException):
                 stream.flush()
-        payload = bounded(evaluation).to_json()
+        payload = checked(evaluation).to_json()
         data = json.dumps(payload, default=_json_default).encode()
         view = memoryview(len(data).to_bytes(8, "big") + data)
         while view:
