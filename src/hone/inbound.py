@@ -17,7 +17,8 @@ numbers, an int too large for a float is said so); token counts are kept in 0..M
 | an evaluation's feedback, a failure's reason | MAX_TEXT characters | cut, and the cut said |
 
 (A candidate's output is bounded where it is read, by `[evaluation] max_output_bytes`; what a
-prompt shows of each program's metrics, feedback and failures is `hone.prompts.chat`'s.)
+prompt shows of each program's metrics, feedback and failures is `hone.prompts.chat`'s, of the
+model's insights `hone.reflection`'s; docs/errors.md lists them all for users.)
 
 This module imports nothing of hone's, so every room can use it.
 """
