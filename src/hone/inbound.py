@@ -15,6 +15,7 @@ numbers, an int too large for a float is said so); token counts are kept in 0..M
 | token counts of one call | 0 to MAX_TOKENS | clamped, with a warning once per run |
 | an evaluation's metrics | MAX_METRICS, names MAX_NAME characters | the rest dropped, said in its feedback |
 | an evaluation's feedback, a failure's reason | MAX_TEXT characters | cut, and the cut said |
+| why a model call failed (the server's message) | MAX_ERROR characters | cut on its line, said |
 
 (A candidate's output is bounded where it is read, by `[evaluation] max_output_bytes`; what a
 prompt shows of each program's metrics, feedback and failures is `hone.prompts.chat`'s, of the
@@ -36,6 +37,7 @@ MAX_TOKENS = 2**53  # a token count above this is no count (and no float holds i
 MAX_METRICS = 1000  # metrics kept per evaluation
 MAX_NAME = 200  # characters of a metric's name
 MAX_TEXT = 20_000  # characters of an evaluation's feedback, and of a failure's reason
+MAX_ERROR = 2_000  # characters of why a model call failed (a server's error body may be MBs)
 
 # C0 controls but tab and newline, DEL, and C1 controls: what a terminal acts on (ESC starts
 # colour, cursor and title sequences; CR overwrites a line; BEL rings).
@@ -71,12 +73,13 @@ def printable(value: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
 
 
-def cut(value: str, limit: int, what: str = "") -> str:
+def cut(value: str, limit: int, what: str = "", *, sep: str = "\n") -> str:
     """`value` cut to at most `limit` characters, ending with a note that says so
-    (`what`: "answer " gives "[answer truncated: ...]"); a shorter one as it is."""
+    (`what`: "answer " gives "[answer truncated: ...]"; `sep` before it: " " keeps one line);
+    a shorter one as it is."""
     if len(value) <= limit:
         return value
-    note = f"\n[{what}truncated: {len(value):,} characters in all]"
+    note = f"{sep}[{what}truncated: {len(value):,} characters in all]"
     return value[: max(limit - len(note), 0)] + note
 
 

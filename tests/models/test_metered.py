@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from hone.exceptions import StorageError
-from hone.inbound import MAX_ANSWER, MAX_TOKENS
+from hone.exceptions import ModelError, StorageError
+from hone.inbound import MAX_ANSWER, MAX_ERROR, MAX_TOKENS
 from hone.models.base import Completion, Request, Style
 from hone.models.metered import Metered
 from hone.store import Store
@@ -90,4 +90,31 @@ def test_the_answer_is_stored_before_anything_else_can_fail_on_it(tmp_path: Path
     with pytest.raises(StorageError):
         call(meter)
     assert [r["completion"] for r in store.calls()] == ["paid for"]  # kept for resume
+    store.close()
+
+
+class Failing:
+    """A model whose server answers with megabytes of error, on several lines."""
+
+    name = "test:failing"
+    style: Style = "chat"
+
+    async def generate(self, request: Request) -> Completion:
+        raise ModelError("test:failing answered 400: " + "no\n" * 500_000 + "\ud800")
+
+    async def close(self) -> None:
+        pass
+
+
+def test_a_servers_error_of_megabytes_is_one_bounded_line(tmp_path: Path) -> None:
+    store = Store.create(tmp_path / "run", {})
+    meter = Metered(store, timeout=5, model=Failing())
+    with pytest.raises(ModelError) as raised:
+        call(meter)
+    message = str(raised.value)
+    assert len(message) <= MAX_ERROR and "\n" not in message
+    assert message.startswith("test:failing answered 400: no no no")
+    assert message.endswith("[truncated: 1,500,028 characters in all]")
+    [(stored,)] = store.conn.execute("SELECT error FROM llm_calls").fetchall()
+    assert stored == message  # kept with the failed call, as said
     store.close()

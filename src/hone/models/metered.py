@@ -12,7 +12,7 @@ from typing import Any
 
 from hone import inbound
 from hone.exceptions import ModelError, UserError
-from hone.inbound import MAX_ANSWER
+from hone.inbound import MAX_ANSWER, MAX_ERROR
 from hone.models.base import (
     Completion,
     LearnsFromOutcomes,
@@ -200,12 +200,18 @@ class Metered:
 
 
 def _model_error(exc: Exception, name: str, timeout: float) -> ModelError:
-    """Whatever a backend raised, as a ModelError naming the model and the cause."""
+    """Whatever a backend raised, as a ModelError naming the model and the cause, in one line
+    of at most MAX_ERROR characters (a server may send megabytes of error)."""
     if isinstance(exc, ModelError):
-        return exc
-    if isinstance(exc, TimeoutError):
-        return ModelError(
+        error = exc
+    elif isinstance(exc, TimeoutError):
+        error = ModelError(
             f"{name} did not answer within {timeout:g} s; raise [model] timeout "
             "(--model-timeout) or use a faster model"
         )
-    return ModelError(f"{name} failed: {type(exc).__name__}: {exc}"[:2000])
+    else:
+        error = ModelError(f"{name} failed: {type(exc).__name__}: {exc}")
+    text = inbound.text(str(error))
+    if len(text) <= MAX_ERROR and text == str(error):
+        return error
+    return ModelError(inbound.cut(" ".join(text.split()), MAX_ERROR, sep=" "))
