@@ -123,6 +123,7 @@ CASES = [
     Broken("cli base url not a url", r"base_url 'not a url' is not an http:// or https:// URL; give the server's address, e\.g\. --base-url http://127\.0\.0\.1:8080/v1",
            args=("--base-url", "not a url")),
     Broken("cli infinite timeout", r"timeout must be a number, got inf", args=("--timeout", "inf")),
+    Broken("cli timeout past any clock", r"timeout must be at most 31,622,400 seconds \(a year\), got 1e\+300", args=("--timeout", "1e300")),
     Broken("cli seconds nan", r"max_seconds must be a number \(or omitted\), got nan", args=("--max-seconds", "nan")),
     Broken("start fails", r"starting program 'initial\.py' failed to evaluate \(error: .*fix it or the evaluator",
            change=write("initial.py", PROGRAM.replace("return f()", "return f() / 0")), args=("--max-llm-calls", "1")),

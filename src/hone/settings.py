@@ -183,6 +183,11 @@ class EvaluationConfig(Table):
             )
         if not self.timeout > 0:
             raise ConfigError(f"timeout must be greater than 0, got {self.timeout!r}")
+        for name in ("timeout", "cpu_seconds", "stage_timeout"):  # (what a timer can hold)
+            if getattr(self, name) > _YEAR:
+                raise ConfigError(
+                    f"{name} must be at most {_YEAR:,} seconds (a year), got {getattr(self, name)!r}"
+                )
         for name in ("workers", "cpu_seconds"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be at least 0, got {getattr(self, name)!r}")
@@ -249,6 +254,7 @@ def _is_url(text: str) -> bool:
 
 
 EDITS = ("either", "diff", "full")
+_YEAR = 366 * 24 * 3600  # seconds: the longest evaluation limit (a CPU limit and select() hold it)
 _BAD = object()
 
 
