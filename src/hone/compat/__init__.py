@@ -9,9 +9,12 @@ OpenEvolve's, for evaluators that return one without OpenEvolve installed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-CONTRACTS: dict[str, str] = {
+if TYPE_CHECKING:  # (the worker imports this module: it needs no settings)
+    from hone.settings import ContractName
+
+CONTRACTS: dict[ContractName, str] = {
     "hone": "hone.evaluation",
     "openevolve": "hone.compat.openevolve",
     "shinka": "hone.compat.shinka",
