@@ -40,7 +40,7 @@ from typing import Any
 
 from hone.compat import EvaluationResult, Loaded, import_evaluator
 from hone.evaluation import Evaluation
-from hone.sandbox.program import describe
+from hone.sandbox import describe
 
 DEFAULT_THRESHOLDS = (0.5, 0.75, 0.9)  # OpenEvolve's (hone.formats.openevolve sets them)
 ARTIFACT_CHARS = 20_480  # each artifact is cut here (OpenEvolve's prompt.max_artifact_bytes)

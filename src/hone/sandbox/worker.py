@@ -33,7 +33,7 @@ from hone import compat
 from hone.compat import Loaded
 from hone.evaluation import STATUSES, Evaluation, Status, bounded, coerce_result
 from hone.exceptions import CandidateError
-from hone.sandbox import isolation
+from hone.sandbox import describe, isolation, write_all
 from hone.sandbox.isolation import Limits
 
 _current_child = 0
@@ -225,18 +225,16 @@ def _child(
             evaluation = Evaluation.failed(
                 "memory",
                 f"the evaluation ran out of memory (limit {limits.memory_bytes >> 20} MB): "
-                + _describe(exc),
+                + describe(exc),
             )
         except BaseException as exc:
-            evaluation = Evaluation.failed("error", _describe(exc))
+            evaluation = Evaluation.failed("error", describe(exc))
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(BaseException):
                 stream.flush()
         payload = bounded(evaluation).to_json()
         data = json.dumps(payload, default=_json_default).encode()
-        view = memoryview(len(data).to_bytes(8, "big") + data)
-        while view:
-            view = view[os.write(fd, view) :]
+        write_all(fd, len(data).to_bytes(8, "big") + data)
     except BaseException:
         code = 70
     finally:
@@ -254,14 +252,6 @@ def _json_default(value: object) -> object:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return str(value)
-
-
-def _describe(exc: BaseException) -> str:
-    """The exception and the innermost frames of the candidate's traceback."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__][-3:]
-    where = "; ".join(f"{Path(f.filename).name}:{f.lineno} in {f.name}" for f in frames)
-    message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    return f"{message} (at {where})" if where else message
 
 
 class _Output:
