@@ -1,8 +1,9 @@
-"""The evaluation worker: how it runs an evaluator comes from its contract's `Loaded.trusted`,
-never from the evaluator function's name."""
+"""The evaluation worker: it alone loads the task's evaluator, and how it runs the evaluator
+comes from its contract's `Loaded.trusted`, never from the evaluator function's name."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import resource
 import subprocess
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from hone.executors.local import ProcessPool
 from hone.sandbox.isolation import scrubbed_env
+from hone.settings import ContractName, EvaluationConfig
 
 MEMORY = 300 << 20  # the candidate's address-space limit, seen only when confined
 
@@ -97,3 +100,28 @@ def test_an_evaluate_its_contract_declares_trusted_runs_unconfined(folder: Path)
     metrics = run_worker(folder, declared_trusted=True)
     assert metrics["given_a_path"] == 0.0  # it is given the confined candidate's Program
     assert metrics["address_limit"] == float(resource.RLIM_INFINITY)
+
+
+@pytest.mark.parametrize(
+    ("contract", "source"),
+    [
+        ("hone", "def evaluate(program_path):\n    return 1.0\n"),
+        ("openevolve", "def evaluate(program_path):\n    return {'combined_score': 1.0}\n"),
+    ],
+)
+def test_hones_own_process_never_imports_the_evaluator(
+    tmp_path: Path, contract: ContractName, source: str
+) -> None:
+    evaluator = tmp_path / "evaluate.py"
+    evaluator.write_text(source)
+    pool = ProcessPool(evaluator, "program.py", EvaluationConfig(workers=1, contract=contract))
+
+    async def verify() -> float | None:
+        try:
+            return (await pool.verify("x = 1\n")).evaluation.score
+        finally:
+            await pool.close()
+
+    assert asyncio.run(verify()) == 1.0  # the worker imported it
+    here = [m for m in list(sys.modules.values()) if getattr(m, "__file__", None) == str(evaluator)]
+    assert here == [] and "hone_task_evaluator" not in sys.modules
