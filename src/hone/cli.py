@@ -9,6 +9,7 @@ import logging
 import sys
 import threading
 import time
+import typing
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -16,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from hone.events import Event, HypothesisEvaluated, NewBest, RoundStarted, RunStarted, Stopped
 from hone.exceptions import ModelError, UserError
-from hone.executors import EXECUTORS
+from hone.inbound import printable
 from hone.models import spec_usage
-from hone.strategies import STRATEGIES, ranked_distinct
+from hone.settings import ExecutorName, StrategyName
+from hone.strategies import ranked_distinct
 
 if TYPE_CHECKING:
     from hone.formats import Read
@@ -53,12 +55,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             result: int = args.handler(args)
         return result
     except UserError as exc:
-        print(f"hone: error: {exc}", file=sys.stderr)
+        print(f"hone: error: {printable(str(exc))}", file=sys.stderr)
         return 2
-    except ModelError as exc:
+    except ModelError as exc:  # (a server's message may hold anything: printed as text)
         again = f"; the run is saved: continue it with hone resume {args._run_dir}"
         print(
-            f"hone: model error: {exc}" + (again if getattr(args, "_run_dir", None) else ""),
+            f"hone: model error: {printable(str(exc))}"
+            + (again if getattr(args, "_run_dir", None) else ""),
             file=sys.stderr,
         )
         return 1
@@ -77,7 +80,7 @@ def _log_to_stderr() -> None:
 class _LowerLevel(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         record.levelname = record.levelname.lower()
-        return super().format(record)
+        return printable(super().format(record))
 
 
 @contextlib.contextmanager
@@ -147,14 +150,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--hypotheses", type=int, help="hypotheses per round")
     run.add_argument(
         "--strategy",
-        choices=tuple(STRATEGIES),
+        choices=typing.get_args(StrategyName),
         help="how parents are chosen (default: the task's, else top-k)",
     )
     run.add_argument("--workers", type=int, help="parallel evaluation processes (default: CPUs)")
     run.add_argument("--timeout", type=float, help="seconds per evaluation before it is killed")
     run.add_argument(
         "--executor",
-        choices=tuple(EXECUTORS),
+        choices=typing.get_args(ExecutorName),
         help="where evaluations run: worker processes here (default) or actors on Ray",
     )
     run.add_argument(
@@ -484,15 +487,16 @@ class _View:
 
 
 def _print_evaluation(console: Any, candidate: Any) -> None:
+    """A hypothesis's metrics, feedback and reason: the evaluator's text, printed as text
+    (its escape sequences shown, not obeyed)."""
     ev = candidate.evaluation
     if ev.metrics:
-        console.print(
-            "metrics: " + ", ".join(f"{k}={v:.6g}" for k, v in sorted(ev.metrics.items()))
-        )
+        metrics = ", ".join(f"{k}={v:.6g}" for k, v in sorted(ev.metrics.items()))
+        console.print("metrics: " + printable(metrics), markup=False)
     if ev.feedback:
-        console.print("feedback: " + ev.feedback, markup=False)
+        console.print("feedback: " + printable(ev.feedback), markup=False)
     if not ev.ok:
-        console.print(f"failed ({ev.status}): {ev.reason}", markup=False)
+        console.print(f"failed ({ev.status}): {printable(ev.reason)}", markup=False)
 
 
 def _status_text(meta: dict[str, Any], *, running: bool) -> str:
@@ -500,6 +504,12 @@ def _status_text(meta: dict[str, Any], *, running: bool) -> str:
     status = str(meta.get("status", "unknown"))
     if status == "running" and not running:
         return "stopped unexpectedly: killed or crashed"
+    if status == "created":  # (it is "running" once the starting programs are verified)
+        if running:
+            return "starting"
+        return (
+            "stopped unexpectedly while starting (before its first model call): killed or crashed"
+        )
     if status == "stopped" and meta.get("stop_reason"):
         return f"stopped: {_STOP_TEXT.get(meta['stop_reason'], meta['stop_reason'])}"
     if status == "failed" and meta.get("error"):
@@ -509,6 +519,7 @@ def _status_text(meta: dict[str, Any], *, running: bool) -> str:
 
 def _show(args: argparse.Namespace) -> int:
     from rich.console import Console
+    from rich.markup import escape
     from rich.syntax import Syntax
     from rich.table import Table
 
@@ -532,14 +543,14 @@ def _show(args: argparse.Namespace) -> int:
         status = _status_text(meta, running=store.in_use())
     objective: Objective = "minimize" if meta.get("objective") == "minimize" else "maximize"
     ranked = ranked_distinct(candidates, objective)
+    name, spec = (escape(printable(str(v))) for v in (meta.get("task_name"), meta["model"]["spec"]))
     console.print(
-        f"run of [bold]{meta.get('task_name')}[/] ({status}) · model {meta['model']['spec']} "
-        f"· seed {meta['seed']}",
+        f"run of [bold]{name}[/] ({escape(printable(status))}) · model {spec} · seed {meta['seed']}"
     )
     if status.startswith(("stopped unexpectedly", "interrupted", "failed")):
         console.print(f"continue it with: hone resume {args.run_dir}", markup=False)
     if meta.get("sandbox"):
-        console.print(f"sandbox: {meta['sandbox']}")
+        console.print(f"sandbox: {meta['sandbox']}", markup=False)
     from hone.fingerprint import accepted
 
     for line in accepted(meta):
@@ -575,9 +586,10 @@ def _show(args: argparse.Namespace) -> int:
     _print_evaluation(console, top)
     if console.is_terminal:
         language = language_of(str(meta.get("program_filename", "program.py"))) or "text"
-        console.print(Syntax(top.code or "", language, line_numbers=False, word_wrap=True))
-    else:  # piped or redirected: the program exactly, never cropped to a width
-        console.out(top.code or "", highlight=False, end="")
+        code = printable(top.code or "")
+        console.print(Syntax(code, language, line_numbers=False, word_wrap=True))
+    else:  # piped or redirected: the program, never cropped to a width
+        console.out(printable(top.code or ""), highlight=False, end="")
     table = Table("round", "hypotheses", "ok", "failed", "round best", "best so far")
     by_round: dict[int, list[Any]] = {}
     for c in candidates:
