@@ -543,7 +543,7 @@ class _View:
         elif isinstance(event, RoundStarted):
             self.round = event.round
         elif isinstance(event, HypothesisEvaluated):
-            self.calls, self.tokens = event.usage.calls, event.usage.tokens
+            self.calls, self.tokens = event.usage.requests, event.usage.tokens
             self.cost = event.usage.cost
             self.statuses[event.candidate.evaluation.status] += 1
             self.first = self.first or event.candidate
