@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import hone
-from hone.exceptions import RunDirError
+from hone.exceptions import RunDirError, TaskError
 from hone.testing import ScriptedModel
 from tests.conftest import PROGRAM, answer
 
@@ -96,3 +96,16 @@ def test_errors_raised_to_python_name_the_parameter_not_only_the_option(make_tas
     with pytest.raises(hone.UserError, match=r"give base_url \(--base-url") as raised:
         hone.run(task, model="openai:gpt-4o-mini")
     assert "pass --base-url" not in str(raised.value)
+
+
+def test_a_task_made_in_python_has_its_instruction_checked(make_task, tmp_path: Path) -> None:
+    folder = make_task()
+    task = hone.Task(
+        name="loose",
+        instruction="x" * (10 << 20),
+        program=PROGRAM,
+        evaluator=folder / "evaluate.py",
+    )
+    with pytest.raises(TaskError, match=r"the task's instruction is 10,485,760 characters"):
+        hone.run(task, model=ScriptedModel([]), run_dir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
