@@ -13,7 +13,7 @@ from typing import Any
 
 from hone.budget import Budget, Usage, may_call
 from hone.events import EventHandler
-from hone.exceptions import UserError
+from hone.exceptions import StorageError, UserError
 from hone.executors import Executor
 from hone.export import MlflowExport
 from hone.formats import checked_instruction
@@ -107,8 +107,8 @@ async def run_async(
     )
     try:
         return await session.drive()
-    except UserError as exc:
-        if _discard_unused(directory, whole=made):
+    except UserError as exc:  # (a full disk is the store's to say: it advises resuming)
+        if not isinstance(exc, StorageError) and _discard_unused(directory, whole=made):
             exc.args = (f"{exc} (nothing was kept: the run folder {str(directory)!r} is removed)",)
         raise
 
