@@ -4,11 +4,13 @@ model's optional capabilities served."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from hone import inbound
@@ -20,6 +22,7 @@ from hone.models.base import (
     Model,
     Request,
     Resumable,
+    Slotted,
     Style,
     estimate_tokens,
 )
@@ -35,7 +38,8 @@ class Metered:
     """A run's model: calls with a deadline, recorded in the store, counted in `usage`.
 
     A caller `reserve()`s a call before it builds the request (so the call budget counts it
-    from then on) and `call()` releases the reservation when the call returns or fails. The
+    from then on) and `call()` releases the reservation when the call returns or fails; it
+    sends no more requests at once than `max_in_flight` (the rest wait here). The
     backend may be `attach`ed later than the meter is made: a run verifies its starting
     program while the model loads.
     """
@@ -48,9 +52,15 @@ class Metered:
         model: Model | None = None,
         clock: Callable[[], float] = time.monotonic,
         pricing: Pricing | None = None,
+        max_in_flight: int = 0,
         hedge: Hedge | None = None,
     ) -> None:
         self._model = model
+        self._limit = max_in_flight  # [model] max_in_flight (0: none of its own)
+        self.max_in_flight: int | None = None
+        self._slots: asyncio.Semaphore | None = None
+        if model is not None:
+            self._gate(model)
         self.hedge = hedge  # when a stalled call gets a second request (None: never)
         self._latencies: deque[float] = deque(maxlen=hedge.window if hedge else 1)
         self._running = 0  # requests waiting for an answer now
@@ -67,6 +77,15 @@ class Metered:
     def attach(self, model: Model) -> None:
         """Give the meter its backend, once it has loaded."""
         self._model = model
+        self._gate(model)
+
+    def _gate(self, model: Model) -> None:
+        """At most `max_in_flight` requests at the backend at once: the setting, or what the
+        backend serves at once, whichever is fewer (neither: no limit)."""
+        served = model.slots if isinstance(model, Slotted) else None
+        limits = [n for n in (self._limit, served) if n]
+        self.max_in_flight = min(limits) if limits else None
+        self._slots = asyncio.Semaphore(self.max_in_flight) if self.max_in_flight else None
 
     @property
     def model(self) -> Model:
@@ -98,14 +117,15 @@ class Metered:
         second request (`hone.models.hedge`); each request is stored."""
         hedge = self.hedge
         try:
-            outcome = await race(
-                lambda: self._send(request),
-                self.timeout,
-                # (the latencies of calls answered while this one waits count too)
-                delay=lambda: hedge.delay(self._latencies) if hedge is not None else None,
-                alone=lambda: self._running == 1,
-                clock=self.clock,
-            )
+            async with self._slots or contextlib.nullcontext():  # sent once the server has room
+                outcome = await race(  # (the deadline starts when it is sent)
+                    self._sender(request),
+                    self.timeout,
+                    # (the latencies of calls answered while this one waits count too)
+                    delay=lambda: hedge.delay(self._latencies) if hedge is not None else None,
+                    alone=self._quiet,
+                    clock=self.clock,
+                )
         finally:
             self.in_flight -= 1
         for attempt in outcome.attempts:
@@ -131,12 +151,27 @@ class Metered:
         self._answered_by[call_id] = completion.model or self.model.name
         return completion, call_id
 
-    async def _send(self, request: Request) -> Completion:
-        self._running += 1
-        try:
-            return await self.model.generate(request)
-        finally:
-            self._running -= 1
+    def _sender(self, request: Request) -> Callable[[], Awaitable[Completion]]:
+        """What sends `request`: the first time in the slot the call holds, a second time (a
+        hedge) in a slot of its own."""
+        sent = 0
+
+        async def send() -> Completion:
+            nonlocal sent
+            sent += 1
+            gate = self._slots if sent > 1 else None
+            async with gate or contextlib.nullcontext():
+                self._running += 1
+                try:
+                    return await self.model.generate(request)
+                finally:
+                    self._running -= 1
+
+        return send
+
+    def _quiet(self) -> bool:
+        """True when one request alone is in flight and the backend has room for another."""
+        return self._running == 1 and not (self._slots is not None and self._slots.locked())
 
     def _record(
         self,
@@ -170,8 +205,9 @@ class Metered:
             cost=cost,
         )
         paid = self.usage.plus(completion.prompt_tokens, completion.completion_tokens, cost or 0.0)
-        # (an unused answer is paid for, but no call of the budget: nothing was made of it)
-        self.usage = paid if unused is None else dataclasses.replace(paid, calls=self.usage.calls)
+        if unused is not None:  # paid, and a request made, but no answer used: a failed call
+            paid = dataclasses.replace(paid, calls=self.usage.calls, failed=self.usage.failed + 1)
+        self.usage = paid
         self._keep_price(model, price)
         return completion, call_id
 
@@ -204,6 +240,7 @@ class Metered:
             seed=request.seed,
             purpose=_marked(purpose, attempt, outcome),
         )
+        self.usage = self.usage.failing()  # a request made: max_llm_calls counts it
         return error
 
     def _received(self, completion: object, request: Request) -> Completion:
@@ -243,7 +280,7 @@ class Metered:
         if price is None:
             log.warning(
                 "no price is known for %r, so its calls count 0 in the cost; give one in a "
-                "prices file ([model] prices, docs/models.md#costs)",
+                "prices file ([model] prices, --prices; hone docs models)",
                 model,
             )
 
