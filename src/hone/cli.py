@@ -172,8 +172,8 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         metavar="PATH",
         help="a file or folder the evaluator and the candidates may read in the sandbox, at its "
-        "path, read-only (repeatable; adds to the task's [evaluation] read_only; "
-        "docs/security.md)",
+        "path, read-only (repeatable; adds to the task's [evaluation] read_only; see "
+        "hone docs security)",
     )
     run.add_argument(
         "--executor",
