@@ -137,3 +137,13 @@ def test_past_the_file_limit_the_record_says_so(make_task, monkeypatch, limit: i
     monkeypatch.setattr(fp, "MAX_FILES", limit)
     found = fp.fingerprint(Task.from_dir(task))
     assert len(found["files"]) == limit and found["complete"] is False
+
+
+def test_read_only_data_outside_the_task_folder_is_covered(make_task, tmp_path: Path) -> None:
+    data = tmp_path / "elsewhere"
+    data.mkdir()
+    (data / "points.csv").write_text("1,2\n")
+    task = Task.from_dir(make_task()).configured(evaluation={"read_only": (str(data),)})
+    before = fp.fingerprint(task)
+    (data / "points.csv").write_text("1,3\n")
+    assert fp.compare(before, fp.fingerprint(task)).changed == (str(data / "points.csv"),)

@@ -4,8 +4,8 @@ old ones without the user saying so.
 
 What is covered: every file of the task folder and its subfolders (hidden files and folders,
 ``__pycache__``, ``*.pyc`` and run folders, those holding a ``hone.db``, left out), the
-evaluator and the config file where they lie outside it, and the `[evaluation] read_paths`
-folders the evaluator may read. Files are compared by content (sha256) while the hashed bytes
+evaluator and the config file where they lie outside it, and the files and folders of
+`[evaluation] read_only` the evaluation may read. Files are compared by content (sha256) while the hashed bytes
 stay within `HASH_BYTES`, and by size and modification time past that or for a file over
 `HASH_FILE_BYTES`; at most `MAX_FILES` files are listed, in name order (past that the record
 says it is incomplete). A task started from Python without a folder is fingerprinted by its
@@ -148,7 +148,7 @@ def _files(task: Task) -> Iterator[tuple[str, Path]]:
     extra = [task.evaluator]
     if task.source is not None:
         extra += [p for p in (task.source.config, task.source.program, task.source.evaluator) if p]
-    sources += [Path(p) for p in task.evaluation.read_paths]
+    sources += [Path(p) for p in task.evaluation.read_only]
     for source in [*sources, *extra]:
         for path in _walk(Path(source).resolve()):
             if path in seen:

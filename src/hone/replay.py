@@ -25,7 +25,7 @@ from hone.fingerprint import fingerprint
 from hone.models.base import Completion, Request, Style
 from hone.models.prices import Pricing
 from hone.population import Candidate
-from hone.session import RunResult, Session, run_meta, task_from_meta
+from hone.session import RunResult, Session, checked_read_only, run_meta, task_from_meta
 from hone.store import Store, opened
 
 
@@ -102,6 +102,7 @@ async def replay_async(
     )
     model = ReplayModel(calls, style=meta["model_style"], name=f"replay of {meta['model']['spec']}")
     target = Path(replay_dir) if replay_dir is not None else replay_dir_for(recorded)
+    task = checked_read_only(task, recorded, target)
     seed = int(meta["seed"])
     kept = {**run_meta(task, seed), FINGERPRINT: fingerprint(task), "replay_of": str(recorded)}
     store = Store.create(target, kept)
