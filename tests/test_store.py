@@ -1,3 +1,4 @@
+import json
 import sqlite3
 from pathlib import Path
 
@@ -123,4 +124,33 @@ def test_a_store_without_the_kind_column_is_read_and_upgraded(tmp_path: Path) ->
     store = Store.open(tmp_path / "run")
     trial = store.add_candidate(round=0, code="x = 2\n", parent_ids=(1,), kind="tune")
     assert [c.kind for c in store.candidates(pending=True)] == ["", "tune"] and trial.kind == "tune"
+    store.close()
+
+
+def test_placements_are_kept_in_the_order_told_and_an_older_store_gets_their_columns(
+    tmp_path: Path,
+) -> None:
+    store = Store.create(tmp_path / "run", {})
+    for code in ("x = 1\n", "x = 2\n", "x = 3\n"):
+        store.set_evaluation(store.add_candidate(round=0, code=code), Evaluation(score=1.0))
+    store.close()
+    with sqlite3.connect(tmp_path / "run" / "hone.db") as db:  # as an older hone wrote it
+        db.execute("DROP INDEX candidates_placed")
+        db.execute("ALTER TABLE candidates DROP COLUMN placed")
+        db.execute("ALTER TABLE candidates DROP COLUMN placement")
+    store = Store.open(tmp_path / "run")
+    assert store.unplaced() == {1, 2, 3}
+    store.set_placements([(3, {"island": 0}), (1, {"founder": True})])
+    store.set_placements([(2, {"island": 1, "resets": [{"island": 0, "donor": 1, "seed": 2}]})])
+    rows = store.conn.execute("SELECT id, placement, placed FROM candidates ORDER BY placed")
+    assert [(r[0], json.loads(r[1]), r[2]) for r in rows] == [
+        (3, {"island": 0}, 1),
+        (1, {"founder": True}, 2),
+        (2, {"island": 1, "resets": [{"island": 0, "donor": 1, "seed": 2}]}, 3),
+    ]
+    assert store.unplaced() == set()
+    plan = store.conn.execute(
+        "EXPLAIN QUERY PLAN SELECT id FROM candidates WHERE placed > 1"
+    ).fetchall()
+    assert "candidates_placed" in plan[0][3]  # (the dashboard asks for this at every change)
     store.close()

@@ -14,7 +14,7 @@ from hone.exceptions import ConfigError, ModelError
 from hone.models.base import Message, Request
 from hone.models.metered import Metered
 from hone.population import TUNE, Population
-from hone.prompts import chat
+from hone.prompts import CallKind, chat
 from hone.store import Store
 from hone.task import Task
 
@@ -81,7 +81,7 @@ class Memory:
     def _may_call(self) -> bool:
         return may_call(self.task.budget, self.model.usage, self.model.in_flight)
 
-    async def _note(self, messages: tuple[Message, ...], round_: int, kind: str) -> str | None:
+    async def _note(self, messages: tuple[Message, ...], round_: int, kind: CallKind) -> str | None:
         request = Request(
             messages=messages,
             temperature=self.task.model.temperature,

@@ -125,20 +125,15 @@ class Session:
         timeout = call_timeout(task.model)
         metered = Metered(store, timeout=timeout, model=self.model, pricing=self.pricing)
         search = task.search
+        strategy = self.strategy or make_strategy(search, task.objective)
         return Loop(
             task=task,
             model=metered,
             verifier=self.executor,
             store=store,
-            strategy=self.strategy or make_strategy(search, task.objective),
+            strategy=strategy,
             prompter=Prompter(task, search.crossover),
-            population=Population.of(
-                task.objective,
-                self._near_copies(),
-                # (programs are fetched as prompts need them; the near-copy index needs all)
-                store.each_candidate(lean=not search.novelty),
-                fetch=store.candidates_by_id,
-            ),
+            population=self._population(strategy),
             memory=Memory(task, store, metered, rng),
             rounds=Rounds(
                 search.hypotheses_per_round,
@@ -149,6 +144,22 @@ class Session:
             emit=self._emit,
             tuner=Tuner(task, store, self.seed) if search.tune else None,
         )
+
+    def _population(self, strategy: Strategy) -> Population:
+        """The hypotheses the store holds, registered in id order, the strategy told of each
+        (a placement the store lacks, an older hone's or one a stop cut short, is stored)."""
+        store, search = self.store, self.task.search
+        population = Population(
+            self.task.objective, self._near_copies(), fetch=store.candidates_by_id
+        )
+        unplaced, placements = store.unplaced(), []
+        # (programs are fetched as prompts need them; the near-copy index needs all)
+        for candidate in store.each_candidate(lean=not search.novelty):
+            placement = strategy.tell(population.add(candidate), population)
+            if candidate.id in unplaced:
+                placements.append((candidate.id, placement.as_json()))
+        store.set_placements(placements)
+        return population
 
     def _check_prices(self) -> None:
         """Price the run's calls; with a cost budget, every model must have a price."""

@@ -27,8 +27,14 @@ MAX_ANSWER_CHARS = 200_000  # of one model answer kept (a 10 MB answer would be 
 _ADDED_COLUMNS = {
     "llm_calls": {"seed": "INTEGER", "purpose": "TEXT", "cost": "REAL"},
     # (a row without a key has it worked out as it is read)
-    "candidates": {"key": "TEXT", "kind": "TEXT NOT NULL DEFAULT ''"},
+    "candidates": {
+        "key": "TEXT",
+        "kind": "TEXT NOT NULL DEFAULT ''",
+        "placement": "TEXT",
+        "placed": "INTEGER",
+    },
 }  # columns newer than v1, by table
+_ADDED_INDEXES = "CREATE INDEX IF NOT EXISTS candidates_placed ON candidates(placed);"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -66,9 +72,12 @@ CREATE TABLE IF NOT EXISTS candidates (
     niche INTEGER,
     key TEXT,
     created REAL NOT NULL,
-    kind TEXT NOT NULL DEFAULT ''
+    kind TEXT NOT NULL DEFAULT '',
+    placement TEXT,  -- JSON: where the search strategy placed it when told of it
+    placed INTEGER  -- the order in which placements were recorded (1, 2, ...)
 );
 CREATE INDEX IF NOT EXISTS candidates_score ON candidates(status, score);
+CREATE INDEX IF NOT EXISTS candidates_placed ON candidates(placed);
 CREATE TABLE IF NOT EXISTS notes (
     id INTEGER PRIMARY KEY,
     round INTEGER NOT NULL,
@@ -165,6 +174,8 @@ class Store:
                     if name not in columns:  # recorded by an older hone
                         with store._writing():
                             store.conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+            with store._writing():
+                store.conn.executescript(_ADDED_INDEXES)
         return store
 
     @classmethod
@@ -387,7 +398,29 @@ class Store:
             candidate, evaluation=evaluation, output=output, cached_from=cached_from
         )
 
+    def set_placements(self, placements: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        """Record where the search strategy placed hypotheses, by id, in the order it was told
+        of them (`placed` counts on from the last one recorded)."""
+        if not placements:
+            return
+        row = self.conn.execute("SELECT COALESCE(MAX(placed), 0) FROM candidates").fetchone()
+        first = int(row[0]) + 1
+        rows = [(json.dumps(p), first + i, c) for i, (c, p) in enumerate(placements)]
+        with self._writing(), self.conn:  # (one transaction: a resumed run may bring many)
+            self.conn.execute("BEGIN")
+            self.conn.executemany(
+                "UPDATE candidates SET placement = ?, placed = ? WHERE id = ?", rows
+            )
+
     # -- reads --------------------------------------------------------------------------
+    def unplaced(self) -> set[int]:
+        """Ids of evaluated hypotheses with no placement recorded (an older hone's, or a run
+        stopped between verifying and registering them)."""
+        rows = self.conn.execute(
+            "SELECT id FROM candidates WHERE placed IS NULL AND status != 'pending'"
+        )
+        return {row[0] for row in rows}
+
     def candidates(self, *, pending: bool = False, lean: bool = False) -> list[Candidate]:
         """Every evaluated hypothesis in order (or only the pending ones). `lean`: without
         their programs and outputs (`Candidate.stripped`; `candidates_by_id` has them)."""
@@ -454,7 +487,9 @@ class Store:
         return list(
             self.conn.execute(
                 "SELECT * FROM llm_calls AS c WHERE c.error IS NULL "
-                "AND json_extract(c.purpose, '$.kind') IN ('hypothesis', 'fix') "
+                # (prompts.CallKind's hypothesis kinds; "hypothesis": an older hone's)
+                "AND json_extract(c.purpose, '$.kind') IN "
+                "('improve', 'crossover', 'fix', 'hypothesis') "
                 "AND NOT EXISTS (SELECT 1 FROM candidates AS k WHERE k.call_id = c.id) "
                 "AND NOT EXISTS (SELECT 1 FROM llm_calls AS f WHERE f.error IS NULL "
                 "AND json_extract(f.purpose, '$.answer_of') = c.id) ORDER BY c.id"
