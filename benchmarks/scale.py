@@ -150,7 +150,7 @@ def search(strategy: str) -> SearchConfig:
 def measure(n: int, repeat: int, where: Path) -> dict[str, dict[str, float]]:
     """Every figure at size n, per strategy: each in a process of its own, so that its memory
     is its own."""
-    store = Store.create(where / f"run-{n}", {})
+    store = Store.create(where / f"run-{n}")
     fill(store, n, random.Random(n))
     store.close()
     figures: dict[str, dict[str, float]] = {}

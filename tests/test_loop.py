@@ -383,7 +383,7 @@ def test_the_loop_built_by_hand_with_a_verifier_double(make_task, tmp_path: Path
     from hone.testing import FunctionVerifier
 
     task = Task.from_dir(make_task()).configured(budget={"max_llm_calls": 3, "patience": None})
-    store = Store.create(tmp_path / "run", {})
+    store = Store.create(tmp_path / "run")
     verifier = FunctionVerifier(lambda program: -abs(float(program.split("return ")[1][:4]) - 10))
     model = Metered(store, timeout=5, model=ScriptedModel([block(4.0), block(12.0), block(9.0)]))
     rng, events = random.Random(0), []

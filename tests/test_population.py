@@ -65,7 +65,7 @@ def test_only_the_best_and_newest_programs_stay_in_memory(tmp_path, monkeypatch)
 
     monkeypatch.setattr(population_module, "ARCHIVE", 10)
     monkeypatch.setattr(population_module, "_RECENT", 5)
-    store = Store.create(tmp_path / "run", {})
+    store = Store.create(tmp_path / "run")
     population = Population("maximize", NoveltyFilter(), fetch=store.candidates_by_id)
     for i in range(60):
         added = store.add_candidate(round=i, code=f"x = {i}\n")

@@ -6,11 +6,12 @@ import pytest
 
 from hone.evaluation import Evaluation
 from hone.exceptions import RunDirError
+from hone.meta import RunMeta
 from hone.store import Store
 
 
 def test_round_trip_of_calls_candidates_and_meta(tmp_path: Path) -> None:
-    store = Store.create(tmp_path / "run", {"seed": 5})
+    store = Store.create(tmp_path / "run", RunMeta(seed=5))
     call = store.add_call(
         round=1,
         model="m",
@@ -33,7 +34,7 @@ def test_round_trip_of_calls_candidates_and_meta(tmp_path: Path) -> None:
     store.close()
 
     store = Store.open(tmp_path / "run")
-    assert store.meta()["seed"] == 5
+    assert store.meta().seed == 5
     done = store.candidates()
     assert [c.id for c in done] == [first, rejected]
     assert done[0].evaluation.metrics == {"a": 2.0} and done[0].output == "hi"
@@ -53,13 +54,13 @@ def test_open_rejects_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
 
 
 def test_create_refuses_an_existing_run(tmp_path: Path) -> None:
-    Store.create(tmp_path / "r", {}).close()
+    Store.create(tmp_path / "r").close()
     with pytest.raises(RunDirError, match="already holds a run"):
-        Store.create(tmp_path / "r", {})
+        Store.create(tmp_path / "r")
 
 
 def test_one_writer_at_a_time(tmp_path: Path) -> None:
-    first = Store.create(tmp_path / "r", {})
+    first = Store.create(tmp_path / "r")
     first.lock()
     second = Store.open(tmp_path / "r")
     with pytest.raises(RunDirError, match="in use by another hone process"):
@@ -70,13 +71,13 @@ def test_one_writer_at_a_time(tmp_path: Path) -> None:
 
 
 def test_database_uses_wal(tmp_path: Path) -> None:
-    store = Store.create(tmp_path / "r", {})
+    store = Store.create(tmp_path / "r")
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     store.close()
 
 
 def test_a_run_recorded_before_calls_kept_their_seed_still_opens(tmp_path: Path) -> None:
-    store = Store.create(tmp_path / "run", {"seed": 0})
+    store = Store.create(tmp_path / "run")
     call = dict(round=1, model="m", prompt="p", completion="c", prompt_tokens=1)
     store.add_call(**call, completion_tokens=1, started=0.0, latency=0.0)
     store.conn.execute("ALTER TABLE llm_calls DROP COLUMN seed")  # as an older hone wrote it
@@ -88,7 +89,7 @@ def test_a_run_recorded_before_calls_kept_their_seed_still_opens(tmp_path: Path)
 
 
 def test_a_run_recorded_before_calls_kept_their_cost_opens_and_sums_it(tmp_path: Path) -> None:
-    store = Store.create(tmp_path / "run", {"seed": 0})
+    store = Store.create(tmp_path / "run")
     call = dict(round=1, model="m", prompt="p", completion="c", prompt_tokens=1)
     store.add_call(**call, completion_tokens=1, started=0.0, latency=0.0)
     store.conn.execute("ALTER TABLE llm_calls DROP COLUMN cost")  # as an older hone wrote it
@@ -102,7 +103,7 @@ def test_a_run_recorded_before_calls_kept_their_cost_opens_and_sums_it(tmp_path:
 
 
 def test_notes_after_sees_what_another_connection_added(tmp_path: Path) -> None:
-    store = Store.create(tmp_path / "run", {"seed": 0})
+    store = Store.create(tmp_path / "run")
     store.add_note(round=1, kind="reflection", text="r")
     other = Store.open(tmp_path / "run")
     first = other.add_note(round=1, kind="person", text="try a lattice")
@@ -113,7 +114,7 @@ def test_notes_after_sees_what_another_connection_added(tmp_path: Path) -> None:
 
 
 def test_a_store_without_the_kind_column_is_read_and_upgraded(tmp_path: Path) -> None:
-    store = Store.create(tmp_path / "run", {})
+    store = Store.create(tmp_path / "run")
     store.add_candidate(round=0, code="x = 1\n")
     store.close()
     with sqlite3.connect(tmp_path / "run" / "hone.db") as db:
@@ -130,7 +131,7 @@ def test_a_store_without_the_kind_column_is_read_and_upgraded(tmp_path: Path) ->
 def test_placements_are_kept_in_the_order_told_and_an_older_store_gets_their_columns(
     tmp_path: Path,
 ) -> None:
-    store = Store.create(tmp_path / "run", {})
+    store = Store.create(tmp_path / "run")
     for code in ("x = 1\n", "x = 2\n", "x = 3\n"):
         store.set_evaluation(store.add_candidate(round=0, code=code), Evaluation(score=1.0))
     store.close()

@@ -142,12 +142,12 @@ async def resume_async(
         tables["model"] = {**tables.get("model", {}), "spec": spec, "base_url": base_url}
         resumed = task_from_meta(meta, task).configured(**tables)
         recorded = run_meta(resumed, 0)
-        store.set_meta(budget=recorded["budget"], model=recorded["model"])
+        store.set_meta(budget=recorded.budget, model=recorded.model)
     except BaseException:
         store.close()
         raise
     backend = model if not isinstance(model, str) else None
-    seed = int(meta["seed"])
+    seed = meta.seed
     session = Session(
         resumed, store, seed, True, backend, verifier, None, None, on_event, export=export
     )

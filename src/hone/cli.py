@@ -22,6 +22,7 @@ from hone.strategies import STRATEGIES, ranked_distinct
 
 if TYPE_CHECKING:
     from hone.formats import Read
+    from hone.meta import RunMeta
 
 _STOP_TEXT = {
     "target": "reached the target score",
@@ -488,16 +489,15 @@ def _print_evaluation(console: Any, candidate: Any) -> None:
         console.print(f"failed ({ev.status}): {ev.reason}", markup=False)
 
 
-def _status_text(meta: dict[str, Any], *, running: bool) -> str:
+def _status_text(meta: RunMeta, *, running: bool) -> str:
     """How the run stands, true also when its process died without saying so."""
-    status = str(meta.get("status", "unknown"))
-    if status == "running" and not running:
+    if meta.status == "running" and not running:
         return "stopped unexpectedly: killed or crashed"
-    if status == "stopped" and meta.get("stop_reason"):
-        return f"stopped: {_STOP_TEXT.get(meta['stop_reason'], meta['stop_reason'])}"
-    if status == "failed" and meta.get("error"):
-        return f"failed: {meta['error']}"
-    return status
+    if meta.status == "stopped" and meta.stop_reason:
+        return f"stopped: {_STOP_TEXT.get(meta.stop_reason, meta.stop_reason)}"
+    if meta.status == "failed" and meta.error:
+        return f"failed: {meta.error}"
+    return meta.status
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -522,21 +522,22 @@ def _show(args: argparse.Namespace) -> int:
         pending = store.candidates(pending=True)
         usage = store.usage()
         failed_calls = store.failed_calls()
-        status = _status_text(meta, running=store.in_use())
-    objective: Objective = "minimize" if meta.get("objective") == "minimize" else "maximize"
+        running = store.in_use()
+    objective: Objective = meta.objective
     ranked = ranked_distinct(candidates, objective)
+    status = _status_text(meta, running=running)
     console.print(
-        f"run of [bold]{meta.get('task_name')}[/] ({status}) · model {meta['model']['spec']} "
-        f"· seed {meta['seed']}",
+        f"run of [bold]{meta.task_name}[/] ({status}) · model {meta.model.get('spec')} "
+        f"· seed {meta.seed}",
     )
-    if status.startswith(("stopped unexpectedly", "interrupted", "failed")):
+    if meta.resumable(running):
         console.print(f"continue it with: hone resume {args.run_dir}", markup=False)
-    if meta.get("sandbox"):
-        console.print(f"sandbox: {meta['sandbox']}")
-    if meta.get("replay_of"):
-        console.print(f"a replay of {meta['replay_of']}")
-    elif meta.get("search", {}).get("deterministic"):
-        exact = meta.get("replay_exact") is not False
+    if meta.sandbox:
+        console.print(f"sandbox: {meta.sandbox}")
+    if meta.replay_of:
+        console.print(f"a replay of {meta.replay_of}")
+    elif meta.search.get("deterministic"):
+        exact = meta.replay_exact
         console.print(
             "deterministic: "
             + (
@@ -563,7 +564,7 @@ def _show(args: argparse.Namespace) -> int:
     console.print(f"[bold]best score {top.score:.6g}[/] (#{top.id}, round {top.round})")
     _print_evaluation(console, top)
     if console.is_terminal:
-        language = language_of(str(meta.get("program_filename", "program.py"))) or "text"
+        language = language_of(meta.program_filename) or "text"
         console.print(Syntax(top.code or "", language, line_numbers=False, word_wrap=True))
     else:  # piped or redirected: the program exactly, never cropped to a width
         console.out(top.code or "", highlight=False, end="")

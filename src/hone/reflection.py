@@ -11,6 +11,7 @@ from pathlib import Path
 
 from hone.budget import may_call
 from hone.exceptions import ConfigError, ModelError
+from hone.meta import RunStatus
 from hone.models.base import Message, Request
 from hone.models.metered import Metered
 from hone.population import TUNE, Population
@@ -111,7 +112,7 @@ class Memory:
         return "\n\n".join(parts)
 
 
-def add_note(run_dir: str | Path, text: str) -> tuple[int, str]:
+def add_note(run_dir: str | Path, text: str) -> tuple[int, RunStatus]:
     """Keep a person's note with a run, for the following prompts of the run (running, or
     when it is resumed); the note's id and the run's status."""
     text = text.strip()
@@ -127,6 +128,6 @@ def add_note(run_dir: str | Path, text: str) -> tuple[int, str]:
     try:
         note = store.add_note(round=max(store.last_round(), 0), kind=PERSON, text=text)
         store.set_meta(replay_exact=False)  # the prompts after it depend on when it came
-        return note, str(store.meta().get("status", ""))
+        return note, store.meta().status
     finally:
         store.close()

@@ -12,7 +12,6 @@ import random
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from hone.budget import Budget, StopReason, Usage
 from hone.events import Event, EventHandler, NewBest, RunStarted, Stopped
@@ -20,6 +19,7 @@ from hone.exceptions import HoneError, RunDirError, UserError
 from hone.executors import Executor, make_executor
 from hone.export import MlflowExport
 from hone.loop import Loop
+from hone.meta import RunMeta, RunStatus
 from hone.models import Model, call_timeout, check_spec, make_model
 from hone.models.embeddings import Embedder, make_embedder
 from hone.models.metered import Metered
@@ -102,19 +102,20 @@ class Session:
                     loop.model.attach(self.model)
             return await self._run(loop, start)
         except (KeyboardInterrupt, asyncio.CancelledError):
-            self._status("interrupted")
+            self._ended("interrupted")
             raise
         except Exception as exc:
-            self._status("failed", str(exc))
+            self._ended("failed", str(exc))
             raise
         finally:
             await self._close()
 
-    def _status(self, status: str, error: str = "") -> None:
+    def _ended(self, status: RunStatus, error: str = "") -> None:
         """Record how the run ended (best effort: the store itself may be what failed)."""
         if self.store.locked:  # (a run another process drives is not this one's to mark)
             with contextlib.suppress(HoneError, sqlite3.Error):
-                self.store.set_meta(status=status, error=error, replay_exact=False)
+                self.store.set_status(status, error=error)
+                self.store.set_meta(replay_exact=False)
 
     def _loop(self) -> Loop:
         task, store = self.task, self.store
@@ -195,11 +196,11 @@ class Session:
                     f"({start.evaluation.status}: {reason}); fix it or the evaluator "
                     f"{str(task.evaluator)!r} and run again"
                 )
-        store.set_meta(status="running")
+        store.set_status("running")
         if self.resumed:
             store.set_meta(replay_exact=False)  # `hone replay` cannot know where it stopped
         reason = await loop.run()
-        store.set_meta(status="stopped", stop_reason=reason, error="")
+        store.set_status("stopped", stop_reason=reason)
         if reason == "max_seconds":  # stopped mid-round: answers without hypotheses
             store.set_meta(replay_exact=False)
         best, usage = loop.population.best, loop.model.usage
@@ -247,28 +248,27 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def run_meta(task: Task, seed: int) -> dict[str, Any]:
+def run_meta(task: Task, seed: int) -> RunMeta:
     """What a new run's store records of its task and settings (resume and replay read it)."""
-    return {
-        "task_dir": str(task.root) if task.root else None,
-        "task_source": task.source.to_json() if task.source else None,
-        "task_name": task.name,
-        "program_filename": task.program_filename,
-        "seed": seed,
-        "objective": task.objective,
-        "budget": dataclasses.asdict(task.budget),
-        "search": dataclasses.asdict(task.search),
-        "evaluation": dataclasses.asdict(task.evaluation),
-        "model": dataclasses.asdict(task.model),
-        "status": "created",
-    }
+    return RunMeta(
+        task_dir=str(task.root) if task.root else None,
+        task_source=task.source.to_json() if task.source else None,
+        task_name=task.name,
+        program_filename=task.program_filename,
+        seed=seed,
+        objective=task.objective,
+        budget=dataclasses.asdict(task.budget),
+        search=dataclasses.asdict(task.search),
+        evaluation=dataclasses.asdict(task.evaluation),
+        model=dataclasses.asdict(task.model),
+    )
 
 
-def task_from_meta(meta: dict[str, Any], task: Task | None = None) -> Task:
+def task_from_meta(meta: RunMeta, task: Task | None = None) -> Task:
     """The task a run was started on, reloaded from its folder (or `task`, for a run
     started from Python without one), with the run's settings."""
     if task is None:
-        task_dir = meta.get("task_dir")
+        task_dir = meta.task_dir
         if not task_dir:
             raise RunDirError(
                 "this run was started from Python without a task folder; resume it with "
@@ -277,13 +277,13 @@ def task_from_meta(meta: dict[str, Any], task: Task | None = None) -> Task:
         from hone.formats import Options, load_task
 
         try:
-            task = load_task(Path(task_dir), Options.from_json(meta.get("task_source")))
+            task = load_task(Path(task_dir), Options.from_json(meta.task_source))
         except UserError as exc:
             raise RunDirError(f"cannot reload the run's task from {task_dir!r}: {exc}") from None
     return dataclasses.replace(
         task,
-        budget=Budget(**meta["budget"]),
-        search=SearchConfig(**meta["search"]),
-        evaluation=EvaluationConfig(**meta["evaluation"]),
-        model=ModelConfig(**meta["model"]),
+        budget=Budget(**meta.budget),
+        search=SearchConfig(**meta.search),
+        evaluation=EvaluationConfig(**meta.evaluation),
+        model=ModelConfig(**meta.model),
     )

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote
 
-from hone.budget import Usage
+from hone.budget import StopReason, Usage
 from hone.evaluation import Evaluation
 from hone.exceptions import RunDirError, StorageError
+from hone.meta import RunMeta, RunStatus
 from hone.population import Candidate, key_of
 
 DB_NAME = "hone.db"
@@ -98,9 +99,10 @@ class Store:
     _lock: TextIO | None = field(default=None, repr=False)
 
     @classmethod
-    def create(cls, run_dir: Path, meta: dict[str, Any]) -> Store:
-        """Create a new run directory and its database. A creation that fails (a full or
-        read-only disk) leaves nothing behind that a later run would trip over."""
+    def create(cls, run_dir: Path, meta: RunMeta | None = None) -> Store:
+        """Create a new run directory and its database, with the run's metadata. A creation
+        that fails (a full or read-only disk) leaves nothing behind that a later run would trip
+        over."""
         db = run_dir / DB_NAME
         if db.exists():
             raise RunDirError(
@@ -124,7 +126,10 @@ class Store:
             store = cls._connect(db)
             with store.conn:
                 store.conn.executescript(_SCHEMA)
-                store.set_meta(schema_version=SCHEMA_VERSION, created=time.time(), **meta)
+                stamped = dataclasses.replace(
+                    meta or RunMeta(), schema_version=SCHEMA_VERSION, created=time.time()
+                )
+                store.set_meta(**stamped.as_json())
         except (sqlite3.Error, StorageError, OSError) as exc:
             for leftover in (db, db.with_name(DB_NAME + "-wal"), db.with_name(DB_NAME + "-shm")):
                 with contextlib.suppress(OSError):
@@ -154,7 +159,7 @@ class Store:
             )
         try:
             store = cls._connect(db, readonly=readonly)
-            version = store.meta().get("schema_version")
+            version = store.meta().schema_version
         except sqlite3.OperationalError as exc:  # the disk, not the file: full, failing, ...
             raise StorageError(
                 f"cannot open the run's database {str(db)!r} ({_reason(exc)}); free space on "
@@ -245,13 +250,19 @@ class Store:
 
     # -- metadata -----------------------------------------------------------------------
     def set_meta(self, **values: Any) -> None:
-        """Set metadata entries (JSON-encoded)."""
+        """Set metadata entries (JSON-encoded): `RunMeta` fields, or keys of its `extra`."""
         with self._writing():
             self.conn.executemany(
                 "INSERT INTO meta(key, value) VALUES (?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 [(k, json.dumps(v)) for k, v in values.items()],
             )
+
+    def set_status(
+        self, status: RunStatus, *, stop_reason: StopReason | None = None, error: str = ""
+    ) -> None:
+        """Record how the run stands (and why it stopped or failed; a former reason goes)."""
+        self.set_meta(status=status, stop_reason=stop_reason, error=error)
 
     def save_random_state(self, rng: random.Random) -> None:
         """Keep the generator's state, so that a resumed run draws what this one would have."""
@@ -260,18 +271,17 @@ class Store:
 
     def restore_random_state(self, rng: random.Random) -> bool:
         """Put back the state `save_random_state` kept; False when there is none."""
-        state = self.meta().get("rng_state")
+        state = self.meta().rng_state
         if not state:
             return False
         version, internal, gauss = state
         rng.setstate((version, tuple(internal), gauss))
         return True
 
-    def meta(self) -> dict[str, Any]:
-        """All metadata entries."""
-        return {
-            row["key"]: json.loads(row["value"]) for row in self.conn.execute("SELECT * FROM meta")
-        }
+    def meta(self) -> RunMeta:
+        """The run's metadata."""
+        rows = self.conn.execute("SELECT key, value FROM meta")
+        return RunMeta.from_json({row[0]: json.loads(row[1]) for row in rows})
 
     # -- writes -------------------------------------------------------------------------
     def add_call(

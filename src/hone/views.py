@@ -72,7 +72,7 @@ def hypothesis(console: Any, run_dir: Path, number: int) -> int:
             f"completion tokens · {call['latency']:.2f} s · {cost}",
             markup=False,
         )
-    language = language_of(str(meta.get("program_filename") or "program.py")) or "text"
+    language = language_of(meta.program_filename) or "text"
     sections = [
         ("program", h["code"] or "", language),
         ("diff against its parent", h["diff"], "diff"),

@@ -7,12 +7,13 @@ import pytest
 
 from hone.evaluation import Evaluation
 from hone.exceptions import RunDirError
+from hone.meta import RunMeta
 from hone.store import Store
 from hone.web.data import Cursor, RunReader, best_of, models
 
 
 def test_a_delta_carries_what_is_new_and_what_was_verified_since(tmp_path: Path) -> None:
-    store = Store.create(tmp_path / "r", {"seed": 0, "objective": "minimize"})
+    store = Store.create(tmp_path / "r", RunMeta(objective="minimize"))
     start = store.set_evaluation(
         store.add_candidate(round=0, code="x = 1\n"), Evaluation(score=3.0)
     )
@@ -62,7 +63,7 @@ def test_a_delta_carries_what_is_new_and_what_was_verified_since(tmp_path: Path)
 def test_a_crossover_is_what_the_call_was_for_not_what_its_prompt_says(tmp_path: Path) -> None:
     """The stored purpose marks a crossover (a fix of one's answer too); a prompt that only
     quotes the words is not one."""
-    store = Store.create(tmp_path / "r", {"seed": 0})
+    store = Store.create(tmp_path / "r")
     store.set_evaluation(store.add_candidate(round=0, code="x = 1\n"), Evaluation(score=1.0))
     kinds = [
         ("improve", {"kind": "improve"}, "Combine programs #1 and #2, a note said"),
@@ -95,7 +96,7 @@ def test_a_crossover_is_what_the_call_was_for_not_what_its_prompt_says(tmp_path:
 
 
 def test_a_store_from_before_costs_is_read_without_them(tmp_path: Path) -> None:
-    store = Store.create(tmp_path / "r", {"seed": 0})
+    store = Store.create(tmp_path / "r")
     store.add_call(
         round=1, model="m", prompt="p", completion="c", prompt_tokens=1, completion_tokens=1,
         started=0.0, latency=0.1,

@@ -45,7 +45,7 @@ class Metered:
         self.usage = store.usage()
         self.in_flight = 0
         self._answered_by: dict[int, str] = {}
-        self._prices: dict[str, object] = dict(store.meta().get("prices") or {})
+        self._prices: dict[str, object] = dict(store.meta().prices)
 
     def attach(self, model: Model) -> None:
         """Give the meter its backend, once it has loaded."""

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from hone.exceptions import RunDirError
+from hone.meta import RunMeta
 from hone.objective import Objective, better
 from hone.store import DB_NAME, readonly_connection
 
@@ -18,7 +19,7 @@ Row = dict[str, Any]
 _CLIP = (
     400  # characters of a reason or feedback in the table rows (the full text is in `hypothesis`)
 )
-_META = (
+_SHOWN = (  # the metadata a person reads (task, model, settings, status, prices), by RunMeta field
     "task_name", "status", "stop_reason", "seed", "objective", "created", "model", "budget",
     "search", "prices", "sandbox", "replay_of", "program_filename",
 )  # fmt: skip
@@ -81,11 +82,10 @@ class RunReader:
         version = int(self.conn.execute("PRAGMA data_version").fetchone()[0])
         return version != cursor.version
 
-    def meta(self) -> Row:
-        """The run's metadata that a person reads (task, model, settings, status, prices)."""
+    def meta(self) -> RunMeta:
+        """The run's metadata."""
         rows = self.conn.execute("SELECT key, value FROM meta")
-        found = {row[0]: json.loads(row[1]) for row in rows}
-        return {key: found.get(key) for key in _META}
+        return RunMeta.from_json({row[0]: json.loads(row[1]) for row in rows})
 
     def delta(self, cursor: Cursor) -> Row:
         """Everything new since `cursor` (all of it for a fresh cursor), which it advances:
@@ -94,6 +94,7 @@ class RunReader:
         with self.conn:  # one read transaction: a consistent picture
             self.conn.execute("BEGIN")
             meta = self.meta()
+            shown = {key: getattr(meta, key) for key in _SHOWN}
             placed = f"UNION ALL SELECT id FROM candidates WHERE {self._placed} > ? "
             ids = (  # new, placed since (registered after it was verified), or pending then
                 "SELECT id FROM candidates WHERE id > ? "
@@ -134,7 +135,7 @@ class RunReader:
                 cursor.pending.discard(h["id"])
         cursor.call = max([cursor.call, *(c["id"] for c in calls)])
         cursor.note = max([cursor.note, *(n["id"] for n in notes)])
-        return {"meta": meta, "hypotheses": hypotheses, "calls": calls, "notes": notes}
+        return {"meta": shown, "hypotheses": hypotheses, "calls": calls, "notes": notes}
 
     def snapshot(self) -> Row:
         """The whole run as plain data (a delta from the start)."""
