@@ -213,7 +213,13 @@ def test_an_openevolve_feature_grid_is_drawn_as_the_strategy_keeps_it(
         assert float(svg.get_attribute("width") or "nan") > 0  # (NaN before)
         assert page.locator("#cell-plot rect").count() == 4 * 10
         page.screenshot(path=str(tmp_path / f"{name}-cells.png"), full_page=True)
-        return cells_drawn(page)
+        drawn = cells_drawn(page)
+        page.locator("#cell-plot rect.cell").first.click()  # its hypothesis says where it is
+        placed = page.locator("#detail .facts dd").nth(6).inner_text()
+        assert placed.startswith("cell (") and "items_used" in placed, placed
+        assert placed.endswith("; the best of its cell then"), placed
+        page.click("#detail-close")
+        return drawn
 
     html = tmp_path / "report.html"
     assert main(["report", str(run_dir), "-o", str(html)]) == 0

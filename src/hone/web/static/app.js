@@ -412,6 +412,7 @@ async function openDetail(run, id) {
     ["status", `<span class="badge ${h.status === "ok" ? "ok" : ""}">${esc(h.status)}</span>${h.cached_from != null ? ` outcome reused from ${links([h.cached_from])}` : ""}`],
     ["round", h.round], ["edited", links(h.parents.slice(0, 1))], ["also shown", links(h.parents.slice(1))],
     ["crossover", h.crossover ? "yes: combines the first two" : "no"], ["children", links(h.children || [])],
+    ["placed", esc(placementText(h.placement))],
     ["model", c ? esc(c.model) : "- (a starting program)"],
     ["tokens", c ? `${c.prompt_tokens} prompt + ${c.completion_tokens} completion` : "-"],
     ["latency", c ? `${c.latency.toFixed(2)} s` : "-"], ["cost", c ? (c.cost === null ? "no price known" : money(c.cost)) : "-"],
@@ -427,6 +428,15 @@ async function openDetail(run, id) {
     ${c ? `<details><summary>Prompt</summary><pre class="wrap prompt">${esc(c.prompt)}</pre></details><details open><summary>Answer</summary><pre class="wrap answer">${esc(c.completion)}</pre></details>` : ""}
     ${h.output ? `<details><summary>Output</summary><pre class="wrap">${esc(h.output)}</pre></details>` : ""}`;
   body.querySelectorAll("[data-open]").forEach((a) => a.addEventListener("click", () => openDetail(run, +a.dataset.open)));
+}
+function placementText(p) {  // where the strategy placed it when told of it
+  if (!p) return "-";
+  if (p.founder) return "on every island (a starting program)";
+  if (p.island != null) return `island ${p.island}` + ((p.resets || []).length ? `; then islands ${p.resets.map((r) => r.island).join(", ")} were reset` : "");
+  if (p.cell) return `cell (${p.cell.join(", ")}) of ${Object.entries(p.features || {}).map(([k, v]) => `${k} ${g6(v)}`).join(", ")}${p.elite ? "; the best of its cell then" : ""}`;
+  if (p.features) return `off the grid: ${Object.entries(p.features).filter(([, v]) => v == null).map(([k]) => k).join(", ")} not reported`;
+  if (p.front !== undefined) return p.front ? "on the Pareto front" : "off the Pareto front";
+  return p.ranges ? "off the grid (not scored, or a copy)" : "-";
 }
 function diffHtml(diff) {
   return diff.split("\n").map((line) => {
