@@ -97,6 +97,7 @@ class Store:
     path: Path
     conn: sqlite3.Connection
     _lock: TextIO | None = field(default=None, repr=False)
+    _placed: int | None = field(default=None, repr=False)  # the last `placed` (one writer)
 
     @classmethod
     def create(cls, run_dir: Path, meta: RunMeta | None = None) -> Store:
@@ -413,14 +414,17 @@ class Store:
         of them (`placed` counts on from the last one recorded)."""
         if not placements:
             return
-        row = self.conn.execute("SELECT COALESCE(MAX(placed), 0) FROM candidates").fetchone()
-        first = int(row[0]) + 1
+        if self._placed is None:
+            row = self.conn.execute("SELECT COALESCE(MAX(placed), 0) FROM candidates").fetchone()
+            self._placed = int(row[0])
+        first = self._placed + 1
         rows = [(json.dumps(p), first + i, c) for i, (c, p) in enumerate(placements)]
         with self._writing(), self.conn:  # (one transaction: a resumed run may bring many)
             self.conn.execute("BEGIN")
             self.conn.executemany(
                 "UPDATE candidates SET placement = ?, placed = ? WHERE id = ?", rows
             )
+        self._placed = first + len(rows) - 1
 
     # -- reads --------------------------------------------------------------------------
     def unplaced(self) -> set[int]:
