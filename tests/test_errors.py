@@ -95,7 +95,7 @@ CASES = [
     Broken("calls a boolean", r"invalid \[budget\]: max_llm_calls must be an integer", toml="[budget]\nmax_llm_calls = true\n"),
     Broken("patience a word", r"patience must be an integer", toml="[budget]\npatience = 'never'\n"),
     Broken("seconds a string", r"max_seconds must be a number", toml="[budget]\nmax_seconds = '10'\n"),
-    Broken("unknown strategy", r"unknown strategy 'best'; use one of: top-k", toml="[search]\nstrategy = 'best'\n"),
+    Broken("unknown strategy", r"strategy must be one of 'top-k', .*, got 'best'", toml="[search]\nstrategy = 'best'\n"),
     Broken("fractional width", r"hypotheses_per_round must be an integer, got 2\.5", toml="[search]\nhypotheses_per_round = 2.5\n"),
     Broken("zero width", r"hypotheses_per_round must be at least 1", toml="[search]\nhypotheses_per_round = 0\n"),
     Broken("deterministic a string", r"deterministic must be true or false, got 'false'", toml="[search]\ndeterministic = 'false'\n"),

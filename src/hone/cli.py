@@ -9,6 +9,7 @@ import logging
 import sys
 import threading
 import time
+import typing
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -16,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from hone.events import Event, HypothesisEvaluated, NewBest, RoundStarted, RunStarted, Stopped
 from hone.exceptions import ModelError, UserError
-from hone.executors import EXECUTORS
 from hone.models import spec_usage
-from hone.strategies import STRATEGIES, ranked_distinct
+from hone.settings import ExecutorName, StrategyName
+from hone.strategies import ranked_distinct
 
 if TYPE_CHECKING:
     from hone.formats import Read
@@ -148,14 +149,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--hypotheses", type=int, help="hypotheses per round")
     run.add_argument(
         "--strategy",
-        choices=tuple(STRATEGIES),
+        choices=typing.get_args(StrategyName),
         help="how parents are chosen (default: the task's, else top-k)",
     )
     run.add_argument("--workers", type=int, help="parallel evaluation processes (default: CPUs)")
     run.add_argument("--timeout", type=float, help="seconds per evaluation before it is killed")
     run.add_argument(
         "--executor",
-        choices=tuple(EXECUTORS),
+        choices=typing.get_args(ExecutorName),
         help="where evaluations run: worker processes here (default) or actors on Ray",
     )
     run.add_argument(

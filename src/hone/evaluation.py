@@ -7,13 +7,11 @@ import importlib.util
 import math
 import sys
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal, TypeAlias
-
-from hone.objective import Objective, reaches
 
 Score: TypeAlias = float
 Metrics: TypeAlias = dict[str, float]
@@ -170,36 +168,6 @@ def _coerced(value: object) -> Evaluation:
         f"the evaluator returned a {type(value).__name__}; return a float, a dict with "
         "'combined_score' or 'score', or a hone.Evaluation",
     )
-
-
-def cascade(
-    stages: Sequence[Callable[[Any], object]], thresholds: Sequence[float], objective: Objective
-) -> Callable[[Any], Evaluation]:
-    """An evaluator that runs `stages` in order (each returning what `coerce_result` takes) and
-    stops a candidate whose score at stage i misses `thresholds[i]`; metrics are merged and
-    `stages_passed` counts the stages it got through."""
-
-    def evaluate(program: Any) -> Evaluation:
-        metrics: dict[str, float] = {}
-        result = Evaluation()
-        for number, stage in enumerate(stages, 1):
-            result = coerce_result(stage(program))
-            metrics.update(result.metrics)
-            metrics["stages_passed"] = float(number - 1)
-            if not result.ok:
-                return dataclasses.replace(result, metrics=metrics)
-            if number > len(thresholds) or number == len(stages):
-                continue
-            threshold, score = thresholds[number - 1], result.score or 0.0
-            if not reaches(objective, score, threshold):
-                note = f"stopped after stage {number}: score {score:g} misses its threshold {threshold:g}"
-                feedback = f"{result.feedback}\n{note}".strip()
-                return dataclasses.replace(result, metrics=metrics, feedback=feedback)
-        metrics["stages_passed"] = float(len(stages))
-        return dataclasses.replace(result, metrics=metrics)
-
-    evaluate.__name__ = "evaluate"
-    return evaluate
 
 
 def _from_dict(value: Mapping[Any, Any]) -> Evaluation:

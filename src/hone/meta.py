@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from hone.budget import StopReason
-from hone.models.base import Style
 from hone.objective import Objective
+from hone.settings import Style
 
 # created: stored, not started yet; running: the loop runs (or its process died: `Store.in_use`
 # tells); stopped: a stop rule fired; interrupted: Ctrl-C or a signal; failed: an error ended it

@@ -38,9 +38,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hone.compat import EvaluationResult
+from hone.compat import EvaluationResult, Loaded, import_evaluator
 from hone.evaluation import Evaluation
-from hone.sandbox.program import describe
+from hone.sandbox import describe
 
 DEFAULT_THRESHOLDS = (0.5, 0.75, 0.9)  # OpenEvolve's (hone.formats.openevolve sets them)
 ARTIFACT_CHARS = 20_480  # each artifact is cut here (OpenEvolve's prompt.max_artifact_bytes)
@@ -71,6 +71,13 @@ def install_stand_in() -> None:
     sys.modules["openevolve.evaluation_result"] = module
 
 
+def load(path: str, settings: Mapping[str, Any]) -> Loaded:
+    """The OpenEvolve evaluator at `path` (``openevolve.evaluation_result`` importable in it),
+    run untrusted: OpenEvolve's evaluators import the candidate themselves."""
+    install_stand_in()
+    return Loaded(evaluator(import_evaluator(path), settings))
+
+
 def evaluator(module: types.ModuleType, settings: Mapping[str, Any]) -> Callable[[str], Evaluation]:
     """The `evaluate(program_path) -> Evaluation` of an OpenEvolve evaluator module, with
     the worker's settings (cascade, cascade_thresholds, stage_timeout, feature_dimensions)."""
@@ -93,7 +100,6 @@ def evaluator(module: types.ModuleType, settings: Mapping[str, Any]) -> Callable
         result = call(final, program_path, seconds, "evaluate()")  # type: ignore[arg-type]
         return result if isinstance(result, Evaluation) else to_evaluation(result, dimensions)
 
-    evaluate.__name__ = "evaluate"
     return evaluate
 
 

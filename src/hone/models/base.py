@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
-Style = Literal["completion", "chat"]
+from hone.settings import Style as Style  # (re-exported: the models' own word for it)
+
 Role = Literal["system", "user", "assistant"]
 
 

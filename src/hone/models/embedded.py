@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from hone.exceptions import ConfigError, MissingDependencyError, ModelError
 from hone.models.base import Completion, Request, Style
@@ -128,8 +128,7 @@ class EmbeddedModel:
 def make(argument: str, config: ModelConfig) -> EmbeddedModel:
     """`embedded` (the default model), `embedded:<name>` (see `packaged.MODELS`) or
     `embedded:<file.gguf>`."""
-    style = cast(Style, config.style) if config.style else None  # checked by ModelConfig
-    model = EmbeddedModel(argument or None, style=style)
+    model = EmbeddedModel(argument or None, style=config.style or None)
     model.grammar = config.grammar
     return model
 
