@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 import hone
-from hone.exceptions import RunDirError
+from hone.exceptions import RunDirError, TaskError
 from hone.testing import ScriptedModel
 from tests.conftest import PROGRAM, answer
 
@@ -37,3 +37,16 @@ def test_a_run_started_without_a_task_folder_resumes_with_its_task(
         ),  # goes on at the 2nd
     )
     assert again.usage.calls == 2 and again.best is not None and again.best.score == -5.0
+
+
+def test_a_task_made_in_python_has_its_instruction_checked(make_task, tmp_path: Path) -> None:
+    folder = make_task()
+    task = hone.Task(
+        name="loose",
+        instruction="x" * (10 << 20),
+        program=PROGRAM,
+        evaluator=folder / "evaluate.py",
+    )
+    with pytest.raises(TaskError, match=r"the task's instruction is 10,485,760 characters"):
+        hone.run(task, model=ScriptedModel([]), run_dir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()

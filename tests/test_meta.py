@@ -58,6 +58,8 @@ def test_an_older_stores_metadata_opens_and_unknown_keys_are_kept(tmp_path: Path
         ("failed", False, "(failed: the disk is full)", True),
         ("running", False, "(stopped unexpectedly: killed or crashed)", True),
         ("running", True, "(running)", False),
+        ("created", True, "(starting)", False),
+        ("created", False, "(stopped unexpectedly while starting (before its first", True),
     ],
 )
 def test_hone_show_offers_resume_by_the_status_not_by_its_own_words(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -11,12 +13,15 @@ from hone.budget import Budget
 from hone.events import EventHandler
 from hone.executors import Executor
 from hone.export import MlflowExport
+from hone.formats import checked_instruction
 from hone.models import Model
 from hone.models.embeddings import Embedder
 from hone.session import RunResult, Session, run_meta, task_from_meta
 from hone.store import Store
 from hone.strategies import Strategy
 from hone.task import Task
+
+log = logging.getLogger("hone")
 
 
 def run(
@@ -73,6 +78,11 @@ async def run_async(
     export = MlflowExport(mlflow) if mlflow else None  # a missing package: before any folder
     if seed is None:  # the task's own (an OpenEvolve config's random_seed), else 0
         seed = task.seed or 0
+    if task.root is None:  # made in Python: its instruction was not read from a file
+        instruction, warning = checked_instruction(task.instruction, "the task's instruction")
+        if warning:
+            log.warning("%s", warning)
+        task = dataclasses.replace(task, instruction=instruction)
     spec = model if isinstance(model, str) else None
     task = task.configured(model={"spec": spec, "base_url": base_url})
     if budget is not None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from hone.events import Event, HypothesisEvaluated, NewBest, RoundStarted, RunStarted, Stopped
 from hone.exceptions import ModelError, UserError
+from hone.inbound import printable
 from hone.models import spec_usage
 from hone.settings import ExecutorName, StrategyName
 from hone.strategies import ranked_distinct
@@ -55,12 +56,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             result: int = args.handler(args)
         return result
     except UserError as exc:
-        print(f"hone: error: {exc}", file=sys.stderr)
+        print(f"hone: error: {printable(str(exc))}", file=sys.stderr)
         return 2
-    except ModelError as exc:
+    except ModelError as exc:  # (a server's message may hold anything: printed as text)
         again = f"; the run is saved: continue it with hone resume {args._run_dir}"
         print(
-            f"hone: model error: {exc}" + (again if getattr(args, "_run_dir", None) else ""),
+            f"hone: model error: {printable(str(exc))}"
+            + (again if getattr(args, "_run_dir", None) else ""),
             file=sys.stderr,
         )
         return 1
@@ -79,7 +81,7 @@ def _log_to_stderr() -> None:
 class _LowerLevel(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         record.levelname = record.levelname.lower()
-        return super().format(record)
+        return printable(super().format(record))
 
 
 @contextlib.contextmanager
@@ -479,21 +481,28 @@ class _View:
 
 
 def _print_evaluation(console: Any, candidate: Any) -> None:
+    """A hypothesis's metrics, feedback and reason: the evaluator's text, printed as text
+    (its escape sequences shown, not obeyed)."""
     ev = candidate.evaluation
     if ev.metrics:
-        console.print(
-            "metrics: " + ", ".join(f"{k}={v:.6g}" for k, v in sorted(ev.metrics.items()))
-        )
+        metrics = ", ".join(f"{k}={v:.6g}" for k, v in sorted(ev.metrics.items()))
+        console.print("metrics: " + printable(metrics), markup=False)
     if ev.feedback:
-        console.print("feedback: " + ev.feedback, markup=False)
+        console.print("feedback: " + printable(ev.feedback), markup=False)
     if not ev.ok:
-        console.print(f"failed ({ev.status}): {ev.reason}", markup=False)
+        console.print(f"failed ({ev.status}): {printable(ev.reason)}", markup=False)
 
 
 def _status_text(meta: RunMeta, *, running: bool) -> str:
     """How the run stands, true also when its process died without saying so."""
     if meta.status == "running" and not running:
         return "stopped unexpectedly: killed or crashed"
+    if meta.status == "created":  # (it is "running" once the starting programs are verified)
+        if running:
+            return "starting"
+        return (
+            "stopped unexpectedly while starting (before its first model call): killed or crashed"
+        )
     if meta.status == "stopped" and meta.stop_reason:
         return f"stopped: {_STOP_TEXT.get(meta.stop_reason, meta.stop_reason)}"
     if meta.status == "failed" and meta.error:
@@ -503,6 +512,7 @@ def _status_text(meta: RunMeta, *, running: bool) -> str:
 
 def _show(args: argparse.Namespace) -> int:
     from rich.console import Console
+    from rich.markup import escape
     from rich.syntax import Syntax
     from rich.table import Table
 
@@ -527,14 +537,14 @@ def _show(args: argparse.Namespace) -> int:
     objective: Objective = meta.objective
     ranked = ranked_distinct(candidates, objective)
     status = _status_text(meta, running=running)
+    name, spec = (escape(printable(str(v))) for v in (meta.task_name, meta.model.get("spec")))
     console.print(
-        f"run of [bold]{meta.task_name}[/] ({status}) · model {meta.model.get('spec')} "
-        f"· seed {meta.seed}",
+        f"run of [bold]{name}[/] ({escape(printable(status))}) · model {spec} · seed {meta.seed}"
     )
     if meta.resumable(running):
         console.print(f"continue it with: hone resume {args.run_dir}", markup=False)
     if meta.sandbox:
-        console.print(f"sandbox: {meta.sandbox}")
+        console.print(f"sandbox: {meta.sandbox}", markup=False)
     if meta.replay_of:
         console.print(f"a replay of {meta.replay_of}")
     elif meta.search.get("deterministic"):
@@ -566,9 +576,10 @@ def _show(args: argparse.Namespace) -> int:
     _print_evaluation(console, top)
     if console.is_terminal:
         language = language_of(meta.program_filename) or "text"
-        console.print(Syntax(top.code or "", language, line_numbers=False, word_wrap=True))
-    else:  # piped or redirected: the program exactly, never cropped to a width
-        console.out(top.code or "", highlight=False, end="")
+        code = printable(top.code or "")
+        console.print(Syntax(code, language, line_numbers=False, word_wrap=True))
+    else:  # piped or redirected: the program, never cropped to a width
+        console.out(printable(top.code or ""), highlight=False, end="")
     table = Table("round", "hypotheses", "ok", "failed", "round best", "best so far")
     by_round: dict[int, list[Any]] = {}
     for c in candidates:

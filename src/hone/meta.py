@@ -17,10 +17,11 @@ from hone.budget import StopReason
 from hone.objective import Objective
 from hone.settings import Style
 
-# created: stored, not started yet; running: the loop runs (or its process died: `Store.in_use`
-# tells); stopped: a stop rule fired; interrupted: Ctrl-C or a signal; failed: an error ended it
+# created: stored, starting (verifying the starting programs, loading the model); running: the
+# loop runs; (for both, whether a process still drives it: `Store.in_use`); stopped: a stop rule
+# fired; interrupted: Ctrl-C or a signal; failed: an error ended it
 RunStatus = Literal["created", "running", "stopped", "interrupted", "failed"]
-RESUMABLE: tuple[RunStatus, ...] = ("interrupted", "failed")  # and "running" with no process
+RESUMABLE: tuple[RunStatus, ...] = ("interrupted", "failed")  # and any with no process behind
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class RunMeta:
 
     def resumable(self, running: bool) -> bool:
         """True when the run ended before a stop rule (`running`: a process drives it now)."""
-        return self.status in RESUMABLE or (self.status == "running" and not running)
+        return self.status in RESUMABLE or (self.status in ("created", "running") and not running)
 
 
 __all__ = ["RESUMABLE", "RunMeta", "RunStatus"]

@@ -13,11 +13,13 @@ none of them (configuration never imports its consumers).
 
 from __future__ import annotations
 
+import math
 import os
 import types
 import typing
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal, Self, TypeAlias
+from urllib.parse import urlsplit
 
 from hone.exceptions import ConfigError
 from hone.objective import Objective
@@ -173,6 +175,11 @@ class EvaluationConfig(Table):
             raise ConfigError(f"read_paths must be a list of paths, got {self.read_paths!r}")
         if not self.timeout > 0:
             raise ConfigError(f"timeout must be greater than 0, got {self.timeout!r}")
+        for name in ("timeout", "cpu_seconds", "stage_timeout"):  # (what a timer can hold)
+            if getattr(self, name) > _YEAR:
+                raise ConfigError(
+                    f"{name} must be at most {_YEAR:,} seconds (a year), got {getattr(self, name)!r}"
+                )
         for name in ("workers", "cpu_seconds"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be at least 0, got {getattr(self, name)!r}")
@@ -215,12 +222,28 @@ class ModelConfig(Table):
             raise ConfigError("max_completion_tokens must be at least 1")
         if self.timeout is not None and not self.timeout > 0:
             raise ConfigError("model timeout must be greater than 0")
+        if self.base_url is not None and not _is_url(self.base_url):
+            raise ConfigError(
+                f"base_url {self.base_url!r} is not an http:// or https:// URL; give the "
+                "server's address, e.g. --base-url http://127.0.0.1:8080/v1"
+            )
 
     def merged(self, **overrides: Any) -> ModelConfig:
         """A copy with every override that is not None applied."""
         return self._merged(overrides)
 
 
+def _is_url(text: str) -> bool:
+    """True for an http(s) URL with a host (what the model SDKs can send requests to)."""
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+_YEAR = 366 * 24 * 3600  # seconds: the longest evaluation limit (a CPU limit and select() hold it)
 _BAD = object()
 
 
@@ -252,10 +275,14 @@ def _check(kind: Any, value: Any) -> Any:
         return value if isinstance(value, bool) else _BAD
     if kind is int:
         return value if isinstance(value, int) and not isinstance(value, bool) else _BAD
-    if kind is float:
+    if kind is float:  # (inf and nan too are refused: no setting means either)
         if isinstance(value, bool) or not isinstance(value, int | float):
             return _BAD
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            return _BAD
+        return number if math.isfinite(number) else _BAD
     if kind is str:
         return value if isinstance(value, str) else _BAD
     if origin in (tuple, list):

@@ -16,15 +16,17 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote
 
+from hone import inbound
 from hone.budget import StopReason, Usage
-from hone.evaluation import Evaluation
+from hone.evaluation import Evaluation, checked
 from hone.exceptions import RunDirError, StorageError
+from hone.inbound import MAX_ANSWER
 from hone.meta import RunMeta, RunStatus
 from hone.population import Candidate, key_of
 
 DB_NAME = "hone.db"
 SCHEMA_VERSION = 1
-MAX_ANSWER_CHARS = 200_000  # of one model answer kept (a 10 MB answer would be stored whole)
+MAX_ANSWER_CHARS = MAX_ANSWER  # of one model answer kept (hone.inbound states every limit)
 _ADDED_COLUMNS = {
     "llm_calls": {"seed": "INTEGER", "purpose": "TEXT", "cost": "REAL"},
     # (a row without a key has it worked out as it is read)
@@ -130,8 +132,9 @@ class Store:
                 stamped = dataclasses.replace(
                     meta or RunMeta(), schema_version=SCHEMA_VERSION, created=time.time()
                 )
-                store.set_meta(**stamped.as_json())
-        except (sqlite3.Error, StorageError, OSError) as exc:
+                # (not set_meta: its message would advise resuming a run that never was)
+                store._put_meta(**stamped.as_json())
+        except (sqlite3.Error, OSError) as exc:
             for leftover in (db, db.with_name(DB_NAME + "-wal"), db.with_name(DB_NAME + "-shm")):
                 with contextlib.suppress(OSError):
                     leftover.unlink()
@@ -253,11 +256,14 @@ class Store:
     def set_meta(self, **values: Any) -> None:
         """Set metadata entries (JSON-encoded): `RunMeta` fields, or keys of its `extra`."""
         with self._writing():
-            self.conn.executemany(
-                "INSERT INTO meta(key, value) VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [(k, json.dumps(v)) for k, v in values.items()],
-            )
+            self._put_meta(**values)
+
+    def _put_meta(self, **values: Any) -> None:
+        self.conn.executemany(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [(k, json.dumps(v)) for k, v in values.items()],
+        )
 
     def set_status(
         self, status: RunStatus, *, stop_reason: StopReason | None = None, error: str = ""
@@ -305,11 +311,13 @@ class Store:
         MAX_ANSWER_CHARS is kept cut, and says so. `purpose` says what the call was for, so
         that a resumed run turns every stored answer into its hypothesis; `cost` in USD, None
         when its price is unknown."""
-        if len(completion) > MAX_ANSWER_CHARS:
-            completion = (
-                completion[:MAX_ANSWER_CHARS]
-                + f"\n[answer truncated: {len(completion):,} characters in all]"
-            )
+        # (`Metered` made the answer hone's own already; this keeps a write from failing on
+        # what any caller passes: text that is no UTF-8, a count no SQLite integer holds)
+        completion = inbound.cut(inbound.text(completion), MAX_ANSWER_CHARS, "answer ")
+        prompt, model = inbound.text(prompt), inbound.text(model)
+        error = inbound.text(error) if error is not None else None
+        prompt_tokens = inbound.token_count(prompt_tokens) or 0
+        completion_tokens = inbound.token_count(completion_tokens) or 0
         with self._writing():
             cur = self.conn.execute(
                 "INSERT INTO llm_calls(round, model, prompt, completion, prompt_tokens, "
@@ -344,7 +352,8 @@ class Store:
         kind: str = "",
     ) -> Candidate:
         """Record a hypothesis; without an evaluation it is pending until `set_evaluation`."""
-        evaluation = evaluation or Evaluation.pending()
+        evaluation = checked(evaluation) if evaluation is not None else Evaluation.pending()
+        code = inbound.text(code) if code is not None else None
         key = key_of(code) if code is not None else ""
         with self._writing():
             cur = self.conn.execute(
@@ -385,7 +394,9 @@ class Store:
         started: float = 0.0,
         cached_from: int | None = None,
     ) -> Candidate:
-        """Record the outcome of a pending hypothesis; the hypothesis with it."""
+        """Record the outcome of a pending hypothesis; the hypothesis with it (the outcome as
+        `hone.evaluation.checked` keeps it: a verifier passed in from Python is checked too)."""
+        evaluation, output = checked(evaluation), inbound.text(output)
         with self._writing():
             self.conn.execute(
                 "UPDATE candidates SET status = ?, score = ?, metrics = ?, feedback = ?, "
@@ -489,11 +500,15 @@ class Store:
 
     def usage(self) -> Usage:
         """Answered model calls, their tokens and cost so far."""
-        row = self.conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0), "
-            "COALESCE(SUM(cost), 0) FROM llm_calls WHERE error IS NULL"
-        ).fetchone()
-        return Usage(int(row[0]), int(row[1]), int(row[2]), float(row[3]))
+        query = (
+            "SELECT COUNT(*), SUM(prompt_tokens), SUM(completion_tokens), TOTAL(cost) "
+            "FROM llm_calls WHERE error IS NULL"
+        )
+        try:
+            row = self.conn.execute(query).fetchone()
+        except sqlite3.OperationalError:  # "integer overflow": counts a server made up
+            row = self.conn.execute(query.replace("SUM(", "TOTAL(")).fetchone()
+        return Usage(int(row[0]), int(row[1] or 0), int(row[2] or 0), float(row[3]))
 
     def unclaimed_answers(self) -> list[sqlite3.Row]:
         """Answers to hypothesis prompts (or their last fix) that no hypothesis was made of:
@@ -512,6 +527,7 @@ class Store:
 
     def add_note(self, *, round: int, kind: str, text: str, call_id: int | None = None) -> int:
         """Keep a reflection or an insights memory the model wrote, or a person's note; its id."""
+        text = inbound.text(text)  # (a note from the command line may hold any bytes)
         with self._writing():
             cur = self.conn.execute(
                 "INSERT INTO notes(round, kind, text, call_id, created) VALUES (?, ?, ?, ?, ?)",

@@ -95,6 +95,27 @@ def test_failures_are_evaluations(tmp_path: Path, program: str, status: str, rea
     assert v.evaluation.score is None
 
 
+def test_what_an_evaluator_returns_is_made_hone_own_in_the_sandbox(tmp_path: Path) -> None:
+    """numpy's numbers are numbers, an int no float holds is invalid-output with a reason free
+    of hone's frames, and text that is no UTF-8 arrives as valid text (the store takes it)."""
+    numpy_score = (
+        "import numpy as np\ndef result():\n"
+        "    return {'combined_score': np.float32(0.5), 'count': np.int64(7)}\n"
+    )
+    odd = "def result():\n    return {'score': 1.0, 'feedback': b'caf\\xe9 \\xff'.decode('utf-8', 'surrogateescape')}\n"
+    bare_float32 = "import numpy as np\ndef result():\n    return np.float32(2.0)\n"
+    huge = "def result():\n    return 10 ** 400\n"
+    got = verify_all(tmp_path, [numpy_score, odd, bare_float32, huge])
+    first, text, bare, overflow = (v.evaluation for v in got)
+    assert first.ok and first.score == 0.5 and first.metrics == {"count": 7.0}
+    assert text.ok and text.feedback == "caf\ufffd \ufffd"
+    assert bare.ok and bare.score == 2.0
+    assert overflow.status == "invalid-output"
+    assert (
+        overflow.reason == "the evaluator returned an integer of 401 digits, too large for a float"
+    )
+
+
 def test_candidate_sees_no_secrets_and_runs_in_a_private_directory(
     tmp_path: Path, monkeypatch
 ) -> None:

@@ -320,3 +320,24 @@ def test_islands_placements_say_the_island_and_the_resets() -> None:
     assert isinstance(strategy, Islands)
     last = resets[-1][1][0]  # type: ignore[index]
     assert strategy.members(run)[last["island"]][0].id == last["seed"]
+
+
+def test_a_feature_or_objective_that_is_not_finite_places_no_program() -> None:
+    """An evaluator's inf or nan (kept as a metric) puts that program on no cell and off the
+    front, instead of stretching a range to infinity (an OverflowError) or hiding the others."""
+    from hone.strategies.pareto import Pareto
+
+    population = [
+        cand(1, 1.0, x=0.5, y=1.0),
+        cand(2, 2.0, x=float("nan"), y=float("inf")),
+        cand(3, 3.0, x=0.9, y=0.5),
+    ]
+    follows = MapElites("maximize", {"x": [4.0], "y": [0.0, 2.0, 2.0]})
+    assert {c.id: cell for cell, c in follows.elites(population).items()} == {1: (0, 1), 3: (3, 0)}
+    _, placements = _told(
+        SearchConfig(strategy="map-elites", features={"x": [4.0], "y": [0.0, 2.0, 2.0]}),
+        population,
+    )
+    assert "cell" not in placements[1] and set(placements[1]["features"]) == {"x", "y"}  # type: ignore[arg-type]
+    front = Pareto("maximize", {"x": "maximize", "y": "minimize"}).front(population)
+    assert [c.id for c in front] == [3]

@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from hone import inbound
 from hone.compat import EvaluationResult, Loaded, import_evaluator
 from hone.evaluation import Evaluation
 from hone.sandbox import describe
@@ -158,13 +159,13 @@ def call(
 def outcome(value: object) -> Outcome | str:
     """A returned value as an Outcome, or why OpenEvolve would not accept it."""
     if isinstance(value, Mapping):
-        return Outcome(dict(value))
+        return Outcome(_plain(value))
     metrics = getattr(value, "metrics", None)
     if isinstance(metrics, Mapping):
         artifacts = getattr(value, "artifacts", None) or {}
         if not isinstance(artifacts, Mapping):
             artifacts = {"artifacts": artifacts}
-        return Outcome(dict(metrics), dict(artifacts))
+        return Outcome(_plain(metrics), dict(artifacts))
     return (
         f"returned a {type(value).__name__}; return a dict of metrics or an EvaluationResult "
         "(OpenEvolve would score it 0 as an error)"
@@ -273,6 +274,20 @@ def time_limit(seconds: float) -> Iterator[None]:
 
 async def _awaited(value: Any) -> object:
     return await value
+
+
+def _plain(metrics: Mapping[Any, Any]) -> dict[Any, Any]:
+    """The metrics with numpy's numbers as Python floats, and an integer too large for a float
+    as an infinity of its sign (not a finite score: invalid-output), as `hone.inbound` reads
+    numbers; other values as they are."""
+    plain = dict(metrics)
+    for key, value in plain.items():
+        if inbound.is_number(value):
+            try:
+                plain[key] = inbound.as_float(value)
+            except OverflowError:
+                plain[key] = math.inf if value > 0 else -math.inf
+    return plain
 
 
 def _number(value: object) -> bool:

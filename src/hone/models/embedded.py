@@ -114,8 +114,9 @@ class EmbeddedModel:
         choice = result["choices"][0]
         text = choice["message"]["content"] if self.style == "chat" else choice["text"]
         usage = result.get("usage") or {}
+        # (the counts as llama.cpp gives them: `Metered` checks them, as every backend's)
         return Completion(
-            text or "", int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))
+            text or "", usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
         )
 
     async def close(self) -> None:

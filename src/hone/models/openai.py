@@ -141,7 +141,10 @@ def _completion(name: str, data: object, request: Request) -> Completion:
         raise ModelError(f"{name} returned no choices")
     message = choices[0].get("message") if isinstance(choices[0], dict) else None
     content = message.get("content") if isinstance(message, dict) else None
-    text = content if isinstance(content, str) else ""
+    if isinstance(content, list):  # content parts, as some compatible servers answer
+        parts = [p.get("text") for p in content if isinstance(p, dict)]
+        content = "".join(t for t in parts if isinstance(t, str))
+    text = content if isinstance(content, str) else ""  # (made valid text by `Metered`)
     usage = data.get("usage") if isinstance(data, dict) else None
     if not isinstance(usage, dict):
         usage = {}

@@ -31,7 +31,7 @@ from typing import Any
 
 from hone import compat
 from hone.compat import Loaded
-from hone.evaluation import STATUSES, Evaluation, Status, bounded, coerce_result
+from hone.evaluation import STATUSES, Evaluation, Status, checked, coerce_result
 from hone.exceptions import CandidateError
 from hone.sandbox import describe, isolation, write_all
 from hone.sandbox.isolation import Limits
@@ -232,7 +232,7 @@ def _child(
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(BaseException):
                 stream.flush()
-        payload = bounded(evaluation).to_json()
+        payload = checked(evaluation).to_json()
         data = json.dumps(payload, default=_json_default).encode()
         write_all(fd, len(data).to_bytes(8, "big") + data)
     except BaseException:

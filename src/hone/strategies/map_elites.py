@@ -7,7 +7,8 @@ report them (OpenEvolve's): ``complexity``, the program's length in characters; 
 and ``diversity``, the program's mean distance (length, lines, characters used) to a
 reference set of up to 20 programs. A hypothesis improves the elite of a randomly chosen
 occupied cell and is shown the elites of the neighbouring cells as inspirations, so the search
-keeps programs that are good in different ways instead of only the best one.
+keeps programs that are good in different ways instead of only the best one. A program whose
+feature is missing or not a finite number is on no cell.
 
 The grid is kept up to date as the strategy is told of each hypothesis; each one's placement
 says which cell it fell in, from which feature values, whether it became the cell's elite, and
@@ -17,6 +18,7 @@ says which cell it fell in, from which feature values, whether it became the cel
 from __future__ import annotations
 
 import bisect
+import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -182,7 +184,7 @@ class MapElites:
         self, candidate: Candidate, reference: Sequence[Candidate]
     ) -> tuple[float, ...] | None:
         found = [self._value(name, candidate, reference) for name in sorted(self.features)]
-        if any(v is None for v in found):
+        if any(v is None or not math.isfinite(v) for v in found):  # (inf or nan: no cell)
             return None
         return tuple(float(v) for v in found if v is not None)
 

@@ -12,6 +12,7 @@ was worked out anew).
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -71,7 +72,7 @@ class Pareto:
         values = []
         for name, direction in sorted(self.objectives.items()):
             value = candidate.evaluation.metrics.get(name)
-            if value is None:
+            if value is None or not math.isfinite(value):  # (inf or nan: off the front)
                 return None
             values.append(signed(cast(Objective, direction), value))
         return tuple(values)

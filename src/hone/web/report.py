@@ -4,13 +4,12 @@ or an issue)."""
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
 from typing import Any
 
-from hone.web.data import RunReader
+from hone.web.data import RunReader, to_json
 
 STATIC = Path(__file__).parent / "static"
 _PROMPT_LIMIT = 20_000  # characters of each prompt and answer kept in a report
@@ -48,7 +47,7 @@ def render(data: dict[str, Any]) -> str:
     page = (STATIC / "index.html").read_text(encoding="utf-8")
     style = (STATIC / "style.css").read_text(encoding="utf-8")
     script = (STATIC / "app.js").read_text(encoding="utf-8")
-    embedded = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    embedded = to_json(data).replace("</", "<\\/")
     script = script.replace("</script", "<\\/script")
     page = page.replace(
         '<link rel="stylesheet" href="/static/style.css">', f"<style>\n{style}</style>"

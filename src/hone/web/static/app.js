@@ -30,7 +30,15 @@ function money(usd) {  // hone.web.data.money
   return usd < 1 ? `$${usd.toFixed(4)}` : "$" + usd.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 }
 function seconds(s) { return s < 60 ? `${s.toFixed(s < 10 ? 1 : 0)} s` : s < 3600 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(1)} h`; }
-function esc(text) { return String(text ?? "").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]); }
+function esc(text) {  // as HTML text; control characters (an evaluator's colour codes) shown as \x1b, as `hone show` does
+  return String(text ?? "").replace(/\r\n/g, "\n").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c])
+    .replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => "\\x" + c.charCodeAt(0).toString(16).padStart(2, "0"));
+}
+// The server's and the report's JSON is strict (hone.web.data.to_json): a number that is not finite comes as {"__float__": "inf"}.
+const NONFINITE = { inf: Infinity, "-inf": -Infinity, nan: NaN };
+function fromJson(text) {
+  return JSON.parse(text, (k, v) => (v !== null && typeof v === "object" && Object.keys(v).length === 1 && Object.hasOwn(NONFINITE, v.__float__) ? NONFINITE[v.__float__] : v));
+}
 function better(run, a, b) { return b === null || b === undefined || (run.meta.objective === "minimize" ? a < b : a > b); }
 
 // ---- the runs' data -------------------------------------------------------------------------
@@ -309,7 +317,7 @@ function gridOf(placed) {  // the grid as the strategy kept it: its last redo, t
 }
 function renderCells(run, s, body, placed, features) {
   const names = Object.keys(features).sort(), { cells, ranges } = gridOf(placed);
-  const missing = names.filter((n) => !placed.some((h) => h.placement.features && h.placement.features[n] != null));
+  const missing = names.filter((n) => !placed.some((h) => h.placement.features && Number.isFinite(h.placement.features[n])));
   const bins = ranges.map((r) => r[2]), total = bins.reduce((a, b) => a * b, 1);
   const nx = bins[0] || 1, ny = bins[1] || 1, size = Math.max(18, Math.min(56, 760 / nx));
   const shown = new Map();  // the first two features' cells; of cells that differ only in the others, the best
@@ -347,7 +355,7 @@ function frontOf(placed) {  // the front as the strategy kept it: its last redo,
 }
 function renderFront(run, s, body, placed, objectives) {
   const names = Object.keys(objectives).sort(), [a, b] = names, onFront = frontOf(placed);
-  const pts = s.hs.filter((h) => h.score !== null && names.every((n) => h.metrics[n] !== undefined));
+  const pts = s.hs.filter((h) => h.score !== null && names.every((n) => Number.isFinite(h.metrics[n])));
   const front = pts.filter((h) => onFront.has(h.id));
   body.innerHTML = `<div class="panel"><h2>Pareto front: ${front.length} of ${pts.length} programs</h2><div id="front-plot" class="plot"></div><p class="hint">${esc(a)} (${objectives[a]}) against ${esc(b)} (${objectives[b]}); the front the strategy keeps is drawn larger and joined.${names.length > 2 ? " Only the first two objectives are drawn." : ""}</p></div>`;
   const box = document.getElementById("front-plot");
@@ -399,7 +407,7 @@ async function openDetail(run, id) {
   let h = run.details[id];
   if (!h && !STATIC) {
     const response = await fetch(`/api/runs/${run.index}/hypotheses/${id}`);
-    if (response.ok) h = await response.json();
+    if (response.ok) h = fromJson(await response.text());
   }
   if (state.detail !== id) return;
   const title = document.getElementById("detail-title"), body = document.getElementById("detail-body");
@@ -434,7 +442,7 @@ function placementText(p) {  // where the strategy placed it when told of it
   if (p.founder) return "on every island (a starting program)";
   if (p.island != null) return `island ${p.island}` + ((p.resets || []).length ? `; then islands ${p.resets.map((r) => r.island).join(", ")} were reset` : "");
   if (p.cell) return `cell (${p.cell.join(", ")}) of ${Object.entries(p.features || {}).map(([k, v]) => `${k} ${g6(v)}`).join(", ")}${p.elite ? "; the best of its cell then" : ""}`;
-  if (p.features) return `off the grid: ${Object.entries(p.features).filter(([, v]) => v == null).map(([k]) => k).join(", ")} not reported`;
+  if (p.features) return `off the grid: ${Object.entries(p.features).filter(([, v]) => !Number.isFinite(v)).map(([k]) => k).join(", ")} not reported as a finite number`;
   if (p.front !== undefined) return p.front ? "on the Pareto front" : "off the Pareto front";
   return p.ranges ? "off the grid (not scored, or a copy)" : "-";
 }
@@ -509,14 +517,14 @@ async function live() {
   stream.onerror = () => { indicator.textContent = "reconnecting…"; indicator.classList.remove("on"); };
   let ready = false;
   stream.onmessage = (e) => {  // a snapshot of each run, then its changes (again after a reconnection)
-    const delta = JSON.parse(e.data);
+    const delta = fromJson(e.data);
     merge(runs[delta.run], delta);
     if (!ready && runs.every((r) => r.loaded)) { ready = true; setUp(runs); }
     else if (ready) schedule();
   };
 }
 function fromReport() {
-  const data = JSON.parse(EMBEDDED.textContent);
+  const data = fromJson(EMBEDDED.textContent);
   document.body.classList.add("static-mode");
   const indicator = document.getElementById("live");
   indicator.textContent = `report of ${new Date(data.generated * 1000).toLocaleString()}`;
