@@ -1,5 +1,6 @@
 """Confinement of untrusted programs: namespaces, limits, a scrubbed environment
-(`isolation`), the evaluation worker that runs each candidate confined (`worker`), and the
+(`isolation`), the evaluation worker that runs each candidate confined (`worker`), a
+candidate's tree laid over the read-only base folder (`materialise`), and the
 trusted-evaluator channel to a confined candidate (`program`, `codec`); here, what they all
 use: `write_all` and `describe`.
 
