@@ -114,7 +114,7 @@ CASES = [
     Broken("zero model timeout", r"model timeout must be greater than 0", toml="[model]\ntimeout = 0\n"),
     Broken("cli zero width", r"hypotheses_per_round must be at least 1", args=("--hypotheses", "0")),
     Broken("cli negative timeout", r"timeout must be greater than 0", args=("--timeout", "-1")),
-    Broken("cli missing answers file", r"scripted answers file '/nope\.jsonl' does not exist", args=("--model", "scripted:/nope.jsonl")),
+    Broken("cli missing answers file", r"scripted answers file '/nope\.jsonl' does not exist", args=("--model", "scripted:/nope.jsonl", "--max-llm-calls", "1")),
     Broken("cli ensemble of one", r"an ensemble lists two or more models", args=("--model", "ensemble:openai:a", "--max-llm-calls", "1")),
     Broken("instruction of 10 MB", r"the instruction in '.*task\.toml' is 10,485,760 characters; hone takes at most 200,000 \(about 50,000 tokens\), as every prompt carries it whole: shorten it",
            change=write("task.toml", 'instruction = "' + "x" * (10 << 20) + '"\n')),
@@ -185,7 +185,9 @@ def test_a_run_folder_that_is_a_file_is_one_line(
     code = main(["run", str(make_task()), "--run-dir", str(run_dir), "--max-llm-calls", "0"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1, err
-    assert re.search(r"cannot make the run folder .*taken.*is a file; pick another --run-dir", err)
+    assert re.search(
+        r"cannot make the run folder .*taken.*is a file; pick another run_dir \(--run-dir\)", err
+    )
 
 
 def test_a_bad_base_url_is_refused_before_the_run_folder_is_made(

@@ -105,8 +105,12 @@ class Loop:
                 if not done:
                     self._add_verified()
                     return "max_seconds"
-                for hypothesis in done:
-                    hypothesis.result()  # a round's worth of model failures stops the run
+                failed = [e for h in done if (e := h.exception()) is not None]
+                if failed:  # a round's worth of model failures stops the run, once the
+                    # calls in flight are answered and stored (each may be paid for)
+                    await asyncio.gather(*running, return_exceptions=True)
+                    running = set()
+                    raise failed[0]
         finally:
             for hypothesis in running:
                 hypothesis.cancel()

@@ -143,7 +143,9 @@ class EvaluationConfig(Table):
     timeout: float = 60.0  # wall-clock seconds per candidate; the process tree is killed after
     workers: int = 0  # parallel evaluation processes; 0 means one per CPU core
     max_output_bytes: int = 64_000  # captured stdout/stderr kept per candidate
-    cpu_seconds: float = 0.0  # CPU time per candidate; 0 means the wall-clock timeout
+    # CPU time per candidate; 0: the timeout times the cores a worker may use (threads run
+    # on several at once; the wall-clock timeout bounds the evaluation anyway)
+    cpu_seconds: float = 0.0
     memory_mb: int = 4096  # address space per candidate process
     max_processes: int = 64  # processes and threads a candidate may run at once
     max_open_files: int = 256
@@ -213,6 +215,10 @@ class ModelConfig(Table):
     grammar: bool = False
     # embedded models: "chat" or "completion" prompts; "": the model's own (packaged.MODELS)
     style: Style | Literal[""] = ""
+    # requests sent at once, at most; 0: as many as the server says it serves (llama.cpp's
+    # total_slots, the embedded model's 4), else no limit. A request past it waits in hone,
+    # not in the server's queue, so its deadline starts when it is sent.
+    max_in_flight: int = 0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -222,6 +228,8 @@ class ModelConfig(Table):
             raise ConfigError("max_completion_tokens must be at least 1")
         if self.timeout is not None and not self.timeout > 0:
             raise ConfigError("model timeout must be greater than 0")
+        if self.max_in_flight < 0:
+            raise ConfigError(f"max_in_flight must be at least 0, got {self.max_in_flight!r}")
         if self.base_url is not None and not _is_url(self.base_url):
             raise ConfigError(
                 f"base_url {self.base_url!r} is not an http:// or https:// URL; give the "

@@ -110,7 +110,7 @@ class Store:
         if db.exists():
             raise RunDirError(
                 f"{str(run_dir)!r} already holds a run; continue it with: hone resume {run_dir}, "
-                "or pick another --run-dir"
+                "or pick another run_dir (--run-dir)"
             )
         made = not run_dir.exists()
         try:
@@ -118,13 +118,22 @@ class Store:
         except (FileExistsError, NotADirectoryError):
             raise RunDirError(
                 f"cannot make the run folder {str(run_dir)!r}: it or a folder above it is a "
-                "file; pick another --run-dir"
+                "file; pick another run_dir (--run-dir)"
             ) from None
         except OSError as exc:
             raise RunDirError(
                 f"cannot make the run folder {str(run_dir)!r} ({exc.strerror}); pick another "
-                "--run-dir"
+                "run_dir (--run-dir)"
             ) from None
+        try:  # the database file made exclusively: of two runs given one folder, one gets it
+            os.close(os.open(db, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        except FileExistsError:
+            raise RunDirError(
+                f"{str(run_dir)!r} already holds a run; continue it with: hone resume {run_dir}, "
+                "or pick another run_dir (--run-dir)"
+            ) from None
+        except OSError:
+            pass  # (the connection below says what is wrong with the folder)
         try:
             store = cls._connect(db)
             with store.conn:
@@ -143,7 +152,7 @@ class Store:
                     run_dir.rmdir()
             raise StorageError(
                 f"cannot create the run's database in {str(run_dir)!r} ({_reason(exc)}); "
-                "free space or pick a writable --run-dir"
+                "free space or pick a writable run_dir (--run-dir)"
             ) from None
         return store
 
@@ -499,16 +508,26 @@ class Store:
         )
 
     def usage(self) -> Usage:
-        """Answered model calls, their tokens and cost so far."""
+        """Answered model calls, their tokens and cost so far, and the failed calls."""
         query = (
-            "SELECT COUNT(*), SUM(prompt_tokens), SUM(completion_tokens), TOTAL(cost) "
-            "FROM llm_calls WHERE error IS NULL"
+            "SELECT COUNT(*) - COUNT(error), SUM(prompt_tokens), SUM(completion_tokens), "
+            "TOTAL(cost), COUNT(error) FROM llm_calls"
         )
         try:
             row = self.conn.execute(query).fetchone()
         except sqlite3.OperationalError:  # "integer overflow": counts a server made up
             row = self.conn.execute(query.replace("SUM(", "TOTAL(")).fetchone()
-        return Usage(int(row[0]), int(row[1] or 0), int(row[2] or 0), float(row[3]))
+        return Usage(int(row[0]), int(row[1] or 0), int(row[2] or 0), float(row[3]), int(row[4]))
+
+    def call_kinds(self) -> dict[str, int]:
+        """How many model calls were made for each purpose (hypothesis: an improvement or a
+        crossover; fix, reflection, insights), failed ones included."""
+        rows = self.conn.execute(
+            "SELECT CASE WHEN json_extract(purpose, '$.kind') IN ('improve', 'crossover') "
+            "THEN 'hypothesis' ELSE COALESCE(json_extract(purpose, '$.kind'), '') END AS kind, "
+            "COUNT(*) FROM llm_calls GROUP BY kind"
+        )
+        return {row[0]: row[1] for row in rows}
 
     def unclaimed_answers(self) -> list[sqlite3.Row]:
         """Answers to hypothesis prompts (or their last fix) that no hypothesis was made of:

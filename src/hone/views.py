@@ -77,15 +77,24 @@ def hypothesis(console: Any, run_dir: Path, number: int) -> int:
             markup=False,
         )
     language = language_of(meta.program_filename) or "text"
-    sections = [
-        ("program", h["code"] or "", language),
-        ("diff against its parent", h["diff"], "diff"),
-    ]
-    if call is not None:
-        sections += [
+    if h["code"] is None and call is not None:
+        # An answer that did not apply made no program: no diff to show (against nothing,
+        # the whole parent would read as deleted), but what the model returned, first.
+        console.print("no program: the answer did not apply; what the model returned is below")
+        sections = [
+            ("what the model returned", call["completion"], "markdown"),
             ("prompt", call["prompt"], "markdown"),
-            ("answer", call["completion"], "markdown"),
         ]
+    else:
+        sections = [
+            ("program", h["code"] or "", language),
+            ("diff against its parent", h["diff"], "diff"),
+        ]
+        if call is not None:
+            sections += [
+                ("prompt", call["prompt"], "markdown"),
+                ("answer", call["completion"], "markdown"),
+            ]
     for title, shown, lexer in sections:
         text = printable(shown)
         console.print(Rule(title, align="left"))

@@ -325,3 +325,30 @@ def test_a_run_with_inf_and_nan_metrics_shows_in_the_report_and_the_dashboard(
         page.click("#detail-close")
     live.close()
     assert not errors, errors
+
+
+@pytest.mark.slow
+def test_a_folder_of_runs_in_one_report_and_one_dashboard(
+    make_task, tmp_path: Path, tab, capsys, request
+) -> None:
+    """`hone report runs/` and `hone dashboard runs/`: every run in the folder, side by side."""
+    task_dir = make_task()
+    for name, values in (("first", [3.0, 6.0]), ("second", [9.0, 12.0])):
+        recorded_run(task_dir, tmp_path / "runs" / name, values)
+    (tmp_path / "runs" / "notes").mkdir()  # not a run: passed over
+    html = tmp_path / "both.html"
+    assert main(["report", str(tmp_path / "runs"), "-o", str(html)]) == 0
+    assert f"report of 2 runs written to {html}" in capsys.readouterr().out
+    embedded = html.read_text().split('id="hone-data" type="application/json">')[1]
+    data = json.loads(embedded.split("</script>")[0].replace("<\\/", "</"))
+    assert [run["label"] for run in data["runs"]] == ["first", "second"]
+    open_offline(tab, html)
+    assert tab.locator("#runs a").all_inner_texts() == ["first", "second"]
+    dashboard, url = start_dashboard(tmp_path / "runs")
+    request.addfinalizer(lambda: stop(dashboard))
+    tab.unroute("**/*")  # (open_offline blocked the network; the dashboard is on loopback)
+    tab.goto(url + "#view=compare")
+    tab.wait_for_selector("#compare-plot path.run-line")
+    assert tab.locator("#runs a").all_inner_texts() == ["first", "second"]
+    assert main(["report", str(tmp_path / "runs" / "notes")]) == 2
+    assert "is neither a hone run nor a folder of runs" in capsys.readouterr().err

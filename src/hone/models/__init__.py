@@ -3,7 +3,8 @@
 A spec is ``<kind>`` or ``<kind>:<argument>``; `BACKENDS` lists the kinds (the CLI's help and
 every error message come from it). Adding a backend: a module with a factory
 ``make(argument, config) -> Model``, one line in `BACKENDS` and its kind in
-`hone.settings.BackendKind`.
+`hone.settings.BackendKind`; optionally ``check(argument, config)``, which refuses at once
+(before a run folder is made) what `make` would refuse.
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ def check_spec(config: ModelConfig) -> None:
     kind, _, arg = config.spec.partition(":")
     backend = _backend(kind)
     if backend is None:
-        raise ConfigError(f"unknown model {config.spec!r}; use one of: {spec_usage()}")
+        raise ConfigError(
+            f"unknown model {config.spec!r}; use one of: {spec_usage()} (model, --model)"
+        )
     if backend.needs_argument and not arg:
         raise ConfigError(f"model {config.spec!r} needs a name after the colon, e.g. {kind}:NAME")
     if kind == "ensemble":
@@ -61,6 +64,10 @@ def check_spec(config: ModelConfig) -> None:
             )
         for member in members:
             check_spec(replace(config, spec=member))
+        return
+    check = getattr(importlib.import_module(backend.module), "check", None)
+    if check is not None:  # (a backend module imports its SDK only when it makes a model)
+        check(arg, config)
 
 
 def call_timeout(config: ModelConfig) -> float:

@@ -82,6 +82,11 @@ class EmbeddedModel:
         except Exception as exc:
             raise ModelError(f"llama.cpp could not load {str(path)!r}: {exc}") from None
 
+    @property
+    def slots(self) -> int:
+        """Requests generated at once (continuous batching): more would wait in llama.cpp."""
+        return _SLOTS
+
     async def server(self) -> Any:
         """The running llama.cpp server, loaded on first use."""
         async with self._lock:

@@ -4,6 +4,7 @@ the usage counted, and the model's optional capabilities served."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
@@ -19,6 +20,7 @@ from hone.models.base import (
     Model,
     Request,
     Resumable,
+    Slotted,
     Style,
     estimate_tokens,
 )
@@ -33,7 +35,8 @@ class Metered:
     """A run's model: calls with a deadline, recorded in the store, counted in `usage`.
 
     A caller `reserve()`s a call before it builds the request (so the call budget counts it
-    from then on) and `call()` releases the reservation when the call returns or fails. The
+    from then on) and `call()` releases the reservation when the call returns or fails; it
+    sends no more requests at once than `max_in_flight` (the rest wait here). The
     backend may be `attach`ed later than the meter is made: a run verifies its starting
     program while the model loads.
     """
@@ -46,8 +49,14 @@ class Metered:
         model: Model | None = None,
         clock: Callable[[], float] = time.monotonic,
         pricing: Pricing | None = None,
+        max_in_flight: int = 0,
     ) -> None:
         self._model = model
+        self._limit = max_in_flight  # [model] max_in_flight (0: none of its own)
+        self.max_in_flight: int | None = None
+        self._slots: asyncio.Semaphore | None = None
+        if model is not None:
+            self._gate(model)
         self.store = store
         self.timeout = timeout
         self.clock = clock
@@ -61,6 +70,15 @@ class Metered:
     def attach(self, model: Model) -> None:
         """Give the meter its backend, once it has loaded."""
         self._model = model
+        self._gate(model)
+
+    def _gate(self, model: Model) -> None:
+        """At most `max_in_flight` requests at the backend at once: the setting, or what the
+        backend serves at once, whichever is fewer (neither: no limit)."""
+        served = model.slots if isinstance(model, Slotted) else None
+        limits = [n for n in (self._limit, served) if n]
+        self.max_in_flight = min(limits) if limits else None
+        self._slots = asyncio.Semaphore(self.max_in_flight) if self.max_in_flight else None
 
     @property
     def model(self) -> Model:
@@ -91,7 +109,9 @@ class Metered:
         ModelError, and the failed call is stored with its reason."""
         wall, t0 = time.time(), self.clock()
         try:
-            completion = await asyncio.wait_for(self.model.generate(request), self.timeout)
+            async with self._slots or contextlib.nullcontext():  # sent once the server has room
+                wall, t0 = time.time(), self.clock()  # (the deadline starts when it is sent)
+                completion = await asyncio.wait_for(self.model.generate(request), self.timeout)
         except UserError:
             raise  # not the model failing: a mistake to report (a replay that diverged, ...)
         except Exception as exc:
@@ -109,6 +129,7 @@ class Metered:
                 seed=request.seed,
                 purpose=purpose,
             )
+            self.usage = self.usage.failing()  # a request made: max_llm_calls counts it
             raise error from None
         finally:
             self.in_flight -= 1
@@ -175,7 +196,7 @@ class Metered:
         if price is None:
             log.warning(
                 "no price is known for %r, so its calls count 0 in the cost; give one in a "
-                "prices file ([model] prices, docs/models.md#costs)",
+                "prices file ([model] prices, --prices; hone docs models)",
                 model,
             )
 

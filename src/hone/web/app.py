@@ -21,6 +21,7 @@ from typing import Any
 from hone.exceptions import MissingDependencyError, RunDirError, UserError
 from hone.reflection import add_note
 from hone.web.data import Cursor, RunReader, to_json
+from hone.web.report import labels
 
 POLL = 0.2  # seconds between looks for changes in a run's store
 KEEP_ALIVE = 15.0  # seconds between comments on an idle stream
@@ -34,16 +35,6 @@ try:
     from starlette.staticfiles import StaticFiles
 except ImportError:  # pragma: no cover - the extra is not installed
     raise MissingDependencyError("starlette", "dashboard") from None
-
-
-def labels(runs: Sequence[Path]) -> list[str]:
-    """A short, distinct label for each run: its folder's name (with its parent's when two
-    runs share a name)."""
-    names = [run.resolve().name for run in runs]
-    return [
-        f"{run.resolve().parent.name}/{name}" if names.count(name) > 1 else name
-        for run, name in zip(runs, names, strict=True)
-    ]
 
 
 def make_app(runs: Sequence[Path]) -> Starlette:
