@@ -169,6 +169,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, help="parallel evaluation processes (default: CPUs)")
     run.add_argument("--timeout", type=float, help="seconds per evaluation before it is killed")
     run.add_argument(
+        "--read-only",
+        action="append",
+        metavar="PATH",
+        help="a file or folder the evaluator and the candidates may read in the sandbox, at its "
+        "path, read-only (repeatable; adds to the task's [evaluation] read_only; see "
+        "hone docs security)",
+    )
+    run.add_argument(
         "--executor",
         choices=typing.get_args(ExecutorName),
         help="where evaluations run: worker processes here (default) or actors on Ray",
@@ -381,6 +389,16 @@ def _read(args: argparse.Namespace) -> Read:
     return read_task(folder, options)
 
 
+def _read_only(task: Any, paths: list[str] | None) -> tuple[str, ...] | None:
+    """The task's read-only paths and those of --read-only, relative to the current folder
+    (None: no --read-only, the task's stand)."""
+    from hone.sandbox.visible import resolve
+
+    if not paths:
+        return None
+    return (*task.evaluation.read_only, *(resolve(p, Path.cwd()) for p in paths))
+
+
 def _run(args: argparse.Namespace) -> int:
     from hone.api import run_async
 
@@ -400,6 +418,7 @@ def _run(args: argparse.Namespace) -> int:
             "timeout": args.timeout,
             "executor": args.executor,
             "ray_address": args.ray_address,
+            "read_only": _read_only(read.task, args.read_only),
         },
         model={
             "timeout": args.model_timeout,

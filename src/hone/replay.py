@@ -23,7 +23,7 @@ from hone.executors import Executor
 from hone.models.base import Completion, Request, Style
 from hone.models.prices import Pricing
 from hone.population import Candidate
-from hone.session import RunResult, Session, run_meta, task_from_meta
+from hone.session import RunResult, Session, checked_read_only, run_meta, task_from_meta
 from hone.store import Store, opened
 
 
@@ -100,6 +100,7 @@ async def replay_async(
     )
     model = ReplayModel(calls, style=meta.model_style, name=f"replay of {meta.model['spec']}")
     target = Path(replay_dir) if replay_dir is not None else replay_dir_for(recorded)
+    task = checked_read_only(task, recorded, target)
     seed = meta.seed
     store = Store.create(target, dataclasses.replace(run_meta(task, seed), replay_of=str(recorded)))
     free = Pricing(local_server=True)  # recorded answers cost nothing again

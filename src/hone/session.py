@@ -29,6 +29,7 @@ from hone.population import Candidate, NearCopies, Population
 from hone.prompts import Prompter
 from hone.reflection import Memory
 from hone.rounds import Rounds
+from hone.sandbox import visible
 from hone.settings import EvaluationConfig, ModelConfig, SearchConfig
 from hone.store import Store
 from hone.strategies import Strategy, make_strategy
@@ -283,6 +284,16 @@ def run_meta(task: Task, seed: int) -> RunMeta:
     )
 
 
+def checked_read_only(task: Task, *run_dirs: Path) -> Task:
+    """`task` with its `[evaluation] read_only` paths resolved (relative ones against the task
+    folder) and checked before anything is made or asked of a model: a path that does not
+    exist, or that would show evaluations a secret, a home directory or a run's own folder
+    (`run_dirs`, with its store), is a ConfigError (hone.sandbox.visible)."""
+    guarded = {d: "the run's own folder" for d in run_dirs}
+    paths = visible.checked(task.evaluation.read_only, task.root or Path.cwd(), guarded)
+    return task.configured(evaluation={"read_only": paths})
+
+
 def task_from_meta(meta: RunMeta, task: Task | None = None) -> Task:
     """The task a run was started on, reloaded from its folder (or `task`, for a run
     started from Python without one), with the run's settings."""
@@ -303,6 +314,6 @@ def task_from_meta(meta: RunMeta, task: Task | None = None) -> Task:
         task,
         budget=Budget(**meta.budget),
         search=SearchConfig(**meta.search),
-        evaluation=EvaluationConfig(**meta.evaluation),
+        evaluation=EvaluationConfig.of(meta.evaluation),  # (read_paths, before read_only)
         model=ModelConfig(**meta.model),
     )

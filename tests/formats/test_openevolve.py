@@ -337,6 +337,27 @@ def test_a_scripted_model_from_the_command_line(
     assert "stopped: model-call budget spent" in out
 
 
+def test_an_evaluator_that_reads_data_by_absolute_path_runs_with_read_only(
+    folder: Folder, cli: Cli, tmp_path: Path
+) -> None:
+    """OpenEvolve evaluators often load their data at import, from an absolute path; the
+    sandbox hides it until the user declares it once (docs/migrating.md)."""
+    data = tmp_path / "scratch" / "bench"
+    data.mkdir(parents=True)
+    (data / "points.txt").write_text("101")
+    root = folder("openevolve_plain")
+    evaluator = root / "evaluator.py"
+    path = str(data / "points.txt")
+    evaluator.write_text(f"POINTS = int(open({path!r}).read())\n" + evaluator.read_text())
+    code, _out, err = cli(str(root), "--max-llm-calls", "0")
+    assert code == 2
+    assert f"No such file or directory: {path!r}; {path!r} exists outside the sandbox" in err
+    assert f"hone run --read-only {data})" in err
+    code, out, err = cli(str(root), "--max-llm-calls", "0", "--read-only", str(data))
+    assert code == 0, err
+    assert f"best score {STARTS['openevolve_plain']:.6g} " in out
+
+
 def test_the_claude_code_provider_is_refused_never_sent_to_openai(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
