@@ -197,8 +197,9 @@ def test_pareto_front_and_choice() -> None:
         SearchConfig(strategy="pareto", objectives={"a": "up", "b": "maximize"})
 
 
-def _growing_run(seed: int, n: int) -> list[Candidate]:
-    """A run's hypotheses: repeated programs, failures, islands, two metrics."""
+def _growing_run(seed: int, n: int, founders: tuple[int, ...] = ()) -> list[Candidate]:
+    """A run's hypotheses: repeated programs, failures, islands, two metrics; the ids in
+    `founders` are on no island (starting programs, tuning trials of one)."""
     rng = random.Random(seed)
     found = [cand(1, 0.0, x=0.5, y=0.5)]
     for i in range(2, n + 1):
@@ -209,7 +210,8 @@ def _growing_run(seed: int, n: int) -> list[Candidate]:
             if score is not None
             else Evaluation.failed("error", "boom")
         )
-        found.append(Candidate(i, i // 4, program, evaluation, (1,), niche=rng.randrange(3)))
+        niche = None if i in founders else rng.randrange(3)
+        found.append(Candidate(i, i // 4, program, evaluation, (1,), niche=niche))
     return found
 
 
@@ -230,7 +232,8 @@ def test_told_as_hypotheses_come_is_the_same_as_worked_out_anew(name: str) -> No
         features={"x": [0.0, 1.0, 4.0], "y": [4.0]},
         objectives={"x": "maximize", "y": "minimize"},
     )
-    run = _growing_run(5, 300)
+    # founders: an archive program at first, tuning trials of a founder later (in a row)
+    run = _growing_run(5, 300, founders=(2, 90, 150, 151, 152, 230))
     growing = Population("maximize", NoveltyFilter())
     following = make_strategy(search, "maximize")
     for step, candidate in enumerate(run):

@@ -87,6 +87,7 @@ class _State(Following):
     islands: list[_Island] = field(default_factory=list)
     placed: int = 0
     resets: dict[int, tuple[Reset, ...]] = field(default_factory=dict)  # by the id setting them off
+    stale: bool = False  # a founder came late: the islands are to be worked out anew
 
 
 @dataclass
@@ -111,7 +112,13 @@ class Islands:
     def tell(self, added: Added, population: Population) -> IslandPlacement:
         """Put the hypothesis on the island it was made for (a founder on every one); every
         `reset_every` placements, reset the weaker half."""
-        candidate = added.candidate
+        candidate, state = added.candidate, self.state
+        late = state.placed > 0 and state.of is population and state.told == added.index
+        if candidate.niche is None and late:
+            # A founder after others: the islands are worked out anew when next needed (one
+            # rebuild for a run of them, as a resumed run's tuning trials of a founder come).
+            state.told, state.stale = state.told + 1, True
+            return IslandPlacement(founder=True, rebuilt=True)
         rebuilt = self._follow(population, added.index + 1)
         if candidate.niche is None:
             return IslandPlacement(founder=True, rebuilt=rebuilt)
@@ -125,11 +132,11 @@ class Islands:
         founder had them worked out anew (founders come first on every island)."""
         state = self.state
         anew, untold = state.untold(pool, upto)
-        late = any(c.niche is None for c in untold)
+        late = state.stale or any(c.niche is None for c in untold)
         rebuilt = late and state.placed > 0
         if anew or late:
             state.islands = [_Island() for _ in range(self.count)]
-            state.placed = 0
+            state.placed, state.stale = 0, False
             untold = pool.members[:upto]
             for island in state.islands:
                 for candidate in untold:
