@@ -176,12 +176,12 @@ async def resume_async(
         resumed = task_from_meta(meta, task).configured(**tables)
         resumed = checked_read_only(resumed, Path(run_dir))  # (what the run was started with)
         recorded = run_meta(resumed, 0)
-        store.set_meta(budget=recorded["budget"], model=recorded["model"])
+        store.set_meta(budget=recorded.budget, model=recorded.model)
     except BaseException:
         store.close()
         raise
     backend = model if not isinstance(model, str) else None
-    seed = int(meta["seed"])
+    seed = meta.seed
     session = Session(
         resumed, store, seed, True, backend, verifier, None, None, on_event, export=export
     )
