@@ -306,8 +306,10 @@ def test_show_highlights_the_program_in_its_own_language(
     from hone.store import Store
 
     code = "int main(void) {\n    return 0; /* done */\n}\n"
-    meta = {"task_name": "c", "seed": 0, "model": {"spec": "embedded"}, "status": "stopped"}
-    store = Store.create(tmp_path / "r", {**meta, "program_filename": "tsp.c"})
+    from hone.meta import RunMeta
+
+    meta = RunMeta("c", program_filename="tsp.c", model={"spec": "embedded"}, status="stopped")
+    store = Store.create(tmp_path / "r", meta)
     store.set_evaluation(store.add_candidate(round=0, code=code), Evaluation(score=1.0))
     store.close()
     monkeypatch.setenv("FORCE_COLOR", "1")  # a terminal: the program is highlighted

@@ -194,7 +194,7 @@ def test_any_seed_tunes_and_resumes(tmp_path: Path, seed: int) -> None:
         task, model=ScriptedModel([]), verifier=FunctionVerifier(score), run_dir=run_dir, seed=seed
     )
     assert [c.kind for c in result.history] == ["", *["tune"] * 4]
-    assert Store.open(run_dir, readonly=True).meta()["seed"] == seed
+    assert Store.open(run_dir, readonly=True).meta().seed == seed
     answer = "```python\ndef f():\n    return 4.5 * 1.0\n```"
     resumed = hone.resume(
         run_dir,
@@ -249,4 +249,4 @@ def test_a_cut_stage_is_finished_on_the_same_program_with_the_same_trials(tmp_pa
     store = Store.open(tmp_path / "cut", readonly=True)
     [(_, note)] = store.notes("tune")
     assert note.startswith("Parameter tuning of program #1 (10 trials")
-    assert store.meta()["tune_stage"] is None  # done: nothing to finish next time
+    assert store.meta().tune_stage is None  # done: nothing to finish next time

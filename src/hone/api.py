@@ -16,7 +16,6 @@ from hone.events import EventHandler
 from hone.exceptions import StorageError, UserError
 from hone.executors import Executor
 from hone.export import MlflowExport
-from hone.fingerprint import KEY as FINGERPRINT
 from hone.fingerprint import check, fingerprint
 from hone.formats import checked_instruction
 from hone.models import Model, check_spec
@@ -99,7 +98,8 @@ async def run_async(
     directory = Path(run_dir) if run_dir is not None else default_run_dir(task)
     try:
         task = checked_read_only(task, directory)
-        store = Store.create(directory, {**run_meta(task, seed), FINGERPRINT: fingerprint(task)})
+        meta = dataclasses.replace(run_meta(task, seed), task_fingerprint=fingerprint(task))
+        store = Store.create(directory, meta)
     except UserError:
         if made:  # (the folder default_run_dir claimed, empty)
             with contextlib.suppress(OSError):
@@ -184,12 +184,12 @@ async def resume_async(
         resumed = checked_read_only(resumed, Path(run_dir))  # (what the run was started with)
         check(store, resumed, accept=accept_changed_task)  # before anything else is written
         recorded = run_meta(resumed, 0)
-        store.set_meta(budget=recorded["budget"], model=recorded["model"])
+        store.set_meta(budget=recorded.budget, model=recorded.model)
     except BaseException:
         store.close()
         raise
     backend = model if not isinstance(model, str) else None
-    seed = int(meta["seed"])
+    seed = meta.seed
     session = Session(
         resumed, store, seed, True, backend, verifier, None, None, on_event, export=export
     )

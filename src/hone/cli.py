@@ -26,6 +26,7 @@ from hone.strategies import ranked_distinct
 
 if TYPE_CHECKING:
     from hone.formats import Read
+    from hone.meta import RunMeta
 
 _STOP_TEXT = {
     "target": "reached the target score",
@@ -669,22 +670,21 @@ def _print_evaluation(console: Any, candidate: Any) -> None:
         console.print(f"failed ({ev.status}): {printable(ev.reason)}", markup=False)
 
 
-def _status_text(meta: dict[str, Any], *, running: bool) -> str:
+def _status_text(meta: RunMeta, *, running: bool) -> str:
     """How the run stands, true also when its process died without saying so."""
-    status = str(meta.get("status", "unknown"))
-    if status == "running" and not running:
+    if meta.status == "running" and not running:
         return "stopped unexpectedly: killed or crashed"
-    if status == "created":  # (it is "running" once the starting programs are verified)
+    if meta.status == "created":  # (it is "running" once the starting programs are verified)
         if running:
             return "starting"
         return (
             "stopped unexpectedly while starting (before its first model call): killed or crashed"
         )
-    if status == "stopped" and meta.get("stop_reason"):
-        return f"stopped: {_STOP_TEXT.get(meta['stop_reason'], meta['stop_reason'])}"
-    if status == "failed" and meta.get("error"):
-        return f"failed: {meta['error']}"
-    return status
+    if meta.status == "stopped" and meta.stop_reason:
+        return f"stopped: {_STOP_TEXT.get(meta.stop_reason, meta.stop_reason)}"
+    if meta.status == "failed" and meta.error:
+        return f"failed: {meta.error}"
+    return meta.status
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -710,25 +710,26 @@ def _show(args: argparse.Namespace) -> int:
         pending = store.candidates(pending=True)
         usage = store.usage()
         failed_calls = store.failed_calls()
-        status = _status_text(meta, running=store.in_use())
-    objective: Objective = "minimize" if meta.get("objective") == "minimize" else "maximize"
+        running = store.in_use()
+    objective: Objective = meta.objective
     ranked = ranked_distinct(candidates, objective)
-    name, spec = (escape(printable(str(v))) for v in (meta.get("task_name"), meta["model"]["spec"]))
+    status = _status_text(meta, running=running)
+    name, spec = (escape(printable(str(v))) for v in (meta.task_name, meta.model.get("spec")))
     console.print(
-        f"run of [bold]{name}[/] ({escape(printable(status))}) · model {spec} · seed {meta['seed']}"
+        f"run of [bold]{name}[/] ({escape(printable(status))}) · model {spec} · seed {meta.seed}"
     )
-    if status.startswith(("stopped unexpectedly", "interrupted", "failed")):
+    if meta.resumable(running):
         console.print(f"continue it with: hone resume {args.run_dir}", markup=False)
-    if meta.get("sandbox"):
-        console.print(f"sandbox: {meta['sandbox']}", markup=False)
+    if meta.sandbox:
+        console.print(f"sandbox: {meta.sandbox}", markup=False)
     from hone.fingerprint import accepted
 
     for line in accepted(meta):
         console.print(line, markup=False)
-    if meta.get("replay_of"):
-        console.print(f"a replay of {meta['replay_of']}")
-    elif meta.get("search", {}).get("deterministic"):
-        exact = meta.get("replay_exact") is not False
+    if meta.replay_of:
+        console.print(f"a replay of {meta.replay_of}")
+    elif meta.search.get("deterministic"):
+        exact = meta.replay_exact
         console.print(
             "deterministic: "
             + (
@@ -755,7 +756,7 @@ def _show(args: argparse.Namespace) -> int:
     console.print(f"[bold]best score {top.score:.6g}[/] (#{top.id}, round {top.round})")
     _print_evaluation(console, top)
     if console.is_terminal:
-        language = language_of(str(meta.get("program_filename", "program.py"))) or "text"
+        language = language_of(meta.program_filename) or "text"
         code = printable(top.code or "")
         console.print(Syntax(code, language, line_numbers=False, word_wrap=True))
     else:  # piped or redirected: the program, never cropped to a width

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from hone.exceptions import TaskChangedError
+from hone.meta import RunMeta
 from hone.store import DB_NAME, Store
 from hone.task import Task
 
@@ -103,7 +104,7 @@ def check(store: Store, task: Task, *, accept: bool) -> Changes:
     and resumes as before."""
     meta = store.meta()
     now = fingerprint(task)
-    before = meta.get(KEY)
+    before = meta.task_fingerprint
     if before is None:
         store.set_meta(**{KEY: now})
         return Changes()
@@ -126,16 +127,16 @@ def check(store: Store, task: Task, *, accept: bool) -> Changes:
         "after_hypothesis": store.last_candidate(),
         "after_round": store.last_round(),
     }
-    store.set_meta(**{KEY: now, ACCEPTED: [*(meta.get(ACCEPTED) or []), record]})
+    store.set_meta(**{KEY: now, ACCEPTED: [*meta.accepted_changes, record]})
     return changes
 
 
-def accepted(meta: Mapping[str, Any]) -> list[str]:
+def accepted(meta: RunMeta) -> list[str]:
     """One line for each accepted change of a run's task (`hone show`)."""
     return [
         f"the task changed after hypothesis #{r.get('after_hypothesis')} (round "
         f"{r.get('after_round')}: {r.get('summary')}); later scores do not compare with earlier ones"
-        for r in meta.get(ACCEPTED) or []
+        for r in meta.accepted_changes
     ]
 
 

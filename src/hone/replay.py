@@ -20,7 +20,6 @@ from pathlib import Path
 from hone.events import EventHandler
 from hone.exceptions import ReplayError, RunDirError
 from hone.executors import Executor
-from hone.fingerprint import KEY as FINGERPRINT
 from hone.fingerprint import fingerprint
 from hone.models.base import Completion, Request, Style
 from hone.models.prices import Pricing
@@ -78,19 +77,19 @@ async def replay_async(
             for row in store.calls()
         ]
         original = store.candidates()
-    if not meta.get("search", {}).get("deterministic"):
+    if not meta.search.get("deterministic"):
         raise RunDirError(
             f"{str(recorded)!r} was not run with --deterministic, so the order of its "
             "hypotheses depended on timing and cannot be replayed; start runs that must be "
             "replayable with hone run --deterministic"
         )
-    if meta.get("replay_exact") is False:
+    if not meta.replay_exact:
         raise RunDirError(
             f"{str(recorded)!r} was interrupted, stopped by its time budget or resumed, so a "
             "replay cannot know where each of its rounds ended; replay runs that went from "
             "start to a stop rule (calls, rounds, tokens, patience, target) in one go"
         )
-    if meta.get("model_style") not in ("chat", "completion"):
+    if meta.model_style is None:
         raise RunDirError(f"{str(recorded)!r} never got as far as its first model call")
     task = task_from_meta(meta)
     calls_cap = len(calls)
@@ -100,11 +99,13 @@ async def replay_async(
     task = dataclasses.replace(
         task, budget=dataclasses.replace(task.budget, max_seconds=None, max_llm_calls=calls_cap)
     )
-    model = ReplayModel(calls, style=meta["model_style"], name=f"replay of {meta['model']['spec']}")
+    model = ReplayModel(calls, style=meta.model_style, name=f"replay of {meta.model['spec']}")
     target = Path(replay_dir) if replay_dir is not None else replay_dir_for(recorded)
     task = checked_read_only(task, recorded, target)
-    seed = int(meta["seed"])
-    kept = {**run_meta(task, seed), FINGERPRINT: fingerprint(task), "replay_of": str(recorded)}
+    seed = meta.seed
+    kept = dataclasses.replace(
+        run_meta(task, seed), replay_of=str(recorded), task_fingerprint=fingerprint(task)
+    )
     store = Store.create(target, kept)
     free = Pricing(local_server=True)  # recorded answers cost nothing again
     session = Session(

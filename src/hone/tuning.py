@@ -38,7 +38,7 @@ STAGE = "tune_stage"  # the meta key of the stage under way (None between stages
 _FLOAT = re.compile(r"(?<![\w.])(?:\d+\.\d*|\.\d+|\d+(?:\.\d*)?[eE][-+]?\d+)(?![\w.])")
 
 Verify = Callable[[Candidate], Awaitable[Candidate]]
-Register = Callable[[Candidate], None]
+Register = Callable[[Candidate], object]  # registers a trial (Loop._add)
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ class Tuner:
         self.tuned = {ids[0] for ids in parents if ids}
         self._tunable: dict[int, bool] = {}  # by candidate id: has constants to tune
         self._lock = asyncio.Lock()
-        cut = store.meta().get(STAGE)
+        cut = store.meta().tune_stage
         self._cut: Stage | None = Stage(**cut) if cut else None  # a stage to finish first
 
     @property

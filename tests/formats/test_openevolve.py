@@ -209,7 +209,7 @@ def test_the_seed_of_the_config_is_the_runs(tmp_path: Path) -> None:
     from hone.store import opened
 
     with opened(result.run_dir) as store:
-        assert store.meta()["seed"] == 7
+        assert store.meta().seed == 7
     again = hone.run(
         seeded,
         model=ScriptedModel([]),
@@ -218,7 +218,7 @@ def test_the_seed_of_the_config_is_the_runs(tmp_path: Path) -> None:
         budget=Budget(max_llm_calls=0),
     )
     with opened(again.run_dir) as store:
-        assert store.meta()["seed"] == 3  # the caller's wins
+        assert store.meta().seed == 3  # the caller's wins
 
 
 def test_openevolves_command_form(folder: Folder, cli: Cli) -> None:

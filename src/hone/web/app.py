@@ -219,7 +219,7 @@ class Follower:
             try:
                 fresh = _connect(self.db)
                 try:
-                    created = RunReader(self.db.parent, fresh).meta().get("created")
+                    created = RunReader(self.db.parent, fresh).meta().created
                 finally:
                     fresh.close()
             except (OSError, sqlite3.Error) as exc:
@@ -265,11 +265,11 @@ def _replaced(db: Path) -> str:
             f"this run's store {str(db)!r} was replaced by a file that is not a readable hone "
             "store; what is shown was read before"
         )
-    started = meta.get("created")
+    started = meta.created
     when = time.strftime(" started %Y-%m-%d %H:%M:%S", time.localtime(started)) if started else ""
     return (
         f"this run's store {str(db)!r} was replaced by another run's (task "
-        f"{meta.get('task_name')!r}{when}); what is shown was read before: reload the page "
+        f"{meta.task_name!r}{when}); what is shown was read before: reload the page "
         "to see the other run"
     )
 
