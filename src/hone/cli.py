@@ -208,6 +208,12 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("--model", help="another model than the run's (the same spec forms)")
     resume.add_argument("--base-url", help="another server URL (the run's server moved)")
     resume.add_argument("--model-timeout", type=float, help="seconds a model call may take")
+    resume.add_argument(
+        "--accept-changed-task",
+        action="store_true",
+        help="go on although the task's files changed since the run started (recorded; "
+        "hone show says after which hypothesis the scores stop being comparable)",
+    )
     _in_flight_arg(resume)
     _mlflow_arg(resume)
     _budget_args(resume, resume=True)
@@ -468,6 +474,7 @@ def _resume(args: argparse.Namespace) -> int:
                 },
                 on_event=view.on_event,
                 mlflow=args.mlflow,
+                accept_changed_task=args.accept_changed_task,
             ),
             args._run_dir,
         )
@@ -715,6 +722,10 @@ def _show(args: argparse.Namespace) -> int:
         console.print(f"continue it with: hone resume {args.run_dir}", markup=False)
     if meta.sandbox:
         console.print(f"sandbox: {meta.sandbox}", markup=False)
+    from hone.fingerprint import accepted
+
+    for line in accepted(meta):
+        console.print(line, markup=False)
     if meta.replay_of:
         console.print(f"a replay of {meta.replay_of}")
     elif meta.search.get("deterministic"):

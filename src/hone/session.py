@@ -20,8 +20,9 @@ from hone.executors import Executor, make_executor
 from hone.export import MlflowExport
 from hone.loop import Loop
 from hone.meta import RunMeta, RunStatus
-from hone.models import Model, call_timeout, check_spec, make_model
+from hone.models import Model, call_hedged, call_timeout, check_spec, make_model
 from hone.models.embeddings import Embedder, make_embedder
+from hone.models.hedge import Hedge
 from hone.models.metered import Metered
 from hone.models.prices import Pricing, member_names, spec_names
 from hone.novelty import EmbeddingNovelty, NoveltyFilter
@@ -129,12 +130,15 @@ class Session:
         if self.resumed:
             store.restore_random_state(rng)
         timeout = call_timeout(task.model)
+        # (a model passed in as an object, a replay's say, is not hedged: it is no server's)
+        hedge = Hedge() if self.model is None and call_hedged(task.model) else None
         metered = Metered(
             store,
             timeout=timeout,
             model=self.model,
             pricing=self.pricing,
             max_in_flight=task.model.max_in_flight,
+            hedge=hedge,
         )
         search = task.search
         strategy = self.strategy or make_strategy(search, task.objective)

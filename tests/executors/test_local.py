@@ -340,6 +340,111 @@ def test_cascade_false_runs_evaluate_alone(tmp_path: Path) -> None:
     assert staged.status == "error" and "stage 1 ran" in staged.reason
 
 
+MARKER = "hone-sigstop-test-evaluation"
+STOPPED_EVALUATOR = f"""\
+import subprocess
+import sys
+import time
+
+
+def evaluate(program_path):
+    # a marker process while the evaluation runs (the worker kills it when it ends)
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", "{MARKER}"])
+    time.sleep(1.0)
+    return 1.0
+"""
+
+
+def marked() -> bool:
+    """True while an evaluation of the test's evaluator is running."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if MARKER.encode() in (entry / "cmdline").read_bytes():
+                    return True
+            except OSError:
+                continue
+    return False
+
+
+@pytest.mark.slow
+def test_time_hone_was_stopped_is_not_charged_to_its_evaluations(make_task, tmp_path: Path) -> None:
+    """SIGSTOP of hone (not of its workers) longer than an evaluation's timeout and hone's
+    margin while evaluations finish: once continued, they are ok, not 'killed: the evaluation
+    worker failed (TimeoutError())'."""
+    import json
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+
+    task = make_task(evaluator=STOPPED_EVALUATOR)
+    answers = tmp_path / "a.jsonl"
+    answers.write_text(json.dumps("```python\ndef f():\n    return 2.0\n```") + "\n")
+    run_dir = tmp_path / "run"
+    root = Path(__file__).resolve().parents[2]
+    hone = subprocess.Popen(
+        [sys.executable, "-m", "hone", "run", str(task), "--model", f"scripted:{answers}",
+         "--run-dir", str(run_dir), "--workers", "2", "--hypotheses", "1", "--timeout", "2",
+         "--max-llm-calls", "1"],
+        env={**os.environ, "PYTHONPATH": str(root / "src")},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not marked() and time.monotonic() < deadline and hone.poll() is None:
+            time.sleep(0.01)
+        assert marked(), "no evaluation started"
+        stopped = time.time()
+        hone.send_signal(signal.SIGSTOP)  # longer than the timeout (2 s) and hone's margin (10 s)
+        time.sleep(14)
+        continued = time.time()
+        hone.send_signal(signal.SIGCONT)
+        _, err = hone.communicate(timeout=120)
+    finally:
+        if hone.poll() is None:
+            hone.kill()
+            hone.wait()
+    assert hone.returncode == 0, err
+    with sqlite3.connect(run_dir / "hone.db") as db:
+        rows = db.execute(
+            "SELECT status, reason, eval_started + eval_seconds FROM candidates ORDER BY id"
+        ).fetchall()
+    assert [(status, reason) for status, reason, _ in rows] == [("ok", ""), ("ok", "")]
+    # the test's teeth: an evaluation finished while hone was stopped
+    assert any(stopped < ended < continued for *_, ended in rows), (stopped, continued, rows)
+
+
+@pytest.mark.slow
+def test_a_worker_stopped_past_the_deadline_takes_the_result_that_came(tmp_path: Path) -> None:
+    """SIGSTOP of the worker while its candidate finishes, for longer than the timeout: the
+    result waiting in the pipe is read once the worker runs again, not called a timeout."""
+    import signal
+
+    evaluator = tmp_path / "evaluate.py"
+    evaluator.write_text(STOPPED_EVALUATOR)
+
+    async def go() -> Verified:
+        pool = ProcessPool(evaluator, "program.py", EvaluationConfig(timeout=2.0, workers=1))
+        try:
+            verifying = asyncio.ensure_future(pool.verify("x = 1\n"))
+            for _ in range(6000):
+                if marked():
+                    break
+                await asyncio.sleep(0.01)
+            assert marked(), "no evaluation started"
+            worker = pool._all[0].proc.pid
+            os.kill(worker, signal.SIGSTOP)
+            await asyncio.sleep(4)  # the candidate ends (1 s) and the deadline (2 s) passes
+            os.kill(worker, signal.SIGCONT)
+            return await verifying
+        finally:
+            await pool.close()
+
+    done = asyncio.run(go())
+    assert (done.evaluation.status, done.evaluation.score) == ("ok", 1.0), done
+
+
 THREADED = """\
 import hashlib
 import threading

@@ -223,8 +223,8 @@ def test_a_run_killed_before_its_first_model_call_says_how_to_go_on(
     shown = hone("show", str(run_dir))
     assert "stopped unexpectedly while starting (before its first model call)" in shown.stdout
     assert f"continue it with: hone resume {run_dir}" in shown.stdout, shown.stdout
-    (task / "slow").unlink()
-    resumed = hone("resume", str(run_dir))
+    (task / "slow").unlink()  # (a file of the task folder: the run's task changed with it)
+    resumed = hone("resume", str(run_dir), "--accept-changed-task")
     assert resumed.returncode == 0, resumed.stderr
     assert re.search(r"best score -6 ", hone("show", str(run_dir)).stdout)  # f() = 4
 

@@ -196,3 +196,58 @@ def _score(program: str) -> float:
     namespace: dict[str, object] = {}
     exec(program, namespace)  # a test's own programs, in a verifier double
     return -abs(namespace["run"]() - 10.0)  # type: ignore[operator]
+
+
+@pytest.mark.slow
+def test_a_store_deleted_replaced_or_damaged_is_said_on_the_page(
+    make_task, tmp_path: Path, tab, request
+) -> None:
+    """Three runs followed; one's store is deleted, one's replaced by another run's, one's
+    damaged: the page says which, keeps what it read, and the server logs no traceback."""
+    import dataclasses
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    import hone
+    from hone.testing import FunctionVerifier, ScriptedModel
+
+    task = hone.Task.from_dir(make_task())
+    task = dataclasses.replace(task, budget=hone.Budget(max_llm_calls=2, patience=None))
+    names = ("deleted", "replaced", "damaged", "other")
+    for name in names:
+        answers = [f"```python\ndef f():\n    return {v!r}\n```" for v in (4.0, 6.0)]
+        with ThreadPoolExecutor(1) as pool:  # (the browser's driver holds this thread's loop)
+            pool.submit(
+                hone.run, task, model=ScriptedModel(answers), run_dir=tmp_path / name,
+                verifier=FunctionVerifier(_score),
+            ).result()  # fmt: skip
+    dashboard, url = start_dashboard(*(tmp_path / n for n in names[:3]))
+    request.addfinalizer(lambda: stop(dashboard))
+    tab.goto(url)
+    tab.wait_for_selector("#score-plot svg")
+    assert tab.locator("#gone").is_hidden()
+    for suffix in ("", "-wal", "-shm"):
+        (tmp_path / "deleted" / f"hone.db{suffix}").unlink(missing_ok=True)
+    os.replace(tmp_path / "other" / "hone.db", tmp_path / "replaced" / "hone.db")
+    with (tmp_path / "damaged" / "hone.db").open("r+b") as f:
+        f.write(b"\x00not a database any more" * 8)
+    expected = [
+        "was deleted; what is shown was read before",
+        "was replaced by another run's (task 'task' started ",
+        "cannot be read any more (file is not a database): damaged or gone",
+    ]
+    for index, text in enumerate(expected):
+        tab.locator("#runs a").nth(index).click()
+        tab.wait_for_function(
+            "t => document.getElementById('gone').textContent.includes(t)", arg=text, timeout=15_000
+        )
+        assert tab.locator('[data-stat="best score"] .value').inner_text() == "-4"  # as read
+        assert "lost" in (tab.locator("#runs a").nth(index).get_attribute("class") or "")
+    detail = tab.request.get(url + "api/runs/2/hypotheses/1")
+    assert detail.status == 410 and "cannot be read any more" in detail.json()["error"]
+    tab.reload()  # a new stream: the same, said at once
+    tab.locator("#runs a").nth(0).click()
+    tab.wait_for_function("document.getElementById('gone').textContent.includes('was deleted')")
+    stop(dashboard)
+    log = dashboard.stderr.read()  # type: ignore[union-attr]
+    assert "Exception in ASGI application" not in log and "Traceback" not in log, log

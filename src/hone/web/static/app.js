@@ -50,6 +50,7 @@ function merge(run, delta) {
   for (const h of delta.hypotheses || []) run.hyps.set(h.id, h);
   for (const c of delta.calls || []) run.calls.set(c.id, c);
   for (const n of delta.notes || []) run.notes.set(n.id, n);
+  if (delta.gone) run.gone = delta.gone;  // its store was deleted, replaced or damaged
   run.loaded = true;
 }
 function hypotheses(run) { return [...run.hyps.values()].sort((a, b) => a.id - b.id); }
@@ -458,6 +459,10 @@ function render() {
   const run = state.runs[state.run];
   if (!run) return;
   document.querySelectorAll("#runs a").forEach((a) => a.classList.toggle("active", +a.dataset.run === state.run));
+  document.querySelectorAll("#runs a").forEach((a) => a.classList.toggle("lost", !!state.runs[+a.dataset.run].gone));
+  const gone = document.getElementById("gone");
+  gone.hidden = !run.gone;
+  gone.textContent = run.gone || "";
   document.querySelectorAll("#views a").forEach((a) => a.classList.toggle("active", a.dataset.view === state.view));
   document.querySelector('#views a[data-view="compare"]').classList.toggle("hidden", state.runs.length < 2);
   document.querySelectorAll(".view").forEach((v) => v.classList.toggle("active", v.id === state.view));
