@@ -34,13 +34,15 @@ class Metered:
         *,
         timeout: float,
         model: Model | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.monotonic,  # for latencies
+        wall: Callable[[], float] = time.time,  # for the times stored
         pricing: Pricing | None = None,
     ) -> None:
         self._model = model
         self.store = store
         self.timeout = timeout
         self.clock = clock
+        self.wall = wall
         self.pricing = pricing or Pricing()
         self.usage = store.usage()
         self.in_flight = 0
@@ -78,7 +80,7 @@ class Metered:
         """One reserved model call, stored as it returns (with `purpose`, what it was for);
         its completion and call id. Any failure, and no answer within the deadline, is a
         ModelError, and the failed call is stored with its reason."""
-        wall, t0 = time.time(), self.clock()
+        wall, t0 = self.wall(), self.clock()
         try:
             completion = await asyncio.wait_for(self.model.generate(request), self.timeout)
         except UserError:
