@@ -5,11 +5,12 @@ fix calls, then `hone resume`; repeated, with the counts of what went wrong.
 
 Each case: a run against a fault server on loopback that answers slowly (a third of the
 answers without code, so fix calls happen), evaluations that each start a daemon, a kill
-1.5-5 s in, then a resume to the end. Prints, over all cases: evaluated hypotheses before the
-kill and after the resume, answers that the kill left without a hypothesis (the resume makes
-them hypotheses), and the counts that must be 0: lost, evaluated twice, paid twice (a request
-with the same prompt and seed sent again), unclaimed answers, pending hypotheses, candidate
-processes alive after the kill, failed resumes.
+0-3.5 s after the first evaluation (while a candidate runs), then a resume to the end.
+Prints, over all cases: evaluated hypotheses before the kill and after the resume, answers
+that the kill left without a hypothesis (the resume makes them hypotheses), and the counts
+that must be 0: lost, evaluated twice, paid twice (a request with the same prompt and seed
+sent again), unclaimed answers, pending hypotheses, candidate processes alive after the
+kill, failed resumes.
 """
 
 from __future__ import annotations

@@ -13,15 +13,14 @@ import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.faults.server import FaultServer
+from tests.helpers import environment, hone_command, processes_with, stored, wait_until
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 CALLS = 24  # the run's model-call budget
 MARKER = "hone-kill-test-daemon"
 
@@ -92,14 +91,6 @@ def task_folder(where: Path) -> Path:
     return where
 
 
-def _hone(*args: str) -> list[str]:
-    return [sys.executable, "-m", "hone", *args]
-
-
-def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}", "NO_PROXY": "127.0.0.1"}
-
-
 def _evaluated(db: Path) -> dict[int, tuple[object, ...]]:
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
@@ -110,15 +101,7 @@ def _evaluated(db: Path) -> dict[int, tuple[object, ...]]:
 
 def survivors() -> list[int]:
     """Pids of test daemons still alive."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if MARKER.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
+    return processes_with(MARKER)
 
 
 def case(workdir: Path, seed: int) -> Outcome:
@@ -129,23 +112,24 @@ def case(workdir: Path, seed: int) -> Outcome:
     server = FaultServer("fixable", seed=seed).start()
     outcome = Outcome()
     try:
-        command = _hone(
+        command = hone_command(
             "run", str(task), "--model", "openai:m", "--base-url", server.url,
             "--run-dir", str(run_dir), "--hypotheses", "2", "--workers", "2",
             "--max-llm-calls", str(CALLS), "--seed", str(seed),
         )  # fmt: skip
         proc = subprocess.Popen(
             command,
-            env=_env(),
+            env=environment(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             start_new_session=True,  # its own process group, to kill as a whole
         )
-        time.sleep(chooser.uniform(1.5, 5.0))
-        # then at a moment when candidates are running (on a loaded machine they may take a while)
-        waited = time.monotonic() + 15
-        while not survivors() and time.monotonic() < waited and proc.poll() is None:
-            time.sleep(0.01)
+        # At a random moment once something is evaluated, when candidates are running.
+        db = run_dir / "hone.db"
+        query = "SELECT COUNT(*) FROM candidates WHERE status != 'pending'"
+        wait_until(lambda: proc.poll() is not None or (stored(db, query) or 0) >= 1, "a verdict")
+        time.sleep(chooser.uniform(0.0, 3.5))
+        wait_until(lambda: proc.poll() is not None or bool(survivors()), "a running candidate")
         outcome.daemons_before = len(survivors())
         group = chooser.random() < 0.5
         if group:
@@ -154,14 +138,13 @@ def case(workdir: Path, seed: int) -> Outcome:
             proc.kill()
         proc.wait()
         outcome.notes.append(f"killed the {'group' if group else 'process'}")
-        deadline = time.monotonic() + 3  # the kernel takes the namespaces down at once
+        deadline = time.monotonic() + 10  # the kernel takes the namespaces down at once
         while survivors() and time.monotonic() < deadline:
             time.sleep(0.05)
         alive = survivors()
         outcome.survivors = len(alive)
         for pid in alive:  # (so that one bad case does not spoil the next)
             os.kill(pid, signal.SIGKILL)
-        db = run_dir / "hone.db"
         if not db.exists():
             outcome.notes.append("killed before the store existed")
             return outcome
@@ -170,7 +153,11 @@ def case(workdir: Path, seed: int) -> Outcome:
         with sqlite3.connect(db) as conn:
             outcome.answers_without_hypothesis = _unclaimed(conn)
         resumed = subprocess.run(
-            _hone("resume", str(run_dir)), env=_env(), capture_output=True, text=True, timeout=300
+            hone_command("resume", str(run_dir)),
+            env=environment(),
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         if resumed.returncode != 0:
             outcome.resume_failed = (resumed.stderr or resumed.stdout).strip()[-500:]

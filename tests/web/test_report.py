@@ -17,14 +17,8 @@ import hone
 from hone.cli import main
 from hone.testing import FunctionVerifier, ScriptedModel
 from hone.web.data import money
+from tests.helpers import value_of
 from tests.web.conftest import start_dashboard, stop
-
-
-def value_of(program: str) -> float:
-    """f() of a test's own program (run in this process: a verifier double)."""
-    namespace: dict[str, Any] = {}
-    exec(program, namespace)
-    return float(namespace["run"]())
 
 
 def scored(program: str) -> dict[str, float]:

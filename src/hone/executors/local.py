@@ -35,7 +35,8 @@ class _Worker:
         self.next_id += 1
         self.proc.stdin.write((json.dumps({"id": self.next_id, **message}) + "\n").encode())
         await self.proc.stdin.drain()
-        line = await asyncio.wait_for(self.proc.stdout.readline(), deadline)
+        async with asyncio.timeout(deadline):  # (3.11's wait_for could lose a cancel)
+            line = await self.proc.stdout.readline()
         if not line:
             raise ConnectionError("the evaluation worker exited")
         reply: dict[str, Any] = json.loads(line)

@@ -82,7 +82,8 @@ class Metered:
         ModelError, and the failed call is stored with its reason."""
         wall, t0 = self.wall(), self.clock()
         try:
-            completion = await asyncio.wait_for(self.model.generate(request), self.timeout)
+            async with asyncio.timeout(self.timeout):  # (3.11's wait_for could lose a cancel)
+                completion = await self.model.generate(request)
         except UserError:
             raise  # not the model failing: a mistake to report (a replay that diverged, ...)
         except Exception as exc:
