@@ -192,11 +192,6 @@ def program_key(code: str) -> str:
         return _normal(code)
 
 
-def same_program(a: str, b: str) -> bool:
-    """True when two programs differ only in comments, docstrings, blank lines or layout."""
-    return program_key(a) == program_key(b)
-
-
 @functools.lru_cache(maxsize=256)
 def _skeleton(code: str) -> str:
     """`ast.dump` of the program with the leading string of every body (docstrings) dropped."""
