@@ -52,21 +52,46 @@ def test_run_then_show(make_task, tmp_path: Path, capsys) -> None:
         assert "sandbox: no network, private file system, runs as uid" in shown
 
 
-def test_zero_calls_prints_the_start_outcome(make_task, tmp_path: Path, capsys) -> None:
-    code = main(
-        [
-            "run",
-            str(make_task()),
-            "--max-llm-calls",
-            "0",
-            "--run-dir",
-            str(tmp_path / "r"),
-            "--model",
-            "scripted:/nonexistent.jsonl",
-        ]
-    )
+def test_zero_calls_with_a_hosted_model_and_no_key_prints_the_start_score(
+    make_task, tmp_path: Path, capsys
+) -> None:
+    """The issue's start-only check: no model call can be made, so none is built (no key asked)."""
+    assert "OPENAI_API_KEY" not in os.environ  # (tests/conftest.py removes it)
+    argv = ["run", str(make_task()), "--max-llm-calls", "0", "--model", "openai:x"]
+    code = main([*argv, "--run-dir", str(tmp_path / "r")])
     out = capsys.readouterr()
-    assert code == 2 and "does not exist" in out.err  # a bad model spec is one line
+    assert code == 0, out.err
+    assert "best score -9 (#1, round 0)" in out.out and "feedback: f() = 1.0" in out.out
+    assert "OPENAI_API_KEY" not in out.err
+    with sqlite3.connect(tmp_path / "r" / "hone.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM llm_calls").fetchone() == (0,)
+
+
+def test_a_failed_start_says_what_it_left(make_task, tmp_path: Path, capsys, monkeypatch) -> None:
+    """A missing key or a bad spec is refused before any folder is made; a starting program
+    that fails leaves nothing either (no model call was made: nothing to continue)."""
+    monkeypatch.chdir(tmp_path)
+    task = make_task()
+    assert main(["run", str(task), "--model", "openai:x"]) == 2
+    assert "OPENAI_API_KEY is not set" in capsys.readouterr().err
+    assert main(["run", str(task), "--model", "scripted:/nonexistent.jsonl"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists() or list((tmp_path / "runs").iterdir()) == []
+    broken = make_task(
+        evaluator="def evaluate(program_path):\n    raise ValueError('no')\n", name="b"
+    )
+    answers = write_answers(tmp_path / "a.jsonl", [3.0])
+    assert main(["run", str(broken), "--model", f"scripted:{answers}"]) == 2
+    err = capsys.readouterr().err
+    assert "the starting program 'initial.py' failed to evaluate" in err
+    assert "nothing was kept: the run folder 'runs/b-" in err and err.count("\n") == 1
+    assert list((tmp_path / "runs").iterdir()) == []
+    given = tmp_path / "mine"
+    given.mkdir()
+    (given / "notes.txt").write_text("mine")
+    assert main(["run", str(broken), "--model", f"scripted:{answers}", "--run-dir", "mine"]) == 2
+    assert "nothing was kept" in capsys.readouterr().err
+    assert sorted(p.name for p in given.iterdir()) == ["notes.txt"]  # the user's folder stays
 
 
 def test_zero_calls_with_a_model(make_task, tmp_path: Path, capsys) -> None:
@@ -285,3 +310,33 @@ def test_patience_off_and_tuning_from_the_command_line(make_task, tmp_path: Path
     assert kinds["tune"] == 4  # the start's constant 1.0, tuned within the evaluation budget
     with pytest.raises(SystemExit):
         main([*argv[:2], "--patience", "never"])
+
+
+def test_fix_calls_are_counted_in_the_summary(make_task, tmp_path: Path, capsys) -> None:
+    """Each unusable answer goes back once (fix_attempts = 1): 4 calls make 2 hypotheses."""
+    texts = ["no code here", "```python\ndef f():\n    return 4.0\n```"] * 2
+    answers = tmp_path / "a.jsonl"
+    answers.write_text("".join(json.dumps(t) + "\n" for t in texts))
+    argv = ["run", str(make_task()), "--model", f"scripted:{answers}", "--hypotheses", "1"]
+    assert main([*argv, "--max-llm-calls", "4", "--run-dir", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    assert "stopped: model-call budget spent · round 2 · 4 calls (2 hypotheses, 2 fix calls)" in out
+
+
+def test_resume_ends_with_the_whole_runs_figures(make_task, tmp_path: Path, capsys) -> None:
+    answers = write_answers(tmp_path / "a.jsonl", [2.0, 3.0], whole=True)
+    argv = ["run", str(make_task()), "--model", f"scripted:{answers}", "--hypotheses", "1"]
+    assert main([*argv, "--max-llm-calls", "2", "--run-dir", str(tmp_path / "r")]) == 0
+    first = capsys.readouterr().out
+    assert "stopped: model-call budget spent · round 2 · 2 calls · best -7 · tokens" in first
+    tokens = first.split(" · tokens ")[1].split(" ")[0]
+    assert main(["resume", str(tmp_path / "r")]) == 0  # the budget is spent already
+    out = capsys.readouterr().out
+    assert (
+        f"stopped: model-call budget spent · round 2 · 2 calls · best -7 · tokens {tokens}" in out
+    )
+    assert (
+        f"max_llm_calls counts the whole run, its 2 calls so far included: hone resume {tmp_path / 'r'} --max-llm-calls 12 makes 10 more"
+        in out
+    )
+    assert "best score -7 (#3, round 2)" in out

@@ -50,3 +50,21 @@ def test_a_cost_budget_with_an_unpriced_model_is_refused_before_any_call(
     with pytest.raises(ConfigError, match="max_cost needs the price of 'openai:mystery-model'"):
         hone.run(task_of(make_task(), max_cost=1.0), model=model, run_dir=tmp_path / "r")
     assert model.requests == []
+
+
+def test_a_cost_budget_over_free_models_is_said_once_to_stop_nothing(
+    make_task, tmp_path: Path, caplog
+) -> None:
+    """Against a local server priced at 0, --max-cost cannot stop the run: a warning says so
+    at the start, once; the run goes on to its other limits."""
+    model = ScriptedModel([block(2.0)] * 3, name="openai:local")
+    task = task_of(make_task(), max_cost=0.01, max_llm_calls=3)
+    task = task.configured(model={"base_url": "http://127.0.0.1:8080/v1"})
+    with caplog.at_level("WARNING", logger="hone"):
+        result = hone.run(task, model=model, run_dir=tmp_path / "r")
+    assert result.stop_reason == "max_llm_calls" and result.usage.cost == 0.0
+    said = [r.getMessage() for r in caplog.records if "max_cost" in r.getMessage()]
+    assert said == [
+        "max_cost (--max-cost) cannot stop this run: openai:local costs nothing (local or "
+        "priced at 0); the call, token and time limits still do"
+    ]

@@ -95,7 +95,7 @@ CASES = [
     Broken("calls a boolean", r"invalid \[budget\]: max_llm_calls must be an integer", toml="[budget]\nmax_llm_calls = true\n"),
     Broken("patience a word", r"patience must be an integer", toml="[budget]\npatience = 'never'\n"),
     Broken("seconds a string", r"max_seconds must be a number", toml="[budget]\nmax_seconds = '10'\n"),
-    Broken("unknown strategy", r"unknown strategy 'best'; use one of: top-k", toml="[search]\nstrategy = 'best'\n"),
+    Broken("unknown strategy", r"strategy must be one of 'top-k', .*, got 'best'", toml="[search]\nstrategy = 'best'\n"),
     Broken("fractional width", r"hypotheses_per_round must be an integer, got 2\.5", toml="[search]\nhypotheses_per_round = 2.5\n"),
     Broken("zero width", r"hypotheses_per_round must be at least 1", toml="[search]\nhypotheses_per_round = 0\n"),
     Broken("deterministic a string", r"deterministic must be true or false, got 'false'", toml="[search]\ndeterministic = 'false'\n"),
@@ -114,8 +114,17 @@ CASES = [
     Broken("zero model timeout", r"model timeout must be greater than 0", toml="[model]\ntimeout = 0\n"),
     Broken("cli zero width", r"hypotheses_per_round must be at least 1", args=("--hypotheses", "0")),
     Broken("cli negative timeout", r"timeout must be greater than 0", args=("--timeout", "-1")),
-    Broken("cli missing answers file", r"scripted answers file '/nope\.jsonl' does not exist", args=("--model", "scripted:/nope.jsonl")),
+    Broken("cli missing answers file", r"scripted answers file '/nope\.jsonl' does not exist", args=("--model", "scripted:/nope.jsonl", "--max-llm-calls", "1")),
     Broken("cli ensemble of one", r"an ensemble lists two or more models", args=("--model", "ensemble:openai:a", "--max-llm-calls", "1")),
+    Broken("instruction of 10 MB", r"the instruction in '.*task\.toml' is 10,485,760 characters; hone takes at most 200,000 \(about 50,000 tokens\), as every prompt carries it whole: shorten it",
+           change=write("task.toml", 'instruction = "' + "x" * (10 << 20) + '"\n')),
+    Broken("cli instruction too long", r"the instruction given with --instruction is 200,001 characters; hone takes at most 200,000",
+           args=("--instruction", "x" * 200_001)),
+    Broken("cli base url not a url", r"base_url 'not a url' is not an http:// or https:// URL; give the server's address, e\.g\. --base-url http://127\.0\.0\.1:8080/v1",
+           args=("--base-url", "not a url")),
+    Broken("cli infinite timeout", r"timeout must be a number, got inf", args=("--timeout", "inf")),
+    Broken("cli timeout past any clock", r"timeout must be at most 31,622,400 seconds \(a year\), got 1e\+300", args=("--timeout", "1e300")),
+    Broken("cli seconds nan", r"max_seconds must be a number \(or omitted\), got nan", args=("--max-seconds", "nan")),
     Broken("start fails", r"starting program 'initial\.py' failed to evaluate \(error: .*fix it or the evaluator",
            change=write("initial.py", PROGRAM.replace("return f()", "return f() / 0")), args=("--max-llm-calls", "1")),
 ]  # fmt: skip
@@ -176,4 +185,34 @@ def test_a_run_folder_that_is_a_file_is_one_line(
     code = main(["run", str(make_task()), "--run-dir", str(run_dir), "--max-llm-calls", "0"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1, err
-    assert re.search(r"cannot make the run folder .*taken.*is a file; pick another --run-dir", err)
+    assert re.search(
+        r"cannot make the run folder .*taken.*is a file; pick another run_dir \(--run-dir\)", err
+    )
+
+
+def test_a_bad_base_url_is_refused_before_the_run_folder_is_made(
+    make_task, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = tmp_path / "run"
+    args = ["run", str(make_task()), "--model", "openai:m", "--run-dir", str(run_dir)]
+    assert main([*args, "--base-url", "not a url"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "is not an http:// or https:// URL" in err, err
+    assert not run_dir.exists()  # nothing made, nothing asked of a model
+
+
+def test_a_long_instruction_is_a_warning_and_the_run_goes_on(
+    make_task, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_task()
+    (root / "task.toml").write_text('instruction = "' + "y" * 60_000 + '"\n')
+    args = ["run", str(root), "--run-dir", str(tmp_path / "r"), "--max-llm-calls", "0"]
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text('"no code"\n')
+    assert main([*args, "--model", f"scripted:{answers}"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"hone: warning: the instruction in {str(root / 'task.toml')!r} is 60,000 characters "
+        "(about 15,000 tokens), and every prompt carries it whole: more than a small model's "
+        "context holds"
+    ]

@@ -1,8 +1,9 @@
 import math
 
+import numpy as np
 import pytest
 
-from hone.evaluation import Evaluation, coerce_result
+from hone.evaluation import MAX_TEXT, Evaluation, checked, coerce_result
 
 
 def test_float_becomes_score() -> None:
@@ -49,6 +50,57 @@ def test_dict_error_key_is_a_failure() -> None:
 def test_json_round_trip() -> None:
     ev = Evaluation(score=1.5, metrics={"a": 2.0}, feedback="f", seconds=0.1, cpu_seconds=0.05)
     assert Evaluation.from_json(ev.to_json()) == ev
+
+
+def test_numpy_numbers_are_numbers() -> None:
+    assert coerce_result(np.float32(0.5)) == Evaluation(score=0.5)
+    ev = coerce_result({"combined_score": np.float32(2.0), "count": np.int64(3), "on": np.bool_(1)})
+    assert ev.ok and ev.score == 2.0 and ev.metrics == {"count": 3.0}  # a bool is no metric
+    assert all(type(v) is float for v in ev.metrics.values())
+    assert coerce_result(Evaluation(score=np.float64(1.5), metrics={"n": np.int32(2)})).metrics == {
+        "n": 2.0
+    }
+    assert coerce_result(np.array(4.0)).score == 4.0  # a 0-dimensional array
+
+
+def test_an_int_too_large_for_a_float_is_invalid_output_with_a_clean_reason() -> None:
+    for returned, start in (
+        (10**400, "the evaluator returned an integer of 401 digits"),
+        ({"combined_score": 10**400}, "the evaluator's 'combined_score' is an integer of 401"),
+    ):
+        ev = coerce_result(returned)
+        assert ev.status == "invalid-output" and ev.reason.startswith(start), ev.reason
+        assert "too large for a float" in ev.reason and ".py" not in ev.reason
+    kept = coerce_result({"score": 1.0, "huge": -(10**400)})  # a metric: dropped, and said
+    assert kept.ok and "huge" not in kept.metrics
+    assert (
+        "[metric 'huge' dropped: an integer of 401 digits, too large for a float]" in kept.feedback
+    )
+
+
+def test_text_that_is_no_utf8_becomes_valid_text() -> None:
+    odd = b"caf\xe9".decode("utf-8", "surrogateescape")
+    ev = coerce_result({"score": 1.0, "feedback": odd, odd: 2.0})
+    assert ev.feedback == "caf\ufffd" and ev.metrics == {"caf\ufffd": 2.0}
+    ev.feedback.encode("utf-8")  # what SQLite does with it
+    failed = coerce_result({"score": 1.0, "error": b"bad \xff"})
+    assert failed.status == "error" and failed.reason == "bad \ufffd"
+
+
+def test_what_comes_over_the_wire_is_checked() -> None:
+    wire = {
+        "score": "high",
+        "metrics": {"a": 1, "b": "x", "c": float("inf")},
+        "feedback": "\ud800" + "x" * (MAX_TEXT * 2),
+        "status": "ok",
+        "seconds": "soon",
+    }
+    ev = Evaluation.from_json(wire)
+    assert ev.status == "invalid-output" and "'high', not a finite number" in ev.reason
+    assert ev.metrics == {"a": 1.0, "c": math.inf}  # non-finite metrics are kept: shown as inf
+    assert ev.feedback.startswith("\ufffd") and len(ev.feedback) <= MAX_TEXT
+    assert ev.seconds == 0.0
+    assert checked(checked(ev)) == checked(ev)  # checking again changes nothing
 
 
 def test_load_program_gives_each_candidate_a_fresh_module(tmp_path) -> None:

@@ -237,7 +237,9 @@ def test_model_failing_every_call_stops_with_the_model_error(make_task, tmp_path
     store = Store.open(tmp_path / "run")
     assert [c.score for c in store.candidates()] == [-9.0]  # the start is kept
     assert store.meta()["status"] == "failed" and "cannot reach" in store.meta()["error"]
-    assert store.usage().calls == 0  # the round's two failed calls, and no more
+    with sqlite3.connect(tmp_path / "run" / "hone.db") as db:
+        failed = db.execute("SELECT COUNT(*) FROM llm_calls WHERE error IS NOT NULL").fetchone()
+    assert failed == (2,)  # the round's two failed calls, and no more
 
 
 def test_failing_start_is_a_user_error_naming_the_file(make_task, tmp_path: Path) -> None:
@@ -489,3 +491,25 @@ def test_deterministic_rounds_with_the_double_ignore_timing(make_task, tmp_path:
 
     task_dir = make_task()
     assert history(0, "a") == history(1, "b")  # other delays, the same run
+
+
+def test_failed_calls_count_against_the_call_budget(make_task, tmp_path: Path) -> None:
+    """max_llm_calls is a number of requests: a call that fails (here the second, past its
+    deadline) is not made again on top of the budget; before, 3 made 4 requests."""
+    asked: list[int] = []
+
+    async def answer_or_stall(request: Request) -> str:
+        asked.append(1)
+        if len(asked) == 2:
+            await asyncio.sleep(30)  # past the 1 s deadline: a failed call
+        return block(float(len(asked)))
+
+    task = Task.from_dir(make_task("[model]\ntimeout = 1\n"))
+    task = dataclasses.replace(
+        task,
+        budget=Budget(max_llm_calls=3, patience=None),
+        search=dataclasses.replace(task.search, hypotheses_per_round=2, fix_attempts=0),
+    )
+    result = hone.run(task, model=FunctionModel(answer_or_stall), run_dir=tmp_path / "run")
+    assert len(asked) == 3 and result.stop_reason == "max_llm_calls"
+    assert (result.usage.calls, result.usage.failed, result.usage.requests) == (2, 1, 3)

@@ -16,6 +16,7 @@ def test_all_is_pinned_and_every_name_loads() -> None:
         "SearchConfig",
         "Task",
         "UserError",
+        "example",
         "replay",
         "replay_async",
         "resume",

@@ -1,11 +1,17 @@
 """Settings: every value is type-checked where it enters (task.toml, the CLI, Python), with its
 key named, and `Task.configured` is the one way to override."""
 
+import json
+import subprocess
+import sys
+import typing
+
 import pytest
 
+from hone import settings
 from hone.budget import Budget
 from hone.exceptions import ConfigError, TaskError
-from hone.settings import EvaluationConfig, SearchConfig
+from hone.settings import EvaluationConfig, ModelConfig, SearchConfig
 from hone.task import Task
 
 
@@ -66,19 +72,55 @@ def test_configured_overrides_skip_none_and_check_types(make_task) -> None:
         task.configured(serch={})
 
 
-def test_the_strategy_and_executor_names_come_from_the_registries() -> None:
+def test_every_name_settings_declare_has_a_registry_entry_and_no_other() -> None:
+    from hone.compat import CONTRACTS
     from hone.executors import EXECUTORS
+    from hone.models import BACKENDS
     from hone.strategies import STRATEGIES
 
-    for name in STRATEGIES:
+    for names, registry in (
+        (settings.StrategyName, STRATEGIES),
+        (settings.ExecutorName, EXECUTORS),
+        (settings.ContractName, CONTRACTS),
+        (settings.BackendKind, BACKENDS),
+    ):
+        assert list(typing.get_args(names)) == list(registry), registry
+
+
+def test_a_name_outside_its_literal_is_refused_with_the_allowed_ones() -> None:
+    for name in typing.get_args(settings.StrategyName):
         features = {"x": [0.0, 1.0, 2.0]} if name == "map-elites" else {}
         objectives = {"a": "maximize", "b": "minimize"} if name == "pareto" else {}
         SearchConfig(strategy=name, features=features, objectives=objectives)
-    with pytest.raises(ConfigError, match="unknown strategy 'best'; use one of: top-k, weighted"):
-        SearchConfig(strategy="best")
-    assert set(EXECUTORS) == {"local", "ray"}
-    with pytest.raises(ConfigError, match="executor must be one of 'local', 'ray'"):
-        EvaluationConfig(executor="slurm")
+    with pytest.raises(
+        ConfigError,
+        match="strategy must be one of 'top-k', 'weighted', 'power-law', 'islands', "
+        "'map-elites', 'pareto', got 'best'",
+    ):
+        SearchConfig(strategy="best")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="executor must be one of 'local', 'ray', got 'slurm'"):
+        EvaluationConfig(executor="slurm")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="style must be one of 'completion', 'chat', '', got 1"):
+        ModelConfig(style=1)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="objectives must be a table of 'maximize' or 'minimize'"):
+        SearchConfig(objectives={"a": "up"})  # type: ignore[dict-item]
+    assert ModelConfig(style="chat").style == "chat" and ModelConfig().style == ""
+
+
+def test_settings_import_none_of_their_consumers() -> None:
+    """Configuration never imports what it configures: importing the settings and building
+    every table loads no strategy, executor, contract, model or novelty module."""
+    script = (
+        "import sys, json\n"
+        "import hone.settings as s\n"
+        "imported = sorted(m for m in sys.modules if m.startswith('hone'))\n"
+        "s.SearchConfig(); s.EvaluationConfig(); s.ModelConfig()\n"
+        "built = sorted(m for m in sys.modules if m.startswith('hone'))\n"
+        "print(json.dumps([imported, built]))\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    imported, built = json.loads(ran.stdout)
+    assert imported == built == ["hone", "hone.exceptions", "hone.objective", "hone.settings"]
 
 
 def test_a_model_call_deadline_is_the_backends_unless_the_task_sets_one() -> None:

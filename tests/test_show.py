@@ -56,6 +56,19 @@ def test_show_one_hypothesis_with_its_diff_prompt_and_answer(run_dir: Path, caps
     assert "scripted:a.jsonl · " in out and "completion tokens" in out
 
 
+def test_show_an_answer_that_did_not_apply_shows_what_the_model_returned(
+    run_dir: Path, capsys
+) -> None:
+    """#3 is the answer without code: no program, so no diff that deletes the parent."""
+    assert main(["show", str(run_dir), "--hypothesis", "3"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("hypothesis #3 · round 2 · invalid-edit · from #2")
+    assert "no program: the answer did not apply; what the model returned is below" in out
+    returned = out.index("what the model returned ─")
+    assert out.index("I would rather not.", returned) < out.index("prompt ─")
+    assert "diff against its parent" not in out and "-    return 2.0" not in out
+
+
 def test_show_a_missing_hypothesis_names_the_ones_there_are(run_dir: Path, capsys) -> None:
     assert main(["show", str(run_dir), "--hypothesis", "40"]) == 2
     err = capsys.readouterr().err
@@ -81,7 +94,7 @@ def test_hone_note_keeps_the_note_for_the_resumed_run(run_dir: Path, capsys) -> 
 def test_hone_report_writes_one_file_with_the_run_inside(run_dir: Path, capsys) -> None:
     out_file = run_dir.parent / "out" / "report.html"
     assert main(["report", str(run_dir), "-o", str(out_file)]) == 0
-    assert "report written to" in capsys.readouterr().out
+    assert "report of the run written to" in capsys.readouterr().out
     html = out_file.read_text()
     assert '<script id="hone-data" type="application/json">' in html
     assert 'src="/static' not in html and 'href="/static' not in html  # all of it inline

@@ -124,3 +124,37 @@ def test_a_store_without_the_kind_column_is_read_and_upgraded(tmp_path: Path) ->
     trial = store.add_candidate(round=0, code="x = 2\n", parent_ids=(1,), kind="tune")
     assert [c.kind for c in store.candidates(pending=True)] == ["", "tune"] and trial.kind == "tune"
     store.close()
+
+
+def test_no_write_fails_on_what_a_caller_passes(tmp_path: Path) -> None:
+    """Text that is no UTF-8 and counts no SQLite integer holds, from a model or verifier a
+    Python user wrote: stored (made valid), never a UnicodeEncodeError or OverflowError."""
+    store = Store.create(tmp_path / "run", {})
+    odd = b"caf\xe9".decode("utf-8", "surrogateescape")
+    store.add_call(
+        round=1, model="m", prompt=odd, completion="\ud800", prompt_tokens=10**20,
+        completion_tokens=-5, started=1.0, latency=0.5, error=None,
+    )  # fmt: skip
+    with store.conn:  # 1,099 more such calls: past what SQLite's SUM of integers holds
+        store.conn.executemany(
+            "INSERT INTO llm_calls(round, model, prompt, completion, prompt_tokens, "
+            "completion_tokens, started, latency) SELECT round, model, prompt, completion, "
+            "prompt_tokens, completion_tokens, started, latency FROM llm_calls WHERE id = ?",
+            [(1,)] * 1099,
+        )
+    candidate = store.add_candidate(round=1, code=f"# {odd}\n")
+    evaluated = store.set_evaluation(
+        candidate, Evaluation(score=1.0, feedback=odd, metrics={odd: 1.0}), output=odd
+    )
+    note = store.add_note(round=1, kind="person", text=odd)
+    assert evaluated.evaluation.feedback == "caf\ufffd" and evaluated.output == "caf\ufffd"
+    assert evaluated.evaluation.metrics == {"caf\ufffd": 1.0}
+    assert store.candidate(candidate.id) == evaluated
+    row = next(store.calls())
+    assert (row["prompt"], row["completion"], row["prompt_tokens"], row["completion_tokens"]) == (
+        "caf\ufffd", "\ufffd", 2**53, 0,
+    )  # fmt: skip
+    usage = store.usage()  # (an exact sum would overflow: it is a float's)
+    assert usage.calls == 1100 and usage.prompt_tokens == pytest.approx(1100 * 2**53)
+    assert store.notes("person") == [(1, "caf\ufffd")] and note > 0
+    store.close()

@@ -29,6 +29,7 @@ _EXPORTS = {
     "Candidate": "hone.population",
     "HoneError": "hone.exceptions",
     "UserError": "hone.exceptions",
+    "example": "hone.examples",
 }
 __all__ = sorted(_EXPORTS)
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from hone.api import resume, resume_async, run, run_async
     from hone.budget import Budget
     from hone.evaluation import Evaluation
+    from hone.examples import example
     from hone.exceptions import HoneError, UserError
     from hone.population import Candidate
     from hone.replay import ReplayResult, replay, replay_async

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
+import logging
+import shutil
 import time
 from pathlib import Path
 from typing import Any
 
-from hone.budget import Budget
+from hone.budget import Budget, Usage, may_call
 from hone.events import EventHandler
+from hone.exceptions import StorageError, UserError
 from hone.executors import Executor
 from hone.export import MlflowExport
-from hone.models import Model
+from hone.formats import checked_instruction
+from hone.models import Model, check_spec
 from hone.models.embeddings import Embedder
 from hone.session import RunResult, Session, run_meta, task_from_meta
-from hone.store import Store
+from hone.store import DB_NAME, Store, opened
 from hone.strategies import Strategy
 from hone.task import Task
+
+log = logging.getLogger("hone")
 
 
 def run(
@@ -73,23 +81,42 @@ async def run_async(
     export = MlflowExport(mlflow) if mlflow else None  # a missing package: before any folder
     if seed is None:  # the task's own (an OpenEvolve config's random_seed), else 0
         seed = task.seed or 0
+    if task.root is None:  # made in Python: its instruction was not read from a file
+        instruction, warning = checked_instruction(task.instruction, "the task's instruction")
+        if warning:
+            log.warning("%s", warning)
+        task = dataclasses.replace(task, instruction=instruction)
     spec = model if isinstance(model, str) else None
     task = task.configured(model={"spec": spec, "base_url": base_url})
     if budget is not None:
         task = task.configured(budget=budget)
-    directory = Path(run_dir) if run_dir is not None else default_run_dir(task)
-    store = Store.create(directory, run_meta(task, seed))
     backend = model if not isinstance(model, str) else None
+    if backend is None and may_call(task.budget, Usage(), 0):
+        check_spec(task.model)  # a bad spec or a missing key: before any folder is made
+    made = run_dir is None or not Path(run_dir).exists()
+    directory = Path(run_dir) if run_dir is not None else default_run_dir(task)
+    try:
+        store = Store.create(directory, run_meta(task, seed))
+    except UserError:
+        if made:  # (the folder default_run_dir claimed, empty)
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        raise
     session = Session(
         task, store, seed, False, backend, verifier, strategy, embedder, on_event, export=export
     )
-    return await session.drive()
+    try:
+        return await session.drive()
+    except UserError as exc:  # (a full disk is the store's to say: it advises resuming)
+        if not isinstance(exc, StorageError) and _discard_unused(directory, whole=made):
+            exc.args = (f"{exc} (nothing was kept: the run folder {str(directory)!r} is removed)",)
+        raise
 
 
 def resume(
     run_dir: str | Path,
     *,
-    budget: dict[str, Any] | None = None,
+    budget: Budget | dict[str, Any] | None = None,
     model: str | Model | None = None,
     base_url: str | None = None,
     on_event: EventHandler | None = None,
@@ -98,7 +125,9 @@ def resume(
     settings: dict[str, dict[str, Any]] | None = None,
     mlflow: str | None = None,
 ) -> RunResult:
-    """Continue a stopped or killed run where it was, with optional budget overrides; `model`
+    """Continue a stopped or killed run where it was, with a `budget` (a `Budget` replaces the
+    run's; a dict such as {"max_llm_calls": 40} changes only its keys; the limits count the
+    whole run, earlier calls included); `model`
     and `base_url` for a model or server other than the run's (its server moved, say),
     `settings` for other overrides ({"model": {"timeout": 60}}), `task` for a run started
     from Python without a task folder, `mlflow` to export to MLflow (to the MLflow run it
@@ -121,7 +150,7 @@ def resume(
 async def resume_async(
     run_dir: str | Path,
     *,
-    budget: dict[str, Any] | None = None,
+    budget: Budget | dict[str, Any] | None = None,
     model: str | Model | None = None,
     base_url: str | None = None,
     on_event: EventHandler | None = None,
@@ -137,8 +166,11 @@ async def resume_async(
         store.lock()  # before anything is written: a refused resume changes nothing
         meta = store.meta()
         spec = model if isinstance(model, str) else None
-        tables = dict(settings or {})
-        tables["budget"] = {**tables.get("budget", {}), **(budget or {})}
+        tables: dict[str, Any] = dict(settings or {})
+        if isinstance(budget, Budget):  # a whole table: every limit as it says
+            tables["budget"] = budget
+        else:
+            tables["budget"] = {**tables.get("budget", {}), **(budget or {})}
         tables["model"] = {**tables.get("model", {}), "spec": spec, "base_url": base_url}
         resumed = task_from_meta(meta, task).configured(**tables)
         recorded = run_meta(resumed, 0)
@@ -155,11 +187,34 @@ async def resume_async(
 
 
 def default_run_dir(task: Task) -> Path:
-    """runs/<task>-<YYYYmmdd-HHMMSS> under the current directory, made unique."""
+    """A new folder runs/<task>-<YYYYmmdd-HHMMSS> under the current directory, claimed by
+    creating it (-2, -3, ... when another run took the name, also in the same second)."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     base = Path("runs") / f"{task.name}-{stamp}"
+    base.parent.mkdir(parents=True, exist_ok=True)
     path, n = base, 1
-    while path.exists():
-        n += 1
-        path = base.with_name(f"{base.name}-{n}")
-    return path
+    while True:
+        try:
+            path.mkdir()  # exclusive: of two runs that pick one name, one gets it
+            return path
+        except FileExistsError:
+            n += 1
+            path = base.with_name(f"{base.name}-{n}")
+
+
+def _discard_unused(run_dir: Path, *, whole: bool) -> bool:
+    """Remove a new run that failed before any model call (there is nothing to continue):
+    the folder when this run made it, else the run's files in it; True when removed."""
+    try:
+        with opened(run_dir) as store:
+            if store.usage().calls or store.failed_calls():
+                return False
+    except UserError:
+        return False
+    if whole:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    else:
+        for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", ".lock"):
+            with contextlib.suppress(OSError):
+                (run_dir / name).unlink()
+    return True

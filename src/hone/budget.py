@@ -3,6 +3,7 @@ functions of the two."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, fields
 from typing import Any, Literal, cast
@@ -64,11 +65,21 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float = 0.0  # USD (calls of models without a known price count 0)
+    failed: int = 0  # calls that failed (a timeout, an error): requests made all the same
 
     @property
     def tokens(self) -> int:
         """Prompt plus completion tokens."""
         return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def requests(self) -> int:
+        """Calls made, answered or failed: what `max_llm_calls` counts."""
+        return self.calls + self.failed
+
+    def failing(self) -> Usage:
+        """The usage after one more call that failed."""
+        return dataclasses.replace(self, failed=self.failed + 1)
 
     def plus(self, prompt_tokens: int, completion_tokens: int, cost: float = 0.0) -> Usage:
         """The usage after one more call."""
@@ -77,6 +88,7 @@ class Usage:
             self.prompt_tokens + prompt_tokens,
             self.completion_tokens + completion_tokens,
             self.cost + cost,
+            self.failed,
         )
 
 
@@ -98,8 +110,9 @@ class Progress:
 
 def stop_reason(budget: Budget, objective: Objective, now: Progress) -> StopReason | None:
     """Why no further hypothesis may start, or None (the round rules apply when one would
-    open a new round). A failing model comes first, and so does time while hypotheses are
-    in flight: neither waits for them (`abandons`)."""
+    open a new round). A failing model comes first (the run fails once the hypotheses in
+    flight are stored: their calls are paid for), and so does time while hypotheses are in
+    flight (it does not wait for them: `abandons`)."""
     if model_failing(now.failures, now.width):
         return "model_failing"
     time_up = budget.max_seconds is not None and now.elapsed >= budget.max_seconds
@@ -112,7 +125,7 @@ def stop_reason(budget: Budget, objective: Objective, now: Progress) -> StopReas
     ):
         return "target"
     calls = budget.max_llm_calls
-    if calls is not None and now.usage.calls + now.in_flight >= calls:
+    if calls is not None and now.usage.requests + now.in_flight >= calls:
         return "max_llm_calls"
     if budget.max_tokens is not None and now.usage.tokens >= budget.max_tokens:
         return "max_tokens"
@@ -132,15 +145,14 @@ def stop_reason(budget: Budget, objective: Objective, now: Progress) -> StopReas
 
 
 def abandons(reason: StopReason) -> bool:
-    """True when the hypotheses in flight are not waited for: time is up, or the model is
-    failing."""
-    return reason in ("max_seconds", "model_failing")
+    """True when the hypotheses in flight are not waited for: time is up."""
+    return reason == "max_seconds"
 
 
 def may_call(budget: Budget, usage: Usage, in_flight: int) -> bool:
     """True when the budget allows one more model call."""
     calls = budget.max_llm_calls
-    if calls is not None and usage.calls + in_flight >= calls:
+    if calls is not None and usage.requests + in_flight >= calls:
         return False
     if budget.max_cost is not None and usage.cost >= budget.max_cost:
         return False
@@ -151,7 +163,7 @@ def round_size(budget: Budget, width: int, usage: Usage, in_flight: int) -> int:
     """How many hypotheses a round that opens now will have (the call budget may cut it)."""
     size = width
     if budget.max_llm_calls is not None:
-        size = min(size, budget.max_llm_calls - usage.calls - in_flight + 1)
+        size = min(size, budget.max_llm_calls - usage.requests - in_flight + 1)
     return max(size, 1)
 
 

@@ -1,4 +1,5 @@
-"""The command line: `hone run | resume | show | replay | note | dashboard | report`."""
+"""The command line: `hone run | resume | show | replay | note | dashboard | report | examples |
+serve | docs`."""
 
 from __future__ import annotations
 
@@ -9,16 +10,19 @@ import logging
 import sys
 import threading
 import time
+import typing
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hone.budget import Usage
 from hone.events import Event, HypothesisEvaluated, NewBest, RoundStarted, RunStarted, Stopped
 from hone.exceptions import ModelError, UserError
-from hone.executors import EXECUTORS
+from hone.inbound import printable
 from hone.models import spec_usage
-from hone.strategies import STRATEGIES, ranked_distinct
+from hone.settings import ExecutorName, StrategyName
+from hone.strategies import ranked_distinct
 
 if TYPE_CHECKING:
     from hone.formats import Read
@@ -53,31 +57,34 @@ def main(argv: Sequence[str] | None = None) -> int:
             result: int = args.handler(args)
         return result
     except UserError as exc:
-        print(f"hone: error: {exc}", file=sys.stderr)
+        print(f"hone: error: {printable(str(exc))}", file=sys.stderr)
         return 2
-    except ModelError as exc:
+    except ModelError as exc:  # (a server's message may hold anything: printed as text)
         again = f"; the run is saved: continue it with hone resume {args._run_dir}"
         print(
-            f"hone: model error: {exc}" + (again if getattr(args, "_run_dir", None) else ""),
+            f"hone: model error: {printable(str(exc))}"
+            + (again if getattr(args, "_run_dir", None) else ""),
             file=sys.stderr,
         )
         return 1
 
 
 def _log_to_stderr() -> None:
-    """hone's warnings as one line each: `hone: warning: ...`."""
+    """hone's warnings as one line each, `hone: warning: ...`, and what is worth knowing once
+    (`hone: assembled ...`, the first run with a packaged model) as `hone: ...`."""
     log = logging.getLogger("hone")
     if not log.handlers:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(_LowerLevel("hone: %(levelname)s: %(message)s"))
+        handler.setFormatter(_OneLine())
         log.addHandler(handler)
         log.setLevel(logging.WARNING)
+        logging.getLogger("hone.models.packaged").setLevel(logging.INFO)
 
 
-class _LowerLevel(logging.Formatter):
+class _OneLine(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        record.levelname = record.levelname.lower()
-        return super().format(record)
+        level = "" if record.levelno <= logging.INFO else f"{record.levelname.lower()}: "
+        return printable(f"hone: {level}{record.getMessage()}")
 
 
 @contextlib.contextmanager
@@ -105,9 +112,14 @@ def _signals_stop_like_ctrl_c() -> Iterator[None]:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from hone import __version__
+
     parser = argparse.ArgumentParser(
-        prog="hone", description="Self-improving language-model loops against a verifier."
+        prog="hone",
+        description="Self-improving language-model loops against a verifier. Start with: "
+        "hone examples; hone run circle_packing; hone docs.",
     )
+    parser.add_argument("--version", action="version", version=f"hone {__version__}")
     sub = parser.add_subparsers(dest="command")
     run = sub.add_parser(
         "run",
@@ -118,7 +130,9 @@ def _parser() -> argparse.ArgumentParser:
         "--config config.yaml.",
     )
     run.add_argument(
-        "task", help="task folder (or, with a second argument, OpenEvolve's starting program)"
+        "task",
+        help="task folder, or the name of a packaged example (hone examples lists them), or, "
+        "with a second argument, OpenEvolve's starting program",
     )
     run.add_argument(
         "evaluator", nargs="?", help="OpenEvolve's form: the evaluator file after the program"
@@ -138,6 +152,7 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         help="seconds a model call may take (default: 300; the embedded model: 1200)",
     )
+    _in_flight_arg(run)
     run.add_argument("--run-dir", help="where to store the run (default: runs/<task>-<time>)")
     run.add_argument(
         "--seed",
@@ -147,14 +162,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--hypotheses", type=int, help="hypotheses per round")
     run.add_argument(
         "--strategy",
-        choices=tuple(STRATEGIES),
+        choices=typing.get_args(StrategyName),
         help="how parents are chosen (default: the task's, else top-k)",
     )
     run.add_argument("--workers", type=int, help="parallel evaluation processes (default: CPUs)")
     run.add_argument("--timeout", type=float, help="seconds per evaluation before it is killed")
     run.add_argument(
         "--executor",
-        choices=tuple(EXECUTORS),
+        choices=typing.get_args(ExecutorName),
         help="where evaluations run: worker processes here (default) or actors on Ray",
     )
     run.add_argument(
@@ -169,7 +184,7 @@ def _parser() -> argparse.ArgumentParser:
         help="rounds with a barrier, so that `hone replay` can reproduce the run exactly",
     )
     run.add_argument(
-        "--prices", help="TOML file of model prices, USD per million tokens (docs/models.md)"
+        "--prices", help="TOML file of model prices, USD per million tokens (hone docs models)"
     )
     run.add_argument(
         "--tune",
@@ -184,8 +199,9 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("--model", help="another model than the run's (the same spec forms)")
     resume.add_argument("--base-url", help="another server URL (the run's server moved)")
     resume.add_argument("--model-timeout", type=float, help="seconds a model call may take")
+    _in_flight_arg(resume)
     _mlflow_arg(resume)
-    _budget_args(resume)
+    _budget_args(resume, resume=True)
     resume.set_defaults(handler=_resume)
     show = sub.add_parser("show", help="show a run: best program, score, history")
     show.add_argument("run_dir", help="the run's folder")
@@ -200,12 +216,25 @@ def _parser() -> argparse.ArgumentParser:
     note.add_argument("text", help='what the model should know or try, e.g. "try a lattice"')
     note.set_defaults(handler=_note)
     dashboard = sub.add_parser("dashboard", help="a live web view of runs, on 127.0.0.1")
-    dashboard.add_argument("runs", nargs="*", help="run folders (default: every run in ./runs)")
+    dashboard.add_argument(
+        "runs",
+        nargs="*",
+        help="run folders, or folders of runs such as runs/ (default: every run in ./runs)",
+    )
     dashboard.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any)")
     dashboard.set_defaults(handler=_dashboard)
-    report = sub.add_parser("report", help="write a run as one self-contained HTML file")
-    report.add_argument("run_dir", help="the run's folder")
-    report.add_argument("-o", "--output", help="the HTML file (default: <run_dir>/report.html)")
+    report = sub.add_parser(
+        "report", help="write a run, or several side by side, as one self-contained HTML file"
+    )
+    report.add_argument(
+        "runs", nargs="+", metavar="run_dir", help="run folders, or folders of runs (runs/)"
+    )
+    report.add_argument(
+        "-o",
+        "--output",
+        help="the HTML file (default: <run_dir>/report.html for one run, ./report.html for "
+        "several)",
+    )
     report.set_defaults(handler=_report)
     replay = sub.add_parser(
         "replay",
@@ -214,7 +243,50 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("run_dir", help="the recorded run's folder")
     replay.add_argument("--run-dir", dest="replay_dir", help="where (default: <run_dir>-replay)")
     replay.set_defaults(handler=_replay)
+    examples = sub.add_parser(
+        "examples",
+        help="list the example tasks that come with hone, or copy one to change it",
+        description="The example tasks that ship with hone: hone run NAME runs one (when no "
+        "folder of that name is here); hone examples copy NAME [DIR] makes an editable copy.",
+    )
+    action = examples.add_subparsers(dest="action")
+    copy = action.add_parser("copy", help="copy an example into a folder of its own to edit")
+    copy.add_argument("name", help="the example (hone examples lists them)")
+    copy.add_argument("dir", nargs="?", help="the new folder (default: ./NAME)")
+    examples.set_defaults(handler=_examples)
+    serve = sub.add_parser(
+        "serve",
+        help="serve the embedded model over an OpenAI-compatible API on 127.0.0.1",
+        description="Serve a packaged model (or a GGUF file) with llama.cpp's server on "
+        "127.0.0.1, for hone run TASK --model openai:local --base-url http://127.0.0.1:PORT/v1 "
+        "(hone sends it no more requests at once than it has slots). Ctrl-C stops it.",
+    )
+    serve.add_argument(
+        "--model", help="a packaged model's name (qwen-coder-0.5b, ...) or a GGUF file "
+        "(default: the embedded default)",
+    )  # fmt: skip
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.add_argument(
+        "--slots", type=int, default=2, help="requests generated at once (default 2)"
+    )
+    serve.add_argument(
+        "--ctx", type=int, default=8192, help="tokens of context over all slots (default 8192)"
+    )
+    serve.set_defaults(handler=_serve)
+    docs = sub.add_parser("docs", help="the documentation that comes with hone, in the terminal")
+    docs.add_argument("name", nargs="?", help="a document (models, tasks, ...); none: the list")
+    docs.set_defaults(handler=_docs)
     return parser
+
+
+def _in_flight_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-in-flight",
+        type=int,
+        metavar="N",
+        help="model requests sent at once, at most (default: as many as the server says it "
+        "serves, e.g. hone serve's slots; else no limit)",
+    )
 
 
 def _mlflow_arg(p: argparse.ArgumentParser) -> None:
@@ -222,19 +294,27 @@ def _mlflow_arg(p: argparse.ArgumentParser) -> None:
         "--mlflow",
         metavar="URI",
         help="export each hypothesis's score and the run's usage to MLflow at URI, e.g. "
-        "sqlite:///mlflow.db or http://host:5000 (needs hone[mlflow]; docs/mlflow.md)",
+        "sqlite:///mlflow.db or http://host:5000 (needs hone[mlflow]; hone docs mlflow)",
     )
 
 
-def _budget_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("stop rules (override task.toml)")
+def _budget_args(p: argparse.ArgumentParser, *, resume: bool = False) -> None:
+    g = p.add_argument_group(
+        "stop rules (override the run's; calls, rounds, tokens and cost count the whole run)"
+        if resume
+        else "stop rules (override task.toml)"
+    )
     g.add_argument(
-        "--max-llm-calls", type=int, help="model calls in all (0: evaluate the start only)"
+        "--max-llm-calls",
+        type=int,
+        help="model calls in all, failed ones and fix calls included"
+        + ("; the run's earlier calls count too (40 after 20 makes 20 more)" if resume else "")
+        + "; 0: evaluate the start only",
     )
     g.add_argument("--max-rounds", type=int, help="rounds in all")
     g.add_argument("--max-tokens", type=int, help="prompt + completion tokens in all")
     g.add_argument("--max-seconds", type=float, help="wall-clock seconds for this invocation")
-    g.add_argument("--max-cost", type=float, help="USD of model calls in all (docs/models.md)")
+    g.add_argument("--max-cost", type=float, help="USD of model calls in all (hone docs models)")
     g.add_argument(
         "--patience",
         type=_patience,
@@ -270,6 +350,18 @@ def _read(args: argparse.Namespace) -> Read:
     from hone.formats import Options, read_task
 
     first = Path(args.task)
+    if not args.evaluator and not first.exists():
+        from hone import examples
+
+        packaged = examples.lookup(args.task)
+        if packaged is not None:
+            print(
+                f"hone: no folder {args.task!r} here: running the example that comes with hone "
+                f"({packaged}); hone examples copy {packaged.relative_to(examples.ROOT)} makes "
+                "a copy to edit",
+                file=sys.stderr,
+            )
+            first = packaged
     folder = first.parent if args.evaluator else first
     config = None
     if args.config:
@@ -289,7 +381,7 @@ def _read(args: argparse.Namespace) -> Read:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from hone.api import default_run_dir, run_async
+    from hone.api import run_async
 
     read = _read(args)
     for warning in read.warnings:
@@ -311,25 +403,30 @@ def _run(args: argparse.Namespace) -> int:
         model={
             "timeout": args.model_timeout,
             "prices": str(Path(args.prices).resolve()) if args.prices else None,
+            "max_in_flight": args.max_in_flight,
         },
     )
-    run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(task)
-    args._run_dir = run_dir
     view = _View()
     if read.note:
         view.console.print(read.note, markup=False)
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, RunStarted):  # (the folder is made once the run can start)
+            args._run_dir = event.run_dir
+        view.on_event(event)
+
     return int(
         view.drive(
             run_async(
                 task,
                 model=args.model,
                 base_url=args.base_url,
-                run_dir=run_dir,
+                run_dir=Path(args.run_dir) if args.run_dir else None,
                 seed=args.seed,
-                on_event=view.on_event,
+                on_event=on_event,
                 mlflow=args.mlflow,
             ),
-            run_dir,
+            None,
         )
     )
 
@@ -346,7 +443,9 @@ def _resume(args: argparse.Namespace) -> int:
                 budget=_budget(args),
                 model=args.model,
                 base_url=args.base_url,
-                settings={"model": {"timeout": args.model_timeout}},
+                settings={
+                    "model": {"timeout": args.model_timeout, "max_in_flight": args.max_in_flight}
+                },
                 on_event=view.on_event,
                 mlflow=args.mlflow,
             ),
@@ -397,15 +496,23 @@ class _View:
         self.best: float | None = None
         self.statuses: Counter[str] = Counter()
         self.first: Any = None
+        self.run_dir: Path | None = None
+        self.resumed = False
+        self.new_calls: int | None = None  # the run's calls when this invocation began
+        self.calls_text = ""  # at the end: the calls by what they were for
 
-    def drive(self, work: Any, run_dir: Path, again: str = "") -> Any:
+    def drive(self, work: Any, run_dir: Path | None, again: str = "") -> Any:
         """Run `work` with this view; its result, or the exit code when interrupted or when a
         run's result has no best program. `again` is the command that takes up an interrupted
-        run (default: hone resume)."""
+        run (default: hone resume; `run_dir` None: the folder the run said it started in)."""
         try:
             result = asyncio.run(work)
         except KeyboardInterrupt:
             self._stop_live()
+            run_dir = run_dir or self.run_dir
+            if run_dir is None:  # stopped before the run had a folder
+                self.console.print("\ninterrupted while the run was starting")
+                return 130
             self.console.print(
                 "\ninterrupted; everything evaluated is saved. Continue with: "
                 + (again or f"hone resume {run_dir}")
@@ -419,6 +526,12 @@ class _View:
 
     def on_event(self, event: Event) -> None:
         if isinstance(event, RunStarted):
+            self.run_dir, self.resumed = event.run_dir, event.resumed
+            if event.resumed:
+                from hone.store import opened
+
+                with opened(event.run_dir) as store:
+                    self.new_calls = store.usage().requests
             verb = "resuming" if event.resumed else "run"
             self.console.print(
                 f"hone {verb} [bold]{event.task}[/] with {event.model} in {event.run_dir}"
@@ -433,7 +546,7 @@ class _View:
         elif isinstance(event, RoundStarted):
             self.round = event.round
         elif isinstance(event, HypothesisEvaluated):
-            self.calls, self.tokens = event.usage.calls, event.usage.tokens
+            self.calls, self.tokens = event.usage.requests, event.usage.tokens
             self.cost = event.usage.cost
             self.statuses[event.candidate.evaluation.status] += 1
             self.first = self.first or event.candidate
@@ -450,8 +563,9 @@ class _View:
     def _status(self) -> str:
         best = f"{self.best:.6g}" if self.best is not None else "-"
         elapsed = time.monotonic() - self.started
+        calls = self.calls_text or f"calls {self.calls}"
         return (
-            f"round {self.round} · calls {self.calls} · best {best} · tokens {self.tokens} · "
+            f"round {self.round} · {calls} · best {best} · tokens {self.tokens} · "
             + (f"cost ${self.cost:.4f} · " if self.cost else "")
             + f"{elapsed:.0f} s · "
             + ", ".join(f"{k} {v}" for k, v in sorted(self.statuses.items()))
@@ -463,9 +577,29 @@ class _View:
             self.live = None
 
     def _summary(self, event: Stopped) -> None:
-        self.console.print(
-            f"stopped: {_STOP_TEXT.get(event.reason, event.reason)} · {self._status()}"
-        )
+        """The run's figures when it stops, for the whole run (a resumed one's earlier rounds
+        and calls included), with what its calls were for."""
+        if event.best is not None and event.best.score is not None:
+            self.best = event.best.score
+        usage = event.usage
+        self.tokens, self.cost = usage.tokens, usage.cost
+        kinds: dict[str, int] = {}
+        if self.run_dir is not None:
+            from hone.store import opened
+
+            with opened(self.run_dir) as store:
+                self.round = max(self.round, store.last_round())
+                kinds = store.call_kinds()
+        self.calls_text = _calls_text(usage, kinds)
+        reason = _STOP_TEXT.get(event.reason, event.reason)
+        self.console.print(f"stopped: {reason} · {self._status()}", markup=False)
+        if event.reason == "max_llm_calls" and self.resumed and self.new_calls == usage.requests:
+            self.console.print(
+                f"(max_llm_calls counts the whole run, its {usage.requests} calls so far "
+                f"included: hone resume {self.run_dir} --max-llm-calls {usage.requests + 10} "
+                "makes 10 more)",
+                markup=False,
+            )
         best = event.best
         if best is None:
             self.console.print("no program scored")
@@ -476,16 +610,37 @@ class _View:
         _print_evaluation(self.console, best)
 
 
+def _calls_text(usage: Usage, kinds: dict[str, int]) -> str:
+    """'8 calls (4 hypotheses, 4 fix calls)': the model calls and what they were for."""
+    names = {
+        "hypothesis": ("hypothesis", "hypotheses"),
+        "fix": ("fix call", "fix calls"),
+        "reflection": ("reflection", "reflections"),
+        "insights": ("insights call", "insights calls"),
+    }
+    order = [*names, *sorted(k for k in kinds if k not in names)]
+    parts = [
+        f"{kinds[k]} {names.get(k, (k or 'other',) * 2)[kinds[k] != 1]}"
+        for k in order
+        if kinds.get(k)
+    ]
+    failed = f"; {usage.failed} failed" if usage.failed else ""
+    total = usage.requests
+    detail = f" ({', '.join(parts)}{failed})" if len(parts) > 1 or failed else ""
+    return f"{total} call{'s' * (total != 1)}{detail}"
+
+
 def _print_evaluation(console: Any, candidate: Any) -> None:
+    """A hypothesis's metrics, feedback and reason: the evaluator's text, printed as text
+    (its escape sequences shown, not obeyed)."""
     ev = candidate.evaluation
     if ev.metrics:
-        console.print(
-            "metrics: " + ", ".join(f"{k}={v:.6g}" for k, v in sorted(ev.metrics.items()))
-        )
+        metrics = ", ".join(f"{k}={v:.6g}" for k, v in sorted(ev.metrics.items()))
+        console.print("metrics: " + printable(metrics), markup=False)
     if ev.feedback:
-        console.print("feedback: " + ev.feedback, markup=False)
+        console.print("feedback: " + printable(ev.feedback), markup=False)
     if not ev.ok:
-        console.print(f"failed ({ev.status}): {ev.reason}", markup=False)
+        console.print(f"failed ({ev.status}): {printable(ev.reason)}", markup=False)
 
 
 def _status_text(meta: dict[str, Any], *, running: bool) -> str:
@@ -493,6 +648,12 @@ def _status_text(meta: dict[str, Any], *, running: bool) -> str:
     status = str(meta.get("status", "unknown"))
     if status == "running" and not running:
         return "stopped unexpectedly: killed or crashed"
+    if status == "created":  # (it is "running" once the starting programs are verified)
+        if running:
+            return "starting"
+        return (
+            "stopped unexpectedly while starting (before its first model call): killed or crashed"
+        )
     if status == "stopped" and meta.get("stop_reason"):
         return f"stopped: {_STOP_TEXT.get(meta['stop_reason'], meta['stop_reason'])}"
     if status == "failed" and meta.get("error"):
@@ -502,6 +663,7 @@ def _status_text(meta: dict[str, Any], *, running: bool) -> str:
 
 def _show(args: argparse.Namespace) -> int:
     from rich.console import Console
+    from rich.markup import escape
     from rich.syntax import Syntax
     from rich.table import Table
 
@@ -525,14 +687,14 @@ def _show(args: argparse.Namespace) -> int:
         status = _status_text(meta, running=store.in_use())
     objective: Objective = "minimize" if meta.get("objective") == "minimize" else "maximize"
     ranked = ranked_distinct(candidates, objective)
+    name, spec = (escape(printable(str(v))) for v in (meta.get("task_name"), meta["model"]["spec"]))
     console.print(
-        f"run of [bold]{meta.get('task_name')}[/] ({status}) · model {meta['model']['spec']} "
-        f"· seed {meta['seed']}",
+        f"run of [bold]{name}[/] ({escape(printable(status))}) · model {spec} · seed {meta['seed']}"
     )
     if status.startswith(("stopped unexpectedly", "interrupted", "failed")):
         console.print(f"continue it with: hone resume {args.run_dir}", markup=False)
     if meta.get("sandbox"):
-        console.print(f"sandbox: {meta['sandbox']}")
+        console.print(f"sandbox: {meta['sandbox']}", markup=False)
     if meta.get("replay_of"):
         console.print(f"a replay of {meta['replay_of']}")
     elif meta.get("search", {}).get("deterministic"):
@@ -564,9 +726,10 @@ def _show(args: argparse.Namespace) -> int:
     _print_evaluation(console, top)
     if console.is_terminal:
         language = language_of(str(meta.get("program_filename", "program.py"))) or "text"
-        console.print(Syntax(top.code or "", language, line_numbers=False, word_wrap=True))
-    else:  # piped or redirected: the program exactly, never cropped to a width
-        console.out(top.code or "", highlight=False, end="")
+        code = printable(top.code or "")
+        console.print(Syntax(code, language, line_numbers=False, word_wrap=True))
+    else:  # piped or redirected: the program, never cropped to a width
+        console.out(printable(top.code or ""), highlight=False, end="")
     table = Table("round", "hypotheses", "ok", "failed", "round best", "best so far")
     by_round: dict[int, list[Any]] = {}
     for c in candidates:
@@ -603,8 +766,9 @@ def _note(args: argparse.Namespace) -> int:
 
 def _dashboard(args: argparse.Namespace) -> int:
     from hone.web.app import bind, make_app, serve  # needs hone[dashboard]
+    from hone.web.report import run_folders
 
-    runs = [Path(r) for r in args.runs] or _runs_here()
+    runs = run_folders([Path(r) for r in args.runs]) if args.runs else _runs_here()
     app = make_app(runs)
     sock = bind(args.port)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
@@ -623,10 +787,75 @@ def _runs_here() -> list[Path]:
     return runs
 
 
-def _report(args: argparse.Namespace) -> int:
-    from hone.web.report import write_report
+def _examples(args: argparse.Namespace) -> int:
+    from hone import examples
 
-    output = Path(args.output) if args.output else Path(args.run_dir) / "report.html"
-    size = write_report(Path(args.run_dir), output)
-    print(f"report written to {output} ({size / 1024:.0f} KB); it opens offline in a browser")
+    if args.action == "copy":
+        copied = examples.copy(args.name, Path(args.dir) if args.dir else None)
+        print(f"copied the example {args.name} to {copied}; run it with: hone run {copied}")
+        return 0
+    names = examples.names()
+    width = max(len(n) for n in names)
+    for name in names:
+        print(f"{name:<{width}}  {examples.summary(name)}")
+    print(
+        "\nhone run NAME runs one (e.g. hone run circle_packing --max-llm-calls 12); "
+        "hone examples copy NAME [DIR] makes a copy to edit"
+    )
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from hone.models import server
+
+    running, serving = server.start(args.model, port=args.port, slots=args.slots, ctx=args.ctx)
+
+    def ready() -> None:
+        print(
+            f"serving {serving.model} at {serving.url} with {serving.slots} slots (requests "
+            f"generated at once; {serving.threads} thread{'s' * (serving.threads > 1)}); use "
+            f"it with: hone run TASK --model openai:local --base-url {serving.url} (Ctrl-C stops "
+            "it)",
+            flush=True,
+        )
+
+    try:
+        server.wait_for_stop(ready)
+    finally:
+        del running
+    return 0
+
+
+def _docs(args: argparse.Namespace) -> int:
+    from hone import manual
+
+    if args.name is None:
+        for name in manual.names():
+            print(f"{name:<13} {manual.title(name)}")
+        print(f"\nhone docs NAME shows one; the files are in {manual.ROOT.resolve()}")
+        return 0
+    text = manual.page(args.name).read_text(encoding="utf-8")
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    console = Console(highlight=False, soft_wrap=True)
+    if console.is_terminal:
+        console.print(Markdown(text))
+    else:  # piped: the Markdown as it is
+        console.out(text, highlight=False, end="")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from hone.web.report import run_folders, write_report
+
+    runs = run_folders([Path(r) for r in args.runs])
+    default = runs[0] / "report.html" if len(runs) == 1 else Path("report.html")
+    output = Path(args.output) if args.output else default
+    size = write_report(runs, output)
+    what = "the run" if len(runs) == 1 else f"{len(runs)} runs"
+    print(
+        f"report of {what} written to {output} ({size / 1024:.0f} KB); it opens offline in a "
+        "browser"
+    )
     return 0

@@ -1,18 +1,66 @@
-"""Turning a model's answer into a new program, and keeping edits inside the EVOLVE-BLOCK.
+"""Turning a model's answer into a new program or tree, and keeping edits inside the
+EVOLVE blocks.
 
-Three answer shapes are understood: SEARCH/REPLACE blocks, a full program (or only the
-block's new contents) in a fenced code block, and — for completion-style prompts — the body of
-the next version of one function. An answer that cannot be applied is rejected with a reason
-the model sees next round; nothing here raises for a bad answer.
+A file may hold any number of EVOLVE blocks, in any comment style `_MARKER` knows (`blocks`);
+where it has some, only their bodies may change, whatever the answer's shape. A file without
+markers may change anywhere.
+
+One program (`apply_answer`): SEARCH/REPLACE blocks, a full program (or only the block's new
+contents) in a fenced code block, and — for completion-style prompts — the body of the next
+version of one function (`complete_function`).
+
+A tree (`apply_tree_answer`, `hone.tree`): edits that name their files — SEARCH/REPLACE
+blocks each after its file's path on a line of its own (bare, in backticks or bold, after
+"File:" or a heading mark, or on the opening fence or the line before it; a block naming
+none is under the path named last), unified diffs (`hone.patches`), and whole files in a
+fence whose info string holds the path (```` ```src/a.py ````, ```` ```python src/a.py ````)
+or after the path on its own line; an empty SEARCH creates a file, as in aider. They apply in
+the answer's order, so an answer may add a file and edit it. Every edit is checked before
+anything runs, each refusal one sentence naming the file: a path that is not normal or leaves
+the folder (`..`, absolute, through a symbolic link of the base folder that leads outside it;
+one that stays inside is refused too, naming its target), a path that is neither in the tree
+nor allowed by `new_files`, a base file that is not editable (context or not), a new file
+that would replace a base file, an edit outside a block, a SEARCH that does not match exactly
+once (with the count), a hunk that does not match, a deletion or rename, and a ``.py`` file
+that no longer parses. An answer that names no file edits a one-file tree exactly as
+`apply_answer` edits its program (the same sentences), so a one-file task is the one-file
+case; there, a word with a dot alone before a SEARCH block ("numpy.sort") is prose, as it
+always was, unless it is the file's name.
+
+`read_tree` reads a program folder's editable files: `editable` globs, or by default every
+text file with EVOLVE-BLOCK markers, else every text file up to `tree.DEFAULT_LIMIT` bytes
+(a larger one is data, not a program to rewrite).
+
+An answer that cannot be applied is rejected with a reason the model sees next round;
+nothing here raises for a bad answer.
 """
 
 from __future__ import annotations
 
 import ast
-import functools
+import contextlib
+import os
 import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
+
+from hone import patches
+from hone.exceptions import TaskError
+from hone.tree import (
+    DEFAULT_LIMIT,
+    Tree,
+    TreeSpec,
+    _normal,
+    _skeleton,
+    files_under,
+    link_problem,
+    matches,
+    normal_path,
+    read_text,
+)
+from hone.tree import program_key as program_key  # where it always was
+from hone.tree import same_program as same_program
 
 START = "# EVOLVE-BLOCK-START"
 END = "# EVOLVE-BLOCK-END"
@@ -91,78 +139,215 @@ def region(program: str) -> Region:
     return Region("".join(lines[: s + 1]), "".join(lines[s + 1 : e]), "".join(lines[e:]))
 
 
+@dataclass(frozen=True)
+class Blocks:
+    """A file split at any number of EVOLVE blocks:
+    `fixed[0] + bodies[0] + fixed[1] + ... + bodies[-1] + fixed[-1] == text`.
+
+    A file without markers is one body between two empty fixed parts: all of it may change.
+    Marker lines belong to the fixed parts, so only the bodies ever change.
+    """
+
+    fixed: tuple[str, ...]
+    bodies: tuple[str, ...]
+
+    @property
+    def marked(self) -> bool:
+        """True when the file has EVOLVE-BLOCK markers."""
+        return any(self.fixed)
+
+    @property
+    def outside(self) -> str:
+        """The text that may not change, run together (markers included)."""
+        return "".join(self.fixed)
+
+    def join(self, bodies: Sequence[str]) -> str:
+        """The file with new block bodies, in order."""
+        parts = [self.fixed[0]]
+        for body, after in zip(bodies, self.fixed[1:], strict=True):
+            if body and not body.endswith("\n") and after:
+                body += "\n"
+            parts += [body, after]
+        return "".join(parts)
+
+
+def blocks(text: str) -> Blocks:
+    """Split a file at its EVOLVE blocks; raises ValueError when the markers are malformed."""
+    lines = text.splitlines(keepends=True)
+    marks = [(i, kind) for i, line in enumerate(lines) if (kind := _marker(line))]
+    if not marks:
+        return Blocks(("", ""), (text,))
+    for number, (i, kind) in enumerate(marks):
+        expected = "START" if number % 2 == 0 else "END"
+        if kind != expected:
+            raise ValueError(
+                f"line {i + 1} is an EVOLVE-BLOCK-{kind} where an EVOLVE-BLOCK-{expected} was "
+                "expected; markers come in START/END pairs, one block after another"
+            )
+    if len(marks) % 2:
+        raise ValueError(
+            f"the EVOLVE-BLOCK-START on line {marks[-1][0] + 1} has no EVOLVE-BLOCK-END after it"
+        )
+    fixed, bodies, done = [], [], 0
+    for (start, _), (end, _) in zip(marks[::2], marks[1::2], strict=True):
+        fixed.append("".join(lines[done : start + 1]))
+        bodies.append("".join(lines[start + 1 : end]))
+        done = end
+    fixed.append("".join(lines[done:]))
+    return Blocks(tuple(fixed), tuple(bodies))
+
+
+# -- the editable files of a program folder -----------------------------------------------
+def read_tree(spec: TreeSpec) -> Tree:
+    """The editable files of the folder `spec.base`, by `spec.editable` or the default rule;
+    raises TaskError (one sentence) when there are none or a glob matches no text file."""
+    folder = spec.base
+    if folder is None or not folder.is_dir():
+        raise TaskError(f"the program folder {str(folder)!r} does not exist")
+    texts: dict[str, str] = {}
+    others: list[str] = []
+    for path in files_under(folder):
+        text = read_text(folder / path)
+        if text is None:
+            others.append(path)
+            continue
+        try:
+            if normal_path(path) != path:
+                raise ValueError("its name is not in Unicode's normal form (NFC)")
+        except ValueError as exc:
+            raise TaskError(f"{str(folder / path)!r} cannot be evolved: {exc}; rename it") from None
+        texts[path] = text
+    if spec.editable:
+        files: dict[str, str] = {}
+        for glob in spec.editable:
+            matched = {p: t for p, t in texts.items() if matches(glob, p)}
+            if not matched:
+                binary = any(matches(glob, p) for p in others)
+                what = "only files that are not UTF-8 text" if binary else "no file"
+                raise TaskError(
+                    f"the editable glob {glob!r} matches {what} under {str(folder)!r}; "
+                    "fix the glob in task.toml"
+                )
+            files.update(matched)
+        return Tree(files)
+    marked = {}
+    for path, text in texts.items():
+        if "EVOLVE-BLOCK" not in text:  # most files: no need to look at every line
+            continue
+        try:
+            parts = blocks(text)
+        except ValueError as exc:
+            raise TaskError(f"{str(folder / path)!r}: {exc}") from None
+        if parts.marked:
+            marked[path] = text
+    if marked:
+        return Tree(marked)
+    small = {p: t for p, t in texts.items() if len(t.encode()) <= DEFAULT_LIMIT}
+    if not small:
+        raise TaskError(
+            f"the program folder {str(folder)!r} holds no UTF-8 text file to evolve; "
+            "add one, or name the files with editable = [...] in task.toml"
+        )
+    return Tree(small)
+
+
+class _Invalid(Exception):
+    """Why an answer cannot be applied: one sentence, caught where the edit's value is made."""
+
+
+_NO_CODE = (
+    "the answer contains no code: reply with a fenced code block holding the whole "
+    "program, or with SEARCH/REPLACE blocks"
+)
+
+
 def apply_answer(parent: str, answer: str) -> Edit:
     """Apply a chat-style answer (SEARCH/REPLACE blocks or a fenced program) to `parent`."""
-    parts = region(parent)
+    parts = blocks(parent)
     diffs = _DIFF.findall(answer)
-    if diffs:
-        return _checked(parent, _apply_diffs(parts, diffs))
-    code = _code_in(answer)
-    if code is None:
-        return Edit(
-            None,
-            "the answer contains no code: reply with a fenced code block holding the whole "
-            "program, or with SEARCH/REPLACE blocks",
-        )
-    return _checked(parent, _apply_full(parts, code))
-
-
-def _apply_diffs(parts: Region, diffs: list[tuple[str, str]]) -> Edit:
-    body = parts.body
-    for number, (search, replace) in enumerate(diffs, 1):
-        if not search.strip():
-            return Edit(None, f"SEARCH block {number} is empty; copy the lines to replace into it")
-        count = body.count(search)
-        if count == 0:
-            outside = parts.prefix + parts.suffix
-            if parts.marked and search in outside:
-                return Edit(
-                    None,
-                    f"SEARCH block {number} matches code outside the EVOLVE-BLOCK, "
-                    "which may not change",
-                )
-            return Edit(
-                None,
-                f"SEARCH block {number} does not match the program exactly; copy the lines "
-                "verbatim, including indentation",
-            )
-        if count > 1:
-            return Edit(
-                None,
-                f"SEARCH block {number} matches {count} places; include more lines to make it unique",
-            )
-        body = body.replace(search, replace, 1)
-    return Edit(parts.join(body), kind="diff")
-
-
-def _apply_full(parts: Region, code: str) -> Edit:
-    if not parts.marked:
-        return Edit(code, kind="full")
+    kind: Literal["diff", "full", "block"] = "diff"
     try:
-        new = region(code)
+        if diffs:
+            numbered = [(n, search, replace) for n, (search, replace) in enumerate(diffs, 1)]
+            program = _replaced(parts, numbered, "the program")
+        else:
+            code = _code_in(answer)
+            if code is None:
+                return Edit(None, _NO_CODE)
+            program, kind = _rewritten(parts, code)
+    except _Invalid as exc:
+        return Edit(None, str(exc))
+    return _checked(parent, Edit(program, kind=kind))
+
+
+def _replaced(parts: Blocks, diffs: Sequence[tuple[int, str, str]], whole: str) -> str:
+    """The file with each (number, SEARCH, REPLACE) applied inside its blocks, in order."""
+    bodies = list(parts.bodies)
+    for number, search, replace in diffs:
+        if not search.strip():
+            raise _Invalid(f"SEARCH block {number} is empty; copy the lines to replace into it")
+        counts = [body.count(search) for body in bodies]
+        if sum(counts) == 0:
+            if parts.marked and search in parts.outside:
+                raise _Invalid(
+                    f"SEARCH block {number} matches code outside the EVOLVE-BLOCK, "
+                    "which may not change"
+                )
+            raise _Invalid(
+                f"SEARCH block {number} does not match {whole} exactly; copy the lines "
+                "verbatim, including indentation"
+            )
+        if sum(counts) > 1:
+            raise _Invalid(
+                f"SEARCH block {number} matches {sum(counts)} places; include more lines to "
+                "make it unique"
+            )
+        at = counts.index(1)
+        bodies[at] = bodies[at].replace(search, replace, 1)
+    return parts.join(bodies)
+
+
+def _rewritten(parts: Blocks, code: str) -> tuple[str, Literal["full", "block"]]:
+    """The file an answer's whole new text (or one block's new body) makes, and which it was."""
+    if not parts.marked:
+        return code, "full"
+    try:
+        if len(parts.bodies) == 1:  # the sentences of one-block files, as they always were
+            one = region(code)
+            new = Blocks((one.prefix, one.suffix), (one.body,))
+        else:
+            new = blocks(code)
     except ValueError as exc:
-        return Edit(None, f"the answer's EVOLVE-BLOCK markers are malformed: {exc}")
+        raise _Invalid(f"the answer's EVOLVE-BLOCK markers are malformed: {exc}") from None
     if not new.marked:
+        if len(parts.bodies) > 1:
+            raise _Invalid(
+                f"the answer has no EVOLVE-BLOCK markers but the file has {len(parts.bodies)} "
+                "blocks; send the whole file with its markers, or SEARCH/REPLACE blocks"
+            )
         # Only the block's contents came back; but a whole program without markers is a mistake.
-        outside = [line.strip() for line in parts.suffix.splitlines()[1:] if line.strip()]
+        outside = [line.strip() for line in parts.fixed[-1].splitlines()[1:] if line.strip()]
         if outside and all(line in code for line in outside[:3]):
-            return Edit(
-                None,
+            raise _Invalid(
                 f"the answer is a whole program without the {START!r}/{END!r} markers; "
-                "keep the markers so that only the block changes",
+                "keep the markers so that only the block changes"
             )
-        return Edit(parts.join(code), kind="block")
-    for mine, theirs, where in (
-        (parts.prefix, new.prefix, "before"),
-        (parts.suffix, new.suffix, "after"),
-    ):
+        return parts.join([code]), "block"
+    if len(new.bodies) != len(parts.bodies):
+        raise _Invalid(
+            f"the answer has {len(new.bodies)} EVOLVE blocks where the file has "
+            f"{len(parts.bodies)}; keep every marker line as it is"
+        )
+    last = len(parts.fixed) - 1
+    for i, (mine, theirs) in enumerate(zip(parts.fixed, new.fixed, strict=True)):
         if _normal(mine) != _normal(theirs):
-            return Edit(
-                None,
-                f"the answer changes code {where} the EVOLVE-BLOCK, which must stay as it is; "
-                "change only the code between the markers",
+            where = "before" if i == 0 else "after" if i == last else "between"
+            block = "the EVOLVE-BLOCK" if last == 1 else "the EVOLVE blocks"
+            raise _Invalid(
+                f"the answer changes code {where} {block}, which must stay as it is; "
+                "change only the code between the markers"
             )
-    return Edit(parts.join(new.body), kind="full")
+    return parts.join(new.bodies), "full"
 
 
 def _checked(parent: str, edit: Edit) -> Edit:
@@ -184,53 +369,6 @@ def _checked(parent: str, edit: Edit) -> Edit:
     return edit
 
 
-def program_key(code: str) -> str:
-    """A key equal for programs that differ only in comments, docstrings or layout."""
-    try:
-        return _skeleton(code)
-    except SyntaxError:
-        return _normal(code)
-
-
-@functools.lru_cache(maxsize=256)
-def _skeleton(code: str) -> str:
-    """`ast.dump` of the program with the leading string of every body (docstrings) dropped."""
-    return _dump(ast.parse(code))
-
-
-def _dump(node: object) -> str:
-    # Exactly what ast.dump(node) returns once every `body` list has lost a leading string
-    # (`body[1:] or [Pass()]`), in one pass and about three times faster (a new program is
-    # keyed on every hypothesis: 3 ms for a 300-line one with ast.walk and ast.dump).
-    if isinstance(node, ast.AST):
-        cls = type(node)
-        fields = []
-        for name in node._fields:
-            try:
-                value = getattr(node, name)
-            except AttributeError:
-                continue
-            if value is None and getattr(cls, name, ...) is None:
-                continue
-            if name == "body" and isinstance(value, list) and value:
-                first = value[0]
-                if (
-                    isinstance(first, ast.Expr)
-                    and isinstance(first.value, ast.Constant)
-                    and isinstance(first.value.value, str)
-                ):
-                    value = value[1:] or [ast.Pass()]
-            fields.append(f"{name}={_dump(value)}")
-        return f"{cls.__name__}({', '.join(fields)})"
-    if isinstance(node, list):
-        return f"[{', '.join([_dump(item) for item in node])}]" if node else "[]"
-    return repr(node)
-
-
-def _normal(text: str) -> str:
-    return "\n".join(line.rstrip() for line in text.strip().splitlines())
-
-
 def _code_in(answer: str) -> str | None:
     blocks: list[tuple[str, str]] = [
         (lang.lower(), code) for lang, code in _FENCE.findall(answer) if code.strip()
@@ -247,6 +385,333 @@ def _code_in(answer: str) -> str | None:
             return None
         return stripped + "\n"
     return None
+
+
+# -- answers that name their files (trees) ----------------------------------------------------
+TreeKind = Literal["diff", "patch", "full", "block", "function", "mixed", "none"]
+
+
+@dataclass(frozen=True)
+class TreeEdit:
+    """The tree an answer produced and the files it changed, or why it produced none."""
+
+    tree: Tree | None
+    reason: str = ""
+    kind: TreeKind = "none"  # diff: SEARCH/REPLACE; patch: unified diff; full/block: a file
+    changed: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when the answer yielded a tree."""
+        return self.tree is not None
+
+
+@dataclass(frozen=True)
+class _Search:
+    at: int  # where in the answer: edits apply in the answer's order
+    path: str | None  # as the answer wrote it (None: not named)
+    number: int
+    search: str
+    replace: str
+
+
+@dataclass(frozen=True)
+class _Patch:
+    at: int
+    path: str | None  # the '+++' side (None: /dev/null, a deletion)
+    old: str | None  # the '---' side (None: /dev/null, a new file)
+    hunks: tuple[patches.Hunk, ...]
+
+
+@dataclass(frozen=True)
+class _Whole:
+    at: int
+    path: str
+    text: str
+
+
+_Named = _Search | _Patch | _Whole
+_PATHLIKE = re.compile(r"[\w./@+~-]+")
+_EXTENSION = re.compile(r"\.[A-Za-z][\w-]*$")
+# What may surround a path on its own line: a heading or list mark, a "File:" label.
+_LABEL = re.compile(
+    r"(?:#{1,6}\s+|[-*+]\s+|\d+[.)]\s+)?(?:[*_]{0,2}(?:file(?:name)?|path)\s*:[*_]{0,2}\s*)?",
+    re.IGNORECASE,
+)
+_FENCE_LINE = re.compile(r"[ \t]*(`{3,})([^`\n]*)")
+
+
+def apply_tree_answer(parent: Tree, answer: str, spec: TreeSpec) -> TreeEdit:
+    """Apply a chat answer to a tree: SEARCH/REPLACE blocks each after its file's path,
+    unified diffs, and whole files in a fence whose info string is the path. An answer that
+    names no file edits a one-file tree as `apply_answer` edits its program."""
+    known = _known(parent, spec)
+    named = _named_edits(answer, known)
+    if len(parent) == 1 and not any(edit.path for edit in named):
+        ((path, text),) = parent.items()
+        single = apply_answer(text, answer)
+        if single.program is None:
+            return TreeEdit(None, single.reason, single.kind)
+        return TreeEdit(
+            parent.with_files({path: single.program}), kind=single.kind, changed=(path,)
+        )
+    if not named:
+        return TreeEdit(
+            None,
+            "the answer names no file: put the file's path on the line before each "
+            "SEARCH/REPLACE block, or send a unified diff, or a fenced file whose info string "
+            f"is its path (the files: {_listed(parent)})",
+        )
+    try:
+        tree, kinds = _applied(parent, named, spec)
+    except _Invalid as exc:
+        return TreeEdit(None, str(exc))
+    kind: TreeKind = kinds.pop() if len(kinds) == 1 else "mixed"
+    changed = tuple(tree.changed(parent))
+    for path in changed:
+        if path.endswith((".py", ".pyi")):
+            try:
+                _skeleton(tree[path])
+            except SyntaxError as exc:
+                return TreeEdit(None, f"{path} does not parse: line {exc.lineno}: {exc.msg}", kind)
+    if not changed or tree.key == parent.key:
+        return TreeEdit(None, "the answer repeats its parent unchanged", kind)
+    return TreeEdit(tree, kind=kind, changed=changed)
+
+
+def _applied(parent: Tree, named: list[_Named], spec: TreeSpec) -> tuple[Tree, set[TreeKind]]:
+    files: dict[str, str] = {}  # the new texts so far
+    kinds: set[TreeKind] = set()
+    last: str | None = None  # the path the last SEARCH/REPLACE block was under
+    for edit in sorted(named, key=lambda e: e.at):
+        if isinstance(edit, _Search):
+            written = edit.path or last
+            if written is None:
+                if len(parent) != 1:
+                    raise _Invalid(
+                        f"SEARCH block {edit.number} names no file; put the file's path on the "
+                        f"line before it (the files: {_listed(parent)})"
+                    )
+                written = parent.paths[0]
+            last = written
+        elif edit.path is None:
+            raise _Invalid(f"the diff deletes {edit.old}; a hypothesis may not remove files")
+        else:
+            written = edit.path
+        path = _target(written, parent, spec, files)
+        current = files.get(path, parent.get(path))
+        if isinstance(edit, _Search):
+            files[path] = _searched(path, current, edit)
+            kinds.add("diff")
+        elif isinstance(edit, _Patch):
+            files[path] = _patch_file(path, current, edit)
+            kinds.add("patch")
+        elif current is None:
+            files[path] = edit.text
+            kinds.add("full")
+        else:
+            parts = _blocks_of(path, current)
+            with _naming(path):
+                files[path], kind = _rewritten(parts, edit.text)
+            kinds.add(kind)
+    return parent.with_files(files), kinds
+
+
+def _searched(path: str, current: str | None, edit: _Search) -> str:
+    if current is None:  # a new file: an empty SEARCH creates it (aider's convention)
+        if edit.search.strip():
+            raise _Invalid(
+                f"SEARCH block {edit.number} searches {path}, which does not exist yet; to "
+                "create it, leave SEARCH empty or send the whole file in a fence"
+            )
+        return edit.replace if edit.replace.endswith("\n") else edit.replace + "\n"
+    parts = _blocks_of(path, current)
+    with _naming(path):
+        return _replaced(parts, [(edit.number, edit.search, edit.replace)], "the file")
+
+
+@contextlib.contextmanager
+def _naming(path: str) -> Iterator[None]:
+    """Name the file in the sentence of an edit refused inside it."""
+    try:
+        yield
+    except _Invalid as exc:
+        raise _Invalid(f"in {path}, {exc}") from None
+
+
+def _blocks_of(path: str, text: str) -> Blocks:
+    try:
+        return blocks(text)
+    except ValueError as exc:  # a parent's markers were checked when it was read
+        raise _Invalid(f"in {path}, the EVOLVE-BLOCK markers are malformed: {exc}") from None
+
+
+def _patch_file(path: str, current: str | None, patch: _Patch) -> str:
+    if patch.old is None and current is not None:
+        raise _Invalid(f"the diff creates {path}, which exists already; diff against its text")
+    if patch.old is not None:
+        try:
+            old = normal_path(patch.old)
+        except ValueError as exc:
+            raise _Invalid(str(exc)) from None
+        if old != path:
+            raise _Invalid(f"the diff renames {old} to {path}; a hypothesis may not rename files")
+        if current is None:
+            raise _Invalid(
+                f"the diff changes {path}, which does not exist; to create it, diff from /dev/null"
+            )
+    try:
+        text = patches.apply(current or "", patch.hunks)
+    except ValueError as exc:
+        raise _Invalid(f"in {path}, {exc}") from None
+    if current is None:
+        return text
+    before = _blocks_of(path, current)
+    if not before.marked:
+        return text
+    try:
+        after = blocks(text)
+    except ValueError as exc:
+        raise _Invalid(f"in {path}, the diff breaks the EVOLVE-BLOCK markers: {exc}") from None
+    if len(after.bodies) != len(before.bodies) or any(
+        _normal(a) != _normal(b) for a, b in zip(after.fixed, before.fixed, strict=False)
+    ):
+        raise _Invalid(
+            f"in {path}, the diff changes code outside the EVOLVE "
+            f"{'block' if len(before.bodies) == 1 else 'blocks'}, which must stay as it is; "
+            "change only the code between the markers"
+        )
+    return before.join(after.bodies)
+
+
+def _target(written: str, parent: Tree, spec: TreeSpec, added: Mapping[str, str]) -> str:
+    """The normal path an edit names, once it may be written; else one sentence naming it."""
+    try:
+        path = normal_path(written)
+    except ValueError as exc:
+        raise _Invalid(str(exc)) from None
+    if spec.base is not None and (problem := link_problem(spec.base, path)):
+        raise _Invalid(problem)
+    if path in parent or path in added:
+        return path
+    if spec.base is not None and os.path.lexists(spec.base / path):
+        if spec.may_add(path):
+            raise _Invalid(
+                f"{path} is a file of the program folder already, and a new file may not "
+                "replace it; choose another name"
+            )
+        why = "it is context, shown read-only" if spec.is_context(path) else "it is not editable"
+        raise _Invalid(f"{path} may not be changed: {why} (the editable files: {_listed(parent)})")
+    if not spec.may_add(path):
+        where = (
+            f"new files may only be added as {', '.join(spec.new_files)}"
+            if spec.new_files
+            else "no new files may be added"
+        )
+        raise _Invalid(
+            f"{path} is not a file of the program, and {where} (the editable files: "
+            f"{_listed(parent)})"
+        )
+    return path
+
+
+def _listed(parent: Tree, most: int = 8) -> str:
+    paths = parent.paths
+    more = f" and {len(paths) - most} more" if len(paths) > most else ""
+    return ", ".join(paths[:most]) + more
+
+
+def _known(parent: Tree, spec: TreeSpec) -> Callable[[str], bool]:
+    """Whether a word without a '/' names a file: one of the tree or the program folder
+    (Makefile), or, where answers are expected to name files (several of them, or new ones
+    allowed), any word with an extension. A one-file task's answer that puts "numpy.sort"
+    alone on the line before a SEARCH block means no file, as it always did."""
+    base = spec.base
+    naming = len(parent) > 1 or bool(spec.new_files)
+
+    def known(word: str) -> bool:
+        return (
+            word in parent
+            or (base is not None and os.path.lexists(base / word))
+            or (naming and _EXTENSION.search(word) is not None)
+        )
+
+    return known
+
+
+def _named_edits(answer: str, known: Callable[[str], bool]) -> list[_Named]:
+    """Every edit in the answer, with the path it names (SEARCH/REPLACE blocks may name none).
+
+    A fence after a path on its own line is a whole file only in an answer without
+    SEARCH/REPLACE blocks or diffs: beside those, it is more likely a snippet shown."""
+    blocks_found = list(_DIFF.finditer(answer))
+    searches = [
+        _Search(m.start(), _path_before(answer, m.start(), known), n, m[1], m[2])
+        for n, m in enumerate(blocks_found, 1)
+    ]
+    spans = [(m.start(), m.end()) for m in blocks_found]
+    found = patches.find(answer, spans)
+    diffs = [_Patch(p.span[0], p.new, p.old, p.hunks) for p in found]
+    spans += [p.span for p in found]
+    wholes: list[_Whole] = []
+    for start, end, info, body in _fences(answer):
+        if any(s < end and start < e for s, e in spans):
+            continue  # the fence holds SEARCH/REPLACE blocks or a diff
+        path = next((p for w in re.split(r"[\s:]+", info) if (p := _path_in(w, known))), None)
+        if path is None and not spans:
+            path = _path_before(answer, start, known, fences=False)
+        if path:
+            wholes.append(_Whole(start, path, body))
+    return [*searches, *diffs, *wholes]
+
+
+def _path_before(
+    answer: str, at: int, known: Callable[[str], bool], *, fences: bool = True
+) -> str | None:
+    """The path written on the last non-blank line before `at` (or on an opening fence
+    there, or on the line before that fence), or None."""
+    lines = [line for line in answer[:at].split("\n")[:-1] if line.strip()]
+    if not lines:
+        return None
+    opening = _FENCE_LINE.fullmatch(lines[-1]) if fences else None
+    if opening:
+        words = re.split(r"[\s:]+", opening[2])
+        path = next((p for w in words if (p := _path_in(w, known))), None)
+        if path or len(lines) < 2:
+            return path
+        return _path_in(lines[-2], known)
+    return _path_in(lines[-1], known)
+
+
+def _path_in(line: str, known: Callable[[str], bool]) -> str | None:
+    """The path a line holds alone (in backticks, bold, after "File:" or a heading mark)."""
+    text = _LABEL.sub("", line.strip(), count=1).strip()
+    text = text.strip("*_`'\"").rstrip(":").strip("*_`'\"")
+    if not _PATHLIKE.fullmatch(text):
+        return None
+    return text if "/" in text or known(text) else None
+
+
+def _fences(answer: str) -> list[tuple[int, int, str, str]]:
+    """(start, end, info string, text) of each fenced block; a fence of n backticks closes at
+    a line of n or more, so a file holding ``` fences can be sent in ````."""
+    out: list[tuple[int, int, str, str]] = []
+    lines = answer.split("\n")
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line) + 1)
+    i = 0
+    while i < len(lines):
+        opening = _FENCE_LINE.fullmatch(lines[i])
+        if not opening:
+            i += 1
+            continue
+        closing = re.compile(rf"[ \t]*`{{{len(opening[1])},}}[ \t]*")
+        j = next((j for j in range(i + 1, len(lines)) if closing.fullmatch(lines[j])), len(lines))
+        body = "\n".join(lines[i + 1 : j])
+        out.append((offsets[i], offsets[min(j + 1, len(lines))], opening[2].strip(), body + "\n"))
+        i = j + 1
+    return out
 
 
 # -- completion-style (best-shot) edits of one function ---------------------------------------

@@ -7,13 +7,14 @@ import importlib.util
 import math
 import sys
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal, TypeAlias
 
-from hone.objective import Objective, reaches
+from hone import inbound
+from hone.inbound import MAX_METRICS, MAX_NAME, MAX_TEXT
 
 Score: TypeAlias = float
 Metrics: TypeAlias = dict[str, float]
@@ -88,30 +89,29 @@ class Evaluation:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Evaluation:
-        """Inverse of `to_json`."""
+        """Inverse of `to_json`; what came over the wire is checked as an evaluator's value
+        is (`checked`)."""
         status = data.get("status", "ok")
         if status not in STATUSES:
             status = "invalid-output"
-        return cls(
-            score=data.get("score"),
-            metrics=dict(data.get("metrics") or {}),
-            feedback=str(data.get("feedback") or ""),
-            status=status,
-            reason=str(data.get("reason") or ""),
-            seconds=float(data.get("seconds") or 0.0),
-            cpu_seconds=float(data.get("cpu_seconds") or 0.0),
+        metrics = data.get("metrics")
+        return checked(
+            cls(
+                score=data.get("score"),
+                metrics=dict(metrics) if isinstance(metrics, Mapping) else {},
+                feedback=inbound.text(data.get("feedback") or ""),
+                status=status,
+                reason=inbound.text(data.get("reason") or ""),
+                seconds=_seconds(data.get("seconds")),
+                cpu_seconds=_seconds(data.get("cpu_seconds")),
+            )
         )
 
 
-MAX_METRICS = 1000  # metrics kept per evaluation (their names cut at MAX_NAME characters)
-MAX_NAME = 200
-MAX_TEXT = 20_000  # characters of feedback, and of a failure's reason
-
-
 def bounded(evaluation: Evaluation) -> Evaluation:
-    """The evaluation with its metrics, feedback and reason cut to the sizes hone keeps, each
-    cut said (an evaluator that returns a million metrics must not fill the store or the
-    prompts)."""
+    """The evaluation with its metrics, feedback and reason cut to the sizes hone keeps
+    (`hone.inbound`), each cut said (an evaluator that returns a million metrics must not fill
+    the store or the prompts)."""
     metrics, feedback, reason = evaluation.metrics, evaluation.feedback, evaluation.reason
     small = len(metrics) <= MAX_METRICS and len(feedback) <= MAX_TEXT and len(reason) <= MAX_TEXT
     if small and all(len(k) <= MAX_NAME for k in metrics):
@@ -122,23 +122,53 @@ def bounded(evaluation: Evaluation) -> Evaluation:
         note = f"[{len(metrics) - MAX_METRICS:,} more metrics dropped: hone keeps {MAX_METRICS}]"
         feedback = f"{feedback}\n{note}".strip()
     return dataclasses.replace(
-        evaluation, metrics=kept, feedback=_cut(feedback), reason=_cut(reason)
+        evaluation,
+        metrics=kept,
+        feedback=inbound.cut(feedback, MAX_TEXT),
+        reason=inbound.cut(reason, MAX_TEXT),
     )
 
 
-def _cut(text: str) -> str:
-    if len(text) <= MAX_TEXT:
-        return text
-    return text[:MAX_TEXT] + f"\n[truncated: {len(text):,} characters in all]"
+def checked(evaluation: Evaluation) -> Evaluation:
+    """`evaluation` as hone keeps it, whoever made it: its text valid UTF-8, its score and
+    metrics Python floats (numpy's too; a metric too large for a float is dropped and said),
+    an `ok` one without a finite score `invalid-output`, its sizes bounded. Never raises."""
+    given = evaluation.metrics if isinstance(evaluation.metrics, Mapping) else {}
+    metrics, dropped = _numbers(given.items())
+    feedback = _noted(inbound.text(evaluation.feedback), dropped)
+    reason = inbound.text(evaluation.reason)
+    score: float | str | None = None
+    if evaluation.score is not None:
+        score = _score(evaluation.score, "the evaluator returned an Evaluation whose score is")
+    if evaluation.status == "ok" and not isinstance(score, float):
+        return bounded(
+            Evaluation.failed(
+                "invalid-output",
+                score or "the evaluator returned an Evaluation with status ok and no score",
+                metrics=metrics,
+                feedback=feedback,
+                seconds=evaluation.seconds,
+                cpu_seconds=evaluation.cpu_seconds,
+            )
+        )
+    return bounded(
+        dataclasses.replace(
+            evaluation,
+            score=score if isinstance(score, float) else None,
+            metrics=metrics,
+            feedback=feedback,
+            reason=reason,
+        )
+    )
 
 
 def coerce_result(value: object) -> Evaluation:
-    """Turn what an evaluator returned (float, dict or Evaluation) into an Evaluation, cut to
-    the sizes hone keeps (`bounded`).
+    """Turn what an evaluator returned (a number, numpy's too, a dict or an Evaluation) into
+    an Evaluation as hone keeps it (`checked`).
 
     Never raises: a value that is not a usable score becomes an `invalid-output` evaluation.
     """
-    return bounded(_coerced(value))
+    return checked(_coerced(value))
 
 
 def _coerced(value: object) -> Evaluation:
@@ -147,24 +177,18 @@ def _coerced(value: object) -> Evaluation:
             return Evaluation.failed(
                 "invalid-output", "the evaluator returned a pending Evaluation; give it a score"
             )
-        if value.status == "ok" and not _finite(value.score):
-            return Evaluation.failed(
-                "invalid-output",
-                f"the evaluator returned an Evaluation whose score is {value.score!r}, "
-                "not a finite number",
-                metrics=value.metrics,
-            )
         return value
-    if isinstance(value, bool):
+    if isinstance(value, Mapping):
+        return _from_dict(value)
+    if inbound.is_number(value):
+        score = _score(value, "the evaluator returned")
+        if isinstance(score, str):
+            return Evaluation.failed("invalid-output", score)
+        return Evaluation(score=score)
+    if isinstance(value, bool) or type(value).__name__ in ("bool", "bool_"):  # numpy's too
         return Evaluation.failed(
             "invalid-output", f"the evaluator returned {value!r}; return a float or a dict"
         )
-    if isinstance(value, int | float):
-        if not _finite(value):
-            return Evaluation.failed("invalid-output", f"the evaluator returned {value!r}")
-        return Evaluation(score=float(value))
-    if isinstance(value, Mapping):
-        return _from_dict(value)
     return Evaluation.failed(
         "invalid-output",
         f"the evaluator returned a {type(value).__name__}; return a float, a dict with "
@@ -172,64 +196,31 @@ def _coerced(value: object) -> Evaluation:
     )
 
 
-def cascade(
-    stages: Sequence[Callable[[Any], object]], thresholds: Sequence[float], objective: Objective
-) -> Callable[[Any], Evaluation]:
-    """An evaluator that runs `stages` in order (each returning what `coerce_result` takes) and
-    stops a candidate whose score at stage i misses `thresholds[i]`; metrics are merged and
-    `stages_passed` counts the stages it got through."""
-
-    def evaluate(program: Any) -> Evaluation:
-        metrics: dict[str, float] = {}
-        result = Evaluation()
-        for number, stage in enumerate(stages, 1):
-            result = coerce_result(stage(program))
-            metrics.update(result.metrics)
-            metrics["stages_passed"] = float(number - 1)
-            if not result.ok:
-                return dataclasses.replace(result, metrics=metrics)
-            if number > len(thresholds) or number == len(stages):
-                continue
-            threshold, score = thresholds[number - 1], result.score or 0.0
-            if not reaches(objective, score, threshold):
-                note = f"stopped after stage {number}: score {score:g} misses its threshold {threshold:g}"
-                feedback = f"{result.feedback}\n{note}".strip()
-                return dataclasses.replace(result, metrics=metrics, feedback=feedback)
-        metrics["stages_passed"] = float(len(stages))
-        return dataclasses.replace(result, metrics=metrics)
-
-    evaluate.__name__ = "evaluate"
-    return evaluate
-
-
 def _from_dict(value: Mapping[Any, Any]) -> Evaluation:
-    metrics: Metrics = {}
-    for key, item in value.items():
-        if isinstance(item, int | float) and not isinstance(item, bool):
-            metrics[str(key)] = float(item)
+    metrics, dropped = _numbers(value.items(), quiet=SCORE_KEYS)  # (a bad score is said)
     components = value.get("components")
     if isinstance(components, Mapping):  # Eureka-style statistics per component
         for name, stats in components.items():
             if isinstance(stats, Mapping):
-                for stat, number in stats.items():
-                    if isinstance(number, int | float) and not isinstance(number, bool):
-                        metrics[f"{name}.{stat}"] = float(number)
-    feedback = str(value.get("feedback") or "")
+                found, lost = _numbers((f"{name}.{stat}", n) for stat, n in stats.items())
+                metrics.update(found)
+                dropped += lost
+    feedback = _noted(inbound.text(value.get("feedback") or ""), dropped)
     error = value.get("error")
     if error:
-        return Evaluation.failed("error", str(error), metrics=metrics, feedback=feedback)
+        return Evaluation.failed("error", inbound.text(error), metrics=metrics, feedback=feedback)
     for key in SCORE_KEYS:
         if key in value:
-            score = value[key]
-            if isinstance(score, bool) or not isinstance(score, int | float) or not _finite(score):
+            score = _score(value[key], f"the evaluator's {key!r} is")
+            if isinstance(score, str):
                 return Evaluation.failed(
                     "invalid-output",
-                    f"the evaluator's {key!r} is {score!r}, not a finite number",
-                    metrics={k: v for k, v in metrics.items() if _finite(v)},
+                    score,
+                    metrics={k: v for k, v in metrics.items() if math.isfinite(v)},
                     feedback=feedback,
                 )
             metrics.pop(key, None)
-            return Evaluation(score=float(score), metrics=metrics, feedback=feedback)
+            return Evaluation(score=score, metrics=metrics, feedback=feedback)
     return Evaluation.failed(
         "invalid-output",
         f"the evaluator's dict has no 'combined_score' or 'score' key (keys: {sorted(map(str, value))})",
@@ -238,8 +229,48 @@ def _from_dict(value: Mapping[Any, Any]) -> Evaluation:
     )
 
 
-def _finite(x: object) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+def _score(value: object, what: str) -> float | str:
+    """`value` as a finite score, or why it is none (`what` begins the sentence)."""
+    if inbound.is_number(value):
+        try:
+            number = inbound.as_float(value)
+        except OverflowError as exc:
+            return f"{what} {exc}"
+        if math.isfinite(number):
+            return number
+    return f"{what} {_shown(value)}, not a finite number"
+
+
+def _numbers(
+    items: Iterable[tuple[object, object]], quiet: tuple[str, ...] = ()
+) -> tuple[Metrics, list[str]]:
+    """The items whose value is a number, as metrics named by valid text; and a note for
+    each number dropped because no float holds it (but those named in `quiet`)."""
+    metrics: Metrics = {}
+    dropped: list[str] = []
+    for key, item in items:
+        if inbound.is_number(item):
+            name = inbound.text(key)
+            try:
+                metrics[name] = inbound.as_float(item)
+            except OverflowError as exc:
+                if name not in quiet:
+                    dropped.append(f"[metric {name[:MAX_NAME]!r} dropped: {exc}]")
+    return metrics, dropped
+
+
+def _noted(feedback: str, notes: list[str]) -> str:
+    return "\n".join([feedback, *notes]).strip() if notes else feedback
+
+
+def _shown(value: object) -> str:
+    """`value` as a reason quotes it: its repr, cut short (a string may be megabytes)."""
+    text = inbound.text(repr(value))
+    return text if len(text) <= 200 else text[:200] + "…"
+
+
+def _seconds(value: object) -> float:
+    return inbound.as_float(value) if inbound.finite(value) else 0.0
 
 
 def load_program(program_path: str | Path) -> ModuleType:

@@ -65,8 +65,8 @@ class Loop:
         from everything verified so far (steps 1, 4, 5), ask the model (2), verify (3),
         register. A new one starts as soon as one finishes (pipelined) or once the round is
         registered (deterministic). When a stop rule fires no new hypothesis starts and
-        those in flight are finished and stored, unless the rule abandons them (time is up,
-        the model is failing): then what was verified counts.
+        those in flight are finished and stored, unless the rule abandons them (time is up):
+        then what was verified counts.
         """
         started = self.clock()
         running: set[asyncio.Task[None]] = set()
@@ -86,7 +86,11 @@ class Loop:
                     running, timeout=left, return_when=asyncio.FIRST_COMPLETED
                 )
                 for hypothesis in done:
-                    hypothesis.result()  # (an error that is not the model's ends the run)
+                    if (error := hypothesis.exception()) is not None:  # not the model's: the run
+                        # ends once the calls in flight are answered and stored (each is paid)
+                        await asyncio.gather(*running, return_exceptions=True)
+                        running = set()
+                        raise error
         finally:
             for hypothesis in running:
                 hypothesis.cancel()
@@ -114,7 +118,7 @@ class Loop:
             async with self.rounds.in_order(launch.slot):
                 if isinstance(answer, ModelError):
                     return self._model_failed(answer)
-                self.failures = 0
+                self._model_answered()
                 answer = await self.fix(answer)
                 candidate = await propose(
                     self.store, self.population, launch.prompt, answer.edit,
@@ -186,9 +190,19 @@ class Loop:
                 self._add(candidate)
 
     def _model_failed(self, error: ModelError) -> None:
+        if self._failing:
+            return  # (the run is stopping with the error that made it stop)
         self.failures, self.model_error = self.failures + 1, error
-        if not budget.model_failing(self.failures, self.rounds.width):  # (else the run stops)
+        if not self._failing:
             log.warning("a model call failed; the run goes on without it: %s", error)
+
+    def _model_answered(self) -> None:
+        if not self._failing:  # (a run stopping because the model failed stops still)
+            self.failures = 0
+
+    @property
+    def _failing(self) -> bool:
+        return budget.model_failing(self.failures, self.rounds.width)
 
     def _stop_reason(self, started: float, running: set[asyncio.Task[None]]) -> StopReason | None:
         rounds, population, model = self.rounds, self.population, self.model

@@ -9,6 +9,7 @@ import logging
 import random
 from pathlib import Path
 
+from hone import inbound
 from hone.budget import may_call
 from hone.exceptions import ConfigError, ModelError
 from hone.models.base import Message, Request
@@ -21,6 +22,7 @@ from hone.task import Task
 log = logging.getLogger("hone")
 PERSON = "person"  # the kind of a person's note in the store
 MAX_NOTE = 2000  # characters in one person's note
+MEMORY_SHOWN = 4000  # characters of the insights and of the last analysis a prompt carries
 
 
 class Memory:
@@ -104,11 +106,15 @@ class Memory:
         insights = self.store.notes("insights")
         analyses = self.store.notes("reflection")
         parts = []
-        if insights:
-            parts.append(f"## Insights from earlier rounds\n{insights[-1][1]}")
+        if insights:  # (a model's text: cut, so that one long answer does not fill every prompt)
+            parts.append(f"## Insights from earlier rounds\n{_shown(insights[-1][1])}")
         if analyses and (not insights or analyses[-1][0] > insights[-1][0]):
-            parts.append(f"## Analysis of round {analyses[-1][0]}\n{analyses[-1][1]}")
+            parts.append(f"## Analysis of round {analyses[-1][0]}\n{_shown(analyses[-1][1])}")
         return "\n\n".join(parts)
+
+
+def _shown(text: str) -> str:
+    return inbound.cut(text, MEMORY_SHOWN)
 
 
 def add_note(run_dir: str | Path, text: str) -> tuple[int, str]:

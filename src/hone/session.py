@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hone.budget import Budget, StopReason, Usage
+from hone.budget import Budget, StopReason, Usage, may_call
 from hone.events import Event, EventHandler, NewBest, RunStarted, Stopped
 from hone.exceptions import HoneError, RunDirError, UserError
 from hone.executors import Executor, make_executor
@@ -91,12 +91,16 @@ class Session:
             if self.executor is None:
                 self.executor = make_executor(task)
             self.executor.start()  # the workers warm up while the model loads
-            if self.model is None:
+            # A run whose budget allows no model call (a start-only check, a resume of a spent
+            # run) never builds its model: it needs no key, no server, no download.
+            calls = may_call(task.budget, store.usage(), 0)
+            if self.model is None and calls:
                 check_spec(task.model)  # at once: loading may take a while
-            self._check_prices()
+            self._check_prices(calls)
             # The model is built in a thread (the SDKs are slow to import, the embedded model
             # is slow to load) while the workers start and verify the starting program.
-            loading = None if self.model else asyncio.create_task(_build_model(task.model))
+            building = self.model is None and calls
+            loading = asyncio.create_task(_build_model(task.model)) if building else None
             name = self.model.name if self.model else task.model.spec
             self._emit(RunStarted(run_dir, task.name, name, self.resumed))
             loop = self._loop()
@@ -130,9 +134,14 @@ class Session:
             store.restore_random_state(rng)
         timeout = call_timeout(task.model)
         metered = Metered(
-            store, timeout=timeout, model=self.model, clock=self.clock, wall=self.wall,
+            store,
+            timeout=timeout,
+            model=self.model,
+            clock=self.clock,
+            wall=self.wall,
             pricing=self.pricing,
-        )  # fmt: skip
+            max_in_flight=task.model.max_in_flight,
+        )
         search = task.search
         return Loop(
             task=task,
@@ -162,13 +171,21 @@ class Session:
             wall=self.wall,
         )
 
-    def _check_prices(self) -> None:
-        """Price the run's calls; with a cost budget, every model must have a price."""
+    def _check_prices(self, calls: bool) -> None:
+        """Price the run's calls; with a cost budget, every model must have a price, and a
+        budget no call can reach is said once (the models cost 0: local, free)."""
         config = self.task.model
         self.pricing = self.pricing or Pricing.of(config.prices, config.base_url)
-        if self.task.budget.max_cost is not None:
+        if self.task.budget.max_cost is not None and calls:
             names = member_names(self.model) if self.model else spec_names(config.spec)
             self.pricing.require(names)
+            if all(self.pricing.cost(name, 1_000_000, 1_000_000) == 0 for name in names):
+                log.warning(
+                    "max_cost (--max-cost) cannot stop this run: %s cost%s nothing (local or "
+                    "priced at 0); the call, token and time limits still do",
+                    ", ".join(names),
+                    "s" if len(names) == 1 else "",
+                )
 
     def _near_copies(self) -> NearCopies:
         threshold = self.task.search.novelty
@@ -178,8 +195,9 @@ class Session:
 
     async def _run(self, loop: Loop, start: Candidate) -> RunResult:
         task, store = self.task, self.store
-        store.set_meta(model_style=loop.model.style)  # what prompts it got, for `hone replay`
-        if self.resumed:
+        if self.model is not None:  # (not built: no call could be made)
+            store.set_meta(model_style=loop.model.style)  # what prompts it got, for replay
+        if self.resumed and self.model is not None:
             population = loop.population
             loop.model.resume((c, population.improved(c)) for c in population.members)
         assert self.executor is not None
@@ -187,7 +205,7 @@ class Session:
         if protections:
             store.set_meta(sandbox=protections)
             if "REACHABLE" in protections or "SHARED" in protections:
-                log.warning("the sandbox is weaker here: %s (see docs/security.md)", protections)
+                log.warning("the sandbox is weaker here: %s (see hone docs security)", protections)
         if not start.evaluation.ok and loop.population.best is None:
             reason = start.evaluation.reason or start.evaluation.status
             if task.budget.max_llm_calls != 0:

@@ -4,18 +4,36 @@ frozen dataclasses with documented defaults, and the one way values are checked 
 Every table checks the type of each value against its annotation when it is built, so a value
 from task.toml, the command line or Python is refused with its key named (``network = "false"``
 is an error, not a truthy string), and `Task.configured` is the one way to override settings.
+
+The names a task.toml may use are declared here, as `Literal` types: the registries that map
+them to modules (`hone.strategies.STRATEGIES`, `hone.executors.EXECUTORS`,
+`hone.compat.CONTRACTS`, `hone.models.BACKENDS`) are typed by them, and this module imports
+none of them (configuration never imports its consumers).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import types
 import typing
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Self
+from typing import Any, Literal, Self, TypeAlias
+from urllib.parse import urlsplit
 
 from hone.exceptions import ConfigError
-from hone.objective import OBJECTIVES
+from hone.objective import Objective
+
+StrategyName: TypeAlias = Literal[
+    "top-k", "weighted", "power-law", "islands", "map-elites", "pareto"
+]  # hone.strategies.STRATEGIES
+ExecutorName: TypeAlias = Literal["local", "ray"]  # hone.executors.EXECUTORS
+ContractName: TypeAlias = Literal["hone", "openevolve", "shinka"]  # hone.compat.CONTRACTS
+BackendKind: TypeAlias = Literal[
+    "embedded", "openai", "anthropic", "scripted", "ensemble"
+]  # hone.models.BACKENDS: a [model] spec is <kind> or <kind>:<argument>
+Edits: TypeAlias = Literal["either", "diff", "full"]  # what chat prompts ask for
+Style: TypeAlias = Literal["completion", "chat"]  # the form of a model's prompts
 
 
 @dataclass(frozen=True)
@@ -48,7 +66,7 @@ class SearchConfig(Table):
     hypotheses_per_round: int = 4
     top_k: int = 2  # candidates shown to the model
     failures_shown: int = 2  # recent failed hypotheses shown (chat prompts)
-    strategy: str = "top-k"  # a name from hone.strategies.STRATEGIES
+    strategy: StrategyName = "top-k"
     fix_attempts: int = 1  # chat models: a failed edit goes back once with its error
     reflection: bool = False  # chat models: after each round the model analyses it (a call)
     insights_every: int = 5  # rounds between condensing the analyses into an insights memory
@@ -65,9 +83,9 @@ class SearchConfig(Table):
     features: dict[str, list[float]] = field(default_factory=dict)
     # chat prompts ask for "diff" (SEARCH/REPLACE blocks), "full" (the whole program) or
     # "either"; any answer that applies is taken
-    edits: str = "either"
+    edits: Edits = "either"
     # pareto: {metric: "maximize" | "minimize"} for each objective
-    objectives: dict[str, str] = field(default_factory=dict)
+    objectives: dict[str, Objective] = field(default_factory=dict)
     # parameter tuning (hone.tuning): the float constants of the most promising programs are
     # tuned by Optuna, tune_trials evaluations each, no model call, within [budget] max_evaluations
     tune: bool = False
@@ -76,12 +94,6 @@ class SearchConfig(Table):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        from hone.strategies import STRATEGIES
-
-        if self.strategy not in STRATEGIES:
-            raise ConfigError(
-                f"unknown strategy {self.strategy!r}; use one of: {', '.join(STRATEGIES)}"
-            )
         if not 0.0 <= self.crossover <= 1.0:
             raise ConfigError(f"crossover must be between 0 and 1, got {self.crossover!r}")
         if not 0.0 <= self.novelty <= 1.0:
@@ -101,9 +113,6 @@ class SearchConfig(Table):
                 "pareto needs two or more [search] objectives, e.g. objectives = "
                 '{speed = "maximize", size = "minimize"}'
             )
-        for name, direction in self.objectives.items():
-            if direction not in OBJECTIVES:
-                raise ConfigError(f"objective {name!r} must be 'maximize' or 'minimize'")
         for name, spec in self.features.items():
             if len(spec) == 1 and int(spec[0]) >= 1:
                 continue
@@ -111,10 +120,6 @@ class SearchConfig(Table):
                 raise ConfigError(
                     f"feature {name!r} must be [low, high, bins] with low < high, or [bins]"
                 )
-        if self.edits not in EDITS:
-            raise ConfigError(
-                f"edits must be one of {', '.join(map(repr, EDITS))}, got {self.edits!r}"
-            )
         if self.hypotheses_per_round < 1:
             raise ConfigError("hypotheses_per_round must be at least 1")
         if self.top_k < 1:
@@ -138,7 +143,9 @@ class EvaluationConfig(Table):
     timeout: float = 60.0  # wall-clock seconds per candidate; the process tree is killed after
     workers: int = 0  # parallel evaluation processes; 0 means one per CPU core
     max_output_bytes: int = 64_000  # captured stdout/stderr kept per candidate
-    cpu_seconds: float = 0.0  # CPU time per candidate; 0 means the wall-clock timeout
+    # CPU time per candidate; 0: the timeout times the cores a worker may use (threads run
+    # on several at once; the wall-clock timeout bounds the evaluation anyway)
+    cpu_seconds: float = 0.0
     memory_mb: int = 4096  # address space per candidate process
     max_processes: int = 64  # processes and threads a candidate may run at once
     max_open_files: int = 256
@@ -151,12 +158,12 @@ class EvaluationConfig(Table):
     cascade_thresholds: tuple[float, ...] = ()
     # more folders (relative to the task folder) the evaluator may read in the sandbox
     read_paths: tuple[str, ...] = ()
-    executor: str = "local"  # a name from hone.executors.EXECUTORS: "local" or "ray"
+    executor: ExecutorName = "local"
     ray_address: str = ""  # "": start a Ray instance on this machine; "auto" or ray://...: join
     # how the evaluator is run and its results read: "hone" (docs/tasks.md), "openevolve"
     # (OpenEvolve's rules for what evaluate returns) or "shinka" (evaluate.py run as a command
-    # that writes metrics.json and correct.json); a name from hone.compat.CONTRACTS
-    contract: str = "hone"
+    # that writes metrics.json and correct.json)
+    contract: ContractName = "hone"
     cascade: bool = True  # run evaluate_stage1, 2, ... when the evaluator defines them
     stage_timeout: float = 0.0  # openevolve: seconds per stage (or evaluate call); 0: no limit
     # openevolve: metrics that are MAP-Elites features, left out of the score's average
@@ -164,23 +171,17 @@ class EvaluationConfig(Table):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        from hone.compat import CONTRACTS
-        from hone.executors import EXECUTORS
-
-        if self.contract not in CONTRACTS:
-            raise ConfigError(
-                f"contract must be one of {', '.join(map(repr, CONTRACTS))}, got {self.contract!r}"
-            )
         if self.stage_timeout < 0:
             raise ConfigError(f"stage_timeout must be at least 0, got {self.stage_timeout!r}")
         if not all(self.read_paths):
             raise ConfigError(f"read_paths must be a list of paths, got {self.read_paths!r}")
-        if self.executor not in EXECUTORS:
-            raise ConfigError(
-                f"executor must be one of {', '.join(map(repr, EXECUTORS))}, got {self.executor!r}"
-            )
         if not self.timeout > 0:
             raise ConfigError(f"timeout must be greater than 0, got {self.timeout!r}")
+        for name in ("timeout", "cpu_seconds", "stage_timeout"):  # (what a timer can hold)
+            if getattr(self, name) > _YEAR:
+                raise ConfigError(
+                    f"{name} must be at most {_YEAR:,} seconds (a year), got {getattr(self, name)!r}"
+                )
         for name in ("workers", "cpu_seconds"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be at least 0, got {getattr(self, name)!r}")
@@ -213,25 +214,44 @@ class ModelConfig(Table):
     # hone.edits.answer_grammar); off by default: it lowered the share of answers that apply
     grammar: bool = False
     # embedded models: "chat" or "completion" prompts; "": the model's own (packaged.MODELS)
-    style: str = ""
+    style: Style | Literal[""] = ""
+    # requests sent at once, at most; 0: as many as the server says it serves (llama.cpp's
+    # total_slots, the embedded model's 4), else no limit. A request past it waits in hone,
+    # not in the server's queue, so its deadline starts when it is sent.
+    max_in_flight: int = 0
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.temperature < 0:
             raise ConfigError(f"temperature must be at least 0, got {self.temperature!r}")
-        if self.style not in ("", "chat", "completion"):
-            raise ConfigError(f"style must be 'chat' or 'completion', got {self.style!r}")
         if self.max_completion_tokens < 1:
             raise ConfigError("max_completion_tokens must be at least 1")
         if self.timeout is not None and not self.timeout > 0:
             raise ConfigError("model timeout must be greater than 0")
+        if self.max_in_flight < 0:
+            raise ConfigError(f"max_in_flight must be at least 0, got {self.max_in_flight!r}")
+        if self.base_url is not None and not _is_url(self.base_url):
+            raise ConfigError(
+                f"base_url {self.base_url!r} is not an http:// or https:// URL; give the "
+                "server's address, e.g. --base-url http://127.0.0.1:8080/v1"
+            )
 
     def merged(self, **overrides: Any) -> ModelConfig:
         """A copy with every override that is not None applied."""
         return self._merged(overrides)
 
 
-EDITS = ("either", "diff", "full")
+def _is_url(text: str) -> bool:
+    """True for an http(s) URL with a host (what the model SDKs can send requests to)."""
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+_YEAR = 366 * 24 * 3600  # seconds: the longest evaluation limit (a CPU limit and select() hold it)
 _BAD = object()
 
 
@@ -257,14 +277,20 @@ def _check(kind: Any, value: Any) -> Any:
         return _BAD
     if kind is type(None):
         return value if value is None else _BAD
+    if origin is Literal:
+        return value if isinstance(value, str) and value in args else _BAD
     if kind is bool:
         return value if isinstance(value, bool) else _BAD
     if kind is int:
         return value if isinstance(value, int) and not isinstance(value, bool) else _BAD
-    if kind is float:
+    if kind is float:  # (inf and nan too are refused: no setting means either)
         if isinstance(value, bool) or not isinstance(value, int | float):
             return _BAD
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            return _BAD
+        return number if math.isfinite(number) else _BAD
     if kind is str:
         return value if isinstance(value, str) else _BAD
     if origin in (tuple, list):
@@ -287,8 +313,14 @@ def _check(kind: Any, value: Any) -> Any:
 def _describe(kind: Any, plural: bool = False) -> str:
     origin, args = typing.get_origin(kind), typing.get_args(kind)
     if origin in (types.UnionType, typing.Union):
+        if all(typing.get_origin(a) is Literal for a in args):  # Literal["a"] | Literal["b"]
+            return _describe(Literal[sum((typing.get_args(a) for a in args), ())], plural)
         named = [_describe(a, plural) for a in args if a is not type(None)]
         return " or ".join(named) + (" (or omitted)" if type(None) in args else "")
+    if origin is Literal:
+        if plural:
+            return " or ".join(map(repr, args))
+        return f"one of {', '.join(map(repr, args))}"
     if origin in (tuple, list):
         return ("lists" if plural else "a list") + f" of {_describe(args[0], True)}"
     if origin is dict:

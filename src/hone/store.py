@@ -16,14 +16,16 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote
 
+from hone import inbound
 from hone.budget import Usage
-from hone.evaluation import Evaluation
+from hone.evaluation import Evaluation, checked
 from hone.exceptions import RunDirError, StorageError
+from hone.inbound import MAX_ANSWER
 from hone.population import Candidate, key_of
 
 DB_NAME = "hone.db"
 SCHEMA_VERSION = 1
-MAX_ANSWER_CHARS = 200_000  # of one model answer kept (a 10 MB answer would be stored whole)
+MAX_ANSWER_CHARS = MAX_ANSWER  # of one model answer kept (hone.inbound states every limit)
 _ADDED_COLUMNS = {
     "llm_calls": {"seed": "INTEGER", "purpose": "TEXT", "cost": "REAL"},
     # (a row without a key has it worked out as it is read)
@@ -96,7 +98,7 @@ class Store:
         if db.exists():
             raise RunDirError(
                 f"{str(run_dir)!r} already holds a run; continue it with: hone resume {run_dir}, "
-                "or pick another --run-dir"
+                "or pick another run_dir (--run-dir)"
             )
         made = not run_dir.exists()
         try:
@@ -104,19 +106,29 @@ class Store:
         except (FileExistsError, NotADirectoryError):
             raise RunDirError(
                 f"cannot make the run folder {str(run_dir)!r}: it or a folder above it is a "
-                "file; pick another --run-dir"
+                "file; pick another run_dir (--run-dir)"
             ) from None
         except OSError as exc:
             raise RunDirError(
                 f"cannot make the run folder {str(run_dir)!r} ({exc.strerror}); pick another "
-                "--run-dir"
+                "run_dir (--run-dir)"
             ) from None
+        try:  # the database file made exclusively: of two runs given one folder, one gets it
+            os.close(os.open(db, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        except FileExistsError:
+            raise RunDirError(
+                f"{str(run_dir)!r} already holds a run; continue it with: hone resume {run_dir}, "
+                "or pick another run_dir (--run-dir)"
+            ) from None
+        except OSError:
+            pass  # (the connection below says what is wrong with the folder)
         try:
             store = cls._connect(db)
             with store.conn:
                 store.conn.executescript(_SCHEMA)
-                store.set_meta(schema_version=SCHEMA_VERSION, created=time.time(), **meta)
-        except (sqlite3.Error, StorageError, OSError) as exc:
+                # (not set_meta: its message would advise resuming a run that never was)
+                store._put_meta(schema_version=SCHEMA_VERSION, created=time.time(), **meta)
+        except (sqlite3.Error, OSError) as exc:
             for leftover in (db, db.with_name(DB_NAME + "-wal"), db.with_name(DB_NAME + "-shm")):
                 with contextlib.suppress(OSError):
                     leftover.unlink()
@@ -125,7 +137,7 @@ class Store:
                     run_dir.rmdir()
             raise StorageError(
                 f"cannot create the run's database in {str(run_dir)!r} ({_reason(exc)}); "
-                "free space or pick a writable --run-dir"
+                "free space or pick a writable run_dir (--run-dir)"
             ) from None
         return store
 
@@ -236,11 +248,14 @@ class Store:
     def set_meta(self, **values: Any) -> None:
         """Set metadata entries (JSON-encoded)."""
         with self._writing():
-            self.conn.executemany(
-                "INSERT INTO meta(key, value) VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [(k, json.dumps(v)) for k, v in values.items()],
-            )
+            self._put_meta(**values)
+
+    def _put_meta(self, **values: Any) -> None:
+        self.conn.executemany(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [(k, json.dumps(v)) for k, v in values.items()],
+        )
 
     def save_random_state(self, rng: random.Random) -> None:
         """Keep the generator's state, so that a resumed run draws what this one would have."""
@@ -283,11 +298,13 @@ class Store:
         MAX_ANSWER_CHARS is kept cut, and says so. `purpose` says what the call was for, so
         that a resumed run turns every stored answer into its hypothesis; `cost` in USD, None
         when its price is unknown."""
-        if len(completion) > MAX_ANSWER_CHARS:
-            completion = (
-                completion[:MAX_ANSWER_CHARS]
-                + f"\n[answer truncated: {len(completion):,} characters in all]"
-            )
+        # (`Metered` made the answer hone's own already; this keeps a write from failing on
+        # what any caller passes: text that is no UTF-8, a count no SQLite integer holds)
+        completion = inbound.cut(inbound.text(completion), MAX_ANSWER_CHARS, "answer ")
+        prompt, model = inbound.text(prompt), inbound.text(model)
+        error = inbound.text(error) if error is not None else None
+        prompt_tokens = inbound.token_count(prompt_tokens) or 0
+        completion_tokens = inbound.token_count(completion_tokens) or 0
         with self._writing():
             cur = self.conn.execute(
                 "INSERT INTO llm_calls(round, model, prompt, completion, prompt_tokens, "
@@ -322,7 +339,8 @@ class Store:
         kind: str = "",
     ) -> Candidate:
         """Record a hypothesis; without an evaluation it is pending until `set_evaluation`."""
-        evaluation = evaluation or Evaluation.pending()
+        evaluation = checked(evaluation) if evaluation is not None else Evaluation.pending()
+        code = inbound.text(code) if code is not None else None
         key = key_of(code) if code is not None else ""
         with self._writing():
             cur = self.conn.execute(
@@ -363,7 +381,9 @@ class Store:
         started: float = 0.0,
         cached_from: int | None = None,
     ) -> Candidate:
-        """Record the outcome of a pending hypothesis; the hypothesis with it."""
+        """Record the outcome of a pending hypothesis; the hypothesis with it (the outcome as
+        `hone.evaluation.checked` keeps it: a verifier passed in from Python is checked too)."""
+        evaluation, output = checked(evaluation), inbound.text(output)
         with self._writing():
             self.conn.execute(
                 "UPDATE candidates SET status = ?, score = ?, metrics = ?, feedback = ?, "
@@ -441,12 +461,25 @@ class Store:
         )
 
     def usage(self) -> Usage:
-        """Answered model calls, their tokens and cost so far."""
-        row = self.conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0), "
-            "COALESCE(SUM(cost), 0) FROM llm_calls WHERE error IS NULL"
-        ).fetchone()
-        return Usage(int(row[0]), int(row[1]), int(row[2]), float(row[3]))
+        """Answered model calls, their tokens and cost so far, and the failed calls."""
+        query = (
+            "SELECT COUNT(*) - COUNT(error), SUM(prompt_tokens), SUM(completion_tokens), "
+            "TOTAL(cost), COUNT(error) FROM llm_calls"
+        )
+        try:
+            row = self.conn.execute(query).fetchone()
+        except sqlite3.OperationalError:  # "integer overflow": counts a server made up
+            row = self.conn.execute(query.replace("SUM(", "TOTAL(")).fetchone()
+        return Usage(int(row[0]), int(row[1] or 0), int(row[2] or 0), float(row[3]), int(row[4]))
+
+    def call_kinds(self) -> dict[str, int]:
+        """How many model calls were made for each purpose (hypothesis, fix, reflection,
+        insights), failed ones included."""
+        rows = self.conn.execute(
+            "SELECT COALESCE(json_extract(purpose, '$.kind'), '') AS kind, COUNT(*) "
+            "FROM llm_calls GROUP BY kind"
+        )
+        return {row[0]: row[1] for row in rows}
 
     def unclaimed_answers(self) -> list[sqlite3.Row]:
         """Answers to hypothesis prompts (or their last fix) that no hypothesis was made of:
@@ -463,6 +496,7 @@ class Store:
 
     def add_note(self, *, round: int, kind: str, text: str, call_id: int | None = None) -> int:
         """Keep a reflection or an insights memory the model wrote, or a person's note; its id."""
+        text = inbound.text(text)  # (a note from the command line may hold any bytes)
         with self._writing():
             cur = self.conn.execute(
                 "INSERT INTO notes(round, kind, text, call_id, created) VALUES (?, ?, ?, ?, ?)",

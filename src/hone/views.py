@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from hone.exceptions import RunDirError
+from hone.inbound import printable
 from hone.web.data import RunReader, models, money, price_text, total_cost
 
 
@@ -24,11 +25,14 @@ def costs(console: Any, run_dir: Path) -> None:
     per_model = "; ".join(
         f"{r['model']}: {r['calls']} calls, {money(r['cost'])}, {price_text(r)}" for r in rows
     )
-    console.print(f"cost {money(total_cost(snapshot['calls']))} · {per_model}", markup=False)
+    line = f"cost {money(total_cost(snapshot['calls']))} · {per_model}"
+    console.print(printable(line), markup=False)
 
 
 def hypothesis(console: Any, run_dir: Path, number: int) -> int:
-    """Hypothesis #`number` in full: outcome, program, diff against its parent, prompt, answer."""
+    """Hypothesis #`number` in full: outcome, program, diff against its parent, prompt, answer;
+    every text from outside (the evaluator's, the model's) printed as text: its control
+    characters shown as escapes (`hone.inbound.printable`), not obeyed by the terminal."""
     from rich.rule import Rule
     from rich.syntax import Syntax
 
@@ -55,40 +59,50 @@ def hypothesis(console: Any, run_dir: Path, number: int) -> int:
         + (" · crossover" if h["crossover"] else "")
     )
     if h["metrics"]:
-        console.print(
-            "metrics: " + ", ".join(f"{k}={v:.6g}" for k, v in sorted(h["metrics"].items())),
-            markup=False,
-        )
+        metrics = ", ".join(f"{k}={v:.6g}" for k, v in sorted(h["metrics"].items()))
+        console.print("metrics: " + printable(metrics), markup=False)
     for label in ("feedback", "reason"):
         if h[label]:
-            console.print(f"{label}: {h[label]}", markup=False)
+            console.print(f"{label}: {printable(h[label])}", markup=False)
     if h["cached_from"] is not None:
         console.print(f"outcome reused from #{h['cached_from']} (the same program)")
     call = h["call"]
     if call is not None:
         cost = "no price known" if call["cost"] is None else money(call["cost"])
         console.print(
-            f"model {call['model']} · {call['prompt_tokens']} prompt + {call['completion_tokens']} "
-            f"completion tokens · {call['latency']:.2f} s · {cost}",
+            printable(
+                f"model {call['model']} · {call['prompt_tokens']} prompt + "
+                f"{call['completion_tokens']} completion tokens · {call['latency']:.2f} s · {cost}"
+            ),
             markup=False,
         )
     language = language_of(str(meta.get("program_filename") or "program.py")) or "text"
-    sections = [
-        ("program", h["code"] or "", language),
-        ("diff against its parent", h["diff"], "diff"),
-    ]
-    if call is not None:
-        sections += [
+    if h["code"] is None and call is not None:
+        # An answer that did not apply made no program: no diff to show (against nothing,
+        # the whole parent would read as deleted), but what the model returned, first.
+        console.print("no program: the answer did not apply; what the model returned is below")
+        sections = [
+            ("what the model returned", call["completion"], "markdown"),
             ("prompt", call["prompt"], "markdown"),
-            ("answer", call["completion"], "markdown"),
         ]
-    for title, text, lexer in sections:
+    else:
+        sections = [
+            ("program", h["code"] or "", language),
+            ("diff against its parent", h["diff"], "diff"),
+        ]
+        if call is not None:
+            sections += [
+                ("prompt", call["prompt"], "markdown"),
+                ("answer", call["completion"], "markdown"),
+            ]
+    for title, shown, lexer in sections:
+        text = printable(shown)
         console.print(Rule(title, align="left"))
         if not text:
             console.print("(none)")
         elif console.is_terminal:
             console.print(Syntax(text, lexer, word_wrap=True))
-        else:  # piped or redirected: the text exactly
+        else:  # piped or redirected: the text, never cropped to a width
             console.out(text, highlight=False, end="" if text.endswith("\n") else "\n")
     return 0
 
@@ -113,7 +127,7 @@ def failures(console: Any, run_dir: Path) -> int:
     )
     table = Table("#", "round", "status", "from", "reason")
     for h in failed:
-        reason = " ".join((h["reason"] or h["feedback"] or "-").split())
+        reason = printable(" ".join((h["reason"] or h["feedback"] or "-").split()))
         parent = f"#{h['parents'][0]}" if h["parents"] else "-"
         table.add_row(str(h["id"]), str(h["round"]), h["status"], parent, reason)
     console.print(table)

@@ -95,6 +95,17 @@ def test_feedback_holds_errors_strings_and_artifacts() -> None:
     assert _coerce(duck).score == 0.25 and _coerce(duck).feedback == "why:\nduck-typed"
 
 
+def test_numpy_numbers_are_scores_and_an_int_no_float_holds_is_no_score() -> None:
+    import numpy as np
+
+    scored = _coerce({"combined_score": np.float32(0.5), "n": np.int64(3)})
+    assert scored.ok and scored.score == 0.5 and scored.metrics == {"n": 3.0}
+    assert _coerce({"a": np.float32(1.0), "b": np.float32(2.0)}).score == 1.5  # the mean
+    huge = _coerce({"combined_score": 10**400, "a": 1.0})
+    assert huge.status == "invalid-output" and "not a finite number" in huge.reason
+    assert "Traceback" not in huge.reason and ".py" not in huge.reason
+
+
 def test_async_evaluate_is_awaited() -> None:
     async def evaluate(path: str) -> dict[str, float]:
         return {"combined_score": 0.125}

@@ -1,6 +1,7 @@
 """The evaluation process: failures of every kind come back as evaluations, never exceptions."""
 
 import asyncio
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ import pytest
 
 from hone.exceptions import TaskError
 from hone.executors import Verified
-from hone.executors.local import ProcessPool
+from hone.executors.local import ProcessPool, usable_cores
 from hone.settings import EvaluationConfig
 from tests.helpers import Rendezvous, processes_with, wait_until
 
@@ -105,6 +106,27 @@ def test_failures_are_evaluations(tmp_path: Path, program: str, status: str, rea
     assert v.evaluation.status == status
     assert reason in v.evaluation.reason
     assert v.evaluation.score is None
+
+
+def test_what_an_evaluator_returns_is_made_hone_own_in_the_sandbox(tmp_path: Path) -> None:
+    """numpy's numbers are numbers, an int no float holds is invalid-output with a reason free
+    of hone's frames, and text that is no UTF-8 arrives as valid text (the store takes it)."""
+    numpy_score = (
+        "import numpy as np\ndef result():\n"
+        "    return {'combined_score': np.float32(0.5), 'count': np.int64(7)}\n"
+    )
+    odd = "def result():\n    return {'score': 1.0, 'feedback': b'caf\\xe9 \\xff'.decode('utf-8', 'surrogateescape')}\n"
+    bare_float32 = "import numpy as np\ndef result():\n    return np.float32(2.0)\n"
+    huge = "def result():\n    return 10 ** 400\n"
+    got = verify_all(tmp_path, [numpy_score, odd, bare_float32, huge])
+    first, text, bare, overflow = (v.evaluation for v in got)
+    assert first.ok and first.score == 0.5 and first.metrics == {"count": 7.0}
+    assert text.ok and text.feedback == "caf\ufffd \ufffd"
+    assert bare.ok and bare.score == 2.0
+    assert overflow.status == "invalid-output"
+    assert (
+        overflow.reason == "the evaluator returned an integer of 401 digits, too large for a float"
+    )
 
 
 def test_candidate_sees_no_secrets_and_runs_in_a_private_directory(
@@ -331,3 +353,49 @@ def test_cascade_false_runs_evaluate_alone(tmp_path: Path) -> None:
     assert asyncio.run(go(False)).evaluation.score == 2.0
     staged = asyncio.run(go(True)).evaluation
     assert staged.status == "error" and "stage 1 ran" in staged.reason
+
+
+THREADED = """\
+import hashlib
+import threading
+import time
+
+
+def result():
+    # Two threads hashing (hashlib lets go of the GIL): CPU time grows twice as fast as the
+    # wall clock, as with a multi-threaded evaluator (jax, BLAS) on two cores.
+    began = time.monotonic()
+    block = bytes(1 << 20)
+
+    def burn():
+        while time.monotonic() - began < 2.5:
+            hashlib.sha256(block).digest()
+
+    threads = [threading.Thread(target=burn) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.process_time()
+"""
+
+
+@pytest.mark.skipif(usable_cores() < 2, reason="needs two cores")
+def test_a_two_thread_evaluation_may_use_more_cpu_time_than_its_timeout(tmp_path: Path) -> None:
+    """The CPU limit is the timeout times the cores (here 3 s x 2 or more): two busy threads
+    for 2.5 s of a 3 s timeout pass it; a limit equal to the timeout killed them at 3 s of CPU."""
+    [verified] = verify_all(tmp_path, [THREADED], timeout=3.0, workers=1)
+    assert verified.evaluation.ok, verified.evaluation.reason
+    used = verified.evaluation.score or 0.0
+    if used <= 3.0:  # a loaded machine gave the threads less than a core each
+        pytest.skip(f"the two threads used {used:.1f} s of CPU, not more than the timeout")
+
+
+def test_the_cpu_limit_is_the_timeout_on_every_usable_core(tmp_path: Path) -> None:
+    evaluator = tmp_path / "evaluate.py"
+    evaluator.write_text(EVALUATOR)
+    pool = ProcessPool(evaluator, "program.py", EvaluationConfig(timeout=2.5, workers=1))
+    assert pool._settings()["limits"]["cpu_seconds"] == math.ceil(2.5 * usable_cores())
+    given = ProcessPool(evaluator, "program.py", EvaluationConfig(timeout=2.5, cpu_seconds=4))
+    assert given._settings()["limits"]["cpu_seconds"] == 4  # as the task says
+    assert usable_cores() == len(os.sched_getaffinity(0))

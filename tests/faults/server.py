@@ -32,13 +32,18 @@ MODES = (
     "utf8",  # a body that is not UTF-8
     "mix",  # each request one of the above, drawn with a seeded generator
     "fixable",  # slowish answers, a third without code; an answer to a fix request is good
+    "surrogate",  # a good answer whose JSON holds a lone surrogate escape ("\ud800": valid JSON)
+    "huge-usage",  # a good answer whose usage says 10**20 prompt tokens
+    "negative-usage",  # a good answer whose usage says -10**9 prompt tokens
 )
-ANSWERED = ("ok", "prose", "oversized", "fixable")  # modes whose reply is a usable answer
+ANSWERED = ("ok", "prose", "oversized", "fixable", "surrogate", "huge-usage", "negative-usage")
+_UNMIXED = ("mix", "stall", "trickle", "fixable", "surrogate", "huge-usage", "negative-usage")
 RETRY_AFTER = 0.3  # seconds, in the 429 replies
 
 
-def answer(content: str) -> bytes:
-    """A chat completion with `content`, as JSON."""
+def answer(content: str, usage: tuple[int, int] = (10, 5)) -> bytes:
+    """A chat completion with `content` and `usage` (prompt and completion tokens), as JSON
+    (a lone surrogate in `content` is written as its escape, as json.dumps does)."""
     body = {
         "id": "chatcmpl-fault",
         "object": "chat.completion",
@@ -51,7 +56,7 @@ def answer(content: str) -> bytes:
                 "finish_reason": "stop",
             }
         ],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 5},
+        "usage": {"prompt_tokens": usage[0], "completion_tokens": usage[1]},
     }
     return json.dumps(body).encode()
 
@@ -116,7 +121,7 @@ class FaultServer:
         if self.mode == "fixable":
             return "fixable"
         if self.mode == "mix":
-            choices = [m for m in MODES if m not in ("mix", "stall", "trickle", "fixable")]
+            choices = [m for m in MODES if m not in _UNMIXED]
             return random.Random(self.seed * 100_003 + count).choice([*choices, "ok", "ok"])
         return self.mode
 
@@ -153,6 +158,12 @@ class _Handler(BaseHTTPRequestHandler):
                 "oversized": program(seed) + "\n" + "# padding\n" * 600_000,
             }[mode]
             self._send(200, answer(text))
+        elif mode == "surrogate":  # in a comment of a good program: the program still runs
+            lone = "def f():\n    # a lone surrogate: \ud800\n"
+            self._send(200, answer(program(seed).replace("def f():\n", lone)))
+        elif mode in ("huge-usage", "negative-usage"):
+            prompt_tokens = 10**20 if mode == "huge-usage" else -(10**9)
+            self._send(200, answer(program(seed), (prompt_tokens, 5)))
         elif mode == "429":
             self._send(
                 429, b'{"error": {"message": "slow down"}}', {"Retry-After": str(RETRY_AFTER)}

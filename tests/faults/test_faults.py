@@ -34,8 +34,20 @@ EXPECTED: dict[str, tuple[int | None, str, float]] = {
     "oversized": (0, r"^$", 30),
     "schema": (1, r"openai:m returned no choices", 30),
     "utf8": (1, r"not JSON \(UnicodeDecodeError", 30),
-    "mix": (None, r"^$|model error: ", 60),
+    # (failed calls count against --max-llm-calls: the run may end on its budget, warned)
+    "mix": (None, r"^$|model error: |warning: a model call failed", 60),
     "fixable": (0, r"^$", 30),
+    "surrogate": (0, r"^$", 30),
+    "huge-usage": (
+        0,
+        r"warning: openai:m reported 100000000000000000000 tokens for a call; counted as 9007199254740992",
+        30,
+    ),
+    "negative-usage": (
+        0,
+        r"warning: openai:m reported -1000000000 tokens for a call; counted as 0",
+        30,
+    ),
 }
 
 

@@ -49,6 +49,21 @@ CASES = {
         results["run"] = hone("run", task, "--run-dir", disk + "/run", "--model", "scripted:" + answers, "--max-llm-calls", "0")
         results["left"] = sorted(os.listdir(disk))
     """,
+    "nearly full at start": """
+        import shutil
+        mount("size=1m")
+        results["runs"] = []
+        for free in (65536, 131072, 196608, 262144):  # the database is made, or not, or half
+            shutil.rmtree(disk + "/run", ignore_errors=True)
+            fill()
+            filler = os.path.join(disk, "filler")
+            os.truncate(filler, os.path.getsize(filler) - free)
+            done = hone("run", task, "--run-dir", disk + "/run", "--model", "scripted:" + answers, "--max-llm-calls", "0")
+            done["left"] = sorted(os.listdir(disk))
+            if "hone resume" in done["err"]:
+                done["show"] = hone("show", disk + "/run")
+            results["runs"].append(done)
+    """,
     "full then freed": """
         mount("size=4m")
         results["first"] = hone("run", task, "--run-dir", disk + "/run", "--model", "scripted:" + answers, "--max-llm-calls", "1")
@@ -103,6 +118,22 @@ def test_a_full_disk_at_start_leaves_nothing_behind(make_task, tmp_path: Path) -
     results = in_namespace(tmp_path, make_task(), CASES["full at start"])
     one_line(results["run"], "cannot create the run's database")
     assert results["left"] == ["filler"]  # no half-made run folder that `run` would refuse
+
+
+def test_a_nearly_full_disk_at_start_is_one_sentence_that_advises_only_what_exists(
+    make_task, tmp_path: Path
+) -> None:
+    runs = in_namespace(tmp_path, make_task(), CASES["nearly full at start"])["runs"]
+    assert isinstance(runs, list) and len(runs) == 4
+    for done in runs:
+        one_line(done, "free space")
+        assert "(cannot " not in done["err"], done  # one message, not one inside another
+        if "hone resume" in done["err"]:  # the run it advises resuming exists: show reads it
+            assert done["left"] == ["filler", "run"], done
+            assert done["show"]["code"] in (0, 1) and "run of task" in done["show"]["out"], done
+        else:  # nothing made that a later run would trip over, nothing to resume
+            assert done["left"] == ["filler"], done
+            assert "cannot create the run's database" in done["err"], done
 
 
 def test_a_full_disk_mid_run_is_one_sentence_and_the_run_goes_on_later(

@@ -12,6 +12,7 @@ import pytest
 from hone.cli import main
 
 DATA = Path(__file__).parent / "data"
+PEERS = Path(__file__).parent / "peers"  # the peers' own example folders, unchanged
 
 Cli = Callable[..., tuple[int, str, str]]
 

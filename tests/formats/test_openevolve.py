@@ -18,7 +18,7 @@ from hone.formats import Options, read_task
 from hone.testing import ScriptedModel
 from tests.helpers import fenced
 
-from .conftest import DATA, Cli
+from .conftest import DATA, PEERS, Cli
 
 STARTS = {  # starting score under hone = under OpenEvolve 0.4.0
     "openevolve_plain": 0.764089388714515,  # mean of two metrics, a feature left out
@@ -188,7 +188,7 @@ def test_the_config_becomes_hone_settings_and_unused_keys_one_warning() -> None:
         f"{DATA / 'openevolve_plain' / 'config.yaml'}: OpenEvolve keys hone does not use: "
         "checkpoint_interval, log_level, llm.models[0].weight, prompt.num_top_programs, "
         "database.population_size; keys OpenEvolve does not know either: "
-        "parallel_evaluations (see docs/migrating.md)",
+        "parallel_evaluations (see hone docs migrating)",
     )
     assert read.note == (
         "read an OpenEvolve task (initial_program.py, evaluator.py, config.yaml): instruction "
@@ -202,7 +202,7 @@ def test_the_config_becomes_hone_settings_and_unused_keys_one_warning() -> None:
 
 def test_the_seed_of_the_config_is_the_runs(tmp_path: Path) -> None:
     task = hone.Task.from_dir(DATA / "openevolve_cascade")
-    assert task.seed is None  # no random_seed: hone's 0
+    assert task.seed == 42  # no random_seed: OpenEvolve's default
     seeded = hone.Task.from_dir(DATA / "openevolve_plain")
     result = hone.run(
         seeded, model=ScriptedModel([]), run_dir=tmp_path / "a", budget=Budget(max_llm_calls=0)
@@ -336,3 +336,42 @@ def test_a_scripted_model_from_the_command_line(
     assert code == 0
     assert "new best 0.6  (#1, round 0)" in out and "new best 1  (#2, round 1)" in out
     assert "stopped: model-call budget spent" in out
+
+
+def test_the_claude_code_provider_is_refused_never_sent_to_openai(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """OpenEvolve's own claude_code_quickstart: its start scores with no model call; a run
+    that would call the model is refused in one sentence, and --model chooses another."""
+    from hone.cli import main
+
+    root = str(PEERS / "claude_code_quickstart")
+    read = read_task(PEERS / "claude_code_quickstart")
+    assert read.task.model.spec == "claude_code:sonnet,haiku"  # no openai: anywhere
+    assert "llm.provider claude_code: no backend of hone (choose one with --model)" in read.note
+    assert "llm.provider" not in " ".join(read.warnings)  # read, not ignored
+    assert main(["run", root, "--max-llm-calls", "0", "--run-dir", str(tmp_path / "a")]) == 0
+    assert "best score " in capsys.readouterr().out
+    assert main(["run", root, "--max-llm-calls", "2", "--run-dir", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith("hone: error: unknown model 'claude_code:sonnet,haiku'; use one of:")
+    assert not (tmp_path / "b").exists()  # refused before any folder is made
+    answers = tmp_path / "a.jsonl"
+    answers.write_text("", encoding="utf-8")
+    argv = ["run", root, "--model", f"scripted:{answers}", "--max-llm-calls", "0"]
+    assert main([*argv, "--run-dir", str(tmp_path / "c")]) == 0
+
+
+def test_openevolves_defaults_apply_when_a_key_is_absent(tmp_path: Path) -> None:
+    """Without random_seed OpenEvolve seeds 42; without diff_based_evolution it edits by diffs."""
+    root = tmp_path / "bare"
+    root.mkdir()
+    for name in ("initial_program.py", "evaluator.py"):
+        (root / name).write_text((DATA / "openevolve_plain" / name).read_text())
+    read = read_task(root)  # no config at all: OpenEvolve's defaults throughout
+    assert (read.task.seed, read.task.search.edits) == (42, "diff")
+    assert "random_seed: OpenEvolve's default 42 → seed" in read.note
+    assert "diff_based_evolution: OpenEvolve default true → SEARCH/REPLACE edits" in read.note
+    (root / "config.yaml").write_text("random_seed: 5\ndiff_based_evolution: false\n")
+    read = read_task(root)
+    assert (read.task.seed, read.task.search.edits) == (5, "full")

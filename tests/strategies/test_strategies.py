@@ -160,7 +160,7 @@ def test_make_strategy_and_settings() -> None:
     assert isinstance(
         make_strategy(SearchConfig(strategy="islands", islands=3), "minimize"), Islands
     )
-    with pytest.raises(ConfigError, match="unknown strategy"):
+    with pytest.raises(ConfigError, match="strategy must be one of 'top-k'"):
         SearchConfig(strategy="evolve-harder")
     with pytest.raises(ConfigError, match="needs \\[search\\] features"):
         SearchConfig(strategy="map-elites")

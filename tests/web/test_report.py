@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,8 +27,11 @@ def scored(program: str) -> dict[str, float]:
     return {"combined_score": -abs(value - 10.0), "value": value, "spread": abs(value - 5.0)}
 
 
-def recorded_run(task_dir: Path, run_dir: Path, values: list[float], **search: Any) -> Path:
-    """A finished run of scripted answers with `search` settings, scored in this process."""
+def recorded_run(
+    task_dir: Path, run_dir: Path, values: list[float], score: Any = scored, **search: Any
+) -> Path:
+    """A finished run of scripted answers with `search` settings, scored in this process (by
+    `score`)."""
     task = hone.Task.from_dir(task_dir)
     task = dataclasses.replace(
         task,
@@ -36,7 +40,7 @@ def recorded_run(task_dir: Path, run_dir: Path, values: list[float], **search: A
     )
     answers = [f"```python\ndef f():\n    return {v!r}\n```" for v in values]
     with ThreadPoolExecutor(1) as pool:  # (the browser's driver holds this thread's loop)
-        model, verifier = ScriptedModel(answers), FunctionVerifier(scored)
+        model, verifier = ScriptedModel(answers), FunctionVerifier(score)
         pool.submit(hone.run, task, model=model, run_dir=run_dir, verifier=verifier).result()
     return run_dir
 
@@ -162,3 +166,76 @@ def test_one_cost_total_in_show_the_report_and_the_dashboard(
     assert "max cost" in live.locator('[data-stat="status"] .value').inner_text()
     live.screenshot(path=str(tmp_path / "dashboard-cost.png"), full_page=True)
     live.close()
+
+
+def odd_scores(program: str) -> dict[str, object]:
+    """Scores with metrics that are no finite number, and feedback with terminal escapes."""
+    value = value_of(program)
+    return {
+        "combined_score": -abs(value - 10.0),
+        "ratio": math.inf if value > 5 else -math.inf,
+        "spread": math.nan,
+        "feedback": f"\x1b[31mf() = {value}\x1b[0m",
+    }
+
+
+@pytest.mark.slow
+def test_a_run_with_inf_and_nan_metrics_shows_in_the_report_and_the_dashboard(
+    make_task, tmp_path: Path, tab, request
+) -> None:
+    run_dir = recorded_run(make_task(), tmp_path / "run", VALUES, score=odd_scores)
+    html = tmp_path / "report.html"
+    assert main(["report", str(run_dir), "-o", str(html)]) == 0
+    embedded = html.read_text().split('type="application/json">')[1].split("</script>")[0]
+    json.loads(embedded, parse_constant=lambda name: pytest.fail(f"{name} in the JSON"))
+    open_offline(tab, html)
+    pages = [tab]
+    dashboard, url = start_dashboard(run_dir)
+    request.addfinalizer(lambda: stop(dashboard))
+    live = tab.context.new_page()
+    errors: list[str] = []
+    live.on("pageerror", lambda error: errors.append(str(error)))
+    live.goto(url)
+    live.wait_for_selector("#score-plot svg")
+    pages.append(live)
+    for page in pages:  # the report reads its embedded data, the dashboard its stream and API
+        assert page.locator('[data-stat="best score"] .value').inner_text() == "-0.5"
+        assert page.locator("#score-plot circle.hyp").count() == len(VALUES) + 1
+        page.click('#views a[data-view="hypotheses"]')
+        page.fill("#filter-text", "9.5")
+        page.locator("#hyp-table tbody tr").click()
+        page.wait_for_selector("#detail table.metrics")
+        metrics = page.locator("#detail table.metrics").inner_text().split()
+        assert metrics == ["ratio", "inf", "spread", "nan"], metrics
+        feedback = page.locator("#detail pre.feedback").inner_text()
+        assert feedback == "\\x1b[31mf() = 9.5\\x1b[0m"  # the escapes shown, as hone show does
+        page.click("#detail-close")
+    live.close()
+    assert not errors, errors
+
+
+@pytest.mark.slow
+def test_a_folder_of_runs_in_one_report_and_one_dashboard(
+    make_task, tmp_path: Path, tab, capsys, request
+) -> None:
+    """`hone report runs/` and `hone dashboard runs/`: every run in the folder, side by side."""
+    task_dir = make_task()
+    for name, values in (("first", [3.0, 6.0]), ("second", [9.0, 12.0])):
+        recorded_run(task_dir, tmp_path / "runs" / name, values)
+    (tmp_path / "runs" / "notes").mkdir()  # not a run: passed over
+    html = tmp_path / "both.html"
+    assert main(["report", str(tmp_path / "runs"), "-o", str(html)]) == 0
+    assert f"report of 2 runs written to {html}" in capsys.readouterr().out
+    embedded = html.read_text().split('id="hone-data" type="application/json">')[1]
+    data = json.loads(embedded.split("</script>")[0].replace("<\\/", "</"))
+    assert [run["label"] for run in data["runs"]] == ["first", "second"]
+    open_offline(tab, html)
+    assert tab.locator("#runs a").all_inner_texts() == ["first", "second"]
+    dashboard, url = start_dashboard(tmp_path / "runs")
+    request.addfinalizer(lambda: stop(dashboard))
+    tab.unroute("**/*")  # (open_offline blocked the network; the dashboard is on loopback)
+    tab.goto(url + "#view=compare")
+    tab.wait_for_selector("#compare-plot path.run-line")
+    assert tab.locator("#runs a").all_inner_texts() == ["first", "second"]
+    assert main(["report", str(tmp_path / "runs" / "notes")]) == 2
+    assert "is neither a hone run nor a folder of runs" in capsys.readouterr().err

@@ -1,21 +1,68 @@
-"""Other tools' evaluator contracts, so that their task folders run unchanged.
+"""Evaluator contracts: how a task's evaluator is loaded, run and its results read.
 
-`CONTRACTS` names the ways an evaluator can be run and its results read (`[evaluation]
-contract`): hone's own (`hone.evaluation.coerce_result`), OpenEvolve's (`hone.compat.openevolve`)
-and ShinkaEvolve's (`hone.compat.shinka`). `EvaluationResult` is a small class compatible with
-OpenEvolve's, for evaluators that return one without OpenEvolve installed.
+`CONTRACTS` maps each `[evaluation] contract` name (`hone.settings.ContractName`) to its module:
+hone's own (`hone.compat.hone`), OpenEvolve's (`hone.compat.openevolve`) and ShinkaEvolve's
+(`hone.compat.shinka`), so that the peers' task folders run unchanged. Each module has one
+entry point, ``load(path, settings) -> Loaded``, called only in the evaluation worker
+(`hone.sandbox.worker`), never in hone's own process. Adding a contract: a module with `load`,
+one line in `CONTRACTS` and its name in `ContractName`.
+
+`EvaluationResult` is a small class compatible with OpenEvolve's, for evaluators that return
+one without OpenEvolve installed.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-CONTRACTS: dict[str, str] = {
-    "hone": "hone.evaluation",
+if TYPE_CHECKING:  # (the worker imports this module: it needs no settings)
+    from hone.settings import ContractName
+
+CONTRACTS: dict[ContractName, str] = {
+    "hone": "hone.compat.hone",
     "openevolve": "hone.compat.openevolve",
     "shinka": "hone.compat.shinka",
 }
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A loaded evaluator and how the worker runs it.
+
+    `trusted` False: ``evaluate(program_path)`` runs confined, in the same process as the
+    candidate (which can therefore forge its result). `trusted` True: ``evaluate(program)``
+    runs unconfined and the candidate in a confined process of its own, reached through
+    `hone.sandbox.program.Program`; only data crosses.
+    """
+
+    evaluate: Callable[[Any], object]
+    trusted: bool = False
+
+
+def load(contract: ContractName, path: str, settings: Mapping[str, Any]) -> Loaded:
+    """The evaluator at `path`, loaded by the contract `contract` names (in the worker)."""
+    loaded: Loaded = importlib.import_module(CONTRACTS[contract]).load(path, settings)
+    return loaded
+
+
+def import_evaluator(path: str) -> ModuleType:
+    """Import the evaluator module at `path` (its folder first on `sys.path`, for its own
+    imports), once per worker."""
+    sys.path.insert(0, str(Path(path).parent))
+    spec = importlib.util.spec_from_file_location("hone_task_evaluator", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path!r}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 @dataclass
@@ -59,4 +106,4 @@ class EvaluationResult:
         return sum(self.get_artifact_size(key) for key in self.artifacts)
 
 
-__all__ = ["CONTRACTS", "EvaluationResult"]
+__all__ = ["CONTRACTS", "EvaluationResult", "Loaded", "import_evaluator", "load"]

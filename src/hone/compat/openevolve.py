@@ -38,9 +38,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hone.compat import EvaluationResult
+from hone import inbound
+from hone.compat import EvaluationResult, Loaded, import_evaluator
 from hone.evaluation import Evaluation
-from hone.sandbox.program import describe
+from hone.sandbox import describe
 
 DEFAULT_THRESHOLDS = (0.5, 0.75, 0.9)  # OpenEvolve's (hone.formats.openevolve sets them)
 ARTIFACT_CHARS = 20_480  # each artifact is cut here (OpenEvolve's prompt.max_artifact_bytes)
@@ -71,6 +72,13 @@ def install_stand_in() -> None:
     sys.modules["openevolve.evaluation_result"] = module
 
 
+def load(path: str, settings: Mapping[str, Any]) -> Loaded:
+    """The OpenEvolve evaluator at `path` (``openevolve.evaluation_result`` importable in it),
+    run untrusted: OpenEvolve's evaluators import the candidate themselves."""
+    install_stand_in()
+    return Loaded(evaluator(import_evaluator(path), settings))
+
+
 def evaluator(module: types.ModuleType, settings: Mapping[str, Any]) -> Callable[[str], Evaluation]:
     """The `evaluate(program_path) -> Evaluation` of an OpenEvolve evaluator module, with
     the worker's settings (cascade, cascade_thresholds, stage_timeout, feature_dimensions)."""
@@ -93,7 +101,6 @@ def evaluator(module: types.ModuleType, settings: Mapping[str, Any]) -> Callable
         result = call(final, program_path, seconds, "evaluate()")  # type: ignore[arg-type]
         return result if isinstance(result, Evaluation) else to_evaluation(result, dimensions)
 
-    evaluate.__name__ = "evaluate"
     return evaluate
 
 
@@ -152,13 +159,13 @@ def call(
 def outcome(value: object) -> Outcome | str:
     """A returned value as an Outcome, or why OpenEvolve would not accept it."""
     if isinstance(value, Mapping):
-        return Outcome(dict(value))
+        return Outcome(_plain(value))
     metrics = getattr(value, "metrics", None)
     if isinstance(metrics, Mapping):
         artifacts = getattr(value, "artifacts", None) or {}
         if not isinstance(artifacts, Mapping):
             artifacts = {"artifacts": artifacts}
-        return Outcome(dict(metrics), dict(artifacts))
+        return Outcome(_plain(metrics), dict(artifacts))
     return (
         f"returned a {type(value).__name__}; return a dict of metrics or an EvaluationResult "
         "(OpenEvolve would score it 0 as an error)"
@@ -267,6 +274,20 @@ def time_limit(seconds: float) -> Iterator[None]:
 
 async def _awaited(value: Any) -> object:
     return await value
+
+
+def _plain(metrics: Mapping[Any, Any]) -> dict[Any, Any]:
+    """The metrics with numpy's numbers as Python floats, and an integer too large for a float
+    as an infinity of its sign (not a finite score: invalid-output), as `hone.inbound` reads
+    numbers; other values as they are."""
+    plain = dict(metrics)
+    for key, value in plain.items():
+        if inbound.is_number(value):
+            try:
+                plain[key] = inbound.as_float(value)
+            except OverflowError:
+                plain[key] = math.inf if value > 0 else -math.inf
+    return plain
 
 
 def _number(value: object) -> bool:

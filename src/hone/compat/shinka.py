@@ -23,10 +23,17 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from hone.compat import Loaded
 from hone.evaluation import Evaluation
 from hone.verifiers import command
 
 _MARGIN = 2.0  # seconds kept from the candidate's timeout to read the results and report
+
+
+def load(path: str, settings: Mapping[str, Any]) -> Loaded:
+    """The ShinkaEvolve evaluator script at `path`, run per candidate in its sandbox (nothing
+    is imported: the script is a command)."""
+    return Loaded(evaluator(path, settings))
 
 
 def evaluator(path: str, settings: Mapping[str, Any]) -> Callable[[str], Evaluation]:
@@ -62,7 +69,6 @@ def evaluator(path: str, settings: Mapping[str, Any]) -> Callable[[str], Evaluat
             ran=ran,
         )
 
-    evaluate.__name__ = "evaluate"
     return evaluate
 
 

@@ -2,7 +2,8 @@
 
 `local` (worker processes on this machine, `hone.executors.local`) and `ray` (actors on a Ray
 cluster, `hone.executors.ray`); both run each candidate in hone's sandbox (`hone.sandbox`).
-Adding an executor: a module with ``make(task) -> Executor`` and one line in `EXECUTORS`.
+Adding an executor: a module with ``make(task) -> Executor``, one line in `EXECUTORS` and its
+name in `hone.settings.ExecutorName`.
 Modules load lazily, so the evaluation workers start without asyncio.
 """
 
@@ -13,11 +14,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from hone.evaluation import Evaluation
+from hone.settings import ExecutorName
 
 if TYPE_CHECKING:
     from hone.task import Task
 
-EXECUTORS: dict[str, str] = {
+EXECUTORS: dict[ExecutorName, str] = {
     "local": "hone.executors.local",
     "ray": "hone.executors.ray",
 }

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import math
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -53,6 +54,11 @@ class _Worker:
                 self.proc.kill()
             with contextlib.suppress(Exception):
                 await self.proc.wait()
+
+
+def usable_cores() -> int:
+    """The cores this process (and so each worker it starts) may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class ProcessPool:
@@ -134,7 +140,9 @@ class ProcessPool:
     def _settings(self) -> dict[str, Any]:
         c = self._config
         limits = Limits(
-            cpu_seconds=math.ceil(c.cpu_seconds or c.timeout),
+            # (by default the timeout's worth on every core the worker may use: a candidate or
+            # evaluator with threads may use several, and the wall clock bounds it anyway)
+            cpu_seconds=math.ceil(c.cpu_seconds or c.timeout * usable_cores()),
             memory_bytes=c.memory_mb << 20,
             processes=c.max_processes,
             open_files=c.max_open_files,

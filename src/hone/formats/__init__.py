@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hone import inbound
 from hone.edits import region
 from hone.exceptions import TaskError
 
@@ -90,6 +91,18 @@ def read_task(folder: Path, options: Options | None = None) -> Read:
         modules = {name: importlib.import_module(m) for name, m in FORMATS.items()}
         found = next((m for m in modules.values() if m.detect(folder)), modules["hone"])
         read = found.load(folder, options)  # hone's own format says what is missing
+    if options.instruction is not None:
+        where = "the instruction given with --instruction"
+    elif read.format == "hone":
+        where = f"the instruction in {str(folder / 'task.toml')!r}"
+    else:
+        where = f"the instruction of the task in {str(folder)!r}"
+    instruction, warning = checked_instruction(read.task.instruction, where)
+    read = dataclasses.replace(
+        read,
+        task=dataclasses.replace(read.task, instruction=instruction),
+        warnings=(*read.warnings, *([warning] if warning else [])),
+    )
     if options != Options():  # kept absolute, for resume from any directory
         source = Options(
             _absolute(options.config),
@@ -99,6 +112,25 @@ def read_task(folder: Path, options: Options | None = None) -> Read:
         )
         read = dataclasses.replace(read, task=dataclasses.replace(read.task, source=source))
     return read
+
+
+def checked_instruction(instruction: str, where: str) -> tuple[str, str]:
+    """The instruction as hone keeps it (valid text: `hone.inbound`), and a warning ('' for
+    none) when it is long: every prompt carries it whole. TaskError above MAX_INSTRUCTION
+    characters (`where` names it: "the instruction in 'task.toml'")."""
+    text = inbound.text(instruction)
+    size, tokens = len(text), len(text) // 4
+    if size > inbound.MAX_INSTRUCTION:
+        raise TaskError(
+            f"{where} is {size:,} characters; hone takes at most {inbound.MAX_INSTRUCTION:,} "
+            "(about 50,000 tokens), as every prompt carries it whole: shorten it"
+        )
+    if size > inbound.LONG_INSTRUCTION:
+        return text, (
+            f"{where} is {size:,} characters (about {tokens:,} tokens), and every prompt "
+            "carries it whole: more than a small model's context holds"
+        )
+    return text, ""
 
 
 def _absolute(path: Path | None) -> Path | None:

@@ -26,6 +26,9 @@ DEFAULT_TIMEOUT = 300.0  # OpenEvolve's evaluator.timeout, seconds per call or s
 DEFAULT_FEATURES = ("complexity", "diversity")  # OpenEvolve's database.feature_dimensions
 DEFAULT_BINS = 10
 DEFAULT_ARCHIVE = 100
+DEFAULT_SEED = 42  # OpenEvolve's random_seed
+DEFAULT_DIFFS = True  # OpenEvolve's diff_based_evolution
+PROVIDERS = (None, "openai")  # llm.provider values whose models hone reaches by openai:
 _MARGIN = 5.0  # seconds a candidate gets beyond its stages' time limits
 _STAGES = 3
 
@@ -234,6 +237,9 @@ def _task(
     seed = config.get("random_seed", int, "a whole number")
     if seed is not None:
         took.append(f"random_seed {seed} → seed")
+    else:
+        seed = DEFAULT_SEED
+        took.append(f"random_seed: OpenEvolve's default {seed} → seed")
     evaluation, search = _evaluation(config, names, took, warnings), _search(config, took)
     model = _model(config, took)
     task = Task(
@@ -259,7 +265,7 @@ def _task(
             parts.append(f"OpenEvolve keys hone does not use: {', '.join(ignored)}")
         if unknown:
             parts.append(f"keys OpenEvolve does not know either: {', '.join(unknown)}")
-        warnings.append(f"{config.where}: " + "; ".join(parts) + " (see docs/migrating.md)")
+        warnings.append(f"{config.where}: " + "; ".join(parts) + " (see hone docs migrating)")
     where = Path(config.where).name if config.path else "no config"
     note = f"read an OpenEvolve task ({program.name}, {evaluator.name}, {where})"
     return Read(
@@ -348,9 +354,13 @@ def _dimensions(config: Config) -> tuple[str, ...]:
 def _search(config: Config, took: list[str]) -> dict[str, Any]:
     search: dict[str, Any] = {}
     diff = config.get("diff_based_evolution", bool, "true or false")
-    if diff is not None:
-        search["edits"] = "diff" if diff else "full"
-        took.append(f"diff_based_evolution → {'SEARCH/REPLACE' if diff else 'whole-program'} edits")
+    default = diff is None
+    diff = DEFAULT_DIFFS if diff is None else diff
+    search["edits"] = "diff" if diff else "full"
+    took.append(
+        f"diff_based_evolution{': OpenEvolve default true' if default else ''} → "
+        f"{'SEARCH/REPLACE' if diff else 'whole-program'} edits"
+    )
     if not config.has("database.feature_dimensions"):
         return search
     dimensions = _dimensions(config)
@@ -401,7 +411,14 @@ def _model(config: Config, took: list[str]) -> dict[str, Any]:
             f"{config.where}: llm.models use different api_base URLs ({', '.join(sorted(set(bases)))}); "
             "hone's ensemble members share one: set llm.api_base"
         )
-    if names:
+    provider = config.get("llm.provider", str, "a provider name")
+    if names and provider not in PROVIDERS:
+        # (e.g. "claude_code": OpenEvolve drives the Claude Code CLI; never sent to OpenAI's
+        # endpoint: the spec names the provider, which no backend of hone is, so a run that
+        # calls the model is refused at its start unless --model chooses one)
+        model["spec"] = f"{provider}:{','.join(dict.fromkeys(names))}"
+        took.append(f"llm.provider {provider}: no backend of hone (choose one with --model)")
+    elif names:
         unique = list(dict.fromkeys(names))
         spec = (
             f"openai:{unique[0]}"

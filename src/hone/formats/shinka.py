@@ -32,6 +32,16 @@ _NAMESPACES = {"evo": "evo", "evo_config": "evo", "db": "db", "db_config": "db"}
 _NAMESPACES |= {"job": "job", "job_config": "job"}
 _RUNNER = ("max_evaluation_jobs", "max_proposal_jobs", "max_db_workers", "verbose", "debug")
 _TIME = re.compile(r"(\d+):(\d{1,2}):(\d{1,2})")
+# ShinkaEvolve's own task message when a folder gives none (shinka/defaults.py, 0.0.7)
+DEFAULT_TASK_SYS_MSG = (
+    "You are an expert optimization and algorithm design assistant. "
+    "Improve the program while preserving correctness and immutable regions."
+)
+# the settings hone reads (run_evo.py's keywords, a YAML's keys without their table)
+READ = (
+    "task_sys_msg", "num_generations", "patch_types", "init_program_path", "time",
+    "max_evaluation_jobs",
+)  # fmt: skip
 
 
 def detect(folder: Path) -> bool:
@@ -59,7 +69,7 @@ def load(folder: Path, options: Options | None = None) -> Read:
     _check_imports(tree, evaluate)
     took: list[str] = []
     unused: list[str] = []
-    settings = _script_settings(root / "run_evo.py")
+    settings, unread = _script_settings(root / "run_evo.py")
     source = dict.fromkeys(settings, "run_evo.py")
     if options.config is not None:  # the YAML's settings win over the script's
         configured = _yaml_settings(options.config, unused)
@@ -69,21 +79,20 @@ def load(folder: Path, options: Options | None = None) -> Read:
     program = _program_in(root)
     assert program is not None  # detect() said so
     if isinstance(settings.get("init_program_path"), str):
-        program = root / settings["init_program_path"]
-        if not program.is_file():
-            raise TaskError(f"{where}: init_program_path {str(program)!r} does not exist")
-        took.append(f"init_program_path {program.name}")
+        given = root / settings["init_program_path"]
+        if not given.is_file():
+            raise TaskError(f"{where}: init_program_path {str(given)!r} does not exist")
+        if given.resolve() != program.resolve():
+            took.append(f"init_program_path {settings['init_program_path']} → starting program")
+        program = given
     instruction = options.instruction
     if instruction is None:
         instruction = settings.get("task_sys_msg")
-        if not isinstance(instruction, str) or not instruction.strip():
-            raise TaskError(
-                f"{str(root)!r} is a ShinkaEvolve folder without a task message (task_sys_msg "
-                "in run_evo.py or in a YAML given with --config); pass --instruction 'what to "
-                "improve', or add a task.toml with an instruction and [evaluation] contract = "
-                "'shinka' (docs/migrating.md)"
-            )
-        took.append(f"task_sys_msg from {source['task_sys_msg']} → instruction")
+        if isinstance(instruction, str) and instruction.strip():
+            took.append(f"task_sys_msg from {source['task_sys_msg']} → instruction")
+        else:  # as ShinkaEvolve does
+            instruction = DEFAULT_TASK_SYS_MSG
+            took.append("instruction: ShinkaEvolve's default task_sys_msg (the folder has none)")
     try:
         tables = _tables(settings, where, took)
     except ConfigError as exc:
@@ -101,7 +110,12 @@ def load(folder: Path, options: Options | None = None) -> Read:
     if unused:
         warnings = (
             f"{options.config}: ShinkaEvolve keys hone does not use: {', '.join(unused)} "
-            "(see docs/migrating.md)",
+            "(see hone docs migrating)",
+        )
+    if unread:
+        warnings += (
+            f"{root / 'run_evo.py'}: ShinkaEvolve settings hone does not use: "
+            f"{', '.join(unread)} (see hone docs migrating)",
         )
     note = f"read a ShinkaEvolve task ({program.name}, evaluate.py)" + (
         ": " + ", ".join(took) if took else ""
@@ -129,7 +143,7 @@ def _check_imports(tree: ast.Module, evaluate: Path) -> None:
                 raise TaskError(
                     f"evaluator {str(evaluate)!r} imports {name!r}, and ShinkaEvolve is not "
                     "installed where hone runs; install it (pip install shinka-evolve) or "
-                    "write metrics.json and correct.json without it (docs/migrating.md)"
+                    "write metrics.json and correct.json without it (hone docs migrating)"
                 )
 
 
@@ -156,15 +170,17 @@ def _yaml_settings(path: Path, unused: list[str]) -> dict[str, Any]:
     return flat
 
 
-def _script_settings(script: Path) -> dict[str, Any]:
+def _script_settings(script: Path) -> tuple[dict[str, Any], list[str]]:
     """Literal settings in a run_evo.py, read with `ast` (the script is never run): the task
-    message and, where written as literals, num_generations, patch_types and the job's time."""
+    message and, where written as literals (or as names bound to literals, or, for
+    `init_program_path`, a path built from the script's folder), the settings in `READ`; and
+    the other settings its ShinkaEvolve calls pass (`EvolutionConfig(...)`, ...), unread."""
     if not script.is_file():
-        return {}
+        return {}, []
     try:
         tree = ast.parse(script.read_text(encoding="utf-8"))
     except (SyntaxError, UnicodeDecodeError):
-        return {}
+        return {}, []
     constants: dict[str, Any] = {}
     for statement in tree.body:
         targets: list[ast.expr]
@@ -176,25 +192,60 @@ def _script_settings(script: Path) -> dict[str, Any]:
             continue
         for target in targets:
             if isinstance(target, ast.Name):
+                if "__file__" in ast.unparse(value):
+                    constants[target.id] = "."  # the script's folder: the task folder
+                    continue
                 literal = _literal(value, constants)
                 if literal is not None:
                     constants[target.id] = literal
     settings: dict[str, Any] = {}
+    unread: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
-            job = ast.unparse(node.func).endswith("JobConfig")  # time is the job's limit
+            call = ast.unparse(node.func).rsplit(".", 1)[-1]
+            if not call.endswith(("Config", "Runner")):
+                continue
             for keyword in node.keywords:
-                if keyword.arg in ("task_sys_msg", "num_generations", "patch_types") or (
-                    keyword.arg == "time" and job
-                ):
-                    literal = _literal(keyword.value, constants)
-                    if literal is not None:
-                        settings.setdefault(keyword.arg, literal)
+                name = keyword.arg
+                if name is None or name.endswith("_config"):  # (the configs, passed on)
+                    continue
+                if name == "time" and not call.endswith("JobConfig"):
+                    continue
+                if name == "eval_program_path":  # what hone runs anyway: evaluate.py here
+                    named = _path(keyword.value, constants)
+                    if named and (script.parent / named).resolve() == script.parent / "evaluate.py":
+                        continue
+                if name not in READ:
+                    unread.append(f"{call}.{name}")
+                    continue
+                read = (_path if name == "init_program_path" else _literal)(
+                    keyword.value, constants
+                )
+                if read is not None:
+                    settings.setdefault(name, read)
     if "task_sys_msg" not in settings:
         messages = [v for k, v in constants.items() if k.endswith("task_sys_msg")]
         if messages and isinstance(messages[0], str):
             settings["task_sys_msg"] = messages[0]
-    return settings
+    return settings, unread
+
+
+def _path(node: ast.expr, constants: Mapping[str, Any]) -> str | None:
+    """A path written as a literal or built from the script's folder (`str(TASK_DIR /
+    "initial.py")`, `os.path.join(HERE, "initial.py")`), relative to the task folder."""
+    if isinstance(node, ast.Call) and node.args:
+        name = ast.unparse(node.func)
+        if name in ("str", "Path", "pathlib.Path", "os.fspath") and len(node.args) == 1:
+            return _path(node.args[0], constants)
+        if name in ("os.path.join", "Path", "pathlib.Path"):
+            parts = [_path(arg, constants) for arg in node.args]
+            return None if None in parts else str(Path(*(p for p in parts if p)))
+        return None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+        left, right = _path(node.left, constants), _path(node.right, constants)
+        return None if left is None or right is None else str(Path(left, right))
+    value = _literal(node, constants)
+    return value if isinstance(value, str) else None
 
 
 def _literal(node: ast.expr, constants: Mapping[str, Any]) -> Any:

@@ -39,7 +39,7 @@ def load(folder: Path, options: Options | None = None) -> Read:
     if not toml_path.is_file():
         raise TaskError(
             f"{str(toml_path)!r} is missing; create it with at least an 'instruction' "
-            "(see docs/tasks.md), or point hone at an OpenEvolve folder (initial_program.*, "
+            "(see hone docs tasks), or point hone at an OpenEvolve folder (initial_program.*, "
             "evaluator.py) or a ShinkaEvolve one (initial.<ext>, evaluate.py)"
         )
     if options.config is not None:
@@ -164,7 +164,7 @@ def _check_evaluator(path: Path, where: str, contract: str) -> None:
     if not path.is_file():
         raise TaskError(
             f"evaluator {str(path)!r} is missing; create it with a function "
-            "evaluate(program_path) -> float | dict (see docs/tasks.md)"
+            "evaluate(program_path) -> float | dict (see hone docs tasks)"
         )
     names = top_level_names(path)
     if contract == "shinka":  # a script run with --program_path and --results_dir
@@ -173,7 +173,7 @@ def _check_evaluator(path: Path, where: str, contract: str) -> None:
         raise TaskError(
             f"evaluator {str(path)!r} defines no top-level 'evaluate'; add "
             "def evaluate(program_path): ... returning a float or a dict, or "
-            "def evaluate_program(program): ... (see docs/tasks.md)"
+            "def evaluate_program(program): ... (see hone docs tasks)"
         )
     if "evaluate_program" in names and "evaluate_stage1" in names:
         raise TaskError(

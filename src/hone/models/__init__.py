@@ -2,20 +2,20 @@
 
 A spec is ``<kind>`` or ``<kind>:<argument>``; `BACKENDS` lists the kinds (the CLI's help and
 every error message come from it). Adding a backend: a module with a factory
-``make(argument, config) -> Model`` and one line in `BACKENDS`.
+``make(argument, config) -> Model``, one line in `BACKENDS` and its kind in
+`hone.settings.BackendKind`; optionally ``check(argument, config)``, which refuses at once
+(before a run folder is made) what `make` would refuse.
 """
 
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import cast
 
 from hone.exceptions import ConfigError
 from hone.models.base import Completion, Message, Model, Request, Style, estimate_tokens
-
-if TYPE_CHECKING:
-    from hone.settings import ModelConfig
+from hone.settings import BackendKind, ModelConfig
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class Backend:
     timeout: float = 300.0  # seconds a call may take, unless [model] timeout says otherwise
 
 
-BACKENDS: dict[str, Backend] = {
+BACKENDS: dict[BackendKind, Backend] = {
     # the embedded model's 4 slots generate together on the same cores, so a call takes up to
     # 4 times as long as alone: measured, Qwen2.5-Coder-1.5B on 2 cores passed 300 s a call
     "embedded": Backend("hone.models.embedded", "embedded, embedded:<file.gguf>", False, 1200.0),
@@ -48,9 +48,11 @@ def spec_usage() -> str:
 def check_spec(config: ModelConfig) -> None:
     """Raise ConfigError at once for a spec `make_model` would refuse (it is slow to run)."""
     kind, _, arg = config.spec.partition(":")
-    backend = BACKENDS.get(kind)
+    backend = _backend(kind)
     if backend is None:
-        raise ConfigError(f"unknown model {config.spec!r}; use one of: {spec_usage()}")
+        raise ConfigError(
+            f"unknown model {config.spec!r}; use one of: {spec_usage()} (model, --model)"
+        )
     if backend.needs_argument and not arg:
         raise ConfigError(f"model {config.spec!r} needs a name after the colon, e.g. {kind}:NAME")
     if kind == "ensemble":
@@ -62,6 +64,10 @@ def check_spec(config: ModelConfig) -> None:
             )
         for member in members:
             check_spec(replace(config, spec=member))
+        return
+    check = getattr(importlib.import_module(backend.module), "check", None)
+    if check is not None:  # (a backend module imports its SDK only when it makes a model)
+        check(arg, config)
 
 
 def call_timeout(config: ModelConfig) -> float:
@@ -72,7 +78,7 @@ def call_timeout(config: ModelConfig) -> float:
     kind, _, arg = config.spec.partition(":")
     if kind == "ensemble":
         return max(call_timeout(replace(config, spec=m)) for m in ensemble_members(arg))
-    backend = BACKENDS.get(kind)  # (a model object passed from Python may carry any spec)
+    backend = _backend(kind)  # (a model object passed from Python may carry any spec)
     return backend.timeout if backend is not None else Backend.timeout
 
 
@@ -85,8 +91,15 @@ def make_model(config: ModelConfig) -> Model:
     """The backend a spec such as 'openai:gpt-4o-mini' names."""
     check_spec(config)
     kind, _, arg = config.spec.partition(":")
-    model: Model = importlib.import_module(BACKENDS[kind].module).make(arg, config)
+    backend = _backend(kind)
+    assert backend is not None  # (checked above)
+    model: Model = importlib.import_module(backend.module).make(arg, config)
     return model
+
+
+def _backend(kind: str) -> Backend | None:
+    """The backend of a spec's kind; None for a kind that is not a `BackendKind`."""
+    return BACKENDS.get(cast(BackendKind, kind))
 
 
 __all__ = [

@@ -12,6 +12,12 @@ if TYPE_CHECKING:
     from hone.settings import ModelConfig
 
 
+_NO_KEY = (
+    "ANTHROPIC_API_KEY is not set; set it, or give base_url (--base-url, [model] base_url) for "
+    "a compatible server that needs no key"
+)
+
+
 class AnthropicModel:
     """Messages API calls; the system message goes in `system`."""
 
@@ -35,10 +41,7 @@ class AnthropicModel:
                 raise MissingDependencyError("anthropic") from None
             api_key = os.environ.get("ANTHROPIC_API_KEY")
             if api_key is None and base_url is None:
-                raise ConfigError(
-                    "ANTHROPIC_API_KEY is not set; set it, or pass --base-url for a compatible "
-                    "server that needs no key"
-                )
+                raise ConfigError(_NO_KEY)
             client = anthropic.AsyncAnthropic(
                 api_key=api_key or "not-needed",
                 base_url=base_url,
@@ -85,6 +88,12 @@ class AnthropicModel:
     async def close(self) -> None:
         """Close the HTTP client."""
         await self._client.close()
+
+
+def check(argument: str, config: ModelConfig) -> None:
+    """Refuse now, before a run folder is made, a run with no key and no server of its own."""
+    if os.environ.get("ANTHROPIC_API_KEY") is None and config.base_url is None:
+        raise ConfigError(_NO_KEY)
 
 
 def make(argument: str, config: ModelConfig) -> AnthropicModel:

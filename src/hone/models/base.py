@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
-Style = Literal["completion", "chat"]
+from hone.settings import Style as Style  # (re-exported: the models' own word for it)
+
 Role = Literal["system", "user", "assistant"]
 
 
@@ -49,9 +50,10 @@ class Completion:
 class Model(Protocol):
     """A language model backend.
 
-    Two capabilities are optional, each a protocol of its own that a backend may also
-    implement: `LearnsFromOutcomes` (told how each answer did: an ensemble's bandit) and
-    `Resumable` (told how many calls a resumed run already made: prepared answers).
+    Three capabilities are optional, each a protocol of its own that a backend may also
+    implement: `LearnsFromOutcomes` (told how each answer did: an ensemble's bandit),
+    `Resumable` (told how many calls a resumed run already made: prepared answers) and
+    `Slotted` (says how many requests it serves at once: a llama.cpp server).
     """
 
     name: str
@@ -82,6 +84,16 @@ class Resumable(Protocol):
 
     def advance(self, calls: int) -> None:
         """Go on as if `calls` calls had been answered already."""
+        ...
+
+
+@runtime_checkable
+class Slotted(Protocol):
+    """A model that serves a known number of requests at once (more would queue there)."""
+
+    @property
+    def slots(self) -> int | None:
+        """Requests it generates at once; None when it did not say."""
         ...
 
 

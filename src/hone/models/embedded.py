@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from hone.exceptions import ConfigError, MissingDependencyError, ModelError
 from hone.models.base import Completion, Request, Style
@@ -77,6 +77,11 @@ class EmbeddedModel:
         except Exception as exc:
             raise ModelError(f"llama.cpp could not load {str(path)!r}: {exc}") from None
 
+    @property
+    def slots(self) -> int:
+        """Requests generated at once (continuous batching): more would wait in llama.cpp."""
+        return _SLOTS
+
     async def server(self) -> Any:
         """The running llama.cpp server, loaded on first use."""
         async with self._lock:
@@ -109,8 +114,9 @@ class EmbeddedModel:
         choice = result["choices"][0]
         text = choice["message"]["content"] if self.style == "chat" else choice["text"]
         usage = result.get("usage") or {}
+        # (the counts as llama.cpp gives them: `Metered` checks them, as every backend's)
         return Completion(
-            text or "", int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))
+            text or "", usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
         )
 
     async def close(self) -> None:
@@ -123,8 +129,7 @@ class EmbeddedModel:
 def make(argument: str, config: ModelConfig) -> EmbeddedModel:
     """`embedded` (the default model), `embedded:<name>` (see `packaged.MODELS`) or
     `embedded:<file.gguf>`."""
-    style = cast(Style, config.style) if config.style else None  # checked by ModelConfig
-    model = EmbeddedModel(argument or None, style=style)
+    model = EmbeddedModel(argument or None, style=config.style or None)
     model.grammar = config.grammar
     return model
 

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hone")
 _OPENAI_STOP_LIMIT = 4  # api.openai.com refuses more stop sequences; other servers take more
+# (the Python parameter and the option, as this error reaches both)
+_KEY_HINT = "give base_url (--base-url, [model] base_url)"
 
 
 class OpenAIModel:
@@ -34,8 +36,9 @@ class OpenAIModel:
         self.name = f"openai:{model}"
         self.model = model
         self.base_url = base_url
+        self.slots: int | None = None  # requests the server serves at once, when it says
         if client is None:
-            client = sdk_client(base_url, timeout, "pass --base-url")
+            client = sdk_client(base_url, timeout, _KEY_HINT)
             _warm_up()
         self._client = client
 
@@ -108,30 +111,68 @@ class OpenAIModel:
         await self._client.close()
 
 
+def check(argument: str, config: ModelConfig) -> None:
+    """Refuse now, before a run folder is made, what `make` would refuse after: no key and no
+    server of one's own."""
+    if os.environ.get("OPENAI_API_KEY") is None and config.base_url is None:
+        raise ConfigError(_no_key(_KEY_HINT))
+
+
 def make(argument: str, config: ModelConfig) -> OpenAIModel:
     """`openai:<model>`, at `config.base_url` when set (any OpenAI-compatible server)."""
     # (no timeout here: a run's deadline per call is `Metered`'s, from [model] timeout)
-    return OpenAIModel(argument, base_url=config.base_url)
+    model = OpenAIModel(argument, base_url=config.base_url)
+    if config.base_url is not None:
+        model.slots = server_slots(config.base_url)
+    return model
+
+
+def server_slots(base_url: str) -> int | None:
+    """How many requests the server at `base_url` generates at once, when it says: llama.cpp's
+    `GET /props` has `total_slots` (vLLM's `/v1/models` says only each model's length, and
+    hosted APIs nothing: None). Asked through the SDK's client, with a short deadline."""
+    try:
+        import openai
+    except ImportError:
+        raise MissingDependencyError("openai") from None
+    root = base_url.rstrip("/")
+    root = root.removesuffix("/v1")
+    client = openai.OpenAI(
+        api_key=os.environ.get("OPENAI_API_KEY") or "not-needed",
+        base_url=base_url,
+        max_retries=0,
+        timeout=5.0,
+    )
+    try:
+        data = client.get(f"{root}/props", cast_to=object)
+    except (openai.OpenAIError, ValueError):
+        return None  # not llama.cpp, or not answering yet: no limit of the server's
+    finally:
+        client.close()
+    slots = data.get("total_slots") if isinstance(data, dict) else None
+    return slots if type(slots) is int and slots > 0 else None
 
 
 def sdk_client(base_url: str | None, timeout: float | None, key_hint: str) -> Any:
     """An `openai.AsyncOpenAI` client, keyed by OPENAI_API_KEY; without a key, only for a
-    `base_url` (`key_hint` says how to give one: "pass --base-url", ...)."""
+    `base_url` (`key_hint` says how to give one: "give base_url (...)", ...)."""
     try:
         import openai
     except ImportError:
         raise MissingDependencyError("openai") from None
     api_key = os.environ.get("OPENAI_API_KEY")
     if api_key is None and base_url is None:
-        raise ConfigError(
-            f"OPENAI_API_KEY is not set; set it, or {key_hint} for a server that needs no key"
-        )
+        raise ConfigError(_no_key(key_hint))
     return openai.AsyncOpenAI(
         api_key=api_key or "not-needed",
         base_url=base_url,
         max_retries=2,
         timeout=openai.NOT_GIVEN if timeout is None else timeout,
     )
+
+
+def _no_key(key_hint: str) -> str:
+    return f"OPENAI_API_KEY is not set; set it, or {key_hint} for a server that needs no key"
 
 
 def _completion(name: str, data: object, request: Request) -> Completion:
@@ -141,7 +182,10 @@ def _completion(name: str, data: object, request: Request) -> Completion:
         raise ModelError(f"{name} returned no choices")
     message = choices[0].get("message") if isinstance(choices[0], dict) else None
     content = message.get("content") if isinstance(message, dict) else None
-    text = content if isinstance(content, str) else ""
+    if isinstance(content, list):  # content parts, as some compatible servers answer
+        parts = [p.get("text") for p in content if isinstance(p, dict)]
+        content = "".join(t for t in parts if isinstance(t, str))
+    text = content if isinstance(content, str) else ""  # (made valid text by `Metered`)
     usage = data.get("usage") if isinstance(data, dict) else None
     if not isinstance(usage, dict):
         usage = {}

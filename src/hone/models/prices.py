@@ -110,7 +110,7 @@ class Pricing:
                 raise ConfigError(
                     f"max_cost needs the price of {model!r}, which hone does not know; give it "
                     'in a prices file (e.g. [model] prices = "prices.toml" or --prices FILE, '
-                    "see docs/models.md#costs)"
+                    "see hone docs models)"
                 )
 
 

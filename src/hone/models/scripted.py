@@ -37,7 +37,7 @@ class ScriptedModel:
         if self.position >= len(self.answers):
             raise ModelError(
                 f"the scripted model has no answer left after {len(self.answers)}; "
-                "add answers or lower --max-llm-calls"
+                "add answers or lower max_llm_calls (--max-llm-calls)"
             )
         text = self.answers[self.position]
         self.position += 1
@@ -96,6 +96,12 @@ class FunctionModel:
 
     async def close(self) -> None:
         """Nothing to release."""
+
+
+def check(argument: str, config: ModelConfig) -> None:
+    """Refuse a missing answers file at once, before a run folder is made."""
+    if not Path(argument).is_file():
+        raise ConfigError(f"scripted answers file {argument!r} does not exist")
 
 
 def make(argument: str, config: ModelConfig) -> ScriptedModel:

@@ -14,6 +14,8 @@ import math
 import os
 from typing import Any
 
+from hone.sandbox import write_all
+
 MAX_MESSAGE = 256 << 20  # bytes
 _DTYPES = {"b", "i", "u", "f"}  # bool, signed, unsigned, float
 
@@ -41,9 +43,7 @@ def decode(data: bytes) -> Any:
 
 def send(fd: int, value: Any) -> None:
     """Write one framed message to a file descriptor."""
-    view = memoryview(encode(value))
-    while view:
-        view = view[os.write(fd, view) :]
+    write_all(fd, encode(value))
 
 
 def receive(fd: int) -> Any:

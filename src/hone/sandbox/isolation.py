@@ -473,6 +473,42 @@ def _private_filesystem(keep: list[str], tmp_bytes: int) -> None:
                 _kept_mounts.add((st.st_dev, st.st_ino))
 
 
+def bind_read_only(source: str, target: str) -> None:
+    """Show the folder `source` at `target` too, read-only there (in this mount namespace)."""
+    _mount(source, target, None, _MS_BIND | _MS_REC)
+    try:
+        _mount(None, target, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
+    except OSError:
+        unmount(target)
+        raise
+
+
+def mount_overlay(lower: str, upper: str, work: str, target: str) -> None:
+    """Mount at `target` the folder `lower` as seen through `upper`: every write lands in
+    `upper` (copied up), never in `lower`. `work` is overlayfs's scratch, on `upper`'s file
+    system. In a user namespace, Linux 5.11 or later."""
+    # The lower folder by a descriptor: its path may hold the ',' and ':' the options split at.
+    fd = os.open(lower, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        options = f"lowerdir=/proc/self/fd/{fd},upperdir={upper},workdir={work}"
+        try:
+            _mount("overlay", target, "overlay", _MS_NOSUID | _MS_NODEV, options)
+        except OSError as exc:
+            if exc.errno not in (errno.EINVAL, errno.EPERM):
+                raise
+            # Not root in the first user namespace: overlayfs's own metadata in user.* xattrs.
+            _mount("overlay", target, "overlay", _MS_NOSUID | _MS_NODEV, options + ",userxattr")
+    finally:
+        os.close(fd)
+
+
+def unmount(target: str) -> None:
+    """Detach what is mounted at `target` (lazily: still-open files keep it alive)."""
+    if _libc.umount2(target.encode(), _MNT_DETACH) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"unmount {target}: {os.strerror(code)}")
+
+
 def _under(path: str, roots: Iterable[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
 

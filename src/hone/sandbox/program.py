@@ -17,12 +17,11 @@ import select
 import signal
 import sys
 import time
-import traceback
 from pathlib import Path
 from typing import Any
 
 from hone.exceptions import CandidateError
-from hone.sandbox import codec
+from hone.sandbox import codec, describe, write_all
 from hone.sandbox.isolation import Limits, confine
 
 
@@ -173,18 +172,7 @@ def serve(path: str, requests: int, replies: int, *, memory_limit: int = 0) -> N
         except BaseException as exc:
             message = str(exc) if isinstance(exc, RuntimeError) and load_error else describe(exc)
             data = codec.encode({"error": message, "status": "error"})
-        view = memoryview(data)
-        while view:
-            view = view[os.write(replies, view) :]
-
-
-def describe(exc: BaseException) -> str:
-    """The exception and the innermost frames of the candidate's traceback."""
-    here = {__file__, codec.__file__}
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename not in here][-3:]
-    where = "; ".join(f"{Path(f.filename).name}:{f.lineno} in {f.name}" for f in frames)
-    message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    return f"{message} (at {where})" if where else message
+        write_all(replies, data)
 
 
 def _open_fds() -> list[int]:

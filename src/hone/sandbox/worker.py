@@ -2,21 +2,20 @@
 
 Run as ``python -m hone.sandbox EVALUATOR_PATH PROGRAM_FILENAME SETTINGS_JSON`` by
 `hone.executors.local`. It isolates itself (`hone.sandbox.isolation`: namespaces, a private file
-system view, subreaper), imports the (trusted) evaluator once, then answers one JSON request per
-line on stdin with one JSON reply per line on stdout.
+system view, subreaper), loads the evaluator once by its contract (`hone.compat.load`), then
+answers one JSON request per line on stdin with one JSON reply per line on stdout.
 
-Each candidate is evaluated in a forked child that leads its own session, runs confined (limits,
-its own user id when hone is root) in a private temporary directory with its output captured to
-a file, and reports through a pipe of its own. With a plain ``evaluate(program_path)`` the child
-runs the evaluator; with ``evaluate_program(program)`` the child stays trusted and the candidate
-runs in a confined grandchild (`hone.sandbox.program`). The worker, not the child, enforces the
-deadline, and afterwards kills and reaps everything the candidate started.
+Each candidate is evaluated in a forked child that leads its own session, in a private temporary
+directory with its output captured, and reports through a pipe of its own. An untrusted
+evaluator (`Loaded.trusted` False) runs confined (limits, its own user id when hone is root) in
+that child with the candidate; a trusted one stays unconfined there and the candidate runs in a
+confined grandchild (`hone.sandbox.program`). The worker, not the child, enforces the deadline,
+and afterwards kills and reaps everything the candidate started.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import math
 import os
@@ -27,14 +26,14 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hone.evaluation import STATUSES, Evaluation, Status, bounded, cascade, coerce_result
+from hone import compat
+from hone.compat import Loaded
+from hone.evaluation import STATUSES, Evaluation, Status, checked, coerce_result
 from hone.exceptions import CandidateError
-from hone.objective import Objective
-from hone.sandbox import isolation
+from hone.sandbox import describe, isolation, write_all
 from hone.sandbox.isolation import Limits
 
 _current_child = 0
@@ -86,12 +85,12 @@ def main(argv: list[str]) -> int:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     try:
-        evaluate = _load_evaluator(evaluator_path, settings)
+        loaded = compat.load(settings.get("contract", "hone"), evaluator_path, settings)
     except BaseException as exc:  # report any import failure, then stop
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         _reply(channel_out, {"fatal": f"importing {evaluator_path!r} failed: {detail}"})
         return 1
-    if getattr(evaluate, "__name__", "") == "evaluate_program":
+    if loaded.trusted:
         import hone.sandbox.program  # noqa: F401  (loaded once here, not per candidate)
     _reply(
         channel_out,
@@ -99,7 +98,7 @@ def main(argv: list[str]) -> int:
     )
     for line in sys.stdin:
         request = json.loads(line)
-        result = _evaluate_one(evaluate, request, program_filename, limits)
+        result = _evaluate_one(loaded, request, program_filename, limits)
         _reply(channel_out, {"id": request["id"], **result})
     return 0
 
@@ -109,54 +108,8 @@ def _reply(out: Any, message: dict[str, Any]) -> None:
     out.flush()
 
 
-def _load_evaluator(path: str, settings: dict[str, Any]) -> Callable[[Any], object]:
-    contract = settings.get("contract", "hone")
-    if contract == "shinka":  # evaluate.py is a command, run per candidate: nothing to import
-        from hone.compat import shinka
-
-        return shinka.evaluator(path, settings)
-    if contract == "openevolve":
-        from hone.compat import openevolve
-
-        openevolve.install_stand_in()
-    sys.path.insert(0, str(Path(path).parent))
-    spec = importlib.util.spec_from_file_location("hone_task_evaluator", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path!r}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    if contract == "openevolve":
-        return openevolve.evaluator(module, settings)
-    thresholds: list[float] = settings.get("thresholds", [])
-    objective: Objective = settings.get("objective", "maximize")
-    stages: list[Callable[[Any], object]] = []
-    while settings.get("cascade", True) and callable(
-        stage := getattr(module, f"evaluate_stage{len(stages) + 1}", None)
-    ):
-        stages.append(stage)
-    final = next(
-        (
-            getattr(module, n)
-            for n in ("evaluate_program", "evaluate")
-            if callable(getattr(module, n, None))
-        ),
-        None,
-    )
-    if stages:
-        if len(thresholds) < len(stages) - (final is None):
-            raise ImportError(
-                f"it has {len(stages)} cascade stages but [evaluation] cascade_thresholds "
-                f"lists {len(thresholds)} thresholds; give one per stage that can stop a candidate"
-            )
-        return cascade([*stages, *([final] if final else [])], thresholds, objective)
-    if final is None:
-        raise ImportError("it defines no callable 'evaluate' or 'evaluate_program'")
-    return final  # type: ignore[no-any-return]
-
-
 def _evaluate_one(
-    evaluate: Callable[[Any], object],
+    loaded: Loaded,
     request: dict[str, Any],
     program_filename: str,
     limits: Limits,
@@ -184,7 +137,7 @@ def _evaluate_one(
     if pid == 0:  # the child: never returns
         os.close(read_fd)
         os.close(out_read)
-        _child(evaluate, program_path, workdir, out_write, write_fd, limits)
+        _child(loaded, program_path, workdir, out_write, write_fd, limits)
     _current_child = pid
     os.close(write_fd)
     os.close(out_write)
@@ -233,7 +186,7 @@ def _evaluate_one(
 
 
 def _child(
-    evaluate: Callable[[Any], object],
+    loaded: Loaded,
     program_path: str,
     workdir: str,
     out: int,
@@ -252,39 +205,36 @@ def _child(
             os.closerange(3, fd)
         os.closerange(fd + 1, 65536)
         os.environ["HOME"] = os.path.join(os.path.dirname(workdir), "home")
-        trusted = getattr(evaluate, "__name__", "") == "evaluate_program"
-        if trusted:  # the evaluator stays trusted; the candidate runs in a confined child
+        if loaded.trusted:  # the evaluator stays trusted; the candidate runs in a confined child
             os.setsid()
             isolation.die_with_parent()
         else:
             isolation.confine(limits, _uid)
         os.chdir(workdir)
         try:
-            if trusted:
+            if loaded.trusted:
                 from hone.sandbox.program import Program
 
                 with Program(program_path, limits=limits, uid=_uid, keep_fds=(1, 2)) as program:
-                    evaluation = coerce_result(evaluate(program))
+                    evaluation = coerce_result(loaded.evaluate(program))
             else:
-                evaluation = coerce_result(evaluate(program_path))
+                evaluation = coerce_result(loaded.evaluate(program_path))
         except CandidateError as exc:
             evaluation = Evaluation.failed(_status(exc.status), f"the candidate: {exc.reason}")
         except MemoryError as exc:
             evaluation = Evaluation.failed(
                 "memory",
                 f"the evaluation ran out of memory (limit {limits.memory_bytes >> 20} MB): "
-                + _describe(exc),
+                + describe(exc),
             )
         except BaseException as exc:
-            evaluation = Evaluation.failed("error", _describe(exc))
+            evaluation = Evaluation.failed("error", describe(exc))
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(BaseException):
                 stream.flush()
-        payload = bounded(evaluation).to_json()
+        payload = checked(evaluation).to_json()
         data = json.dumps(payload, default=_json_default).encode()
-        view = memoryview(len(data).to_bytes(8, "big") + data)
-        while view:
-            view = view[os.write(fd, view) :]
+        write_all(fd, len(data).to_bytes(8, "big") + data)
     except BaseException:
         code = 70
     finally:
@@ -302,14 +252,6 @@ def _json_default(value: object) -> object:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return str(value)
-
-
-def _describe(exc: BaseException) -> str:
-    """The exception and the innermost frames of the candidate's traceback."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__][-3:]
-    where = "; ".join(f"{Path(f.filename).name}:{f.lineno} in {f.name}" for f in frames)
-    message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    return f"{message} (at {where})" if where else message
 
 
 class _Output:

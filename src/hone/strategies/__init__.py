@@ -1,8 +1,9 @@
 """Choosing what goes back to the model: the `Strategy` protocol, greedy top-k, and the
 registry of strategies.
 
-Adding a strategy: a module with ``make(search, objective) -> Strategy`` and one line in
-`STRATEGIES` (the settings check and the CLI's choices come from it).
+Adding a strategy: a module with ``make(search, objective) -> Strategy``, one line in
+`STRATEGIES` and its name in `hone.settings.StrategyName` (the settings check and the CLI's
+choices come from that).
 
 A strategy gets the run's `Population`, whose ranking and failures are kept up to date as
 hypotheses come in, so that choosing costs about the same at a hundred hypotheses or a
@@ -15,15 +16,13 @@ import importlib
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from typing import Protocol, TypeAlias
 
 from hone.objective import Objective, signed
 from hone.population import Candidate, Population
+from hone.settings import SearchConfig, StrategyName
 
-if TYPE_CHECKING:
-    from hone.settings import SearchConfig
-
-STRATEGIES: dict[str, str] = {
+STRATEGIES: dict[StrategyName, str] = {
     "top-k": "hone.strategies",
     "weighted": "hone.strategies.weighted",
     "power-law": "hone.strategies.weighted",

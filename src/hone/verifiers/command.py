@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import math
 import os
 import re
 import select
@@ -37,6 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from hone import inbound
 from hone.evaluation import SCORE_KEYS, Evaluation, Status, coerce_result
 
 MAX_OUTPUT = 1_000_000  # bytes of each output stream kept: the first and the last half
@@ -204,10 +204,9 @@ def read_results(
         flat["combined_score"] = default_score
     if verdict is not None:
         numbers = {
-            k: float(v)
+            k: inbound.as_float(v)
             for k, v in flat.items()
-            if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-            if k not in SCORE_KEYS
+            if inbound.finite(v) and k not in SCORE_KEYS  # (an int no float holds is not)
         }
         feedback = "\n".join(x for x in (str(flat.get("feedback") or ""), verdict.feedback) if x)
         return dataclasses.replace(verdict, metrics=numbers, feedback=feedback)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import json
 import socket
 from collections.abc import AsyncIterator, Sequence
 from importlib import resources
@@ -21,7 +20,8 @@ from typing import Any
 
 from hone.exceptions import MissingDependencyError, RunDirError, UserError
 from hone.reflection import add_note
-from hone.web.data import Cursor, RunReader
+from hone.web.data import Cursor, RunReader, to_json
+from hone.web.report import labels
 
 POLL = 0.2  # seconds between looks for changes in a run's store
 KEEP_ALIVE = 15.0  # seconds between comments on an idle stream
@@ -35,16 +35,6 @@ try:
     from starlette.staticfiles import StaticFiles
 except ImportError:  # pragma: no cover - the extra is not installed
     raise MissingDependencyError("starlette", "dashboard") from None
-
-
-def labels(runs: Sequence[Path]) -> list[str]:
-    """A short, distinct label for each run: its folder's name (with its parent's when two
-    runs share a name)."""
-    names = [run.resolve().name for run in runs]
-    return [
-        f"{run.resolve().parent.name}/{name}" if names.count(name) > 1 else name
-        for run, name in zip(runs, names, strict=True)
-    ]
 
 
 def make_app(runs: Sequence[Path]) -> Starlette:
@@ -89,7 +79,7 @@ def make_app(runs: Sequence[Path]) -> Starlette:
             found = reader(run_index(request)).hypothesis(int(request.path_params["id"]))
         except KeyError:
             return JSONResponse({"error": "no such run or hypothesis"}, status_code=404)
-        return JSONResponse(found)
+        return Response(to_json(found), media_type="application/json")
 
     async def note(request: Request) -> Response:
         try:
@@ -147,11 +137,13 @@ async def _events(folders: Sequence[Path]) -> AsyncIterator[str]:
 
 
 def _event(run: int, delta: dict[str, Any]) -> str:
-    return f"data: {json.dumps({'run': run, **delta}, separators=(',', ':'))}\n\n"
+    return f"data: {to_json({'run': run, **delta})}\n\n"
 
 
 def bind(port: int, host: str = "127.0.0.1") -> socket.socket:
     """A listening socket on this machine only; a port in use is a user error."""
+    if not 0 <= port <= 65535:
+        raise RunDirError(f"port {port} is no TCP port; pass one from 1 to 65535, or 0 for any")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:

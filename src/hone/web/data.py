@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,6 +133,8 @@ class RunReader:
     def hypothesis(self, candidate_id: int) -> Row:
         """One hypothesis in full: program, diff against its parent, outcome, and the model
         call that proposed it (prompt, answer, tokens, latency, cost). KeyError when absent."""
+        if not 0 <= candidate_id < 2**63:  # (no SQLite integer: no such hypothesis)
+            raise KeyError(candidate_id)
         row = self.conn.execute("SELECT * FROM candidates WHERE id = ?", (candidate_id,)).fetchone()
         if row is None:
             raise KeyError(candidate_id)
@@ -163,6 +166,26 @@ class RunReader:
             ).fetchone()
         found["call"] = dict(call) if call is not None else None
         return found
+
+
+def to_json(value: Any) -> str:
+    """`value` as strict JSON, which a browser's JSON.parse reads: a number that is not finite
+    (an evaluator's inf or nan metric) is written {"__float__": "inf"} (or "-inf", "nan"),
+    which the page reads back (app.js, `fromJson`); everything else as json.dumps writes it."""
+    try:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    except ValueError:  # (the rare case: only then is the value walked)
+        return json.dumps(_finite(value), separators=(",", ":"), allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"__float__": repr(value)}
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _hypothesis_row(row: sqlite3.Row, clip: int | None = _CLIP) -> Row:

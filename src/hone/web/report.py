@@ -1,16 +1,18 @@
-"""`hone report`: a run as one HTML file, the dashboard's page with its script, styles and the
+"""`hone report`: a run (or several side by side) as one HTML file, the dashboard's page with its script, styles and the
 run's data inlined, so it opens from disk with no network and no server (attach it to a paper
 or an issue)."""
 
 from __future__ import annotations
 
-import json
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hone.web.data import RunReader
+from hone.exceptions import RunDirError
+from hone.store import DB_NAME
+from hone.web.data import RunReader, to_json
 
 STATIC = Path(__file__).parent / "static"
 _PROMPT_LIMIT = 20_000  # characters of each prompt and answer kept in a report
@@ -48,7 +50,7 @@ def render(data: dict[str, Any]) -> str:
     page = (STATIC / "index.html").read_text(encoding="utf-8")
     style = (STATIC / "style.css").read_text(encoding="utf-8")
     script = (STATIC / "app.js").read_text(encoding="utf-8")
-    embedded = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    embedded = to_json(data).replace("</", "<\\/")
     script = script.replace("</script", "<\\/script")
     page = page.replace(
         '<link rel="stylesheet" href="/static/style.css">', f"<style>\n{style}</style>"
@@ -60,9 +62,38 @@ def render(data: dict[str, Any]) -> str:
     )
 
 
-def write_report(run_dir: Path, output: Path) -> int:
-    """Write the report of the run in `run_dir` to `output`; its size in bytes."""
-    html = render(report_data([run_dir], [run_dir.resolve().name]))
+def labels(runs: Sequence[Path]) -> list[str]:
+    """A short, distinct label for each run: its folder's name (with its parent's when two
+    runs share a name)."""
+    names = [run.resolve().name for run in runs]
+    return [
+        f"{run.resolve().parent.name}/{name}" if names.count(name) > 1 else name
+        for run, name in zip(runs, names, strict=True)
+    ]
+
+
+def run_folders(given: Sequence[Path]) -> list[Path]:
+    """The runs that folders name: a run folder itself, or a folder of runs (`runs/`: every
+    run in it, in name order). RunDirError for a folder that holds neither."""
+    found: list[Path] = []
+    for folder in given:
+        if (folder / DB_NAME).is_file() or not folder.is_dir():
+            found.append(folder)  # (not a folder: RunReader says so in one line)
+            continue
+        inside = sorted(p.parent for p in folder.glob(f"*/{DB_NAME}"))
+        if not inside:
+            raise RunDirError(
+                f"{str(folder)!r} is neither a hone run nor a folder of runs (no {DB_NAME} in it "
+                "or in its folders); pass the folder that 'hone run' printed, or its parent"
+            )
+        found += inside
+    return found
+
+
+def write_report(run_dirs: Sequence[Path], output: Path) -> int:
+    """Write the report of the runs in `run_dirs` (one, or several side by side) to
+    `output`; its size in bytes."""
+    html = render(report_data(list(run_dirs), labels(run_dirs)))
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(output.name + ".tmp")
     tmp.write_text(html, encoding="utf-8")

@@ -35,8 +35,8 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-import mpmath  # type: ignore[import-untyped]
-import sympy  # type: ignore[import-untyped]
+import mpmath
+import sympy
 
 from hone.evaluation import Evaluation
 from hone.verifiers.math.bounds import _BoundContext, _proved_nonnegative, _search, _sort_key

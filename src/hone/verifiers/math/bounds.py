@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import mpmath  # type: ignore[import-untyped]
-import sympy  # type: ignore[import-untyped]
+import mpmath
+import sympy
 
 from hone.verifiers.math.sampling import _from_unit, _subs, _value
 

@@ -10,9 +10,9 @@ import tokenize
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, TypeAlias
 
-import sympy  # type: ignore[import-untyped]
-from sympy.core.function import AppliedUndef  # type: ignore[import-untyped]
-from sympy.parsing.sympy_parser import (  # type: ignore[import-untyped]
+import sympy
+from sympy.core.function import AppliedUndef
+from sympy.parsing.sympy_parser import (
     auto_number,
     auto_symbol,
     convert_xor,

@@ -9,8 +9,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import mpmath  # type: ignore[import-untyped]
-import sympy  # type: ignore[import-untyped]
+import mpmath
+import sympy
 
 from hone.evaluation import Evaluation
 from hone.verifiers.math.parsing import Domain

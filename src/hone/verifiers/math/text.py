@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import mpmath  # type: ignore[import-untyped]
-import sympy  # type: ignore[import-untyped]
+import mpmath
+import sympy
 
 
 def _simplified_text(expr: sympy.Expr) -> str:

@@ -30,7 +30,15 @@ function money(usd) {  // hone.web.data.money
   return usd < 1 ? `$${usd.toFixed(4)}` : "$" + usd.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 }
 function seconds(s) { return s < 60 ? `${s.toFixed(s < 10 ? 1 : 0)} s` : s < 3600 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(1)} h`; }
-function esc(text) { return String(text ?? "").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]); }
+function esc(text) {  // as HTML text; control characters (an evaluator's colour codes) shown as \x1b, as `hone show` does
+  return String(text ?? "").replace(/\r\n/g, "\n").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c])
+    .replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => "\\x" + c.charCodeAt(0).toString(16).padStart(2, "0"));
+}
+// The server's and the report's JSON is strict (hone.web.data.to_json): a number that is not finite comes as {"__float__": "inf"}.
+const NONFINITE = { inf: Infinity, "-inf": -Infinity, nan: NaN };
+function fromJson(text) {
+  return JSON.parse(text, (k, v) => (v !== null && typeof v === "object" && Object.keys(v).length === 1 && Object.hasOwn(NONFINITE, v.__float__) ? NONFINITE[v.__float__] : v));
+}
 function better(run, a, b) { return b === null || b === undefined || (run.meta.objective === "minimize" ? a < b : a > b); }
 
 // ---- the runs' data -------------------------------------------------------------------------
@@ -282,7 +290,7 @@ function cellOf(h, dims) {
   const index = [];
   for (const [name, [lo, hi, bins]] of dims) {
     const v = h.metrics[name];
-    if (v === undefined || h.score === null) return null;
+    if (v === undefined || Number.isNaN(v) || h.score === null) return null;
     const n = Math.floor(bins);
     index.push(Math.min(Math.max(Math.floor(((v - lo) / (hi - lo)) * n), 0), n - 1));
   }
@@ -316,7 +324,7 @@ function renderCells(run, s, body, features) {  // hone.strategies.map_elites.Ma
 function renderFront(run, s, body, objectives) {
   const names = Object.keys(objectives).sort(), [a, b] = names;
   const signedV = (h, n) => (objectives[n] === "minimize" ? -1 : 1) * h.metrics[n];
-  const pts = s.hs.filter((h) => h.score !== null && names.every((n) => h.metrics[n] !== undefined));
+  const pts = s.hs.filter((h) => h.score !== null && names.every((n) => Number.isFinite(h.metrics[n])));
   const front = pts.filter((p) => !pts.some((q) => q !== p && names.every((n) => signedV(q, n) >= signedV(p, n)) && names.some((n) => signedV(q, n) > signedV(p, n))));
   body.innerHTML = `<div class="panel"><h2>Pareto front: ${front.length} of ${pts.length} programs</h2><div id="front-plot" class="plot"></div><p class="hint">${esc(a)} (${objectives[a]}) against ${esc(b)} (${objectives[b]}); the front is drawn larger and joined.${names.length > 2 ? " Only the first two objectives are drawn." : ""}</p></div>`;
   const box = document.getElementById("front-plot"), onFront = new Set(front.map((h) => h.id));
@@ -368,7 +376,7 @@ async function openDetail(run, id) {
   let h = run.details[id];
   if (!h && !STATIC) {
     const response = await fetch(`/api/runs/${run.index}/hypotheses/${id}`);
-    if (response.ok) h = await response.json();
+    if (response.ok) h = fromJson(await response.text());
   }
   if (state.detail !== id) return;
   const title = document.getElementById("detail-title"), body = document.getElementById("detail-body");
@@ -468,14 +476,14 @@ async function live() {
   stream.onerror = () => { indicator.textContent = "reconnecting…"; indicator.classList.remove("on"); };
   let ready = false;
   stream.onmessage = (e) => {  // a snapshot of each run, then its changes (again after a reconnection)
-    const delta = JSON.parse(e.data);
+    const delta = fromJson(e.data);
     merge(runs[delta.run], delta);
     if (!ready && runs.every((r) => r.loaded)) { ready = true; setUp(runs); }
     else if (ready) schedule();
   };
 }
 function fromReport() {
-  const data = JSON.parse(EMBEDDED.textContent);
+  const data = fromJson(EMBEDDED.textContent);
   document.body.classList.add("static-mode");
   const indicator = document.getElementById("live");
   indicator.textContent = `report of ${new Date(data.generated * 1000).toLocaleString()}`;
