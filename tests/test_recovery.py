@@ -49,9 +49,9 @@ def test_answers_stored_without_their_hypothesis_become_theirs_unasked(
         run_dir=tmp_path / "run",
     )
     store = Store.open(tmp_path / "run")
-    plain = answered(store, block(7.0), kind="hypothesis")
-    unfixed = answered(store, "no code here", kind="hypothesis")
-    fixed = answered(store, block(8.0), kind="fix", answer_of=unfixed)
+    plain = answered(store, block(7.0), kind="improve")
+    unfixed = answered(store, "no code here", kind="improve")
+    fixed = answered(store, block(8.0), kind="fix", fixes="improve", answer_of=unfixed)
     store.close()
     model = ScriptedModel([])
     result = hone.resume(tmp_path / "run", budget={"max_llm_calls": 4}, model=model)

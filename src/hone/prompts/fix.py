@@ -35,7 +35,7 @@ class Fixer:
             messages = chat.fix(answer.request.messages, answer.completion.text, answer.edit.reason)
             request = dataclasses.replace(answer.request, messages=messages)
             model.reserve()
-            purpose = {**answer.launch.prompt.purpose(), "kind": "fix", "answer_of": answer.call_id}
+            purpose = answer.launch.prompt.purpose(fix_of=answer.call_id)
             try:
                 completion, call_id = await model.call(request, answer.launch.slot.round, purpose)
             except ModelError as error:  # the answer is kept, unfixed, as a failed hypothesis
