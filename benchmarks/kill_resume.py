@@ -8,7 +8,7 @@ answers without code, so fix calls happen), evaluations that each start a daemon
 a resume to the end. Seeds ending in 2 or 7 kill during parameter tuning (stages of 8 trials),
 seeds ending in 4 while the packaged model is first assembled into an empty cache (the resume
 then uses the fault server, and the model is assembled again: the part file the kill left must
-go), the others 1.5-5 s into a run. Prints, over all cases: evaluated hypotheses before the
+go), the others 0-3.5 s after the first evaluation (while a candidate runs). Prints, over all cases: evaluated hypotheses before the
 kill and after the resume, answers that the kill left without a hypothesis (the resume makes
 them hypotheses), stages and part files the kills cut (the teeth), and the counts that must be
 0: lost, evaluated twice, paid twice (a request with the same prompt and seed sent again,

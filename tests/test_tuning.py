@@ -16,6 +16,7 @@ from hone.store import Store
 from hone.task import Task
 from hone.testing import FunctionVerifier, ScriptedModel
 from hone.tuning import constants, literal, substitute
+from tests.helpers import value_of
 
 PROGRAM = '''"""Docstring 2.5 is not a constant."""
 import math
@@ -32,15 +33,9 @@ def run():
 '''
 
 
-def value_of(program: str) -> float:
-    namespace: dict[str, object] = {}
-    exec(program, namespace)
-    return float(namespace["f"]())  # type: ignore[operator]
-
-
 def score(program: str) -> float:
     """Best at f() = 5."""
-    return -abs(value_of(program) - 5.0)
+    return -abs(value_of(program, "f") - 5.0)
 
 
 def make(tmp_path: Path, program: str = PROGRAM, **search: object) -> Task:
@@ -70,7 +65,7 @@ def test_substitute_writes_float_literals() -> None:
     found = constants(PROGRAM)
     program = substitute(PROGRAM, found, [2.0, 3.0])
     assert "return 2.0 * 3.0 + 0 * 3 + 0.0" in program
-    assert value_of(program) == 6.0
+    assert value_of(program, "f") == 6.0
     assert literal(3.0) == "3.0" and literal(1e-7) == "1e-07" and literal(0.123456789) == "0.123457"
 
 

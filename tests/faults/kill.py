@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.faults.server import FaultServer
+from tests.helpers import environment, hone_command, processes_with, stored, wait_until
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 CALLS = 24  # the run's model-call budget
 MARKER = "hone-kill-test-daemon"
 KINDS = ("run", "tuning", "assembly")
@@ -48,6 +48,7 @@ def run():
 EVALUATOR = f"""\
 import os
 import subprocess
+import sys
 import sys
 import time
 
@@ -109,14 +110,6 @@ def task_folder(where: Path, kind: str = "run") -> Path:
     return where
 
 
-def _hone(*args: str) -> list[str]:
-    return [sys.executable, "-m", "hone", *args]
-
-
-def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}", "NO_PROXY": "127.0.0.1"}
-
-
 def _evaluated(db: Path) -> dict[int, tuple[object, ...]]:
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
@@ -127,15 +120,7 @@ def _evaluated(db: Path) -> dict[int, tuple[object, ...]]:
 
 def survivors() -> list[int]:
     """Pids of test daemons still alive."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if MARKER.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
+    return processes_with(MARKER)
 
 
 def case(workdir: Path, seed: int, kind: str = "run") -> Outcome:
@@ -145,13 +130,13 @@ def case(workdir: Path, seed: int, kind: str = "run") -> Outcome:
     run_dir = workdir / "run"
     server = FaultServer("fixable", seed=seed).start()
     outcome = Outcome()
-    env = _env()
+    env = environment()
     model = ["--model", "openai:m", "--base-url", server.url]
     if kind == "assembly":  # the packaged model, into an empty cache
         env["HONE_CACHE"] = str(workdir / "cache")
         model = ["--model", "embedded"]
     try:
-        command = _hone(
+        command = hone_command(
             "run", str(task), *model, "--run-dir", str(run_dir), "--hypotheses", "2",
             "--workers", "2", "--max-llm-calls", str(CALLS), "--seed", str(seed),
         )  # fmt: skip
@@ -171,7 +156,7 @@ def case(workdir: Path, seed: int, kind: str = "run") -> Outcome:
             proc.kill()
         proc.wait()
         outcome.notes.append(f"killed the {'group' if group else 'process'}")
-        deadline = time.monotonic() + 3  # the kernel takes the namespaces down at once
+        deadline = time.monotonic() + 10  # the kernel takes the namespaces down at once
         while survivors() and time.monotonic() < deadline:
             time.sleep(0.05)
         alive = survivors()
@@ -193,8 +178,8 @@ def case(workdir: Path, seed: int, kind: str = "run") -> Outcome:
             outcome.stages_cut = int(bool(stage and json.loads(stage[0])))
         again = ["--model", "openai:m", "--base-url", server.url] if kind == "assembly" else []
         resumed = subprocess.run(
-            _hone("resume", str(run_dir), *again),
-            env=_env(),
+            hone_command("resume", str(run_dir), *again),
+            env=environment(),
             capture_output=True,
             text=True,
             timeout=300,
@@ -242,11 +227,12 @@ def _wait_for_the_moment(
             time.sleep(0.02)
         time.sleep(chooser.uniform(0.0, 4.0))
         return
-    time.sleep(chooser.uniform(1.5, 5.0))
-    # then at a moment when candidates are running (on a loaded machine they may take a while)
-    waited = time.monotonic() + 15
-    while not survivors() and time.monotonic() < waited and proc.poll() is None:
-        time.sleep(0.01)
+    # At a random moment once something is evaluated, when candidates are running.
+    db = workdir / "run" / "hone.db"
+    query = "SELECT COUNT(*) FROM candidates WHERE status != 'pending'"
+    wait_until(lambda: proc.poll() is not None or (stored(db, query) or 0) >= 1, "a verdict")
+    time.sleep(chooser.uniform(0.0, 3.5))
+    wait_until(lambda: proc.poll() is not None or bool(survivors()), "a running candidate")
 
 
 def _trials(db: Path) -> int:
@@ -290,7 +276,7 @@ def _assemble_again(workdir: Path, outcome: Outcome) -> None:
     from hone.models.packaged import DEFAULT, MODELS
 
     code = f"from hone.models.packaged import model_path; model_path({DEFAULT!r})"
-    env = {**_env(), "HONE_CACHE": str(workdir / "cache")}
+    env = {**environment(), "HONE_CACHE": str(workdir / "cache")}
     subprocess.run(
         [sys.executable, "-c", code], env=env, check=True, timeout=600, capture_output=True
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+from tests.helpers import environment
 
 pytestmark = [
     pytest.mark.slow,
@@ -98,7 +98,7 @@ def in_namespace(tmp_path: Path, task: Path, body: str) -> dict[str, object]:
         ["unshare", "--mount", "--propagation", "private", sys.executable, str(script),
          str(disk), str(task), str(answers)],
         capture_output=True, text=True, timeout=300,
-        env={**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"},
+        env=environment(),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     results: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])

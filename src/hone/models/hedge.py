@@ -90,6 +90,7 @@ async def race(
     delay: Callable[[], float | None],
     alone: Callable[[], bool],
     clock: Callable[[], float] = time.monotonic,
+    wall: Callable[[], float] = time.time,
 ) -> Race:
     """Send a request, and a second one once it has waited `delay()` seconds (asked again at
     each look: other calls answer meanwhile; None: not yet) when `alone()` says nothing else is
@@ -99,7 +100,7 @@ async def race(
 
     def start(number: int) -> None:
         task = asyncio.ensure_future(send())
-        result.attempts.append(Attempt(number, task, time.time(), clock()))
+        result.attempts.append(Attempt(number, task, wall(), clock()))
 
     start(1)
     watch = Stopwatch(clock, TICK + SLACK)

@@ -50,7 +50,8 @@ class Metered:
         *,
         timeout: float,
         model: Model | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.monotonic,  # for latencies
+        wall: Callable[[], float] = time.time,  # for the times stored
         pricing: Pricing | None = None,
         max_in_flight: int = 0,
         hedge: Hedge | None = None,
@@ -67,6 +68,7 @@ class Metered:
         self.store = store
         self.timeout = timeout
         self.clock = clock
+        self.wall = wall
         self.pricing = pricing or Pricing()
         self.usage = store.usage()
         self.in_flight = 0
@@ -125,6 +127,7 @@ class Metered:
                     delay=lambda: hedge.delay(self._latencies) if hedge is not None else None,
                     alone=self._quiet,
                     clock=self.clock,
+                    wall=self.wall,
                 )
         finally:
             self.in_flight -= 1

@@ -13,7 +13,6 @@ from typing import Any
 
 from hone.exceptions import RunDirError
 from hone.meta import RunMeta
-from hone.objective import Objective, better
 from hone.store import DB_NAME, readonly_connection
 
 Row = dict[str, Any]
@@ -249,22 +248,6 @@ def diff(before: str | None, after: str | None, parent: int, child: int) -> str:
             f"#{child}",
         )
     )
-
-
-def objective_of(meta: Row) -> Objective:
-    """The run's objective ('maximize' unless it says 'minimize')."""
-    return "minimize" if meta.get("objective") == "minimize" else "maximize"
-
-
-def best_of(meta: Row, hypotheses: list[Row]) -> Row | None:
-    """The best scored hypothesis (the earliest among equals)."""
-    objective, found = objective_of(meta), None
-    for h in hypotheses:
-        if h["score"] is not None and better(
-            objective, h["score"], found["score"] if found else None
-        ):
-            found = h
-    return found
 
 
 def models(meta: Row, calls: list[Row]) -> list[Row]:
