@@ -87,7 +87,8 @@ def awkward_run(run_dir: Path, **status: Any) -> Path:
 
 
 def flat_run(run_dir: Path) -> Path:
-    """Ten scores from 1000.0 to 1000.18 (+0.018 %), a step at each model call."""
+    """Ten scores from 1000.0 to 1000.18 (+0.018 %), a step at each model call; each with a
+    digit beyond those shown (the gain is not shown with more digits than the scores)."""
     store = Store.create(run_dir, RunMeta(task_name="flat", model={"spec": MODEL}, prices=LOCAL))
     for i in range(10):
         call = store.add_call(
@@ -97,7 +98,7 @@ def flat_run(run_dir: Path) -> Path:
         made = store.add_candidate(
             round=i, code=f"x = {i}\n", parent_ids=(i,) if i else (), call_id=call
         )
-        store.set_evaluation(made, Evaluation(score=1000.0 + i * 0.02))
+        store.set_evaluation(made, Evaluation(score=1000.0 + i * 0.0200001))
     store.set_status("stopped", stop_reason="patience")
     store.close()
     return run_dir

@@ -151,7 +151,12 @@ function gain(run, s) {  // [value, below it]: the change from the start's score
   if (!start) return ["-", `the start scored nothing · best ${g6(s.best.score)} · ${direction(run)}`];
   const d = s.best.score - start.score, signed = (v, text) => (v > 0 ? "+" : "") + text;
   const relative = start.score !== 0 && isFinite(d) ? ` (${signed(d, String(Number(((100 * d) / Math.abs(start.score)).toPrecision(3))))} %)` : "";
-  return [d === 0 ? "none yet" : signed(d, g6(d)) + relative, `${g6(start.score)} → ${g6(s.best.score)} · ${direction(run)}`];
+  return [d === 0 ? "none yet" : signed(d, difference(start.score, s.best.score)) + relative, `${g6(start.score)} → ${g6(s.best.score)} · ${direction(run)}`];
+}
+function difference(a, b) {  // b - a with no more decimals than a and b are shown with (not 0.0407408 for 2.24837 - 2.20763)
+  const places = (x) => { const t = g6(x); return t.includes("e") ? null : (t.split(".")[1] || "").length; };
+  const pa = places(a), pb = places(b);
+  return pa === null || pb === null ? g6(b - a) : g6(+(b - a).toFixed(Math.max(pa, pb)));
 }
 function statusOf(run) {  // how the run stands (hone.web.data.status_text), and whether a process drives it now
   const st = run.state || { running: false, text: run.meta.status || "-" };
