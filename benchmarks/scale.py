@@ -10,7 +10,9 @@ style), the near-copy check (`Population.near_copy` with `[search] novelty = 0.9
 shingles), and the store write plus registration of one more hypothesis (`add_call`,
 `add_candidate`, `set_evaluation`, `Population.add`, `Strategy.tell`, `set_placements`). The last columns give the time to load
 the run (the strategy told of every stored hypothesis, as a resumed run's is) and the
-resident memory of this process once it is loaded. Targets (issue 12): at
+resident memory of this process once it is loaded. A last line gives how much the store grew
+per hypothesis written (the database's pages, by SQLite's `dbstat`): the hypothesis's rows (the
+candidate, its files, their indexes) and its model call (a 4,000-character prompt). Targets (issue 12): at
 100,000 stored, each per-hypothesis cost at most 2x its cost at 100, and the process at most
 200 MB.
 
@@ -129,6 +131,21 @@ def fill(store: Store, n: int, rng: random.Random) -> None:
         )
 
 
+def stored_bytes(store: Store) -> dict[str, int]:
+    """The bytes of the database's pages by table (a table's indexes counted with it)."""
+    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    owners = {
+        row[0]: row[1] or row[0]
+        for row in store.conn.execute("SELECT name, tbl_name FROM sqlite_schema")
+    }
+    rows = store.conn.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name")
+    found: dict[str, int] = {}
+    for name, size in rows:
+        owner = owners.get(name, name)
+        found[owner] = found.get(owner, 0) + int(size)
+    return found
+
+
 def rss_mb() -> float:
     """This process's resident memory now."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -188,6 +205,7 @@ def measure_one(run_dir: Path, n: int, name: str, repeat: int) -> dict[str, floa
     memory = rss_mb()
     prompter = Prompter(task)
     selection = strategy.select(population, rng).whole(population.full)  # (warm)
+    before = stored_bytes(store)
     times: dict[str, list[float]] = {"write": [], "select": [], "prompt": [], "novelty": []}
     for i in range(repeat):  # one hypothesis after another, each step timed
         fresh = program(rng, n + i + 1)
@@ -220,6 +238,10 @@ def measure_one(run_dir: Path, n: int, name: str, repeat: int) -> dict[str, floa
         assert near is None or near[1] >= 0.95
     figures = {k: statistics.median(v) for k, v in times.items()}
     figures.update(load_s=load, rss_mb=max(memory, rss_mb()))
+    after = stored_bytes(store)
+    grown = {k: (after.get(k, 0) - before.get(k, 0)) / repeat for k in after}
+    figures["call_bytes"] = grown.pop("llm_calls", 0.0)
+    figures["hypothesis_bytes"] = sum(grown.values())
     loop.close()
     store.close()
     return figures
@@ -271,6 +293,11 @@ def main() -> None:
         ratio = max(b[w] / max(a[w], 1e-6) for w in ("select", "prompt", "novelty", "write"))
         print(f"{name:12s}{cells} {ratio:10.2f} {b['load_s']:8.1f} {b['rss_mb']:8.0f}")
     lean = results[large]["lean"]
+    grown = results[small][next(iter(STRATEGIES))]
+    print(
+        f"store growth per hypothesis at {small:,}: {grown['hypothesis_bytes']:,.0f} bytes for "
+        f"the hypothesis, {grown['call_bytes']:,.0f} for its model call"
+    )
     print(
         f"resume of {large:,} with the default settings (no near-copy index): "
         f"{lean['load_s']:.1f} s to load, {lean['rss_mb']:.0f} MB"

@@ -17,6 +17,7 @@ from hone.models.base import Request
 from hone.store import Store
 from hone.task import Task
 from hone.testing import FunctionModel, ScriptedModel
+from hone.tree import Tree
 from tests.conftest import PROGRAM, answer
 from tests.helpers import FakeClock, block, task_of, value_of
 
@@ -276,7 +277,9 @@ def test_resume_evaluates_pending_hypotheses_without_calling_the_model(
         latency=0.0,
     )
     program = Task.from_dir(task_dir).program.replace("return 1.0", "return 9.0")
-    store.add_candidate(round=2, code=program, parent_ids=(3,), call_id=call)
+    store.add_candidate(
+        round=2, tree=Tree.one("program.py", program), parent_ids=(3,), call_id=call
+    )
     store.close()
     model = ScriptedModel([])
     result = hone.resume(tmp_path / "run", budget={"max_llm_calls": 3}, model=model)

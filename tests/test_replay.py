@@ -18,6 +18,7 @@ from hone.session import Session, run_meta
 from hone.store import Store
 from hone.task import Task
 from hone.testing import FunctionModel
+from hone.tree import Tree
 from tests.helpers import FakeClock, stored, wait_until_async
 
 
@@ -187,8 +188,14 @@ def test_many_differences_are_counted_not_listed() -> None:
     from hone.population import Candidate
     from hone.replay import differences
 
-    old = [Candidate(i, 1, f"x = {i}", Evaluation(score=float(i))) for i in range(1, 21)]
-    new = [Candidate(i, 1, f"x = {i}", Evaluation(score=float(-i))) for i in range(1, 21)]
+    old = [
+        Candidate(i, 1, Tree.one("p.py", f"x = {i}"), Evaluation(score=float(i)))
+        for i in range(1, 21)
+    ]
+    new = [
+        Candidate(i, 1, Tree.one("p.py", f"x = {i}"), Evaluation(score=float(-i)))
+        for i in range(1, 21)
+    ]
     found = differences(old, new)
     assert len(found) == 10 and found[-1] == "… and 11 more differences"
     assert found[0] == "hypothesis #1: score 1.0 recorded, -1.0 replayed"

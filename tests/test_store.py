@@ -8,6 +8,7 @@ from hone.evaluation import Evaluation
 from hone.exceptions import RunDirError
 from hone.meta import RunMeta
 from hone.store import Store
+from hone.tree import Tree
 
 
 def test_round_trip_of_calls_candidates_and_meta(tmp_path: Path) -> None:
@@ -22,14 +23,16 @@ def test_round_trip_of_calls_candidates_and_meta(tmp_path: Path) -> None:
         started=1.0,
         latency=0.5,
     )
-    added = store.add_candidate(round=0, code="x = 1\n")
+    added = store.add_candidate(round=0, tree=Tree.one("program.py", "x = 1\n"))
     evaluated = store.set_evaluation(
         added, Evaluation(score=1.0, metrics={"a": 2.0}, feedback="ok"), output="hi"
     )
     first = added.id
-    pending = store.add_candidate(round=1, code="x = 2\n", parent_ids=(first,), call_id=call).id
+    pending = store.add_candidate(
+        round=1, tree=Tree.one("program.py", "x = 2\n"), parent_ids=(first,), call_id=call
+    ).id
     rejected = store.add_candidate(
-        round=1, code=None, call_id=call, evaluation=Evaluation.failed("invalid-edit", "no code")
+        round=1, tree=None, call_id=call, evaluation=Evaluation.failed("invalid-edit", "no code")
     ).id
     store.close()
 
@@ -115,7 +118,7 @@ def test_notes_after_sees_what_another_connection_added(tmp_path: Path) -> None:
 
 def test_a_store_without_the_kind_column_is_read_and_upgraded(tmp_path: Path) -> None:
     store = Store.create(tmp_path / "run")
-    store.add_candidate(round=0, code="x = 1\n")
+    store.add_candidate(round=0, tree=Tree.one("program.py", "x = 1\n"))
     store.close()
     with sqlite3.connect(tmp_path / "run" / "hone.db") as db:
         db.execute("ALTER TABLE candidates DROP COLUMN kind")  # as an older hone wrote it
@@ -123,7 +126,9 @@ def test_a_store_without_the_kind_column_is_read_and_upgraded(tmp_path: Path) ->
     assert [c.kind for c in readonly.candidates(pending=True)] == [""]
     readonly.close()
     store = Store.open(tmp_path / "run")
-    trial = store.add_candidate(round=0, code="x = 2\n", parent_ids=(1,), kind="tune")
+    trial = store.add_candidate(
+        round=0, tree=Tree.one("program.py", "x = 2\n"), parent_ids=(1,), kind="tune"
+    )
     assert [c.kind for c in store.candidates(pending=True)] == ["", "tune"] and trial.kind == "tune"
     store.close()
 
@@ -133,7 +138,9 @@ def test_placements_are_kept_in_the_order_told_and_an_older_store_gets_their_col
 ) -> None:
     store = Store.create(tmp_path / "run")
     for code in ("x = 1\n", "x = 2\n", "x = 3\n"):
-        store.set_evaluation(store.add_candidate(round=0, code=code), Evaluation(score=1.0))
+        store.set_evaluation(
+            store.add_candidate(round=0, tree=Tree.one("program.py", code)), Evaluation(score=1.0)
+        )
     store.close()
     with sqlite3.connect(tmp_path / "run" / "hone.db") as db:  # as an older hone wrote it
         db.execute("DROP INDEX candidates_placed")
@@ -173,7 +180,9 @@ def test_no_write_fails_on_what_a_caller_passes(tmp_path: Path) -> None:
             "prompt_tokens, completion_tokens, started, latency FROM llm_calls WHERE id = ?",
             [(1,)] * 1099,
         )
-    candidate = store.add_candidate(round=1, code=f"# {odd}\n")
+    with pytest.raises(ValueError, match=r"the text of program\.py is not valid Unicode"):
+        Tree.one("program.py", f"# {odd}\n")  # (a program is text: a tree holds no other)
+    candidate = store.add_candidate(round=1, tree=Tree.one("program.py", "# café\n"))
     evaluated = store.set_evaluation(
         candidate, Evaluation(score=1.0, feedback=odd, metrics={odd: 1.0}), output=odd
     )

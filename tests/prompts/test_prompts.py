@@ -8,6 +8,7 @@ from hone.population import Candidate
 from hone.prompts import build_prompt, parse_answer
 from hone.strategies import Selection
 from hone.task import Task
+from hone.tree import Tree
 
 PROGRAM = '''import math
 
@@ -149,12 +150,15 @@ or, for a larger change, as the complete new program in one ```python block. Cha
 
 def _selection() -> Selection:
     worse = Candidate(
-        1, 0, PROGRAM, Evaluation(score=-9.0, metrics={"value": 1.0}, feedback="f() = 1.0")
+        1,
+        0,
+        Tree.one("program.py", PROGRAM),
+        Evaluation(score=-9.0, metrics={"value": 1.0}, feedback="f() = 1.0"),
     )
     better = Candidate(
         2,
         1,
-        PROGRAM.replace("return 1.0", "return 4.0"),
+        Tree.one("program.py", PROGRAM.replace("return 1.0", "return 4.0")),
         Evaluation(score=-6.0, metrics={"value": 4.0}, feedback="f() = 4.0"),
     )
     failed = Candidate(3, 1, None, Evaluation.failed("invalid-edit", "the answer contains no code"))
@@ -191,7 +195,7 @@ def test_chat_prompt_is_pinned() -> None:
 
 def test_completion_style_falls_back_to_chat_without_a_function() -> None:
     task = Task(name="t", instruction="x", program="X = 1\n", evaluator=Path("e.py"))
-    parent = Candidate(1, 0, "X = 1\n", Evaluation(score=1.0))
+    parent = Candidate(1, 0, Tree.one("program.py", "X = 1\n"), Evaluation(score=1.0))
     prompt = build_prompt(task, Selection(parent), "completion")
     assert prompt.messages and prompt.function is None
 
@@ -389,8 +393,10 @@ def test_a_prompts_purpose_says_its_kind_and_brings_the_prompt_back() -> None:
     rebuilds the prompt of an answer from it, an older hone's "hypothesis" purpose too."""
     from hone.prompts import Prompt
 
-    parent = Candidate(1, 0, PROGRAM, Evaluation(score=1.0))
-    other = Candidate(2, 0, PROGRAM.replace("1.0", "2.0"), Evaluation(score=2.0))
+    parent = Candidate(1, 0, Tree.one("program.py", PROGRAM), Evaluation(score=1.0))
+    other = Candidate(
+        2, 0, Tree.one("program.py", PROGRAM.replace("1.0", "2.0")), Evaluation(score=2.0)
+    )
     crossed = Prompt(parent, (parent, other), niche=3, kind="crossover")
     assert crossed.purpose()["kind"] == "crossover" and crossed.purpose()["parents"] == [1, 2]
     fix = crossed.purpose(fix_of=7)

@@ -68,7 +68,7 @@ def run_worker(folder: Path, declared_trusted: bool) -> dict[str, float]:
     argv = [str(folder), str(folder / "evaluate.py"), "program.py", json.dumps(settings)]
     ran = subprocess.run(
         [sys.executable, "-c", START, *argv],
-        input=json.dumps({"id": 1, "program": "x = 1\n", "timeout": 20}) + "\n",
+        input=json.dumps({"id": 1, "files": {"program.py": "x = 1\n"}, "timeout": 20}) + "\n",
         capture_output=True,
         text=True,
         env=scrubbed_env(),
