@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -45,6 +46,7 @@ from hone.settings import SearchConfig
 from hone.store import Store
 from hone.strategies import STRATEGIES, make_strategy
 from hone.task import Task
+from hone.tree import Tree
 
 TEMPLATE = '''"""Pack {n} circles in the unit square."""
 import math
@@ -100,19 +102,25 @@ def program(rng: random.Random, n: int) -> str:
 
 
 def fill(store: Store, n: int, rng: random.Random) -> None:
-    """n evaluated hypotheses in the store, fast (one transaction)."""
-    rows = []
+    """n evaluated hypotheses in the store, fast (one transaction), each program stored as
+    the store keeps it (a blob and the hypothesis's files; `code` in a store before trees)."""
+    trees = "files" in {row[1] for row in store.conn.execute("PRAGMA table_info(candidates)")}
+    rows, blobs = [], []
     for i in range(1, n + 1):
         failed = i > 1 and rng.random() < 0.25
         score = None if failed else rng.uniform(1.5, 2.6)
         metrics = {} if failed else {"x": rng.random(), "y": rng.random()}
         code = program(rng, i)
+        digest = hashlib.sha256(code.encode()).hexdigest()  # (hone.tree.blob_hash)
+        if trees:
+            blobs.append((digest, zlib.compress(code.encode())))
         rows.append(
             (
                 i,
                 (i - 1) // 8,
                 json.dumps([rng.randint(1, i - 1)] if i > 1 else []),
-                code,
+                None if trees else code,
+                json.dumps({"program.py": digest}) if trees else None,
                 hashlib.blake2b(code.encode(), digest_size=12).hexdigest(),  # distinct programs
                 "error" if failed else "ok",
                 score,
@@ -124,11 +132,19 @@ def fill(store: Store, n: int, rng: random.Random) -> None:
         )
     with store.conn:
         store.conn.execute("BEGIN")
-        store.conn.executemany(
-            "INSERT INTO candidates(id, round, parent_ids, code, key, status, score, metrics, "
-            "reason, niche, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+        if trees:
+            store.conn.executemany("INSERT OR IGNORE INTO blobs(hash, data) VALUES (?, ?)", blobs)
+            store.conn.executemany(
+                "INSERT INTO candidates(id, round, parent_ids, code, files, key, status, score, "
+                "metrics, reason, niche, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        else:
+            store.conn.executemany(
+                "INSERT INTO candidates(id, round, parent_ids, code, key, status, score, "
+                "metrics, reason, niche, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [row[:4] + row[5:] for row in rows],
+            )
 
 
 def stored_bytes(store: Store) -> dict[str, int]:
@@ -210,15 +226,15 @@ def measure_one(run_dir: Path, n: int, name: str, repeat: int) -> dict[str, floa
     for i in range(repeat):  # one hypothesis after another, each step timed
         fresh = program(rng, n + i + 1)
         t0 = time.perf_counter()
-        near = loop.run_until_complete(population.near_copy(fresh))
+        near = loop.run_until_complete(population.near_copy(Tree.one("program.py", fresh)))
         t1 = time.perf_counter()
         call = store.add_call(
             round=n, model="m", prompt="p" * 4000, completion=fresh, prompt_tokens=1000,
             completion_tokens=500, started=time.time(), latency=1.0, seed=i,
         )  # fmt: skip
         added = store.add_candidate(
-            round=n, code=fresh, parent_ids=(selection.parent.id,), call_id=call,
-            niche=selection.niche,
+            round=n, tree=Tree.one("program.py", fresh), parent_ids=(selection.parent.id,),
+            call_id=call, niche=selection.niche,
         )  # fmt: skip
         evaluation = Evaluation(
             score=rng.uniform(1.5, 2.6), metrics={"x": rng.random(), "y": rng.random()}

@@ -219,9 +219,8 @@ def _describe_tree(candidate: Candidate, *, best: bool, against: Tree | None = N
     files = tree.changed(against) if against is not None else dict(tree)
     parts = [_outcome(candidate, best)]
     if against is not None:
-        same = len(tree) - len(files)
         parts.append(
-            f"(its files that differ from the program to improve; {same} more are the same)"
+            "(the files in which it differs from the program to improve)"
             if files
             else "(its files are those of the program to improve)"
         )
@@ -235,7 +234,7 @@ def _fenced(path: str, text: str) -> str:
     ticks = "`" * max(3, max((len(run) + 1 for run in _ticks(text)), default=3))
     language = language_of(path)
     info = f"{language} {path}" if language else path
-    return f"{path}\n{ticks}{info}\n{text.rstrip()}\n{ticks}"
+    return f"\n{path}\n{ticks}{info}\n{text.rstrip()}\n{ticks}"
 
 
 def _ticks(text: str) -> list[str]:
