@@ -121,13 +121,15 @@ def test_an_answer_that_did_not_apply_has_no_diff(tmp_path: Path) -> None:
     """No program: no diff (against nothing, the whole parent read as deleted); the answer is
     there to show instead."""
     store = Store.create(tmp_path / "r")
-    store.set_evaluation(store.add_candidate(round=0, code="x = 1\n"), Evaluation(score=1.0))
+    store.set_evaluation(
+        store.add_candidate(round=0, tree=Tree.one("program.py", "x = 1\n")), Evaluation(score=1.0)
+    )
     call = store.add_call(
         round=1, model="m", prompt="p", completion="Use a lattice.", prompt_tokens=1,
         completion_tokens=1, started=0.0, latency=0.1, purpose={"kind": "improve"},
     )  # fmt: skip
     rejected = Evaluation.failed("invalid-edit", "no code block")
-    store.add_candidate(round=1, code=None, parent_ids=(1,), call_id=call, evaluation=rejected)
+    store.add_candidate(round=1, tree=None, parent_ids=(1,), call_id=call, evaluation=rejected)
     reader = RunReader.open(tmp_path / "r")
     found = reader.hypothesis(2)
     assert found["code"] is None and found["diff"] == ""
