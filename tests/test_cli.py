@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from hone.cli import main
+from hone.tree import Tree
 from tests.conftest import EVALUATOR, answer
 from tests.helpers import environment, hone_command, stored, wait_until
 
@@ -281,7 +282,9 @@ def test_show_highlights_the_program_in_its_own_language(
 
     meta = RunMeta("c", program_filename="tsp.c", model={"spec": "embedded"}, status="stopped")
     store = Store.create(tmp_path / "r", meta)
-    store.set_evaluation(store.add_candidate(round=0, code=code), Evaluation(score=1.0))
+    store.set_evaluation(
+        store.add_candidate(round=0, tree=Tree.one("program.py", code)), Evaluation(score=1.0)
+    )
     store.close()
     monkeypatch.setenv("FORCE_COLOR", "1")  # a terminal: the program is highlighted
     monkeypatch.setenv("COLUMNS", "100")

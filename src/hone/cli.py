@@ -731,10 +731,11 @@ def _show(args: argparse.Namespace) -> int:
     _print_evaluation(console, top)
     if console.is_terminal:
         language = language_of(meta.program_filename) or "text"
-        code = printable(top.code or "")
+        code = printable(top.tree.text if top.tree is not None else "")
         console.print(Syntax(code, language, line_numbers=False, word_wrap=True))
     else:  # piped or redirected: the program, never cropped to a width
-        console.out(printable(top.code or ""), highlight=False, end="")
+        text = top.tree.text if top.tree is not None else ""
+        console.out(printable(text), highlight=False, end="")
     table = Table("round", "hypotheses", "ok", "failed", "round best", "best so far")
     by_round: dict[int, list[Any]] = {}
     for c in candidates:

@@ -32,14 +32,16 @@ MODES = (
     "utf8",  # a body that is not UTF-8
     "mix",  # each request one of the above, drawn with a seeded generator
     "fixable",  # slowish answers, a third without code; an answer to a fix request is good
+    "fixable-tree",  # as fixable, for a folder task: a good answer is main.py, named, whole
     "surrogate",  # a good answer whose JSON holds a lone surrogate escape ("\ud800": valid JSON)
     "huge-usage",  # a good answer whose usage says 10**20 prompt tokens
     "negative-usage",  # a good answer whose usage says -10**9 prompt tokens
     "stall-once",  # request number STALLED stalls (nothing sent back); all others: "ok" at once
 )
 ANSWERED = ("ok", "prose", "oversized", "fixable", "surrogate", "huge-usage", "negative-usage")
+ANSWERED += ("fixable-tree",)
 _UNMIXED = ("mix", "stall", "trickle", "fixable", "surrogate", "huge-usage", "negative-usage")
-_UNMIXED += ("stall-once",)
+_UNMIXED += ("stall-once", "fixable-tree")
 RETRY_AFTER = 0.3  # seconds, in the 429 replies
 STALLED = 5  # the request that "stall-once" never answers
 
@@ -67,6 +69,26 @@ def answer(content: str, usage: tuple[int, int] = (10, 5)) -> bytes:
 def program(seed: int) -> str:
     """A good answer: f() returns a number that depends on the request's seed."""
     return f"```python\ndef f():\n    return {1 + seed % 97 / 10!r}\n```"
+
+
+TREE_MAIN = """\
+from helper import offset
+
+# EVOLVE-BLOCK-START
+def f():
+    return VALUE
+# EVOLVE-BLOCK-END
+
+
+def run():
+    return f() + offset()
+"""
+
+
+def tree_program(seed: int) -> str:
+    """A good answer to a folder task's prompt (main.py and helper.py): main.py whole, in a
+    fence named by its path, f() returning a number that depends on the request's seed."""
+    return f"```python main.py\n{TREE_MAIN.replace('VALUE', repr(1 + seed % 97 / 10))}```"
 
 
 @dataclass
@@ -151,14 +173,15 @@ class _Handler(BaseHTTPRequestHandler):
         with fault._lock:
             fault.log.append(Entry(mode, body.get("seed"), prompt, time.monotonic()))
         seed = int(body.get("seed") or 0)
-        if mode == "fixable":
+        good = tree_program(seed) if mode == "fixable-tree" else program(seed)
+        if mode in ("fixable", "fixable-tree"):
             time.sleep(random.Random(seed).uniform(0.02, 0.25))
             fixing = "could not be applied" in prompt
             usable = fixing or seed % 3 != 0
             mode = "ok" if usable else "prose"
         if mode in ("ok", "prose", "oversized"):
             text = {
-                "ok": program(seed),
+                "ok": good,
                 "prose": "I would raise the value a little, but I will not write the code.",
                 "oversized": program(seed) + "\n" + "# padding\n" * 600_000,
             }[mode]

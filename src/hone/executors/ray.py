@@ -22,6 +22,7 @@ from hone.executors import Verified
 from hone.executors.local import ProcessPool
 from hone.objective import Objective
 from hone.settings import EvaluationConfig
+from hone.tree import Tree
 
 if TYPE_CHECKING:
     from hone.task import Task
@@ -34,15 +35,23 @@ class _Node:
     """A Ray actor: one sandboxed evaluation worker on its node."""
 
     def __init__(
-        self, evaluator: str, program_filename: str, config: dict[str, Any], objective: Objective
+        self,
+        evaluator: str,
+        program_filename: str,
+        config: dict[str, Any],
+        objective: Objective,
+        base: str | None = None,
     ) -> None:
         settings = EvaluationConfig(**{**config, "workers": 1, "executor": "local"})
-        self.pool = ProcessPool(Path(evaluator).resolve(), program_filename, settings, objective)
+        folder = Path(base).resolve() if base is not None else None
+        self.pool = ProcessPool(
+            Path(evaluator).resolve(), program_filename, settings, objective, folder
+        )
 
     async def ready(self) -> str:
         return await self.pool.ready()
 
-    async def verify(self, program: str) -> Verified:
+    async def verify(self, program: Tree | str) -> Verified:
         return await self.pool.verify(program)
 
     async def close(self) -> None:
@@ -66,14 +75,17 @@ class RayPool:
         objective: Objective = "maximize",
         *,
         address: str = "",
+        base: Path | None = None,
     ) -> None:
-        if not evaluator.resolve().is_relative_to(task_root.resolve()):
-            raise ConfigError(
-                f"with the ray executor the evaluator {str(evaluator)!r} must be inside the "
-                f"task folder {str(task_root)!r}, which is shipped to the nodes"
-            )
+        for path, what in ((evaluator, "evaluator"), (base, "program folder")):
+            if path is not None and not path.resolve().is_relative_to(task_root.resolve()):
+                raise ConfigError(
+                    f"with the ray executor the {what} {str(path)!r} must be inside the "
+                    f"task folder {str(task_root)!r}, which is shipped to the nodes"
+                )
         self._task_root = task_root.resolve()
         self._evaluator = str(evaluator.resolve().relative_to(self._task_root))
+        self._base = str(base.resolve().relative_to(self._task_root)) if base else None
         self._program_filename = program_filename
         self._config = config
         self._objective: Objective = objective
@@ -92,6 +104,7 @@ class RayPool:
     async def _start_all(self) -> None:
         ray = _ray()
         evaluator = str(self._task_root / self._evaluator)  # a file system shared with the nodes
+        base = str(self._task_root / self._base) if self._base is not None else None
         if not ray.is_initialized():
             self._owns_ray = not self._address
             try:
@@ -109,7 +122,7 @@ class RayPool:
                     f"cannot start or reach {where} ({exc}); check --ray-address "
                     "(a ray:// address needs pip install 'ray[client]')"
                 ) from None
-            evaluator = self._evaluator  # in the working directory Ray ships to each node
+            evaluator, base = self._evaluator, self._base  # in the folder Ray ships to each node
         cpus = max(int(ray.cluster_resources().get("CPU", 1)), 1)
         count = self._config.workers or cpus
         if count > cpus:  # an actor that cannot be placed would wait forever
@@ -118,7 +131,7 @@ class RayPool:
         node = ray.remote(num_cpus=1)(_Node)
         config = dataclasses.asdict(self._config)
         self._actors = [
-            node.remote(evaluator, self._program_filename, config, self._objective)
+            node.remote(evaluator, self._program_filename, config, self._objective, base)
             for _ in range(count)
         ]
         try:
@@ -141,8 +154,8 @@ class RayPool:
         await asyncio.shield(self._started)
         return self.protections
 
-    async def verify(self, program: str) -> Verified:
-        """Evaluate one program on the next free actor."""
+    async def verify(self, program: Tree | str) -> Verified:
+        """Evaluate one program (a tree, or a one-file task's text) on the next free actor."""
         await self.ready()
         actor = await self._idle.get()
         try:
@@ -185,6 +198,7 @@ def make(task: Task) -> RayPool:
         task.evaluation,
         task.objective,
         address=task.evaluation.ray_address,
+        base=task.spec.base,
     )
 
 

@@ -4,7 +4,6 @@ and `hone show` prints. It never writes, so reading a running run costs the loop
 from __future__ import annotations
 
 import contextlib
-import difflib
 import fcntl
 import json
 import math
@@ -15,7 +14,7 @@ from typing import Any
 
 from hone.exceptions import RunDirError
 from hone.meta import RunMeta
-from hone.store import DB_NAME, readonly_connection
+from hone.store import DB_NAME, Trees, readonly_connection
 
 Row = dict[str, Any]
 _CLIP = (
@@ -68,6 +67,7 @@ class RunReader:
         )
         kept = {row[1] for row in conn.execute("PRAGMA table_info(candidates)")}
         self._placed = "placed" if "placed" in kept else ""  # (a store from before placements)
+        self._trees: Trees | None = None
 
     @classmethod
     def open(cls, run_dir: str | Path) -> RunReader:
@@ -191,9 +191,18 @@ class RunReader:
         """Every hypothesis id, in order."""
         return [row[0] for row in self.conn.execute("SELECT id FROM candidates ORDER BY id")]
 
+    @property
+    def trees(self) -> Trees:
+        """The hypotheses' trees, as the store keeps them."""
+        if self._trees is None:
+            self._trees = Trees(self.conn, self.meta().program_filename)
+        return self._trees
+
     def hypothesis(self, candidate_id: int) -> Row:
-        """One hypothesis in full: program, diff against its parent, outcome, and the model
-        call that proposed it (prompt, answer, tokens, latency, cost). KeyError when absent."""
+        """One hypothesis in full: program (`Tree.text`: a one-file tree's is its file's), its
+        files' paths, the diff against its parent (a unified diff per changed file), outcome,
+        and the model call that proposed it (prompt, answer, tokens, latency, cost). KeyError
+        when absent."""
         if not 0 <= candidate_id < 2**63:  # (no SQLite integer: no such hypothesis)
             raise KeyError(candidate_id)
         row = self.conn.execute(
@@ -204,20 +213,17 @@ class RunReader:
         if row is None:
             raise KeyError(candidate_id)
         found = _hypothesis_row(row, clip=None)
-        found["code"] = row["code"]
+        [tree] = self.trees.of_rows([row])
+        found["code"] = tree.text if tree is not None else None
+        found["files"] = list(tree.paths) if tree is not None else []
         found["output"] = row["output"]
         parent = None
-        if found["parents"]:
-            parent = self.conn.execute(
-                "SELECT id, code FROM candidates WHERE id = ?", (found["parents"][0],)
-            ).fetchone()
+        if found["parents"] and tree is not None:
+            with contextlib.suppress(KeyError):
+                parent = self.trees.tree(found["parents"][0])
         # An answer that did not apply made no program: no diff (against nothing, the whole
         # parent would read as deleted); the page shows what the model returned instead.
-        found["diff"] = (
-            diff(parent["code"], row["code"], parent["id"], candidate_id)
-            if parent and row["code"] is not None
-            else ""
-        )
+        found["diff"] = tree.diff(parent) if tree is not None and parent is not None else ""
         found["children"] = [
             r[0]
             for r in self.conn.execute(
@@ -286,18 +292,6 @@ def _clip(text: str, limit: int | None) -> str:
     if limit is None or len(text) <= limit:
         return text
     return text[: limit - 2] + " …"
-
-
-def diff(before: str | None, after: str | None, parent: int, child: int) -> str:
-    """The unified diff of a hypothesis's program against its parent's."""
-    return "".join(
-        difflib.unified_diff(
-            (before or "").splitlines(keepends=True),
-            (after or "").splitlines(keepends=True),
-            f"#{parent}",
-            f"#{child}",
-        )
-    )
 
 
 def status_text(meta: RunMeta, *, running: bool) -> str:
