@@ -697,7 +697,7 @@ def _show(args: argparse.Namespace) -> int:
     from hone.store import opened
     from hone.task import language_of
 
-    console = Console(highlight=False, soft_wrap=True)
+    console = Console(highlight=False, soft_wrap=True, emoji=False)  # (openai:m: is no emoji)
     if args.hypothesis is not None or args.failures:
         from hone import views
 
@@ -746,6 +746,7 @@ def _show(args: argparse.Namespace) -> int:
     from hone import views
 
     views.costs(console, Path(args.run_dir))
+    views.endpoints(console, Path(args.run_dir))
     if not ranked:
         start = candidates[0] if candidates else None
         console.print("no program scored")
