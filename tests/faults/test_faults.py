@@ -50,6 +50,8 @@ EXPECTED: dict[str, tuple[int | None, str, float]] = {
     ),
     # (the timeout, 2 s, comes before a hedge would: tests/models/test_hedge.py has one)
     "stall-once": (0, rf"^$|did not answer within {TIMEOUT:g} s", 30),
+    # (the server dies after its third answer: refused from then on)
+    "die": (1, r"cannot reach the model server at .*; is it running\?.*continue it with", 30),
 }
 
 
