@@ -7,9 +7,7 @@ from pathlib import Path
 import pytest
 
 from hone.cli import main
-from hone.evaluation import Evaluation
-from hone.meta import RunMeta
-from hone.store import Store
+from tests.helpers import served_run
 
 PROGRAMS = [2.0, "no code", 5.0, "raise"]
 
@@ -108,23 +106,11 @@ def test_hone_report_writes_one_file_with_the_run_inside(run_dir: Path, capsys) 
 
 
 def test_show_prints_each_model_server_when_there_were_several(tmp_path: Path, capsys) -> None:
-    store = Store.create(tmp_path / "s", RunMeta(task_name="t", model={"spec": "openai:m"}))
-    store.set_evaluation(store.add_candidate(round=0, code="x = 1\n"), Evaluation(score=1.0))
-    for endpoint, latency, error in [
-        ("http://10.0.0.1:8000/v1", 0.5, None), ("http://10.0.0.1:8000/v1", 1.5, None),
-        ("http://10.0.0.2:8000/v1", 0.2, "cannot reach the model server at ..."),
-        ("http://10.0.0.2:8000/v1", 0.7, None),
-    ]:  # fmt: skip
-        store.add_call(
-            round=1, model="openai:m", prompt="p", completion="c", prompt_tokens=1,
-            completion_tokens=1, started=0.0, latency=latency, error=error, endpoint=endpoint,
-        )  # fmt: skip
-    store.close()
-    assert main(["show", str(tmp_path / "s")]) == 0
+    assert main(["show", str(served_run(tmp_path / "s"))]) == 0
     out = capsys.readouterr().out.splitlines()
     at = out.index("model servers:")
     assert out[at + 1 : at + 3] == [
         "  http://10.0.0.1:8000/v1: 2 answered, 0 failed, median latency 1.00 s",
-        "  http://10.0.0.2:8000/v1: 1 answered, 1 failed, median latency 0.70 s",
+        "  http://10.0.0.2:8000/v1: 2 answered, 1 failed, median latency 0.80 s",
     ]
-    assert "openai:m: 4 calls" in "\n".join(out)  # (openai:m: is no emoji in the cost line)
+    assert "openai:m: 5 calls" in "\n".join(out)  # (openai:m: is no emoji in the cost line)

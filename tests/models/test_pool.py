@@ -246,3 +246,37 @@ def test_four_servers_one_dies_and_one_stalls_the_run_loses_nothing(
     taken_out = backoff_respected([(c[2], c[2] + c[3]) for c in stalls])
     probes = [e for e in stalled.gets if e.prompt.endswith("/models")]
     assert len(probes) >= taken_out - 1  # each return was probed first
+
+
+def test_a_probe_asks_get_models_through_each_sdk_and_takes_any_answer_but_a_5xx() -> None:
+    from hone.models.anthropic import AnthropicModel
+    from hone.models.openai import OpenAIModel
+
+    server = FaultServer("500").start()  # generation fails; GET /v1/models answers
+    root = server.url.removesuffix("/v1")
+
+    async def go() -> list[str]:
+        said = []
+        models = [
+            OpenAIModel("m", base_url=server.url),  # GET /v1/models
+            AnthropicModel("m", base_url=root),  # GET /v1/models
+            OpenAIModel("m", base_url=root),  # GET /models: 404, an answer all the same
+        ]
+        for model in models:
+            await model.probe(5.0)
+        server.die()
+        for model in models[:2]:
+            try:
+                await model.probe(5.0)
+            except ModelError as exc:
+                said.append(str(exc))
+        for model in models:
+            await model.close()
+        return said
+
+    try:
+        said = asyncio.run(go())
+    finally:
+        server.stop()
+    assert [e.prompt for e in server.gets if e.mode == "get"] == ["/v1/models"] * 2 + ["/models"]
+    assert said == [f"cannot reach {server.url}", f"cannot reach {root}"]

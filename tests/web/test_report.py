@@ -16,12 +16,9 @@ import pytest
 
 import hone
 from hone.cli import main
-from hone.evaluation import Evaluation
-from hone.meta import RunMeta
-from hone.store import Store
 from hone.testing import FunctionVerifier, ScriptedModel
 from hone.web.data import money
-from tests.helpers import value_of
+from tests.helpers import served_run, value_of
 from tests.web.conftest import start_dashboard, stop
 
 
@@ -354,18 +351,7 @@ def test_a_folder_of_runs_in_one_report_and_one_dashboard(
 
 @pytest.mark.slow
 def test_the_models_view_shows_each_server_as_hone_show_does(tmp_path: Path, tab, capsys) -> None:
-    store = Store.create(tmp_path / "run", RunMeta(task_name="t", model={"spec": "openai:m"}))
-    store.set_evaluation(store.add_candidate(round=0, code="x = 1\n"), Evaluation(score=1.0))
-    for endpoint, latency, error in [
-        ("http://10.0.0.1:8000/v1", 0.5, None), ("http://10.0.0.1:8000/v1", 1.5, None),
-        ("http://10.0.0.2:8000/v1", 0.2, "cannot reach the model server"),
-        ("http://10.0.0.2:8000/v1", 0.7, None), ("http://10.0.0.2:8000/v1", 0.9, None),
-    ]:  # fmt: skip
-        store.add_call(
-            round=1, model="openai:m", prompt="p", completion="c", prompt_tokens=1,
-            completion_tokens=1, started=0.0, latency=latency, error=error, endpoint=endpoint,
-        )  # fmt: skip
-    store.close()
+    served_run(tmp_path / "run")
     assert main(["report", str(tmp_path / "run"), "-o", str(tmp_path / "report.html")]) == 0
     open_offline(tab, tmp_path / "report.html")
     tab.click('#views a[data-view="models"]')

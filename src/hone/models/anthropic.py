@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from hone.exceptions import ConfigError, MissingDependencyError, ModelError
 from hone.models.base import Completion, Model, Request, Style
-from hone.models.pool import RETRIES, served
+from hone.models.pool import RETRIES, probe_get, served
 
 if TYPE_CHECKING:
     from hone.settings import ModelConfig
@@ -89,24 +89,12 @@ class AnthropicModel:
         return Completion(text, response.usage.input_tokens, response.usage.output_tokens)
 
     async def probe(self, timeout: float) -> None:
-        """Return once the server answers GET /v1/models (`hone.models.pool`); any answer
-        but a 5xx says it is up."""
+        """Return once the server answers GET /v1/models (`hone.models.pool`); a ModelError
+        when it is still down."""
         import anthropic
 
         where = self.base_url or "api.anthropic.com"
-        try:
-            await self._client.get(
-                "/v1/models", cast_to=object, options={"timeout": timeout, "max_retries": 0}
-            )
-        except anthropic.APIStatusError as exc:
-            if exc.status_code >= 500:
-                raise ModelError(f"{where} answered {exc.status_code}") from None
-        except anthropic.APITimeoutError:
-            raise ModelError(f"{where} did not answer within {timeout:g} s") from None
-        except anthropic.APIConnectionError:
-            raise ModelError(f"cannot reach {where}") from None
-        except ValueError:
-            pass  # an answer that is no JSON: up all the same
+        await probe_get(self._client, "/v1/models", anthropic, where, timeout)
 
     async def close(self) -> None:
         """Close the HTTP client."""

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from hone.exceptions import ConfigError, MissingDependencyError, ModelError
 from hone.models.base import Completion, Model, Request, Style, estimate_tokens
-from hone.models.pool import RETRIES, served
+from hone.models.pool import RETRIES, probe_get, served
 
 if TYPE_CHECKING:
     from hone.settings import ModelConfig
@@ -104,24 +104,12 @@ class OpenAIModel:
         return _completion(self.name, data, request)
 
     async def probe(self, timeout: float) -> None:
-        """Return once the server answers GET /models (`hone.models.pool`); any answer but a
-        5xx says it is up (a server without that route answers 404)."""
+        """Return once the server answers GET /models (`hone.models.pool`); a ModelError when
+        it is still down."""
         import openai
 
         where = self.base_url or "api.openai.com"
-        try:
-            await self._client.get(
-                "/models", cast_to=object, options={"timeout": timeout, "max_retries": 0}
-            )
-        except openai.APIStatusError as exc:
-            if exc.status_code >= 500:
-                raise ModelError(f"{where} answered {exc.status_code}") from None
-        except openai.APITimeoutError:
-            raise ModelError(f"{where} did not answer within {timeout:g} s") from None
-        except openai.APIConnectionError:
-            raise ModelError(f"cannot reach {where}") from None
-        except ValueError:
-            pass  # an answer that is no JSON: up all the same
+        await probe_get(self._client, "/models", openai, where, timeout)
 
     def _stops(self, stop: tuple[str, ...]) -> list[str]:
         if self.base_url is None and len(stop) > _OPENAI_STOP_LIMIT:

@@ -33,6 +33,8 @@ import logging
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
 
 from hone.exceptions import ModelError, UserError
 from hone.models.base import Completion, Model, Probed, Request, Slotted, Style
@@ -338,6 +340,24 @@ def served(servers: Sequence[Server], member: Callable[[str, int], Model]) -> Po
     return Pool([Endpoint(s.url, member(s.url, retries), s.max_in_flight) for s in servers])
 
 
+async def probe_get(client: Any, path: str, sdk: ModuleType, where: str, timeout: float) -> None:
+    """Return once the server answers GET `path` through `client`, an SDK's (`sdk`: openai or
+    anthropic, whose errors are named alike), in `timeout` seconds, not tried again; any answer
+    but a 5xx says it is up (a server without that route answers 404, an answer too); else a
+    ModelError saying what happened at `where`."""
+    try:
+        await client.get(path, cast_to=object, options={"timeout": timeout, "max_retries": 0})
+    except sdk.APIStatusError as exc:
+        if exc.status_code >= 500:
+            raise ModelError(f"{where} answered {exc.status_code}") from None
+    except sdk.APITimeoutError:
+        raise ModelError(f"{where} did not answer within {timeout:g} s") from None
+    except sdk.APIConnectionError:
+        raise ModelError(f"cannot reach {where}") from None
+    except ValueError:
+        pass  # an answer that is no JSON: up all the same
+
+
 def at_fault(error: BaseException) -> bool:
     """True when a failed request says its server is unwell; False when the server refused the
     request itself (another would too: `ModelError.refused`) or hone did (a UserError)."""
@@ -352,4 +372,4 @@ def _short(error: BaseException) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-__all__ = ["Backoff", "Endpoint", "Lease", "Pool", "at_fault", "served"]
+__all__ = ["Backoff", "Endpoint", "Lease", "Pool", "at_fault", "probe_get", "served"]
