@@ -134,3 +134,55 @@ def test_each_server_has_its_calls_failures_and_median_latency(tmp_path: Path) -
     assert [c["endpoint"] for c in reader.snapshot()["calls"]][:2] == ["http://b/v1", "http://a/v1"]
     reader.close()
     store.close()
+
+
+def test_an_answer_that_did_not_apply_has_no_diff(tmp_path: Path) -> None:
+    """No program: no diff (against nothing, the whole parent read as deleted); the answer is
+    there to show instead."""
+    store = Store.create(tmp_path / "r")
+    store.set_evaluation(store.add_candidate(round=0, code="x = 1\n"), Evaluation(score=1.0))
+    call = store.add_call(
+        round=1, model="m", prompt="p", completion="Use a lattice.", prompt_tokens=1,
+        completion_tokens=1, started=0.0, latency=0.1, purpose={"kind": "improve"},
+    )  # fmt: skip
+    rejected = Evaluation.failed("invalid-edit", "no code block")
+    store.add_candidate(round=1, code=None, parent_ids=(1,), call_id=call, evaluation=rejected)
+    reader = RunReader.open(tmp_path / "r")
+    found = reader.hypothesis(2)
+    assert found["code"] is None and found["diff"] == ""
+    assert (found["status"], found["reason"]) == ("invalid-edit", "no code block")
+    assert found["call"]["completion"] == "Use a lattice."
+    reader.close()
+    store.close()
+
+
+def test_running_means_a_process_holds_the_run_and_its_end_is_noticed(tmp_path: Path) -> None:
+    """The state a delta carries: running only while the status says so and a process holds
+    the run's lock; a process gone without a word (the lock let go) is a change, and then the
+    run stopped unexpectedly. The reader never creates the lock file."""
+    store = Store.create(tmp_path / "r")
+    reader = RunReader.open(tmp_path / "r")
+    cursor = Cursor()
+    assert reader.delta(cursor)["state"] == {
+        "running": False,
+        "text": "stopped unexpectedly while starting (before its first model call): killed or crashed",
+    }
+    assert not (tmp_path / "r" / ".lock").exists()
+    store.lock()
+    store.set_status("running")
+    assert reader.delta(cursor)["state"] == {"running": True, "text": "running"}
+    assert not reader.changed(cursor)
+    store.close()  # as kill -9 would: nothing written, the lock gone
+    assert reader.changed(cursor)
+    assert reader.delta(cursor)["state"]["text"] == "stopped unexpectedly: killed or crashed"
+    assert not reader.changed(cursor)
+    store = Store.open(tmp_path / "r")
+    store.set_status("stopped", stop_reason="max_llm_calls")
+    assert reader.delta(cursor)["state"] == {
+        "running": False,
+        "text": "stopped: model-call budget spent",
+    }
+    store.set_status("failed", error="the model server went away")
+    assert reader.delta(cursor)["state"]["text"] == "failed: the model server went away"
+    reader.close()
+    store.close()

@@ -271,7 +271,7 @@ def test_one_cost_total_in_show_the_report_and_the_dashboard(
     live.goto(url)
     live.wait_for_selector('[data-stat="cost"]')
     assert live.locator('[data-stat="cost"] .value').inner_text() == expected
-    assert "max cost" in live.locator('[data-stat="status"] .value').inner_text()
+    assert live.locator('[data-stat="status"] .value').inner_text() == "stopped: cost budget spent"
     live.screenshot(path=str(tmp_path / "dashboard-cost.png"), full_page=True)
     live.close()
 
