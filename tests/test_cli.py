@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from hone.cli import main
+from hone.store import opened
 from hone.tree import Tree
 from tests.conftest import EVALUATOR, answer
 from tests.helpers import environment, hone_command, stored, wait_until
@@ -444,3 +445,19 @@ def test_resume_ends_with_the_whole_runs_figures(make_task, tmp_path: Path, caps
         in out
     )
     assert "best score -7 (#3, round 2)" in out
+
+
+def test_base_url_twice_is_a_pool_and_resume_base_url_replaces_it(
+    make_task, tmp_path: Path, capsys
+) -> None:
+    urls = ["http://127.0.0.1:8080/v1", "http://127.0.0.1:8081/v1"]
+    run_dir = tmp_path / "r"
+    argv = ["run", str(make_task()), "--model", "openai:m", "--run-dir", str(run_dir)]
+    assert main([*argv, "--base-url", urls[0], "--base-url", urls[1], "--max-llm-calls", "0"]) == 0
+    with opened(run_dir) as store:
+        assert (store.meta().model["base_url"], store.meta().model["base_urls"]) == (None, urls)
+    moved = "http://127.0.0.1:9090/v1"
+    assert main(["resume", str(run_dir), "--base-url", moved, "--max-llm-calls", "0"]) == 0
+    with opened(run_dir) as store:
+        assert (store.meta().model["base_url"], store.meta().model["base_urls"]) == (moved, [])
+    capsys.readouterr()

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from hone.cli import main
+from tests.helpers import served_run
 
 PROGRAMS = [2.0, "no code", 5.0, "raise"]
 
@@ -124,3 +125,14 @@ def test_show_a_folder_tasks_hypothesis_diffs_each_file_against_its_parent(
     assert "-    return y * 2.0\n+    return y * 2.5\n" in diff
     assert "diff --git a/main.py b/main.py\n" in diff and "+    return scale(2.0)\n" in diff
     assert "NOTES.md" not in diff  # (the base, the same for every hypothesis)
+
+
+def test_show_prints_each_model_server_when_there_were_several(tmp_path: Path, capsys) -> None:
+    assert main(["show", str(served_run(tmp_path / "s"))]) == 0
+    out = capsys.readouterr().out.splitlines()
+    at = out.index("model servers:")
+    assert out[at + 1 : at + 3] == [
+        "  http://10.0.0.1:8000/v1: 2 answered, 0 failed, median latency 1.00 s",
+        "  http://10.0.0.2:8000/v1: 2 answered, 1 failed, median latency 0.80 s",
+    ]
+    assert "openai:m: 5 calls" in "\n".join(out)  # (openai:m: is no emoji in the cost line)

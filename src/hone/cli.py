@@ -135,7 +135,13 @@ def _parser() -> argparse.ArgumentParser:
         "--instruction", help="what the model is told to improve (replaces the folder's)"
     )
     run.add_argument("--model", help=f"the model: {spec_usage()} (default: embedded)")
-    run.add_argument("--base-url", help="server URL for openai:/anthropic: models")
+    run.add_argument(
+        "--base-url",
+        action="append",
+        metavar="URL",
+        help="server URL for openai:/anthropic: models; give it again for each server of the "
+        "same model, one pool (hone docs models: Several servers)",
+    )
     run.add_argument(
         "--model-timeout",
         type=float,
@@ -194,7 +200,12 @@ def _parser() -> argparse.ArgumentParser:
     resume = sub.add_parser("resume", help="continue a stopped or killed run")
     resume.add_argument("run_dir", help="the run's folder")
     resume.add_argument("--model", help="another model than the run's (the same spec forms)")
-    resume.add_argument("--base-url", help="another server URL (the run's server moved)")
+    resume.add_argument(
+        "--base-url",
+        action="append",
+        metavar="URL",
+        help="another server URL (the run's server moved); again for each of several",
+    )
     resume.add_argument("--model-timeout", type=float, help="seconds a model call may take")
     resume.add_argument(
         "--accept-changed-task",
@@ -671,7 +682,7 @@ def _show(args: argparse.Namespace) -> int:
     from hone.task import language_of
     from hone.web.data import status_text
 
-    console = Console(highlight=False, soft_wrap=True)
+    console = Console(highlight=False, soft_wrap=True, emoji=False)  # (openai:m: is no emoji)
     if args.hypothesis is not None or args.failures:
         from hone import views
 
@@ -720,6 +731,7 @@ def _show(args: argparse.Namespace) -> int:
     from hone import views
 
     views.costs(console, Path(args.run_dir))
+    views.endpoints(console, Path(args.run_dir))
     if not ranked:
         start = candidates[0] if candidates else None
         console.print("no program scored")

@@ -92,7 +92,8 @@ class Session:
         try:
             store.lock()
             if self.embedder is None and task.search.novelty_model and task.search.novelty:
-                base_url = task.search.novelty_base_url or task.model.base_url
+                servers = task.model.servers
+                base_url = task.search.novelty_base_url or (servers[0].url if servers else None)
                 self.embedder = make_embedder(task.search.novelty_model, base_url)
             if self.executor is None:
                 self.executor = make_executor(task)
@@ -151,6 +152,7 @@ class Session:
             pricing=self.pricing,
             max_in_flight=task.model.max_in_flight,
             hedge=hedge,
+            budget=task.budget,
         )
         search = task.search
         strategy = self.strategy or make_strategy(search, task.objective)
@@ -196,7 +198,8 @@ class Session:
         """Price the run's calls; with a cost budget, every model must have a price, and a
         budget no call can reach is said once (the models cost 0: local, free)."""
         config = self.task.model
-        self.pricing = self.pricing or Pricing.of(config.prices, config.base_url)
+        urls = [server.url for server in config.servers]
+        self.pricing = self.pricing or Pricing.of(config.prices, urls)
         if self.task.budget.max_cost is not None and calls:
             names = member_names(self.model) if self.model else spec_names(config.spec)
             self.pricing.require(names)
@@ -374,5 +377,5 @@ def task_from_meta(meta: RunMeta, task: Task | None = None) -> Task:
         budget=Budget(**meta.budget),
         search=SearchConfig(**meta.search),
         evaluation=EvaluationConfig.of(meta.evaluation),  # (read_paths, before read_only)
-        model=ModelConfig(**meta.model),
+        model=ModelConfig.of(meta.model),
     )

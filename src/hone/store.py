@@ -42,7 +42,7 @@ DB_NAME = "hone.db"
 SCHEMA_VERSION = 1
 MAX_ANSWER_CHARS = MAX_ANSWER  # of one model answer kept (hone.inbound states every limit)
 _ADDED_COLUMNS = {
-    "llm_calls": {"seed": "INTEGER", "purpose": "TEXT", "cost": "REAL"},
+    "llm_calls": {"seed": "INTEGER", "purpose": "TEXT", "cost": "REAL", "endpoint": "TEXT"},
     # (a row without a key has it worked out as it is read)
     "candidates": {
         "key": "TEXT",
@@ -73,7 +73,8 @@ CREATE TABLE IF NOT EXISTS llm_calls (
     error TEXT,
     seed INTEGER,
     purpose TEXT,
-    cost REAL
+    cost REAL,
+    endpoint TEXT  -- the server the request went to (NULL: a model that is no server's)
 );
 CREATE TABLE IF NOT EXISTS candidates (
     id INTEGER PRIMARY KEY,
@@ -338,11 +339,12 @@ class Store:
         seed: int | None = None,
         purpose: dict[str, Any] | None = None,
         cost: float | None = None,
+        endpoint: str | None = None,
     ) -> int:
         """Record one model call (`error`: why it failed); its id. An answer longer than
         MAX_ANSWER_CHARS is kept cut, and says so. `purpose` says what the call was for, so
         that a resumed run turns every stored answer into its hypothesis; `cost` in USD, None
-        when its price is unknown."""
+        when its price is unknown; `endpoint`, the server it went to."""
         # (`Metered` made the answer hone's own already; this keeps a write from failing on
         # what any caller passes: text that is no UTF-8, a count no SQLite integer holds)
         completion = inbound.cut(inbound.text(completion), MAX_ANSWER_CHARS, "answer ")
@@ -353,8 +355,8 @@ class Store:
         with self._writing():
             cur = self.conn.execute(
                 "INSERT INTO llm_calls(round, model, prompt, completion, prompt_tokens, "
-                "completion_tokens, started, latency, error, seed, purpose, cost) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "completion_tokens, started, latency, error, seed, purpose, cost, endpoint) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     round,
                     model,
@@ -368,6 +370,7 @@ class Store:
                     seed,
                     json.dumps(purpose) if purpose is not None else None,
                     cost,
+                    endpoint,
                 ),
             )
         return int(cur.lastrowid or 0)

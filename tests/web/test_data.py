@@ -102,19 +102,43 @@ def test_a_crossover_is_what_the_call_was_for_not_what_its_prompt_says(tmp_path:
     store.close()
 
 
-def test_a_store_from_before_costs_is_read_without_them(tmp_path: Path) -> None:
+def test_a_store_from_before_costs_and_servers_is_read_without_them(tmp_path: Path) -> None:
     store = Store.create(tmp_path / "r")
     store.add_call(
         round=1, model="m", prompt="p", completion="c", prompt_tokens=1, completion_tokens=1,
-        started=0.0, latency=0.1,
+        started=0.0, latency=0.1, endpoint="http://a/v1",
     )  # fmt: skip
     store.conn.execute("ALTER TABLE llm_calls DROP COLUMN cost")
+    store.conn.execute("ALTER TABLE llm_calls DROP COLUMN endpoint")
     store.close()
     reader = RunReader.open(tmp_path / "r")
-    assert reader.snapshot()["calls"][0]["cost"] is None
+    [call] = reader.snapshot()["calls"]
+    assert call["cost"] is None and call["endpoint"] is None and reader.endpoints() == []
     reader.close()
     with pytest.raises(RunDirError, match="is not a hone run"):
         RunReader.open(tmp_path / "nothing")
+
+
+def test_each_server_has_its_calls_failures_and_median_latency(tmp_path: Path) -> None:
+    store = Store.create(tmp_path / "r")
+    for endpoint, latency, error in [
+        ("http://b/v1", 2.0, None), ("http://a/v1", 0.5, None), ("http://a/v1", 1.5, None),
+        ("http://a/v1", 0.1, "reset"), ("http://b/v1", 9.0, None), ("http://b/v1", 3.0, None),
+        ("http://c/v1", 30.0, "no answer within 30 s"), (None, 7.0, None),
+    ]:  # fmt: skip
+        store.add_call(
+            round=1, model="m", prompt="p", completion="c", prompt_tokens=1,
+            completion_tokens=1, started=0.0, latency=latency, error=error, endpoint=endpoint,
+        )  # fmt: skip
+    reader = RunReader.open(tmp_path / "r")
+    assert reader.endpoints() == [  # in the order first used; the median of the answered
+        {"endpoint": "http://b/v1", "calls": 3, "failed": 0, "median": 3.0},
+        {"endpoint": "http://a/v1", "calls": 2, "failed": 1, "median": 1.0},
+        {"endpoint": "http://c/v1", "calls": 0, "failed": 1, "median": None},
+    ]
+    assert [c["endpoint"] for c in reader.snapshot()["calls"]][:2] == ["http://b/v1", "http://a/v1"]
+    reader.close()
+    store.close()
 
 
 def test_an_answer_that_did_not_apply_has_no_diff(tmp_path: Path) -> None:

@@ -58,6 +58,7 @@ class RunReader:
         self.conn = conn
         columns = {row[1] for row in conn.execute("PRAGMA table_info(llm_calls)")}
         self._cost = "cost" if "cost" in columns else "NULL AS cost"  # an older store
+        self._endpoint = "endpoint" if "endpoint" in columns else "NULL AS endpoint"
         # a crossover: the call's purpose says so (that of a fix says what it fixed)
         self._crossover = (
             "COALESCE(json_extract(l.purpose, '$.fixes'), json_extract(l.purpose, '$.kind')) "
@@ -153,7 +154,7 @@ class RunReader:
                 dict(row)
                 for row in self.conn.execute(
                     "SELECT id, round, model, prompt_tokens, completion_tokens, started, latency, "
-                    f"{self._cost}, error FROM llm_calls WHERE id > ? ORDER BY id",
+                    f"{self._cost}, error, {self._endpoint} FROM llm_calls WHERE id > ? ORDER BY id",
                     (cursor.call,),
                 )
             ]
@@ -186,6 +187,28 @@ class RunReader:
     def snapshot(self) -> Row:
         """The whole run as plain data (a delta from the start)."""
         return self.delta(Cursor())
+
+    def endpoints(self) -> list[Row]:
+        """Per server the calls went to, in the order first used: answered calls, failed
+        ones, and the median latency of the answered (None: none answered); worked out in
+        SQL. Empty for a run whose calls went to no server (or a store from before servers
+        were recorded)."""
+        if self._endpoint != "endpoint":
+            return []
+        rows = self.conn.execute(
+            "SELECT endpoint, COUNT(*) - COUNT(error) AS calls, COUNT(error) AS failed "
+            "FROM llm_calls WHERE endpoint IS NOT NULL GROUP BY endpoint ORDER BY MIN(id)"
+        ).fetchall()
+        found = []
+        for endpoint, calls, failed in rows:
+            middle = self.conn.execute(  # (the middle one, or the middle two, by latency)
+                "SELECT latency FROM llm_calls WHERE endpoint = ? AND error IS NULL "
+                "ORDER BY latency LIMIT ? OFFSET ?",
+                (endpoint, 2 - calls % 2, (calls - 1) // 2),
+            ).fetchall()
+            median = sum(r[0] for r in middle) / len(middle) if middle else None
+            found.append({"endpoint": endpoint, "calls": calls, "failed": failed, "median": median})
+        return found
 
     def ids(self) -> list[int]:
         """Every hypothesis id, in order."""
