@@ -72,7 +72,8 @@ class ProcessPool:
     (no network, private file system view, limits, its own user id when hone is root), in a
     private temporary directory with a scrubbed environment; at the timeout, and after every
     candidate, everything it started is killed. `protections` says what is in force here.
-    A folder task's trees are laid over its program folder, `base` (seen read-only).
+    A folder task's trees are laid over its program folder, `base` (seen read-only): a
+    request carries only the files that differ from the starting tree, `start`.
     """
 
     def __init__(
@@ -82,8 +83,12 @@ class ProcessPool:
         config: EvaluationConfig,
         objective: Objective = "maximize",
         base: Path | None = None,
+        start: Tree | None = None,
     ) -> None:
         self._evaluator = evaluator
+        # a folder task's starting tree: its files are base's own, so a request leaves
+        # them out (None: every request carries the whole tree)
+        self._start = start if base is not None else None
         self._objective = objective
         self._program_filename = program_filename
         self._base = base.resolve() if base is not None else None
@@ -189,7 +194,7 @@ class ProcessPool:
         try:
             reply = await worker.request(
                 {
-                    "files": dict(program),
+                    "files": request_files(program, self._start),
                     "timeout": timeout,
                     "max_output": self._config.max_output_bytes,
                 },
@@ -246,6 +251,20 @@ class ProcessPool:
         self._all.clear()
 
 
+def request_files(tree: Tree, start: Tree | None) -> dict[str, str]:
+    """The files a request carries for `tree`: a folder task's, those that differ from the
+    starting tree `start` (the rest are the program folder's own, which the worker lays the
+    tree over); a one-file task's, its file."""
+    if start is None:
+        return dict(tree)
+    return {
+        path: text
+        for path, text in tree.items()
+        if start.get(path) is not text
+        and (path not in start or tree.blob_hash(path) != start.blob_hash(path))
+    }
+
+
 def precompile() -> None:
     """Compile hone's modules to bytecode if they are not (workers run with
     PYTHONDONTWRITEBYTECODE, so that nothing of the task's is written; without this, each
@@ -267,5 +286,10 @@ def precompile() -> None:
 def make(task: Task) -> ProcessPool:
     """Worker processes on this machine for the task's evaluator."""
     return ProcessPool(
-        task.evaluator, task.program_filename, task.evaluation, task.objective, task.spec.base
+        task.evaluator,
+        task.program_filename,
+        task.evaluation,
+        task.objective,
+        task.spec.base,
+        task.tree if task.folder else None,
     )
