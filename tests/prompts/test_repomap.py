@@ -82,3 +82,11 @@ def test_a_short_budget_keeps_the_editable_files_and_counts_the_rest(tmp_path: P
     assert 0 < listed < 200
     full = repository_map(spec, tree, budget=1_000_000)
     assert "  lib/m000.py (770 B): helper_0, helper_1, " in full and ", … +18" in full
+
+
+def test_a_large_python_file_is_read_line_by_line_with_the_same_names() -> None:
+    from hone.prompts import repomap
+
+    text = "import os\nX = 1\nY: int = 2\n\n\nasync def f():\n    z = 3\n\n\nclass C:\n    w = 4\n"
+    padded = text + "\n" * repomap.AST_CHARS  # (beyond the size ast reads)
+    assert defined_names("a.py", padded) == defined_names("a.py", text) == ("X", "Y", "f", "C")
