@@ -178,3 +178,29 @@ def test_reasoning_is_the_prose_before_the_code(answer_text: str, expected: str)
 def test_long_reasoning_is_trimmed() -> None:
     text = reasoning("why " * 2000 + "\n```python\nx\n```")
     assert len(text) <= 2000 and text.endswith(" …")
+
+
+def test_a_folder_inside_the_repository_is_where_the_files_go(
+    make_task, tmp_path: Path, monkeypatch
+) -> None:
+    run_dir = scripted_run(make_task(), tmp_path, answer(4.0))
+    repo = tmp_path / "bare-identity"
+    repo.mkdir()
+    subprocess.run(["git", "-C", str(repo), "init", "-q", "-b", "main"], check=True)
+    (repo / "tools").mkdir()
+    # no identity anywhere: the commits are hone's
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for key in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.delenv(key, raising=False)
+    assert main(["export", str(run_dir), "--git", str(repo / "tools"), "--git-path", "f"]) == 0
+    listed = subprocess.run(
+        ["git", "-C", str(repo), "ls-tree", "-r", "--name-only", "hone/r"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert listed == "tools/f/initial.py\n"
+    who = subprocess.run(
+        ["git", "-C", str(repo), "log", "-1", "--format=%an <%ae> %cn", "hone/r"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert who == "hone <hone@localhost> hone\n"
