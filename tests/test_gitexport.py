@@ -26,9 +26,11 @@ PLUGIN = (
 )
 
 
-def git(repo: Path, *args: str) -> str:
-    """A git command's output in `repo` (an identity of its own, whatever the machine's)."""
-    who = ["-c", "user.name=Tester", "-c", "user.email=t@example.com", "-c", "core.autocrlf=false"]
+def git(repo: Path, *args: str, identity: bool = True) -> str:
+    """A git command's output in `repo` (with `identity`, one of its own, whatever the
+    machine's)."""
+    who = ["-c", "user.name=Tester", "-c", "user.email=t@example.com"] if identity else []
+    who += ["-c", "core.autocrlf=false"]
     done = subprocess.run(
         ["git", "-C", str(repo), *who, *args], capture_output=True, text=True, check=True
     )
@@ -184,9 +186,9 @@ def test_a_folder_inside_the_repository_is_where_the_files_go(
     make_task, tmp_path: Path, monkeypatch
 ) -> None:
     run_dir = scripted_run(make_task(), tmp_path, answer(4.0))
-    repo = tmp_path / "bare-identity"
+    repo = tmp_path / "no-identity"
     repo.mkdir()
-    subprocess.run(["git", "-C", str(repo), "init", "-q", "-b", "main"], check=True)
+    git(repo, "init", "-q", "-b", "main", identity=False)
     (repo / "tools").mkdir()
     # no identity anywhere: the commits are hone's
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
@@ -194,13 +196,7 @@ def test_a_folder_inside_the_repository_is_where_the_files_go(
     for key in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
         monkeypatch.delenv(key, raising=False)
     assert main(["export", str(run_dir), "--git", str(repo / "tools"), "--git-path", "f"]) == 0
-    listed = subprocess.run(
-        ["git", "-C", str(repo), "ls-tree", "-r", "--name-only", "hone/r"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    listed = git(repo, "ls-tree", "-r", "--name-only", "hone/r", identity=False)
     assert listed == "tools/f/initial.py\n"
-    who = subprocess.run(
-        ["git", "-C", str(repo), "log", "-1", "--format=%an <%ae> %cn", "hone/r"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    who = git(repo, "log", "-1", "--format=%an <%ae> %cn", "hone/r", identity=False)
     assert who == "hone <hone@localhost> hone\n"
