@@ -200,3 +200,22 @@ def test_a_folder_inside_the_repository_is_where_the_files_go(
     assert listed == "tools/f/initial.py\n"
     who = git(repo, "log", "-1", "--format=%an <%ae> %cn", "hone/r", identity=False)
     assert who == "hone <hone@localhost> hone\n"
+
+
+def test_an_executable_file_stays_executable_and_a_link_becomes_a_file(
+    make_task, tmp_path: Path
+) -> None:
+    run_dir = scripted_run(make_task(), tmp_path, answer(4.0))
+    repo = repository(tmp_path / "repo", {"a/initial.py": "old\n", "b/other.py": "x\n"})
+    (repo / "a" / "initial.py").chmod(0o755)
+    (repo / "c").mkdir()
+    (repo / "c" / "initial.py").symlink_to("../b/other.py")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "an executable and a link")
+    for sub, branch in (("a", "x"), ("c", "y")):
+        argv = ["export", str(run_dir), "--git", str(repo), "--git-path", sub, "--branch", branch]
+        assert main(argv) == 0
+    assert git(repo, "ls-tree", "x", "a/initial.py").startswith("100755 blob ")
+    assert git(repo, "ls-tree", "y", "c/initial.py").startswith("100644 blob ")
+    assert "return 4.0" in git(repo, "show", "y:c/initial.py")
+    assert git(repo, "show", "y:b/other.py") == "x\n"  # (the link's target is untouched)

@@ -220,7 +220,8 @@ class _Git:
             for path, text in step.tree.changed(previous).items():
                 place = f"{where}/{path}" if where else path
                 blob = self._out("hash-object", "-w", "--stdin", "--path", place, stdin=text)
-                entries.append(f"{modes.get(place, '100644')} {blob}\t{place}")
+                mode = "100755" if modes.get(place) == "100755" else "100644"  # (a link: a file)
+                entries.append(f"{mode} {blob}\t{place}")
             if entries:
                 self._run("update-index", "--add", "-z", "--index-info", env=env,
                           stdin="\0".join(entries) + "\0")  # fmt: skip
