@@ -4,8 +4,11 @@ explicit reasoning step before the proposal.
 A one-file task's programs are shown as one fenced program each. A folder task's (a tree,
 `hone.tree`) are shown file by file, each after its path and fenced with the path in the info
 string, with the answer forms that name their files (SEARCH/REPLACE blocks after the path, a
-unified diff, whole files) and, before them, the task's `context` files, read-only, as far as
-`CONTEXT_CHARS` allows."""
+unified diff, whole files) and, before them, a map of the program folder (`hone.prompts.
+repomap`: every file, its size and the names it defines) and the task's `context` files,
+read-only, as far as `CONTEXT_CHARS` allows. A program longer than `TREE_CHARS` is shown by
+its files' EVOLVE blocks (the rest of such a file may not change) and its other files as far
+as that allows."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from hone.models.base import Message
 from hone.objective import wording
 from hone.population import TUNE, Candidate
 from hone.prompts import Prompt
+from hone.prompts.repomap import repository_map
 from hone.strategies import Selection
 from hone.task import Task, language_of
 from hone.tree import Tree, TreeSpec, files_under, read_text
@@ -120,7 +124,7 @@ def reflective(task: Task, selection: Selection, memory: str = "") -> Prompt:
     blocks) and recent failures first, the parent last, next to what to do (FunSearch,
     OpenEvolve: models, small ones most, edit the program shown last)."""
     parent = selection.parent
-    lines = _header(task, memory)
+    lines = _header(task, memory) + _map(task, parent.tree)
     if selection.inspirations:
         lines.append("\n## Other good programs")
         for candidate in selection.inspirations:
@@ -159,7 +163,7 @@ _CROSSOVER = """Combine programs #{first} and #{second} into one better program:
 def crossover(task: Task, selection: Selection, memory: str = "") -> Prompt:
     """The chat prompt for combining `selection.parent` with its first inspiration."""
     first, second = selection.parent, selection.inspirations[0]
-    lines = _header(task, memory)
+    lines = _header(task, memory) + _map(task, first.tree)
     if task.folder:
         lines += _context(task, first.tree)
     lines.append("\n## Two good programs")
@@ -309,6 +313,14 @@ def _fenced(path: str, text: str) -> str:
 
 def _ticks(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip().startswith("```")]
+
+
+def _map(task: Task, tree: Tree | None) -> list[str]:
+    """A folder task's repository map (`hone.prompts.repomap`): every file of the program
+    folder, its size and the names it defines; none for a one-file task."""
+    if not task.folder or tree is None:
+        return []
+    return ["\n" + repository_map(task.spec, tree).rstrip("\n")]
 
 
 def _context(task: Task, tree: Tree | None) -> list[str]:
