@@ -82,7 +82,7 @@ _TREE_PROPOSAL = {
 CONTEXT_CHARS = 16_000  # of a folder task's context files in one prompt; the rest are named
 TREE_CHARS = 48_000  # of a folder task's program in one prompt: more shows EVOLVE blocks only
 UNSHOWN_NAMED = 40  # files a prompt names as not shown; the rest are counted
-# a large tree's file as shown, by path and blob hash
+# a large tree's file with blocks as shown (its blocks), by path and blob hash
 _EXCERPTS: OrderedDict[tuple[str, str], str] = OrderedDict()
 _EXCERPTS_KEPT = 4096
 
@@ -244,8 +244,11 @@ def _describe_tree(candidate: Candidate, *, best: bool, against: Tree | None = N
         "have them, the other files as far as this prompt allows)"
     )
     left, unshown = TREE_CHARS, []
-    for path in files:
-        shown = _excerpt(path, files[path], tree.blob_hash(path))
+    for path, text in files.items():
+        if "EVOLVE-BLOCK" in text:
+            shown = _blocks_shown(path, text, tree.blob_hash(path))
+        else:
+            shown = _fenced(path, text) if len(text) <= left else text  # (too long anyway)
         if len(shown) > left:
             unshown.append(path)
             continue
@@ -260,17 +263,18 @@ def _describe_tree(candidate: Candidate, *, best: bool, against: Tree | None = N
     return "\n".join(parts) + "\n"
 
 
-def _excerpt(path: str, text: str, digest: str) -> str:
-    """A file of a large tree as a prompt shows it: its EVOLVE blocks alone when it has
-    them, else whole (worked out once per text: a large tree's files rarely change)."""
+def _blocks_shown(path: str, text: str, digest: str) -> str:
+    """A file of a large tree that has EVOLVE blocks as a prompt shows it: its blocks alone
+    (whole if its markers are malformed), worked out once per text (a large tree's files
+    rarely change)."""
     found = _EXCERPTS.get((path, digest))
     if found is not None:
         _EXCERPTS.move_to_end((path, digest))
         return found
-    shown = _fenced(path, text)
-    if "EVOLVE-BLOCK" in text:
-        with contextlib.suppress(ValueError):  # (malformed markers: whole)
-            shown = _fenced_blocks(path, text)
+    try:
+        shown = _fenced_blocks(path, text)
+    except ValueError:
+        return _fenced(path, text)
     _EXCERPTS[path, digest] = shown
     while len(_EXCERPTS) > _EXCERPTS_KEPT:
         _EXCERPTS.popitem(last=False)
@@ -279,10 +283,10 @@ def _excerpt(path: str, text: str, digest: str) -> str:
 
 def _fenced_blocks(path: str, text: str) -> str:
     """A file's EVOLVE blocks, markers included, each fenced after its path and the lines it
-    spans."""
+    spans; ValueError when it has none, or malformed markers."""
     parts = blocks(text)
     if not parts.marked:
-        return _fenced(path, text)
+        raise ValueError(f"{path} has no EVOLVE block")
     total = text.count("\n") + (not text.endswith("\n"))
     shown: list[str] = []
     line = 1
