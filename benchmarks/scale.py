@@ -10,7 +10,9 @@ style), the near-copy check (`Population.near_copy` with `[search] novelty = 0.9
 shingles), and the store write plus registration of one more hypothesis (`add_call`,
 `add_candidate`, `set_evaluation`, `Population.add`, `Strategy.tell`, `set_placements`). The last columns give the time to load
 the run (the strategy told of every stored hypothesis, as a resumed run's is) and the
-resident memory of this process once it is loaded. Targets (issue 12): at
+resident memory of this process once it is loaded. A last line gives how much the store grew
+per hypothesis written (the database's pages, by SQLite's `dbstat`): the hypothesis's rows (the
+candidate, its files, their indexes) and its model call (a 4,000-character prompt). Targets (issue 12): at
 100,000 stored, each per-hypothesis cost at most 2x its cost at 100, and the process at most
 200 MB.
 
@@ -31,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -43,6 +46,7 @@ from hone.settings import SearchConfig
 from hone.store import Store
 from hone.strategies import STRATEGIES, make_strategy
 from hone.task import Task
+from hone.tree import Tree
 
 TEMPLATE = '''"""Pack {n} circles in the unit square."""
 import math
@@ -98,19 +102,25 @@ def program(rng: random.Random, n: int) -> str:
 
 
 def fill(store: Store, n: int, rng: random.Random) -> None:
-    """n evaluated hypotheses in the store, fast (one transaction)."""
-    rows = []
+    """n evaluated hypotheses in the store, fast (one transaction), each program stored as
+    the store keeps it (a blob and the hypothesis's files; `code` in a store before trees)."""
+    trees = "files" in {row[1] for row in store.conn.execute("PRAGMA table_info(candidates)")}
+    rows, blobs = [], []
     for i in range(1, n + 1):
         failed = i > 1 and rng.random() < 0.25
         score = None if failed else rng.uniform(1.5, 2.6)
         metrics = {} if failed else {"x": rng.random(), "y": rng.random()}
         code = program(rng, i)
+        digest = hashlib.sha256(code.encode()).hexdigest()  # (hone.tree.blob_hash)
+        if trees:
+            blobs.append((digest, zlib.compress(code.encode())))
         rows.append(
             (
                 i,
                 (i - 1) // 8,
                 json.dumps([rng.randint(1, i - 1)] if i > 1 else []),
-                code,
+                None if trees else code,
+                json.dumps({"program.py": digest}) if trees else None,
                 hashlib.blake2b(code.encode(), digest_size=12).hexdigest(),  # distinct programs
                 "error" if failed else "ok",
                 score,
@@ -122,11 +132,34 @@ def fill(store: Store, n: int, rng: random.Random) -> None:
         )
     with store.conn:
         store.conn.execute("BEGIN")
-        store.conn.executemany(
-            "INSERT INTO candidates(id, round, parent_ids, code, key, status, score, metrics, "
-            "reason, niche, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+        if trees:
+            store.conn.executemany("INSERT OR IGNORE INTO blobs(hash, data) VALUES (?, ?)", blobs)
+            store.conn.executemany(
+                "INSERT INTO candidates(id, round, parent_ids, code, files, key, status, score, "
+                "metrics, reason, niche, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        else:
+            store.conn.executemany(
+                "INSERT INTO candidates(id, round, parent_ids, code, key, status, score, "
+                "metrics, reason, niche, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [row[:4] + row[5:] for row in rows],
+            )
+
+
+def stored_bytes(store: Store) -> dict[str, int]:
+    """The bytes of the database's pages by table (a table's indexes counted with it)."""
+    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    owners = {
+        row[0]: row[1] or row[0]
+        for row in store.conn.execute("SELECT name, tbl_name FROM sqlite_schema")
+    }
+    rows = store.conn.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name")
+    found: dict[str, int] = {}
+    for name, size in rows:
+        owner = owners.get(name, name)
+        found[owner] = found.get(owner, 0) + int(size)
+    return found
 
 
 def rss_mb() -> float:
@@ -188,19 +221,20 @@ def measure_one(run_dir: Path, n: int, name: str, repeat: int) -> dict[str, floa
     memory = rss_mb()
     prompter = Prompter(task)
     selection = strategy.select(population, rng).whole(population.full)  # (warm)
+    before = stored_bytes(store)
     times: dict[str, list[float]] = {"write": [], "select": [], "prompt": [], "novelty": []}
     for i in range(repeat):  # one hypothesis after another, each step timed
         fresh = program(rng, n + i + 1)
         t0 = time.perf_counter()
-        near = loop.run_until_complete(population.near_copy(fresh))
+        near = loop.run_until_complete(population.near_copy(Tree.one("program.py", fresh)))
         t1 = time.perf_counter()
         call = store.add_call(
             round=n, model="m", prompt="p" * 4000, completion=fresh, prompt_tokens=1000,
             completion_tokens=500, started=time.time(), latency=1.0, seed=i,
         )  # fmt: skip
         added = store.add_candidate(
-            round=n, code=fresh, parent_ids=(selection.parent.id,), call_id=call,
-            niche=selection.niche,
+            round=n, tree=Tree.one("program.py", fresh), parent_ids=(selection.parent.id,),
+            call_id=call, niche=selection.niche,
         )  # fmt: skip
         evaluation = Evaluation(
             score=rng.uniform(1.5, 2.6), metrics={"x": rng.random(), "y": rng.random()}
@@ -220,6 +254,10 @@ def measure_one(run_dir: Path, n: int, name: str, repeat: int) -> dict[str, floa
         assert near is None or near[1] >= 0.95
     figures = {k: statistics.median(v) for k, v in times.items()}
     figures.update(load_s=load, rss_mb=max(memory, rss_mb()))
+    after = stored_bytes(store)
+    grown = {k: (after.get(k, 0) - before.get(k, 0)) / repeat for k in after}
+    figures["call_bytes"] = grown.pop("llm_calls", 0.0)
+    figures["hypothesis_bytes"] = sum(grown.values())
     loop.close()
     store.close()
     return figures
@@ -271,6 +309,11 @@ def main() -> None:
         ratio = max(b[w] / max(a[w], 1e-6) for w in ("select", "prompt", "novelty", "write"))
         print(f"{name:12s}{cells} {ratio:10.2f} {b['load_s']:8.1f} {b['rss_mb']:8.0f}")
     lean = results[large]["lean"]
+    grown = results[small][next(iter(STRATEGIES))]
+    print(
+        f"store growth per hypothesis at {small:,}: {grown['hypothesis_bytes']:,.0f} bytes for "
+        f"the hypothesis, {grown['call_bytes']:,.0f} for its model call"
+    )
     print(
         f"resume of {large:,} with the default settings (no near-copy index): "
         f"{lean['load_s']:.1f} s to load, {lean['rss_mb']:.0f} MB"

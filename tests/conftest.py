@@ -99,3 +99,82 @@ def answer(value: float) -> str:
         "<<<<<<< SEARCH\n    return 1.0\n=======\n"
         f"    return {value!r}\n>>>>>>> REPLACE\n"
     )
+
+
+# A folder task: the program is the folder src/, a tree of two editable files (main.py
+# imports helper.py), over a base holding a context file, data that is not text, and a
+# folder named by new_files; the evaluator (outside the folder) imports the tree's main.py and
+# every plugin a hypothesis added: value = total() + each plugin's bonus(); score -|value - 10|.
+TREE_MAIN = """\
+from helper import scale
+
+# EVOLVE-BLOCK-START
+def total():
+    return scale(1.0)
+# EVOLVE-BLOCK-END
+"""
+
+TREE_HELPER = """\
+# EVOLVE-BLOCK-START
+def scale(x):
+    y = x
+    return y * 2.0
+
+
+def unused(x):
+    y = x
+    return y
+# EVOLVE-BLOCK-END
+"""
+
+TREE_EVALUATOR = """\
+import importlib.util
+import sys
+from pathlib import Path
+
+
+def evaluate(program_path):
+    root = Path(program_path)
+    sys.path.insert(0, str(root))
+    import main
+
+    value = main.total()
+    for plugin in sorted((root / "plugins").glob("*.py")):
+        spec = importlib.util.spec_from_file_location(plugin.stem, plugin)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        value += module.bonus()
+    return {"combined_score": -abs(value - 10.0), "value": value, "feedback": f"value {value}"}
+"""
+
+TREE_TOML = """\
+instruction = "Make the value 10."
+program = "src"
+context = ["NOTES.md"]
+new_files = ["plugins/*.py"]
+"""
+
+
+@pytest.fixture
+def make_tree_task(tmp_path: Path) -> MakeTask:
+    """Write a folder task (`TREE_TOML`): src/main.py and src/helper.py are its tree."""
+
+    def make(toml: str = "", name: str = "tree-task", evaluator: str = TREE_EVALUATOR) -> Path:
+        root = tmp_path / name
+        src = root / "src"
+        (src / "plugins").mkdir(parents=True)
+        (root / "task.toml").write_text(TREE_TOML + textwrap.dedent(toml), encoding="utf-8")
+        (src / "main.py").write_text(TREE_MAIN, encoding="utf-8")
+        (src / "helper.py").write_text(TREE_HELPER, encoding="utf-8")
+        (src / "NOTES.md").write_text("scale() doubles; total() scales 1.\n", encoding="utf-8")
+        (src / "weights.bin").write_bytes(b"\0\1\2\3")
+        (src / "plugins" / "README").write_text("plugins go here\n", encoding="utf-8")
+        (root / "evaluate.py").write_text(evaluator, encoding="utf-8")
+        return root
+
+    return make
+
+
+def named(path: str, search: str, replace: str) -> str:
+    """A SEARCH/REPLACE block after its file's path on a line of its own."""
+    return f"{path}\n<<<<<<< SEARCH\n{search}\n=======\n{replace}\n>>>>>>> REPLACE\n"

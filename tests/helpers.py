@@ -214,3 +214,32 @@ def _address(hexed: str) -> str:
     words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
     ip = ipaddress.ip_address(words)
     return f"{ip}:{int(port, 16)}" if ip.version == 4 else f"[{ip}]:{int(port, 16)}"
+
+
+SERVED = [  # (server, latency, error) of the model calls `served_run` stores
+    ("http://10.0.0.1:8000/v1", 0.5, None),
+    ("http://10.0.0.1:8000/v1", 1.5, None),
+    ("http://10.0.0.2:8000/v1", 0.2, "cannot reach the model server at http://10.0.0.2:8000/v1"),
+    ("http://10.0.0.2:8000/v1", 0.7, None),
+    ("http://10.0.0.2:8000/v1", 0.9, None),
+]
+
+
+def served_run(run_dir: Path) -> Path:
+    """A run's store of a scored starting program and the model calls of `SERVED`, each at
+    its server (as a pool stores them)."""
+    from hone.evaluation import Evaluation
+    from hone.meta import RunMeta
+    from hone.store import Store
+    from hone.tree import Tree
+
+    store = Store.create(run_dir, RunMeta(task_name="t", model={"spec": "openai:m"}))
+    start = store.add_candidate(round=0, tree=Tree.one("program.py", "x = 1\n"))
+    store.set_evaluation(start, Evaluation(score=1.0))
+    for endpoint, latency, error in SERVED:
+        store.add_call(
+            round=1, model="openai:m", prompt="p", completion="c", prompt_tokens=1,
+            completion_tokens=1, started=0.0, latency=latency, error=error, endpoint=endpoint,
+        )  # fmt: skip
+    store.close()
+    return run_dir

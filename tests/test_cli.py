@@ -12,6 +12,8 @@ import pytest
 
 from hone.cli import _ray_on_loopback, main
 from hone.settings import EvaluationConfig
+from hone.store import opened
+from hone.tree import Tree
 from tests.conftest import EVALUATOR, answer
 from tests.helpers import environment, hone_command, stored, wait_until
 
@@ -159,10 +161,11 @@ def test_unknown_model_is_a_user_error(make_task, tmp_path: Path, capsys) -> Non
 
 def held(make_task, tmp_path: Path, values_from: float) -> tuple[Path, Path]:
     """A task whose evaluator, for f() >= `values_from`, waits while the task folder holds a
-    file `hold` (the one folder of the test's that candidates see): once the hypotheses
+    file `.hold` (the one folder of the test's that candidates see): once the hypotheses
     before are evaluated the run stays where it is, whatever the machine's speed, until
-    the test removes the file. The task folder and the file."""
-    hold = tmp_path / "task" / "hold"
+    the test removes the file. The task folder and the file. (A hidden file: the task's
+    fingerprint leaves it out, so removing it is no change to the task on resume.)"""
+    hold = tmp_path / "task" / ".hold"
     wait = (
         "    value = module.run()\n"
         "    import os, time\n"
@@ -310,7 +313,9 @@ def test_show_highlights_the_program_in_its_own_language(
 
     meta = RunMeta("c", program_filename="tsp.c", model={"spec": "embedded"}, status="stopped")
     store = Store.create(tmp_path / "r", meta)
-    store.set_evaluation(store.add_candidate(round=0, code=code), Evaluation(score=1.0))
+    store.set_evaluation(
+        store.add_candidate(round=0, tree=Tree.one("program.py", code)), Evaluation(score=1.0)
+    )
     store.close()
     monkeypatch.setenv("FORCE_COLOR", "1")  # a terminal: the program is highlighted
     monkeypatch.setenv("COLUMNS", "100")
@@ -470,3 +475,19 @@ def test_resume_ends_with_the_whole_runs_figures(make_task, tmp_path: Path, caps
         in out
     )
     assert "best score -7 (#3, round 2)" in out
+
+
+def test_base_url_twice_is_a_pool_and_resume_base_url_replaces_it(
+    make_task, tmp_path: Path, capsys
+) -> None:
+    urls = ["http://127.0.0.1:8080/v1", "http://127.0.0.1:8081/v1"]
+    run_dir = tmp_path / "r"
+    argv = ["run", str(make_task()), "--model", "openai:m", "--run-dir", str(run_dir)]
+    assert main([*argv, "--base-url", urls[0], "--base-url", urls[1], "--max-llm-calls", "0"]) == 0
+    with opened(run_dir) as store:
+        assert (store.meta().model["base_url"], store.meta().model["base_urls"]) == (None, urls)
+    moved = "http://127.0.0.1:9090/v1"
+    assert main(["resume", str(run_dir), "--base-url", moved, "--max-llm-calls", "0"]) == 0
+    with opened(run_dir) as store:
+        assert (store.meta().model["base_url"], store.meta().model["base_urls"]) == (moved, [])
+    capsys.readouterr()

@@ -11,12 +11,14 @@ import pytest
 
 import hone
 from hone.budget import Budget
+from hone.cli import main
 from hone.exceptions import ModelError, UserError
 from hone.loop import Loop
 from hone.models.base import Request
-from hone.store import Store
+from hone.store import Store, opened
 from hone.task import Task
 from hone.testing import FunctionModel, ScriptedModel
+from hone.tree import Tree
 from tests.conftest import PROGRAM, answer
 from tests.helpers import FakeClock, block, task_of, value_of
 
@@ -276,7 +278,9 @@ def test_resume_evaluates_pending_hypotheses_without_calling_the_model(
         latency=0.0,
     )
     program = Task.from_dir(task_dir).program.replace("return 1.0", "return 9.0")
-    store.add_candidate(round=2, code=program, parent_ids=(3,), call_id=call)
+    store.add_candidate(
+        round=2, tree=Tree.one("program.py", program), parent_ids=(3,), call_id=call
+    )
     store.close()
     model = ScriptedModel([])
     result = hone.resume(tmp_path / "run", budget={"max_llm_calls": 3}, model=model)
@@ -523,3 +527,118 @@ def test_failed_calls_count_against_the_call_budget(make_task, tmp_path: Path) -
     result = hone.run(task, model=FunctionModel(answer_or_stall), run_dir=tmp_path / "run")
     assert len(asked) == 3 and result.stop_reason == "max_llm_calls"
     assert (result.usage.calls, result.usage.failed, result.usage.requests) == (2, 1, 3)
+
+
+# -- folder tasks: a hypothesis is a tree -----------------------------------------------------
+def test_one_answer_edits_two_files_and_scores_better(make_tree_task, tmp_path: Path) -> None:
+    from tests.conftest import named
+
+    start = Task.from_dir(make_tree_task()).tree
+    both = (
+        "Scale by more, from a larger start.\n\n"
+        + named("main.py", "    return scale(1.0)", "    return scale(2.0)")
+        + "\n"
+        + named("helper.py", "    return y * 2.0", "    return y * 2.5")
+    )
+    result = run(make_tree_task(name="t"), tmp_path, ScriptedModel([both]), 1, max_llm_calls=1)
+    first, second = result.history
+    assert (first.score, second.score) == (-8.0, -5.0)  # value 2, then 2.0 x 2.5
+    assert second.tree == start.with_files(
+        {
+            "main.py": start["main.py"].replace("scale(1.0)", "scale(2.0)"),
+            "helper.py": start["helper.py"].replace("y * 2.0", "y * 2.5"),
+        }
+    )
+    assert result.best is not None and result.best.id == second.id
+    assert second.code is None  # (two files: no one program's text)
+    best = tmp_path / "run" / "best"
+    assert sorted(p.name for p in best.iterdir()) == ["helper.py", "main.py"]
+    assert (best / "helper.py").read_text() == second.tree["helper.py"]
+
+
+def test_a_unified_diff_and_a_new_file_the_evaluator_imports(
+    make_tree_task, tmp_path: Path
+) -> None:
+    diff = (
+        "A larger factor.\n\n```diff\n--- a/helper.py\n+++ b/helper.py\n@@ -2,3 +2,3 @@\n"
+        " def scale(x):\n     y = x\n-    return y * 2.0\n+    return y * 3.0\n```\n"
+    )
+    plugin = "A bonus.\n\n```python plugins/extra.py\ndef bonus():\n    return 7.0\n```\n"
+    model = ScriptedModel([diff, plugin])
+    result = run(make_tree_task(), tmp_path, model, width=1, max_llm_calls=2)
+    start, patched, added = result.history
+    assert patched.score == -7.0 and patched.tree is not None  # value 3
+    assert patched.tree.changed(start.tree or {}) == {
+        "helper.py": (start.tree or {})["helper.py"].replace("y * 2.0", "y * 3.0")
+    }
+    assert added.parent_ids[0] == patched.id and added.score == 0.0  # 3 + the plugin's 7
+    assert added.tree is not None and added.tree["plugins/extra.py"].endswith("return 7.0\n")
+    assert (tmp_path / "run" / "best" / "plugins" / "extra.py").is_file()
+
+
+TREE_REFUSALS = [
+    (
+        ("nowhere.py", "    return 1", "    return 2"),
+        "nowhere.py is not a file of the program, and new files may only be added as "
+        "plugins/*.py (the editable files: helper.py, main.py)",
+    ),
+    (
+        ("NOTES.md", "scale() doubles", "scale() triples"),
+        "NOTES.md may not be changed: it is context, shown read-only (the editable files: "
+        "helper.py, main.py)",
+    ),
+    (
+        ("main.py", "from helper import scale", "from helper import scale as s"),
+        "in main.py, SEARCH block 1 matches code outside the EVOLVE-BLOCK, which may not change",
+    ),
+    (
+        ("helper.py", "    y = x", "    y = -x"),
+        "in helper.py, SEARCH block 1 matches 2 places; include more lines to make it unique",
+    ),
+    (
+        ("../evaluate.py", "def evaluate", "def evaluated"),
+        "the path '../evaluate.py' leaves the program folder ('..'); stay inside it",
+    ),
+    (
+        ("outside/evil.py", "", "x = 1"),
+        "outside/evil.py goes through the symbolic link outside, which leads outside the "
+        "program folder",
+    ),
+]
+
+
+def test_each_bad_edit_is_an_invalid_edit_with_its_sentence(
+    make_tree_task, tmp_path: Path, capsys
+) -> None:
+    from tests.conftest import named
+
+    root = make_tree_task()
+    (tmp_path / "elsewhere").mkdir()
+    (root / "src" / "outside").symlink_to(tmp_path / "elsewhere")
+    answers = [named(*edit) for edit, _ in TREE_REFUSALS]
+    result = run(root, tmp_path, ScriptedModel(answers), 1, max_llm_calls=len(answers))
+    failed = result.history[1:]
+    assert [c.evaluation.status for c in failed] == ["invalid-edit"] * len(TREE_REFUSALS)
+    assert [c.evaluation.reason for c in failed] == [why for _, why in TREE_REFUSALS]
+    assert all(c.tree is None for c in failed) and not list((tmp_path / "elsewhere").iterdir())
+    with opened(tmp_path / "run") as store:  # (what hone show reads)
+        assert [c.evaluation.reason for c in store.candidates()[1:]] == [
+            w for _, w in TREE_REFUSALS
+        ]
+    assert main(["show", str(tmp_path / "run"), "--failures"]) == 0
+    assert "nowhere.py is not a file of the program" in capsys.readouterr().out
+
+
+def test_a_refused_tree_edit_goes_back_once_with_its_sentence(
+    make_tree_task, tmp_path: Path
+) -> None:
+    from tests.conftest import named
+
+    bad = named("nowhere.py", "    return 1", "    return 2")
+    good = named("helper.py", "    return y * 2.0", "    return y * 5.0")
+    model = ScriptedModel([bad, good])
+    result = run(make_tree_task(), tmp_path, model, width=1, fix=1, max_llm_calls=2)
+    fixed = model.requests[1].messages[-1].content
+    assert fixed.startswith("Your answer could not be applied: nowhere.py is not a file of")
+    assert "SEARCH/REPLACE blocks after the file's path" in fixed
+    assert result.history[-1].score == -5.0 and result.usage.calls == 2  # value 5

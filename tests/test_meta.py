@@ -12,6 +12,7 @@ from hone.cli import main
 from hone.evaluation import Evaluation
 from hone.meta import RunMeta
 from hone.store import Store
+from hone.tree import Tree
 
 
 def test_the_store_writes_and_reads_the_metadata_typed(tmp_path: Path) -> None:
@@ -70,7 +71,9 @@ def test_hone_show_offers_resume_by_the_status_not_by_its_own_words(
     error = "the disk is full" if status == "failed" else ""
     store = Store.create(tmp_path / "run", meta)
     store.set_meta(stop_reason="max_llm_calls" if status == "stopped" else None, error=error)
-    store.set_evaluation(store.add_candidate(round=0, code="x = 1\n"), Evaluation(score=1.0))
+    store.set_evaluation(
+        store.add_candidate(round=0, tree=Tree.one("program.py", "x = 1\n")), Evaluation(score=1.0)
+    )
     if locked:
         store.lock()  # a hone process drives it
     assert main(["show", str(tmp_path / "run")]) == 0

@@ -5,11 +5,12 @@ import asyncio
 from hone.evaluation import Evaluation
 from hone.novelty import NoveltyFilter
 from hone.population import Candidate, Population
+from hone.tree import Tree
 
 
 def c(id: int, code: str, score: float | None, round: int = 1, parents=()) -> Candidate:
     evaluation = Evaluation(score=score) if score is not None else Evaluation.failed("error", "x")
-    return Candidate(id, round, code, evaluation, tuple(parents))
+    return Candidate(id, round, Tree.one("program.py", code), evaluation, tuple(parents))
 
 
 def test_best_so_far_follows_the_objective() -> None:
@@ -22,18 +23,22 @@ def test_best_so_far_follows_the_objective() -> None:
 
 def test_the_cache_ignores_comments_and_layout_and_skips_killed_programs() -> None:
     population = Population.of("maximize", NoveltyFilter(), [c(1, "x = 1\n", 1.0)])
-    assert population.cached("x  =  1  # the same\n") is not None
-    killed = Candidate(2, 1, "y = 2\n", Evaluation.failed("killed", "oom"))
+    assert population.cached(Tree.one("program.py", "x  =  1  # the same\n")) is not None
+    killed = Candidate(2, 1, Tree.one("program.py", "y = 2\n"), Evaluation.failed("killed", "oom"))
     population.add(killed)
-    assert population.cached("y = 2\n") is None  # a killed evaluation says nothing of it
+    assert (
+        population.cached(Tree.one("program.py", "y = 2\n")) is None
+    )  # a killed evaluation says nothing of it
 
 
 def test_near_copies_are_found_but_exact_copies_are_the_caches() -> None:
     code = "def f(a, b):\n    total = a + b\n    return total * 2 + 1\n"
     population = Population.of("maximize", NoveltyFilter(0.5), [c(1, code, 1.0)])
-    near = asyncio.run(population.near_copy(code.replace("* 2 + 1", "* 2 + 3")))
+    near = asyncio.run(
+        population.near_copy(Tree.one("program.py", code.replace("* 2 + 1", "* 2 + 3")))
+    )
     assert near is not None and near[0] == 1 and 0.5 <= near[1] < 1
-    assert asyncio.run(population.near_copy(code + "# comment\n")) is None
+    assert asyncio.run(population.near_copy(Tree.one("program.py", code + "# comment\n"))) is None
 
 
 def test_what_registering_changed_is_said_once() -> None:
@@ -68,7 +73,7 @@ def test_only_the_best_and_newest_programs_stay_in_memory(tmp_path, monkeypatch)
     store = Store.create(tmp_path / "run")
     population = Population("maximize", NoveltyFilter(), fetch=store.candidates_by_id)
     for i in range(60):
-        added = store.add_candidate(round=i, code=f"x = {i}\n")
+        added = store.add_candidate(round=i, tree=Tree.one("program.py", f"x = {i}\n"))
         population.add(
             store.set_evaluation(added, Evaluation(score=float(i % 17), feedback=f"#{i}"))
         )
@@ -77,7 +82,8 @@ def test_only_the_best_and_newest_programs_stay_in_memory(tmp_path, monkeypatch)
     lean = next(c for c in population.members if c.stripped)
     assert lean.key and lean.evaluation.feedback  # what strategies need stays
     assert population.full(lean).code == f"x = {lean.id - 1}\n"
-    assert population.cached(f"x = {lean.id - 1}\n").code == f"x = {lean.id - 1}\n"
+    found = population.cached(Tree.one("program.py", f"x = {lean.id - 1}\n"))
+    assert found is not None and found.code == f"x = {lean.id - 1}\n"
     assert [c.id for c in population.ranked] == sorted(
         (c.id for c in population.ranked), key=lambda i: (-population.get(i).score, i)
     )

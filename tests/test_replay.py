@@ -15,9 +15,10 @@ from hone.exceptions import ModelError, ReplayError, RunDirError
 from hone.models.base import Request
 from hone.replay import replay
 from hone.session import Session, run_meta
-from hone.store import Store
+from hone.store import Store, opened
 from hone.task import Task
 from hone.testing import FunctionModel
+from hone.tree import Tree
 from tests.helpers import FakeClock, stored, wait_until_async
 
 
@@ -187,8 +188,14 @@ def test_many_differences_are_counted_not_listed() -> None:
     from hone.population import Candidate
     from hone.replay import differences
 
-    old = [Candidate(i, 1, f"x = {i}", Evaluation(score=float(i))) for i in range(1, 21)]
-    new = [Candidate(i, 1, f"x = {i}", Evaluation(score=float(-i))) for i in range(1, 21)]
+    old = [
+        Candidate(i, 1, Tree.one("p.py", f"x = {i}"), Evaluation(score=float(i)))
+        for i in range(1, 21)
+    ]
+    new = [
+        Candidate(i, 1, Tree.one("p.py", f"x = {i}"), Evaluation(score=float(-i)))
+        for i in range(1, 21)
+    ]
     found = differences(old, new)
     assert len(found) == 10 and found[-1] == "… and 11 more differences"
     assert found[0] == "hypothesis #1: score 1.0 recorded, -1.0 replayed"
@@ -201,3 +208,33 @@ def test_replay_of_the_current_folder(make_task, tmp_path: Path, monkeypatch, ca
     assert main(["replay", "."]) == 0
     assert "the replay is identical" in capsys.readouterr().out
     assert (tmp_path / "run-replay" / "hone.db").is_file()
+
+
+def test_a_folder_tasks_deterministic_run_replays_identically(
+    make_tree_task, tmp_path: Path, capsys
+) -> None:
+    from tests.conftest import TREE_MAIN, named
+
+    def main_py(value: float) -> str:
+        text = TREE_MAIN.replace("scale(1.0)", f"scale({value!r})")
+        return f"All of main.py:\n```python main.py\n{text}```\n"
+
+    helper = named("helper.py", "    return y * 2.0", "    return y * 2.5")
+    plugin = "```python plugins/p.py\ndef bonus():\n    return 1.5\n```\n"
+    answers = [main_py(2.0), helper, plugin, main_py(3.0), named("nowhere.py", "a", "b"), helper]
+    file = tmp_path / "answers.jsonl"
+    file.write_text("\n".join(json.dumps(a) for a in answers))
+    run_dir = tmp_path / "run"
+    argv = ["run", str(make_tree_task()), "--model", f"scripted:{file}", "--run-dir", str(run_dir)]
+    assert main([*argv, "--deterministic", "--max-llm-calls", "6", "--hypotheses", "2"]) == 0
+    with opened(run_dir) as store:
+        recorded = store.candidates()
+    assert len({c.tree for c in recorded if c.tree is not None}) >= 5  # several trees
+    assert {c.evaluation.status for c in recorded} == {"ok", "invalid-edit"}
+    capsys.readouterr()
+    assert main(["replay", str(run_dir), "--run-dir", str(tmp_path / "again")]) == 0
+    assert "the replay is identical" in capsys.readouterr().out
+    again = tmp_path / "again" / "best"
+    assert {p.name: p.read_text() for p in again.rglob("*") if p.is_file()} == {
+        p.name: p.read_text() for p in (run_dir / "best").rglob("*") if p.is_file()
+    }

@@ -1,6 +1,7 @@
 """Settings: every value is type-checked where it enters (task.toml, the CLI, Python), with its
 key named, and `Task.configured` is the one way to override."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -87,6 +88,29 @@ def test_configured_overrides_skip_none_and_check_types(make_task) -> None:
         task.configured(search={"top": 1})
     with pytest.raises(ConfigError, match="unknown settings table 'serch'"):
         task.configured(serch={})
+
+
+def test_base_urls_are_urls_or_tables_and_base_url_is_the_pool_of_one(make_task) -> None:
+    toml = """
+        [model]
+        max_in_flight = 3
+        base_urls = ["http://127.0.0.1:8080/v1", {url = "http://gpu2:8000/v1", max_in_flight = 8}]
+    """
+    task = Task.from_dir(make_task(toml))
+    assert task.model.servers == (
+        settings.Server("http://127.0.0.1:8080/v1", 3),  # the table's max_in_flight
+        settings.Server("http://gpu2:8000/v1", 8),  # its own
+    )
+    one = task.configured(model={"base_url": "http://moved:8080/v1"})  # a resume's --base-url
+    assert one.model.servers == (settings.Server("http://moved:8080/v1", 3),)
+    assert one.model.base_urls == () and one.model.base_url == "http://moved:8080/v1"
+    two = one.configured(model={"base_urls": ["http://x/v1", "http://y/v1"]})
+    assert [s.url for s in two.model.servers] == ["http://x/v1", "http://y/v1"]
+    assert two.model.base_url is None and ModelConfig().servers == ()
+    stored = json.loads(json.dumps(dataclasses.asdict(task.model)))  # as a run keeps it
+    assert ModelConfig.of(stored) == task.model
+    with pytest.raises(ConfigError, match=r"give base_url .* or base_urls .*, not both"):
+        task.configured(model={"base_url": "http://a/v1", "base_urls": ["http://b/v1"]})
 
 
 def test_every_name_settings_declare_has_a_registry_entry_and_no_other() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from hone.cli import main
+from tests.helpers import served_run
 
 PROGRAMS = [2.0, "no code", 5.0, "raise"]
 
@@ -102,3 +103,36 @@ def test_hone_report_writes_one_file_with_the_run_inside(run_dir: Path, capsys) 
     (run,) = data["runs"]
     assert len(run["snapshot"]["hypotheses"]) == 5 and set(run["details"]) == set("12345")
     assert run["details"]["4"]["call"]["completion"].startswith("```python")
+
+
+def test_show_a_folder_tasks_hypothesis_diffs_each_file_against_its_parent(
+    make_tree_task, tmp_path: Path, capsys
+) -> None:
+    from tests.conftest import named
+
+    both = named("main.py", "    return scale(1.0)", "    return scale(2.0)") + named(
+        "helper.py", "    return y * 2.0", "    return y * 2.5"
+    )
+    answers = tmp_path / "a.jsonl"
+    answers.write_text(json.dumps(both) + "\n")
+    argv = ["run", str(make_tree_task()), "--model", f"scripted:{answers}"]
+    assert main([*argv, "--run-dir", str(tmp_path / "r"), "--max-llm-calls", "1"]) == 0
+    capsys.readouterr()
+    assert main(["show", str(tmp_path / "r"), "--hypothesis", "2"]) == 0
+    out = capsys.readouterr().out
+    diff = out[out.index("diff against its parent ─") : out.index("prompt ─")]
+    assert "diff --git a/helper.py b/helper.py\n--- a/helper.py\n+++ b/helper.py\n" in diff
+    assert "-    return y * 2.0\n+    return y * 2.5\n" in diff
+    assert "diff --git a/main.py b/main.py\n" in diff and "+    return scale(2.0)\n" in diff
+    assert "NOTES.md" not in diff  # (the base, the same for every hypothesis)
+
+
+def test_show_prints_each_model_server_when_there_were_several(tmp_path: Path, capsys) -> None:
+    assert main(["show", str(served_run(tmp_path / "s"))]) == 0
+    out = capsys.readouterr().out.splitlines()
+    at = out.index("model servers:")
+    assert out[at + 1 : at + 3] == [
+        "  http://10.0.0.1:8000/v1: 2 answered, 0 failed, median latency 1.00 s",
+        "  http://10.0.0.2:8000/v1: 2 answered, 1 failed, median latency 0.80 s",
+    ]
+    assert "openai:m: 5 calls" in "\n".join(out)  # (openai:m: is no emoji in the cost line)

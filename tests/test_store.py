@@ -9,6 +9,7 @@ from hone.exceptions import RunDirError
 from hone.executors import Attempt
 from hone.meta import RunMeta
 from hone.store import Store
+from hone.tree import Tree
 
 
 def test_round_trip_of_calls_candidates_and_meta(tmp_path: Path) -> None:
@@ -23,14 +24,16 @@ def test_round_trip_of_calls_candidates_and_meta(tmp_path: Path) -> None:
         started=1.0,
         latency=0.5,
     )
-    added = store.add_candidate(round=0, code="x = 1\n")
+    added = store.add_candidate(round=0, tree=Tree.one("program.py", "x = 1\n"))
     evaluated = store.set_evaluation(
         added, Evaluation(score=1.0, metrics={"a": 2.0}, feedback="ok"), output="hi"
     )
     first = added.id
-    pending = store.add_candidate(round=1, code="x = 2\n", parent_ids=(first,), call_id=call).id
+    pending = store.add_candidate(
+        round=1, tree=Tree.one("program.py", "x = 2\n"), parent_ids=(first,), call_id=call
+    ).id
     rejected = store.add_candidate(
-        round=1, code=None, call_id=call, evaluation=Evaluation.failed("invalid-edit", "no code")
+        round=1, tree=None, call_id=call, evaluation=Evaluation.failed("invalid-edit", "no code")
     ).id
     store.close()
 
@@ -116,7 +119,7 @@ def test_notes_after_sees_what_another_connection_added(tmp_path: Path) -> None:
 
 def test_a_store_without_the_kind_column_is_read_and_upgraded(tmp_path: Path) -> None:
     store = Store.create(tmp_path / "run")
-    store.add_candidate(round=0, code="x = 1\n")
+    store.add_candidate(round=0, tree=Tree.one("program.py", "x = 1\n"))
     store.close()
     with sqlite3.connect(tmp_path / "run" / "hone.db") as db:
         db.execute("ALTER TABLE candidates DROP COLUMN kind")  # as an older hone wrote it
@@ -124,7 +127,9 @@ def test_a_store_without_the_kind_column_is_read_and_upgraded(tmp_path: Path) ->
     assert [c.kind for c in readonly.candidates(pending=True)] == [""]
     readonly.close()
     store = Store.open(tmp_path / "run")
-    trial = store.add_candidate(round=0, code="x = 2\n", parent_ids=(1,), kind="tune")
+    trial = store.add_candidate(
+        round=0, tree=Tree.one("program.py", "x = 2\n"), parent_ids=(1,), kind="tune"
+    )
     assert [c.kind for c in store.candidates(pending=True)] == ["", "tune"] and trial.kind == "tune"
     store.close()
 
@@ -134,7 +139,9 @@ def test_placements_are_kept_in_the_order_told_and_an_older_store_gets_their_col
 ) -> None:
     store = Store.create(tmp_path / "run")
     for code in ("x = 1\n", "x = 2\n", "x = 3\n"):
-        store.set_evaluation(store.add_candidate(round=0, code=code), Evaluation(score=1.0))
+        store.set_evaluation(
+            store.add_candidate(round=0, tree=Tree.one("program.py", code)), Evaluation(score=1.0)
+        )
     store.close()
     with sqlite3.connect(tmp_path / "run" / "hone.db") as db:  # as an older hone wrote it
         db.execute("DROP INDEX candidates_placed")
@@ -162,14 +169,16 @@ def test_attempts_on_a_cluster_are_kept_in_order_and_an_older_store_gets_their_c
     tmp_path: Path,
 ) -> None:
     store = Store.create(tmp_path / "run")
-    store.set_evaluation(store.add_candidate(round=0, code="x = 1\n"), Evaluation(score=1.0))
+    store.set_evaluation(
+        store.add_candidate(round=0, tree=Tree.one("program.py", "x = 1\n")), Evaluation(score=1.0)
+    )
     store.close()
     with sqlite3.connect(tmp_path / "run" / "hone.db") as db:  # as an older hone wrote it
         db.execute("ALTER TABLE candidates DROP COLUMN attempts")
     assert Store.open(tmp_path / "run", readonly=True).attempts() == {}  # (read as it is)
     store = Store.open(tmp_path / "run")
     tries = (Attempt("n1", "10.0.0.1", "lost", "ActorDiedError"), Attempt("n2", "10.0.0.2", "ok"))
-    second = store.add_candidate(round=1, code="x = 2\n")
+    second = store.add_candidate(round=1, tree=Tree.one("program.py", "x = 2\n"))
     store.set_evaluation(second, Evaluation(score=2.0), attempts=tries)
     assert store.attempts() == {second.id: tries}  # the local executor's first: none
     assert store.spread() == (1, 1)  # one node gave an outcome, one evaluation was tried again
@@ -192,7 +201,9 @@ def test_no_write_fails_on_what_a_caller_passes(tmp_path: Path) -> None:
             "prompt_tokens, completion_tokens, started, latency FROM llm_calls WHERE id = ?",
             [(1,)] * 1099,
         )
-    candidate = store.add_candidate(round=1, code=f"# {odd}\n")
+    with pytest.raises(ValueError, match=r"the text of program\.py is not valid Unicode"):
+        Tree.one("program.py", f"# {odd}\n")  # (a program is text: a tree holds no other)
+    candidate = store.add_candidate(round=1, tree=Tree.one("program.py", "# café\n"))
     evaluated = store.set_evaluation(
         candidate, Evaluation(score=1.0, feedback=odd, metrics={odd: 1.0}), output=odd
     )
@@ -208,3 +219,88 @@ def test_no_write_fails_on_what_a_caller_passes(tmp_path: Path) -> None:
     assert usage.calls == 1100 and usage.prompt_tokens == pytest.approx(1100 * 2**53)
     assert store.notes("person") == [(1, "caf\ufffd")] and note > 0
     store.close()
+
+
+# -- trees: file texts once each, a hypothesis as its parent plus what changed ----------------
+def test_a_tree_is_stored_as_its_parent_plus_its_changed_files(tmp_path: Path) -> None:
+    import json
+
+    from hone.store import _CHAIN
+    from hone.tree import blob_hash
+
+    store = Store.create(tmp_path / "run")
+    files = {f"pkg/m{i}.py": f"X = {i}\n" * 50 for i in range(20)}
+    start = store.add_candidate(round=0, tree=Tree(files))
+    trees, parent = [start.tree], start
+    for i in range(_CHAIN + 3):  # each changes one file of its parent
+        assert parent.tree is not None
+        tree = parent.tree.with_files({f"pkg/m{i % 20}.py": f"X = {i}  # changed\n"})
+        parent = store.add_candidate(round=1, tree=tree, parent_ids=(parent.id,))
+        trees.append(tree)
+    rows = store.conn.execute("SELECT files, files_of FROM candidates ORDER BY id").fetchall()
+    assert json.loads(rows[0]["files"]) == {p: blob_hash(t) for p, t in files.items()}
+    assert rows[0]["files_of"] is None  # a tree without a parent: whole
+    assert json.loads(rows[1]["files"]) == {"pkg/m0.py": blob_hash("X = 0  # changed\n")}
+    assert rows[1]["files_of"] == 1
+    whole = [i for i, row in enumerate(rows) if row["files_of"] is None]
+    assert whole == [0, _CHAIN + 1]  # a line of trees written over their parents is cut
+    assert store.conn.execute("SELECT COUNT(*) FROM blobs").fetchone()[0] == 20 + _CHAIN + 3
+    store.close()
+    again = Store.open(tmp_path / "run")  # read back cold, without what the writer kept
+    assert [c.tree for c in again.candidates(pending=True)] == trees
+    assert [again.trees.tree(i) for i in (1, 17, _CHAIN + 3)] == [trees[0], trees[16], trees[-2]]
+    again.close()
+
+
+def test_a_text_many_hypotheses_share_is_stored_once(tmp_path: Path) -> None:
+    store = Store.create(tmp_path / "run")
+    big = "Y = 1\n" * 5_000
+    for i in range(10):  # ten one-file trees: the same text, by other names too
+        store.add_candidate(round=i, tree=Tree.one(f"p{i % 2}.py", big))
+    assert store.conn.execute("SELECT COUNT(*) FROM blobs").fetchone()[0] == 1
+    size = store.conn.execute("SELECT LENGTH(data) FROM blobs").fetchone()[0]
+    assert size < len(big) / 20  # compressed
+    assert [c.code for c in store.candidates(pending=True)] == [big] * 10
+    store.close()
+
+
+def test_a_store_from_before_trees_opens_shows_and_resumes(
+    make_task, tmp_path: Path, capsys
+) -> None:
+    """A run recorded by hone before trees (tests/data/old_store: three hypotheses, each
+    program in the `code` column) reads as one-file trees, shows, and goes on."""
+    import json
+    import shutil
+
+    import hone
+    from hone.cli import main
+    from hone.testing import ScriptedModel
+    from tests.conftest import PROGRAM
+
+    task = make_task()
+    run_dir = tmp_path / "old"
+    shutil.copytree(Path(__file__).parent / "data" / "old_store", run_dir)
+    with sqlite3.connect(run_dir / "hone.db") as db:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(candidates)")}
+        assert "code" in columns and "files" not in columns  # (what the test is about)
+        db.execute("UPDATE meta SET value = ? WHERE key = 'task_dir'", (json.dumps(str(task)),))
+    readonly = Store.open(run_dir, readonly=True)
+    old = readonly.candidates()
+    readonly.close()
+    assert [c.tree.paths if c.tree else None for c in old] == [("initial.py",)] * 2 + [None]
+    assert old[0].code == PROGRAM and old[1].code == PROGRAM.replace("1.0", "2.0")
+    assert main(["show", str(run_dir), "--hypothesis", "2"]) == 0
+    shown = capsys.readouterr().out
+    assert "-    return 1.0\n+    return 2.0\n" in shown and "--- a/initial.py" in shown
+    six = "<<<<<<< SEARCH\n    return 2.0\n=======\n    return 6.0\n>>>>>>> REPLACE\n"
+    model = ScriptedModel(["(used)", "(used)", six])  # (it goes on after the two answered)
+    resumed = hone.resume(run_dir, budget={"max_llm_calls": 3}, model=model)
+    new = resumed.history[-1]
+    assert new.parent_ids[0] == 2 and new.score == -4.0
+    assert new.code == PROGRAM.replace("1.0", "6.0")
+    with sqlite3.connect(run_dir / "hone.db") as db:
+        files, files_of = db.execute(
+            "SELECT files, files_of FROM candidates WHERE id = ?", (new.id,)
+        ).fetchone()
+    assert list(json.loads(files)) == ["initial.py"] and files_of is None
+    assert (run_dir / "best.py").read_text() == new.code

@@ -140,3 +140,54 @@ def test_read_paths_is_the_old_name_of_read_only(make_task) -> None:
     both = make_task('[evaluation]\nread_paths = ["a"]\nread_only = ["b"]', name="both")
     with pytest.raises(TaskError, match=r"read_paths and read_only name one setting"):
         Task.from_dir(both)
+
+
+# -- a folder program: the starting tree ------------------------------------------------------
+def test_a_folder_program_is_the_tree_of_its_files_with_markers(make_tree_task) -> None:
+    from hone.tree import Tree
+    from tests.conftest import TREE_HELPER, TREE_MAIN
+
+    root = make_tree_task()
+    task = Task.from_dir(root)
+    assert task.folder and task.program_filename == "src"
+    assert task.tree == Tree({"main.py": TREE_MAIN, "helper.py": TREE_HELPER})
+    assert task.starting == (task.tree,)
+    assert task.spec.base == (root / "src").resolve()
+    assert task.spec.context == ("NOTES.md",) and task.spec.new_files == ("plugins/*.py",)
+    assert task.spec.editable == () and task.language == "python"
+
+
+def test_editable_globs_name_the_files_and_a_one_file_task_keeps_its_name(
+    make_tree_task, make_task
+) -> None:
+    task = Task.from_dir(make_tree_task('editable = ["*.md", "main.py"]\n'))
+    assert task.tree.paths == ("NOTES.md", "main.py")
+    one = Task.from_dir(make_task())
+    assert not one.folder and one.tree.paths == ("initial.py",) and one.tree.text == one.program
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('editable = ["*.rs"]\n', r"the editable glob '\*\.rs' matches no file under .*src"),
+        ('editable = ["*.bin"]\n', r"matches only files that are not UTF-8 text"),
+        ('editable = "main.py"\n', r"editable must be a list of globs relative to the program"),
+        ('editable = ["../evaluate.py"]\n', r"editable: the glob '\.\./evaluate\.py' leaves"),
+        ('archive = ["other.py"]\n', r"'program' is a folder; remove archive"),
+    ],
+)
+def test_a_bad_folder_task_is_one_sentence(make_tree_task, toml: str, message: str) -> None:
+    root = make_tree_task(toml)
+    (root / "other.py").write_text("x = 1\n")
+    with pytest.raises(TaskError, match=message):
+        Task.from_dir(root)
+
+
+def test_globs_go_with_a_folder_and_the_evaluator_is_not_editable(make_task) -> None:
+    with pytest.raises(TaskError, match=r"new_files name files of a program folder, but 'program'"):
+        Task.from_dir(make_task('new_files = ["*.py"]\n'))
+    root = make_task('program = "."\neditable = ["*.py"]\n', name="whole")
+    with pytest.raises(
+        TaskError, match=r"the evaluator .* is one of the program folder's editable"
+    ):
+        Task.from_dir(root)

@@ -245,3 +245,45 @@ def test_a_cut_stage_is_finished_on_the_same_program_with_the_same_trials(tmp_pa
     [(_, note)] = store.notes("tune")
     assert note.startswith("Parameter tuning of program #1 (10 trials")
     assert store.meta().tune_stage is None  # done: nothing to finish next time
+
+
+def test_a_trees_constants_are_those_of_every_block_of_its_files() -> None:
+    from hone.tree import Tree
+    from hone.tuning import substitute_tree, tree_constants
+
+    helper = "# EVOLVE-BLOCK-START\nA = 0.5\n# EVOLVE-BLOCK-END\nB = 7.5\n# EVOLVE-BLOCK-START\nC = 2.5\n# EVOLVE-BLOCK-END\n"
+    tree = Tree({"main.py": PROGRAM, "helper.py": helper, "rates.toml": "rate = 0.25\n"})
+    found = tree_constants(tree)
+    assert [(c.path, c.value) for c in found] == [
+        ("helper.py", 0.5),
+        ("helper.py", 2.5),
+        ("main.py", 1.5),
+        ("main.py", 2.0),
+        ("rates.toml", 0.25),
+    ]  # fmt: skip  (not B, outside the blocks; a file without blocks is all a block)
+    tuned = substitute_tree(tree, found, [0.75, 3.0, 1.0, 4.0, 0.5])
+    assert tuned.changed(tree) == {
+        "helper.py": helper.replace("0.5", "0.75").replace("2.5", "3.0"),
+        "main.py": PROGRAM.replace("1.5 * 2.0", "1.0 * 4.0"),
+        "rates.toml": "rate = 0.5\n",
+    }
+    one = Tree.one("initial.py", PROGRAM)
+    assert tree_constants(one) == constants(PROGRAM, path="initial.py")  # (its program's)
+
+
+def test_a_folder_tasks_trees_are_tuned(make_tree_task, tmp_path: Path) -> None:
+    """The start's constants (2.0 in helper.py, 1.0 in main.py) are tuned as trees: each
+    trial a tree of both files, evaluated over the program folder by the workers."""
+    task = Task.from_dir(make_tree_task()).configured(
+        search={"tune": True, "tune_trials": 6, "tune_spread": 0.9},
+        budget=Budget(max_llm_calls=0, patience=None, max_evaluations=6),
+        evaluation={"workers": 1},
+    )
+    result = hone.run(task, model=ScriptedModel([]), run_dir=tmp_path / "run", seed=0)
+    trials = [c for c in result.history if c.kind == "tune"]
+    assert len(trials) == 6 and all(c.evaluation.ok for c in trials)
+    assert all(c.tree is not None and c.tree.paths == ("helper.py", "main.py") for c in trials)
+    start = result.history[0]
+    assert all(c.tree != start.tree for c in trials)
+    assert result.best is not None and result.best_score is not None
+    assert result.best_score >= start.score  # (none worse than the start is kept as best)

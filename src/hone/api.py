@@ -8,6 +8,7 @@ import dataclasses
 import logging
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ def run(
     on_event: EventHandler | None = None,
     verifier: Executor | None = None,
     strategy: Strategy | None = None,
-    base_url: str | None = None,
+    base_url: str | Sequence[str] | None = None,
     embedder: Embedder | None = None,
     mlflow: str | None = None,
 ) -> RunResult:
@@ -70,13 +71,13 @@ async def run_async(
     on_event: EventHandler | None = None,
     verifier: Executor | None = None,
     strategy: Strategy | None = None,
-    base_url: str | None = None,
+    base_url: str | Sequence[str] | None = None,
     embedder: Embedder | None = None,
     mlflow: str | None = None,
 ) -> RunResult:
     """Start a new run in `run_dir` (default: runs/<task>-<time>), with `seed` (default: the
-    task's, else 0). `model` is a spec string
-    (with `base_url` for a server) or a `Model`; `verifier` replaces the task's executor and
+    task's, else 0). `model` is a spec string (with `base_url` for a server, or a list of
+    URLs for several: one pool, `hone.models.pool`) or a `Model`; `verifier` replaces the task's executor and
     `embedder` the embedding model `[search] novelty_model` names; `mlflow`, a tracking URI,
     exports each hypothesis's score and the run's usage there (`hone.export`)."""
     export = MlflowExport(mlflow) if mlflow else None  # a missing package: before any folder
@@ -88,7 +89,7 @@ async def run_async(
             log.warning("%s", warning)
         task = dataclasses.replace(task, instruction=instruction)
     spec = model if isinstance(model, str) else None
-    task = task.configured(model={"spec": spec, "base_url": base_url})
+    task = task.configured(model={"spec": spec, **servers_given(base_url)})
     if budget is not None:
         task = task.configured(budget=budget)
     backend = model if not isinstance(model, str) else None
@@ -121,7 +122,7 @@ def resume(
     *,
     budget: Budget | dict[str, Any] | None = None,
     model: str | Model | None = None,
-    base_url: str | None = None,
+    base_url: str | Sequence[str] | None = None,
     on_event: EventHandler | None = None,
     verifier: Executor | None = None,
     task: Task | None = None,
@@ -132,7 +133,7 @@ def resume(
     """Continue a stopped or killed run where it was, with a `budget` (a `Budget` replaces the
     run's; a dict such as {"max_llm_calls": 40} changes only its keys; the limits count the
     whole run, earlier calls included); `model`
-    and `base_url` for a model or server other than the run's (its server moved, say),
+    and `base_url` for a model or server(s) other than the run's (its server moved, say),
     `settings` for other overrides ({"model": {"timeout": 60}}), `task` for a run started
     from Python without a task folder, `mlflow` to export to MLflow (to the MLflow run it
     exported to before, when that is in the same store and experiment). A task whose files
@@ -159,7 +160,7 @@ async def resume_async(
     *,
     budget: Budget | dict[str, Any] | None = None,
     model: str | Model | None = None,
-    base_url: str | None = None,
+    base_url: str | Sequence[str] | None = None,
     on_event: EventHandler | None = None,
     verifier: Executor | None = None,
     task: Task | None = None,
@@ -179,7 +180,7 @@ async def resume_async(
             tables["budget"] = budget
         else:
             tables["budget"] = {**tables.get("budget", {}), **(budget or {})}
-        tables["model"] = {**tables.get("model", {}), "spec": spec, "base_url": base_url}
+        tables["model"] = {**tables.get("model", {}), "spec": spec, **servers_given(base_url)}
         resumed = task_from_meta(meta, task).configured(**tables)
         resumed = checked_read_only(resumed, Path(run_dir))  # (what the run was started with)
         check(store, resumed, accept=accept_changed_task)  # before anything else is written
@@ -194,6 +195,19 @@ async def resume_async(
         resumed, store, seed, True, backend, verifier, None, None, on_event, export=export
     )
     return await session.drive()
+
+
+def servers_given(base_url: str | Sequence[str] | None) -> dict[str, Any]:
+    """The [model] keys a `base_url` argument sets: one URL is `base_url`, several are
+    `base_urls` (either replaces the task's servers); none sets nothing."""
+    if base_url is None:
+        return {}
+    if isinstance(base_url, str):
+        return {"base_url": base_url}
+    urls = list(base_url)
+    if len(urls) == 1:
+        return {"base_url": urls[0]}
+    return {"base_urls": urls} if urls else {}
 
 
 def default_run_dir(task: Task) -> Path:

@@ -136,7 +136,13 @@ def _parser() -> argparse.ArgumentParser:
         "--instruction", help="what the model is told to improve (replaces the folder's)"
     )
     run.add_argument("--model", help=f"the model: {spec_usage()} (default: embedded)")
-    run.add_argument("--base-url", help="server URL for openai:/anthropic: models")
+    run.add_argument(
+        "--base-url",
+        action="append",
+        metavar="URL",
+        help="server URL for openai:/anthropic: models; give it again for each server of the "
+        "same model, one pool (hone docs models: Several servers)",
+    )
     run.add_argument(
         "--model-timeout",
         type=float,
@@ -201,7 +207,12 @@ def _parser() -> argparse.ArgumentParser:
     resume = sub.add_parser("resume", help="continue a stopped or killed run")
     resume.add_argument("run_dir", help="the run's folder")
     resume.add_argument("--model", help="another model than the run's (the same spec forms)")
-    resume.add_argument("--base-url", help="another server URL (the run's server moved)")
+    resume.add_argument(
+        "--base-url",
+        action="append",
+        metavar="URL",
+        help="another server URL (the run's server moved); again for each of several",
+    )
     resume.add_argument("--model-timeout", type=float, help="seconds a model call may take")
     resume.add_argument(
         "--accept-changed-task",
@@ -708,7 +719,7 @@ def _show(args: argparse.Namespace) -> int:
     from hone.task import language_of
     from hone.web.data import status_text
 
-    console = Console(highlight=False, soft_wrap=True)
+    console = Console(highlight=False, soft_wrap=True, emoji=False)  # (openai:m: is no emoji)
     if args.hypothesis is not None or args.failures:
         from hone import views
 
@@ -763,6 +774,7 @@ def _show(args: argparse.Namespace) -> int:
     from hone import views
 
     views.costs(console, Path(args.run_dir))
+    views.endpoints(console, Path(args.run_dir))
     if not ranked:
         start = candidates[0] if candidates else None
         console.print("no program scored")
@@ -774,10 +786,11 @@ def _show(args: argparse.Namespace) -> int:
     _print_evaluation(console, top)
     if console.is_terminal:
         language = language_of(meta.program_filename) or "text"
-        code = printable(top.code or "")
+        code = printable(top.tree.text if top.tree is not None else "")
         console.print(Syntax(code, language, line_numbers=False, word_wrap=True))
     else:  # piped or redirected: the program, never cropped to a width
-        console.out(printable(top.code or ""), highlight=False, end="")
+        text = top.tree.text if top.tree is not None else ""
+        console.out(printable(text), highlight=False, end="")
     table = Table("round", "hypotheses", "ok", "failed", "round best", "best so far")
     by_round: dict[int, list[Any]] = {}
     for c in candidates:

@@ -89,20 +89,6 @@ class Region:
         return self.prefix + body + self.suffix
 
 
-@dataclass(frozen=True)
-class Edit:
-    """The program an answer produced, or why it produced none."""
-
-    program: str | None
-    reason: str = ""
-    kind: Literal["diff", "full", "block", "function", "none"] = "none"
-
-    @property
-    def ok(self) -> bool:
-        """True when the answer yielded a program."""
-        return self.program is not None
-
-
 # A marker line in any common comment style: a line comment (# Python, shell, R, Julia;
 # // C, Go, Rust; -- Lua, Haskell, SQL; ; Lisp, assembly; % LaTeX, Matlab, Erlang; ! Fortran)
 # or a block comment closed on its line (/* */ C, (* *) OCaml, Wolfram, Pascal; <!-- -->
@@ -262,7 +248,10 @@ _NO_CODE = (
 
 
 def apply_answer(parent: str, answer: str) -> Edit:
-    """Apply a chat-style answer (SEARCH/REPLACE blocks or a fenced program) to `parent`."""
+    """Apply a chat-style answer (SEARCH/REPLACE blocks or a fenced program) to the text of
+    one program, `parent` (the edit's tree names it `PROGRAM_NAME`; `Edit.into` puts it in a
+    tree): what `apply_tree_answer` does with an answer that names no file of a one-file
+    tree."""
     parts = blocks(parent)
     diffs = _DIFF.findall(answer)
     kind: Literal["diff", "full", "block"] = "diff"
@@ -277,7 +266,7 @@ def apply_answer(parent: str, answer: str) -> Edit:
             program, kind = _rewritten(parts, code)
     except _Invalid as exc:
         return Edit(None, str(exc))
-    return _checked(parent, Edit(program, kind=kind))
+    return _checked(parent, program, kind)
 
 
 def _replaced(parts: Blocks, diffs: Sequence[tuple[int, str, str]], whole: str) -> str:
@@ -350,23 +339,19 @@ def _rewritten(parts: Blocks, code: str) -> tuple[str, Literal["full", "block"]]
     return parts.join(new.bodies), "full"
 
 
-def _checked(parent: str, edit: Edit) -> Edit:
-    if edit.program is None:
-        return edit
+def _checked(parent: str, program: str, kind: EditKind) -> Edit:
     try:
         parent_skeleton = _skeleton(parent)
     except SyntaxError:  # not Python (or a parent that never parsed): compare the text
-        same = _normal(edit.program) == _normal(parent)
+        same = _normal(program) == _normal(parent)
     else:
         try:
-            same = _skeleton(edit.program) == parent_skeleton
+            same = _skeleton(program) == parent_skeleton
         except SyntaxError as exc:
-            return Edit(
-                None, f"the new program does not parse: line {exc.lineno}: {exc.msg}", edit.kind
-            )
+            return Edit(None, f"the new program does not parse: line {exc.lineno}: {exc.msg}", kind)
     if same:
-        return Edit(None, "the answer repeats its parent unchanged", edit.kind)
-    return edit
+        return Edit(None, "the answer repeats its parent unchanged", kind)
+    return _program(program, kind=kind)
 
 
 def _code_in(answer: str) -> str | None:
@@ -388,22 +373,46 @@ def _code_in(answer: str) -> str | None:
 
 
 # -- answers that name their files (trees) ----------------------------------------------------
-TreeKind = Literal["diff", "patch", "full", "block", "function", "mixed", "none"]
+EditKind = Literal["diff", "patch", "full", "block", "function", "mixed", "none"]
+PROGRAM_NAME = "program.py"  # the file an edit of one program's text is named (`apply_answer`)
 
 
 @dataclass(frozen=True)
-class TreeEdit:
+class Edit:
     """The tree an answer produced and the files it changed, or why it produced none."""
 
     tree: Tree | None
     reason: str = ""
-    kind: TreeKind = "none"  # diff: SEARCH/REPLACE; patch: unified diff; full/block: a file
+    # diff: SEARCH/REPLACE; patch: unified diff; full/block: a whole file or block; function:
+    # a completed function; mixed: several of these
+    kind: EditKind = "none"
     changed: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
         """True when the answer yielded a tree."""
         return self.tree is not None
+
+    @property
+    def program(self) -> str | None:
+        """The new program's text, when the tree is one file (else None)."""
+        if self.tree is None or len(self.tree) != 1:
+            return None
+        return self.tree.text
+
+    def into(self, parent: Tree, path: str) -> Edit:
+        """This edit of one program's text (`apply_answer`, `complete_function`) as the file
+        `path` of `parent`."""
+        if self.program is None:
+            return Edit(None, self.reason, self.kind)
+        return Edit(parent.with_files({path: self.program}), kind=self.kind, changed=(path,))
+
+
+def _program(program: str | None, reason: str = "", kind: EditKind = "none") -> Edit:
+    """An edit of one program's text: its new text, or why there is none."""
+    if program is None:
+        return Edit(None, reason, kind)
+    return Edit(Tree.one(PROGRAM_NAME, program), reason, kind, (PROGRAM_NAME,))
 
 
 @dataclass(frozen=True)
@@ -441,7 +450,7 @@ _LABEL = re.compile(
 _FENCE_LINE = re.compile(r"[ \t]*(`{3,})([^`\n]*)")
 
 
-def apply_tree_answer(parent: Tree, answer: str, spec: TreeSpec) -> TreeEdit:
+def apply_tree_answer(parent: Tree, answer: str, spec: TreeSpec) -> Edit:
     """Apply a chat answer to a tree: SEARCH/REPLACE blocks each after its file's path,
     unified diffs, and whole files in a fence whose info string is the path. An answer that
     names no file edits a one-file tree as `apply_answer` edits its program."""
@@ -449,14 +458,9 @@ def apply_tree_answer(parent: Tree, answer: str, spec: TreeSpec) -> TreeEdit:
     named = _named_edits(answer, known)
     if len(parent) == 1 and not any(edit.path for edit in named):
         ((path, text),) = parent.items()
-        single = apply_answer(text, answer)
-        if single.program is None:
-            return TreeEdit(None, single.reason, single.kind)
-        return TreeEdit(
-            parent.with_files({path: single.program}), kind=single.kind, changed=(path,)
-        )
+        return apply_answer(text, answer).into(parent, path)
     if not named:
-        return TreeEdit(
+        return Edit(
             None,
             "the answer names no file: put the file's path on the line before each "
             "SEARCH/REPLACE block, or send a unified diff, or a fenced file whose info string "
@@ -465,23 +469,23 @@ def apply_tree_answer(parent: Tree, answer: str, spec: TreeSpec) -> TreeEdit:
     try:
         tree, kinds = _applied(parent, named, spec)
     except _Invalid as exc:
-        return TreeEdit(None, str(exc))
-    kind: TreeKind = kinds.pop() if len(kinds) == 1 else "mixed"
+        return Edit(None, str(exc))
+    kind: EditKind = kinds.pop() if len(kinds) == 1 else "mixed"
     changed = tuple(tree.changed(parent))
     for path in changed:
         if path.endswith((".py", ".pyi")):
             try:
                 _skeleton(tree[path])
             except SyntaxError as exc:
-                return TreeEdit(None, f"{path} does not parse: line {exc.lineno}: {exc.msg}", kind)
+                return Edit(None, f"{path} does not parse: line {exc.lineno}: {exc.msg}", kind)
     if not changed or tree.key == parent.key:
-        return TreeEdit(None, "the answer repeats its parent unchanged", kind)
-    return TreeEdit(tree, kind=kind, changed=changed)
+        return Edit(None, "the answer repeats its parent unchanged", kind)
+    return Edit(tree, kind=kind, changed=changed)
 
 
-def _applied(parent: Tree, named: list[_Named], spec: TreeSpec) -> tuple[Tree, set[TreeKind]]:
+def _applied(parent: Tree, named: list[_Named], spec: TreeSpec) -> tuple[Tree, set[EditKind]]:
     files: dict[str, str] = {}  # the new texts so far
-    kinds: set[TreeKind] = set()
+    kinds: set[EditKind] = set()
     last: str | None = None  # the path the last SEARCH/REPLACE block was under
     for edit in sorted(named, key=lambda e: e.at):
         if isinstance(edit, _Search):
@@ -757,7 +761,8 @@ def _function_span(code: str, name: str) -> tuple[int, int] | None:
 
 
 def complete_function(parent: str, name: str, signature: str, completion: str) -> Edit:
-    """Splice `signature` + the completed body into `parent` as the new function `name`.
+    """Splice `signature` + the completed body into the program `parent` as the new function
+    `name` (`Edit.into` puts it in a tree).
 
     `signature` is the ``def name_vN(...):`` line(s) the prompt ended with; the body ends at the
     first line that is not indented, as in FunSearch's sampler.
@@ -782,7 +787,7 @@ def complete_function(parent: str, name: str, signature: str, completion: str) -
         program = replace_function(parent, name, source)
     except ValueError as exc:
         return Edit(None, str(exc), "function")
-    return _checked(parent, Edit(program, kind="function"))
+    return _checked(parent, program, "function")
 
 
 def answer_grammar(parent: str) -> str:

@@ -62,7 +62,13 @@ class MissingDependencyError(UserError):
 
 
 class ModelError(HoneError):
-    """A model backend failed to answer."""
+    """A model backend failed to answer. `refused`: the server refused the request itself (a
+    400: too long, malformed), so another server would refuse it too; else the server is
+    at fault (unreachable, a reset, a 5xx, a timeout) and a pool tries another."""
+
+    def __init__(self, message: str = "", *, refused: bool = False) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 class CandidateError(HoneError):

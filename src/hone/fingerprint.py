@@ -4,9 +4,9 @@ old ones without the user saying so.
 
 What is covered: every file of the task folder and its subfolders (hidden files and folders,
 ``__pycache__``, ``*.pyc`` and run folders, those holding a ``hone.db``, left out), the
-evaluator and the config file where they lie outside it, and the files and folders of
-`[evaluation] read_only` the evaluation may read. Files are compared by content (sha256) while the hashed bytes
-stay within `HASH_BYTES`, and by size and modification time past that or for a file over
+program folder, the evaluator and the config file where they lie outside it, and the files and
+folders of `[evaluation] read_only` the evaluation may read. Files are compared by content
+(sha256) while the hashed bytes stay within `HASH_BYTES`, and by size and modification time past that or for a file over
 `HASH_FILE_BYTES`; at most `MAX_FILES` files are listed, in name order (past that the record
 says it is incomplete). A task started from Python without a folder is fingerprinted by its
 evaluator file, starting program and instruction.
@@ -51,7 +51,7 @@ def fingerprint(task: Task) -> dict[str, Any]:
         if entry is not None:
             files[name] = entry
     if task.root is None:  # (from Python: what the folder would have said)
-        files["(starting program)"] = _text(task.program)
+        files["(starting program)"] = _text(task.tree.text)
         files["(instruction)"] = _text(task.instruction)
     return {"version": VERSION, "files": files, "complete": complete}
 
@@ -146,6 +146,8 @@ def _files(task: Task) -> Iterator[tuple[str, Path]]:
     seen: set[Path] = set()
     root = task.root.resolve() if task.root else None
     sources = [root] if root else []
+    if task.spec.base is not None:  # (a program folder outside the task folder)
+        sources.append(task.spec.base)
     extra = [task.evaluator]
     if task.source is not None:
         extra += [p for p in (task.source.config, task.source.program, task.source.evaluator) if p]

@@ -45,11 +45,11 @@ async def propose(
     failed already when the answer holds no applicable edit or a near copy."""
     candidate = store.add_candidate(
         round=round_,
-        code=edit.program,
+        tree=edit.tree,
         parent_ids=prompt.parent_ids,
         call_id=call_id,
         evaluation=None if edit.ok else Evaluation.failed("invalid-edit", edit.reason),
         niche=prompt.niche,
     )
-    copied = await population.near_copy_failure(edit.program) if edit.program else None
+    copied = await population.near_copy_failure(edit.tree) if edit.tree is not None else None
     return candidate if copied is None else store.set_evaluation(candidate, copied)

@@ -142,7 +142,8 @@ class Loop:
     async def _verify(self, candidate: Candidate) -> Candidate:
         """Step 3: verify a stored hypothesis and store the outcome (that of an identical
         program verified before, when there is one)."""
-        program = candidate.code or ""
+        program = candidate.tree
+        assert program is not None  # (pending hypotheses have one)
         earlier = self.population.cached(program) if self.task.evaluation.cache else None
         if earlier is not None:  # the same program, up to comments and layout: reuse it
             reused = dataclasses.replace(earlier.evaluation, seconds=0.0, cpu_seconds=0.0)

@@ -6,30 +6,28 @@ hypothesis does not grow with the size of the run: the ranking is kept sorted, f
 children are counted as they come, and only the programs a prompt may show (the best
 `ARCHIVE`, the newest) stay whole in memory; the others are fetched from the store when asked
 for (`full`).
+
+A hypothesis's program is a tree (`hone.tree.Tree`: a one-file task's holds one file). The
+cache knows programs by `Tree.key` (equal up to comments and layout), the near-copy filter
+compares `Tree.text` (a one-file tree's is its file's text).
 """
 
 from __future__ import annotations
 
 import bisect
 import dataclasses
-import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from hone.edits import program_key
 from hone.evaluation import Evaluation
 from hone.objective import Objective, better, signed
+from hone.tree import Tree
 
 ARCHIVE = 1000  # the best distinct programs kept whole in memory; strategies draw from them
 _RECENT = 200  # the newest hypotheses kept whole as well
 Fetch = Callable[[Sequence[int]], list["Candidate"]]  # whole candidates by id, from the store
-
-
-def key_of(code: str) -> str:
-    """Equal for programs that differ only in comments, docstrings or layout (a digest)."""
-    return hashlib.blake2b(program_key(code).encode(), digest_size=12).hexdigest()
 
 
 TUNE = "tune"  # the kind of a parameter-tuning trial, and of the note its stage leaves
@@ -37,11 +35,12 @@ TUNE = "tune"  # the kind of a parameter-tuning trial, and of the note its stage
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """One hypothesis: its program, where it came from, and how it was evaluated."""
+    """One hypothesis: its program (a tree of files), where it came from, and how it was
+    evaluated."""
 
     id: int
     round: int
-    code: str | None
+    tree: Tree | None  # None: no program (an answer that did not apply), or left in the store
     evaluation: Evaluation
     parent_ids: tuple[int, ...] = ()
     call_id: int | None = None
@@ -49,11 +48,19 @@ class Candidate:
     cached_from: int | None = None  # an identical program evaluated earlier, whose outcome this is
     niche: int | None = None  # where the search strategy placed it (e.g. its island)
     kind: str = ""  # TUNE: a parameter-tuning trial (hone.tuning); "": the start or the model's
-    key: str = field(default="", compare=False)  # `key_of(code)`; "" when there is no code
+    key: str = field(default="", compare=False)  # `tree.key`; "" when there is no program
 
     def __post_init__(self) -> None:
-        if not self.key and self.code is not None:
-            object.__setattr__(self, "key", key_of(self.code))
+        if not self.key and self.tree is not None:
+            object.__setattr__(self, "key", self.tree.key)
+
+    @property
+    def code(self) -> str | None:
+        """The program's text when it is one file (`result.best.code`); None for a tree of
+        several files (see `tree`) or none."""
+        if self.tree is None or len(self.tree) != 1:
+            return None
+        return self.tree.text
 
     @property
     def score(self) -> float | None:
@@ -63,7 +70,7 @@ class Candidate:
     @property
     def stripped(self) -> bool:
         """True when the program was left in the store (`Population.full` brings it back)."""
-        return self.code is None and bool(self.key)
+        return self.tree is None and bool(self.key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +91,7 @@ class NearCopies(Protocol):
     threshold: float  # 0: off
 
     def remember(self, candidate_id: int, code: str) -> None:
-        """Count a program as evaluated."""
+        """Count a program (its `Tree.text`) as evaluated."""
         ...
 
     async def check(
@@ -149,9 +156,9 @@ class Population:
             self.children[candidate.parent_ids[0]] += 1
         if candidate.key and candidate.evaluation.status not in ("killed", "duplicate"):
             self._by_key.setdefault(candidate.key, candidate.id)
-            if candidate.code is not None:
-                self.near_copies.remember(candidate.id, candidate.code)
-        if candidate.code is not None:
+            if candidate.tree is not None:
+                self.near_copies.remember(candidate.id, candidate.tree.text)
+        if candidate.tree is not None:
             self._whole.append(candidate.id)
         score = candidate.score
         ranks, displaced = False, None
@@ -226,23 +233,23 @@ class Population:
         """The `n` newest failed hypotheses, newest first."""
         return tuple(self._by_id[i] for i in reversed(self._failures[-n:])) if n > 0 else ()
 
-    def cached(self, program: str) -> Candidate | None:
+    def cached(self, program: Tree) -> Candidate | None:
         """The registered hypothesis with the same program, up to comments and layout."""
-        found = self._by_key.get(key_of(program))
+        found = self._by_key.get(program.key)
         return self.full(self._by_id[found]) if found is not None else None
 
-    async def near_copy(self, program: str) -> tuple[int, float] | None:
+    async def near_copy(self, program: Tree) -> tuple[int, float] | None:
         """(id, similarity) of an evaluated program the new one nearly copies, else None:
         of the best ARCHIVE distinct programs and the newest (in a long run, a copy of an old
         weak program is no threat to the search). Exact copies are the cache's business."""
         if not self.near_copies.threshold or self.cached(program) is not None:
             return None
         if len(self.members) <= ARCHIVE + _RECENT:
-            return await self.near_copies.check(program)
+            return await self.near_copies.check(program.text)
         among = {c.id for c in self.ranked[:ARCHIVE]} | {c.id for c in self.members[-_RECENT:]}
-        return await self.near_copies.check(program, among)
+        return await self.near_copies.check(program.text, among)
 
-    async def near_copy_failure(self, program: str) -> Evaluation | None:
+    async def near_copy_failure(self, program: Tree) -> Evaluation | None:
         """The failure, said to the model, of a program that nearly copies an evaluated one
         (`near_copy`), else None."""
         near = await self.near_copy(program)
@@ -279,7 +286,7 @@ class Population:
                 whole.append(candidate_id)
                 continue
             old = self._by_id[candidate_id]
-            lean = dataclasses.replace(old, code=None, output="")
+            lean = dataclasses.replace(old, tree=None, output="")
             self._by_id[candidate_id] = lean
             self.members[self._position[candidate_id]] = lean
             if self._ranked_by_key.get(old.key) is old:

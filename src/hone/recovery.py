@@ -17,12 +17,12 @@ async def waiting(task: Task, store: Store, population: Population) -> list[Cand
     """The hypotheses to verify before the cycle, in the order they are registered."""
     pending = store.candidates(pending=True)
     if not population.members and not pending:
-        programs = (task.program, *(code for _, code in task.archive))
-        pending = [store.add_candidate(round=0, code=p) for p in programs]
+        pending = [store.add_candidate(round=0, tree=tree) for tree in task.starting]
     for row in store.unclaimed_answers():
         purpose = json.loads(row["purpose"])
         parents = [population.full(population.get(i)) for i in purpose["parents"]]
-        prompt = Prompt.answered(purpose, parents)  # (with their programs: the answer edits them)
+        # (with their programs: the answer edits them)
+        prompt = Prompt.answered(purpose, parents, task.spec)
         edit = parse_answer(prompt, row["completion"])
         pending.append(await propose(store, population, prompt, edit, row["round"], row["id"]))
     return pending

@@ -120,11 +120,12 @@ def differences(recorded: list[Candidate], replayed: list[Candidate]) -> tuple[s
     more)."""
     found = []
     for old, new in zip(recorded, replayed, strict=False):
-        for what in ("round", "parent_ids", "code", "score"):
+        for what in ("round", "parent_ids", "tree", "score"):
             a, b = getattr(old, what), getattr(new, what)
             if a != b:
-                shown = "differs" if what == "code" else f"{a!r} recorded, {b!r} replayed"
-                found.append(f"hypothesis #{old.id}: {what} {shown}")
+                shown = "differs" if what == "tree" else f"{a!r} recorded, {b!r} replayed"
+                said = "program" if what == "tree" else what
+                found.append(f"hypothesis #{old.id}: {said} {shown}")
                 break
         else:
             if old.evaluation.status != new.evaluation.status:

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import dataclasses
 import logging
 import os
 import random
+import shutil
 import sqlite3
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +42,7 @@ from hone.settings import EvaluationConfig, ModelConfig, SearchConfig
 from hone.store import Store
 from hone.strategies import Strategy, make_strategy
 from hone.task import Task
+from hone.tree import Tree
 from hone.tuning import Tuner
 
 log = logging.getLogger("hone")
@@ -88,7 +92,8 @@ class Session:
         try:
             store.lock()
             if self.embedder is None and task.search.novelty_model and task.search.novelty:
-                base_url = task.search.novelty_base_url or task.model.base_url
+                servers = task.model.servers
+                base_url = task.search.novelty_base_url or (servers[0].url if servers else None)
                 self.embedder = make_embedder(task.search.novelty_model, base_url)
             if self.executor is None:
                 self.executor = make_executor(task)
@@ -147,6 +152,7 @@ class Session:
             pricing=self.pricing,
             max_in_flight=task.model.max_in_flight,
             hedge=hedge,
+            budget=task.budget,
         )
         search = task.search
         strategy = self.strategy or make_strategy(search, task.objective)
@@ -192,7 +198,8 @@ class Session:
         """Price the run's calls; with a cost budget, every model must have a price, and a
         budget no call can reach is said once (the models cost 0: local, free)."""
         config = self.task.model
-        self.pricing = self.pricing or Pricing.of(config.prices, config.base_url)
+        urls = [server.url for server in config.servers]
+        self.pricing = self.pricing or Pricing.of(config.prices, urls)
         if self.task.budget.max_cost is not None and calls:
             names = member_names(self.model) if self.model else spec_names(config.spec)
             self.pricing.require(names)
@@ -246,8 +253,8 @@ class Session:
         return RunResult(store.path.parent, best, reason, history, usage, protections)
 
     def _emit(self, event: Event) -> None:
-        if isinstance(event, NewBest) and event.candidate.code is not None:
-            write_atomic(self.store.path.parent / best_file(self.task), event.candidate.code)
+        if isinstance(event, NewBest) and event.candidate.tree is not None:
+            write_best(self.store.path.parent, self.task, event.candidate.tree)
         if self.export is not None:
             self.export(event)
         if self.on_event is not None:
@@ -274,8 +281,46 @@ async def _build_model(config: ModelConfig) -> Model:
 
 
 def best_file(task: Task) -> str:
-    """The name of the file in the run directory that holds the best program: best.py, best.c..."""
+    """The name of what in the run directory holds the best program: best.py, best.c... (a
+    one-file task's), or the folder best/ (a folder task's tree)."""
+    if task.folder:
+        return "best"
     return "best" + (Path(task.program_filename).suffix or ".txt")
+
+
+def write_best(run_dir: Path, task: Task, tree: Tree) -> None:
+    """Keep the best program in the run directory (`best_file`): a reader sees the old one or
+    the new one whole, never half."""
+    target = run_dir / best_file(task)
+    if not task.folder:
+        write_atomic(target, tree.text)
+        return
+    fresh = Path(tempfile.mkdtemp(prefix=".best-", dir=run_dir))
+    for path, text in tree.items():
+        (fresh / path).parent.mkdir(parents=True, exist_ok=True)
+        (fresh / path).write_text(text, encoding="utf-8")
+    fresh.chmod(0o755)
+    if not target.exists():
+        os.rename(fresh, target)
+    elif _exchange(fresh, target):  # (one step: `best` is the old tree or the new one)
+        shutil.rmtree(fresh, ignore_errors=True)
+    else:  # a file system without the exchange: a moment without best/
+        old = Path(tempfile.mkdtemp(prefix=".best-old-", dir=run_dir))
+        os.replace(target, old / "best")
+        os.rename(fresh, target)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux's renameat2 with RENAME_EXCHANGE); False where the
+    system cannot."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_cwd, exchange = -100, 2
+    return bool(renameat2(at_cwd, bytes(a), at_cwd, bytes(b), exchange) == 0)
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -332,5 +377,5 @@ def task_from_meta(meta: RunMeta, task: Task | None = None) -> Task:
         budget=Budget(**meta.budget),
         search=SearchConfig(**meta.search),
         evaluation=EvaluationConfig.of(meta.evaluation),  # (read_paths, before read_only)
-        model=ModelConfig(**meta.model),
+        model=ModelConfig.of(meta.model),
     )

@@ -238,11 +238,23 @@ class EvaluationConfig(Table):
 
 
 @dataclass(frozen=True)
+class Server:
+    """One model server of a run: its URL and how many requests it takes at once (0: as many
+    as it says it serves, else no limit)."""
+
+    url: str
+    max_in_flight: int = 0
+
+
+@dataclass(frozen=True)
 class ModelConfig(Table):
     """Which model answers and how it samples."""
 
     spec: str = "embedded"  # a spec hone.models.BACKENDS knows: embedded, openai:<m>, ...
-    base_url: str | None = None  # for openai-compatible servers
+    base_url: str | None = None  # the server of openai:/anthropic: models (--base-url)
+    # several servers of the same model, one pool (docs/models.md#several-servers): each a URL
+    # or a table {url = "...", max_in_flight = N}; base_url is the pool of one (give either)
+    base_urls: tuple[str | dict[str, str | int], ...] = ()
     temperature: float = 0.8
     max_completion_tokens: int = 768
     # seconds per model call; None: the backend's default (hone.models.call_timeout)
@@ -275,10 +287,61 @@ class ModelConfig(Table):
                 f"base_url {self.base_url!r} is not an http:// or https:// URL; give the "
                 "server's address, e.g. --base-url http://127.0.0.1:8080/v1"
             )
+        if self.base_url is not None and self.base_urls:
+            raise ConfigError(
+                "give base_url (one server) or base_urls (several), not both; a single "
+                "server is base_urls = [URL] too"
+            )
+        urls = [server.url for server in self.servers]
+        for url in urls:
+            if urls.count(url) > 1:
+                raise ConfigError(f"base_urls lists {url!r} twice; give each server once")
+
+    @property
+    def servers(self) -> tuple[Server, ...]:
+        """The model's servers, base_url's or base_urls' (none: the backend's own service)."""
+        if self.base_url is not None:
+            return (Server(self.base_url, self.max_in_flight),)
+        return tuple(_server(entry, self.max_in_flight) for entry in self.base_urls)
 
     def merged(self, **overrides: Any) -> ModelConfig:
         """A copy with every override that is not None applied."""
         return self._merged(overrides)
+
+    def _merged(self, overrides: dict[str, Any]) -> ModelConfig:
+        """Servers given replace the table's, base_url's or base_urls' alike (a resumed run's
+        server moved)."""
+        base = self
+        if overrides.get("base_url") is not None:
+            base = replace(self, base_urls=())
+        elif overrides.get("base_urls") is not None:
+            base = replace(self, base_url=None)
+        return Table._merged(base, overrides)
+
+
+def _server(entry: str | dict[str, str | int], max_in_flight: int) -> Server:
+    """A `base_urls` entry as a `Server` (its own max_in_flight, else the table's); a
+    ConfigError naming the entry when it is neither a URL nor {url, max_in_flight}."""
+    url: object = entry
+    if isinstance(entry, dict):
+        url, limit = entry.get("url"), entry.get("max_in_flight", max_in_flight)
+        if (
+            set(entry) - {"url", "max_in_flight"}
+            or not isinstance(url, str)
+            or not isinstance(limit, int)
+            or limit < 0
+        ):
+            raise ConfigError(
+                f"base_urls entry {entry!r} must be a URL or a table "
+                '{url = "http://...", max_in_flight = N} (N at least 0)'
+            )
+        max_in_flight = limit
+    if not isinstance(url, str) or not _is_url(url):
+        raise ConfigError(
+            f"base_urls entry {url!r} is not an http:// or https:// URL; give each server's "
+            "address, e.g. --base-url http://127.0.0.1:8080/v1 --base-url http://127.0.0.1:8081/v1"
+        )
+    return Server(url, max_in_flight)
 
 
 def _is_url(text: str) -> bool:

@@ -1,16 +1,29 @@
-"""SQLite persistence: every hypothesis, model call and evaluation, written as it happens."""
+"""SQLite persistence: every hypothesis, model call and evaluation, written as it happens.
+
+A hypothesis's program is a tree of files (`hone.tree.Tree`), kept as its parent plus what
+changed: each file's text is stored once however many hypotheses share it (`blobs`, by
+`tree.blob_hash`, zlib-compressed), and each hypothesis's row names the files that differ from
+its first parent's tree (`files`, JSON {path: hash}, written over the tree of hypothesis
+`files_of`) or, for a hypothesis without a parent (or a long line of them, or a one-file
+task's, where the one file always differs), its whole tree (`files_of` NULL). `Trees` rebuilds
+any hypothesis's tree from there, with the recent ones in memory. A store written before trees
+keeps each program in `code`, read as the one-file tree named by the run's `program_filename`.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import fcntl
+import functools
 import json
 import os
 import random
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+import zlib
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -23,13 +36,14 @@ from hone.exceptions import RunDirError, StorageError
 from hone.executors import Attempt
 from hone.inbound import MAX_ANSWER
 from hone.meta import RunMeta, RunStatus
-from hone.population import Candidate, key_of
+from hone.population import Candidate
+from hone.tree import Tree, blob_hash
 
 DB_NAME = "hone.db"
 SCHEMA_VERSION = 1
 MAX_ANSWER_CHARS = MAX_ANSWER  # of one model answer kept (hone.inbound states every limit)
 _ADDED_COLUMNS = {
-    "llm_calls": {"seed": "INTEGER", "purpose": "TEXT", "cost": "REAL"},
+    "llm_calls": {"seed": "INTEGER", "purpose": "TEXT", "cost": "REAL", "endpoint": "TEXT"},
     # (a row without a key has it worked out as it is read)
     "candidates": {
         "key": "TEXT",
@@ -37,9 +51,14 @@ _ADDED_COLUMNS = {
         "placement": "TEXT",
         "placed": "INTEGER",
         "attempts": "TEXT",
+        "files": "TEXT",
+        "files_of": "INTEGER",
     },
 }  # columns newer than v1, by table
-_ADDED_INDEXES = "CREATE INDEX IF NOT EXISTS candidates_placed ON candidates(placed);"
+_ADDED_INDEXES = """
+CREATE INDEX IF NOT EXISTS candidates_placed ON candidates(placed);
+CREATE TABLE IF NOT EXISTS blobs (hash TEXT PRIMARY KEY, data BLOB NOT NULL);
+"""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -56,14 +75,15 @@ CREATE TABLE IF NOT EXISTS llm_calls (
     error TEXT,
     seed INTEGER,
     purpose TEXT,
-    cost REAL
+    cost REAL,
+    endpoint TEXT  -- the server the request went to (NULL: a model that is no server's)
 );
 CREATE TABLE IF NOT EXISTS candidates (
     id INTEGER PRIMARY KEY,
     round INTEGER NOT NULL,
     parent_ids TEXT NOT NULL,
     call_id INTEGER REFERENCES llm_calls(id),
-    code TEXT,
+    code TEXT,  -- an older hone's program (this one's: files and blobs)
     status TEXT NOT NULL,
     score REAL,
     metrics TEXT NOT NULL DEFAULT '{}',
@@ -80,10 +100,14 @@ CREATE TABLE IF NOT EXISTS candidates (
     kind TEXT NOT NULL DEFAULT '',
     attempts TEXT,  -- JSON: where each try on a cluster ran and how it ended
     placement TEXT,  -- JSON: where the search strategy placed it when told of it
-    placed INTEGER  -- the order in which placements were recorded (1, 2, ...)
+    placed INTEGER,  -- the order in which placements were recorded (1, 2, ...)
+    files TEXT,  -- JSON {path: blob hash}: its files that differ from files_of's tree
+    files_of INTEGER REFERENCES candidates(id)  -- NULL: files is the whole tree
 );
 CREATE INDEX IF NOT EXISTS candidates_score ON candidates(status, score);
 CREATE INDEX IF NOT EXISTS candidates_placed ON candidates(placed);
+-- each file's text once, UTF-8 compressed with zlib, by its sha256 (hone.tree.blob_hash)
+CREATE TABLE IF NOT EXISTS blobs (hash TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS notes (
     id INTEGER PRIMARY KEY,
     round INTEGER NOT NULL,
@@ -318,11 +342,12 @@ class Store:
         seed: int | None = None,
         purpose: dict[str, Any] | None = None,
         cost: float | None = None,
+        endpoint: str | None = None,
     ) -> int:
         """Record one model call (`error`: why it failed); its id. An answer longer than
         MAX_ANSWER_CHARS is kept cut, and says so. `purpose` says what the call was for, so
         that a resumed run turns every stored answer into its hypothesis; `cost` in USD, None
-        when its price is unknown."""
+        when its price is unknown; `endpoint`, the server it went to."""
         # (`Metered` made the answer hone's own already; this keeps a write from failing on
         # what any caller passes: text that is no UTF-8, a count no SQLite integer holds)
         completion = inbound.cut(inbound.text(completion), MAX_ANSWER_CHARS, "answer ")
@@ -333,8 +358,8 @@ class Store:
         with self._writing():
             cur = self.conn.execute(
                 "INSERT INTO llm_calls(round, model, prompt, completion, prompt_tokens, "
-                "completion_tokens, started, latency, error, seed, purpose, cost) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "completion_tokens, started, latency, error, seed, purpose, cost, endpoint) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     round,
                     model,
@@ -348,6 +373,7 @@ class Store:
                     seed,
                     json.dumps(purpose) if purpose is not None else None,
                     cost,
+                    endpoint,
                 ),
             )
         return int(cur.lastrowid or 0)
@@ -356,39 +382,45 @@ class Store:
         self,
         *,
         round: int,
-        code: str | None,
+        tree: Tree | None,
         parent_ids: tuple[int, ...] = (),
         call_id: int | None = None,
         evaluation: Evaluation | None = None,
         niche: int | None = None,
         kind: str = "",
     ) -> Candidate:
-        """Record a hypothesis; without an evaluation it is pending until `set_evaluation`."""
+        """Record a hypothesis (its program `tree`; None when its answer made none); without an
+        evaluation it is pending until `set_evaluation`."""
         evaluation = checked(evaluation) if evaluation is not None else Evaluation.pending()
-        code = inbound.text(code) if code is not None else None
-        key = key_of(code) if code is not None else ""
-        with self._writing():
+        key = tree.key if tree is not None else ""
+        parent = parent_ids[0] if parent_ids else None
+        with self._writing(), self.conn:  # (one transaction: its files and its row)
+            self.conn.execute("BEGIN")
+            files, files_of = self.trees.write(tree, parent) if tree is not None else (None, None)
             cur = self.conn.execute(
-                "INSERT INTO candidates(round, parent_ids, call_id, code, status, reason, "
-                "niche, key, created, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO candidates(round, parent_ids, call_id, status, reason, niche, key, "
+                "created, kind, files, files_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     round,
                     json.dumps(list(parent_ids)),
                     call_id,
-                    code,
                     evaluation.status,
                     evaluation.reason,
                     niche,
                     key or None,
                     time.time(),
                     kind,
+                    files,
+                    files_of,
                 ),
             )
         candidate_id = int(cur.lastrowid or 0)
+        if tree is not None:
+            self.trees.written(candidate_id, tree, files_of)
         return Candidate(
             candidate_id,
             round,
-            code,
+            tree,
             evaluation,
             parent_ids,
             call_id,
@@ -486,6 +518,11 @@ class Store:
             return 0, 0
         return int(row[0]), int(row[1])
 
+    @functools.cached_property
+    def trees(self) -> Trees:
+        """The hypotheses' trees (made once the store's columns are this hone's)."""
+        return Trees(self.conn, self.meta().program_filename)
+
     def candidates(self, *, pending: bool = False, lean: bool = False) -> list[Candidate]:
         """Every evaluated hypothesis in order (or only the pending ones). `lean`: without
         their programs and outputs (`Candidate.stripped`; `candidates_by_id` has them)."""
@@ -496,7 +533,8 @@ class Store:
         where = "status = 'pending'" if pending else "status != 'pending'"
         columns = _LEAN if lean else "*"
         rows = self.conn.execute(f"SELECT {columns} FROM candidates WHERE {where} ORDER BY id")
-        return (_candidate(row) for row in rows)
+        while batch := rows.fetchmany(256):  # (their files read together)
+            yield from self._candidates(batch)
 
     def candidates_by_id(self, ids: Sequence[int]) -> list[Candidate]:
         """Whole hypotheses by id, in the order asked."""
@@ -505,8 +543,12 @@ class Store:
             part = list(ids[start : start + 500])
             marks = ",".join("?" * len(part))
             rows = self.conn.execute(f"SELECT * FROM candidates WHERE id IN ({marks})", part)
-            found.update((row["id"], _candidate(row)) for row in rows)
+            found.update((c.id, c) for c in self._candidates(rows.fetchall()))
         return [found[i] for i in ids]
+
+    def _candidates(self, rows: Sequence[sqlite3.Row]) -> list[Candidate]:
+        trees = self.trees.of_rows(rows)
+        return [_candidate(row, tree) for row, tree in zip(rows, trees, strict=True)]
 
     def parents_of_kind(self, kind: str) -> list[tuple[int, ...]]:
         """The parent ids of every hypothesis of `kind` (pending ones included), in order."""
@@ -516,15 +558,15 @@ class Store:
         return [tuple(json.loads(row["parent_ids"])) for row in rows]
 
     def codes(self, ids: Sequence[int]) -> dict[int, str]:
-        """The programs of hypotheses by id (those that have one)."""
-        return {c.id: c.code for c in self.candidates_by_id(ids) if c.code is not None}
+        """The programs of hypotheses by id (those that have one), as `Tree.text`."""
+        return {c.id: c.tree.text for c in self.candidates_by_id(ids) if c.tree is not None}
 
     def candidate(self, candidate_id: int) -> Candidate:
         """One hypothesis by id."""
         row = self.conn.execute("SELECT * FROM candidates WHERE id = ?", (candidate_id,)).fetchone()
         if row is None:
             raise KeyError(candidate_id)
-        return _candidate(row)
+        return self._candidates([row])[0]
 
     def calls(self) -> Iterator[sqlite3.Row]:
         """Every answered model call in order (failed ones aside)."""
@@ -650,11 +692,168 @@ def _reason(exc: BaseException) -> str:
 _LEAN = (
     "id, round, parent_ids, call_id, status, score, metrics, feedback, reason, eval_seconds, "
     "cpu_seconds, cached_from, niche, key, kind, CASE WHEN key IS NULL THEN code END AS code, "
-    "'' AS output"
+    "'' AS output, NULL AS files, NULL AS files_of"
 )
+_CHAIN = 32  # trees written over their parent's in a row; the next is written whole
+_TREES_KEPT = 512  # the {path: hash} maps of the newest trees read or written, in memory
+_TEXTS_KEPT = 32 << 20  # characters of recently read file texts kept in memory
 
 
-def _candidate(row: sqlite3.Row) -> Candidate:
+class Trees:
+    """The trees of a store's hypotheses (see the module's docstring): written as the files
+    that differ from the parent's tree, read back whole. Works on a read-only connection
+    too (the views'); an older store's programs are its `code` column's, each the one-file tree
+    named `filename`."""
+
+    def __init__(self, conn: sqlite3.Connection, filename: str) -> None:
+        self.conn = conn
+        self.filename = filename
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(candidates)")}
+        self.stored = "files" in columns  # False: a store no hone with trees has written
+        self._maps: OrderedDict[int, tuple[dict[str, str], int]] = OrderedDict()
+        self._texts: OrderedDict[str, str] = OrderedDict()
+        self._kept = 0  # characters in _texts
+
+    def write(self, tree: Tree, parent: int | None) -> tuple[str, int | None]:
+        """Store the texts of `tree`'s files that `parent`'s tree lacks; its `files` (JSON)
+        and `files_of` (inside the caller's transaction)."""
+        mine = {path: blob_hash(text) for path, text in tree.items()}
+        over = self._map(parent) if parent is not None else None
+        files_of: int | None = None
+        files = mine
+        if over is not None and over[1] < _CHAIN and over[0].keys() <= mine.keys():
+            changed = {p: h for p, h in mine.items() if over[0].get(p) != h}
+            if len(changed) < len(mine):
+                files, files_of = changed, parent
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO blobs(hash, data) VALUES (?, ?)",
+            [(h, zlib.compress(tree[p].encode())) for p, h in files.items()],
+        )
+        return json.dumps(files, separators=(",", ":")), files_of
+
+    def written(self, candidate_id: int, tree: Tree, files_of: int | None) -> None:
+        """Remember the tree just written as `candidate_id`'s."""
+        depth = 0
+        if files_of is not None and (over := self._maps.get(files_of)) is not None:
+            depth = over[1] + 1
+        self._keep(candidate_id, {p: blob_hash(t) for p, t in tree.items()}, depth)
+        for text in tree.values():
+            self._keep_text(blob_hash(text), text)
+
+    def of_rows(self, rows: Sequence[sqlite3.Row]) -> list[Tree | None]:
+        """The tree of each candidates row (None: it has none, or a lean row)."""
+        maps: list[dict[str, str] | Tree | None] = []
+        for row in rows:
+            files = row["files"] if self.stored else None
+            if files is not None:
+                maps.append(self._resolve(row["id"], json.loads(files), row["files_of"]))
+            elif row["code"] is not None:
+                maps.append(Tree.one(self.filename, row["code"]))
+            else:
+                maps.append(None)
+        texts = self._read({h for m in maps if isinstance(m, dict) for h in m.values()})
+        return [
+            Tree({p: texts[h] for p, h in m.items()}) if isinstance(m, dict) else m for m in maps
+        ]
+
+    def tree(self, candidate_id: int) -> Tree | None:
+        """One hypothesis's tree (None: it has none); KeyError when there is no such one."""
+        row = self.conn.execute("SELECT * FROM candidates WHERE id = ?", (candidate_id,)).fetchone()
+        if row is None:
+            raise KeyError(candidate_id)
+        return self.of_rows([row])[0]
+
+    def _resolve(
+        self, candidate_id: int, files: dict[str, str], files_of: int | None
+    ) -> dict[str, str]:
+        """A row's whole {path: hash} map, from its own files over its `files_of`'s tree."""
+        found = self._maps.get(candidate_id)
+        if found is not None:
+            self._maps.move_to_end(candidate_id)
+            return found[0]
+        if files_of is None:
+            self._keep(candidate_id, files, 0)
+            return files
+        over = self._map(files_of) or ({}, 0)
+        whole = {**over[0], **files}
+        self._keep(candidate_id, whole, over[1] + 1)
+        return whole
+
+    def _map(self, candidate_id: int) -> tuple[dict[str, str], int] | None:
+        """(the {path: hash} map, how many trees it is written over) of a stored hypothesis's
+        tree, walking its `files_of` line back to a tree written whole or one in memory; None
+        when it has none kept in `files` (no program, or an older hone's)."""
+        line: list[tuple[int, dict[str, str]]] = []
+        here: int | None = candidate_id
+        below: tuple[dict[str, str], int] = ({}, -1)
+        while here is not None:
+            known = self._maps.get(here)
+            if known is not None:
+                self._maps.move_to_end(here)
+                below = known
+                break
+            row = (
+                self.conn.execute(
+                    "SELECT files, files_of FROM candidates WHERE id = ?", (here,)
+                ).fetchone()
+                if self.stored
+                else None
+            )
+            if row is None or row["files"] is None:
+                if not line:
+                    return None
+                break  # (a line never leads to a row without files: as if written whole)
+            line.append((here, json.loads(row["files"])))
+            here = row["files_of"]
+        whole, depth = below
+        for found_id, files in reversed(line):
+            whole, depth = {**whole, **files}, depth + 1
+            self._keep(found_id, whole, depth)
+        return whole, depth
+
+    def _keep(self, candidate_id: int, hashes: dict[str, str], depth: int) -> None:
+        self._maps[candidate_id] = (hashes, depth)
+        self._maps.move_to_end(candidate_id)
+        while len(self._maps) > _TREES_KEPT:
+            self._maps.popitem(last=False)
+
+    def _keep_text(self, digest: str, text: str) -> None:
+        if digest in self._texts:
+            self._texts.move_to_end(digest)
+            return
+        self._texts[digest] = text
+        self._kept += len(text)
+        while self._kept > _TEXTS_KEPT and len(self._texts) > 1:
+            self._kept -= len(self._texts.popitem(last=False)[1])
+
+    def _read(self, hashes: Iterable[str]) -> Mapping[str, str]:
+        """The texts of blobs by hash (the recent ones from memory)."""
+        found: dict[str, str] = {}
+        missing = []
+        for digest in hashes:
+            text = self._texts.get(digest)
+            if text is None:
+                missing.append(digest)
+            else:
+                found[digest] = text
+        for start in range(0, len(missing), 500):
+            part = missing[start : start + 500]
+            marks = ",".join("?" * len(part))
+            rows = self.conn.execute(f"SELECT hash, data FROM blobs WHERE hash IN ({marks})", part)
+            for digest, data in rows:
+                text = zlib.decompress(data).decode()
+                found[digest] = text
+                self._keep_text(digest, text)
+        lost = [h for h in missing if h not in found]
+        if lost:
+            raise StorageError(
+                f"the run's database lacks the text of {len(lost)} file(s) its hypotheses name "
+                "(it was damaged); start a new run"
+            )
+        return found
+
+
+def _candidate(row: sqlite3.Row, tree: Tree | None) -> Candidate:
     evaluation = Evaluation(
         score=row["score"],
         metrics=json.loads(row["metrics"]),
@@ -667,7 +866,7 @@ def _candidate(row: sqlite3.Row) -> Candidate:
     return Candidate(
         id=row["id"],
         round=row["round"],
-        code=row["code"],
+        tree=tree,
         evaluation=evaluation,
         parent_ids=tuple(json.loads(row["parent_ids"])),
         call_id=row["call_id"],

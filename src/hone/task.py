@@ -1,4 +1,8 @@
-"""A task: what to improve and how it is scored, with the run settings its folder declares."""
+"""A task: what to improve and how it is scored, with the run settings its folder declares.
+
+What the model improves is a tree (`hone.tree`): a one-file task's tree is its program alone,
+named `program_filename`; a folder task's is the editable files of its program folder, the rest
+of which (the base) every candidate shares (`spec`)."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from hone.budget import Budget
 from hone.exceptions import ConfigError
 from hone.objective import Objective
 from hone.settings import EvaluationConfig, ModelConfig, SearchConfig, Table
+from hone.tree import Tree, TreeSpec
 
 if TYPE_CHECKING:
     from hone.formats import Options
@@ -55,16 +60,23 @@ TABLES: dict[str, type[Table]] = {
 @dataclass(frozen=True)
 class Task:
     """Instruction, starting program, evaluator, objective, and the run settings (the
-    task folder's defaults; `configured` overrides them)."""
+    task folder's defaults; `configured` overrides them).
+
+    `program` is the starting program's text (a one-file task, its file named
+    `program_filename`) or the starting tree of a folder task (`spec` says where its folder
+    is and which files the model may change, see and add); either way `tree` is what the run
+    evolves."""
 
     name: str
     instruction: str
-    program: str
+    program: str | Tree
     evaluator: Path
     objective: Objective = "maximize"
     function: str | None = None  # the function best-shot prompts evolve; default: first in block
     archive: tuple[tuple[str, str], ...] = ()  # more starting programs: (file name, text)
+    # a one-file task's file name; a folder task's folder, relative to its task folder
     program_filename: str = "program.py"
+    spec: TreeSpec = field(default_factory=TreeSpec)  # a folder task's base folder and globs
     root: Path | None = None
     # the run's seed when the caller gives none (an OpenEvolve config's random_seed); 0 if None
     seed: int | None = None
@@ -77,8 +89,31 @@ class Task:
     model: ModelConfig = field(default_factory=ModelConfig)
 
     @property
+    def tree(self) -> Tree:
+        """The starting tree: a one-file task's program under its file name, or the folder's
+        editable files."""
+        if isinstance(self.program, Tree):
+            return self.program
+        return Tree.one(self.program_filename, self.program)
+
+    @property
+    def starting(self) -> tuple[Tree, ...]:
+        """Every starting tree: the program's, then the archive's (one-file tasks: each
+        archived program under the task's file name, as candidates are evaluated)."""
+        more = (Tree.one(self.program_filename, text) for _, text in self.archive)
+        return (self.tree, *more)
+
+    @property
+    def folder(self) -> bool:
+        """True for a folder task (its program is a tree over a base folder)."""
+        return self.spec.base is not None
+
+    @property
     def language(self) -> str:
-        """The program's language, for code fences: from the file's suffix (python, c, ...)."""
+        """The program's language, for code fences: from the file's suffix (python, c, ...);
+        a folder task's, from its first editable file's."""
+        if self.folder:
+            return language_of(self.tree.paths[0]) if len(self.tree) else ""
         return language_of(self.program_filename)
 
     def configured(self, **tables: Table | Mapping[str, Any]) -> Task:

@@ -9,11 +9,13 @@ from collections.abc import Awaitable, Callable
 from hone.evaluation import Evaluation, coerce_result
 from hone.executors import Verified
 from hone.models.scripted import FunctionModel, ScriptedModel
+from hone.tree import Tree
 
 
 class FunctionVerifier:
-    """Scores each program with ``fn(program_text)``, which returns what an evaluator may
-    (a float, a dict, an `Evaluation`) or awaits it; an exception is an `error` evaluation.
+    """Scores each program with ``fn(program_text)`` (its `Tree.text`: a one-file program's
+    text), which returns what an evaluator may (a float, a dict, an `Evaluation`) or awaits
+    it; an exception is an `error` evaluation.
 
     It runs `fn` in hone's own process, with no sandbox and no worker processes: for tests and
     trusted toy tasks only, never for programs a model wrote for real.
@@ -28,11 +30,12 @@ class FunctionVerifier:
     def start(self) -> None:
         """Nothing to start."""
 
-    async def verify(self, program: str) -> Verified:
+    async def verify(self, program: Tree) -> Verified:
         """The function's verdict on `program`."""
-        self.programs.append(program)
+        text = program.text
+        self.programs.append(text)
         try:
-            result = self.fn(program)
+            result = self.fn(text)
             if inspect.isawaitable(result):
                 result = await result
         except Exception as exc:

@@ -199,6 +199,15 @@ class Tree(Mapping[str, str]):
         assert self._key is not None
         return self._key
 
+    @property
+    def text(self) -> str:
+        """The files as one text: a one-file tree's is its file's; else each file after a
+        line naming its path, in path order (what the near-copy filter and the complexity
+        feature compare, and what a view shows as the program)."""
+        if len(self) == 1:
+            return next(iter(self._files.values()))
+        return "".join(f"# {p}\n{t}" + ("" if t.endswith("\n") else "\n") for p, t in self.items())
+
     def diff(self, parent: Mapping[str, str]) -> str:
         """The changes from `parent` as a unified diff per file, as `git apply` takes it."""
         return "".join(

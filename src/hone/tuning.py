@@ -1,5 +1,6 @@
 """Parameter tuning (LLaMEA-HPO, LLM-SR): the numeric constants of a promising program's
-EVOLVE block are tuned by an optimiser library (Optuna's CMA-ES sampler, started at the
+EVOLVE blocks (every block of every file of its tree; a file without blocks, all of it) are
+tuned by an optimiser library (Optuna's CMA-ES sampler, started at the
 program's own values: a local search around a program the model wrote), with no model call.
 
 Each trial is a program with other values for the constants, evaluated in the sandbox like any
@@ -22,13 +23,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hone.edits import region
+from hone.edits import blocks
 from hone.exceptions import MissingDependencyError
 from hone.objective import better
 from hone.population import TUNE, Candidate, Population
 from hone.seeds import library_seed
 from hone.store import Store
-from hone.task import Task
+from hone.task import Task, language_of
+from hone.tree import Tree
 
 log = logging.getLogger("hone")
 KIND = TUNE  # the kind of a tuning trial's hypothesis, and of the note a stage leaves
@@ -54,9 +56,10 @@ class Stage:
 class Constant:
     """A floating-point literal of a program: where it is and its value."""
 
-    start: int  # offset in the program
+    start: int  # offset in the program (its file's, in a tree)
     end: int
     value: float
+    path: str = ""  # the file of a tree it is in
 
     def bounds(self, spread: float) -> tuple[float, float]:
         """The range searched: the value ± `spread` of it (its sign kept). CMA-ES starts in the
@@ -65,22 +68,36 @@ class Constant:
         return low, high
 
 
-def constants(program: str, language: str = "python") -> list[Constant]:
-    """The non-zero floating-point literals of the program's EVOLVE block (the whole program
-    without markers), in order; a Python program's strings and comments are skipped."""
+def constants(program: str, language: str = "python", path: str = "") -> list[Constant]:
+    """The non-zero floating-point literals of the program's EVOLVE blocks (the whole program
+    without markers), in order; a Python program's strings and comments are skipped. `path`:
+    the file of a tree the program is."""
     try:
-        parts = region(program)
+        parts = blocks(program)
     except ValueError:
         return []
-    base = len(parts.prefix)
-    spans = _python_floats(parts.body) if language == "python" else None
-    if spans is None:
-        spans = [(m.start(), m.end()) for m in _FLOAT.finditer(_blank_comments(parts.body))]
-    found = []
-    for start, end in spans:
-        value = float(parts.body[start:end])
-        if value != 0 and math.isfinite(value):
-            found.append(Constant(base + start, base + end, value))
+    found, base = [], 0
+    for fixed, body in zip(parts.fixed, parts.bodies, strict=False):
+        base += len(fixed)
+        spans = _python_floats(body) if language == "python" else None
+        if spans is None:
+            spans = [(m.start(), m.end()) for m in _FLOAT.finditer(_blank_comments(body))]
+        for start, end in spans:
+            value = float(body[start:end])
+            if value != 0 and math.isfinite(value):
+                found.append(Constant(base + start, base + end, value, path))
+        base += len(body)
+    return found[:MAX_CONSTANTS]
+
+
+def tree_constants(tree: Tree) -> list[Constant]:
+    """The constants of every file of a tree (`constants`, each file in its language), in
+    path order: the first `MAX_CONSTANTS` of them."""
+    found: list[Constant] = []
+    for path, text in tree.items():
+        found += constants(text, language_of(path), path)
+        if len(found) >= MAX_CONSTANTS:
+            break
     return found[:MAX_CONSTANTS]
 
 
@@ -91,6 +108,15 @@ def substitute(program: str, found: list[Constant], values: list[float]) -> str:
         out += [program[last : constant.start], literal(value)]
         last = constant.end
     return "".join(out) + program[last:]
+
+
+def substitute_tree(tree: Tree, found: list[Constant], values: list[float]) -> Tree:
+    """The tree with each constant (of `tree_constants`) replaced by its new value."""
+    changes = {}
+    for path in dict.fromkeys(c.path for c in found):
+        mine = [(c, v) for c, v in zip(found, values, strict=True) if c.path == path]
+        changes[path] = substitute(tree[path], [c for c, _ in mine], [v for _, v in mine])
+    return tree.with_files(changes)
 
 
 def literal(value: float) -> str:
@@ -158,8 +184,9 @@ class Tuner:
             return False
         tunable = self._tunable.get(candidate.id)
         if tunable is None:
-            code = population.full(candidate).code or ""
-            tunable = self._tunable[candidate.id] = bool(constants(code, self.task.language))
+            tree = population.full(candidate).tree
+            tunable = bool(tree_constants(tree)) if tree is not None else False
+            self._tunable[candidate.id] = tunable
         return tunable
 
     def choose(self, population: Population) -> Candidate | None:
@@ -203,8 +230,9 @@ class Tuner:
         in the order they were asked, are `earlier`)."""
         optuna = _optuna()
         self.tuned.add(parent.id)
-        code = parent.code or ""
-        found = constants(code, self.task.language)
+        tree = parent.tree
+        assert tree is not None  # (a program that scored, whole: `Population.full`)
+        found = tree_constants(tree)
         names = [f"c{i}" for i in range(len(found))]
         spread = self.task.search.tune_spread
         space = {
@@ -233,7 +261,7 @@ class Tuner:
                 break  # the budget was lowered since the stage began
             asked = [study.ask(space) for _ in range(count)]
             trials -= len(asked)
-            programs = [substitute(code, found, [t.params[n] for n in names]) for t in asked]
+            programs = [substitute_tree(tree, found, [t.params[n] for n in names]) for t in asked]
             # the trials evaluated before the stop, asked again in the same order, then new ones
             reused, again = again[: len(asked)], again[len(asked) :]
             fresh = [self._store(parent, p) for p in programs[len(reused) :]]
@@ -259,9 +287,9 @@ class Tuner:
         head = _head(stage.parent)
         return any(text.startswith(head) for _, text in self.store.notes(KIND))
 
-    def _store(self, parent: Candidate, program: str) -> Candidate:
+    def _store(self, parent: Candidate, program: Tree) -> Candidate:
         return self.store.add_candidate(
-            round=parent.round, code=program, parent_ids=(parent.id,), niche=parent.niche, kind=KIND
+            round=parent.round, tree=program, parent_ids=(parent.id,), niche=parent.niche, kind=KIND
         )
 
     def _note(self, parent: Candidate, best: Candidate, found: list[Constant], trials: int) -> None:
@@ -270,9 +298,10 @@ class Tuner:
         if best is parent:
             text = head + f"no setting of its {len(found)} constants beat its score {_g(parent)}."
         else:
-            tuned = constants(best.code or "", self.task.language)
+            before, after = parent.tree or Tree(), best.tree or Tree()
+            tuned = tree_constants(after)
             changes = ", ".join(
-                f"{(parent.code or '')[a.start : a.end]} → {(best.code or '')[b.start : b.end]}"
+                f"{before.get(a.path, '')[a.start : a.end]} → {after.get(b.path, '')[b.start : b.end]}"
                 for a, b in zip(found, tuned, strict=False)
                 if a.value != b.value
             )
@@ -304,4 +333,15 @@ def _optuna() -> Any:
     return optuna
 
 
-__all__ = ["KIND", "STAGE", "Constant", "Stage", "Tuner", "constants", "literal", "substitute"]
+__all__ = [
+    "KIND",
+    "STAGE",
+    "Constant",
+    "Stage",
+    "Tuner",
+    "constants",
+    "literal",
+    "substitute",
+    "substitute_tree",
+    "tree_constants",
+]

@@ -1,5 +1,6 @@
-"""`hone show` in the terminal beyond the summary: one hypothesis in full, the failures, and
-what the model calls cost, read from the run's store without writing to it."""
+"""`hone show` in the terminal beyond the summary: one hypothesis in full, the failures, what
+the model calls cost and how each model server did, read from the run's store without writing
+to it."""
 
 from __future__ import annotations
 
@@ -27,6 +28,26 @@ def costs(console: Any, run_dir: Path) -> None:
     )
     line = f"cost {money(total_cost(snapshot['calls']))} · {per_model}"
     console.print(printable(line), markup=False)
+
+
+def endpoints(console: Any, run_dir: Path) -> None:
+    """Per server, when the calls went to several: requests answered, failed, and the median
+    latency of the answered."""
+    reader = RunReader.open(run_dir)
+    try:
+        rows = reader.endpoints()
+    finally:
+        reader.close()
+    if len(rows) < 2:
+        return  # (one server: the summary's counts are its own)
+    console.print("model servers:")
+    for row in rows:
+        median = "-" if row["median"] is None else f"{row['median']:.2f} s"
+        line = (
+            f"  {row['endpoint']}: {row['calls']} answered, {row['failed']} failed, median "
+            f"latency {median}"
+        )
+        console.print(printable(line), markup=False)
 
 
 def hypothesis(console: Any, run_dir: Path, number: int) -> int:

@@ -2,10 +2,11 @@
 `hone resume`, and what a user must find afterwards: nothing evaluated lost or evaluated
 twice, no request paid twice, every stored answer a hypothesis, no candidate left running.
 
-Three kinds of case: "run" (a kill while model calls and evaluations go on), "tuning" (a kill
-during a parameter-tuning stage: its remaining trials must go to the same program) and
-"assembly" (a kill while the packaged model is first assembled into an empty cache: the next
-assembly must leave no part file and a whole model).
+Four kinds of case: "run" (a kill while model calls and evaluations go on), "tree" (the same
+with a folder task: each hypothesis a tree of two files, stored as its parent's plus what
+changed), "tuning" (a kill during a parameter-tuning stage: its remaining trials must go to the
+same program) and "assembly" (a kill while the packaged model is first assembled into an
+empty cache: the next assembly must leave no part file and a whole model).
 
 Used by tests/faults/test_kill.py (a few cases) and benchmarks/kill_resume.py (50).
 """
@@ -24,12 +25,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.faults.server import FaultServer
+from tests.faults.server import TREE_MAIN, FaultServer
 from tests.helpers import environment, hone_command, processes_with, stored, wait_until
 
 CALLS = 24  # the run's model-call budget
 MARKER = "hone-kill-test-daemon"
-KINDS = ("run", "tuning", "assembly")
+KINDS = ("run", "tree", "tuning", "assembly")
 TUNE_TRIALS = 8  # a "tuning" case's trials per stage
 MAX_EVALUATIONS = 24  # and in all
 
@@ -64,6 +65,14 @@ def evaluate(program_path):
     time.sleep(0.2 + (int(value * 10) % 4) * 0.1)
     return -abs(value - 10.0)
 """
+
+
+# A folder task's: the tree's main.py (which imports helper.py) from the tree's root.
+TREE_EVALUATOR = EVALUATOR.replace(
+    "    value = load_program(program_path).run()",
+    "    sys.path.insert(0, program_path)\n    import main\n\n    value = main.run()",
+)
+TREE_HELPER = "# EVOLVE-BLOCK-START\ndef offset():\n    return 0.0\n# EVOLVE-BLOCK-END\n"
 
 
 @dataclass
@@ -104,6 +113,13 @@ def task_folder(where: Path, kind: str = "run") -> Path:
     if kind == "tuning":
         toml += f"tune = true\ntune_trials = {TUNE_TRIALS}\ntune_spread = 0.5\n"
         toml += f"[budget]\nmax_evaluations = {MAX_EVALUATIONS}\n"
+    if kind == "tree":
+        (where / "task.toml").write_text('program = "src"\n' + toml, encoding="utf-8")
+        (where / "src").mkdir()
+        (where / "src" / "main.py").write_text(TREE_MAIN.replace("VALUE", "1.0"))
+        (where / "src" / "helper.py").write_text(TREE_HELPER, encoding="utf-8")
+        (where / "evaluate.py").write_text(TREE_EVALUATOR, encoding="utf-8")
+        return where
     (where / "task.toml").write_text(toml, encoding="utf-8")
     (where / "initial.py").write_text(INITIAL, encoding="utf-8")
     (where / "evaluate.py").write_text(EVALUATOR, encoding="utf-8")
@@ -113,7 +129,8 @@ def task_folder(where: Path, kind: str = "run") -> Path:
 def _evaluated(db: Path) -> dict[int, tuple[object, ...]]:
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
-            "SELECT id, status, score, code, eval_started FROM candidates WHERE status != 'pending'"
+            "SELECT id, status, score, COALESCE(files, code), eval_started FROM candidates "
+            "WHERE status != 'pending'"
         )
         return {row[0]: tuple(row[1:]) for row in rows}
 
@@ -128,7 +145,7 @@ def case(workdir: Path, seed: int, kind: str = "run") -> Outcome:
     chooser = random.Random(seed)
     task = task_folder(workdir / "task", kind)
     run_dir = workdir / "run"
-    server = FaultServer("fixable", seed=seed).start()
+    server = FaultServer("fixable-tree" if kind == "tree" else "fixable", seed=seed).start()
     outcome = Outcome()
     env = environment()
     model = ["--model", "openai:m", "--base-url", server.url]

@@ -2,7 +2,8 @@
 
 Run it as ``python -m tests.faults.server MODE [--port N]`` or start `FaultServer` in a test.
 Every request is logged with what the server did (`log`), so a test can check that each answer
-it gave is in the run's store.
+it gave is in the run's store; a GET (`/v1/models`, a pool's probe: answered in every mode but
+"die"'s death; `/props`: 404, no llama.cpp here) is logged in `gets`.
 """
 
 from __future__ import annotations
@@ -32,16 +33,21 @@ MODES = (
     "utf8",  # a body that is not UTF-8
     "mix",  # each request one of the above, drawn with a seeded generator
     "fixable",  # slowish answers, a third without code; an answer to a fix request is good
+    "fixable-tree",  # as fixable, for a folder task: a good answer is main.py, named, whole
     "surrogate",  # a good answer whose JSON holds a lone surrogate escape ("\ud800": valid JSON)
     "huge-usage",  # a good answer whose usage says 10**20 prompt tokens
     "negative-usage",  # a good answer whose usage says -10**9 prompt tokens
     "stall-once",  # request number STALLED stalls (nothing sent back); all others: "ok" at once
+    "die",  # "ok" DIES times, then the server dies: that request and every later one on an
+    # open connection is reset, and the port is closed (a new connection is refused)
 )
 ANSWERED = ("ok", "prose", "oversized", "fixable", "surrogate", "huge-usage", "negative-usage")
+ANSWERED += ("fixable-tree",)
 _UNMIXED = ("mix", "stall", "trickle", "fixable", "surrogate", "huge-usage", "negative-usage")
-_UNMIXED += ("stall-once",)
+_UNMIXED += ("stall-once", "fixable-tree", "die")
 RETRY_AFTER = 0.3  # seconds, in the 429 replies
 STALLED = 5  # the request that "stall-once" never answers
+DIES = 3  # the requests "die" answers before it dies
 
 
 def answer(content: str, usage: tuple[int, int] = (10, 5)) -> bytes:
@@ -69,6 +75,26 @@ def program(seed: int) -> str:
     return f"```python\ndef f():\n    return {1 + seed % 97 / 10!r}\n```"
 
 
+TREE_MAIN = """\
+from helper import offset
+
+# EVOLVE-BLOCK-START
+def f():
+    return VALUE
+# EVOLVE-BLOCK-END
+
+
+def run():
+    return f() + offset()
+"""
+
+
+def tree_program(seed: int) -> str:
+    """A good answer to a folder task's prompt (main.py and helper.py): main.py whole, in a
+    fence named by its path, f() returning a number that depends on the request's seed."""
+    return f"```python main.py\n{TREE_MAIN.replace('VALUE', repr(1 + seed % 97 / 10))}```"
+
+
 @dataclass
 class Entry:
     """One request and what the server did with it."""
@@ -86,7 +112,11 @@ class FaultServer:
     mode: str
     port: int = 0
     seed: int = 0
+    dies: int = DIES  # "die": the requests answered before it dies
+    delay: float = 0.0  # seconds each good answer takes
     log: list[Entry] = field(default_factory=list)
+    gets: list[Entry] = field(default_factory=list)
+    dead: bool = False
     _count: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _httpd: ThreadingHTTPServer | None = None
@@ -114,6 +144,11 @@ class FaultServer:
             self._httpd.shutdown()
             self._httpd.server_close()
 
+    def die(self) -> None:
+        """Die as a killed server does: the port closed, every later request reset."""
+        self.dead = True
+        threading.Thread(target=self.stop, daemon=True).start()  # (not in a handler's thread)
+
     def pick(self) -> str:
         """The mode of the next request."""
         with self._lock:
@@ -125,6 +160,8 @@ class FaultServer:
             return "fixable"
         if self.mode == "stall-once":
             return "stall" if count == STALLED else "ok"
+        if self.mode == "die":
+            return "ok" if count <= self.dies else "die"
         if self.mode == "mix":
             choices = [m for m in MODES if m not in _UNMIXED]
             return random.Random(self.seed * 100_003 + count).choice([*choices, "ok", "ok"])
@@ -143,22 +180,39 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Httpd
 
+    def do_GET(self) -> None:
+        fault = self.server.fault
+        with fault._lock:
+            entry = Entry("dead" if fault.dead else "get", None, self.path, time.monotonic())
+            fault.gets.append(entry)
+        if fault.dead:
+            return self._reset()
+        if self.path.rstrip("/").endswith("/models"):
+            listing = {"object": "list", "data": [{"id": "fault", "object": "model"}]}
+            return self._send(200, json.dumps(listing).encode())
+        self._send(404, b'{"error": {"message": "no such route"}}')
+
     def do_POST(self) -> None:
         fault = self.server.fault
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-        mode = fault.pick()
+        mode = "dead" if fault.dead else fault.pick()
+        if mode == "die":
+            fault.die()
         prompt = json.dumps(body.get("messages", body.get("prompt", "")))
         with fault._lock:
             fault.log.append(Entry(mode, body.get("seed"), prompt, time.monotonic()))
         seed = int(body.get("seed") or 0)
-        if mode == "fixable":
+        good = tree_program(seed) if mode == "fixable-tree" else program(seed)
+        if mode in ("fixable", "fixable-tree"):
             time.sleep(random.Random(seed).uniform(0.02, 0.25))
             fixing = "could not be applied" in prompt
             usable = fixing or seed % 3 != 0
             mode = "ok" if usable else "prose"
+        if mode in ANSWERED:
+            time.sleep(fault.delay)
         if mode in ("ok", "prose", "oversized"):
             text = {
-                "ok": program(seed),
+                "ok": good,
                 "prose": "I would raise the value a little, but I will not write the code.",
                 "oversized": program(seed) + "\n" + "# padding\n" * 600_000,
             }[mode]
@@ -175,10 +229,8 @@ class _Handler(BaseHTTPRequestHandler):
             )
         elif mode == "500":
             self._send(500, b'{"error": {"message": "the server fell over"}}')
-        elif mode == "reset":
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
-            self.connection.close()
-            self.close_connection = True
+        elif mode in ("reset", "die", "dead"):
+            self._reset()
         elif mode == "stall":
             time.sleep(3600)
         elif mode == "trickle":
@@ -199,6 +251,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, b'{"object": "chat.completion", "result": "here"}')
         elif mode == "utf8":
             self._send(200, b'{"choices": [{"message": {"content": "\xff\xfe\xfa"}}]}')
+
+    def _reset(self) -> None:
+        """Close the connection without a reply (a reset, as a killed process leaves)."""
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+        self.connection.close()
+        self.close_connection = True
 
     def _send(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)

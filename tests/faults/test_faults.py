@@ -37,6 +37,8 @@ EXPECTED: dict[str, tuple[int | None, str, float]] = {
     # (failed calls count against --max-llm-calls: the run may end on its budget, warned)
     "mix": (None, r"^$|model error: |warning: a model call failed", 60),
     "fixable": (0, r"^$", 30),
+    # (its answers name main.py, which this one-file task lacks: each is refused, and kept)
+    "fixable-tree": (0, r"^$", 30),
     "surrogate": (0, r"^$", 30),
     "huge-usage": (
         0,
@@ -50,6 +52,8 @@ EXPECTED: dict[str, tuple[int | None, str, float]] = {
     ),
     # (the timeout, 2 s, comes before a hedge would: tests/models/test_hedge.py has one)
     "stall-once": (0, rf"^$|did not answer within {TIMEOUT:g} s", 30),
+    # (the server dies after its third answer: refused from then on)
+    "die": (1, r"cannot reach the model server at .*; is it running\?.*continue it with", 30),
 }
 
 

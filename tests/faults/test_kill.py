@@ -3,6 +3,8 @@ no candidate left running (benchmarks/kill_resume.py runs 50 of these)."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,22 @@ def test_kill_9_then_resume(tmp_path: Path, seed: int) -> None:
     assert outcome.lost == outcome.evaluated_twice == outcome.paid_twice == 0, outcome
     assert outcome.unclaimed == outcome.pending == 0, outcome
     assert outcome.evaluated_after > outcome.evaluated_before, outcome
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+def test_kill_9_of_a_folder_task_then_resume(tmp_path: Path, seed: int) -> None:
+    """Each hypothesis a tree of two files (main.py rewritten, helper.py its parent's)."""
+    outcome = case(tmp_path, seed, "tree")
+    assert outcome.evaluated_before >= 1 and outcome.daemons_before >= 1, outcome
+    assert outcome.survivors == 0 and not outcome.resume_failed, outcome
+    assert outcome.lost == outcome.evaluated_twice == outcome.paid_twice == 0, outcome
+    assert outcome.unclaimed == outcome.pending == 0, outcome
+    assert outcome.evaluated_after > outcome.evaluated_before, outcome
+    with sqlite3.connect(tmp_path / "run" / "hone.db") as db:
+        over = db.execute("SELECT COUNT(*) FROM candidates WHERE files_of IS NOT NULL")
+        assert over.fetchone()[0] >= 1  # trees stored over their parents', read back whole
+        shown = [json.loads(f or "null") for (f,) in db.execute("SELECT files FROM candidates")]
+    assert all(f is None or set(f) <= {"main.py", "helper.py"} for f in shown)
 
 
 @pytest.mark.parametrize("seed", [13, 14])

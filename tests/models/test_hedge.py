@@ -12,8 +12,11 @@ import pytest
 
 import hone
 from hone.budget import Budget
-from hone.models.base import Completion
+from hone.models.base import Completion, Request
 from hone.models.hedge import Hedge, race
+from hone.models.metered import Metered
+from hone.models.pool import Endpoint, Pool
+from hone.store import Store
 from hone.task import Task
 from tests.faults.server import STALLED, FaultServer
 
@@ -155,3 +158,51 @@ def test_a_failed_request_waits_for_its_hedge_and_a_lone_failure_is_returned() -
 
     alone = asyncio.run(race(fails, 30.0, delay=lambda: None, alone=lambda: True))
     assert alone.winner is None and isinstance(alone.attempts[0].error, ConnectionError)
+
+
+class Slow:
+    """A server's model that answers after `seconds` (None: never)."""
+
+    name, style = "openai:m", "chat"
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds, self.asked = seconds, 0
+
+    async def generate(self, request: Request) -> Completion:
+        self.asked += 1
+        if self.seconds is None:
+            await asyncio.Event().wait()
+        await asyncio.sleep(self.seconds or 0.0)
+        return Completion("an answer", 1, 1)
+
+    async def close(self) -> None:
+        pass
+
+
+def test_a_hedge_goes_to_another_server_while_other_calls_are_in_flight(tmp_path: Path) -> None:
+    """A call stalls at a while another request waits at c: its hedge goes out all the same,
+    to b (a server it has not tried, with the fewest in flight), and a is taken out."""
+    a, b, c = Slow(None), Slow(0.0), Slow(0.0)
+    servers = [Endpoint(f"http://{n}/v1", m) for n, m in zip("abc", (a, b, c), strict=True)]
+    pool = Pool(servers)
+    store = Store.create(tmp_path / "run", {})
+    meter = Metered(store, timeout=30, model=pool, hedge=Hedge(1.0, 0.1, 1))
+    meter._latencies.append(0.01)  # (one answered call: the stall is known to be slow)
+    other = pool.lease(servers[2])  # another call's request, in flight at c
+    meter._running += 1
+
+    async def go() -> None:
+        meter.reserve()
+        await meter.call(Request(text="1"), 1)
+
+    asyncio.run(go())
+    pool.release(other)
+    assert (a.asked, b.asked, c.asked) == (1, 1, 0)
+    rows = store.conn.execute(
+        "SELECT endpoint, error, json_extract(purpose, '$.hedge') FROM llm_calls ORDER BY id"
+    ).fetchall()
+    assert [(e, (error or "")[:10], h) for e, error, h in rows] == [
+        ("http://b/v1", "", 2),
+        ("http://a/v1", "cancelled:", 1),
+    ]
+    assert not servers[0].in_service and servers[0].reason.startswith("stalled: its hedge at")

@@ -1,8 +1,9 @@
 """`Metered`, where every model answer enters a run: whatever a backend returns (text that is no
 UTF-8, token counts no SQLite integer holds, numpy numbers) is stored as the paid answer it is,
-before anything else can fail on it, and counted sanely; and no more requests are sent at once
+before anything else can fail on it, and counted sanely; no more requests are sent at once
 than the server serves or `[model] max_in_flight` allows, a request that waits in hone having
-its deadline start when it is sent."""
+its deadline start when it is sent; and with several servers, a request that failed at one is
+sent to another, each try stored with its server, within the budget."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from hone.exceptions import ModelError, StorageError
 from hone.inbound import MAX_ANSWER, MAX_ERROR, MAX_TOKENS
 from hone.models.base import Completion, Request, Style
 from hone.models.metered import Metered
+from hone.models.pool import Endpoint, Pool
 from hone.store import Store
 from hone.task import Task
 from hone.testing import FunctionModel
@@ -206,3 +208,77 @@ def test_a_call_cancelled_as_its_answer_comes_is_cancelled(tmp_path: Path) -> No
     with pytest.raises(asyncio.CancelledError):
         asyncio.run(call())
     assert meter.in_flight == 0
+
+
+class Server:
+    """A server's model that answers, or raises `error` (its requests are counted)."""
+
+    name = "openai:m"
+    style: Style = "chat"
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.error, self.asked = error, 0
+
+    async def generate(self, request: Request) -> Completion:
+        self.asked += 1
+        if self.error is not None:
+            raise self.error
+        return Completion("an answer", 3, 4)
+
+    async def close(self) -> None:
+        pass
+
+
+def pooled(tmp_path: Path, *models: Server, budget: Budget | None = None) -> Metered:
+    urls = [f"http://{name}/v1" for name in "abc"[: len(models)]]
+    pool = Pool([Endpoint(url, m) for url, m in zip(urls, models, strict=True)])
+    return Metered(Store.create(tmp_path / "run", {}), timeout=5, model=pool, budget=budget)
+
+
+def test_a_request_that_failed_at_one_server_is_answered_at_another(tmp_path: Path) -> None:
+    down, up = Server(ModelError("cannot reach the model server at http://a/v1")), Server()
+    meter = pooled(tmp_path, down, up)
+    [(completion, call_id)] = call(meter)
+    assert completion.text == "an answer" and (down.asked, up.asked) == (1, 1)
+    rows = meter.store.conn.execute(
+        "SELECT id, endpoint, error, json_extract(purpose, '$.retry') FROM llm_calls"
+    ).fetchall()
+    assert [tuple(r) for r in rows] == [
+        (1, "http://a/v1", "cannot reach the model server at http://a/v1", None),
+        (call_id, "http://b/v1", None, 1),  # the same request, the second try
+    ]
+    assert (meter.usage.calls, meter.usage.failed) == (1, 1)  # the failed try was a request
+    assert not meter.pool.endpoints[0].in_service  # out for its back-off
+    call(meter)
+    assert (down.asked, up.asked) == (1, 2)  # the next call goes straight to b
+
+
+def test_a_refused_request_is_not_sent_again_and_its_server_stays(tmp_path: Path) -> None:
+    refused = ModelError("openai:m at http://a/v1 answered 400: too long", refused=True)
+    meter = pooled(tmp_path, Server(refused), other := Server())
+    with pytest.raises(ModelError, match="answered 400"):
+        call(meter)
+    assert other.asked == 0 and meter.pool.endpoints[0].in_service
+
+
+def test_no_request_is_sent_again_past_the_call_budget(tmp_path: Path) -> None:
+    meter = pooled(
+        tmp_path, Server(ModelError("reset")), other := Server(), budget=Budget(max_llm_calls=2)
+    )
+    meter.usage = dataclasses.replace(meter.usage, calls=1)  # one call left: this one
+    with pytest.raises(ModelError, match="reset"):
+        call(meter)
+    assert other.asked == 0 and meter.usage.requests == 2
+
+
+def test_when_every_server_fails_the_error_names_them(tmp_path: Path) -> None:
+    meter = pooled(tmp_path, *(Server(ModelError(f"{n} fell over")) for n in "abc"))
+    with pytest.raises(ModelError) as raised:
+        call(meter)
+    assert str(raised.value) == (
+        "all 3 model servers failed this call (http://a/v1, http://b/v1, http://c/v1); the "
+        "last said: c fell over"
+    )
+    assert meter.usage.failed == 3 and not any(e.in_service for e in meter.pool.endpoints)
+    with pytest.raises(ModelError, match=r"^a fell over"):  # all out: the one back soonest
+        call(meter)

@@ -8,6 +8,7 @@ from hone.population import Candidate
 from hone.prompts import build_prompt, parse_answer
 from hone.strategies import Selection
 from hone.task import Task
+from hone.tree import Tree
 
 PROGRAM = '''import math
 
@@ -149,12 +150,15 @@ or, for a larger change, as the complete new program in one ```python block. Cha
 
 def _selection() -> Selection:
     worse = Candidate(
-        1, 0, PROGRAM, Evaluation(score=-9.0, metrics={"value": 1.0}, feedback="f() = 1.0")
+        1,
+        0,
+        Tree.one("program.py", PROGRAM),
+        Evaluation(score=-9.0, metrics={"value": 1.0}, feedback="f() = 1.0"),
     )
     better = Candidate(
         2,
         1,
-        PROGRAM.replace("return 1.0", "return 4.0"),
+        Tree.one("program.py", PROGRAM.replace("return 1.0", "return 4.0")),
         Evaluation(score=-6.0, metrics={"value": 4.0}, feedback="f() = 4.0"),
     )
     failed = Candidate(3, 1, None, Evaluation.failed("invalid-edit", "the answer contains no code"))
@@ -191,7 +195,7 @@ def test_chat_prompt_is_pinned() -> None:
 
 def test_completion_style_falls_back_to_chat_without_a_function() -> None:
     task = Task(name="t", instruction="x", program="X = 1\n", evaluator=Path("e.py"))
-    parent = Candidate(1, 0, "X = 1\n", Evaluation(score=1.0))
+    parent = Candidate(1, 0, Tree.one("program.py", "X = 1\n"), Evaluation(score=1.0))
     prompt = build_prompt(task, Selection(parent), "completion")
     assert prompt.messages and prompt.function is None
 
@@ -389,8 +393,10 @@ def test_a_prompts_purpose_says_its_kind_and_brings_the_prompt_back() -> None:
     rebuilds the prompt of an answer from it, an older hone's "hypothesis" purpose too."""
     from hone.prompts import Prompt
 
-    parent = Candidate(1, 0, PROGRAM, Evaluation(score=1.0))
-    other = Candidate(2, 0, PROGRAM.replace("1.0", "2.0"), Evaluation(score=2.0))
+    parent = Candidate(1, 0, Tree.one("program.py", PROGRAM), Evaluation(score=1.0))
+    other = Candidate(
+        2, 0, Tree.one("program.py", PROGRAM.replace("1.0", "2.0")), Evaluation(score=2.0)
+    )
     crossed = Prompt(parent, (parent, other), niche=3, kind="crossover")
     assert crossed.purpose()["kind"] == "crossover" and crossed.purpose()["parents"] == [1, 2]
     fix = crossed.purpose(fix_of=7)
@@ -402,3 +408,136 @@ def test_a_prompts_purpose_says_its_kind_and_brings_the_prompt_back() -> None:
     ]:
         again = Prompt.answered(purpose, [parent, other])
         assert (again.kind, again.niche, again.parent.id) == (kind, niche, 1)
+
+
+# -- a folder task's prompts: every editable file, after its path ----------------------------
+TREE_CHAT = """## Task
+Make the value 10.
+
+Score: higher is better.
+
+## Other good programs
+### Program #1 (score -8)
+metrics: value=2
+feedback: value 2.0
+(the files in which it differs from the program to improve)
+
+helper.py
+```python helper.py
+# EVOLVE-BLOCK-START
+def scale(x):
+    y = x
+    return y * 2.0
+
+
+def unused(x):
+    y = x
+    return y
+# EVOLVE-BLOCK-END
+```
+
+## Context (read-only: do not change these files)
+
+NOTES.md
+```markdown NOTES.md
+scale() doubles; total() scales 1.
+```
+
+## The program to improve
+### Program #2 (score -5) — improve this one
+metrics: value=5
+
+helper.py
+```python helper.py
+# EVOLVE-BLOCK-START
+def scale(x):
+    y = x
+    return y * 2.5
+
+
+def unused(x):
+    y = x
+    return y
+# EVOLVE-BLOCK-END
+```
+
+main.py
+```python main.py
+from helper import scale
+
+# EVOLVE-BLOCK-START
+def total():
+    return scale(1.0)
+# EVOLVE-BLOCK-END
+```
+
+## What to do
+Improve program #2 (shown last, above). Answer in two parts.
+1. Idea: one or two sentences: what to change and why it should score better.
+2. Proposal: the change to program #2, as SEARCH/REPLACE blocks, each after the path of its file on a line of its own
+
+helper.py
+<<<<<<< SEARCH
+(lines copied exactly from that file of program #2)
+=======
+(their replacement)
+>>>>>>> REPLACE
+
+or as a unified diff (--- a/helper.py, +++ b/helper.py, @@ hunks) as git apply takes it, or as a whole file in a fenced block whose info string is its path (```helper.py). In a file with EVOLVE-BLOCK-START and EVOLVE-BLOCK-END markers, change only the code between them. Change only the files shown, or add new files named like plugins/*.py."""
+
+
+def _tree_selection(task: Task) -> Selection:
+    from tests.conftest import TREE_HELPER
+
+    start = Candidate(
+        1, 0, task.tree, Evaluation(score=-8.0, metrics={"value": 2.0}, feedback="value 2.0")
+    )
+    better = task.tree.with_files({"helper.py": TREE_HELPER.replace("y * 2.0", "y * 2.5")})
+    return Selection(
+        Candidate(2, 1, better, Evaluation(score=-5.0, metrics={"value": 5.0})), (start,)
+    )
+
+
+def test_a_folder_tasks_chat_prompt_is_pinned(make_tree_task) -> None:
+    task = Task.from_dir(make_tree_task())
+    prompt = build_prompt(task, _tree_selection(task), "chat")
+    assert prompt.messages[1].content == TREE_CHAT
+    assert prompt.spec == task.spec and prompt.grammar == ""
+    edit = parse_answer(
+        prompt,
+        "main.py\n<<<<<<< SEARCH\n    return scale(1.0)\n=======\n    return scale(4.0)\n>>>>>>> REPLACE\n",
+    )
+    assert edit.ok and edit.changed == ("main.py",) and edit.tree is not None
+    assert edit.tree["helper.py"] == prompt.parent.tree["helper.py"]  # (the parent's, #2's)
+
+
+def test_context_files_are_shown_as_far_as_the_budget_allows(make_tree_task, monkeypatch) -> None:
+    from hone.prompts import chat
+    from tests.conftest import TREE_TOML
+
+    root = make_tree_task()
+    toml = TREE_TOML.replace('context = ["NOTES.md"]', 'context = ["*.md", "docs/*.txt"]')
+    (root / "task.toml").write_text(toml)
+    (root / "src" / "docs").mkdir()
+    (root / "src" / "docs" / "long.txt").write_text("x" * 500)
+    monkeypatch.setattr(chat, "CONTEXT_CHARS", 100)
+    task = Task.from_dir(root)
+    user = build_prompt(task, _tree_selection(task), "chat").messages[1].content
+    assert "NOTES.md\n```markdown NOTES.md\nscale() doubles" in user
+    assert "(not shown, for length: docs/long.txt)" in user and "x" * 500 not in user
+
+
+def test_best_shot_evolves_the_first_blocks_function_of_a_tree(make_tree_task) -> None:
+    task = Task.from_dir(make_tree_task())
+    prompt = build_prompt(task, _tree_selection(task), "completion")
+    assert (prompt.function, prompt.path, prompt.signature) == (
+        "scale",
+        "helper.py",
+        "def scale_v2(x):\n",
+    )
+    assert "def scale_v1(x):\n    y = x\n    return y * 2.5\n" in prompt.text
+    assert prompt.purpose()["path"] == "helper.py"
+    edit = parse_answer(prompt, "    return x * 5.0\n\n\ndef other():\n    pass\n")
+    assert edit.ok and edit.changed == ("helper.py",) and edit.tree is not None
+    assert "def scale(x):\n    return x * 5.0\n" in edit.tree["helper.py"]
+    assert edit.tree["main.py"] == task.tree["main.py"]

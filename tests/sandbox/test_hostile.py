@@ -1,9 +1,10 @@
 """Hostile and broken candidates: each is contained, the pool goes on, the right status is kept.
 
 Every case is planted under every evaluator contract (`hone.compat.CONTRACTS`; hone's in both
-its forms, the plain `evaluate` and the trusted `evaluate_program`), each form with one pool
-that runs the cases one after another, so each case also shows that the pool survives the one
-before it. After each case the test checks from outside the sandbox that nothing changed: no
+its forms, the plain `evaluate` and the trusted `evaluate_program`), and in the second file of
+a folder task's tree (hone's both forms again: the tree laid over a program folder the
+candidates must not change), each form with one pool that runs the cases one after another,
+so each case also shows that the pool survives the one before it. After each case the test checks from outside the sandbox that nothing changed: no
 process the candidate started is alive, no file appeared outside its directory, the secret in
 hone's environment did not reach its output, hone's process is alive.
 """
@@ -28,6 +29,7 @@ from hone.compat import CONTRACTS
 from hone.executors import Verified
 from hone.executors.local import ProcessPool
 from hone.settings import ContractName, EvaluationConfig
+from hone.tree import Tree
 
 SECRET = "hone-test-secret-4bd1c0"
 SANDBOX_UID_MIN = 0x100000
@@ -94,6 +96,24 @@ with open(os.path.join(args.results_dir, "correct.json"), "w") as f:
 """
 
 
+# A folder task's: the tree's main.py imports result from its second file, helper.py, where
+# each case plants its code; the evaluator imports main from the tree's root.
+TREE_PLAIN = """\
+import sys
+
+
+def evaluate(program_path):
+    sys.path.insert(0, program_path)
+    import main
+
+    got = main.result([5, 3, 9, 1, 7])
+    return float(got == [1, 3, 5, 7, 9]) if isinstance(got, list) else got
+"""
+
+TREE_TRUSTED = TRUSTED.replace('program.call("result", data)', 'program.call("main.result", data)')
+TREE_MAIN = "from helper import result\n"
+
+
 @dataclass(frozen=True)
 class Planted:
     """An evaluator of one contract, in one of its forms."""
@@ -101,6 +121,7 @@ class Planted:
     contract: ContractName
     source: str
     trusted: bool  # the candidate runs in a process of its own (it cannot forge the result)
+    tree: bool = False  # the candidate is helper.py of a tree laid over a program folder
 
 
 FORMS = {
@@ -108,10 +129,13 @@ FORMS = {
     "hone-trusted": Planted("hone", TRUSTED, trusted=True),
     "openevolve": Planted("openevolve", OPENEVOLVE, trusted=False),
     "shinka": Planted("shinka", SHINKA, trusted=False),
+    "hone-tree": Planted("hone", TREE_PLAIN, trusted=False, tree=True),
+    "hone-tree-trusted": Planted("hone", TREE_TRUSTED, trusted=True, tree=True),
 }
 # Forging cases run against trusted evaluators only: an untrusted one shares its process with
 # the candidate, which can therefore forge its result (docs/security.md says so).
 TRUSTED_FORMS = tuple(name for name, form in FORMS.items() if form.trusted)
+TREE_FORMS = tuple(name for name, form in FORMS.items() if form.tree)
 
 
 @dataclass
@@ -128,11 +152,15 @@ class World:
     pools: dict[str, ProcessPool] = field(default_factory=dict)
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
     workers: set[int] = field(default_factory=set)  # pids of every worker the pools ran
+    bases: dict[str, str] = field(default_factory=dict)  # tree forms' program folders' hashes
 
     def verify(self, form: str, program: str) -> Verified:
         self._note_workers()
+        planted: Tree | str = program
+        if FORMS[form].tree:
+            planted = Tree({"main.py": TREE_MAIN, "helper.py": program})
         try:
-            return self.loop.run_until_complete(self.pools[form].verify(program))
+            return self.loop.run_until_complete(self.pools[form].verify(planted))
         finally:
             self._note_workers()  # a worker replaced during the evaluation counts too
 
@@ -183,7 +211,16 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 contract=form.contract,
                 read_only=(str(declared),),
             )
-            w.pools[name] = ProcessPool(folder / "evaluate.py", "program.py", config)
+            base = folder / "program" if form.tree else None
+            if base is not None:  # world-writable, as the task's: only the sandbox protects it
+                (base / "sub").mkdir(parents=True)
+                (base / "data.txt").write_text("the program's data")
+                (base / "sub" / "more.txt").write_text("more")
+                for path in (base, base / "sub", base / "data.txt", base / "sub" / "more.txt"):
+                    path.chmod(0o777)
+                w.bases[name] = tree_hash(base)
+            evaluator = folder / "evaluate.py"
+            w.pools[name] = ProcessPool(evaluator, "program.py", config, base=base)
         yield w
     finally:
         del os.environ["HONE_TEST_KEY"]
@@ -240,7 +277,10 @@ def nothing_outside(world: World, verified: Verified) -> None:
     assert list(world.outside.iterdir()) == []
     assert not list(Path("/tmp").glob("hone-escape-*"))
     for folder in world.task.iterdir():
-        assert [p.name for p in folder.iterdir()] == ["evaluate.py"]
+        tree = FORMS[folder.name].tree
+        assert sorted(p.name for p in folder.iterdir()) == ["evaluate.py", *(["program"] * tree)]
+        if tree:
+            assert tree_hash(folder / "program") == world.bases[folder.name]
 
 
 def declared_intact(world: World, verified: Verified) -> None:
@@ -452,6 +492,31 @@ CASES = [
         ("error",),
         r"Read-only|Permission|No such file",
         check=nothing_outside,
+    ),
+    Case(
+        "changes its program folder's files",
+        """
+        TASK = {task!r}
+        def result(xs):
+            here = os.path.dirname(os.path.abspath(__file__))  # the tree's root
+            paths = [os.path.join(here, "data.txt"), os.path.join(here, "sub", "new.txt")]
+            paths += [TASK + "/" + form + "/program/data.txt" for form in {forms!r}]
+            for path in paths:
+                try:
+                    open(path, "a").write("x")
+                    print("WROTE", path, flush=True)
+                except OSError as exc:
+                    print("blocked", path, exc, flush=True)
+            for name in ("data.txt", "sub"):
+                try:
+                    os.rename(os.path.join(here, name), os.path.join(here, name + ".moved"))
+                except OSError as exc:
+                    print("blocked", name, exc, flush=True)
+            return sorted(xs)
+        """,
+        ("ok",),
+        check=nothing_outside,
+        forms=TREE_FORMS,
     ),
     Case(
         "changes a folder declared read-only",

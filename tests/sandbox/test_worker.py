@@ -68,7 +68,7 @@ def run_worker(folder: Path, declared_trusted: bool) -> dict[str, float]:
     argv = [str(folder), str(folder / "evaluate.py"), "program.py", json.dumps(settings)]
     ran = subprocess.run(
         [sys.executable, "-c", START, *argv],
-        input=json.dumps({"id": 1, "program": "x = 1\n", "timeout": 20}) + "\n",
+        input=json.dumps({"id": 1, "files": {"program.py": "x = 1\n"}, "timeout": 20}) + "\n",
         capture_output=True,
         text=True,
         env=scrubbed_env(),
@@ -125,3 +125,71 @@ def test_hones_own_process_never_imports_the_evaluator(
     assert asyncio.run(verify()) == 1.0  # the worker imported it
     here = [m for m in list(sys.modules.values()) if getattr(m, "__file__", None) == str(evaluator)]
     assert here == [] and "hone_task_evaluator" not in sys.modules
+
+
+# -- a folder task: the tree laid over its program folder, evaluate given the root -----------
+LOOKS = """\
+import os
+import sys
+
+from hone.verifiers.command import run_commands
+
+
+def evaluate(program_path):
+    root = os.path.abspath(program_path)
+    ran = run_commands(root, None, [sys.executable, "main.py"])  # (it runs in the root)
+    seen = sorted(os.listdir(root))
+    before = os.path.exists(os.path.join(root, "sub", "made.txt"))
+    with open(os.path.join(root, "sub", "made.txt"), "w") as f:  # (in a folder of the base)
+        f.write("made by the candidate")
+    try:  # (a base file: the candidate's own copy, or refused; never the base's)
+        with open(os.path.join(root, "data.txt"), "a") as f:
+            f.write("changed by the candidate")
+    except OSError:
+        pass
+    return {
+        "score": ran.score or 0.0,
+        "is_folder": float(os.path.isdir(root)),
+        "sees_base": float(seen == ["data.txt", "helper.py", "main.py", "sub"]),
+        "owns_root": float(os.stat(root).st_uid == os.getuid()),
+        "made_before": float(before),
+    }
+"""
+
+
+def test_a_folder_tasks_tree_is_evaluated_over_its_program_folder(tmp_path: Path) -> None:
+    from hone.tree import Tree
+
+    base = tmp_path / "program"
+    (base / "sub").mkdir(parents=True)
+    (base / "data.txt").write_text("data\n")
+    (base / "helper.py").write_text("VALUE = 1.0\n")  # a base file the tree overrides
+    (tmp_path / "evaluate.py").write_text(LOOKS)
+    main = "import json\nfrom helper import VALUE\nprint(json.dumps({'score': VALUE}))\n"
+    pool = ProcessPool(
+        tmp_path / "evaluate.py", "program.py", EvaluationConfig(workers=1), base=base
+    )
+
+    async def both() -> list[dict[str, float]]:
+        try:
+            found = []
+            for value in (4.0, 5.0):  # the second sees none of what the first wrote
+                tree = Tree({"main.py": main, "helper.py": f"VALUE = {value}\n"})
+                verified = await pool.verify(tree)
+                assert verified.evaluation.ok, verified.evaluation.reason
+                found.append(
+                    {"score": verified.evaluation.score or 0.0, **verified.evaluation.metrics}
+                )
+            return found
+        finally:
+            await pool.close()
+
+    first, second = asyncio.run(both())
+    assert (first["score"], second["score"]) == (4.0, 5.0)
+    assert first["is_folder"] == first["sees_base"] == second["sees_base"] == 1.0
+    assert first["owns_root"] == 1.0 and first["made_before"] == second["made_before"] == 0.0
+    assert (base / "data.txt").read_text() == "data\n" and (
+        base / "helper.py"
+    ).read_text() == "VALUE = 1.0\n"
+    assert sorted(p.name for p in base.iterdir()) == ["data.txt", "helper.py", "sub"]
+    assert list((base / "sub").iterdir()) == []

@@ -15,6 +15,7 @@ from hone.strategies import TopK, make_strategy
 from hone.strategies.islands import Islands
 from hone.strategies.map_elites import MapElites
 from hone.strategies.weighted import Weighted
+from hone.tree import Tree
 
 
 def cand(
@@ -33,7 +34,7 @@ def cand(
     return Candidate(
         id=id,
         round=0 if parent is None else 1,
-        code=f"def f():\n    return {id}\n",
+        tree=Tree.one("program.py", f"def f():\n    return {id}\n"),
         evaluation=evaluation,
         parent_ids=() if parent is None else (parent,),
         niche=niche,
@@ -128,9 +129,11 @@ def test_map_elites_ranges_can_follow_the_values_seen() -> None:
 def test_map_elites_built_in_features() -> None:
     """complexity (characters), score and diversity come from the program when the evaluator
     does not report them; a metric of the same name wins."""
-    short = Candidate(1, 0, "x = 1\n", Evaluation(score=1.0))
-    long = Candidate(2, 0, "x = 1\n" + "y = [2, 3]\n" * 20, Evaluation(score=3.0))
-    reported = Candidate(3, 0, "x = 2\n", Evaluation(score=2.0, metrics={"complexity": 999.0}))
+    short = Candidate(1, 0, Tree.one("p.py", "x = 1\n"), Evaluation(score=1.0))
+    long = Candidate(2, 0, Tree.one("p.py", "x = 1\n" + "y = [2, 3]\n" * 20), Evaluation(score=3.0))
+    reported = Candidate(
+        3, 0, Tree.one("p.py", "x = 2\n"), Evaluation(score=2.0, metrics={"complexity": 999.0})
+    )
     population = [short, long, reported]
     by_size = MapElites("maximize", {"complexity": [0, 1000, 10]}).elites(population)
     assert {c.id: cell for cell, c in by_size.items()} == {1: (0,), 2: (2,), 3: (9,)}
@@ -211,7 +214,7 @@ def _growing_run(seed: int, n: int, founders: tuple[int, ...] = ()) -> list[Cand
             else Evaluation.failed("error", "boom")
         )
         niche = None if i in founders else rng.randrange(3)
-        found.append(Candidate(i, i // 4, program, evaluation, (1,), niche=niche))
+        found.append(Candidate(i, i // 4, Tree.one("p.py", program), evaluation, (1,), niche=niche))
     return found
 
 

@@ -12,6 +12,7 @@ from hone.evaluation import Evaluation
 from hone.exceptions import RunDirError
 from hone.meta import RunMeta
 from hone.store import Store, opened
+from hone.tree import Tree
 from hone.web.app import bind, make_app
 from tests.web.conftest import imported_after
 
@@ -19,7 +20,9 @@ from tests.web.conftest import imported_after
 def a_run(path: Path) -> Path:
     """A stopped run of one scored program."""
     store = Store.create(path, RunMeta(seed=0, status="stopped"))
-    store.set_evaluation(store.add_candidate(round=0, code="x = 1\n"), Evaluation(score=1.0))
+    store.set_evaluation(
+        store.add_candidate(round=0, tree=Tree.one("program.py", "x = 1\n")), Evaluation(score=1.0)
+    )
     store.close()
     return path
 

@@ -9,20 +9,23 @@ from hone.evaluation import Evaluation
 from hone.exceptions import RunDirError
 from hone.meta import RunMeta
 from hone.store import Store
+from hone.tree import Tree
 from hone.web.data import Cursor, RunReader, models
 
 
 def test_a_delta_carries_what_is_new_and_what_was_verified_since(tmp_path: Path) -> None:
     store = Store.create(tmp_path / "r", RunMeta(objective="minimize"))
     start = store.set_evaluation(
-        store.add_candidate(round=0, code="x = 1\n"), Evaluation(score=3.0)
+        store.add_candidate(round=0, tree=Tree.one("program.py", "x = 1\n")), Evaluation(score=3.0)
     )
     call = store.add_call(
         round=1, model="m", prompt="Combine programs #1 and #2", completion="c",
         prompt_tokens=10, completion_tokens=5, started=0.0, latency=0.5, cost=0.01,
         purpose={"kind": "crossover", "parents": [1]},
     )  # fmt: skip
-    pending = store.add_candidate(round=1, code="x = 2\n", parent_ids=(1,), call_id=call)
+    pending = store.add_candidate(
+        round=1, tree=Tree.one("program.py", "x = 2\n"), parent_ids=(1,), call_id=call
+    )
     reader = RunReader.open(tmp_path / "r")
     cursor = Cursor()
     first = reader.delta(cursor)
@@ -66,7 +69,9 @@ def test_a_crossover_is_what_the_call_was_for_not_what_its_prompt_says(tmp_path:
     """The stored purpose marks a crossover (a fix of one's answer too); a prompt that only
     quotes the words is not one."""
     store = Store.create(tmp_path / "r")
-    store.set_evaluation(store.add_candidate(round=0, code="x = 1\n"), Evaluation(score=1.0))
+    store.set_evaluation(
+        store.add_candidate(round=0, tree=Tree.one("program.py", "x = 1\n")), Evaluation(score=1.0)
+    )
     kinds = [
         ("improve", {"kind": "improve"}, "Combine programs #1 and #2, a note said"),
         ("crossover", {"kind": "crossover"}, "p"),
@@ -80,7 +85,7 @@ def test_a_crossover_is_what_the_call_was_for_not_what_its_prompt_says(tmp_path:
             completion_tokens=1, started=0.0, latency=0.1, purpose=purpose,
         )  # fmt: skip
         added = store.add_candidate(
-            round=1, code=f"x = {call + 1}\n", parent_ids=(1,), call_id=call
+            round=1, tree=Tree.one("program.py", f"x = {call + 1}\n"), parent_ids=(1,), call_id=call
         )
         store.set_evaluation(added, Evaluation(score=2.0))
     reader = RunReader.open(tmp_path / "r")
@@ -97,32 +102,58 @@ def test_a_crossover_is_what_the_call_was_for_not_what_its_prompt_says(tmp_path:
     store.close()
 
 
-def test_a_store_from_before_costs_is_read_without_them(tmp_path: Path) -> None:
+def test_a_store_from_before_costs_and_servers_is_read_without_them(tmp_path: Path) -> None:
     store = Store.create(tmp_path / "r")
     store.add_call(
         round=1, model="m", prompt="p", completion="c", prompt_tokens=1, completion_tokens=1,
-        started=0.0, latency=0.1,
+        started=0.0, latency=0.1, endpoint="http://a/v1",
     )  # fmt: skip
     store.conn.execute("ALTER TABLE llm_calls DROP COLUMN cost")
+    store.conn.execute("ALTER TABLE llm_calls DROP COLUMN endpoint")
     store.close()
     reader = RunReader.open(tmp_path / "r")
-    assert reader.snapshot()["calls"][0]["cost"] is None
+    [call] = reader.snapshot()["calls"]
+    assert call["cost"] is None and call["endpoint"] is None and reader.endpoints() == []
     reader.close()
     with pytest.raises(RunDirError, match="is not a hone run"):
         RunReader.open(tmp_path / "nothing")
+
+
+def test_each_server_has_its_calls_failures_and_median_latency(tmp_path: Path) -> None:
+    store = Store.create(tmp_path / "r")
+    for endpoint, latency, error in [
+        ("http://b/v1", 2.0, None), ("http://a/v1", 0.5, None), ("http://a/v1", 1.5, None),
+        ("http://a/v1", 0.1, "reset"), ("http://b/v1", 9.0, None), ("http://b/v1", 3.0, None),
+        ("http://c/v1", 30.0, "no answer within 30 s"), (None, 7.0, None),
+    ]:  # fmt: skip
+        store.add_call(
+            round=1, model="m", prompt="p", completion="c", prompt_tokens=1,
+            completion_tokens=1, started=0.0, latency=latency, error=error, endpoint=endpoint,
+        )  # fmt: skip
+    reader = RunReader.open(tmp_path / "r")
+    assert reader.endpoints() == [  # in the order first used; the median of the answered
+        {"endpoint": "http://b/v1", "calls": 3, "failed": 0, "median": 3.0},
+        {"endpoint": "http://a/v1", "calls": 2, "failed": 1, "median": 1.0},
+        {"endpoint": "http://c/v1", "calls": 0, "failed": 1, "median": None},
+    ]
+    assert [c["endpoint"] for c in reader.snapshot()["calls"]][:2] == ["http://b/v1", "http://a/v1"]
+    reader.close()
+    store.close()
 
 
 def test_an_answer_that_did_not_apply_has_no_diff(tmp_path: Path) -> None:
     """No program: no diff (against nothing, the whole parent read as deleted); the answer is
     there to show instead."""
     store = Store.create(tmp_path / "r")
-    store.set_evaluation(store.add_candidate(round=0, code="x = 1\n"), Evaluation(score=1.0))
+    store.set_evaluation(
+        store.add_candidate(round=0, tree=Tree.one("program.py", "x = 1\n")), Evaluation(score=1.0)
+    )
     call = store.add_call(
         round=1, model="m", prompt="p", completion="Use a lattice.", prompt_tokens=1,
         completion_tokens=1, started=0.0, latency=0.1, purpose={"kind": "improve"},
     )  # fmt: skip
     rejected = Evaluation.failed("invalid-edit", "no code block")
-    store.add_candidate(round=1, code=None, parent_ids=(1,), call_id=call, evaluation=rejected)
+    store.add_candidate(round=1, tree=None, parent_ids=(1,), call_id=call, evaluation=rejected)
     reader = RunReader.open(tmp_path / "r")
     found = reader.hypothesis(2)
     assert found["code"] is None and found["diff"] == ""

@@ -17,6 +17,7 @@ from hone.cli import main
 from hone.evaluation import Evaluation
 from hone.meta import RunMeta
 from hone.store import Store
+from hone.tree import Tree
 from tests.web.conftest import start_dashboard, stop
 
 MODEL = "openai:local"
@@ -63,7 +64,7 @@ def awkward_run(run_dir: Path, **status: Any) -> Path:
         search={"strategy": "top-k"}, created=time.time() - 600,
     )  # fmt: skip
     store = Store.create(run_dir, meta)
-    start = store.add_candidate(round=0, code=program(1.0))
+    start = store.add_candidate(round=0, tree=Tree.one("program.py", program(1.0)))
     store.set_evaluation(start, Evaluation(score=START))
     for number, (round_, parents, score, kind) in enumerate(HYPOTHESES, start=1):
         code = None if score is None else program(1.0 + (number + 1) / 100)  # #11: 1.11
@@ -76,10 +77,12 @@ def awkward_run(run_dir: Path, **status: Any) -> Path:
         if code is None:
             failed = Evaluation.failed("invalid-edit", WHY)
             store.add_candidate(
-                round=round_, code=None, parent_ids=parents, call_id=call, evaluation=failed
+                round=round_, tree=None, parent_ids=parents, call_id=call, evaluation=failed
             )
             continue
-        made = store.add_candidate(round=round_, code=code, parent_ids=parents, call_id=call)
+        made = store.add_candidate(
+            round=round_, tree=Tree.one("program.py", code), parent_ids=parents, call_id=call
+        )
         store.set_evaluation(made, Evaluation(score=score, feedback=f"score {score}"))
     store.set_status(**({"status": "stopped", "stop_reason": "max_llm_calls"} | status))
     store.close()
@@ -96,7 +99,10 @@ def flat_run(run_dir: Path) -> Path:
             completion_tokens=5, started=time.time(), latency=1.0, cost=0.0,
         ) if i else None  # fmt: skip
         made = store.add_candidate(
-            round=i, code=f"x = {i}\n", parent_ids=(i,) if i else (), call_id=call
+            round=i,
+            tree=Tree.one("program.py", f"x = {i}\n"),
+            parent_ids=(i,) if i else (),
+            call_id=call,
         )
         store.set_evaluation(made, Evaluation(score=1000.0 + i * 0.0200001))
     store.set_status("stopped", stop_reason="patience")

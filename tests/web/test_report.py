@@ -18,7 +18,7 @@ import hone
 from hone.cli import main
 from hone.testing import FunctionVerifier, ScriptedModel
 from hone.web.data import money
-from tests.helpers import value_of
+from tests.helpers import served_run, value_of
 from tests.web.conftest import start_dashboard, stop
 
 
@@ -347,3 +347,17 @@ def test_a_folder_of_runs_in_one_report_and_one_dashboard(
     assert tab.locator("#runs a").all_inner_texts() == ["first", "second"]
     assert main(["report", str(tmp_path / "runs" / "notes")]) == 2
     assert "is neither a hone run nor a folder of runs" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_models_view_shows_each_server_as_hone_show_does(tmp_path: Path, tab, capsys) -> None:
+    served_run(tmp_path / "run")
+    assert main(["report", str(tmp_path / "run"), "-o", str(tmp_path / "report.html")]) == 0
+    open_offline(tab, tmp_path / "report.html")
+    tab.click('#views a[data-view="models"]')
+    rows = tab.locator("#server-table tbody tr")
+    assert tab.locator("#servers").is_visible()
+    assert [rows.nth(i).inner_text().split("\t") for i in range(rows.count())] == [
+        ["http://10.0.0.1:8000/v1", "2", "0", "1.00 s"],
+        ["http://10.0.0.2:8000/v1", "2", "1", "0.80 s"],
+    ]

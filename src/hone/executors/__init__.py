@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from hone.evaluation import Evaluation
 from hone.settings import ExecutorName
+from hone.tree import Tree
 
 if TYPE_CHECKING:
     from hone.task import Task
@@ -52,9 +53,10 @@ class Verified:
 
 
 class Verifier(Protocol):
-    """Scores one program. Never raises for a bad program: failures are Evaluations."""
+    """Scores one program (a tree of files: a one-file task's holds one). Never raises for a
+    bad program: failures are Evaluations."""
 
-    async def verify(self, program: str) -> Verified:
+    async def verify(self, program: Tree) -> Verified:
         """Evaluate `program` and say how it did."""
         ...
 

@@ -21,6 +21,7 @@ from hone.objective import Objective
 from hone.sandbox import isolation, visible
 from hone.sandbox.isolation import Limits, scrubbed_env
 from hone.settings import EvaluationConfig
+from hone.tree import Tree
 
 if TYPE_CHECKING:
     from hone.task import Task
@@ -73,6 +74,7 @@ class ProcessPool:
     (no network, private file system view, limits, its own user id when hone is root), in a
     private temporary directory with a scrubbed environment; at the timeout, and after every
     candidate, everything it started is killed. `protections` says what is in force here.
+    A folder task's trees are laid over its program folder, `base` (seen read-only).
     """
 
     def __init__(
@@ -81,10 +83,12 @@ class ProcessPool:
         program_filename: str,
         config: EvaluationConfig,
         objective: Objective = "maximize",
+        base: Path | None = None,
     ) -> None:
         self._evaluator = evaluator
         self._objective = objective
         self._program_filename = program_filename
+        self._base = base.resolve() if base is not None else None
         self._config = config
         # (a run's are absolute already: hone.session checked them; here for a pool made alone)
         self._read_only = [visible.resolve(p, evaluator.parent) for p in config.read_only]
@@ -169,10 +173,14 @@ class ProcessPool:
             "stage_timeout": c.stage_timeout,
             "feature_dimensions": list(c.feature_dimensions),
             "timeout": c.timeout,
+            "base": str(self._base) if self._base is not None else None,
         }
 
-    async def verify(self, program: str) -> Verified:
-        """Evaluate one program; every failure of the candidate comes back as an Evaluation."""
+    async def verify(self, program: Tree | str) -> Verified:
+        """Evaluate one program (a tree, or a one-file task's text); every failure of the
+        candidate comes back as an Evaluation."""
+        if isinstance(program, str):
+            program = Tree.one(self._program_filename, program)
         self.start()
         assert self._started is not None
         if not self._started.done() or self._idle.empty():
@@ -183,7 +191,7 @@ class ProcessPool:
         try:
             reply = await worker.request(
                 {
-                    "program": program,
+                    "files": dict(program),
                     "timeout": timeout,
                     "max_output": self._config.max_output_bytes,
                 },
@@ -207,8 +215,15 @@ class ProcessPool:
         return Verified(evaluation, output, reply.get("started"))
 
     def _shown(self) -> list[str]:
-        """The folders the workers' sandbox binds back: Python's, the task's, the declared."""
-        return [*isolation.python_paths(), str(self._evaluator.resolve().parent), *self._read_only]
+        """The folders the workers' sandbox binds back: Python's, the task's, the program
+        folder, the declared."""
+        base = [str(self._base)] if self._base is not None else []
+        return [
+            *isolation.python_paths(),
+            str(self._evaluator.resolve().parent),
+            *base,
+            *self._read_only,
+        ]
 
     def _hinted(self, evaluation: Evaluation, output: str) -> Evaluation:
         """`evaluation` with a sentence added to its reason when it missed a file the sandbox
@@ -258,4 +273,6 @@ def make(task: Task) -> ProcessPool:
             "[evaluation] resources are what each evaluation asks of a Ray node; the local "
             "executor ignores them (workers sets how many evaluations run at once here)"
         )
-    return ProcessPool(task.evaluator, task.program_filename, task.evaluation, task.objective)
+    return ProcessPool(
+        task.evaluator, task.program_filename, task.evaluation, task.objective, task.spec.base
+    )

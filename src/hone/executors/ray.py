@@ -31,6 +31,7 @@ from hone.executors import Attempt, Verified
 from hone.executors.local import ProcessPool
 from hone.objective import Objective
 from hone.settings import EvaluationConfig
+from hone.tree import Tree
 
 if TYPE_CHECKING:
     from hone.task import Task
@@ -47,10 +48,18 @@ class _Node:
     """A Ray actor: one sandboxed evaluation worker on its node."""
 
     def __init__(
-        self, evaluator: str, program_filename: str, config: dict[str, Any], objective: Objective
+        self,
+        evaluator: str,
+        program_filename: str,
+        config: dict[str, Any],
+        objective: Objective,
+        base: str | None = None,
     ) -> None:
         settings = EvaluationConfig(**{**config, "workers": 1, "executor": "local"})
-        self.pool = ProcessPool(Path(evaluator).resolve(), program_filename, settings, objective)
+        folder = Path(base).resolve() if base is not None else None
+        self.pool = ProcessPool(
+            Path(evaluator).resolve(), program_filename, settings, objective, folder
+        )
 
     async def ready(self) -> tuple[str, str, str]:
         """The protections in force here, this node's id and its IP address."""
@@ -59,7 +68,7 @@ class _Node:
         node = ray.get_runtime_context().get_node_id()
         return protections, node, ray.util.get_node_ip_address()
 
-    async def verify(self, program: str) -> Verified:
+    async def verify(self, program: Tree | str) -> Verified:
         return await self.pool.verify(program)
 
     async def close(self) -> None:
@@ -94,14 +103,17 @@ class RayPool:
         objective: Objective = "maximize",
         *,
         address: str = "",
+        base: Path | None = None,
     ) -> None:
-        if not evaluator.resolve().is_relative_to(task_root.resolve()):
-            raise ConfigError(
-                f"with the ray executor the evaluator {str(evaluator)!r} must be inside the "
-                f"task folder {str(task_root)!r}, which is shipped to the nodes"
-            )
+        for path, what in ((evaluator, "evaluator"), (base, "program folder")):
+            if path is not None and not path.resolve().is_relative_to(task_root.resolve()):
+                raise ConfigError(
+                    f"with the ray executor the {what} {str(path)!r} must be inside the "
+                    f"task folder {str(task_root)!r}, which is shipped to the nodes"
+                )
         self._task_root = task_root.resolve()
         self._evaluator = str(evaluator.resolve().relative_to(self._task_root))
+        self._base = str(base.resolve().relative_to(self._task_root)) if base else None
         self._program_filename = program_filename
         self._config = config
         self._objective: Objective = objective
@@ -111,7 +123,7 @@ class RayPool:
         self._freed = asyncio.Event()  # set when an actor becomes idle or a slot is given up
         self._actors: list[_Actor] = []  # up or starting
         self._restarts: set[asyncio.Task[None]] = set()
-        self._make: Any = None  # starts one actor: (evaluator path) -> handle
+        self._make: Any = None  # starts one actor: () -> its handle
         self._started: asyncio.Task[None] | None = None
         self._owns_ray = False
         self.protections = ""
@@ -124,6 +136,7 @@ class RayPool:
     async def _start_all(self) -> None:
         ray = _ray()
         evaluator = str(self._task_root / self._evaluator)  # a file system shared with the nodes
+        base = str(self._task_root / self._base) if self._base is not None else None
         if not ray.is_initialized():
             self._owns_ray = True
             try:
@@ -143,7 +156,7 @@ class RayPool:
                     f"cannot start or reach {where} ({exc}); check --ray-address "
                     "(a ray:// address needs pip install 'ray[client]')"
                 ) from None
-            evaluator = self._evaluator  # in the working directory Ray ships to each node
+            evaluator, base = self._evaluator, self._base  # in the folder Ray ships to each node
         nodes = await asyncio.to_thread(ray.nodes)
         room = sum(_room(node["Resources"], self._request) for node in nodes if node["Alive"])
         if room == 0:
@@ -158,7 +171,7 @@ class RayPool:
                 room, _shown(self._request), room, count,
             )  # fmt: skip
             count = room
-        self._make = self._maker(ray, evaluator)
+        self._make = self._maker(ray, evaluator, base)
         self._actors = [_Actor(self._make()) for _ in range(count)]
         try:
             await asyncio.wait_for(
@@ -180,7 +193,7 @@ class RayPool:
         for actor in self._actors:
             self._give(actor)
 
-    def _maker(self, ray: Any, evaluator: str) -> Any:
+    def _maker(self, ray: Any, evaluator: str, base: str | None) -> Any:
         """A function that starts one `_Node` actor asking for this pool's resources."""
         request = dict(self._request)
         options: dict[str, Any] = {
@@ -195,7 +208,7 @@ class RayPool:
             options["resources"] = request
         node = ray.remote(_Node).options(**options)
         config = dataclasses.asdict(self._config)
-        return lambda: node.remote(evaluator, self._program_filename, config, self._objective)
+        return lambda: node.remote(evaluator, self._program_filename, config, self._objective, base)
 
     async def _up(self, actor: _Actor) -> None:
         """Wait until an actor's worker is up; note its node."""
@@ -208,9 +221,10 @@ class RayPool:
         await asyncio.shield(self._started)
         return self.protections
 
-    async def verify(self, program: str) -> Verified:
-        """Evaluate one program on the next free actor (one on a node not tried yet, where
-        there is one); an evaluation lost with its node is tried again, `retries` times."""
+    async def verify(self, program: Tree | str) -> Verified:
+        """Evaluate one program (a tree, or a one-file task's text) on the next free actor
+        (one on a node not tried yet, where there is one); an evaluation lost with its node is
+        tried again, `retries` times."""
         await self.ready()
         attempts: list[Attempt] = []
         lost: tuple[type[BaseException], ...] = (TimeoutError, *_lost_errors())
@@ -331,6 +345,7 @@ def make(task: Task) -> RayPool:
         task.evaluation,
         task.objective,
         address=task.evaluation.ray_address,
+        base=task.spec.base,
     )
 
 

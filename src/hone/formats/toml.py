@@ -1,5 +1,6 @@
 """hone's own task folder: `task.toml` (instruction, objective, target, settings tables), the
-starting program and `evaluate.py` (docs/tasks.md)."""
+starting program (a file, or a folder: its editable files are the starting tree) and
+`evaluate.py` (docs/tasks.md)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from hone.edits import read_tree
 from hone.exceptions import ConfigError, TaskError
 from hone.formats import Options, Read, read_program, read_text, top_level_names
 from hone.objective import OBJECTIVES
 from hone.sandbox import visible
 from hone.task import TABLES, Task
+from hone.tree import Tree, TreeSpec
 
 _TOP_KEYS = {
     "name",
@@ -24,7 +27,11 @@ _TOP_KEYS = {
     "objective",
     "target",
     "function",
+    "editable",
+    "context",
+    "new_files",
 }
+_GLOBS = ("editable", "context", "new_files")  # a folder program's, relative to the folder
 
 
 def detect(folder: Path) -> bool:
@@ -72,8 +79,9 @@ def _from_mapping(data: dict[str, Any], root: Path, where: str) -> Task:
     objective = data.get("objective", "maximize")
     if objective not in OBJECTIVES:
         raise TaskError(f"{where!r}: objective must be 'maximize' or 'minimize', got {objective!r}")
-    program_path = root / _str_key(data, "program", "initial.py", where)
-    if not program_path.is_file():
+    program_name = _str_key(data, "program", "initial.py", where)
+    program_path = root / program_name
+    if not program_path.is_file() and not program_path.is_dir():
         raise TaskError(
             f"starting program {str(program_path)!r} is missing; create it or set 'program' "
             f"in {where!r}"
@@ -112,7 +120,24 @@ def _from_mapping(data: dict[str, Any], root: Path, where: str) -> Task:
         if isinstance(target, bool) or not isinstance(target, int | float):
             raise TaskError(f"{where!r}: target must be a number, got {target!r}")
         tables["budget"] = tables["budget"].merged(target=float(target))
-    program = read_program(program_path)
+    program: str | Tree
+    if program_path.is_dir():
+        spec = _spec(data, program_path.resolve(), where)
+        program = _folder_tree(spec, evaluator, where)
+        program_name = (
+            program_path.resolve().relative_to(root).as_posix()
+            if (program_path.resolve().is_relative_to(root))
+            else str(program_path.resolve())
+        )
+    else:
+        given = [key for key in _GLOBS if key in data]
+        if given:
+            raise TaskError(
+                f"{where!r}: {', '.join(given)} name files of a program folder, but 'program' "
+                f"is the file {program_name!r}; point 'program' at a folder, or remove them"
+            )
+        spec, program = TreeSpec(), read_program(program_path)
+        program_name = program_path.name
     archive = data.get("archive", [])
     if not isinstance(archive, list) or not all(isinstance(a, str) and a for a in archive):
         raise TaskError(
@@ -128,6 +153,11 @@ def _from_mapping(data: dict[str, Any], root: Path, where: str) -> Task:
                 f"'archive' in {where!r}"
             )
         archived.append((name, read_program(path)))
+    if archived and spec.base is not None:
+        raise TaskError(
+            f"{where!r}: archive names more starting programs of one file, but 'program' is "
+            "a folder; remove archive"
+        )
     function = data.get("function")
     if function is not None and not isinstance(function, str):
         raise TaskError(f"{where!r}: function must be a string naming the function to evolve")
@@ -139,10 +169,42 @@ def _from_mapping(data: dict[str, Any], root: Path, where: str) -> Task:
         objective=objective,
         function=function,
         archive=tuple(archived),
-        program_filename=program_path.name,
+        program_filename=program_name,
+        spec=spec,
         root=root,
         **tables,
     )
+
+
+def _spec(data: dict[str, Any], folder: Path, where: str) -> TreeSpec:
+    """The program folder's globs, checked: lists of strings inside the folder."""
+    globs: dict[str, tuple[str, ...]] = {}
+    for key in _GLOBS:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(g, str) and g for g in value):
+            raise TaskError(
+                f"{where!r}: {key} must be a list of globs relative to the program folder "
+                f'(["src/**/*.py"]), got {value!r}'
+            )
+        globs[key] = tuple(value)
+    try:
+        return TreeSpec(folder, **globs)
+    except ValueError as exc:
+        raise TaskError(f"{where!r}: {exc}") from None
+
+
+def _folder_tree(spec: TreeSpec, evaluator: Path, where: str) -> Tree:
+    """The starting tree of a program folder; the evaluator may not be one of its files."""
+    tree = read_tree(spec)
+    assert spec.base is not None
+    judge = evaluator.resolve()
+    if judge.is_relative_to(spec.base) and judge.relative_to(spec.base).as_posix() in tree:
+        raise TaskError(
+            f"{where!r}: the evaluator {str(evaluator)!r} is one of the program folder's "
+            "editable files, which the model would rewrite; name the editable files with "
+            "editable = [...], or keep the evaluator outside the folder"
+        )
+    return tree
 
 
 def _str_key(data: dict[str, Any], key: str, default: str, where: str) -> str:

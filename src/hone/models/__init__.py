@@ -63,6 +63,11 @@ def check_spec(config: ModelConfig) -> None:
                 f"model {config.spec!r}: an ensemble lists two or more models, e.g. "
                 "ensemble:openai:gpt-4o,openai:gpt-4o-mini"
             )
+        if len(config.servers) > 1:
+            raise ConfigError(
+                f"model {config.spec!r}: an ensemble's models share one server (base_url); "
+                "several servers (base_urls, --base-url more than once) serve one model"
+            )
         for member in members:
             check_spec(replace(config, spec=member))
         return

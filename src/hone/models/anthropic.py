@@ -6,7 +6,8 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from hone.exceptions import ConfigError, MissingDependencyError, ModelError
-from hone.models.base import Completion, Request, Style
+from hone.models.base import Completion, Model, Request, Style
+from hone.models.pool import RETRIES, probe_get, served
 
 if TYPE_CHECKING:
     from hone.settings import ModelConfig
@@ -30,6 +31,7 @@ class AnthropicModel:
         base_url: str | None = None,
         timeout: float | None = None,
         client: Any = None,
+        retries: int = RETRIES,
     ) -> None:
         self.name = f"anthropic:{model}"
         self.model = model
@@ -45,7 +47,7 @@ class AnthropicModel:
             client = anthropic.AsyncAnthropic(
                 api_key=api_key or "not-needed",
                 base_url=base_url,
-                max_retries=2,
+                max_retries=retries,
                 timeout=anthropic.NOT_GIVEN if timeout is None else timeout,
             )
         self._client = client
@@ -78,12 +80,21 @@ class AnthropicModel:
             ) from None
         except anthropic.APIStatusError as exc:
             raise ModelError(
-                f"{self.name} at {where} answered {exc.status_code}: {exc.message}"
+                f"{self.name} at {where} answered {exc.status_code}: {exc.message}",
+                refused=exc.status_code in (400, 413, 422),  # (another server would too)
             ) from None
         except anthropic.AnthropicError as exc:
             raise ModelError(f"{self.name} failed: {exc}") from None
         text = "".join(getattr(block, "text", "") for block in response.content)
         return Completion(text, response.usage.input_tokens, response.usage.output_tokens)
+
+    async def probe(self, timeout: float) -> None:
+        """Return once the server answers GET /v1/models (`hone.models.pool`); a ModelError
+        when it is still down."""
+        import anthropic
+
+        where = self.base_url or "api.anthropic.com"
+        await probe_get(self._client, "/v1/models", anthropic, where, timeout)
 
     async def close(self) -> None:
         """Close the HTTP client."""
@@ -92,10 +103,17 @@ class AnthropicModel:
 
 def check(argument: str, config: ModelConfig) -> None:
     """Refuse now, before a run folder is made, a run with no key and no server of its own."""
-    if os.environ.get("ANTHROPIC_API_KEY") is None and config.base_url is None:
+    if os.environ.get("ANTHROPIC_API_KEY") is None and not config.servers:
         raise ConfigError(_NO_KEY)
 
 
-def make(argument: str, config: ModelConfig) -> AnthropicModel:
-    """`anthropic:<model>`, at `config.base_url` when set."""
+def make(argument: str, config: ModelConfig) -> Model:
+    """`anthropic:<model>`, at `config.base_url` when set, or at each of `config.base_urls`,
+    one pool (`hone.models.pool`)."""
+    if config.base_urls:
+
+        def member(url: str, retries: int) -> AnthropicModel:
+            return AnthropicModel(argument, base_url=url, retries=retries)
+
+        return served(config.servers, member)
     return AnthropicModel(argument, base_url=config.base_url)  # the deadline is Metered's

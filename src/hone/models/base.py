@@ -50,10 +50,11 @@ class Completion:
 class Model(Protocol):
     """A language model backend.
 
-    Three capabilities are optional, each a protocol of its own that a backend may also
+    Four capabilities are optional, each a protocol of its own that a backend may also
     implement: `LearnsFromOutcomes` (told how each answer did: an ensemble's bandit),
-    `Resumable` (told how many calls a resumed run already made: prepared answers) and
-    `Slotted` (says how many requests it serves at once: a llama.cpp server).
+    `Resumable` (told how many calls a resumed run already made: prepared answers),
+    `Slotted` (says how many requests it serves at once: a llama.cpp server) and `Probed`
+    (asked cheaply whether its server is back: `hone.models.pool`).
     """
 
     name: str
@@ -94,6 +95,16 @@ class Slotted(Protocol):
     @property
     def slots(self) -> int | None:
         """Requests it generates at once; None when it did not say."""
+        ...
+
+
+@runtime_checkable
+class Probed(Protocol):
+    """A model whose server can be asked, cheaply and without generating, whether it is up."""
+
+    async def probe(self, timeout: float) -> None:
+        """Return once the server answers a cheap request; raise `ModelError` when it cannot
+        be reached, fails (5xx) or says nothing within `timeout` seconds."""
         ...
 
 

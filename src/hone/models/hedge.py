@@ -2,11 +2,14 @@
 not hold the run for the whole model timeout.
 
 Once a call has taken `Hedge.factor` times the median latency of the run's answered calls, and
-at least `Hedge.floor` seconds, after `Hedge.after` calls were answered, while nothing else is
-in flight, the same request is sent a second time. The first answer wins; the other request
-is cancelled (or, when both answered at once, kept unused). The call's deadline counts from the
-first request and bounds both. `race` runs one such call; `hone.models.metered.Metered` stores
-every request it made.
+at least `Hedge.floor` seconds, after `Hedge.after` calls were answered, the same request is
+sent a second time: to another server of the model's pool that has room (`hone.models.pool`),
+or, with one server, to the same one while nothing else is in flight (a hedge that fails while
+the first still waits is sent again to yet another server, while `alone()` names one). The
+first answer wins; the other request is cancelled (or, when both answered at once, kept
+unused). The call's
+deadline counts from the first request and bounds both. `race` runs one such call;
+`hone.models.metered.Metered` stores every request it made.
 
 Only backends that talk to a server hedge (`hone.models.call_hedged`): the embedded model's
 calls share this machine's cores, so a second request would slow both.
@@ -47,7 +50,8 @@ class Hedge:
 
 @dataclass
 class Attempt:
-    """One request of a call: 1 the request, 2 its hedge."""
+    """One request of a call: 1 the request, 2 its hedge (3, ...: a hedge for a hedge that
+    failed, at yet another server)."""
 
     number: int
     task: asyncio.Task[Completion]
@@ -76,6 +80,7 @@ class Race:
     attempts: list[Attempt] = field(default_factory=list)
     winner: Attempt | None = None
     timed_out: bool = False
+    elapsed: float = 0.0  # of the deadline: this process's seconds from the first request on
 
     @property
     def hedged(self) -> bool:
@@ -93,9 +98,11 @@ async def race(
     wall: Callable[[], float] = time.time,
 ) -> Race:
     """Send a request, and a second one once it has waited `delay()` seconds (asked again at
-    each look: other calls answer meanwhile; None: not yet) when `alone()` says nothing else is
-    in flight; the first answer wins. `timeout` (this process's own time, `hone.awake`) bounds
-    both. Failures are in the attempts, never raised."""
+    each look: other calls answer meanwhile; None: not yet) when `alone()` says a second may go
+    now (nothing else in flight, or another server has room), and another when that one fails
+    while the first waits still; the first answer wins.
+    `timeout` (this process's own time, `hone.awake`) bounds both. Failures are in the
+    attempts, never raised."""
     result = Race()
 
     def start(number: int) -> None:
@@ -124,9 +131,9 @@ async def race(
                     continue
                 result.timed_out = True
                 return result
-            after = delay() if len(result.attempts) == 1 else None
+            after = delay() if len(running) == 1 else None  # (a hedge that failed: another)
             if after is not None and elapsed >= after and alone():
-                start(2)
+                start(len(result.attempts) + 1)
                 continue
             waits = [TICK, timeout - elapsed]
             if after is not None:
@@ -142,6 +149,7 @@ async def race(
                 await attempt.task
             if attempt.ended is None:
                 attempt.ended = clock()
+        result.elapsed = watch.look()
 
 
 __all__ = ["Attempt", "Hedge", "Race", "race"]

@@ -4,9 +4,8 @@ model's optional capabilities served."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
+import functools
 import logging
 import time
 from collections import deque
@@ -14,6 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from hone import inbound
+from hone.budget import Budget, may_call
 from hone.exceptions import ModelError, UserError
 from hone.inbound import MAX_ANSWER, MAX_ERROR
 from hone.models.base import (
@@ -22,11 +22,11 @@ from hone.models.base import (
     Model,
     Request,
     Resumable,
-    Slotted,
     Style,
     estimate_tokens,
 )
 from hone.models.hedge import Attempt, Hedge, Race, race
+from hone.models.pool import Endpoint, Lease, Pool, at_fault
 from hone.models.prices import Price, Pricing
 from hone.population import Candidate
 from hone.store import Store
@@ -38,10 +38,12 @@ class Metered:
     """A run's model: calls with a deadline, recorded in the store, counted in `usage`.
 
     A caller `reserve()`s a call before it builds the request (so the call budget counts it
-    from then on) and `call()` releases the reservation when the call returns or fails; it
-    sends no more requests at once than `max_in_flight` (the rest wait here). The
-    backend may be `attach`ed later than the meter is made: a run verifies its starting
-    program while the model loads.
+    from then on) and `call()` releases the reservation when the call returns or fails. Each
+    request goes to a server of the model's pool (`hone.models.pool`: a single server or a
+    model that is no server's is the pool of one), which sends no server more requests at
+    once than it takes (`max_in_flight`, or what it serves; the rest wait here). The backend
+    may be `attach`ed later than the meter is made: a run verifies its starting program while
+    the model loads.
     """
 
     def __init__(
@@ -55,19 +57,19 @@ class Metered:
         pricing: Pricing | None = None,
         max_in_flight: int = 0,
         hedge: Hedge | None = None,
+        budget: Budget | None = None,
     ) -> None:
         self._model = model
-        self._limit = max_in_flight  # [model] max_in_flight (0: none of its own)
-        self.max_in_flight: int | None = None
-        self._slots: asyncio.Semaphore | None = None
-        if model is not None:
-            self._gate(model)
+        self._limit = max_in_flight  # [model] max_in_flight of a model that is not a pool
+        self.clock = clock
+        self._pool = Pool.of(model, max_in_flight, clock) if model is not None else None
         self.hedge = hedge  # when a stalled call gets a second request (None: never)
+        # a request sent again at another server is one more: sent when this allows it
+        self.budget = budget
         self._latencies: deque[float] = deque(maxlen=hedge.window if hedge else 1)
         self._running = 0  # requests waiting for an answer now
         self.store = store
         self.timeout = timeout
-        self.clock = clock
         self.wall = wall
         self.pricing = pricing or Pricing()
         self.usage = store.usage()
@@ -79,15 +81,7 @@ class Metered:
     def attach(self, model: Model) -> None:
         """Give the meter its backend, once it has loaded."""
         self._model = model
-        self._gate(model)
-
-    def _gate(self, model: Model) -> None:
-        """At most `max_in_flight` requests at the backend at once: the setting, or what the
-        backend serves at once, whichever is fewer (neither: no limit)."""
-        served = model.slots if isinstance(model, Slotted) else None
-        limits = [n for n in (self._limit, served) if n]
-        self.max_in_flight = min(limits) if limits else None
-        self._slots = asyncio.Semaphore(self.max_in_flight) if self.max_in_flight else None
+        self._pool = Pool.of(model, self._limit, self.clock)
 
     @property
     def model(self) -> Model:
@@ -95,6 +89,13 @@ class Metered:
         if self._model is None:
             raise ModelError("the model is still loading")
         return self._model
+
+    @property
+    def pool(self) -> Pool:
+        """The backend's servers (attached)."""
+        if self._pool is None:
+            raise ModelError("the model is still loading")
+        return self._pool
 
     @property
     def name(self) -> str:
@@ -114,71 +115,151 @@ class Metered:
         self, request: Request, round_: int, purpose: dict[str, Any] | None = None
     ) -> tuple[Completion, int]:
         """One reserved model call, stored as it returns (with `purpose`, what it was for);
-        its completion and call id. Any failure, and no answer within the deadline, is a
-        ModelError, and the failed call is stored with its reason. A call that stalls may get a
-        second request (`hone.models.hedge`); each request is stored."""
-        hedge = self.hedge
+        its completion and call id. A request that failed through its server's fault is sent
+        to another server of the pool while the deadline, the budget and the pool allow (each
+        try stored, with its server); a call that stalls may get a second request
+        (`hone.models.hedge`), stored too. No answer within the deadline, or none from any
+        server tried, is a ModelError (the failure's, or one naming every server tried)."""
+        tried: list[Endpoint] = []  # the servers this call's requests went to
+        errors: list[ModelError] = []
+        spent = 0.0  # seconds of the deadline the earlier tries took
+        leases: list[Lease] = []  # this try's: its request's, and its hedge's
+        done: list[Lease] = []  # the earlier tries'
         try:
-            async with self._slots or contextlib.nullcontext():  # sent once the server has room
-                outcome = await race(  # (the deadline starts when it is sent)
-                    self._sender(request),
-                    self.timeout,
+            while True:
+                asked = dict(purpose or {}, retry=len(tried)) if tried else purpose
+                done += leases
+                leases = [await self.pool.acquire(tried)]  # (the deadline starts when sent)
+                outcome = await race(
+                    self._sender(request, leases),
+                    self.timeout - spent,
                     # (the latencies of calls answered while this one waits count too)
-                    delay=lambda: hedge.delay(self._latencies) if hedge is not None else None,
-                    alone=self._quiet,
+                    delay=self._hedge_delay,
+                    alone=functools.partial(self._may_hedge, leases),
                     clock=self.clock,
                     wall=self.wall,
                 )
+                spent += outcome.elapsed
+                tried += [lease.endpoint for lease in leases if lease.endpoint not in tried]
+                self._judge(outcome, leases)
+                for attempt in outcome.attempts:
+                    if isinstance(attempt.error, UserError):
+                        raise attempt.error  # not the model failing: a replay that diverged, ...
+                if outcome.winner is not None:
+                    break
+                failed = [
+                    self._failure(a, _lease(leases, a), outcome, request, round_, asked)
+                    for a in outcome.attempts
+                ]
+                errors += failed
+                if not self._may_retry(failed, tried, spent):
+                    raise self._gave_up(errors, tried) from None
         finally:
             self.in_flight -= 1
-        for attempt in outcome.attempts:
-            if isinstance(attempt.error, UserError):
-                raise attempt.error  # not the model failing: a replay that diverged, ...
+            for held in done + leases:  # (a request cancelled before it was sent)
+                self.pool.release(held)
         winner = outcome.winner
-        if winner is None:
-            errors = [self._failure(a, outcome, request, round_, purpose) for a in outcome.attempts]
-            raise errors[0] from None
-        completion, call_id = self._record(winner, outcome, request, round_, purpose)
+        assert winner is not None  # (the loop ends with an answer or raises)
+        completion, call_id = self._record(
+            winner, _lease(leases, winner), outcome, request, round_, asked
+        )
         self._latencies.append((winner.ended or winner.started) - winner.started)
         for attempt in outcome.attempts:
             if attempt is winner:
                 continue
+            lease = _lease(leases, attempt)
             if attempt.answered:
                 why = f"not used: call #{call_id}, the same request, answered first (hedged)"
-                self._record(attempt, outcome, request, round_, purpose, unused=why)
+                self._record(attempt, lease, outcome, request, round_, asked, unused=why)
             elif attempt.cancelled:
                 why = f"cancelled: call #{call_id}, the same request, answered first (hedged)"
-                self._failure(attempt, outcome, request, round_, purpose, why)
+                self._failure(attempt, lease, outcome, request, round_, asked, why)
             else:
-                self._failure(attempt, outcome, request, round_, purpose)
+                self._failure(attempt, lease, outcome, request, round_, asked)
         self._answered_by[call_id] = completion.model or self.model.name
         return completion, call_id
 
-    def _sender(self, request: Request) -> Callable[[], Awaitable[Completion]]:
-        """What sends `request`: the first time in the slot the call holds, a second time (a
-        hedge) in a slot of its own."""
+    def _hedge_delay(self) -> float | None:
+        return self.hedge.delay(self._latencies) if self.hedge is not None else None
+
+    def _sender(self, request: Request, leases: list[Lease]) -> Callable[[], Awaitable[Completion]]:
+        """What sends `request`: the first time at the server leased for the call, a second
+        time (a hedge) at `_hedge_to`'s, in a slot of its own (`leases` gains it)."""
+
         sent = 0
 
-        async def send() -> Completion:
+        def send() -> Awaitable[Completion]:
             nonlocal sent
             sent += 1
-            gate = self._slots if sent > 1 else None
-            async with gate or contextlib.nullcontext():
-                self._running += 1
-                try:
-                    return await self.model.generate(request)
-                finally:
-                    self._running -= 1
+            if sent > len(leases):  # a hedge
+                target = self._hedge_to(leases) or leases[0].endpoint
+                leases.append(self.pool.lease(target))
+            return self._send(leases[sent - 1], request)
 
         return send
 
-    def _quiet(self) -> bool:
-        """True when one request alone is in flight and the backend has room for another."""
-        return self._running == 1 and not (self._slots is not None and self._slots.locked())
+    async def _send(self, lease: Lease, request: Request) -> Completion:
+        self._running += 1
+        try:
+            return await self.pool.send(lease, request)
+        finally:
+            self._running -= 1
+
+    def _may_hedge(self, leases: list[Lease]) -> bool:
+        return self._hedge_to(leases) is not None
+
+    def _hedge_to(self, leases: list[Lease]) -> Endpoint | None:
+        """Where a stalled call's next request would go now: a server it has not been sent
+        to, with room; else, when it was sent once and is the only request in flight, its own
+        server when that has room (a single server's hedge); None: nowhere now."""
+        other = self.pool.pick(exclude=[lease.endpoint for lease in leases])
+        if other is not None:
+            return other
+        return self.pool.pick() if self._running == 1 and len(leases) == 1 else None
+
+    def _judge(self, outcome: Race, leases: list[Lease]) -> None:
+        """Tell the pool what the requests' own outcomes did not: a request still waiting at
+        the deadline, and one beaten by its hedge at another server, stalled there."""
+        winner = _lease(leases, outcome.winner) if outcome.winner is not None else None
+        for attempt in outcome.attempts:
+            lease = _lease(leases, attempt)
+            if lease is None or not attempt.cancelled:
+                continue
+            if outcome.timed_out:
+                self.pool.failed(lease, f"no answer within {self.timeout:g} s")
+            elif winner is not None and winner.endpoint is not lease.endpoint:
+                self.pool.failed(lease, f"stalled: its hedge at {winner.endpoint.url} answered")
+
+    def _may_retry(self, failed: list[ModelError], tried: list[Endpoint], spent: float) -> bool:
+        """True when a call whose requests all failed is sent to another server: each failed
+        through its server's fault, another server is in service, the deadline has time left
+        and the budget allows one more request (the failed ones count as made)."""
+        if not all(at_fault(error) for error in failed) or spent >= self.timeout:
+            return False
+        if not self.pool.usable(exclude=tried):
+            return False
+        return self.budget is None or may_call(self.budget, self.usage, self.in_flight - 1)
+
+    def _gave_up(self, errors: list[ModelError], tried: list[Endpoint]) -> ModelError:
+        """The error a call that got no answer ends with: its failure's; after several servers,
+        one naming them, with the last one's reason."""
+        if len(tried) < 2:
+            return errors[0]
+        count = len(self.pool.endpoints)
+        servers = "all" if len(tried) == count else f"{len(tried)} of"
+        return _model_error(
+            ModelError(
+                f"{servers} {count} model servers failed this call "
+                f"({', '.join(e.url for e in tried)}); the last said: {errors[-1]}"
+            ),
+            self.model.name,
+            self.timeout,
+        )
 
     def _record(
         self,
         attempt: Attempt,
+        lease: Lease | None,
         outcome: Race,
         request: Request,
         round_: int,
@@ -206,6 +287,7 @@ class Metered:
             seed=request.seed,
             purpose=_marked(purpose, attempt, outcome),
             cost=cost,
+            endpoint=_url(lease),
         )
         paid = self.usage.plus(completion.prompt_tokens, completion.completion_tokens, cost or 0.0)
         if unused is not None:  # paid, and a request made, but no answer used: a failed call
@@ -217,6 +299,7 @@ class Metered:
     def _failure(
         self,
         attempt: Attempt,
+        lease: Lease | None,
         outcome: Race,
         request: Request,
         round_: int,
@@ -242,6 +325,7 @@ class Metered:
             error=str(error),
             seed=request.seed,
             purpose=_marked(purpose, attempt, outcome),
+            endpoint=_url(lease),
         )
         self.usage = self.usage.failing()  # a request made: max_llm_calls counts it
         return error
@@ -307,6 +391,16 @@ class Metered:
             self.model.advance(self.usage.calls)
 
 
+def _lease(leases: list[Lease], attempt: Attempt) -> Lease | None:
+    """The lease a request of a call was sent with (None: cancelled before it was sent)."""
+    return leases[attempt.number - 1] if attempt.number <= len(leases) else None
+
+
+def _url(lease: Lease | None) -> str | None:
+    """The server a request went to, as stored (None: a model that is no server's)."""
+    return lease.endpoint.url or None if lease is not None else None
+
+
 def _marked(
     purpose: dict[str, Any] | None, attempt: Attempt, outcome: Race
 ) -> dict[str, Any] | None:
@@ -331,4 +425,5 @@ def _model_error(exc: Exception, name: str, timeout: float) -> ModelError:
     text = inbound.text(str(error))
     if len(text) <= MAX_ERROR and text == str(error):
         return error
-    return ModelError(inbound.cut(" ".join(text.split()), MAX_ERROR, sep=" "))
+    cut = inbound.cut(" ".join(text.split()), MAX_ERROR, sep=" ")
+    return ModelError(cut, refused=error.refused)

@@ -6,10 +6,12 @@ import contextlib
 import importlib
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from hone.exceptions import ConfigError, MissingDependencyError, ModelError
-from hone.models.base import Completion, Request, Style, estimate_tokens
+from hone.models.base import Completion, Model, Request, Style, estimate_tokens
+from hone.models.pool import RETRIES, probe_get, served
 
 if TYPE_CHECKING:
     from hone.settings import ModelConfig
@@ -18,6 +20,7 @@ log = logging.getLogger("hone")
 _OPENAI_STOP_LIMIT = 4  # api.openai.com refuses more stop sequences; other servers take more
 # (the Python parameter and the option, as this error reaches both)
 _KEY_HINT = "give base_url (--base-url, [model] base_url)"
+_REFUSED = (400, 413, 422)  # the request itself is refused: another server would refuse it too
 
 
 class OpenAIModel:
@@ -32,13 +35,15 @@ class OpenAIModel:
         base_url: str | None = None,
         timeout: float | None = None,
         client: Any = None,
+        retries: int = RETRIES,
     ) -> None:
         self.name = f"openai:{model}"
         self.model = model
         self.base_url = base_url
         self.slots: int | None = None  # requests the server serves at once, when it says
+        self.retries = retries
         if client is None:
-            client = sdk_client(base_url, timeout, _KEY_HINT)
+            client = sdk_client(base_url, timeout, _KEY_HINT, retries)
             _warm_up()
         self._client = client
 
@@ -79,9 +84,10 @@ class OpenAIModel:
                 raise ModelError(
                     f"cannot reach the model server at {where} ({exc}); is it running?"
                 ) from None
+            again = ", also when tried again" if self.retries else ""
             raise ModelError(
                 f"the connection to the model server at {where} broke before it answered "
-                f"({type(cause).__name__}: {cause}), also when tried again"
+                f"({type(cause).__name__}: {cause}){again}"
             ) from None
         except ValueError as exc:  # the body is not JSON (or not UTF-8): json's errors
             raise ModelError(
@@ -90,11 +96,20 @@ class OpenAIModel:
             ) from None
         except openai.APIStatusError as exc:
             raise ModelError(
-                f"{self.name} at {where} answered {exc.status_code}: {exc.message}"
+                f"{self.name} at {where} answered {exc.status_code}: {exc.message}",
+                refused=exc.status_code in _REFUSED,
             ) from None
         except openai.OpenAIError as exc:
             raise ModelError(f"{self.name} failed: {exc}") from None
         return _completion(self.name, data, request)
+
+    async def probe(self, timeout: float) -> None:
+        """Return once the server answers GET /models (`hone.models.pool`); a ModelError when
+        it is still down."""
+        import openai
+
+        where = self.base_url or "api.openai.com"
+        await probe_get(self._client, "/models", openai, where, timeout)
 
     def _stops(self, stop: tuple[str, ...]) -> list[str]:
         if self.base_url is None and len(stop) > _OPENAI_STOP_LIMIT:
@@ -114,13 +129,25 @@ class OpenAIModel:
 def check(argument: str, config: ModelConfig) -> None:
     """Refuse now, before a run folder is made, what `make` would refuse after: no key and no
     server of one's own."""
-    if os.environ.get("OPENAI_API_KEY") is None and config.base_url is None:
+    if os.environ.get("OPENAI_API_KEY") is None and not config.servers:
         raise ConfigError(_no_key(_KEY_HINT))
 
 
-def make(argument: str, config: ModelConfig) -> OpenAIModel:
-    """`openai:<model>`, at `config.base_url` when set (any OpenAI-compatible server)."""
+def make(argument: str, config: ModelConfig) -> Model:
+    """`openai:<model>`, at `config.base_url` when set (any OpenAI-compatible server), or at
+    each of `config.base_urls`, one pool (`hone.models.pool`)."""
     # (no timeout here: a run's deadline per call is `Metered`'s, from [model] timeout)
+    if config.base_urls:
+        urls = [server.url for server in config.servers]
+        with ThreadPoolExecutor(len(urls)) as threads:  # (a server that hangs: 5 s, once)
+            slots = dict(zip(urls, threads.map(server_slots, urls), strict=True))
+
+        def member(url: str, retries: int) -> OpenAIModel:
+            model = OpenAIModel(argument, base_url=url, retries=retries)
+            model.slots = slots[url]
+            return model
+
+        return served(config.servers, member)
     model = OpenAIModel(argument, base_url=config.base_url)
     if config.base_url is not None:
         model.slots = server_slots(config.base_url)
@@ -153,9 +180,12 @@ def server_slots(base_url: str) -> int | None:
     return slots if type(slots) is int and slots > 0 else None
 
 
-def sdk_client(base_url: str | None, timeout: float | None, key_hint: str) -> Any:
+def sdk_client(
+    base_url: str | None, timeout: float | None, key_hint: str, retries: int = RETRIES
+) -> Any:
     """An `openai.AsyncOpenAI` client, keyed by OPENAI_API_KEY; without a key, only for a
-    `base_url` (`key_hint` says how to give one: "give base_url (...)", ...)."""
+    `base_url` (`key_hint` says how to give one: "give base_url (...)", ...); it tries a
+    request `retries` times more when it could not connect or got a 408, 429 or 5xx."""
     try:
         import openai
     except ImportError:
@@ -166,7 +196,7 @@ def sdk_client(base_url: str | None, timeout: float | None, key_hint: str) -> An
     return openai.AsyncOpenAI(
         api_key=api_key or "not-needed",
         base_url=base_url,
-        max_retries=2,
+        max_retries=retries,
         timeout=openai.NOT_GIVEN if timeout is None else timeout,
     )
 

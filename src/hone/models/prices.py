@@ -21,7 +21,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeGuard
@@ -77,14 +77,16 @@ class Pricing:
     """The prices a run's calls are charged at: the user's, then local models, then built-in."""
 
     user: Mapping[str, Price] = field(default_factory=dict)
-    local_server: bool = False  # the model's base_url is on this machine: no bill
+    local_server: bool = False  # the model's servers are on this machine: no bill
     source: str = ""  # the prices file, for messages
 
     @classmethod
-    def of(cls, prices: str, base_url: str | None) -> Pricing:
+    def of(cls, prices: str, servers: str | Sequence[str] | None) -> Pricing:
         """The pricing of a run whose `[model]` names the prices file `prices` ('' for none)
-        and the server `base_url`."""
-        return cls(read_prices(Path(prices)) if prices else {}, on_loopback(base_url), prices)
+        and its servers (a URL or several; local when every one is on this machine)."""
+        urls = [servers] if isinstance(servers, str) else list(servers or ())
+        local = bool(urls) and all(on_loopback(url) for url in urls)
+        return cls(read_prices(Path(prices)) if prices else {}, local, prices)
 
     def price(self, model: str) -> Price | None:
         """The price of a call answered by `model` (a name such as 'openai:gpt-4o-mini'), or

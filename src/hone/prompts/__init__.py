@@ -1,5 +1,7 @@
 """Prompt building: completion-style best-shot prompts for base models, chat prompts with a
-reasoning step for chat models, and parsing each kind of answer back into a program."""
+reasoning step for chat models, and parsing each kind of answer back into a program (a tree:
+`hone.edits.apply_tree_answer` for every chat answer, a completed function put back in its
+file for best-shot ones)."""
 
 from __future__ import annotations
 
@@ -8,12 +10,13 @@ import random
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from hone.edits import Edit, apply_answer, complete_function
+from hone.edits import Edit, apply_tree_answer, complete_function
 from hone.models.base import Message, Request, Style
 from hone.population import Candidate
 from hone.settings import ModelConfig
 from hone.strategies import Selection
 from hone.task import Task
+from hone.tree import TreeSpec
 
 PromptKind = Literal["improve", "crossover"]  # what a hypothesis's prompt asks
 # what a model call is for, kept as its purpose's "kind" (views read it there, never in the
@@ -33,9 +36,12 @@ class Prompt:
     stop: tuple[str, ...] = ()
     function: str | None = None  # completion-style: the function being completed
     signature: str = ""  # completion-style: the def line(s) the prompt ends with
+    path: str | None = None  # completion-style: the file of that function (None: the only one)
     niche: int | None = None  # the strategy's niche (island, cell) the hypothesis belongs to
     kind: PromptKind = "improve"  # or "crossover": combine the parent with a second program
     grammar: str = ""  # GBNF the answer must follow (backends that can: the embedded one)
+    # which files an answer may change and add (the task's)
+    spec: TreeSpec = dataclasses.field(default_factory=TreeSpec)
 
     def request(self, config: ModelConfig, seed: int) -> Request:
         """What the model is sent for this prompt, sampling as `config` says."""
@@ -62,20 +68,26 @@ class Prompt:
             "niche": self.niche,
             "function": self.function,
             "signature": self.signature,
+            **({"path": self.path} if self.path is not None else {}),
             **fixing,
         }
 
     @classmethod
-    def answered(cls, purpose: dict[str, Any], parents: list[Candidate]) -> Prompt:
-        """The prompt (as far as parsing its answer needs) a stored `purpose` describes."""
+    def answered(
+        cls, purpose: dict[str, Any], parents: list[Candidate], spec: TreeSpec | None = None
+    ) -> Prompt:
+        """The prompt (as far as parsing its answer needs) a stored `purpose` describes, for
+        a task whose files `spec` describes."""
         kind = purpose.get("fixes", purpose.get("kind"))  # ("hypothesis": an older hone's)
         return cls(
             parent=parents[0],
             shown=tuple(parents),
             function=purpose.get("function"),
             signature=purpose.get("signature") or "",
+            path=purpose.get("path"),
             niche=purpose.get("niche"),
             kind=kind if kind in PROMPT_KINDS else "improve",
+            spec=spec or TreeSpec(),
         )
 
     @property
@@ -103,7 +115,7 @@ def build_prompt(
             prompt = chat.crossover(task, selection, memory)
         else:
             prompt = chat.reflective(task, selection, memory)
-    return dataclasses.replace(prompt, niche=selection.niche)
+    return dataclasses.replace(prompt, niche=selection.niche, spec=task.spec)
 
 
 @dataclass(frozen=True)
@@ -121,11 +133,14 @@ class Prompter:
 
 
 def parse_answer(prompt: Prompt, answer: str) -> Edit:
-    """The program the model's answer yields (or why it yields none)."""
-    parent = prompt.parent.code or ""
+    """The tree the model's answer yields (or why it yields none)."""
+    parent = prompt.parent.tree
+    assert parent is not None  # (a prompt shows whole programs: `Selection.whole`)
     if prompt.function is not None:
-        return complete_function(parent, prompt.function, prompt.signature, answer)
-    return apply_answer(parent, answer)
+        path = prompt.path or parent.paths[0]
+        edit = complete_function(parent[path], prompt.function, prompt.signature, answer)
+        return edit.into(parent, path)
+    return apply_tree_answer(parent, answer, prompt.spec)
 
 
 __all__ = [

@@ -1,9 +1,16 @@
 """The chat prompt: the task, the best programs with their outcomes, recent failures, and an
-explicit reasoning step before the proposal."""
+explicit reasoning step before the proposal.
+
+A one-file task's programs are shown as one fenced program each. A folder task's (a tree,
+`hone.tree`) are shown file by file, each after its path and fenced with the path in the info
+string, with the answer forms that name their files (SEARCH/REPLACE blocks after the path, a
+unified diff, whole files) and, before them, the task's `context` files, read-only, as far as
+`CONTEXT_CHARS` allows."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 
 from hone.edits import answer_grammar, region
 from hone.evaluation import Evaluation
@@ -12,7 +19,8 @@ from hone.objective import wording
 from hone.population import TUNE, Candidate
 from hone.prompts import Prompt
 from hone.strategies import Selection
-from hone.task import Task
+from hone.task import Task, language_of
+from hone.tree import Tree, TreeSpec, files_under, read_text
 
 METRICS_SHOWN = 40  # of one program's metrics in a prompt (and rows of its component table)
 SYSTEM = (
@@ -49,10 +57,56 @@ Copy the SEARCH lines exactly, indentation included.{block_rule}""",
 }
 
 
+# How a folder task's proposal is written: edits that name their files.
+_TREE_SEARCH = """SEARCH/REPLACE blocks{lead}, each after the path of its file on a line of its own
+
+{example}
+<<<<<<< SEARCH
+(lines copied exactly from that file of program #{target})
+=======
+(their replacement)
+>>>>>>> REPLACE"""
+_TREE_DIFF = "a unified diff (--- a/{example}, +++ b/{example}, @@ hunks) as git apply takes it"
+_TREE_WHOLE = "a whole file in a fenced block whose info string is its path (```{example})"
+_TREE_PROPOSAL = {
+    "either": "as " + _TREE_SEARCH + "\n\nor as " + _TREE_DIFF + ", or as " + _TREE_WHOLE + ".",
+    "diff": "as " + _TREE_SEARCH + "\n\nor as " + _TREE_DIFF + ". Copy the SEARCH lines exactly, "
+    "indentation included.",
+    "full": "as " + _TREE_WHOLE + ", one block per file it changes.",
+}
+CONTEXT_CHARS = 16_000  # of a folder task's context files in one prompt; the rest are named
+
+
 def _proposal(task: Task, target: Candidate, lead: str = "") -> str:
+    if task.folder:
+        example = target.tree.paths[0] if target.tree else "src/example.py"
+        text = _TREE_PROPOSAL[task.search.edits].format(
+            lead=lead, target=target.id, example=example
+        )
+        return text + _tree_rules(task, target)
     return _PROPOSAL[task.search.edits].format(
         lead=lead, target=target.id, language=task.language, block_rule=_block_rule(target)
     )
+
+
+def _tree_rules(task: Task, target: Candidate) -> str:
+    """What a folder task's answer may change: only the blocks of files that have them, the
+    files shown, new files where `new_files` allows."""
+    rules = []
+    if any("EVOLVE-BLOCK-START" in text for text in (target.tree or {}).values()):
+        rules.append(
+            "In a file with EVOLVE-BLOCK-START and EVOLVE-BLOCK-END markers, change only the "
+            "code between them."
+        )
+    if task.spec.new_files:
+        rules.append(
+            "Change only the files shown, or add new files named like "
+            + ", ".join(task.spec.new_files)
+            + "."
+        )
+    else:
+        rules.append("Change only the files shown; no new file may be added.")
+    return " " + " ".join(rules)
 
 
 def reflective(task: Task, selection: Selection, memory: str = "") -> Prompt:
@@ -64,7 +118,10 @@ def reflective(task: Task, selection: Selection, memory: str = "") -> Prompt:
     if selection.inspirations:
         lines.append("\n## Other good programs")
         for candidate in selection.inspirations:
-            lines.append(_describe(candidate, task.language, best=False, block_only=True))
+            if task.folder:
+                lines.append(_describe_tree(candidate, best=False, against=parent.tree))
+            else:
+                lines.append(_describe(candidate, task.language, best=False, block_only=True))
     failures = [f for f in selection.failures if f.kind != TUNE]  # tuning's are not the model's
     if failures:
         lines.append("## Recent failed attempts")
@@ -73,8 +130,10 @@ def reflective(task: Task, selection: Selection, memory: str = "") -> Prompt:
                 f"- attempt #{failure.id} ({failure.evaluation.status}): {_reason(failure, 300)}"
             )
         lines.append("")
+    if task.folder:
+        lines += _context(task, parent.tree)
     lines.append(("" if selection.inspirations or failures else "\n") + "## The program to improve")
-    lines.append(_describe(parent, task.language, best=True))
+    lines.append(_shown(task, parent, best=True))
     lines.append(
         "## What to do\n" + _FORMAT.format(parent=parent.id, proposal=_proposal(task, parent))
     )
@@ -95,8 +154,10 @@ def crossover(task: Task, selection: Selection, memory: str = "") -> Prompt:
     """The chat prompt for combining `selection.parent` with its first inspiration."""
     first, second = selection.parent, selection.inspirations[0]
     lines = _header(task, memory)
+    if task.folder:
+        lines += _context(task, first.tree)
     lines.append("\n## Two good programs")
-    lines += [_describe(c, task.language, best=False) for c in (first, second)]
+    lines += [_shown(task, c, best=False) for c in (first, second)]
     text = _CROSSOVER.format(
         first=first.id,
         second=second.id,
@@ -116,9 +177,9 @@ def crossover(task: Task, selection: Selection, memory: str = "") -> Prompt:
 def _grammar(task: Task, parent: Candidate) -> str:
     """The answer grammar, built only when `[model] grammar` asks for it (it costs a pass over
     the parent on every prompt, and only the embedded model reads it)."""
-    if not task.model.grammar or task.search.edits == "full":
-        return ""
-    return answer_grammar(parent.code or "")
+    if not task.model.grammar or task.search.edits == "full" or parent.code is None:
+        return ""  # (a tree of several files: answers name their files, which it cannot say)
+    return answer_grammar(parent.code)
 
 
 def _header(task: Task, memory: str) -> list[str]:
@@ -136,15 +197,90 @@ def _block_rule(parent: Candidate) -> str:
     return ""
 
 
+def _shown(task: Task, candidate: Candidate, *, best: bool) -> str:
+    """A program whole: a one-file task's fenced, a folder task's file by file."""
+    if task.folder:
+        return _describe_tree(candidate, best=best)
+    return _describe(candidate, task.language, best=best)
+
+
 def _describe(candidate: Candidate, language: str, *, best: bool, block_only: bool = False) -> str:
+    code = (candidate.tree.text if candidate.tree is not None else "").rstrip()
+    if block_only and "EVOLVE-BLOCK-START" in code:
+        with contextlib.suppress(ValueError):
+            code = region(code).body.rstrip()
+    return _outcome(candidate, best) + f"\n```{language}\n{code}\n```\n"
+
+
+def _describe_tree(candidate: Candidate, *, best: bool, against: Tree | None = None) -> str:
+    """A folder task's program: each file after its path, fenced with the path in the info
+    string (`against`: only the files that differ from that tree's, an inspiration's)."""
+    tree = candidate.tree or Tree()
+    files = tree.changed(against) if against is not None else dict(tree)
+    parts = [_outcome(candidate, best)]
+    if against is not None:
+        parts.append(
+            "(the files in which it differs from the program to improve)"
+            if files
+            else "(its files are those of the program to improve)"
+        )
+    parts += [_fenced(path, text) for path, text in files.items()]
+    return "\n".join(parts) + "\n"
+
+
+def _fenced(path: str, text: str) -> str:
+    """One file after its path, in a fence with the path in the info string (and a longer
+    fence when the text holds one)."""
+    ticks = "`" * max(3, max((len(run) + 1 for run in _ticks(text)), default=3))
+    language = language_of(path)
+    info = f"{language} {path}" if language else path
+    return f"\n{path}\n{ticks}{info}\n{text.rstrip()}\n{ticks}"
+
+
+def _ticks(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip().startswith("```")]
+
+
+def _context(task: Task, tree: Tree | None) -> list[str]:
+    """The task's context files, read-only, as far as `CONTEXT_CHARS` allows (the rest are
+    named); none when the task has no `context` globs."""
+    files = context_files(task.spec, tuple(tree.paths) if tree is not None else ())
+    if not files:
+        return []
+    lines, left, unshown = ["## Context (read-only: do not change these files)"], CONTEXT_CHARS, []
+    for path, text in files:
+        if len(text) > left:
+            unshown.append(path)
+            continue
+        left -= len(text)
+        lines.append(_fenced(path, text))
+    if unshown:
+        lines.append("(not shown, for length: " + ", ".join(unshown) + ")")
+    return [*lines, ""]
+
+
+@functools.lru_cache(maxsize=8)
+def context_files(spec: TreeSpec, editable: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The text files of the program folder that `spec.context` names (not the `editable`
+    ones), in path order (read once)."""
+    if spec.base is None or not spec.context:
+        return ()
+    found = []
+    for path in files_under(spec.base):
+        if path in editable or not spec.is_context(path):
+            continue
+        text = read_text(spec.base / path)
+        if text is not None:
+            found.append((path, text))
+    return tuple(found)
+
+
+def _outcome(candidate: Candidate, best: bool) -> str:
+    """A program's title, metrics, component table and feedback."""
     ev = candidate.evaluation
     title = f"### Program #{candidate.id} (score {ev.score:.6g})" + (
         " — improve this one" if best else ""
     )
-    code = (candidate.code or "").rstrip()
-    if block_only and "EVOLVE-BLOCK-START" in code:
-        with contextlib.suppress(ValueError):
-            code = region(code).body.rstrip()
     parts = [title]
     plain = sorted((k, v) for k, v in ev.metrics.items() if "." not in k)
     if plain:
@@ -156,7 +292,6 @@ def _describe(candidate: Candidate, language: str, *, best: bool, block_only: bo
         parts.append(table)
     if ev.feedback:
         parts.append("feedback: " + _clip(ev.feedback, 800 if best else 300))
-    parts.append(f"```{language}\n{code}\n```\n")
     return "\n".join(parts)
 
 
@@ -196,7 +331,7 @@ def reflection(
     lines = [f"## Task\n{task.instruction}\n", f"Score: {wording(task.objective)} is better."]
     if memory:
         lines.append(memory)
-    lines.append("## Best program so far\n" + _describe(best, task.language, best=False))
+    lines.append("## Best program so far\n" + _shown(task, best, best=False))
     lines.append("## This round's hypotheses")
     for c in hypotheses:
         ev = c.evaluation
@@ -251,13 +386,23 @@ def person_notes(notes: list[str]) -> str:
     return PERSON_NOTES + "\n" + "\n".join(f"- {_clip(n, 800)}" for n in shown)
 
 
-def fix(messages: tuple[Message, ...], answer: str, reason: str) -> tuple[Message, ...]:
-    """The conversation that sends an answer that could not be applied back with its error."""
-    return (*messages, Message("assistant", answer), Message("user", FIX.format(reason=reason)))
+def fix(
+    messages: tuple[Message, ...], answer: str, reason: str, *, tree: bool = False
+) -> tuple[Message, ...]:
+    """The conversation that sends an answer that could not be applied back with its error
+    (`tree`: a folder task's, whose edits name their files)."""
+    text = (FIX_TREE if tree else FIX).format(reason=reason)
+    return (*messages, Message("assistant", answer), Message("user", text))
 
 
 FIX = (
     "Your answer could not be applied: {reason}. Answer again with the corrected change, "
     "as SEARCH/REPLACE blocks that copy the current program's lines exactly, or as the "
     "whole program in one fenced code block."
+)
+FIX_TREE = (
+    "Your answer could not be applied: {reason}. Answer again with the corrected change, "
+    "as edits that name their files: SEARCH/REPLACE blocks after the file's path that copy "
+    "its lines exactly, a unified diff, or whole files in fenced blocks whose info string is "
+    "the path."
 )

@@ -1,12 +1,17 @@
 """FunSearch's best-shot prompt: earlier versions of one function, worst to best, then the
-header of the next version for a base model to complete."""
+header of the next version for a base model to complete.
+
+The function is `[task] function` or the first one of a block; in a tree of several files,
+of the first Python file (in path order) whose first EVOLVE block (the whole file, when it
+has none) defines it: a small model evolves one function of one file at a time."""
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import re
 
-from hone.edits import END, START, function_names, function_source, region
+from hone.edits import END, START, Region, blocks, function_names, function_source, region
 from hone.objective import signed, wording
 from hone.population import Candidate
 from hone.prompts import Prompt
@@ -20,14 +25,13 @@ def best_shot(task: Task, selection: Selection, memory: str = "") -> Prompt | No
     """The best-shot prompt, or None when the program has no function to evolve; the `memory`
     (for a base model, a person's notes: it writes no analyses) joins the instruction."""
     parent = selection.parent
-    code = parent.code or ""
-    body = region(code).body
-    names = function_names(body)
-    name = task.function or (names[0] if names else None)
-    if name is None or name not in names:
+    found = _evolved(task, parent)
+    if found is None:
         return None
+    path, name = found
+    code = parent.tree[path] if parent.tree is not None else ""
     versions = sorted(
-        [c for c in (parent, *selection.inspirations) if function_source(c.code or "", name)],
+        [c for c in (parent, *selection.inspirations) if function_source(_file(c, path), name)],
         key=lambda c: (_rank(task, c), -c.id),
     )  # worst first, so the parent is the last (best) version
     notes = "\n\n" + memory.replace('"""', "'''") if memory else ""
@@ -37,7 +41,7 @@ def best_shot(task: Task, selection: Selection, memory: str = "") -> Prompt | No
         pieces.append(context)
     better = wording(task.objective)
     for number, candidate in enumerate(versions):
-        source = function_source(candidate.code or "", name) or ""
+        source = function_source(_file(candidate, path), name) or ""
         renamed = _rename(source, name, number)
         pieces.append(f"# {name}_v{number} scored {candidate.score:.6g} ({better} is better)\n")
         pieces.append(renamed.rstrip("\n") + "\n\n\n")
@@ -52,7 +56,39 @@ def best_shot(task: Task, selection: Selection, memory: str = "") -> Prompt | No
         stop=STOP,
         function=name,
         signature=signature,
+        path=path if parent.tree is not None and len(parent.tree) > 1 else None,
     )
+
+
+def _evolved(task: Task, parent: Candidate) -> tuple[str, str] | None:
+    """(path, name) of the function to evolve: `task.function`, else the first of the first
+    block of the first file that has one; None when there is none."""
+    tree = parent.tree
+    if tree is None:
+        return None
+    files = tree.paths if len(tree) == 1 else [p for p in tree.paths if p.endswith(".py")]
+    for path in files:
+        names = function_names(_first_block(tree[path]).body)
+        name = task.function or (names[0] if names else None)
+        if name is not None and name in names:
+            return path, name
+    return None
+
+
+def _file(candidate: Candidate, path: str) -> str:
+    tree = candidate.tree
+    return tree.get(path, "") if tree is not None else ""
+
+
+def _first_block(code: str) -> Region:
+    """The file split around its first EVOLVE block (the whole file when it has none)."""
+    with contextlib.suppress(ValueError):
+        return region(code)  # (none or one: the split hone has always made)
+    with contextlib.suppress(ValueError):
+        parts = blocks(code)
+        rest = [p for pair in zip(parts.fixed[1:-1], parts.bodies[1:], strict=True) for p in pair]
+        return Region(parts.fixed[0], parts.bodies[0], "".join(rest) + parts.fixed[-1])
+    return Region("", code, "")
 
 
 def _rank(task: Task, c: Candidate) -> float:
@@ -61,7 +97,7 @@ def _rank(task: Task, c: Candidate) -> float:
 
 def _context(code: str, name: str) -> str:
     """The program without the evolved function, the suffix after the block and the markers."""
-    parts = region(code)
+    parts = _first_block(code)
     source = function_source(parts.body, name) or ""
     rest = parts.body.replace(source, "", 1) if source else parts.body
     lines = [

@@ -32,7 +32,10 @@ class Fixer:
             model = self.model
             if answer.edit.ok or not budget.may_call(self.limits, model.usage, model.in_flight):
                 break
-            messages = chat.fix(answer.request.messages, answer.completion.text, answer.edit.reason)
+            folder = answer.launch.prompt.spec.base is not None  # (its answers name files)
+            messages = chat.fix(
+                answer.request.messages, answer.completion.text, answer.edit.reason, tree=folder
+            )
             request = dataclasses.replace(answer.request, messages=messages)
             model.reserve()
             purpose = answer.launch.prompt.purpose(fix_of=answer.call_id)

@@ -6,6 +6,10 @@ separate confined process (its own user, no network, limits): ``program.call("f"
 sends the arguments there as plain data (`hone.sandbox.codec`) and returns what the function
 returned, as plain data. The candidate can return wrong values, hang or crash, but it cannot
 touch the evaluator's memory, its result or its score: the evaluator checks what comes back.
+
+A folder task's program is a tree of files: ``program.call("module.function", ...)`` imports
+``module`` from the tree's root (``solver.solve``, ``pkg.heuristics.score``) in the confined
+process and calls its function.
 """
 
 from __future__ import annotations
@@ -38,11 +42,12 @@ class Program:
 
     @property
     def source(self) -> str:
-        """The program's text."""
+        """The program's text (a one-file program's)."""
         return Path(self.path).read_text(encoding="utf-8")
 
     def call(self, function: str, *args: Any, timeout: float | None = None) -> Any:
-        """`function(*args)` in the candidate; raises CandidateError when it fails."""
+        """`function(*args)` in the candidate (a folder program's: "module.function"); raises
+        CandidateError when it fails."""
         return self._request({"op": "call", "function": function, "args": list(args)}, timeout)
 
     def define(self, source: str, *, timeout: float | None = None) -> None:
@@ -125,7 +130,7 @@ class Program:
                         with contextlib.suppress(OSError):
                             os.close(fd)
                 confine(self._limits, self._uid)
-                os.chdir(os.path.dirname(self.path))
+                os.chdir(self.path if os.path.isdir(self.path) else os.path.dirname(self.path))
                 serve(self.path, to_r, from_w, memory_limit=self._limits.memory_bytes)
             except BaseException:
                 code = 70
@@ -136,18 +141,23 @@ class Program:
 
 
 def serve(path: str, requests: int, replies: int, *, memory_limit: int = 0) -> None:
-    """The confined side: load the program, then answer requests until the channel closes."""
+    """The confined side: load the program (a folder's: its root on the import path), then
+    answer requests until the channel closes."""
     namespace: dict[str, Any] = {}
-    try:
-        spec = importlib.util.spec_from_file_location("candidate", path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["candidate"] = module
-        spec.loader.exec_module(module)
-        namespace = module.__dict__
-        load_error = ""
-    except BaseException as exc:
-        load_error = f"importing the program failed: {describe(exc)}"
+    folder = os.path.isdir(path)
+    load_error = ""
+    if folder:
+        sys.path.insert(0, path)
+    else:
+        try:
+            spec = importlib.util.spec_from_file_location("candidate", path)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            sys.modules["candidate"] = module
+            spec.loader.exec_module(module)
+            namespace = module.__dict__
+        except BaseException as exc:
+            load_error = f"importing the program failed: {describe(exc)}"
     while True:
         try:
             request = codec.receive(requests)
@@ -160,9 +170,7 @@ def serve(path: str, requests: int, replies: int, *, memory_limit: int = 0) -> N
                 exec(compile(request["source"], "<evaluator helper>", "exec"), namespace)
                 reply: dict[str, Any] = {"ok": None}
             else:
-                function = namespace.get(request["function"])
-                if not callable(function):
-                    raise NameError(f"the program defines no function {request['function']!r}")
+                function = _function(namespace, request["function"], folder)
                 reply = {"ok": function(*request["args"])}
             data = codec.encode(reply)
         except MemoryError as exc:
@@ -173,6 +181,22 @@ def serve(path: str, requests: int, replies: int, *, memory_limit: int = 0) -> N
             message = str(exc) if isinstance(exc, RuntimeError) and load_error else describe(exc)
             data = codec.encode({"error": message, "status": "error"})
         write_all(replies, data)
+
+
+def _function(namespace: dict[str, Any], name: str, folder: bool) -> Any:
+    """The candidate's function `name` (a folder program's "module.function")."""
+    if folder and "." in name:
+        module, _, attribute = name.rpartition(".")
+        found = getattr(importlib.import_module(module), attribute, None)
+    elif folder and name not in namespace:
+        raise NameError(
+            f"the program is a folder: call its functions as 'module.function', not {name!r}"
+        )
+    else:
+        found = namespace.get(name)
+    if not callable(found):
+        raise NameError(f"the program defines no function {name!r}")
+    return found
 
 
 def _open_fds() -> list[int]:

@@ -5,8 +5,14 @@ Run as ``python -m hone.sandbox EVALUATOR_PATH PROGRAM_FILENAME SETTINGS_JSON`` 
 system view, subreaper), loads the evaluator once by its contract (`hone.compat.load`), then
 answers one JSON request per line on stdin with one JSON reply per line on stdout.
 
-Each candidate is evaluated in a forked child that leads its own session, in a private temporary
-directory with its output captured, and reports through a pipe of its own. An untrusted
+A request carries the candidate's files (its tree, `hone.tree`: path to text). A one-file
+task's file is written in a private temporary directory and `evaluate` gets its path; a
+folder task's tree (the settings' ``base``: the program folder, listed once) is laid over that
+folder there (`hone.sandbox.materialise`: an overlay, else a farm of links, never a copy,
+owned by the candidate's user) and `evaluate` gets the tree's root.
+
+Each candidate is evaluated in a forked child that leads its own session, in that directory
+with its output captured, and reports through a pipe of its own. An untrusted
 evaluator (`Loaded.trusted` False) runs confined (limits, its own user id when hone is root) in
 that child with the candidate; a trusted one stays unconfined there and the candidate runs in a
 confined grandchild (`hone.sandbox.program`). The worker, not the child, enforces the deadline,
@@ -35,11 +41,13 @@ from hone.evaluation import STATUSES, Evaluation, Status, checked, coerce_result
 from hone.exceptions import CandidateError
 from hone.sandbox import describe, isolation, write_all
 from hone.sandbox.isolation import Limits
+from hone.sandbox.materialise import Base, materialise
 
 _current_child = 0
 _uid: int | None = None
 _private_tmp = False
 _own_pids = False  # this worker is the init of its own PID namespace
+_base: Base | None = None  # a folder task's program folder, listed once
 
 
 def _on_term(signum: int, frame: object) -> None:
@@ -62,13 +70,19 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, _on_term)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the loop's to handle
     isolation.become_subreaper()
+    base = settings.get("base")  # a folder task's program folder, seen read-only
     protections = isolation.isolate_worker(
-        [*isolation.python_paths(), str(Path(evaluator_path).resolve().parent)],
+        [
+            *isolation.python_paths(),
+            str(Path(evaluator_path).resolve().parent),
+            *([base] if base else []),
+        ],
         int(settings.get("tmp_bytes", 512 << 20)),
         network=bool(settings.get("network", False)),
         read_only=settings.get("read_only", []),
     )
-    global _uid, _private_tmp, _own_pids
+    global _uid, _private_tmp, _own_pids, _base
+    _base = Base.scan(Path(base)) if base else None
     _uid, _private_tmp, _own_pids = (
         protections.user_id,
         protections.filesystem,
@@ -111,19 +125,26 @@ def _evaluate_one(
     program_filename: str,
     limits: Limits,
 ) -> dict[str, Any]:
-    # base/ (hone's), base/work/ (the candidate's own) and base/home/ (its HOME: Go's
-    # build cache and some libraries need a writable one).
+    # base/ (hone's), base/work/ (the candidate's own: its file, or its tree's root) and
+    # base/home/ (its HOME: Go's build cache and some libraries need a writable one).
     base = tempfile.mkdtemp(prefix="hone-eval-")
     os.chmod(base, 0o711)
     workdir, home = os.path.join(base, "work"), os.path.join(base, "home")
-    os.mkdir(workdir, 0o700)
     os.mkdir(home, 0o700)
-    program_path = os.path.join(workdir, program_filename)
-    with open(program_path, "w", encoding="utf-8") as f:
-        f.write(request["program"])
+    files: dict[str, str] = request["files"]
+    try:
+        tree = materialise(files, _base, Path(workdir), owner=_uid)
+    except (OSError, ValueError) as exc:
+        shutil.rmtree(base, ignore_errors=True)
+        reason = f"the candidate's files could not be laid out: {exc}"
+        return {"evaluation": Evaluation.failed("error", reason).to_json(), "output": ""}
+    if _base is None:  # one file: evaluate gets its path, in a folder only its user may open
+        os.chmod(workdir, 0o700)
+        program_path = os.path.join(workdir, next(iter(files), program_filename))
+    else:
+        program_path = workdir
     if _uid is not None:
-        for path in (workdir, home, program_path):
-            os.chown(path, _uid, _uid)
+        os.chown(home, _uid, _uid)
     read_fd, write_fd = os.pipe()
     out_read, out_write = os.pipe()  # stdout and stderr: kept up to max_output, never a file
     os.set_blocking(out_read, False)
@@ -149,6 +170,7 @@ def _evaluate_one(
     seconds = time.monotonic() - start
     cpu = usage.ru_utime + usage.ru_stime
     output.drain()
+    tree.remove()  # (an overlay unmounted before anything under it is deleted)
     if _private_tmp:
         isolation.wipe_private_tmp()  # base/ too: it is in the private /tmp
     else:

@@ -232,16 +232,16 @@ class MapElites:
         value = candidate.evaluation.metrics.get(name)
         if value is not None or name not in BUILT_IN:
             return value
-        code = candidate.code or ""
+        code = _text(candidate)
         if name == "complexity":
             return float(len(code))
         if name == "score":
             return candidate.score
-        others = [c for c in reference if c.id != candidate.id and c.code != code]
+        others = [c for c in reference if c.id != candidate.id and _text(c) != code]
         if not others:
             return 0.0
         mine = self._shape(code)
-        return sum(_distance(mine, self._shape(c.code or "")) for c in others) / len(others)
+        return sum(_distance(mine, self._shape(_text(c))) for c in others) / len(others)
 
     def _shape(self, code: str) -> tuple[int, int, frozenset[str]]:
         shape = self._shapes.get(code)
@@ -288,3 +288,8 @@ def _bin(value: float, low: float, high: float, bins: int) -> int:
 def _distance(a: tuple[int, int, frozenset[str]], b: tuple[int, int, frozenset[str]]) -> float:
     """OpenEvolve's cheap program distance: length, line count and the characters used."""
     return 0.1 * abs(a[0] - b[0]) + 10.0 * abs(a[1] - b[1]) + 0.5 * len(a[2] ^ b[2])
+
+
+def _text(candidate: Candidate) -> str:
+    """The program as one text (`Tree.text`; "" when it has none in memory)."""
+    return candidate.tree.text if candidate.tree is not None else ""

@@ -4,7 +4,6 @@ and `hone show` prints. It never writes, so reading a running run costs the loop
 from __future__ import annotations
 
 import contextlib
-import difflib
 import fcntl
 import json
 import math
@@ -15,7 +14,7 @@ from typing import Any
 
 from hone.exceptions import RunDirError
 from hone.meta import RunMeta
-from hone.store import DB_NAME, readonly_connection
+from hone.store import DB_NAME, Trees, readonly_connection
 
 Row = dict[str, Any]
 _CLIP = (
@@ -59,6 +58,7 @@ class RunReader:
         self.conn = conn
         columns = {row[1] for row in conn.execute("PRAGMA table_info(llm_calls)")}
         self._cost = "cost" if "cost" in columns else "NULL AS cost"  # an older store
+        self._endpoint = "endpoint" if "endpoint" in columns else "NULL AS endpoint"
         # a crossover: the call's purpose says so (that of a fix says what it fixed)
         self._crossover = (
             "COALESCE(json_extract(l.purpose, '$.fixes'), json_extract(l.purpose, '$.kind')) "
@@ -68,6 +68,7 @@ class RunReader:
         )
         kept = {row[1] for row in conn.execute("PRAGMA table_info(candidates)")}
         self._placed = "placed" if "placed" in kept else ""  # (a store from before placements)
+        self._trees: Trees | None = None
 
     @classmethod
     def open(cls, run_dir: str | Path) -> RunReader:
@@ -153,7 +154,7 @@ class RunReader:
                 dict(row)
                 for row in self.conn.execute(
                     "SELECT id, round, model, prompt_tokens, completion_tokens, started, latency, "
-                    f"{self._cost}, error FROM llm_calls WHERE id > ? ORDER BY id",
+                    f"{self._cost}, error, {self._endpoint} FROM llm_calls WHERE id > ? ORDER BY id",
                     (cursor.call,),
                 )
             ]
@@ -187,13 +188,44 @@ class RunReader:
         """The whole run as plain data (a delta from the start)."""
         return self.delta(Cursor())
 
+    def endpoints(self) -> list[Row]:
+        """Per server the calls went to, in the order first used: answered calls, failed
+        ones, and the median latency of the answered (None: none answered); worked out in
+        SQL. Empty for a run whose calls went to no server (or a store from before servers
+        were recorded)."""
+        if self._endpoint != "endpoint":
+            return []
+        rows = self.conn.execute(
+            "SELECT endpoint, COUNT(*) - COUNT(error) AS calls, COUNT(error) AS failed "
+            "FROM llm_calls WHERE endpoint IS NOT NULL GROUP BY endpoint ORDER BY MIN(id)"
+        ).fetchall()
+        found = []
+        for endpoint, calls, failed in rows:
+            middle = self.conn.execute(  # (the middle one, or the middle two, by latency)
+                "SELECT latency FROM llm_calls WHERE endpoint = ? AND error IS NULL "
+                "ORDER BY latency LIMIT ? OFFSET ?",
+                (endpoint, 2 - calls % 2, (calls - 1) // 2),
+            ).fetchall()
+            median = sum(r[0] for r in middle) / len(middle) if middle else None
+            found.append({"endpoint": endpoint, "calls": calls, "failed": failed, "median": median})
+        return found
+
     def ids(self) -> list[int]:
         """Every hypothesis id, in order."""
         return [row[0] for row in self.conn.execute("SELECT id FROM candidates ORDER BY id")]
 
+    @property
+    def trees(self) -> Trees:
+        """The hypotheses' trees, as the store keeps them."""
+        if self._trees is None:
+            self._trees = Trees(self.conn, self.meta().program_filename)
+        return self._trees
+
     def hypothesis(self, candidate_id: int) -> Row:
-        """One hypothesis in full: program, diff against its parent, outcome, and the model
-        call that proposed it (prompt, answer, tokens, latency, cost). KeyError when absent."""
+        """One hypothesis in full: program (`Tree.text`: a one-file tree's is its file's), its
+        files' paths, the diff against its parent (a unified diff per changed file), outcome,
+        and the model call that proposed it (prompt, answer, tokens, latency, cost). KeyError
+        when absent."""
         if not 0 <= candidate_id < 2**63:  # (no SQLite integer: no such hypothesis)
             raise KeyError(candidate_id)
         row = self.conn.execute(
@@ -204,20 +236,17 @@ class RunReader:
         if row is None:
             raise KeyError(candidate_id)
         found = _hypothesis_row(row, clip=None)
-        found["code"] = row["code"]
+        [tree] = self.trees.of_rows([row])
+        found["code"] = tree.text if tree is not None else None
+        found["files"] = list(tree.paths) if tree is not None else []
         found["output"] = row["output"]
         parent = None
-        if found["parents"]:
-            parent = self.conn.execute(
-                "SELECT id, code FROM candidates WHERE id = ?", (found["parents"][0],)
-            ).fetchone()
+        if found["parents"] and tree is not None:
+            with contextlib.suppress(KeyError):
+                parent = self.trees.tree(found["parents"][0])
         # An answer that did not apply made no program: no diff (against nothing, the whole
         # parent would read as deleted); the page shows what the model returned instead.
-        found["diff"] = (
-            diff(parent["code"], row["code"], parent["id"], candidate_id)
-            if parent and row["code"] is not None
-            else ""
-        )
+        found["diff"] = tree.diff(parent) if tree is not None and parent is not None else ""
         found["children"] = [
             r[0]
             for r in self.conn.execute(
@@ -286,18 +315,6 @@ def _clip(text: str, limit: int | None) -> str:
     if limit is None or len(text) <= limit:
         return text
     return text[: limit - 2] + " …"
-
-
-def diff(before: str | None, after: str | None, parent: int, child: int) -> str:
-    """The unified diff of a hypothesis's program against its parent's."""
-    return "".join(
-        difflib.unified_diff(
-            (before or "").splitlines(keepends=True),
-            (after or "").splitlines(keepends=True),
-            f"#{parent}",
-            f"#{child}",
-        )
-    )
 
 
 def status_text(meta: RunMeta, *, running: bool) -> str:

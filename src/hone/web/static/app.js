@@ -501,6 +501,26 @@ function renderModels(run) {
   const f = frame(box, { x: [0, Math.max(1, cs.length)], y: [0, total], xlabel: "model calls", xwhole: true, ylabel: "USD", label: "cost over calls", height: 220, yfmt: (t, step) => "$" + tickText(t, step) });
   if (cs.length) el("path", { class: "best-line cost-line", d: "M" + pts.map(([x, y]) => `${f.sx(x)},${f.sy(y)}`).join("L") }, f.svg);
 }
+function serverRows(run) {  // hone.web.data.RunReader.endpoints: per server, in the order first used
+  const table = new Map();
+  for (const c of calls(run)) {
+    if (!c.endpoint) continue;
+    const r = table.get(c.endpoint) || { endpoint: c.endpoint, calls: 0, failed: 0, latencies: [] };
+    if (c.error !== null) r.failed++; else { r.calls++; r.latencies.push(c.latency); }
+    table.set(c.endpoint, r);
+  }
+  for (const r of table.values()) {
+    const l = r.latencies.sort((a, b) => a - b), m = Math.floor((l.length - 1) / 2);
+    r.median = l.length ? (l.length % 2 ? l[m] : (l[m] + l[m + 1]) / 2) : null;
+  }
+  return [...table.values()];
+}
+function renderServers(run) {  // shown when the calls went to several servers
+  const rows = serverRows(run);
+  document.getElementById("servers").hidden = rows.length < 2;
+  document.querySelector("#server-table tbody").innerHTML = rows.map((r) => `<tr><td>${esc(r.endpoint)}</td><td class="num">${r.calls}</td><td class="num">${r.failed}</td>
+    <td class="num">${r.median === null ? "-" : r.median.toFixed(2) + " s"}</td></tr>`).join("");
+}
 function renderCompare() {
   const box = document.getElementById("compare-plot"), all = state.runs.map((r) => [r, summary(r)]);
   const series = all.map(([r, s]) => bestPath(r, s.hs, (h) => h.call ?? 0));
@@ -595,7 +615,7 @@ function render() {
   else if (state.view === "hypotheses") renderTable(run, s);
   else if (state.view === "lineage") renderLineage(run, s);
   else if (state.view === "strategy") renderStrategy(run, s);
-  else if (state.view === "models") renderModels(run);
+  else if (state.view === "models") { renderModels(run); renderServers(run); }
   else if (state.view === "compare") renderCompare();
 }
 let pending = false;
