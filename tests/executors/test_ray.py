@@ -244,13 +244,16 @@ def test_a_resource_only_one_node_has_runs_every_evaluation_there(
         total, free = ray.cluster_resources(), ray.available_resources()
         return {k: total[k] - free.get(k, 0.0) for k in ("CPU", "GPU", "memory", "left")}
 
+    # the GPU the evaluation may use, as it sees it (the node's one GPU is Ray's GPU 0)
+    gpu = "import os\ndef result():\n    return float(os.environ['CUDA_VISIBLE_DEVICES'])\n"
+
     async def go() -> tuple[str, dict[str, float], list[Verified]]:
         try:
             protections = await pool.ready()
             # (Ray's view of what is held follows the nodes' reports: wait for it)
             assert await until(lambda: held()["left"] == 1), held()
             results = await asyncio.gather(*(pool.verify(sleeper(i)) for i in range(3)))
-            return protections, held(), results
+            return protections, held(), [*results, await pool.verify(gpu)]
         finally:
             await pool.close()
 
@@ -258,7 +261,8 @@ def test_a_resource_only_one_node_has_runs_every_evaluation_there(
     assert "on Ray, 1 actors on 1 nodes" in protections
     assert holds == {"CPU": 1, "GPU": 0.5, "memory": 2**30, "left": 1}  # what the actor asked
     assert on_nodes(results) == {nodes.left}
-    assert [r.evaluation.score for r in results] == [0.5, 1.5, 2.5]
+    # its share of the GPU reached the evaluation through the sandbox's scrubbed environment
+    assert [r.evaluation.score for r in results] == [0.5, 1.5, 2.5, 0.5], results[-1]
 
 
 async def until(condition: Callable[[], bool], seconds: float = 30) -> bool:
@@ -359,3 +363,28 @@ def test_an_evaluation_whose_node_stops_answering_is_cut_at_its_timeout_and_trie
     lost, done = verified.attempts
     assert (lost.outcome, lost.reason, lost.node) == ("lost", "no answer in time", nodes.right)
     assert (done.outcome, done.node) == ("ok", nodes.right)  # (only right has "right")
+
+
+@pytest.mark.slow
+def test_a_folder_task_runs_on_the_cluster_over_its_program_folder(
+    nodes: Nodes, make_tree_task: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The program folder (the base a hypothesis's tree is laid over) reaches the nodes with
+    the task folder: a patched file and a new one the evaluator imports score there."""
+    diff = (
+        "A larger factor.\n\n```diff\n--- a/helper.py\n+++ b/helper.py\n@@ -2,3 +2,3 @@\n"
+        " def scale(x):\n     y = x\n-    return y * 2.0\n+    return y * 3.0\n```\n"
+    )
+    plugin = "A bonus.\n\n```python plugins/extra.py\ndef bonus():\n    return 7.0\n```\n"
+    task = Task.from_dir(make_tree_task()).configured(
+        budget=Budget(max_llm_calls=2, patience=None),
+        search={"hypotheses_per_round": 1},
+        evaluation={"executor": "ray", "ray_address": nodes.address, "timeout": 60},
+    )
+    result = hone.run(task, model=ScriptedModel([diff, plugin]), run_dir=tmp_path / "run")
+    assert [c.score for c in result.history] == [-8.0, -7.0, 0.0]  # value 2, 3, then 3 + 7
+    assert "on Ray, 4 actors on 2 nodes" in result.sandbox
+    with opened(result.run_dir) as store:
+        tries = store.attempts()
+    assert sorted(tries) == [c.id for c in result.history]
+    assert {t[-1].node for t in tries.values()} <= {nodes.left, nodes.right}
