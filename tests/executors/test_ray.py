@@ -120,6 +120,33 @@ def test_without_ray_the_error_names_the_install_command(monkeypatch, tmp_path: 
         asyncio.run(go())
 
 
+def test_a_lost_evaluation_waits_for_an_actor_on_another_node_where_there_is_one(
+    tmp_path: Path,
+) -> None:
+    """The other idle actor of a node that just lost one is likely dead too: an evaluation
+    tried again waits for an actor elsewhere, and takes one there only when no node else has
+    any (no Ray needed: the pool's own bookkeeping)."""
+    from hone.executors.ray import _Actor
+
+    root = task_folder(tmp_path / "task")
+    pool = RayPool(root, root / "evaluate.py", "program.py", EvaluationConfig())
+
+    async def go() -> tuple[bool, _Actor, _Actor]:
+        gone, busy = _Actor(None, node="spare"), _Actor(None, node="left")
+        pool._actors, pool._idle = [gone, busy], [gone]
+        taking = asyncio.ensure_future(pool._take(avoid={"spare"}))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        waited = not taking.done()  # the spare node's idle actor was not taken
+        pool._give(busy)  # an evaluation on the left node ends
+        taken = await taking
+        pool._actors, pool._idle = [gone], [gone]  # nowhere else: where it was lost
+        return waited, taken, await pool._take(avoid={"spare"})
+
+    waited, taken, only = asyncio.run(go())
+    assert waited and taken.node == "left" and only.node == "spare"
+
+
 @pytest.mark.slow
 def test_no_more_actors_than_cpus_and_a_bad_address_is_one_sentence(tmp_path: Path, caplog) -> None:
     root = task_folder(tmp_path / "task")
@@ -321,6 +348,33 @@ def test_a_worker_node_removed_mid_run_costs_only_its_evaluations(
             assert before[0].node == spare.node_id and last.node != spare.node_id, tries
     assert main(["show", str(result.run_dir)]) == 0
     assert "2 evaluations lost with their node and tried again" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_when_the_only_node_an_evaluation_fits_is_gone_the_pool_says_so_and_ends(
+    nodes: Nodes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No node joins in its place: the lost actor's slot is given up after its tries, and the
+    evaluation waiting for it ends with one sentence (the run stops; resume evaluates it)."""
+    doomed = nodes.cluster.add_node(num_cpus=1, resources={"doomed": 1})
+    nodes.cluster.wait_for_nodes()
+    root = task_folder(tmp_path / "task")
+    config = EvaluationConfig(timeout=30, resources={"doomed": 1})
+    pool = RayPool(root, root / "evaluate.py", "program.py", config, address=nodes.address)
+
+    async def go() -> None:
+        try:
+            await pool.ready()
+            # (a node joining within 1 s would take the slot again; none will)
+            monkeypatch.setattr(hone.executors.ray, "_START_SECONDS", 1.0)
+            monkeypatch.setattr(hone.executors.ray, "_RESTARTS", 1)
+            nodes.cluster.remove_node(doomed)
+            await pool.verify(sleeper(1))
+        finally:
+            await pool.close()
+
+    with pytest.raises(ConfigError, match="every Ray actor was lost and none could be started"):
+        asyncio.run(go())
 
 
 @pytest.mark.slow

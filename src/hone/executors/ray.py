@@ -255,8 +255,17 @@ class RayPool:
             return dataclasses.replace(verified, attempts=tuple(attempts))
 
     async def _take(self, avoid: set[str]) -> _Actor:
-        """The next idle actor, one on a node outside `avoid` if any is idle."""
-        while not self._idle:
+        """The next idle actor on a node outside `avoid` (the nodes an evaluation was lost on:
+        their other actors are likely gone too), waiting for one while any actor may be
+        elsewhere (a restarted one's node is not known until it is up); one inside `avoid`
+        only when no actor is anywhere else."""
+        while True:
+            actor = next((a for a in self._idle if a.node not in avoid), None)
+            if actor is None and self._idle and all(a.node in avoid for a in self._actors):
+                actor = self._idle[0]
+            if actor is not None:
+                self._idle.remove(actor)
+                return actor
             if not self._actors:
                 raise ConfigError(
                     "every Ray actor was lost and none could be started again; check the "
@@ -264,9 +273,6 @@ class RayPool:
                 )
             self._freed.clear()
             await self._freed.wait()
-        actor = next((a for a in self._idle if a.node not in avoid), self._idle[0])
-        self._idle.remove(actor)
-        return actor
 
     def _give(self, actor: _Actor) -> None:
         if actor in self._actors:
@@ -285,11 +291,12 @@ class RayPool:
         task.add_done_callback(self._restarts.discard)
 
     async def _bring_up(self, actor: _Actor) -> None:
-        """Wait for a new actor (Ray places it where there is room, now or once a node joins);
-        a few tries, then its slot is given up."""
+        """Wait for a new actor (Ray places it where there is room, now or once a node joins
+        within `_START_SECONDS`); a few tries, then its slot is given up (so that a run whose
+        nodes are all gone ends, rather than waiting for ever)."""
         for tries in range(1, _RESTARTS + 1):
             try:
-                await self._up(actor)
+                await asyncio.wait_for(self._up(actor), _START_SECONDS)
             except Exception as exc:  # (in the background: said, never raised)
                 log.warning("a Ray actor did not start again (%s)", type(exc).__name__)
                 with contextlib.suppress(Exception):
