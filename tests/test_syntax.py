@@ -57,3 +57,17 @@ def test_threads_parsing_at_once_all_get_their_module() -> None:
     for thread in threads:
         thread.join()
     assert results == [300] * 80
+
+
+def test_every_parse_of_hones_goes_through_it() -> None:
+    from pathlib import Path
+
+    import hone
+
+    package = Path(hone.__file__).parent
+    direct = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if "ast.parse(" in path.read_text(encoding="utf-8") and path.name != "syntax.py"
+    ]
+    assert direct == []
