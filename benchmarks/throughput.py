@@ -53,7 +53,6 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import threading
 import time
@@ -242,6 +241,34 @@ def make_task(root: Path, sleep: float) -> Path:
 
 # -- one run --------------------------------------------------------------------------------
 
+# `hone run` with a watcher on its event loop: a task that asks to wake every 10 ms and keeps
+# how late it woke (the longest time the loop's own work kept every call in flight waiting);
+# written to the file named first, as (wall time, seconds late) pairs.
+LAG_WATCH = """\
+import asyncio, atexit, json, sys, time
+out = sys.argv.pop(1)
+late = []
+async def watch():
+    while True:
+        t = time.perf_counter()
+        await asyncio.sleep(0.01)
+        late.append((time.time(), time.perf_counter() - t - 0.01))
+run = asyncio.runners.Runner.run
+def watched(self, coro, *, context=None):
+    async def both():
+        watcher = asyncio.ensure_future(watch())
+        try:
+            return await coro
+        finally:
+            watcher.cancel()
+    return run(self, both(), context=context)
+asyncio.runners.Runner.run = watched
+atexit.register(lambda: open(out, "w").write(json.dumps(late)))
+sys.argv[0] = "hone"
+from hone.cli import entrypoint
+entrypoint()
+"""
+
 
 @dataclass
 class Run:
@@ -254,6 +281,8 @@ class Run:
     rss_growth_mb: float  # from the end of the run's first quarter to its last sample
     served_at_once: int  # the most requests the model served at once
     waiting_at_once: int
+    lag_p99_ms: float = float("nan")  # the event loop's lateness, steady part of the run
+    lag_max_ms: float = float("nan")
 
 
 def steady_rate(ends: list[float]) -> float:
@@ -310,11 +339,8 @@ def hone_run(
     one_core: bool = False,
 ) -> Run:
     """`hone run` as a subprocess (this Python's hone, or `python`'s), measured."""
-    if python is None:
-        hone = Path(sysconfig.get_path("scripts")) / "hone"
-        command = [str(hone)] if hone.is_file() else [sys.executable, "-m", "hone"]
-    else:
-        command = [python, "-m", "hone"]
+    lags = run_dir.with_name(run_dir.name + ".lag.json")
+    command = [python or sys.executable, "-c", LAG_WATCH, str(lags)]
     if one_core:
         command = ["taskset", "-c", "0", *command]
     command += ["run", str(task), "--model", "openai:bench", "--base-url", model.url]
@@ -327,7 +353,14 @@ def hone_run(
     with contextlib.closing(sqlite3.connect(run_dir / "hone.db")) as db:
         rows = db.execute("SELECT metrics FROM candidates WHERE round > 0").fetchall()
     ends = sorted(json.loads(m)["ended"] for (m,) in rows if m and "ended" in json.loads(m))
-    return _measured(ends, launched, samples, model)
+    run = _measured(ends, launched, samples, model)
+    if ends and lags.is_file():
+        lo, hi = ends[len(ends) // 10], ends[-1 - len(ends) // 10]
+        late = sorted(x for at, x in json.loads(lags.read_text()) if lo <= at <= hi)
+        if late:
+            run.lag_p99_ms = 1000 * late[int(0.99 * (len(late) - 1))]
+            run.lag_max_ms = 1000 * late[-1]
+    return run
 
 
 def _measured(ends: list[float], launched: float, samples: list, model: Model) -> Run:
@@ -450,12 +483,13 @@ def throughput(
         installs.append(("baseline", args.baseline_python))
     print(
         f"\nthroughput: model {args.latency:g} s per answer (SLOTS at once), evaluations "
-        f"{args.eval:g} s; --hypotheses 2 x (SLOTS + WORKERS), no --max-in-flight; {repeat} run(s) each, medians"
+        f"{args.eval:g} s; --hypotheses 2 x (SLOTS + WORKERS), "
+        f"no --max-in-flight; {repeat} run(s) each, medians"
     )
     head = (
         f"{'hone':10s} {'slots':>5s} {'workers':>7s} {'hyp':>5s} {'hyp/s':>6s} {'ideal':>6s}"
         f" {'% ideal':>8s} {'runs (% ideal)':>20s} {'end-to-end':>10s} {'peak RSS':>9s}"
-        f" {'RSS growth':>10s} {'served at once':>14s}"
+        f" {'RSS growth':>10s} {'served at once':>14s} {'loop late p99/max':>17s}"
     )
     print(head)
     print("-" * len(head))
@@ -488,6 +522,7 @@ def throughput(
                 f" {_med([r.peak_rss_mb for r in runs]):6.0f} MB"
                 f" {_med([r.rss_growth_mb for r in runs]):+7.1f} MB"
                 f" {max(r.served_at_once for r in runs):14d}"
+                f" {_med([r.lag_p99_ms for r in runs]):8.0f}/{_med([r.lag_max_ms for r in runs]):.0f} ms"
             )
             if name == "this hone":
                 targets.append(
@@ -501,7 +536,8 @@ def throughput(
     print(
         "(% ideal: steady rate between the 10th and 90th percentile of evaluation ends; "
         "end-to-end: from launch, start-up and the first answer's latency included; RSS: "
-        "hone's main process)"
+        "hone's main process; loop late: how late a 10 ms timer on hone's event loop woke, "
+        "i.e. how long the loop's own work held back every call in flight)"
     )
     return targets
 
