@@ -1,8 +1,8 @@
 """Many hypotheses in flight: does hone keep a pool of model slots and its workers busy, and how
 fast can it go at all, beside OpenEvolve?
 
-Run ``python benchmarks/throughput.py`` (about 5 minutes on 2 loaded cores) or ``--quick`` (one
-repeat of smaller runs, about 1.5 minutes). Everything is set up in a temporary directory:
+Run ``python benchmarks/throughput.py`` (about 6 minutes on 2 loaded cores) or ``--quick`` (one
+repeat of smaller runs, about 2 minutes). Everything is set up in a temporary directory:
 
 * a model server on 127.0.0.1, in its own process (so its CPU is not hone's), that answers
   ``POST /v1/chat/completions`` with a whole program in a ```python block (a numeric literal
@@ -12,25 +12,35 @@ repeat of smaller runs, about 1.5 minutes). Everything is set up in a temporary 
   printed) and stops with the benchmark, or by itself if the benchmark dies;
 * a task folder whose evaluator sleeps 0.5 s (``--eval``) and reports when it returned.
 
-Throughput. For (slots, workers) = (8, 4), (32, 16), (64, 16): ``hone run --max-in-flight
-SLOTS --workers WORKERS --hypotheses SLOTS + 2 * WORKERS``. A hypothesis holds its place in
-flight through its model call and its evaluation, so by Little's law the run needs at least
-rate x (latency + evaluation) in flight; the extra 2 x workers covers the queue for a worker.
+Throughput. For (slots, workers) = (8, 4), (32, 16), (64, 16): ``hone run --workers WORKERS
+--hypotheses 2 x (SLOTS + WORKERS)``, no ``--max-in-flight``: the server queues what its slots
+cannot take, as vLLM and llama.cpp do, so a slot never waits for hone's next request. A
+hypothesis holds its place in flight through its model call and its evaluation, so by Little's
+law the run needs at least rate x (latency + evaluation) in flight; the rest covers the queues.
 The rate is the steady one: evaluations ended per second between the 10th and the 90th
 percentile of the evaluators' own end times (the first answer comes only after one latency and
 the last evaluations drain; both are start and end, not throughput). It is given as a
-percentage of the ideal ``min(slots / latency, workers / evaluation)``. The peak resident
-memory of hone's main process, sampled every 0.2 s, and its growth from the first quarter of
-the run to its end show whether memory stays flat as hypotheses pile up.
+percentage of the ideal ``min(slots / latency, workers / evaluation)``. Beside it: the peak
+resident memory of hone's main process, sampled every 0.2 s, and its growth from the first
+quarter of the run to its end (the population hone keeps in memory grows by a few KB a
+hypothesis; what is in flight should not show); the most requests the server answered at once;
+and how late a 10 ms timer on hone's event loop woke (p99 and most, in the steady part): how
+long the loop's own work, or the process waiting for a CPU, held back every call in flight.
+hone runs under a small wrapper (``LAG_WATCH``) that starts that timer, then hone's entry point.
 
 Ceiling. The same loop with an instant model (no latency, no slot limit) and an instant
 evaluator, on one core (``taskset -c 0``, the model server included, as every process the
-run starts): hypotheses per second, steady as above. OpenEvolve 0.4.0 runs the same task
-against the same server on the same core, driven by ``../shared/peer-bench``'s runner (its
-``config.yaml`` and evaluator adapter; full rewrites), its evaluator logging each end time;
-its ceiling is measured the same way. OpenEvolve comes from ``--oe-venv`` (default
-``$BENCH_OE_VENV``, else ``~/.cache/hone-bench/venvs/openevolve-0.4.0``); without it that
-column is left out and its target is printed as missed.
+run starts), in two run sizes (``--ceiling-calls`` and a quarter of it). Two figures: the
+steady rate of the larger run on that core, shared with whatever else the machine runs; and
+hypotheses per CPU second of the run's whole process tree (workers and candidates included,
+start-up excluded: the larger run's CPU less the smaller's, over the hypotheses between them),
+which is the ceiling on a core of one's own and the figure the target compares. OpenEvolve
+0.4.0 runs the same task against the same server on the same core, driven by
+``../shared/peer-bench``'s runner (its ``config.yaml`` and evaluator adapter; full rewrites),
+its evaluator logging each end time; its ceiling is measured the same way. OpenEvolve comes
+from ``--oe-venv`` (default ``$BENCH_OE_VENV``, else
+``~/.cache/hone-bench/venvs/openevolve-0.4.0``); without it that column is left out and its
+target is printed as missed.
 
 ``--baseline-python PY`` runs the throughput rows a second time with another installation of
 hone (its Python, e.g. an older checkout's venv), interleaved with this one's, for before and
@@ -448,10 +458,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="one repeat of smaller runs")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=20.0, help="steady seconds per run")
+    parser.add_argument("--seconds", type=float, default=15.0, help="steady seconds per run")
     parser.add_argument("--latency", type=float, default=1.0, help="model answer, seconds")
     parser.add_argument("--eval", type=float, default=0.5, help="evaluation, seconds")
-    parser.add_argument("--ceiling-calls", type=int, default=400)
+    parser.add_argument("--ceiling-calls", type=int, default=300)
     parser.add_argument("--oe-venv", help="OpenEvolve 0.4.0's venv (default $BENCH_OE_VENV)")
     parser.add_argument("--baseline-python", help="another hone's Python, run interleaved")
     parser.add_argument("--only", choices=("throughput", "ceiling"), help="one part only")
