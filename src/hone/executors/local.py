@@ -44,6 +44,12 @@ def _future() -> asyncio.Future[Any]:
     return asyncio.get_running_loop().create_future()
 
 
+def _answered(job: _Job) -> bool:
+    """True when `job`'s worker replied (whatever its asker's wait said)."""
+    reply = job.reply
+    return reply.done() and not reply.cancelled() and reply.exception() is None
+
+
 class _Worker:
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
@@ -188,8 +194,9 @@ class ProcessPool:
             if job is not None and not job.reply.done():
                 try:
                     job.reply.set_result(json.loads(line))
-                except ValueError as exc:
+                except ValueError as exc:  # its state unknown: its asker replaces it
                     job.reply.set_exception(exc)
+                    return
             if worker in self._all:
                 self._free(worker)
 
@@ -259,14 +266,19 @@ class ProcessPool:
             # hone's own time only: a SIGSTOP of hone while the worker answers is no timeout
             reply = await within(asyncio.shield(job.reply), timeout + _GRACE)
         except (ConnectionError, TimeoutError, BrokenPipeError, ValueError) as exc:
-            job.reply.cancel()  # (what the killed worker leaves is nobody's)
-            await self._replace(worker)
-            return Verified(Evaluation.failed("killed", f"the evaluation worker failed ({exc!r})"))
+            if not _answered(job):
+                job.reply.cancel()  # (what the killed worker leaves is nobody's)
+                await self._replace(worker)
+                return Verified(
+                    Evaluation.failed("killed", f"the evaluation worker failed ({exc!r})")
+                )
+            reply = job.reply.result()  # (it came as the wait ran out: the worker is free)
         except BaseException:
             # Cancelled mid-evaluation (Ctrl-C): the worker's state is unknown, replace it.
-            job.reply.cancel()
-            await worker.kill()
-            self._remove(worker)
+            if not _answered(job):
+                job.reply.cancel()
+                self._remove(worker)
+                await worker.kill()
             raise
         evaluation = Evaluation.from_json(reply["evaluation"])
         output = reply.get("output", "")
@@ -304,23 +316,27 @@ class ProcessPool:
             if worker.proc.stdin is not None:
                 with contextlib.suppress(Exception):
                     worker.proc.stdin.close()
-            await worker.kill()
             self._remove(worker)
+            await worker.kill()
         self._all.clear()
 
     async def _replace(self, worker: _Worker) -> None:
         """Kill a worker that failed and start another in its place."""
-        await worker.kill()
         self._remove(worker)
+        await worker.kill()
         self._free(await self._spawn())
 
     def _remove(self, worker: _Worker) -> None:
+        """`worker` takes no more evaluations; the one it was doing fails."""
         if worker in self._all:
             self._all.remove(worker)
         with contextlib.suppress(ValueError):
             self._idle.remove(worker)
         if worker.reader is not None:
             worker.reader.cancel()
+        job, worker.job = worker.job, None
+        if job is not None and not job.reply.done():
+            job.reply.set_exception(ConnectionError("the evaluation worker was stopped"))
 
 
 def precompile() -> None:
