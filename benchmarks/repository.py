@@ -24,9 +24,10 @@ materialisation per candidate (target 20 ms, and the 2,000-file figure within 2x
     run's hypotheses of laying the files the executor sends for each (`local.request_files`)
     over the repository (`materialise`, the strategy the worker picks, over the layer of the
     folders a worker makes once for a candidate of a user of its own, `Base.with_folders`) and
-    removing it again (the sizes in turn, so that a passing load weighs on both alike).
-    Measured again on a 2,000-file repository of the same 20 MB (10 KB modules), the trees
-    built by the same kind of edits.
+    removing it again (the cases in turn, so that a passing load weighs on all alike). The
+    sizes are compared on trees made the same way (`synthetic_trees`: 200 of them, each 1 to
+    3 modules changed over a random earlier one) over this repository and over a 2,000-file
+    one of the same 20 MB (10 KB modules).
 framework CPU per hypothesis (target 2x the one-file task's)
     The CPU of hone's own process (``time.process_time``: every thread, none of the evaluation
     workers or the candidates), from the first model call to the end of the run, per
@@ -363,7 +364,7 @@ def synthetic_trees(task_dir: Path, files: int, count: int) -> list[Any]:
     return trees[1:]
 
 
-def materialise_ms(bases: dict[int, tuple[Path, Any, list[Any]]]) -> dict[int, dict[str, Any]]:
+def materialise_ms(bases: dict[str, tuple[Path, Any, list[Any]]]) -> dict[str, dict[str, Any]]:
     """Median ms per candidate to lay and remove each tree (as the executor sends it) over its
     repository, in a child isolated as a worker is; per size."""
     read, write = os.pipe()
@@ -388,10 +389,10 @@ def materialise_ms(bases: dict[int, tuple[Path, Any, list[Any]]]) -> dict[int, d
     found = json.loads(b"".join(chunks))
     if "error" in found:
         raise RuntimeError(f"measuring materialisation failed: {found['error']}")
-    return {int(k): v for k, v in found.items()}
+    return dict(found)
 
 
-def _measure_isolated(bases: dict[int, tuple[Path, Any, list[Any]]]) -> dict[int, Any]:
+def _measure_isolated(bases: dict[str, tuple[Path, Any, list[Any]]]) -> dict[str, Any]:
     try:
         from hone.executors.local import request_files
     except ImportError:  # (a hone before it: requests carried the whole tree)
@@ -410,9 +411,9 @@ def _measure_isolated(bases: dict[int, tuple[Path, Any, list[Any]]]) -> dict[int
     if owner is not None and hasattr(Base, "with_folders"):  # as the worker does
         for files, base in scanned.items():
             scanned[files] = base.with_folders(owner, Path(tempfile.mkdtemp(prefix="hone-f-")))
-    times: dict[int, list[float]] = {files: [] for files in bases}
-    sent: dict[int, list[int]] = {files: [] for files in bases}
-    used: dict[int, str] = {}
+    times: dict[str, list[float]] = {name: [] for name in bases}
+    sent: dict[str, list[int]] = {name: [] for name in bases}
+    used: dict[str, str] = {}
     # The sizes in turn, candidate by candidate: a load that comes and goes on a shared
     # machine then weighs on both alike.
     for i in range(max(len(trees) for _, _, trees in bases.values())):
@@ -422,13 +423,13 @@ def _measure_isolated(bases: dict[int, tuple[Path, Any, list[Any]]]) -> dict[int
             payload = request_files(trees[i], start)
             began = time.perf_counter()
             laid = materialise(
-                payload, scanned[files], scratch / f"c{files}-{i}", owner=protections.user_id
+                payload, scanned[files], scratch / f"c{len(used)}-{i}", owner=protections.user_id
             )
             laid.remove()
             times[files].append(1000 * (time.perf_counter() - began))
             sent[files].append(sum(len(t) for t in payload.values()))
             used[files] = laid.strategy
-    figures: dict[int, Any] = {
+    figures: dict[str, Any] = {
         files: {
             "ms": statistics.median(times[files]),
             "sent_bytes": statistics.median(sent[files]),
@@ -492,18 +493,34 @@ def main() -> None:
         )
         from hone.task import Task
 
+        small_start, large_start = Task.from_dir(repo).tree, Task.from_dir(big).tree
+        # The run's own trees; then, to compare the sizes alike, trees made the same way over
+        # each repository.
         bases = {
-            small: (repo / "repo", Task.from_dir(repo).tree, stored_trees(where / "run-repo")),
-            large: (big / "repo", Task.from_dir(big).tree, synthetic_trees(big, large, hypotheses)),
+            f"{small:,} files, the run's trees": (
+                repo / "repo",
+                small_start,
+                stored_trees(where / "run-repo"),
+            ),
+            f"{small:,} files": (
+                repo / "repo",
+                small_start,
+                synthetic_trees(repo, small, hypotheses),
+            ),
+            f"{large:,} files": (
+                big / "repo",
+                large_start,
+                synthetic_trees(big, large, hypotheses),
+            ),
         }
         laid = materialise_ms(bases)
-        for files, figures in laid.items():
+        for name, figures in laid.items():
             print(
-                f"materialise, {files:,} files: {figures['ms']:.2f} ms per candidate (median "
-                f"of {len(bases[files][2])}, {figures['strategy']}, "
+                f"materialise, {name}: {figures['ms']:.2f} ms per candidate (median of "
+                f"{len(bases[name][2])}, {figures['strategy']}, "
                 f"{figures['sent_bytes'] / 1000:,.0f} KB sent)"
             )
-        print(f"worker: {laid[small]['protections']}")
+        print(f"worker: {next(iter(laid.values()))['protections']}")
         used = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
         cpu_s = sum(u.ru_utime + u.ru_stime for u in used)
         print(f"({time.perf_counter() - began:.0f} s in all, {cpu_s:.0f} s of CPU)")
@@ -511,7 +528,7 @@ def main() -> None:
         shutil.rmtree(where, ignore_errors=True)
     ratio = cpu["repository"]["per_hypothesis_ms"] / cpu["one file"]["per_hypothesis_ms"]
     worst = max(f["ms"] for f in laid.values())
-    grows = laid[large]["ms"] / laid[small]["ms"]
+    grows = laid[f"{large:,} files"]["ms"] / laid[f"{small:,} files"]["ms"]
     lines = [
         verdict("store_growth_bytes", growth["beyond"], STORE_GOAL,
                 f"{growth['beyond']:,.0f}", f"{STORE_GOAL:,}"),
