@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hone.awake import within
+from hone.compat import Entry
 from hone.evaluation import Evaluation
 from hone.exceptions import TaskError
 from hone.executors import Verified
@@ -82,14 +83,20 @@ class ProcessPool:
         config: EvaluationConfig,
         objective: Objective = "maximize",
         base: Path | None = None,
+        *,
+        checks: tuple[Entry, ...] = (),
     ) -> None:
         self._evaluator = evaluator
+        # the checks of new bests this pool runs (hone.trust), with the held-out data shown;
+        # none: a search's pool, which hides it
+        self.checks = checks
         self._objective = objective
         self._program_filename = program_filename
         self._base = base.resolve() if base is not None else None
         self._config = config
         # (a run's are absolute already: hone.session checked them; here for a pool made alone)
         self._read_only = [visible.resolve(p, evaluator.parent) for p in config.read_only]
+        self._holdout = [visible.resolve(p, evaluator.parent) for p in config.holdout]
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self._all: list[_Worker] = []
         self._started: asyncio.Task[None] | None = None
@@ -143,7 +150,11 @@ class ProcessPool:
         if "fatal" in message:
             await worker.kill()
             fatal = str(message["fatal"])
-            fix = visible.hint(fatal, self._shown()) or "fix the evaluator and run again"
+            fix = (
+                message.get("fix")
+                or visible.hint(fatal, self._shown())
+                or "fix the evaluator and run again"
+            )
             raise TaskError(f"{fatal}; {fix}")
         self.protections = str(message.get("protections", ""))
         return worker
@@ -164,7 +175,12 @@ class ProcessPool:
             "tmp_bytes": c.tmp_mb << 20,
             "network": c.network,
             "thresholds": list(c.cascade_thresholds),
-            "read_only": list(self._read_only),
+            "read_only": [*self._read_only, *(self._holdout if self.checks else ())],
+            "hidden": [] if self.checks else list(self._holdout),
+            "checks": bool(self.checks),
+            "validator": (
+                visible.resolve(c.validator, self._evaluator.parent) if c.validator else ""
+            ),
             "objective": self._objective,
             "contract": c.contract,
             "cascade": c.cascade,
@@ -174,8 +190,9 @@ class ProcessPool:
             "base": str(self._base) if self._base is not None else None,
         }
 
-    async def verify(self, program: Tree | str) -> Verified:
-        """Evaluate one program (a tree, or a one-file task's text); every failure of the
+    async def verify(self, program: Tree | str, entry: Entry = "evaluate") -> Verified:
+        """Evaluate one program (a tree, or a one-file task's text), or run one of the
+        evaluator's checks on it (`entry`, a pool made with `checks`); every failure of the
         candidate comes back as an Evaluation."""
         if isinstance(program, str):
             program = Tree.one(self._program_filename, program)
@@ -190,6 +207,7 @@ class ProcessPool:
             reply = await worker.request(
                 {
                     "files": dict(program),
+                    "entry": entry,
                     "timeout": timeout,
                     "max_output": self._config.max_output_bytes,
                 },
@@ -268,4 +286,18 @@ def make(task: Task) -> ProcessPool:
     """Worker processes on this machine for the task's evaluator."""
     return ProcessPool(
         task.evaluator, task.program_filename, task.evaluation, task.objective, task.spec.base
+    )
+
+
+def make_checker(task: Task, checks: tuple[Entry, ...]) -> ProcessPool:
+    """One worker process on this machine for the checks of new bests (`hone.trust`), which
+    sees the held-out data."""
+    config = task.evaluation.merged(workers=1)
+    return ProcessPool(
+        task.evaluator,
+        task.program_filename,
+        config,
+        task.objective,
+        task.spec.base,
+        checks=checks,
     )

@@ -500,6 +500,19 @@ def _private_filesystem(keep: list[str], read_only: list[str], tmp_bytes: int) -
                 _kept_mounts.add((st.st_dev, st.st_ino))
 
 
+def hide(paths: Iterable[str]) -> None:
+    """Cover each path (in this mount namespace: the worker's, before any candidate runs)
+    with nothing readable: a folder with an empty read-only tmpfs, a file with a device
+    node that cannot be opened. A candidate of a user of its own cannot undo a mount."""
+    for path in paths:
+        target = os.path.realpath(path)
+        if os.path.isdir(target):
+            flags = _MS_NOSUID | _MS_NODEV | _MS_RDONLY
+            _mount("tmpfs", target, "tmpfs", flags, "size=4k,mode=755")
+        elif os.path.exists(target):
+            bind_read_only(os.devnull, target)  # (nodev: opening it is refused)
+
+
 def _mount_point(path: str, folder: bool) -> None:
     """Make `path` something to mount on: a directory (`folder`), or an empty file."""
     if folder:
