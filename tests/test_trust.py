@@ -243,3 +243,170 @@ def test_an_older_store_gains_the_columns_and_the_findings_table(tmp_path: Path)
     store.add_finding(first.id, "verify_strict", False, "overlaps")
     assert (store.candidate(1).holdout, store.candidate(1).verified) == (4.5, False)
     store.close()
+
+
+CLOCK = "```python\ndef f():\n    import time\n    return 10.0 + (time.time_ns() % 997) / 1e4\n```"
+RANDOM = "```python\ndef f():\n    import os\n    return 10.0 + os.urandom(1)[0] / 1e4\n```"
+
+
+@pytest.mark.parametrize("planted", [CLOCK, RANDOM], ids=["clock", "random"])
+def test_a_score_that_depends_on_the_clock_or_a_random_seed_fails_the_reproduction(
+    make_task, tmp_path: Path, planted: str
+) -> None:
+    root = make_task("[evaluation]\nnoise = 0.0\nworkers = 1\n")
+    events: list[Event] = []
+    result = hone.run(
+        task_of(root),
+        model=ScriptedModel([planted]),
+        run_dir=tmp_path / "run",
+        budget=hone.Budget(max_llm_calls=1),
+        on_event=events.append,
+    )
+    start, cheat = result.history
+    assert cheat.score is not None and cheat.score > start.score  # the best in search
+    assert (start.verified, cheat.verified) == (True, False)
+    assert result.best is not None and result.best.id == start.id
+    [found] = [e for e in events if isinstance(e, Finding)]
+    assert (found.candidate.id, found.check) == (2, "reproduce")
+    assert found.text.startswith(f"score {cheat.score:.6g} then ")
+    assert found.text.endswith(" in a fresh sandbox (noise 0)")
+    with opened(tmp_path / "run") as store:
+        kept = [(r["candidate_id"], r["check_name"], r["passed"]) for r in store.findings()]
+    assert kept == [(1, "reproduce", 1), (2, "reproduce", 0)]
+
+
+# the instance is x = 3 + HONE_EVAL_SEED (0 in the search); the answer is 2x
+SEEDED = """\
+import os
+from hone.evaluation import load_program
+
+
+def evaluate(program_path):
+    x = 3 + int(os.environ["HONE_EVAL_SEED"])
+    return -abs(load_program(program_path).f(x) - 2 * x)
+"""
+OFF_BY_ONE = "def f(x):\n    return 2 * x - 1\n"  # -1 on every instance
+
+
+def test_a_program_that_knows_the_search_instance_fails_the_perturbation(
+    make_task, tmp_path: Path
+) -> None:
+    root = make_task("[evaluation]\nperturb = true\nworkers = 1\n", OFF_BY_ONE, SEEDED)
+    memorised = "```python\ndef f(x):\n    return 6 if x == 3 else 0\n```"
+    general = "```python\ndef f(x):\n    return x + x\n```"
+    result = hone.run(
+        task_of(root),
+        model=ScriptedModel([memorised, general]),
+        run_dir=tmp_path / "run",
+        budget=hone.Budget(max_llm_calls=2),
+    )
+    assert [(c.score, c.verified) for c in result.history] == [
+        (-1.0, True),
+        (0.0, False),  # 0 on x = 3, -10 on x = 5 (HONE_EVAL_SEED=2)
+        (0.0, None),  # as good in search: no new best, not probed
+    ]
+    with opened(tmp_path / "run") as store:
+        [row] = [r for r in store.findings() if not r["passed"]]
+    assert row["text"] == "score 0 then -10 with HONE_EVAL_SEED=2 (noise 0)"
+    assert result.best is not None and result.best.id == 3  # the general one: no probe failed
+
+
+def test_a_score_outside_the_declared_range_is_no_record(make_task, tmp_path: Path) -> None:
+    verifier = FunctionVerifier(lambda code: -abs(value_of(code) - 10))
+    task = task_of(make_task()).configured(evaluation={"score_range": [-100, -1]})
+    result = hone.run(
+        task,
+        model=ScriptedModel([block(7.0), block(10.0)]),
+        run_dir=tmp_path / "run",
+        budget=hone.Budget(max_llm_calls=2),
+        verifier=verifier,
+    )
+    assert [c.verified for c in result.history] == [True, True, False]
+    assert result.best is not None and result.best.id == 2
+    with opened(tmp_path / "run") as store:
+        assert store.findings(3)[0]["text"] == "score 0 outside the declared range [-100, -1]"
+
+
+# Bin packing in miniature: pack(items) -> bins of item indices, capacity 10; score: -bins.
+# The search's instance is in the evaluator, the held-out one only in holdout/.
+PACKING = """\
+import json, os
+from hone.evaluation import load_program
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TRAINING = [[4, 4, 4, 6, 6, 6]]
+
+
+def score(program_path, instances):
+    pack, bins = load_program(program_path).pack, 0
+    for items in instances:
+        packed = pack(list(items))
+        assert sorted(i for b in packed for i in b) == list(range(len(items))), "not a packing"
+        assert all(sum(items[i] for i in b) <= 10 for b in packed), "a bin overflows"
+        bins += len(packed)
+    return -bins
+
+
+def evaluate(program_path):
+    return score(program_path, TRAINING)
+
+
+def validate(program_path):
+    with open(os.path.join(HERE, "holdout", "instances.json")) as f:
+        return score(program_path, json.load(f))
+"""
+FIRST_FIT = """\
+# EVOLVE-BLOCK-START
+def pack(items):
+    bins, room = [], []
+    for i, size in enumerate(items):
+        for b, left in enumerate(room):
+            if size <= left:
+                bins[b].append(i)
+                room[b] -= size
+                break
+        else:
+            bins.append([i])
+            room.append(10 - size)
+    return bins
+# EVOLVE-BLOCK-END
+"""
+MEMORISED = """```python
+BEST = {(4, 4, 4, 6, 6, 6): [[0, 3], [1, 4], [2, 5]]}  # the training instance, solved
+
+
+def pack(items):
+    return BEST.get(tuple(items)) or [[i] for i in range(len(items))]
+```"""
+
+
+def test_a_program_that_memorises_the_training_instances_is_flagged_as_overfitting(
+    make_task, tmp_path: Path
+) -> None:
+    root = make_task('[evaluation]\nholdout = ["holdout"]\n', FIRST_FIT, PACKING)
+    (root / "holdout").mkdir()
+    (root / "holdout" / "instances.json").write_text("[[5, 5, 3, 7, 3, 7]]")
+    events: list[Event] = []
+    result = hone.run(
+        task_of(root),
+        model=ScriptedModel([MEMORISED]),
+        run_dir=tmp_path / "run",
+        budget=hone.Budget(max_llm_calls=1),
+        on_event=events.append,
+    )
+    first_fit, memorised = result.history
+    assert (first_fit.score, first_fit.holdout) == (-4.0, -3.0)
+    assert (memorised.score, memorised.holdout) == (-3.0, -6.0)  # best in search, not held-out
+    [found] = [e for e in events if isinstance(e, Finding)]
+    assert found.text == (
+        "the search may be overfitting: #2 beats #1 in search (-3 against -4) but not on "
+        "held-out (-6 against -3)"
+    )
+    task = task_of(root).configured(evaluation={"select": "holdout"})
+    held = hone.run(
+        task,
+        model=ScriptedModel([MEMORISED]),
+        run_dir=tmp_path / "again",
+        budget=hone.Budget(max_llm_calls=1),
+    )
+    assert held.best is not None and held.best.code == first_fit.code  # --select holdout

@@ -21,7 +21,7 @@ from pathlib import Path
 from hone.budget import Budget, StopReason, Usage, may_call
 from hone.events import Event, EventHandler, NewBest, RunStarted, Stopped
 from hone.exceptions import ConfigError, HoneError, RunDirError, UserError
-from hone.executors import Executor, make_executor
+from hone.executors import Executor, Verified, Verifier, make_executor
 from hone.export import MlflowExport
 from hone.loop import Loop
 from hone.meta import RunMeta, RunStatus
@@ -43,7 +43,7 @@ from hone.store import Store
 from hone.strategies import Strategy, make_strategy
 from hone.task import Task
 from hone.tree import Tree
-from hone.trust import Checker, Trust, answer, defined_checks
+from hone.trust import Checker, Fresh, Probes, Trust, answer, defined_checks
 from hone.tuning import Tuner
 
 log = logging.getLogger("hone")
@@ -85,6 +85,7 @@ class Session:
     export: MlflowExport | None = None  # gets every event; closed after the store
     checker: Checker | None = None  # runs the checks of new bests (None: the task's, if any)
     checker_made: bool = False  # the checker is the session's own (closed with it)
+    executor_made: bool = False  # the executor is the task's, not one passed in
     clock: Callable[[], float] = time.monotonic  # for budgets and deadlines
     wall: Callable[[], float] = time.time  # for the times stored
 
@@ -101,7 +102,7 @@ class Session:
             if self.checker is None:
                 self.checker = self._checker()
             if self.executor is None:
-                self.executor = make_executor(task)
+                self.executor, self.executor_made = make_executor(task), True
             self.executor.start()  # the workers warm up while the model loads
             # A run whose budget allows no model call (a start-only check, a resume of a spent
             # run) never builds its model: it needs no key, no server, no download.
@@ -201,10 +202,27 @@ class Session:
         return make_checker(self.task, checks)
 
     def _trust(self) -> Trust | None:
-        if self.checker is None:
+        config = self.task.evaluation
+        probes = Probes(self._fresh(), config.noise, config.score_range, config.perturb)
+        if self.checker is None and not probes.any:
             return None
-        validate_top = self.task.evaluation.validate_top
-        return Trust(self.checker, self.store, self.task.objective, self._emit, validate_top)
+        return Trust(
+            self.checker,
+            self.store,
+            self.task.objective,
+            self._emit,
+            config.validate_top,
+            probes if probes.any else None,
+        )
+
+    def _fresh(self) -> Fresh:
+        """Where the probes evaluate a program again: a sandbox of its own (`Fresh`), or
+        the verifier passed in."""
+        if self.executor is None or self.executor_made:
+            from hone.executors.local import Fresh as FreshSandbox
+
+            return FreshSandbox(self.task)
+        return _Again(self.executor)
 
     def _population(self, strategy: Strategy) -> Population:
         """The hypotheses the store holds, registered in id order, the strategy told of each
@@ -310,6 +328,16 @@ class Session:
                 self.store.close()
                 if self.export is not None:  # (it reads the store with a connection of its own)
                     self.export.close()
+
+
+@dataclass(frozen=True)
+class _Again:
+    """The probes' second evaluation by a verifier passed in (a test's double)."""
+
+    verifier: Verifier
+
+    async def evaluate(self, program: Tree, eval_seed: int = 0) -> Verified:
+        return await self.verifier.verify(program)
 
 
 async def _build_model(config: ModelConfig) -> Model:

@@ -202,6 +202,15 @@ class EvaluationConfig(Table):
     # the run's final answer: the best search score ("search") or, of the validated
     # programs, the best held-out score ("holdout"; --select holdout)
     select: Selection = "search"
+    # exploit probes of each new best (hone.trust): how far two evaluations of one program may
+    # differ; declared (0 for an exact evaluator), each new best is evaluated again in a fresh
+    # sandbox and must score within it
+    noise: float | None = None
+    # [low, high]: a new best scoring outside is an exploit of the evaluator, not a record
+    score_range: tuple[float, ...] = ()
+    # evaluations get HONE_EVAL_SEED (0 in the search); each new best is evaluated again with
+    # another and must score within the noise (an instance seed the program cannot know)
+    perturb: bool = False
 
     ALIASES: ClassVar[dict[str, str]] = {"read_paths": "read_only"}
 
@@ -213,6 +222,14 @@ class EvaluationConfig(Table):
             raise ConfigError(f"read_only must be a list of paths, got {self.read_only!r}")
         if not all(self.holdout):
             raise ConfigError(f"holdout must be a list of paths, got {self.holdout!r}")
+        if self.noise is not None and self.noise < 0:
+            raise ConfigError(f"noise must be at least 0, got {self.noise!r}")
+        if self.score_range and (
+            len(self.score_range) != 2 or not self.score_range[0] <= self.score_range[1]
+        ):
+            raise ConfigError(
+                f"score_range must be [low, high] with low <= high, got {list(self.score_range)!r}"
+            )
         if self.validate_top < 0:
             raise ConfigError(f"validate_top must be at least 0, got {self.validate_top!r}")
         if not self.timeout > 0:

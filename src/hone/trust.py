@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from hone.compat import CHECKS, Entry
+from hone.evaluation import Evaluation
 from hone.events import EventHandler, Finding
 from hone.executors import Verified
 from hone.objective import Objective, better
@@ -73,15 +74,39 @@ def _functions(path: Path) -> set[str]:
     return {node.name for node in tree.body if isinstance(node, kinds)}
 
 
+class Fresh(Protocol):
+    """Evaluates a program again, in a sandbox that never ran another candidate."""
+
+    async def evaluate(self, program: Tree, eval_seed: int = 0) -> Verified:
+        """The evaluation, with `eval_seed` as HONE_EVAL_SEED ([evaluation] perturb)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Probes:
+    """The exploit probes a run's new bests get ([evaluation] noise, score_range, perturb)."""
+
+    fresh: Fresh
+    noise: float | None = None  # None: no reproduction
+    score_range: tuple[float, ...] = ()
+    perturb: bool = False
+
+    @property
+    def any(self) -> bool:
+        """True when some probe is asked for."""
+        return self.noise is not None or bool(self.score_range) or self.perturb
+
+
 @dataclass
 class Trust:
     """The checks of one run's new bests (see the module's docstring)."""
 
-    checker: Checker
+    checker: Checker | None
     store: Store
     objective: Objective
     emit: EventHandler
     validate_top: int = 5
+    probes: Probes | None = None
     previous: Candidate | None = None  # the last new best validated
     _done: set[tuple[int, str]] = field(default_factory=set)  # (id, check) run already
 
@@ -94,7 +119,10 @@ class Trust:
 
     async def new_best(self, candidate: Candidate) -> Candidate:
         """Run every check on a new best; it, with what they found (stored as findings)."""
-        checked = await self._check(candidate)
+        await self._check(candidate)
+        if self.probes is not None:
+            await self._probe(candidate, self.probes)
+        checked = self.store.candidate(candidate.id)
         previous, self.previous = self.previous, checked
         if checked.holdout is not None and previous is not None:
             self._compare(checked, previous)
@@ -102,12 +130,15 @@ class Trust:
 
     async def finish(self, population: Population) -> None:
         """At the end: check the best `validate_top` distinct programs not checked yet."""
+        checks = self.checker.checks if self.checker is not None else ()
         for candidate in population.ranked[: self.validate_top]:
-            if any((candidate.id, check) not in self._done for check in self.checker.checks):
+            if any((candidate.id, check) not in self._done for check in checks):
                 await self._check(population.full(candidate))
 
-    async def _check(self, candidate: Candidate) -> Candidate:
+    async def _check(self, candidate: Candidate) -> None:
         assert candidate.tree is not None  # (a scored hypothesis has a program)
+        if self.checker is None:
+            return
         for check in self.checker.checks:
             if (candidate.id, check) in self._done:
                 continue
@@ -118,7 +149,41 @@ class Trust:
                 self._found(candidate, check, done.ok, text, done.score if done.ok else None)
             else:  # verify_strict's evaluation: score 1 passed, 0 failed
                 self._found(candidate, check, done.ok and done.score == 1.0, text, None)
-        return self.store.candidate(candidate.id)
+
+    async def _probe(self, candidate: Candidate, probes: Probes) -> None:
+        """The exploit probes: the score within the declared range, reproduced in a fresh
+        sandbox, and again with another instance seed, within the noise."""
+        score, tree = candidate.score, candidate.tree
+        assert score is not None and tree is not None  # (a new best)
+        if probes.score_range:
+            low, high = probes.score_range
+            inside = low <= score <= high
+            where = "within" if inside else "outside"
+            text = f"score {score:.6g} {where} the declared range [{low:g}, {high:g}]"
+            self._found(candidate, "score_range", inside, text, None)
+        if probes.noise is not None:
+            again = (await probes.fresh.evaluate(tree)).evaluation
+            self._again(candidate, "reproduce", again, probes.noise, "in a fresh sandbox")
+        if probes.perturb:
+            seed = candidate.id  # (another than the search's 0, the same on a resume)
+            again = (await probes.fresh.evaluate(tree, eval_seed=seed)).evaluation
+            where = f"with HONE_EVAL_SEED={seed}"
+            self._again(candidate, "perturb", again, probes.noise or 0.0, where)
+
+    def _again(
+        self, candidate: Candidate, probe: str, again: Evaluation, noise: float, where: str
+    ) -> None:
+        """A probe's second evaluation, held to the first's score within `noise`."""
+        score = candidate.score
+        assert score is not None
+        if not again.ok or again.score is None:
+            text = f"score {score:.6g}, then {again.status} {where}: {again.reason}"
+            self._found(candidate, probe, False, text, None)
+            return
+        passed = abs(again.score - score) <= noise
+        verb = "reproduced as" if passed else "then"
+        text = f"score {score:.6g} {verb} {again.score:.6g} {where} (noise {noise:g})"
+        self._found(candidate, probe, passed, text, None)
 
     def _compare(self, candidate: Candidate, previous: Candidate) -> None:
         """A new best worse on held-out than the best before it: the search is overfitting."""
@@ -165,4 +230,4 @@ def answer(
     return held if select == "holdout" and held is not None else best
 
 
-__all__ = ["OVERFITTING", "Checker", "Trust", "answer", "defined_checks"]
+__all__ = ["OVERFITTING", "Checker", "Fresh", "Probes", "Trust", "answer", "defined_checks"]

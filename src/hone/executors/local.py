@@ -85,11 +85,13 @@ class ProcessPool:
         base: Path | None = None,
         *,
         checks: tuple[Entry, ...] = (),
+        eval_seed: int = 0,
     ) -> None:
         self._evaluator = evaluator
         # the checks of new bests this pool runs (hone.trust), with the held-out data shown;
         # none: a search's pool, which hides it
         self.checks = checks
+        self._eval_seed = eval_seed  # HONE_EVAL_SEED, with [evaluation] perturb
         self._objective = objective
         self._program_filename = program_filename
         self._base = base.resolve() if base is not None else None
@@ -138,7 +140,7 @@ class ProcessPool:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
-            env=scrubbed_env(),
+            env=self._env(),
             cwd=str(self._evaluator.parent),
             limit=2**24,
         )
@@ -158,6 +160,12 @@ class ProcessPool:
             raise TaskError(f"{fatal}; {fix}")
         self.protections = str(message.get("protections", ""))
         return worker
+
+    def _env(self) -> dict[str, str]:
+        env = scrubbed_env()
+        if self._config.perturb:  # the instance seed (the perturbation probe's differs)
+            env["HONE_EVAL_SEED"] = str(self._eval_seed)
+        return env
 
     def _settings(self) -> dict[str, Any]:
         c = self._config
@@ -287,6 +295,32 @@ def make(task: Task) -> ProcessPool:
     return ProcessPool(
         task.evaluator, task.program_filename, task.evaluation, task.objective, task.spec.base
     )
+
+
+class Fresh:
+    """Evaluates a program in a sandbox of its own: a worker started for it, which never ran
+    another candidate, and stopped afterwards (the exploit probes of `hone.trust`)."""
+
+    def __init__(self, task: Task) -> None:
+        self._task = task
+
+    async def evaluate(self, program: Tree, eval_seed: int = 0) -> Verified:
+        """`program`'s evaluation there, with `eval_seed` as HONE_EVAL_SEED ([evaluation]
+        perturb)."""
+        task = self._task
+        config = task.evaluation.merged(workers=1)
+        pool = ProcessPool(
+            task.evaluator,
+            task.program_filename,
+            config,
+            task.objective,
+            task.spec.base,
+            eval_seed=eval_seed,
+        )
+        try:
+            return await pool.verify(program)
+        finally:
+            await pool.close()
 
 
 def make_checker(task: Task, checks: tuple[Entry, ...]) -> ProcessPool:
