@@ -53,7 +53,9 @@ HIDDEN_ROOTS = ("/root", "/home")
 # Variables a candidate may see; everything else of the parent (API keys above all) is dropped.
 _ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
 _THREAD_CAPS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
-PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
+# (/run/lock, /var/lock's target, is writable by every user: a candidate could leave a file
+# there for a later one, or carry held-out data out of a validation)
+PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
 
 # The directories bound back read-only under PRIVATE_TMP, as (st_dev, st_ino) of each mount's
 # root: the wipe leaves them (and the directories leading to them) and never enters them.
