@@ -303,12 +303,16 @@ def test_a_program_that_knows_the_search_instance_fails_the_perturbation(
     assert [(c.score, c.verified) for c in result.history] == [
         (-1.0, True),
         (0.0, False),  # 0 on x = 3, -10 on x = 5 (HONE_EVAL_SEED=2)
-        (0.0, None),  # as good in search: no new best, not probed
+        (0.0, True),  # as good in search: no new best, but the answer, so probed at the end
     ]
     with opened(tmp_path / "run") as store:
         [row] = [r for r in store.findings() if not r["passed"]]
+        assert (
+            store.findings(3)[0]["text"]
+            == "score 0 reproduced as 0 with HONE_EVAL_SEED=3 (noise 0)"
+        )
     assert row["text"] == "score 0 then -10 with HONE_EVAL_SEED=2 (noise 0)"
-    assert result.best is not None and result.best.id == 3  # the general one: no probe failed
+    assert result.best is not None and result.best.id == 3  # the general one
 
 
 def test_a_score_outside_the_declared_range_is_no_record(make_task, tmp_path: Path) -> None:

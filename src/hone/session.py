@@ -291,7 +291,7 @@ class Session:
         if reason == "model_failing" and loop.model_error is not None:
             raise loop.model_error  # the run is saved; `hone resume` goes on
         if loop.trust is not None and reason != "max_seconds":  # (time is up: no more)
-            await loop.trust.finish(loop.population)
+            await loop.trust.finish(loop.population, task.evaluation.select)
         store.set_status("stopped", stop_reason=reason)
         if reason == "max_seconds":  # stopped mid-round: answers without hypotheses
             store.set_meta(replay_exact=False)

@@ -38,6 +38,7 @@ from hone.tree import Tree
 log = logging.getLogger("hone")
 
 OVERFITTING = "overfitting"  # the kind of the note a sign of overfitting leaves
+PROBES = ("score_range", "reproduce", "perturb")  # the exploit probes' findings
 
 
 @runtime_checkable
@@ -128,12 +129,20 @@ class Trust:
             self._compare(checked, previous)
         return checked
 
-    async def finish(self, population: Population) -> None:
-        """At the end: check the best `validate_top` distinct programs not checked yet."""
+    async def finish(self, population: Population, select: Selection = "search") -> None:
+        """At the end: check the best `validate_top` distinct programs not checked yet, and
+        probe the run's answer (`answer`) until it is one that was probed (a program as good
+        as a new best in search is no new best, and was not)."""
         checks = self.checker.checks if self.checker is not None else ()
         for candidate in population.ranked[: self.validate_top]:
             if any((candidate.id, check) not in self._done for check in checks):
                 await self._check(population.full(candidate))
+        for _ in range(self.validate_top) if self.probes is not None else ():
+            found = answer(self.store.candidates(lean=True), self.objective, select)
+            if found is None or any((found.id, probe) in self._done for probe in PROBES):
+                return
+            assert self.probes is not None
+            await self._probe(self.store.candidate(found.id), self.probes)
 
     async def _check(self, candidate: Candidate) -> None:
         assert candidate.tree is not None  # (a scored hypothesis has a program)
@@ -203,6 +212,7 @@ class Trust:
     def _found(
         self, candidate: Candidate, check: str, passed: bool, text: str, score: float | None
     ) -> None:
+        self._done.add((candidate.id, check))
         self.store.add_finding(candidate.id, check, passed, text, score)
         if not passed:
             self.emit(Finding(candidate, check, False, text))
