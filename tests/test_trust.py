@@ -1,6 +1,7 @@
 """The checks of each new best: held-out validation (hidden from the search's sandbox),
 strict re-checks, the overfitting note, and the run's answer."""
 
+import json
 import sqlite3
 import textwrap
 from pathlib import Path
@@ -414,3 +415,19 @@ def test_a_program_that_memorises_the_training_instances_is_flagged_as_overfitti
         budget=hone.Budget(max_llm_calls=1),
     )
     assert held.best is not None and held.best.code == first_fit.code  # --select holdout
+
+
+def test_the_command_line_prints_the_held_out_score_and_selects_by_it(
+    holdout_task: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text("".join(json.dumps(block(v)) + "\n" for v in (7.0, 10.0)))
+    argv = ["run", str(holdout_task), "--model", f"scripted:{answers}", "--hypotheses", "1"]
+    argv += ["--max-llm-calls", "2", "--run-dir", str(tmp_path / "run"), "--select", "holdout"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "  new best -3 · held-out 0  (#2, round 1)" in out
+    assert "  the search may be overfitting: #3 beats #2 in search" in out
+    assert "best: search -3, held-out 0 (#2, round 1)" in out  # --select holdout
+    assert main(["show", str(tmp_path / "run")]) == 0
+    assert "best: search -3, held-out 0 (#2, round 1)" in capsys.readouterr().out
