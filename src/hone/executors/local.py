@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import math
 import os
 import sys
@@ -26,6 +27,7 @@ from hone.tree import Tree
 if TYPE_CHECKING:
     from hone.task import Task
 
+log = logging.getLogger("hone")
 # seconds the worker itself may take beyond a candidate's timeout (it enforces that timeout
 # with its own clock; this wait only catches a worker that hangs)
 _GRACE = 10.0
@@ -292,6 +294,11 @@ def precompile() -> None:
 
 def make(task: Task) -> ProcessPool:
     """Worker processes on this machine for the task's evaluator."""
+    if task.evaluation.resources:
+        log.warning(
+            "[evaluation] resources are what each evaluation asks of a Ray node; the local "
+            "executor ignores them (workers sets how many evaluations run at once here)"
+        )
     return ProcessPool(
         task.evaluator, task.program_filename, task.evaluation, task.objective, task.spec.base
     )
