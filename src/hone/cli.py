@@ -18,11 +18,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hone.budget import Usage
-from hone.events import Event, HypothesisEvaluated, NewBest, RoundStarted, RunStarted, Stopped
+from hone.events import (
+    Event,
+    Finding,
+    HypothesisEvaluated,
+    NewBest,
+    RoundStarted,
+    RunStarted,
+    Stopped,
+)
 from hone.exceptions import ConfigError, ModelError, UserError
 from hone.inbound import printable
 from hone.models import spec_usage
-from hone.settings import EvaluationConfig, ExecutorName, StrategyName
+from hone.settings import EvaluationConfig, ExecutorName, Selection, StrategyName
 from hone.strategies import ranked_distinct
 
 if TYPE_CHECKING:
@@ -200,6 +208,12 @@ def _parser() -> argparse.ArgumentParser:
         "--tune",
         action=argparse.BooleanOptionalAction,
         help="tune the constants of the most promising programs (default: the task's [search] tune)",
+    )
+    run.add_argument(
+        "--select",
+        choices=typing.get_args(Selection),
+        help="the run's answer: the best search score (default) or, of the programs validated "
+        "on held-out data, the best held-out score (hone docs tasks)",
     )
     _mlflow_arg(run)
     _budget_args(run)
@@ -486,6 +500,7 @@ def _run(args: argparse.Namespace) -> int:
             "ray_address": args.ray_address,
             "resources": _resources(args.resources),
             "read_only": _read_only(read.task, args.read_only),
+            "select": args.select,
         },
         model={
             "timeout": args.model_timeout,
@@ -642,7 +657,12 @@ class _View:
         elif isinstance(event, NewBest):
             c = event.candidate
             self.best = c.score
-            self.console.print(f"  new best {c.score:.6g}  (#{c.id}, round {c.round})")
+            held = f" · held-out {c.holdout:.6g}" if c.holdout is not None else ""
+            self.console.print(f"  new best {c.score:.6g}{held}  (#{c.id}, round {c.round})")
+        elif isinstance(event, Finding):
+            c = event.candidate
+            what = "" if event.check == "overfitting" else f"#{c.id} not verified ({event.check}): "
+            self.console.print(f"  {what}{printable(event.text)}", markup=False)
         elif isinstance(event, Stopped):
             self._stop_live()
             self._summary(event)
@@ -697,8 +717,15 @@ class _View:
             if self.first is not None:
                 _print_evaluation(self.console, self.first)
             return
-        self.console.print(f"[bold]best score {best.score:.6g}[/] (#{best.id}, round {best.round})")
+        self.console.print(f"[bold]{_best_line(best)}[/] (#{best.id}, round {best.round})")
         _print_evaluation(self.console, best)
+
+
+def _best_line(best: Any) -> str:
+    """'best score 3.1', or with its held-out score 'best: search 3.1, held-out 3.35'."""
+    if best.holdout is None:
+        return f"best score {best.score:.6g}"
+    return f"best: search {best.score:.6g}, held-out {best.holdout:.6g}"
 
 
 def _calls_text(usage: Usage, kinds: dict[str, int]) -> str:
@@ -743,6 +770,7 @@ def _show(args: argparse.Namespace) -> int:
     from hone.objective import Objective, best, better
     from hone.store import opened
     from hone.task import language_of
+    from hone.trust import answer
     from hone.web.data import status_text
 
     console = Console(highlight=False, soft_wrap=True, emoji=False)  # (openai:m: is no emoji)
@@ -807,9 +835,11 @@ def _show(args: argparse.Namespace) -> int:
         if start is not None:
             _print_evaluation(console, start)
         return 1
-    top = ranked[0]
-    console.print(f"[bold]best score {top.score:.6g}[/] (#{top.id}, round {top.round})")
+    select = meta.evaluation.get("select", "search")
+    top = answer(candidates, objective, select) or ranked[0]
+    console.print(f"[bold]{_best_line(top)}[/] (#{top.id}, round {top.round})")
     _print_evaluation(console, top)
+    views.findings(console, Path(args.run_dir))
     if console.is_terminal:
         language = language_of(meta.program_filename) or "text"
         code = printable(top.tree.text if top.tree is not None else "")

@@ -36,6 +36,7 @@ BackendKind: TypeAlias = Literal[
 ]  # hone.models.BACKENDS: a [model] spec is <kind> or <kind>:<argument>
 Edits: TypeAlias = Literal["either", "diff", "full"]  # what chat prompts ask for
 Style: TypeAlias = Literal["completion", "chat"]  # the form of a model's prompts
+Selection: TypeAlias = Literal["search", "holdout"]  # which score picks a run's final answer
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,25 @@ class EvaluationConfig(Table):
     stage_timeout: float = 0.0  # openevolve: seconds per stage (or evaluate call); 0: no limit
     # openevolve: metrics that are MAP-Elites features, left out of the score's average
     feature_dimensions: tuple[str, ...] = ()
+    # held-out validation (docs/tasks.md#held-out-validation): the file that defines
+    # validate(program_path); "": the evaluator's own validate, when it defines one
+    validator: str = ""
+    # files and folders (relative to the task folder, or anywhere) the validator reads:
+    # hidden from every evaluation of the search, shown read-only only to validation runs
+    holdout: tuple[str, ...] = ()
+    validate_top: int = 5  # at the end, the best this many programs are validated too
+    # the run's final answer: the best search score ("search") or, of the validated
+    # programs, the best held-out score ("holdout"; --select holdout)
+    select: Selection = "search"
+    # exploit probes of each new best (hone.trust): how far two evaluations of one program may
+    # differ; declared (0 for an exact evaluator), each new best is evaluated again in a fresh
+    # sandbox and must score within it
+    noise: float | None = None
+    # [low, high]: a new best scoring outside is an exploit of the evaluator, not a record
+    score_range: tuple[float, ...] = ()
+    # evaluations get HONE_EVAL_SEED (0 in the search); each new best is evaluated again with
+    # another and must score within the noise (an instance seed the program cannot know)
+    perturb: bool = False
 
     ALIASES: ClassVar[dict[str, str]] = {"read_paths": "read_only"}
 
@@ -207,6 +227,18 @@ class EvaluationConfig(Table):
             raise ConfigError(f"stage_timeout must be at least 0, got {self.stage_timeout!r}")
         if not all(self.read_only):
             raise ConfigError(f"read_only must be a list of paths, got {self.read_only!r}")
+        if not all(self.holdout):
+            raise ConfigError(f"holdout must be a list of paths, got {self.holdout!r}")
+        if self.noise is not None and self.noise < 0:
+            raise ConfigError(f"noise must be at least 0, got {self.noise!r}")
+        if self.score_range and (
+            len(self.score_range) != 2 or not self.score_range[0] <= self.score_range[1]
+        ):
+            raise ConfigError(
+                f"score_range must be [low, high] with low <= high, got {list(self.score_range)!r}"
+            )
+        if self.validate_top < 0:
+            raise ConfigError(f"validate_top must be at least 0, got {self.validate_top!r}")
         if not self.timeout > 0:
             raise ConfigError(f"timeout must be greater than 0, got {self.timeout!r}")
         for name in ("timeout", "cpu_seconds", "stage_timeout"):  # (what a timer can hold)

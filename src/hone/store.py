@@ -53,14 +53,32 @@ _ADDED_COLUMNS = {
         "attempts": "TEXT",
         "files": "TEXT",
         "files_of": "INTEGER",
+        "holdout": "REAL",
+        "verified": "INTEGER",
     },
 }  # columns newer than v1, by table
-_ADDED_INDEXES = """
+# the checks of each new best (hone.trust), one row per check
+_FINDINGS = """
+CREATE TABLE IF NOT EXISTS findings (
+    id INTEGER PRIMARY KEY,
+    candidate_id INTEGER NOT NULL REFERENCES candidates(id),
+    check_name TEXT NOT NULL,  -- hone.trust.Check: validate, verify_strict, overfitting, ...
+    passed INTEGER NOT NULL,
+    score REAL,  -- the held-out score of a validation
+    text TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL
+);
+"""
+_ADDED_INDEXES = (
+    """
 CREATE INDEX IF NOT EXISTS candidates_placed ON candidates(placed);
 CREATE TABLE IF NOT EXISTS blobs (hash TEXT PRIMARY KEY, data BLOB NOT NULL);
 """
+    + _FINDINGS
+)
 
-_SCHEMA = """
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS llm_calls (
     id INTEGER PRIMARY KEY,
@@ -102,7 +120,9 @@ CREATE TABLE IF NOT EXISTS candidates (
     placement TEXT,  -- JSON: where the search strategy placed it when told of it
     placed INTEGER,  -- the order in which placements were recorded (1, 2, ...)
     files TEXT,  -- JSON {path: blob hash}: its files that differ from files_of's tree
-    files_of INTEGER REFERENCES candidates(id)  -- NULL: files is the whole tree
+    files_of INTEGER REFERENCES candidates(id),  -- NULL: files is the whole tree
+    holdout REAL,  -- the held-out score, once validated (hone.trust)
+    verified INTEGER  -- 1: its checks as a new best passed, 0: one failed, NULL: unchecked
 );
 CREATE INDEX IF NOT EXISTS candidates_score ON candidates(status, score);
 CREATE INDEX IF NOT EXISTS candidates_placed ON candidates(placed);
@@ -117,6 +137,8 @@ CREATE TABLE IF NOT EXISTS notes (
     created REAL NOT NULL
 );
 """
+    + _FINDINGS
+)
 
 
 @dataclass
@@ -628,6 +650,39 @@ class Store:
             )
         return int(cur.lastrowid or 0)
 
+    def add_finding(
+        self, candidate_id: int, check: str, passed: bool, text: str, score: float | None = None
+    ) -> None:
+        """Keep what a check of a new best found (`hone.trust`); the hypothesis's held-out
+        score (a validation's `score`) and whether it is verified (false once a check fails,
+        true once one passes and none failed) go with it."""
+        text = inbound.text(text)
+        with self._writing(), self.conn:
+            self.conn.execute("BEGIN")
+            self.conn.execute(
+                "INSERT INTO findings(candidate_id, check_name, passed, score, text, created) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (candidate_id, check, int(passed), score, text, time.time()),
+            )
+            if score is not None:
+                self.conn.execute(
+                    "UPDATE candidates SET holdout = ? WHERE id = ?", (score, candidate_id)
+                )
+            verified = "0" if not passed else "COALESCE(verified, 1)"
+            self.conn.execute(
+                f"UPDATE candidates SET verified = {verified} WHERE id = ?", (candidate_id,)
+            )
+
+    def findings(self, candidate_id: int | None = None) -> list[sqlite3.Row]:
+        """What the checks of new bests found (of one hypothesis), in order."""
+        if candidate_id is None:
+            return list(self.conn.execute("SELECT * FROM findings ORDER BY id"))
+        return list(
+            self.conn.execute(
+                "SELECT * FROM findings WHERE candidate_id = ? ORDER BY id", (candidate_id,)
+            )
+        )
+
     def notes_after(self, kind: str, after: int) -> list[tuple[int, str]]:
         """(id, text) of the notes of one kind added after note `after` (another process may
         add them while a run goes on), oldest first."""
@@ -691,7 +746,8 @@ def _reason(exc: BaseException) -> str:
 # rows keep their program, so that the key can be worked out).
 _LEAN = (
     "id, round, parent_ids, call_id, status, score, metrics, feedback, reason, eval_seconds, "
-    "cpu_seconds, cached_from, niche, key, kind, CASE WHEN key IS NULL THEN code END AS code, "
+    "cpu_seconds, cached_from, niche, key, kind, holdout, verified, "
+    "CASE WHEN key IS NULL THEN code END AS code, "
     "'' AS output, NULL AS files, NULL AS files_of"
 )
 _CHAIN = 32  # trees written over their parent's in a row; the next is written whole
@@ -876,7 +932,14 @@ def _candidate(row: sqlite3.Row, tree: Tree | None) -> Candidate:
         niche=row["niche"],
         kind=row["kind"] if "kind" in row.keys() else "",  # noqa: SIM118 (sqlite3.Row)
         key=(row["key"] if "key" in row.keys() else None) or "",  # noqa: SIM118 (a Row)
+        holdout=row["holdout"] if "holdout" in row.keys() else None,  # noqa: SIM118 (a Row)
+        verified=_verified(row),
     )
+
+
+def _verified(row: sqlite3.Row) -> bool | None:
+    value = row["verified"] if "verified" in row.keys() else None  # noqa: SIM118 (a Row)
+    return None if value is None else bool(value)
 
 
 @contextlib.contextmanager

@@ -166,6 +166,16 @@ def test_no_more_actors_than_cpus_and_a_bad_address_is_one_sentence(tmp_path: Pa
         asyncio.run(actors(1, address="auto"))  # no cluster is running
 
 
+def test_the_held_out_data_is_not_shipped_to_the_nodes(tmp_path: Path) -> None:
+    root = task_folder(tmp_path / "task")
+    (root / "holdout").mkdir()
+    outside = tmp_path / "elsewhere.json"
+    outside.write_text("[]")
+    config = EvaluationConfig(holdout=("holdout", str(outside)))
+    pool = RayPool(root, root / "evaluate.py", "initial.py", config)
+    assert pool._unshipped() == ["/holdout"]  # (a path outside the folder is never shipped)
+
+
 # -- on a cluster of several nodes ---------------------------------------------------------
 # A head (no CPU: it takes no actor) and two worker nodes, each its own raylet with its own
 # resources, all on this machine and on 127.0.0.1 (tests/conftest.py), shared by the tests

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hone.awake import within
+from hone.compat import Entry
 from hone.evaluation import Evaluation
 from hone.exceptions import TaskError
 from hone.executors import Verified
@@ -109,17 +110,25 @@ class ProcessPool:
         objective: Objective = "maximize",
         base: Path | None = None,
         start: Tree | None = None,
+        *,
+        checks: tuple[Entry, ...] = (),
+        eval_seed: int = 0,
     ) -> None:
         self._evaluator = evaluator
         # a folder task's starting tree: its files are base's own, so a request leaves
         # them out (None: every request carries the whole tree)
         self._start = start if base is not None else None
+        # the checks of new bests this pool runs (hone.trust), with the held-out data shown;
+        # none: a search's pool, which hides it
+        self.checks = checks
+        self._eval_seed = eval_seed  # HONE_EVAL_SEED, with [evaluation] perturb
         self._objective = objective
         self._program_filename = program_filename
         self._base = base.resolve() if base is not None else None
         self._config = config
         # (a run's are absolute already: hone.session checked them; here for a pool made alone)
         self._read_only = [visible.resolve(p, evaluator.parent) for p in config.read_only]
+        self._holdout = [visible.resolve(p, evaluator.parent) for p in config.holdout]
         self._idle: deque[_Worker] = deque()
         self._waiting: deque[_Job] = deque()  # asked, no worker free yet
         self._all: list[_Worker] = []
@@ -162,7 +171,7 @@ class ProcessPool:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
-            env=scrubbed_env(),
+            env=self._env(),
             cwd=str(self._evaluator.parent),
             limit=2**24,
         )
@@ -174,7 +183,11 @@ class ProcessPool:
         if "fatal" in message:
             await worker.kill()
             fatal = str(message["fatal"])
-            fix = visible.hint(fatal, self._shown()) or "fix the evaluator and run again"
+            fix = (
+                message.get("fix")
+                or visible.hint(fatal, self._shown())
+                or "fix the evaluator and run again"
+            )
             raise TaskError(f"{fatal}; {fix}")
         self.protections = str(message.get("protections", ""))
         worker.reader = asyncio.ensure_future(self._read(worker))
@@ -216,6 +229,12 @@ class ProcessPool:
                 return
         self._idle.append(worker)
 
+    def _env(self) -> dict[str, str]:
+        env = scrubbed_env()
+        if self._config.perturb:  # the instance seed (the perturbation probe's differs)
+            env["HONE_EVAL_SEED"] = str(self._eval_seed)
+        return env
+
     def _settings(self) -> dict[str, Any]:
         c = self._config
         limits = Limits(
@@ -232,7 +251,12 @@ class ProcessPool:
             "tmp_bytes": c.tmp_mb << 20,
             "network": c.network,
             "thresholds": list(c.cascade_thresholds),
-            "read_only": list(self._read_only),
+            "read_only": [*self._read_only, *(self._holdout if self.checks else ())],
+            "hidden": [] if self.checks else list(self._holdout),
+            "checks": bool(self.checks),
+            "validator": (
+                visible.resolve(c.validator, self._evaluator.parent) if c.validator else ""
+            ),
             "objective": self._objective,
             "contract": c.contract,
             "cascade": c.cascade,
@@ -242,8 +266,9 @@ class ProcessPool:
             "base": str(self._base) if self._base is not None else None,
         }
 
-    async def verify(self, program: Tree | str) -> Verified:
-        """Evaluate one program (a tree, or a one-file task's text); every failure of the
+    async def verify(self, program: Tree | str, entry: Entry = "evaluate") -> Verified:
+        """Evaluate one program (a tree, or a one-file task's text), or run one of the
+        evaluator's checks on it (`entry`, a pool made with `checks`); every failure of the
         candidate comes back as an Evaluation."""
         if isinstance(program, str):
             program = Tree.one(self._program_filename, program)
@@ -256,6 +281,7 @@ class ProcessPool:
         job = _Job(
             {
                 "files": request_files(program, self._start),
+                "entry": entry,
                 "timeout": timeout,
                 "max_output": self._config.max_output_bytes,
             }
@@ -392,4 +418,46 @@ def make(task: Task) -> ProcessPool:
         task.objective,
         task.spec.base,
         task.tree if task.folder else None,
+    )
+
+
+class Fresh:
+    """Evaluates a program in a sandbox of its own: a worker started for it, which never ran
+    another candidate, and stopped afterwards (the exploit probes of `hone.trust`)."""
+
+    def __init__(self, task: Task) -> None:
+        self._task = task
+
+    async def evaluate(self, program: Tree, eval_seed: int = 0) -> Verified:
+        """`program`'s evaluation there, with `eval_seed` as HONE_EVAL_SEED ([evaluation]
+        perturb)."""
+        task = self._task
+        config = task.evaluation.merged(workers=1)
+        pool = ProcessPool(
+            task.evaluator,
+            task.program_filename,
+            config,
+            task.objective,
+            task.spec.base,
+            task.tree if task.folder else None,
+            eval_seed=eval_seed,
+        )
+        try:
+            return await pool.verify(program)
+        finally:
+            await pool.close()
+
+
+def make_checker(task: Task, checks: tuple[Entry, ...]) -> ProcessPool:
+    """One worker process on this machine for the checks of new bests (`hone.trust`), which
+    sees the held-out data."""
+    config = task.evaluation.merged(workers=1)
+    return ProcessPool(
+        task.evaluator,
+        task.program_filename,
+        config,
+        task.objective,
+        task.spec.base,
+        task.tree if task.folder else None,
+        checks=checks,
     )

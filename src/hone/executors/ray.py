@@ -30,6 +30,7 @@ from hone.exceptions import ConfigError, MissingDependencyError
 from hone.executors import Attempt, Verified
 from hone.executors.local import ProcessPool, request_files
 from hone.objective import Objective
+from hone.sandbox import visible
 from hone.settings import EvaluationConfig
 from hone.tree import Tree
 
@@ -137,6 +138,17 @@ class RayPool:
         if self._started is None:
             self._started = asyncio.ensure_future(self._start_all())
 
+    def _unshipped(self) -> list[str]:
+        """The held-out data in the task folder ([evaluation] holdout), which the nodes never
+        get: their workers could not hide it at the path Ray puts the folder (the checks of
+        new bests, which read it, run on this machine)."""
+        inside = []
+        for path in self._config.holdout:
+            found = Path(visible.resolve(path, self._task_root)).resolve()
+            if found.is_relative_to(self._task_root):
+                inside.append("/" + found.relative_to(self._task_root).as_posix())
+        return inside
+
     async def _start_all(self) -> None:
         ray = _ray()
         evaluator = str(self._task_root / self._evaluator)  # a file system shared with the nodes
@@ -149,7 +161,10 @@ class RayPool:
                     # ("local", not None: None would join whatever cluster `ray start` or a
                     # test's cluster last recorded on this machine)
                     address=self._address or "local",
-                    runtime_env={"working_dir": str(self._task_root)},
+                    runtime_env={
+                        "working_dir": str(self._task_root),
+                        "excludes": self._unshipped(),
+                    },
                     include_dashboard=False,
                     log_to_driver=False,
                     logging_level=logging.ERROR,
