@@ -113,6 +113,28 @@ def test_a_one_file_trees_key_is_the_key_hone_always_stored() -> None:
     assert Tree.one("program.py", code).key == stored == Tree.one("other.py", code).key
 
 
+def test_a_child_tree_keys_and_hashes_only_the_files_it_changed(monkeypatch) -> None:
+    import hone.tree
+
+    parent = Tree({f"m{i}.py": f"def f{i}(x):\n    return x + {i}\n" for i in range(5)})
+    keyed: list[str] = []
+    real = hone.tree.program_key
+    monkeypatch.setattr(hone.tree, "program_key", lambda code: keyed.append(code) or real(code))
+    before = parent.key
+    assert len(keyed) == 5 and parent.hashes()["m0.py"] == blob_hash(parent["m0.py"])
+    child = parent.with_files({"m1.py": "def f1(x):\n    return x - 1\n"})
+    hashed: list[str] = []
+    monkeypatch.setattr(hone.tree, "blob_hash", lambda text: hashed.append(text) or "h" * 64)
+    assert child.key != before and keyed[5:] == [child["m1.py"]] and hashed == [child["m1.py"]]
+    monkeypatch.undo()
+    child = parent.with_files({"m1.py": "def f1(x):\n    return x - 1\n"})  # (true hashes)
+    # a tree rebuilt from the same texts, or from a store (hashes given), keys the same
+    assert Tree(dict(child)).key == child.key == Tree.hashed(dict(child), child.hashes()).key
+    assert Tree.hashed(dict(child), child.hashes()).digest == Tree(dict(child)).digest
+    layout = child.with_files({"m1.py": "def f1(x):  # comment\n    return x-1\n"})
+    assert layout.key == child.key and layout.digest != child.digest
+
+
 PARENT = {
     "src/a.py": "import math\n\n\ndef f(x):\n    return x + 1\n",
     "src/deep/b.c": "int b(void) {\n  return 1;\n}\n",

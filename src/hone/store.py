@@ -37,7 +37,7 @@ from hone.executors import Attempt
 from hone.inbound import MAX_ANSWER
 from hone.meta import RunMeta, RunStatus
 from hone.population import Candidate
-from hone.tree import Tree, blob_hash
+from hone.tree import Tree
 
 DB_NAME = "hone.db"
 SCHEMA_VERSION = 1
@@ -773,7 +773,7 @@ class Trees:
     def write(self, tree: Tree, parent: int | None) -> tuple[str, int | None]:
         """Store the texts of `tree`'s files that `parent`'s tree lacks; its `files` (JSON)
         and `files_of` (inside the caller's transaction)."""
-        mine = {path: blob_hash(text) for path, text in tree.items()}
+        mine = tree.hashes()
         over = self._map(parent) if parent is not None else None
         files_of: int | None = None
         files = mine
@@ -792,9 +792,9 @@ class Trees:
         depth = 0
         if files_of is not None and (over := self._maps.get(files_of)) is not None:
             depth = over[1] + 1
-        self._keep(candidate_id, {p: blob_hash(t) for p, t in tree.items()}, depth)
-        for text in tree.values():
-            self._keep_text(blob_hash(text), text)
+        self._keep(candidate_id, tree.hashes(), depth)
+        for path, text in tree.items():
+            self._keep_text(tree.blob_hash(path), text)
 
     def of_rows(self, rows: Sequence[sqlite3.Row]) -> list[Tree | None]:
         """The tree of each candidates row (None: it has none, or a lean row)."""
@@ -809,7 +809,8 @@ class Trees:
                 maps.append(None)
         texts = self._read({h for m in maps if isinstance(m, dict) for h in m.values()})
         return [
-            Tree({p: texts[h] for p, h in m.items()}) if isinstance(m, dict) else m for m in maps
+            Tree.hashed({p: texts[h] for p, h in m.items()}, m) if isinstance(m, dict) else m
+            for m in maps
         ]
 
     def tree(self, candidate_id: int) -> Tree | None:

@@ -38,12 +38,14 @@ edits them, but a candidate does: the whole folder is its base.
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import hashlib
 import os
 import re
 import stat
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,8 +108,9 @@ def blob_hash(text: str) -> str:
 class Tree(Mapping[str, str]):
     """An immutable mapping of normalised relative paths to file texts, sorted by path."""
 
-    __slots__ = ("_digest", "_files", "_key")
+    __slots__ = ("_digest", "_files", "_hashes", "_key")
     _files: dict[str, str]
+    _hashes: dict[str, str]  # the blob hashes of the files worked out so far, by path
     _digest: str | None
     _key: str | None
 
@@ -119,6 +122,7 @@ class Tree(Mapping[str, str]):
                 raise ValueError(f"the paths {path!r} and {name!r} name the same file")
             normal[name] = _checked_text(name, text)
         object.__setattr__(self, "_files", dict(sorted(normal.items())))
+        object.__setattr__(self, "_hashes", {})
         object.__setattr__(self, "_digest", None)
         object.__setattr__(self, "_key", None)
 
@@ -126,6 +130,13 @@ class Tree(Mapping[str, str]):
     def one(cls, path: str, text: str) -> Tree:
         """The tree of a one-file task."""
         return cls({path: text})
+
+    @classmethod
+    def hashed(cls, files: Mapping[str, str], hashes: Mapping[str, str]) -> Tree:
+        """The tree of `files` whose blob hashes are known (`hashes`, by path: a store's)."""
+        tree = cls(files)
+        tree._hashes.update((p, h) for p, h in hashes.items() if p in tree._files)
+        return tree
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"a Tree cannot be changed (use with_files); tried to set {name}")
@@ -165,20 +176,35 @@ class Tree(Mapping[str, str]):
         if not changes:
             return self
         files = dict(self._files)
+        hashes = dict(self._hashes)  # (the unchanged files' are this tree's)
         for path, text in changes.items():
             name = normal_path(path)
             files[name] = _checked_text(name, text)
+            hashes.pop(name, None)
         tree = Tree.__new__(Tree)
         object.__setattr__(tree, "_files", dict(sorted(files.items())))
+        object.__setattr__(tree, "_hashes", hashes)
         object.__setattr__(tree, "_digest", None)
         object.__setattr__(tree, "_key", None)
         return tree
+
+    def blob_hash(self, path: str) -> str:
+        """`blob_hash` of the file at `path` (worked out once per file of a line of trees:
+        a tree made by `with_files` knows its parent's unchanged files')."""
+        found = self._hashes.get(path)
+        if found is None:
+            found = self._hashes[path] = blob_hash(self._files[path])
+        return found
+
+    def hashes(self) -> dict[str, str]:
+        """Every file's `blob_hash`, by path."""
+        return {path: self.blob_hash(path) for path in self._files}
 
     @property
     def digest(self) -> str:
         """An exact content hash: sha256 over the sorted (path, blob hash) pairs."""
         if self._digest is None:
-            lines = "".join(f"{p}\0{blob_hash(t)}\n" for p, t in self._files.items())
+            lines = "".join(f"{p}\0{self.blob_hash(p)}\n" for p in self._files)
             object.__setattr__(self, "_digest", hashlib.sha256(lines.encode()).hexdigest())
         assert self._digest is not None
         return self._digest
@@ -189,13 +215,17 @@ class Tree(Mapping[str, str]):
         evaluation cache's key (`edits.program_key` per file, combined in path order).
 
         A one-file tree's key is its file's, whatever its name, as hone has always stored
-        it, so a run stored before trees existed keeps its cache."""
+        it, so a run stored before trees existed keeps its cache. A larger tree's combines its
+        files' keys, each worked out once per text (`file_key`), so that keying a child of a
+        large tree costs its changed files, not the whole tree."""
         if self._key is None:
             if len(self) == 1:
-                text = program_key(next(iter(self._files.values())))
+                key = file_key(next(iter(self._files.values())))
             else:
-                text = "".join(f"{p}\0{program_key(t)}\0" for p, t in self._files.items())
-            key = hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+                text = "".join(
+                    f"{p}\0{file_key(t, self.blob_hash(p))}\0" for p, t in self._files.items()
+                )
+                key = hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
             object.__setattr__(self, "_key", key)
         assert self._key is not None
         return self._key
@@ -215,7 +245,7 @@ class Tree(Mapping[str, str]):
             file_diff(path, parent.get(path), text) for path, text in self.changed(parent).items()
         )
 
-    def __reduce__(self) -> tuple[Any, ...]:
+    def __reduce__(self) -> tuple[Any, ...]:  # (its hashes are worked out again)
         return (Tree, (self._files,))
 
 
@@ -231,6 +261,28 @@ def _checked_text(path: str, text: object) -> str:
 
 
 # -- program keys ---------------------------------------------------------------------------
+_FILE_KEYS: OrderedDict[str, str] = OrderedDict()  # file_key by blob hash, the newest last
+_FILE_KEYS_KEPT = 1 << 16  # (about 100 bytes each)
+
+
+def file_key(text: str, digest: str | None = None) -> str:
+    """A short key of one file equal for texts that differ only in comments, docstrings or
+    layout (a hash of its `program_key`); `digest`, its `blob_hash` when known. Remembered by
+    blob hash, not by text, so that a file's key is worked out once however many trees hold
+    it and without keeping its text alive."""
+    digest = digest or blob_hash(text)
+    found = _FILE_KEYS.get(digest)
+    if found is None:
+        found = hashlib.blake2b(program_key(text).encode(), digest_size=12).hexdigest()
+        _FILE_KEYS[digest] = found
+        if len(_FILE_KEYS) > _FILE_KEYS_KEPT:
+            _FILE_KEYS.popitem(last=False)
+    else:
+        with contextlib.suppress(KeyError):  # (another thread's may have pushed it out)
+            _FILE_KEYS.move_to_end(digest)
+    return found
+
+
 def program_key(code: str) -> str:
     """A key equal for programs that differ only in comments, docstrings or layout."""
     try:

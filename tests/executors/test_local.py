@@ -11,8 +11,9 @@ import pytest
 
 from hone.exceptions import TaskError
 from hone.executors import Verified
-from hone.executors.local import ProcessPool, usable_cores
+from hone.executors.local import ProcessPool, request_files, usable_cores
 from hone.settings import EvaluationConfig
+from hone.tree import Tree
 from tests.helpers import Rendezvous, processes_with, wait_until
 
 EVALUATOR = """\
@@ -546,3 +547,13 @@ def test_the_cpu_limit_is_the_timeout_on_every_usable_core(tmp_path: Path) -> No
     given = ProcessPool(evaluator, "program.py", EvaluationConfig(timeout=2.5, cpu_seconds=4))
     assert given._settings()["limits"]["cpu_seconds"] == 4  # as the task says
     assert usable_cores() == len(os.sched_getaffinity(0))
+
+
+def test_a_folder_tasks_request_carries_only_the_files_that_differ_from_its_folder() -> None:
+    start = Tree({"a.py": "a = 1\n", "b.py": "b = 1\n", "c.txt": "c\n"})
+    child = start.with_files({"b.py": "b = 2\n", "plugins/new.py": "n = 1\n"})
+    assert request_files(child, start) == {"b.py": "b = 2\n", "plugins/new.py": "n = 1\n"}
+    rebuilt = Tree(dict(child))  # (as a store reads it back: other string objects)
+    assert request_files(rebuilt, start) == {"b.py": "b = 2\n", "plugins/new.py": "n = 1\n"}
+    assert request_files(start, start) == {}
+    assert request_files(child, None) == dict(child)  # a one-file task: its file

@@ -534,6 +534,30 @@ def test_context_files_are_shown_as_far_as_the_budget_allows(make_tree_task, mon
     assert "(not shown, for length: docs/long.txt)" in user and "x" * 500 not in user
 
 
+def test_a_large_tree_is_shown_by_its_blocks_and_the_rest_named(
+    make_tree_task, monkeypatch
+) -> None:
+    from hone.prompts import chat
+
+    monkeypatch.setattr(chat, "TREE_CHARS", 200)  # (the two files are 210 characters)
+    task = Task.from_dir(make_tree_task())
+    prompt = build_prompt(task, _tree_selection(task), "chat")
+    shown = prompt.messages[1].content.split("## The program to improve")[1]
+    assert "(2 files, too long to show whole" in shown
+    assert (
+        "main.py (lines 3-6 of 6: an EVOLVE block; the rest of the file may not change)\n"
+        "```python\n# EVOLVE-BLOCK-START\ndef total():\n    return scale(1.0)\n"
+        "# EVOLVE-BLOCK-END\n```" in shown
+    )
+    assert "from helper import scale" not in shown  # (outside the block)
+    assert "(not shown, for length: helper.py)" in shown and "def unused" not in shown
+    edit = parse_answer(
+        prompt,
+        "main.py\n<<<<<<< SEARCH\n    return scale(1.0)\n=======\n    return scale(3.0)\n>>>>>>> REPLACE\n",
+    )
+    assert edit.ok and edit.changed == ("main.py",)
+
+
 def test_best_shot_evolves_the_first_blocks_function_of_a_tree(make_tree_task) -> None:
     task = Task.from_dir(make_tree_task())
     prompt = build_prompt(task, _tree_selection(task), "completion")

@@ -238,14 +238,34 @@ def test_without_mount_rights_the_farm_links_to_the_base_and_says_it_is_unprotec
     assert fingerprint(base) == before
 
 
-@pytest.mark.parametrize("strategy", ["overlay", "farm"])
+@pytest.mark.parametrize("strategy", ["overlay", "overlay over a folders layer", "farm"])
 def test_a_candidate_of_its_own_user_can_write_anywhere_in_its_tree(
     strategy: str, base: Path, place: Path
 ) -> None:
     before = fingerprint(base)
 
     def check() -> dict[str, Any]:
-        tree = materialise(TREE, Base.scan(base), place / "c", strategy=strategy, owner=NOBODY)
+        scanned = Base.scan(base)
+        if strategy.endswith("layer"):  # as a worker lays it, once for every candidate
+            (place / "folders").mkdir()
+            scanned = scanned.with_folders(NOBODY, place / "folders")
+        tree = materialise(TREE, scanned, place / "c", strategy=strategy[:7], owner=NOBODY)  # type: ignore[arg-type]
+        if strategy.endswith("layer"):  # no folder of the base's made for this candidate
+            upper = {
+                p.relative_to(tree.layers / "upper").as_posix()
+                for p in (tree.layers / "upper").rglob("*")
+            }  # type: ignore[operator]
+            assert upper == {
+                "helper.py",
+                "run.sh",
+                "src",
+                "src/pkg",
+                "src/pkg/new_module.py",
+                "src/added",
+                "src/added/deep",
+                "src/added/deep/x.py",
+            }, upper
+            assert os.stat(place / "folders" / "docs").st_uid == NOBODY
         read, write = os.pipe()
         pid = os.fork()
         if pid == 0:  # the candidate, as the user of its own
@@ -259,6 +279,9 @@ def test_a_candidate_of_its_own_user_can_write_anywhere_in_its_tree(
         with os.fdopen(read, "rb") as f:
             seen: dict[str, Any] = json.loads(f.read())
         os.waitpid(pid, 0)
+        if strategy.endswith("layer"):  # the candidate's writes went to its upper folder
+            assert (tree.layers / "upper" / "src" / "pkg" / "out.txt").is_file()  # type: ignore[operator]
+            assert all(p.is_dir() for p in (place / "folders").rglob("*"))
         tree.remove()
         return seen
 
@@ -268,7 +291,7 @@ def test_a_candidate_of_its_own_user_can_write_anywhere_in_its_tree(
     for made in ("new file at the top", "new file in a base folder", "new folder"):
         assert attempts[made] == "ok", made
     assert attempts["rewrite a tree file"] == "ok"
-    refused = "EACCES" if strategy == "overlay" else "EROFS"  # root's base files, or read-only
+    refused = "EROFS" if strategy == "farm" else "EACCES"  # read-only, or root's base files
     assert attempts["write a base file"] == refused
     assert fingerprint(base) == before
 

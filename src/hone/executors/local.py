@@ -98,7 +98,8 @@ class ProcessPool:
     (no network, private file system view, limits, its own user id when hone is root), in a
     private temporary directory with a scrubbed environment; at the timeout, and after every
     candidate, everything it started is killed. `protections` says what is in force here.
-    A folder task's trees are laid over its program folder, `base` (seen read-only).
+    A folder task's trees are laid over its program folder, `base` (seen read-only): a
+    request carries only the files that differ from the starting tree, `start`.
     """
 
     def __init__(
@@ -108,11 +109,15 @@ class ProcessPool:
         config: EvaluationConfig,
         objective: Objective = "maximize",
         base: Path | None = None,
+        start: Tree | None = None,
         *,
         checks: tuple[Entry, ...] = (),
         eval_seed: int = 0,
     ) -> None:
         self._evaluator = evaluator
+        # a folder task's starting tree: its files are base's own, so a request leaves
+        # them out (None: every request carries the whole tree)
+        self._start = start if base is not None else None
         # the checks of new bests this pool runs (hone.trust), with the held-out data shown;
         # none: a search's pool, which hides it
         self.checks = checks
@@ -275,7 +280,7 @@ class ProcessPool:
         timeout = self._config.timeout
         job = _Job(
             {
-                "files": dict(program),
+                "files": request_files(program, self._start),
                 "entry": entry,
                 "timeout": timeout,
                 "max_output": self._config.max_output_bytes,
@@ -367,6 +372,20 @@ class ProcessPool:
             job.reply.set_exception(ConnectionError("the evaluation worker was stopped"))
 
 
+def request_files(tree: Tree, start: Tree | None) -> dict[str, str]:
+    """The files a request carries for `tree`: a folder task's, those that differ from the
+    starting tree `start` (the rest are the program folder's own, which the worker lays the
+    tree over); a one-file task's, its file."""
+    if start is None:
+        return dict(tree)
+    return {
+        path: text
+        for path, text in tree.items()
+        if start.get(path) is not text
+        and (path not in start or tree.blob_hash(path) != start.blob_hash(path))
+    }
+
+
 def precompile() -> None:
     """Compile hone's modules to bytecode if they are not (workers run with
     PYTHONDONTWRITEBYTECODE, so that nothing of the task's is written; without this, each
@@ -393,7 +412,12 @@ def make(task: Task) -> ProcessPool:
             "executor ignores them (workers sets how many evaluations run at once here)"
         )
     return ProcessPool(
-        task.evaluator, task.program_filename, task.evaluation, task.objective, task.spec.base
+        task.evaluator,
+        task.program_filename,
+        task.evaluation,
+        task.objective,
+        task.spec.base,
+        task.tree if task.folder else None,
     )
 
 
@@ -415,6 +439,7 @@ class Fresh:
             config,
             task.objective,
             task.spec.base,
+            task.tree if task.folder else None,
             eval_seed=eval_seed,
         )
         try:
@@ -433,5 +458,6 @@ def make_checker(task: Task, checks: tuple[Entry, ...]) -> ProcessPool:
         config,
         task.objective,
         task.spec.base,
+        task.tree if task.folder else None,
         checks=checks,
     )

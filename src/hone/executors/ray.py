@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from hone.evaluation import Evaluation
 from hone.exceptions import ConfigError, MissingDependencyError
 from hone.executors import Attempt, Verified
-from hone.executors.local import ProcessPool
+from hone.executors.local import ProcessPool, request_files
 from hone.objective import Objective
 from hone.sandbox import visible
 from hone.settings import EvaluationConfig
@@ -105,7 +105,11 @@ class RayPool:
         *,
         address: str = "",
         base: Path | None = None,
+        start: Tree | None = None,
     ) -> None:
+        # a folder task's starting tree: an actor is sent only the files that differ from it
+        # (the node has the rest in the program folder it was shipped)
+        self._start = start if base is not None else None
         for path, what in ((evaluator, "evaluator"), (base, "program folder")):
             if path is not None and not path.resolve().is_relative_to(task_root.resolve()):
                 raise ConfigError(
@@ -241,6 +245,8 @@ class RayPool:
         (one on a node not tried yet, where there is one); an evaluation lost with its node is
         tried again, `retries` times."""
         await self.ready()
+        if isinstance(program, Tree) and self._start is not None:
+            program = Tree(request_files(program, self._start))
         attempts: list[Attempt] = []
         lost: tuple[type[BaseException], ...] = (TimeoutError, *_lost_errors())
         while True:
@@ -368,6 +374,7 @@ def make(task: Task) -> RayPool:
         task.objective,
         address=task.evaluation.ray_address,
         base=task.spec.base,
+        start=task.tree if task.folder else None,
     )
 
 

@@ -6,14 +6,17 @@ A one-file task's programs are shown as one fenced program each. A folder task's
 string, with the answer forms that name their files (SEARCH/REPLACE blocks after the path, a
 unified diff, whole files) and, before them, a map of the program folder (`hone.prompts.
 repomap`: every file, its size and the names it defines) and the task's `context` files,
-read-only, as far as `CONTEXT_CHARS` allows."""
+read-only, as far as `CONTEXT_CHARS` allows. A program longer than `TREE_CHARS` is shown by
+its files' EVOLVE blocks (the rest of such a file may not change) and its other files as far
+as that allows."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
+from collections import OrderedDict
 
-from hone.edits import answer_grammar, region
+from hone.edits import answer_grammar, blocks, region
 from hone.evaluation import Evaluation
 from hone.models.base import Message
 from hone.objective import wording
@@ -77,6 +80,11 @@ _TREE_PROPOSAL = {
     "full": "as " + _TREE_WHOLE + ", one block per file it changes.",
 }
 CONTEXT_CHARS = 16_000  # of a folder task's context files in one prompt; the rest are named
+TREE_CHARS = 48_000  # of a folder task's program in one prompt: more shows EVOLVE blocks only
+UNSHOWN_NAMED = 40  # files a prompt names as not shown; the rest are counted
+# a large tree's file with blocks as shown (its blocks), by path and blob hash
+_EXCERPTS: OrderedDict[tuple[str, str], str] = OrderedDict()
+_EXCERPTS_KEPT = 4096
 
 
 def _proposal(task: Task, target: Candidate, lead: str = "") -> str:
@@ -216,7 +224,9 @@ def _describe(candidate: Candidate, language: str, *, best: bool, block_only: bo
 
 def _describe_tree(candidate: Candidate, *, best: bool, against: Tree | None = None) -> str:
     """A folder task's program: each file after its path, fenced with the path in the info
-    string (`against`: only the files that differ from that tree's, an inspiration's)."""
+    string (`against`: only the files that differ from that tree's, an inspiration's). Files
+    longer together than `TREE_CHARS` are shown as far as it allows, those with EVOLVE blocks
+    by their blocks alone (nothing else in them may change), and the rest only named."""
     tree = candidate.tree or Tree()
     files = tree.changed(against) if against is not None else dict(tree)
     parts = [_outcome(candidate, best)]
@@ -226,8 +236,74 @@ def _describe_tree(candidate: Candidate, *, best: bool, against: Tree | None = N
             if files
             else "(its files are those of the program to improve)"
         )
-    parts += [_fenced(path, text) for path, text in files.items()]
+    if sum(map(len, files.values())) <= TREE_CHARS:
+        parts += [_fenced(path, text) for path, text in files.items()]
+        return "\n".join(parts) + "\n"
+    parts.append(
+        f"({len(files)} files, too long to show whole: the EVOLVE blocks of the files that "
+        "have them, the other files as far as this prompt allows)"
+    )
+    left, unshown = TREE_CHARS, []
+    for path, text in files.items():
+        if "EVOLVE-BLOCK" in text:
+            shown = _blocks_shown(path, text, tree.blob_hash(path))
+        else:
+            shown = _fenced(path, text) if len(text) <= left else text  # (too long anyway)
+        if len(shown) > left:
+            unshown.append(path)
+            continue
+        left -= len(shown)
+        parts.append(shown)
+    if unshown:
+        named = ", ".join(unshown[:UNSHOWN_NAMED])
+        more = len(unshown) - UNSHOWN_NAMED
+        parts.append(
+            "\n(not shown, for length: " + named + (f" and {more} more" if more > 0 else "") + ")"
+        )
     return "\n".join(parts) + "\n"
+
+
+def _blocks_shown(path: str, text: str, digest: str) -> str:
+    """A file of a large tree that has EVOLVE blocks as a prompt shows it: its blocks alone
+    (whole if its markers are malformed), worked out once per text (a large tree's files
+    rarely change)."""
+    found = _EXCERPTS.get((path, digest))
+    if found is not None:
+        _EXCERPTS.move_to_end((path, digest))
+        return found
+    try:
+        shown = _fenced_blocks(path, text)
+    except ValueError:
+        return _fenced(path, text)
+    _EXCERPTS[path, digest] = shown
+    while len(_EXCERPTS) > _EXCERPTS_KEPT:
+        _EXCERPTS.popitem(last=False)
+    return shown
+
+
+def _fenced_blocks(path: str, text: str) -> str:
+    """A file's EVOLVE blocks, markers included, each fenced after its path and the lines it
+    spans; ValueError when it has none, or malformed markers."""
+    parts = blocks(text)
+    if not parts.marked:
+        raise ValueError(f"{path} has no EVOLVE block")
+    total = text.count("\n") + (not text.endswith("\n"))
+    shown: list[str] = []
+    line = 1
+    for before, body in zip(parts.fixed, parts.bodies, strict=False):
+        start_marker = before.splitlines(keepends=True)[-1]
+        first = line + before.count("\n") - 1  # (the START marker's line)
+        after = parts.fixed[len(shown) + 1].splitlines(keepends=True)[0]
+        block = start_marker + body + after
+        last = first + block.count("\n") - 1
+        ticks = "`" * max(3, max((len(run) + 1 for run in _ticks(block)), default=3))
+        # (the language alone in the info string: a fence named by a path is a whole file)
+        shown.append(
+            f"\n{path} (lines {first}-{last} of {total}: an EVOLVE block; the rest of the file "
+            f"may not change)\n{ticks}{language_of(path)}\n{block.rstrip()}\n{ticks}"
+        )
+        line += before.count("\n") + body.count("\n")
+    return "\n".join(shown)
 
 
 def _fenced(path: str, text: str) -> str:

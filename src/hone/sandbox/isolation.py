@@ -26,7 +26,7 @@ import signal
 import stat
 import sys
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -539,14 +539,19 @@ def bind_read_only(source: str, target: str) -> None:
         raise
 
 
-def mount_overlay(lower: str, upper: str, work: str, target: str) -> None:
+def mount_overlay(
+    lower: str, upper: str, work: str, target: str, *, over: str | None = None
+) -> None:
     """Mount at `target` the folder `lower` as seen through `upper`: every write lands in
     `upper` (copied up), never in `lower`. `work` is overlayfs's scratch, on `upper`'s file
-    system. In a user namespace, Linux 5.11 or later."""
-    # The lower folder by a descriptor: its path may hold the ',' and ':' the options split at.
-    fd = os.open(lower, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    system; `over`, a read-only layer between them. In a user namespace, Linux 5.11 or
+    later."""
+    # The lower folders by descriptors: their paths may hold the ',' and ':' options split at.
+    fds = [os.open(p, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) for p in filter(None, [over])]
+    fds.append(os.open(lower, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
     try:
-        options = f"lowerdir=/proc/self/fd/{fd},upperdir={upper},workdir={work}"
+        lowers = ":".join(f"/proc/self/fd/{fd}" for fd in fds)
+        options = f"lowerdir={lowers},upperdir={upper},workdir={work}"
         try:
             _mount("overlay", target, "overlay", _MS_NOSUID | _MS_NODEV, options)
         except OSError as exc:
@@ -555,7 +560,22 @@ def mount_overlay(lower: str, upper: str, work: str, target: str) -> None:
             # Not root in the first user namespace: overlayfs's own metadata in user.* xattrs.
             _mount("overlay", target, "overlay", _MS_NOSUID | _MS_NODEV, options + ",userxattr")
     finally:
-        os.close(fd)
+        for fd in fds:
+            os.close(fd)
+
+
+def kept_layer(path: str, fill: Callable[[str], None]) -> None:
+    """Mount a small tmpfs on the empty directory `path` (under a private /tmp), let `fill`
+    write it, then make it read-only; the wipe between candidates keeps it."""
+    _mount("tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m,mode=755")
+    try:
+        fill(path)
+        _mount(None, path, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
+    except BaseException:
+        unmount(path)
+        raise
+    st = os.lstat(path)
+    _kept_mounts.add((st.st_dev, st.st_ino))
 
 
 def unmount(target: str) -> None:

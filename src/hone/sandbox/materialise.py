@@ -8,9 +8,12 @@ builds each candidate's tree in its private temporary directory, in one of two w
   its upper one, into which the tree's files are written first. The candidate sees every base
   file; whatever it writes (new files anywhere, or a base file, copied up first) lands in the
   upper directory, never in the base. The cost is O(files of the tree) whatever the base's
-  size (and O(folders) more when the candidate runs as a user of its own, whose folders they
-  must be). It needs mount rights in the process's mount namespace: root, or the user
-  namespace the worker gives itself (Linux 5.11 or later for overlayfs there).
+  size. A candidate that runs as a user of its own must own the folders to write in them:
+  the worker lays a read-only layer of the base's folders owned by that user between the two
+  (`Base.with_folders`, made once per worker); without it each candidate's upper directory
+  gets every folder, O(folders) more. It needs mount rights in the process's mount
+  namespace: root, or the user namespace the worker gives itself (Linux 5.11 or later for
+  overlayfs there).
 * ``farm``: real directories, one per base folder, with a symbolic link per base file (to a
   read-only view of the base: a read-only bind mount when one can be made, the base itself
   when it is on a read-only mount already), and the tree's files written as real files
@@ -29,6 +32,7 @@ This module runs in the evaluation worker, so it imports only what the worker ha
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import stat
@@ -53,6 +57,9 @@ class Base:
     path: Path
     folders: tuple[str, ...]
     entries: Mapping[str, int]
+    # A read-only copy of the folders alone, owned by `owner` (`with_folders`), or None.
+    layer: Path | None = None
+    owner: int | None = None
 
     @classmethod
     def scan(cls, path: Path) -> Base:
@@ -72,6 +79,22 @@ class Base:
                     else:
                         entries[name] = entry.stat(follow_symlinks=False).st_mode
         return cls(root, tuple(sorted(folders)), MappingProxyType(dict(sorted(entries.items()))))
+
+    def with_folders(self, owner: int, where: Path) -> Base:
+        """This base with a layer of its folders owned by `owner` at `where`, a new empty
+        directory on the worker's private /tmp, kept read-only there for the worker's life:
+        an overlay for a candidate of that user then lays it between the base and the
+        candidate's files, instead of making every folder anew per candidate (which costs
+        O(folders)). Raises OSError when it cannot be mounted."""
+
+        def fill(root: str) -> None:
+            for folder in self.folders:  # (sorted: a parent before its children)
+                os.mkdir(f"{root}/{folder}", 0o755)
+                os.chown(f"{root}/{folder}", owner, owner)
+            os.chown(root, owner, owner)
+
+        isolation.kept_layer(str(where), fill)
+        return dataclasses.replace(self, layer=where, owner=owner)
 
     def mode(self, path: str) -> int:
         """The permission bits of the base file at `path`; a new file's when there is none."""
@@ -141,14 +164,18 @@ def _overlay(
     upper, work = layers / "upper", layers / "work"
     upper.mkdir()
     work.mkdir()
-    if owner is not None:  # the merged folders take the upper ones' owner
-        for folder in base.folders:
-            (upper / folder).mkdir()
-            os.chown(upper / folder, owner, owner)
+    over = base.layer if owner is not None and owner == base.owner else None
+    if owner is not None:  # the merged folders take the upper ones' owner, or the layer's
+        if over is None:
+            for folder in base.folders:
+                (upper / folder).mkdir()
+                os.chown(upper / folder, owner, owner)
         os.chown(upper, owner, owner)
     for path, text in files.items():
         _write(upper, path, text, base.mode(path), owner)
-    isolation.mount_overlay(str(base.path), str(upper), str(work), str(dest))
+    isolation.mount_overlay(
+        str(base.path), str(upper), str(work), str(dest), over=str(over) if over else None
+    )
     return Materialised(dest, "overlay", protected=True, layers=layers, mounts=(dest,))
 
 

@@ -90,6 +90,9 @@ def main(argv: list[str]) -> int:
     )
     if protections.filesystem:
         tempfile.tempdir = "/tmp"  # the private one
+        if _base is not None and _uid is not None:  # (a layer kept there for the worker's life)
+            with contextlib.suppress(OSError):
+                _base = _base.with_folders(_uid, Path(tempfile.mkdtemp(prefix="hone-folders-")))
     limits = Limits(**settings.get("limits", {}))
     channel_out = os.fdopen(os.dup(1), "w", buffering=1)
     hidden: list[str] = settings.get("hidden", [])
