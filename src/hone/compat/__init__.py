@@ -47,8 +47,11 @@ class Loaded:
 
 
 def load(contract: ContractName, path: str, settings: Mapping[str, Any]) -> Loaded:
-    """The evaluator at `path`, loaded by the contract `contract` names (in the worker)."""
-    loaded: Loaded = importlib.import_module(CONTRACTS[contract]).load(path, settings)
+    """The evaluator at `path`, loaded by the contract `contract` names (in the worker); with
+    a ``command`` in the settings (`[evaluation] command`), that command is the evaluator
+    (`hone.compat.command`) and `path` the task's task.toml."""
+    module = "hone.compat.command" if settings.get("command") else CONTRACTS[contract]
+    loaded: Loaded = importlib.import_module(module).load(path, settings)
     return loaded
 
 

@@ -167,6 +167,7 @@ class ProcessPool:
             "read_only": list(self._read_only),
             "objective": self._objective,
             "contract": c.contract,
+            "command": c.command,
             "cascade": c.cascade,
             "stage_timeout": c.stage_timeout,
             "feature_dimensions": list(c.feature_dimensions),
