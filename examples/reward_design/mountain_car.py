@@ -123,6 +123,35 @@ def _sample(rng, ranges: Mapping[str, tuple[float, float]], n: int) -> dict[str,
     return {k: rng.uniform(*ranges.get(k, (v, v)), n) for k, v in NOMINAL.items()}
 
 
+class InvalidRanges(Exception):
+    """The randomisation is not a usable {parameter: (low, high)} dict."""
+
+
+def check_ranges(value: object) -> dict[str, tuple[float, float]]:
+    """The ranges as {parameter: (low, high)} floats, within `mountain_car.LIMITS`."""
+    if not isinstance(value, dict):
+        raise InvalidRanges(f"randomisation() returned a {type(value).__name__}, not a dict")
+    ranges = {}
+    for name, pair in value.items():
+        if name not in LIMITS:
+            raise InvalidRanges(f"unknown parameter {name!r}; use some of {sorted(LIMITS)}")
+        try:
+            low, high = (float(x) for x in pair)
+        except (TypeError, ValueError):
+            raise InvalidRanges(
+                f"{name!r}: {pair!r} is not a (low, high) pair of numbers"
+            ) from None
+        lo, hi = LIMITS[name]
+        if not (math.isfinite(low) and math.isfinite(high)) or low > high:
+            raise InvalidRanges(f"{name!r}: ({low:g}, {high:g}) needs finite low <= high")
+        if low < lo or high > hi:
+            raise InvalidRanges(
+                f"{name!r}: ({low:g}, {high:g}) is outside the allowed {lo:g}-{hi:g}"
+            )
+        ranges[name] = (low, high)
+    return ranges
+
+
 def check_reward(out: object, n: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """The (total, components) a reward function returned, as finite arrays of shape (n,)."""
     if isinstance(out, tuple | list) and len(out) == 2 and isinstance(out[1], Mapping):
