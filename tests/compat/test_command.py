@@ -169,3 +169,29 @@ def test_pytest_runs_over_a_farm_of_links_to_the_base(tmp_path: Path) -> None:
         tree.remove()
     assert evaluation.ok and evaluation.score == 4.0
     assert evaluation.metrics["tests_passed"] == 2.0
+
+
+def test_a_command_that_scores_its_own_test_run_keeps_the_failures_as_feedback(
+    tmp_path: Path,
+) -> None:
+    from hone.compat.command import evaluator
+
+    folder = package_task(tmp_path / "task") / "pkg"
+    (folder / "calc.py").write_text(CALC.replace("return 2 * x", "return 3 * x"))
+    score = "import json; print(json.dumps({'score': 0.5}))"
+    command = f'python -m pytest -q -p no:cacheprovider tests; python -c "{score}"'
+    evaluation = evaluator(command, tmp_path / "task", 60.0)(str(folder))
+    assert evaluation.ok and evaluation.score == 0.5
+    assert evaluation.metrics == {"tests_passed": 1.0, "tests_failed": 1.0, "tests_errors": 0.0}
+    assert evaluation.feedback.splitlines()[:2] == [
+        "pytest: 1 failed, 1 passed, 0 errors",
+        "FAILED tests/test_calc.py::test_double - assert 9 == 6",
+    ]
+
+
+def test_a_command_that_runs_too_long_is_a_timeout(tmp_path: Path) -> None:
+    from hone.compat.command import evaluator
+
+    evaluation = evaluator("echo started; sleep 30", tmp_path, 1.0)(str(tmp_path))
+    assert evaluation.status == "timeout"
+    assert evaluation.reason.startswith("the command did not finish within 1 s")

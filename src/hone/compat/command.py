@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shlex
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
@@ -49,16 +50,20 @@ def evaluator(line: str, task_folder: Path, seconds: float) -> Callable[[str], E
 
     def evaluate(program_path: str) -> Evaluation:
         root = program_path if os.path.isdir(program_path) else os.path.dirname(program_path)
+        python = _python_folder()
         env = {
             **os.environ,
-            "PATH": f"{_python_folder()}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "PATH": f"{python}:{os.environ.get('PATH', '/usr/bin:/bin')}",
             "HONE_PROGRAM": program_path,
             "HONE_TASK": str(task_folder),
             "PYTHONUNBUFFERED": "1",
             # (pytest cuts each failure's message at the terminal's width, 80 without one)
             "COLUMNS": "200",
         }
-        ran = commands.run([SHELL, "-c", line], cwd=root, timeout=seconds, env=env)
+        try:
+            ran = commands.run([SHELL, "-c", line], cwd=root, timeout=seconds, env=env)
+        finally:
+            shutil.rmtree(python, ignore_errors=True)
         sys.stdout.write(ran.stdout)  # the candidate's output, as a person sees it
         sys.stderr.write(ran.stderr)
         return judged(ran, root)
@@ -84,7 +89,10 @@ def judged(ran: commands.Ran, root: str) -> Evaluation:
     evaluation = commands.read_results(root, ran=ran)
     if tests is None:
         return evaluation
-    feedback = "\n".join(x for x in (evaluation.feedback, tests.summary) if x)
+    # (a command that goes on after failing tests, `pytest; python score.py`, is scored as it
+    # says, and the failures are still the feedback)
+    told = tests.feedback if tests.failed or tests.errors else tests.summary
+    feedback = "\n".join(x for x in (evaluation.feedback, told) if x)
     return dataclasses.replace(
         evaluation, metrics={**tests.metrics, **evaluation.metrics}, feedback=feedback
     )
@@ -92,8 +100,8 @@ def judged(ran: commands.Ran, root: str) -> Evaluation:
 
 def _python_folder() -> str:
     """A folder whose ``python`` and ``python3`` run this interpreter (its virtual environment
-    included: a link to it elsewhere would lose the environment), made once per candidate in
-    its private temporary folder."""
+    included: a link to it elsewhere would lose the environment), made for one command in the
+    temporary folder (the candidate's private one in the sandbox) and removed after it."""
     folder = tempfile.mkdtemp(prefix="hone-python-")
     for name in ("python", "python3"):
         script = os.path.join(folder, name)
