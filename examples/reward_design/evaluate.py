@@ -61,15 +61,10 @@ def evaluate_pair(
         trainings = [mc.train(reward_fn, seed, ranges) for seed in mc.SEEDS]
     except mc.RewardError as exc:
         return {"combined_score": 0.0, "error": _reward_failure(exc, program_path)}
-    real = [mc.rollout(t.q, mc.REAL) for t in trainings]
-    nominal = [mc.rollout(t.q, mc.NOMINAL) for t in trainings]
-    success = float(np.mean([s for s, _ in real]))
-    length = float(np.mean([n for _, n in real]))
-    nominal_success = float(np.mean([s for s, _ in nominal]))
+    cars = mc.Transfer.of(trainings)
+    success, length, nominal_success = cars.real_success, cars.real_mean_steps, cars.nominal_success
     stats = mc.statistics(trainings)
     train_success = stats["task_success"]
-    per_seed = ", ".join(f"{s:.2f}" for s, _ in real)
-    shown = ", ".join(f"{k} {lo:g}-{hi:g}" for k, (lo, hi) in ranges.items()) or "none"
     return {
         "combined_score": mc.score(success, length),
         "real_success": success,
@@ -79,9 +74,10 @@ def evaluate_pair(
         "train_success_end": train_success["end"],
         "components": stats,
         "feedback": (
-            f"randomised: {shown}. On the real car the greedy policies reached the flag in "
-            f"{100 * success:.0f} % of {len(real) * mc.EVAL_EPISODES} episodes (per training "
-            f"seed: {per_seed}), in {length:.0f} steps on average (200 = failed); on the "
+            f"randomised: {mc.shown_ranges(ranges)}. On the real car the greedy policies reached "
+            f"the flag in {100 * success:.0f} % of {len(trainings) * mc.EVAL_EPISODES} episodes "
+            f"(per training seed: {cars.per_seed}), in {length:.0f} steps on average (200 = "
+            "failed); on the "
             f"nominal simulated car in {100 * nominal_success:.0f} %. During training the cars "
             f"reached the flag in {100 * train_success['start']:.0f} % of episodes in the first "
             f"fifth and {100 * train_success['end']:.0f} % in the last fifth. The table gives "

@@ -303,6 +303,33 @@ def sim_rollout(
     return float(done.mean()), float(length.mean())
 
 
+@dataclass(frozen=True)
+class Transfer:
+    """How trained greedy policies do on the held-out real car and on the nominal one."""
+
+    real_success: float
+    real_mean_steps: float
+    nominal_success: float
+    per_seed: str  # the real car's success per training seed, "0.62, 0.70, ..."
+
+    @classmethod
+    def of(cls, trainings: list[Training]) -> Transfer:
+        """Roll out each training's policy on both cars (EVAL_EPISODES each)."""
+        real = [rollout(t.q, REAL) for t in trainings]
+        nominal = [rollout(t.q, NOMINAL) for t in trainings]
+        return cls(
+            float(np.mean([s for s, _ in real])),
+            float(np.mean([n for _, n in real])),
+            float(np.mean([s for s, _ in nominal])),
+            ", ".join(f"{s:.2f}" for s, _ in real),
+        )
+
+
+def shown_ranges(ranges: Mapping[str, tuple[float, float]]) -> str:
+    """The ranges as feedback reads them: "force 0.0007-0.0015, ..." or "none"."""
+    return ", ".join(f"{k} {lo:g}-{hi:g}" for k, (lo, hi) in ranges.items()) or "none"
+
+
 def score(success: float, mean_length: float) -> float:
     """Success rate, with a tie-break of up to 0.1 for reaching the flag sooner."""
     return success + 0.1 * (1.0 - mean_length / MAX_STEPS)

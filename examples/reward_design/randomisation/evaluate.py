@@ -58,14 +58,9 @@ REWARD = fixed_reward()
 def evaluate_ranges(ranges: dict[str, tuple[float, float]]) -> dict:
     """Train under `ranges` with the fixed reward; score on the held-out real car."""
     trainings = [mc.train(REWARD, seed, ranges) for seed in mc.SEEDS]
-    real = [mc.rollout(t.q, mc.REAL) for t in trainings]
-    sim = [mc.rollout(t.q, mc.NOMINAL) for t in trainings]
-    success = float(np.mean([s for s, _ in real]))
-    length = float(np.mean([n for _, n in real]))
-    sim_success = float(np.mean([s for s, _ in sim]))
+    cars = mc.Transfer.of(trainings)
+    success, length, sim_success = cars.real_success, cars.real_mean_steps, cars.nominal_success
     train_success = float(np.mean(np.concatenate([t.success for t in trainings])))
-    per_seed = ", ".join(f"{s:.2f}" for s, _ in real)
-    shown = ", ".join(f"{k} {lo:g}-{hi:g}" for k, (lo, hi) in ranges.items()) or "none"
     return {
         "combined_score": mc.score(success, length),
         "real_success": success,
@@ -73,9 +68,10 @@ def evaluate_ranges(ranges: dict[str, tuple[float, float]]) -> dict:
         "nominal_success": sim_success,
         "train_success": train_success,
         "feedback": (
-            f"randomised: {shown}. On the real car the policies reached the flag in "
-            f"{100 * success:.0f} % of {len(real) * mc.EVAL_EPISODES} episodes (per training "
-            f"seed: {per_seed}), in {length:.0f} steps on average (200 = failed); on the nominal "
+            f"randomised: {mc.shown_ranges(ranges)}. On the real car the policies reached the "
+            f"flag in {100 * success:.0f} % of {len(trainings) * mc.EVAL_EPISODES} episodes (per "
+            f"training seed: {cars.per_seed}), in {length:.0f} steps on average (200 = failed); "
+            "on the nominal "
             f"simulated car in {100 * sim_success:.0f} %. {100 * train_success:.0f} % of the "
             "training episodes reached the flag."
         ),
