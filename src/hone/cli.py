@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 import threading
 import time
@@ -18,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from hone.budget import Usage
 from hone.events import Event, HypothesisEvaluated, NewBest, RoundStarted, RunStarted, Stopped
-from hone.exceptions import ModelError, UserError
+from hone.exceptions import ConfigError, ModelError, UserError
 from hone.inbound import printable
 from hone.models import spec_usage
-from hone.settings import ExecutorName, StrategyName
+from hone.settings import EvaluationConfig, ExecutorName, StrategyName
 from hone.strategies import ranked_distinct
 
 if TYPE_CHECKING:
@@ -179,6 +180,12 @@ def _parser() -> argparse.ArgumentParser:
         "--ray-address",
         help="with --executor ray: 'auto' or ray://HOST:10001 joins a cluster (default: start "
         "Ray on this machine)",
+    )
+    run.add_argument(
+        "--resources",
+        metavar="NAME=AMOUNT,...",
+        help="with --executor ray: what each evaluation asks of a node, e.g. "
+        "CPU=1,GPU=0.25,memory=2GiB,mylabel=1 (replaces the task's [evaluation] resources)",
     )
     run.add_argument(
         "--deterministic",
@@ -430,6 +437,34 @@ def _read_only(task: Any, paths: list[str] | None) -> tuple[str, ...] | None:
     return (*task.evaluation.read_only, *(resolve(p, Path.cwd()) for p in paths))
 
 
+def _ray_on_loopback(evaluation: EvaluationConfig) -> None:
+    """A Ray that this run starts on this machine listens on 127.0.0.1 only (Ray binds to the
+    machine's interface address otherwise). Set here, in hone's own process and before Ray is
+    imported: a Python program that goes on to join a cluster of several machines needs it
+    unset."""
+    if evaluation.executor == "ray" and not evaluation.ray_address:
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+
+
+def _resources(text: str | None) -> dict[str, float | str] | None:
+    """--resources CPU=1,GPU=0.25,memory=2GiB as a table (amounts are checked by the settings)."""
+    if text is None:
+        return None
+    table: dict[str, float | str] = {}
+    for pair in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, amount = (part.strip() for part in pair.partition("="))
+        if not sep or not name or not amount:
+            raise ConfigError(
+                f"--resources takes NAME=AMOUNT pairs separated by commas, e.g. "
+                f"CPU=1,GPU=0.25,memory=2GiB; got {pair!r}"
+            )
+        try:
+            table[name] = float(amount)
+        except ValueError:
+            table[name] = amount  # (memory's "2GiB"; any other key refuses it by name)
+    return table
+
+
 def _run(args: argparse.Namespace) -> int:
     from hone.api import run_async
 
@@ -449,6 +484,7 @@ def _run(args: argparse.Namespace) -> int:
             "timeout": args.timeout,
             "executor": args.executor,
             "ray_address": args.ray_address,
+            "resources": _resources(args.resources),
             "read_only": _read_only(read.task, args.read_only),
         },
         model={
@@ -457,6 +493,7 @@ def _run(args: argparse.Namespace) -> int:
             "max_in_flight": args.max_in_flight,
         },
     )
+    _ray_on_loopback(task.evaluation)
     view = _View()
     if read.note:
         view.console.print(read.note, markup=False)
@@ -722,6 +759,7 @@ def _show(args: argparse.Namespace) -> int:
         usage = store.usage()
         failed_calls = store.failed_calls()
         running = store.in_use()
+        nodes, retried = store.spread()
     objective: Objective = meta.objective
     ranked = ranked_distinct(candidates, objective)
     status = status_text(meta, running=running)
@@ -754,6 +792,11 @@ def _show(args: argparse.Namespace) -> int:
         f"{len(candidates)} hypotheses evaluated, {len(pending)} pending · {usage.calls} model "
         f"calls{failed} · {usage.tokens} tokens"
     )
+    if nodes:
+        console.print(
+            f"on Ray: evaluated on {nodes} nodes; {retried} evaluations lost with their node "
+            "and tried again on another"
+        )
     from hone import views
 
     views.costs(console, Path(args.run_dir))

@@ -153,7 +153,7 @@ class Loop:
         asked, done = self.wall(), await self.verifier.verify(program)
         started = done.started or asked
         return self.store.set_evaluation(
-            candidate, done.evaluation, output=done.output, started=started
+            candidate, done.evaluation, output=done.output, started=started, attempts=done.attempts
         )
 
     async def _register(self, candidate: Candidate) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -183,6 +184,12 @@ class EvaluationConfig(Table):
     read_only: tuple[str, ...] = ()
     executor: ExecutorName = "local"
     ray_address: str = ""  # "": start a Ray instance on this machine; "auto" or ray://...: join
+    # ray: what each evaluation slot (a Ray actor) asks of its node: CPU, GPU (a share, e.g.
+    # 0.25), memory (bytes, or "2 GiB") and the node's custom resources by name; CPU = 1 unless
+    # given. The local executor ignores them (and says so).
+    resources: dict[str, float | str] = field(default_factory=dict)
+    # ray: times an evaluation whose node died (or stopped answering) is tried again elsewhere
+    retries: int = 1
     # how the evaluator is run and its results read: "hone" (docs/tasks.md), "openevolve"
     # (OpenEvolve's rules for what evaluate returns) or "shinka" (evaluate.py run as a command
     # that writes metrics.json and correct.json)
@@ -216,16 +223,22 @@ class EvaluationConfig(Table):
                 raise ConfigError(
                     f"{name} must be at most {_YEAR:,} seconds (a year), got {getattr(self, name)!r}"
                 )
-        for name in ("workers", "cpu_seconds"):
+        for name in ("workers", "cpu_seconds", "retries"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be at least 0, got {getattr(self, name)!r}")
         for name in ("memory_mb", "max_processes", "max_open_files", "max_file_mb", "tmp_mb"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)!r}")
+        self.resource_request  # noqa: B018 (checks every amount, naming the key of a bad one)
 
     def merged(self, **overrides: Any) -> EvaluationConfig:
         """A copy with every override that is not None applied."""
         return self._merged(overrides)
+
+    @property
+    def resource_request(self) -> dict[str, float]:
+        """`resources` as amounts, memory in bytes (a bad amount: a ConfigError naming it)."""
+        return {name: _amount(name, value) for name, value in self.resources.items()}
 
     @property
     def worker_count(self) -> int:
@@ -348,6 +361,39 @@ def _is_url(text: str) -> bool:
     except ValueError:
         return False
     return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+_SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([a-zA-Z]*)\s*")
+_RAY_NAMES = {"cpu": "CPU", "gpu": "GPU", "memory": "memory"}  # Ray's spelling of its own
+
+
+def byte_size(text: str) -> int | None:
+    """Bytes that "2 GiB", "512MiB", "1.5 GB" or "4096" say (None: not a size)."""
+    match = _SIZE.fullmatch(text)
+    if match is None or match[2].lower() not in _UNITS:
+        return None
+    return int(float(match[1]) * _UNITS[match[2].lower()])
+
+
+def _amount(name: str, value: float | str) -> float:
+    """One `[evaluation] resources` amount as Ray takes it; a ConfigError naming a bad one."""
+    spelled = _RAY_NAMES.get(name.lower(), name)
+    if spelled != name:
+        raise ConfigError(f"resources key {name!r} is written {spelled!r} (Ray's name for it)")
+    if name == "memory":
+        size = byte_size(value) if isinstance(value, str) else value
+        if size is None or not size > 0:
+            raise ConfigError(
+                f'resources memory must be a size such as "2 GiB" or a number of bytes, got {value!r}'
+            )
+        return float(int(size))
+    if isinstance(value, str) or not value >= 0:
+        raise ConfigError(f"resources {name} must be a number at least 0, got {value!r}")
+    if value > 1 and not float(value).is_integer():  # (Ray's rule: a share of one, or whole)
+        raise ConfigError(f"resources {name} above 1 must be a whole number, got {value!r}")
+    return float(value)
 
 
 _YEAR = 366 * 24 * 3600  # seconds: the longest evaluation limit (a CPU limit and select() hold it)

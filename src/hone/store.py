@@ -33,6 +33,7 @@ from hone import inbound
 from hone.budget import StopReason, Usage
 from hone.evaluation import Evaluation, checked
 from hone.exceptions import RunDirError, StorageError
+from hone.executors import Attempt
 from hone.inbound import MAX_ANSWER
 from hone.meta import RunMeta, RunStatus
 from hone.population import Candidate
@@ -49,6 +50,7 @@ _ADDED_COLUMNS = {
         "kind": "TEXT NOT NULL DEFAULT ''",
         "placement": "TEXT",
         "placed": "INTEGER",
+        "attempts": "TEXT",
         "files": "TEXT",
         "files_of": "INTEGER",
     },
@@ -96,6 +98,7 @@ CREATE TABLE IF NOT EXISTS candidates (
     key TEXT,
     created REAL NOT NULL,
     kind TEXT NOT NULL DEFAULT '',
+    attempts TEXT,  -- JSON: where each try on a cluster ran and how it ended
     placement TEXT,  -- JSON: where the search strategy placed it when told of it
     placed INTEGER,  -- the order in which placements were recorded (1, 2, ...)
     files TEXT,  -- JSON {path: blob hash}: its files that differ from files_of's tree
@@ -434,15 +437,18 @@ class Store:
         output: str = "",
         started: float = 0.0,
         cached_from: int | None = None,
+        attempts: Sequence[Attempt] = (),
     ) -> Candidate:
-        """Record the outcome of a pending hypothesis; the hypothesis with it (the outcome as
-        `hone.evaluation.checked` keeps it: a verifier passed in from Python is checked too)."""
+        """Record the outcome of a pending hypothesis (and, on a cluster, where each try of
+        it ran); the hypothesis with it (the outcome as `hone.evaluation.checked` keeps it: a
+        verifier passed in from Python is checked too)."""
         evaluation, output = checked(evaluation), inbound.text(output)
+        tries = json.dumps([a.as_json() for a in attempts]) if attempts else None
         with self._writing():
             self.conn.execute(
                 "UPDATE candidates SET status = ?, score = ?, metrics = ?, feedback = ?, "
                 "reason = ?, output = ?, eval_started = ?, eval_seconds = ?, cpu_seconds = ?, "
-                "cached_from = ? WHERE id = ?",
+                "cached_from = ?, attempts = ? WHERE id = ?",
                 (
                     evaluation.status,
                     evaluation.score,
@@ -454,6 +460,7 @@ class Store:
                     evaluation.seconds,
                     evaluation.cpu_seconds,
                     cached_from,
+                    tries,
                     candidate.id,
                 ),
             )
@@ -486,6 +493,30 @@ class Store:
             "SELECT id FROM candidates WHERE placed IS NULL AND status != 'pending'"
         )
         return {row[0] for row in rows}
+
+    def attempts(self) -> dict[int, tuple[Attempt, ...]]:
+        """Where each hypothesis evaluated on a cluster was tried, by id (in order: the last
+        try gave its outcome, those before were lost with their node)."""
+        try:
+            rows = self.conn.execute(
+                "SELECT id, attempts FROM candidates WHERE attempts IS NOT NULL"
+            ).fetchall()
+        except sqlite3.OperationalError:  # an older hone's store, opened read-only: no column
+            return {}
+        return {row[0]: tuple(Attempt(**a) for a in json.loads(row[1])) for row in rows}
+
+    def spread(self) -> tuple[int, int]:
+        """On a cluster: how many nodes gave evaluations their outcome, and how many
+        evaluations were tried again after losing their node (counted in SQL)."""
+        try:
+            row = self.conn.execute(
+                "SELECT COUNT(DISTINCT json_extract(attempts, '$[#-1].node')), "
+                "COUNT(*) FILTER (WHERE json_array_length(attempts) > 1) "
+                "FROM candidates WHERE attempts IS NOT NULL"
+            ).fetchone()
+        except sqlite3.OperationalError:  # an older hone's store, opened read-only
+            return 0, 0
+        return int(row[0]), int(row[1])
 
     @functools.cached_property
     def trees(self) -> Trees:

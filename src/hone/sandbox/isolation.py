@@ -51,7 +51,11 @@ _DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 HIDDEN_ROOTS = ("/root", "/home")
 # Variables a candidate may see; everything else of the parent (API keys above all) is dropped.
-_ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
+# The accelerators' are which GPUs it may use: on a Ray node, the share Ray gave its actor.
+_ENV_ALLOW = (
+    *("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR"),
+    *("CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES"),
+)
 _THREAD_CAPS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
 
