@@ -5,12 +5,13 @@ It prints:
 
 seconds per candidate
     Medians of wall-clock and CPU time over several evaluations, in this process (no sandbox):
-    stage 1 (a reward: train four policies, score them on Gymnasium's env), stage 2 (a
-    randomisation: the same under randomised physics, scored on the held-out real car) and one
-    RAPP sweep.
+    a hypothesis of the main task (a reward and its randomisation: train four policies, score
+    them on the held-out real car and the nominal one), stage 2 (a randomisation alone) and
+    one RAPP sweep.
 rewards
-    On the same fixed seeds, the true success of policies trained with a zero reward, the
-    environment's own reward, the starting program, and the hand-written energy reward.
+    On the same fixed seeds, the true success on the nominal car of policies trained there with
+    a zero reward, the environment's own reward, the starting reward, and the hand-written
+    energy reward (`evaluate_reward`: a reward alone, Eureka's stage).
 randomisation
     The success on the held-out real car of policies trained with the hand-written reward and no
     randomisation, the RAPP ranges of ``randomisation/initial.py``, and too-wide ranges.
@@ -58,22 +59,22 @@ def main(argv: list[str] | None = None) -> int:
     mc = stage1.mc
 
     print(f"seconds per candidate (median of {n}, no sandbox)      wall      CPU")
-    s1 = median_seconds(lambda: stage1.evaluate(str(EXAMPLE / "initial.py")), n)
+    s1 = median_seconds(lambda: stage1.evaluate(str(EXAMPLE / "hypothesis")), n)
     s2 = median_seconds(lambda: stage2.evaluate(str(EXAMPLE / "randomisation" / "initial.py")), n)
     policies = rapp.trained_policies()
     sweep = median_seconds(lambda: rapp.rapp_ranges(policies), max(1, n // 2))
     for label, (wall, cpu) in (
-        ("stage 1: a reward (4 trainings + 200 episodes)", s1),
+        ("a hypothesis: reward + randomisation (4 trainings + 400 episodes)", s1),
         ("stage 2: a randomisation (4 trainings + 400 episodes)", s2),
         ("RAPP sweep (4 parameters x 11-12 values, 4 policies)", sweep),
     ):
-        print(f"  {label:<54} {wall:6.2f} s {cpu:6.2f} s")
+        print(f"  {label:<66} {wall:6.2f} s {cpu:6.2f} s")
 
     rewards = {
         "zero reward": lambda o, a, x, t: (np.zeros(len(a)), {}),
         "environment's reward (-1 per step)": mc.env_reward,
         "starting program (time + position + goal)": load_program(
-            str(EXAMPLE / "initial.py")
+            str(EXAMPLE / "hypothesis" / "reward.py")
         ).compute_reward,
         "hand-written (energy shaping + goal)": mc.energy_reward,
     }

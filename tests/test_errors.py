@@ -151,6 +151,12 @@ CASES = [
     Broken("cli seconds nan", r"max_seconds must be a number \(or omitted\), got nan", args=("--max-seconds", "nan")),
     Broken("start fails", r"starting program 'initial\.py' failed to evaluate \(error: .*fix it or the evaluator",
            change=write("initial.py", PROGRAM.replace("return f()", "return f() / 0")), args=("--max-llm-calls", "1")),
+    Broken("command beside evaluate.py", r"\[evaluation\] command scores the candidates, so the evaluator '.*evaluate\.py' would not be used; remove the command or the evaluator",
+           toml="[evaluation]\ncommand = 'python -m bench'\n"),
+    Broken("command with a contract", r"command runs in place of an evaluator, so it takes no contract; remove contract = 'openevolve' or the command",
+           toml="[evaluation]\ncommand = 'python -m bench'\ncontract = 'openevolve'\n", change=remove("evaluate.py")),
+    Broken("start fails its command", r"failed to evaluate \(error: the command exited with status 3\); fix it or \[evaluation\] command 'exit 3' and run again",
+           toml="[evaluation]\ncommand = 'exit 3'\n", change=remove("evaluate.py"), args=("--max-llm-calls", "1")),
 ]  # fmt: skip
 
 

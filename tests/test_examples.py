@@ -15,11 +15,13 @@ from hone.exceptions import TaskError
 EXPECTED = [
     "bin_packing",
     "c_isqrt",
+    "c_primes",
     "circle_packing",
     "closed_form_sum",
     "loss_discovery",
     "reward_design",
     "reward_design/randomisation",
+    "textindex",
     "tsp_c",
 ]
 

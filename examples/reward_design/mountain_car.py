@@ -123,6 +123,35 @@ def _sample(rng, ranges: Mapping[str, tuple[float, float]], n: int) -> dict[str,
     return {k: rng.uniform(*ranges.get(k, (v, v)), n) for k, v in NOMINAL.items()}
 
 
+class InvalidRanges(Exception):
+    """The randomisation is not a usable {parameter: (low, high)} dict."""
+
+
+def check_ranges(value: object) -> dict[str, tuple[float, float]]:
+    """The ranges as {parameter: (low, high)} floats, within `mountain_car.LIMITS`."""
+    if not isinstance(value, dict):
+        raise InvalidRanges(f"randomisation() returned a {type(value).__name__}, not a dict")
+    ranges = {}
+    for name, pair in value.items():
+        if name not in LIMITS:
+            raise InvalidRanges(f"unknown parameter {name!r}; use some of {sorted(LIMITS)}")
+        try:
+            low, high = (float(x) for x in pair)
+        except (TypeError, ValueError):
+            raise InvalidRanges(
+                f"{name!r}: {pair!r} is not a (low, high) pair of numbers"
+            ) from None
+        lo, hi = LIMITS[name]
+        if not (math.isfinite(low) and math.isfinite(high)) or low > high:
+            raise InvalidRanges(f"{name!r}: ({low:g}, {high:g}) needs finite low <= high")
+        if low < lo or high > hi:
+            raise InvalidRanges(
+                f"{name!r}: ({low:g}, {high:g}) is outside the allowed {lo:g}-{hi:g}"
+            )
+        ranges[name] = (low, high)
+    return ranges
+
+
 def check_reward(out: object, n: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """The (total, components) a reward function returned, as finite arrays of shape (n,)."""
     if isinstance(out, tuple | list) and len(out) == 2 and isinstance(out[1], Mapping):
@@ -272,6 +301,33 @@ def sim_rollout(
         if done.all():
             break
     return float(done.mean()), float(length.mean())
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """How trained greedy policies do on the held-out real car and on the nominal one."""
+
+    real_success: float
+    real_mean_steps: float
+    nominal_success: float
+    per_seed: str  # the real car's success per training seed, "0.62, 0.70, ..."
+
+    @classmethod
+    def of(cls, trainings: list[Training]) -> Transfer:
+        """Roll out each training's policy on both cars (EVAL_EPISODES each)."""
+        real = [rollout(t.q, REAL) for t in trainings]
+        nominal = [rollout(t.q, NOMINAL) for t in trainings]
+        return cls(
+            float(np.mean([s for s, _ in real])),
+            float(np.mean([n for _, n in real])),
+            float(np.mean([s for s, _ in nominal])),
+            ", ".join(f"{s:.2f}" for s, _ in real),
+        )
+
+
+def shown_ranges(ranges: Mapping[str, tuple[float, float]]) -> str:
+    """The ranges as feedback reads them: "force 0.0007-0.0015, ..." or "none"."""
+    return ", ".join(f"{k} {lo:g}-{hi:g}" for k, (lo, hi) in ranges.items()) or "none"
 
 
 def score(success: float, mean_length: float) -> float:

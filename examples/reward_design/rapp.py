@@ -7,7 +7,7 @@ reach the flag. These ranges ground the randomisation stage (`randomisation/`):
     python examples/reward_design/rapp.py            # print the sweep and the ranges
     python examples/reward_design/rapp.py --write    # also update RAPP_RANGES in
                                                      # randomisation/initial.py
-    python examples/reward_design/rapp.py --reward runs/<run>/best.py --write
+    python examples/reward_design/rapp.py --reward runs/<run>/best/reward.py --write
         # DrEureka's order: the best reward of stage 1 trains the policies of the sweep, and
         # is copied to randomisation/reward.py, the reward stage 2 trains with
 """
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="update randomisation/initial.py")
     parser.add_argument(
         "--reward",
-        help="a reward program (stage 1's best.py) instead of the hand-written reward; with "
+        help="a reward program (stage 1's best/reward.py) instead of the hand-written reward; with "
         "--write it becomes stage 2's reward (randomisation/reward.py)",
     )
     args = parser.parse_args(argv)

@@ -279,10 +279,14 @@ class Session:
         if not start.evaluation.ok and loop.population.best is None:
             reason = start.evaluation.reason or start.evaluation.status
             if task.budget.max_llm_calls != 0:
+                judge = (
+                    f"[evaluation] command {task.evaluation.command!r}"
+                    if task.evaluation.command
+                    else f"the evaluator {str(task.evaluator)!r}"
+                )
                 raise UserError(
                     f"the starting program {task.program_filename!r} failed to evaluate "
-                    f"({start.evaluation.status}: {reason}); fix it or the evaluator "
-                    f"{str(task.evaluator)!r} and run again"
+                    f"({start.evaluation.status}: {reason}); fix it or {judge} and run again"
                 )
         store.set_status("running")
         if self.resumed:

@@ -195,6 +195,10 @@ class EvaluationConfig(Table):
     # (OpenEvolve's rules for what evaluate returns) or "shinka" (evaluate.py run as a command
     # that writes metrics.json and correct.json)
     contract: ContractName = "hone"
+    # a shell command that scores each candidate in its tree's root, in place of evaluate.py
+    # (hone.compat.command: its exit status, the JSON object line it prints, a pytest run's
+    # counts); "": the evaluator scores
+    command: str = ""
     cascade: bool = True  # run evaluate_stage1, 2, ... when the evaluator defines them
     stage_timeout: float = 0.0  # openevolve: seconds per stage (or evaluate call); 0: no limit
     # openevolve: metrics that are MAP-Elites features, left out of the score's average
@@ -223,6 +227,11 @@ class EvaluationConfig(Table):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.command and self.contract != "hone":
+            raise ConfigError(
+                f"command runs in place of an evaluator, so it takes no contract; remove "
+                f"contract = {self.contract!r} or the command"
+            )
         if self.stage_timeout < 0:
             raise ConfigError(f"stage_timeout must be at least 0, got {self.stage_timeout!r}")
         if not all(self.read_only):

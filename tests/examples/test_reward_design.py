@@ -1,4 +1,5 @@
-"""The reward-design example: Eureka's reward search and DrEureka's randomisation stage."""
+"""The reward-design example: a reward and its domain randomisation as one hypothesis (DrEureka's
+form, two files of a tree), the RAPP prior, and the randomisation stage alone."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from types import ModuleType
 import numpy as np
 import pytest
 
+import hone
 from hone.evaluation import load_program
+from hone.task import Task
+from hone.testing import ScriptedModel
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "reward_design"
 STAGE2 = EXAMPLE / "randomisation"
@@ -42,11 +46,19 @@ def policies(rapp: ModuleType) -> list[np.ndarray]:
     return rapp.trained_policies()
 
 
-def reward_program(tmp_path: Path, body: str) -> str:
-    path = tmp_path / "candidate.py"
+def reward_program(tmp_path: Path, body: str, randomisation: str = "") -> str:
+    """A hypothesis's tree: reward.py with this body, and randomisation.toml."""
     source = "import numpy as np\n\n\ndef compute_reward(obs, action, next_obs, terminated):\n"
-    path.write_text(source + textwrap.indent(textwrap.dedent(body), "    "), encoding="utf-8")
-    return str(path)
+    source += textwrap.indent(textwrap.dedent(body), "    ")
+    return hypothesis(tmp_path, source, randomisation)
+
+
+def hypothesis(tmp_path: Path, reward: str, randomisation: str = "") -> str:
+    root = tmp_path / "tree"
+    root.mkdir(exist_ok=True)
+    (root / "reward.py").write_text(reward, encoding="utf-8")
+    (root / "randomisation.toml").write_text(randomisation, encoding="utf-8")
+    return str(root)
 
 
 def ranges_program(tmp_path: Path, ranges: str) -> str:
@@ -56,13 +68,15 @@ def ranges_program(tmp_path: Path, ranges: str) -> str:
 
 
 def test_task_folders_are_complete() -> None:
-    for folder in (EXAMPLE, STAGE2):
-        for name in ("task.toml", "initial.py", "evaluate.py"):
+    for folder, program in ((EXAMPLE, "hypothesis/reward.py"), (STAGE2, "initial.py")):
+        for name in ("task.toml", program, "evaluate.py"):
             assert (folder / name).is_file(), folder / name
-        source = (folder / "initial.py").read_text(encoding="utf-8").splitlines()
+        source = (folder / program).read_text(encoding="utf-8").splitlines()
         assert "# EVOLVE-BLOCK-START" in source
         assert "# EVOLVE-BLOCK-END" in source
     assert (EXAMPLE / "README.md").is_file()
+    task = Task.from_dir(EXAMPLE)
+    assert task.tree.paths == ("randomisation.toml", "reward.py")  # one hypothesis, two files
 
 
 @pytest.mark.parametrize(
@@ -124,10 +138,12 @@ def test_hand_written_reward_beats_zero_and_env_reward(stage1: ModuleType, mc: M
     )
 
 
-def test_starting_program_evaluates(stage1: ModuleType) -> None:
-    result = stage1.evaluate(str(EXAMPLE / "initial.py"))
+def test_starting_hypothesis_evaluates(stage1: ModuleType) -> None:
+    result = stage1.evaluate(str(EXAMPLE / "hypothesis"))
     assert "error" not in result
-    assert 0.2 < result["combined_score"] < 0.9  # reasonable, and room to improve
+    assert result["combined_score"] < 0.2  # trained on the nominal car only: fails the real one
+    assert 0.2 < result["nominal_success"] < 0.9  # reasonable there, and room to improve
+    assert "randomised: none." in result["feedback"]
     assert set(result["components"]) == {
         "time_penalty",
         "progress",
@@ -156,7 +172,7 @@ def test_score_is_the_true_metric_not_the_candidates_return(
     result = stage1.evaluate(program)
     assert "error" not in result
     assert result["components"]["total"]["mean"] > 10_000
-    assert result["success_rate"] == 0.0
+    assert result["real_success"] == 0.0 and result["nominal_success"] == 0.0
     assert result["combined_score"] == pytest.approx(0.0)
 
 
@@ -188,9 +204,25 @@ def test_raising_reward_names_the_candidates_line(stage1: ModuleType, tmp_path: 
 
 
 def test_missing_function_is_rejected(stage1: ModuleType, tmp_path: Path) -> None:
-    path = tmp_path / "candidate.py"
-    path.write_text("def reward(obs):\n    return 0.0\n", encoding="utf-8")
-    assert "compute_reward" in stage1.evaluate(str(path))["error"]
+    tree = hypothesis(tmp_path, "def reward(obs):\n    return 0.0\n")
+    assert "compute_reward" in stage1.evaluate(tree)["error"]
+
+
+@pytest.mark.parametrize(
+    ("randomisation", "error"),
+    [
+        ("force = [0.0007", "randomisation.toml: "),  # (tomllib's words vary by version)
+        ("friction = [0.1, 0.2]", "randomisation.toml: unknown parameter 'friction'"),
+        ("force = [0.002, 0.001]", "randomisation.toml: 'force': (0.002, 0.001) needs finite low"),
+        ("gravity = 0.003", "randomisation.toml: 'gravity': 0.003 is not a (low, high) pair"),
+    ],
+)
+def test_a_bad_randomisation_file_is_rejected_before_training(
+    stage1: ModuleType, tmp_path: Path, randomisation: str, error: str
+) -> None:
+    tree = reward_program(tmp_path, "return np.zeros(len(action)), {}", randomisation)
+    result = stage1.evaluate(tree)
+    assert result["combined_score"] == 0.0 and result["error"].startswith(error)
 
 
 def test_feasible_range_takes_the_run_around_nominal(rapp: ModuleType) -> None:
@@ -290,3 +322,49 @@ def test_stage_one_reward_carries_into_rapp_and_stage_two(tmp_path: Path) -> Non
     assert not (copy / "randomisation" / "reward.py").exists()
     own = float(subprocess.run(score, capture_output=True, text=True, check=True).stdout)
     assert own > 0.3
+
+
+ENERGY_REWARD = """\
+    position, velocity = next_obs[:, 0], next_obs[:, 1]
+    before = 0.5 * obs[:, 1] ** 2 + 0.0025 / 3 * np.sin(3 * obs[:, 0])
+    after = 0.5 * velocity**2 + 0.0025 / 3 * np.sin(3 * position)
+    time = -np.ones(len(action))
+    energy_gain = 1e5 * (0.99 * after - before)
+    goal = 10.0 * terminated
+    total = time + energy_gain + goal
+    return total, {"time": time, "energy_gain": energy_gain, "goal": goal}
+"""
+RAPP_SUBSET = "force = [0.0007, 0.0015]\ngravity = [0.00125, 0.0035]\naction_noise = [0.0, 0.3]\n"
+
+
+@pytest.mark.slow
+def test_one_answer_changes_the_reward_and_its_randomisation_and_works_on_the_real_car(
+    mc: ModuleType, tmp_path: Path
+) -> None:
+    """DrEureka's hypothesis in one answer: the energy-shaping reward (a SEARCH/REPLACE in
+    reward.py's block) and RAPP ranges (randomisation.toml rewritten whole)."""
+    start_reward = (EXAMPLE / "hypothesis" / "reward.py").read_text(encoding="utf-8")
+    body = start_reward.split("    position = next_obs[:, 0]\n", 1)[1].split("\n\n# EVOLVE")[0]
+    search = "    position = next_obs[:, 0]\n" + body
+    answer = (
+        "Energy shaping, trained under the physics prior.\n\nreward.py\n<<<<<<< SEARCH\n"
+        f"{search}\n=======\n{ENERGY_REWARD.rstrip()}\n>>>>>>> REPLACE\n\n"
+        f"```toml randomisation.toml\n{RAPP_SUBSET}```\n"
+    )
+    task = Task.from_dir(EXAMPLE)
+    result = hone.run(
+        task.configured(evaluation={"workers": 1, "timeout": 600}),
+        model=ScriptedModel([answer]),
+        run_dir=tmp_path / "run",
+        budget=task.budget.merged(max_llm_calls=1),
+    )
+    start, pair = result.history
+    assert start.score is not None and start.score < 0.1
+    assert pair.tree is not None and set(pair.tree.changed(start.tree or {})) == {
+        "reward.py",
+        "randomisation.toml",
+    }
+    assert pair.score is not None and pair.score > 0.6  # 0.669: 66 % on the real car
+    assert pair.evaluation.metrics["nominal_success"] == 1.0
+    assert "randomised: force 0.0007-0.0015, gravity 0.00125-0.0035" in pair.evaluation.feedback
+    assert (tmp_path / "run" / "best" / "randomisation.toml").read_text() == RAPP_SUBSET

@@ -1,7 +1,7 @@
 """Evaluator for domain randomisation on MountainCar-v0 (DrEureka's second stage).
 
 The candidate's `randomisation()` returns physics ranges. With a fixed reward (stage 1's best,
-carried over by `rapp.py --reward runs/<run>/best.py --write` into `reward.py` here, else the
+carried over by `rapp.py --reward runs/<run>/best/reward.py --write` into `reward.py` here, else the
 hand-written `mountain_car.energy_reward`), a policy is trained from each of four fixed seeds, every car
 drawing its physics from those ranges at each reset. Each greedy policy then drives the held-out
 "real" car -- Gymnasium's MountainCar-v0 with physics no candidate trains on, and a glitchy
@@ -11,7 +11,6 @@ reaching the flag sooner.
 
 from __future__ import annotations
 
-import math
 import sys
 from pathlib import Path
 
@@ -24,35 +23,6 @@ import mountain_car as mc
 from hone.evaluation import load_program
 
 
-class InvalidRanges(Exception):
-    """The randomisation is not a usable {parameter: (low, high)} dict."""
-
-
-def check_ranges(value: object) -> dict[str, tuple[float, float]]:
-    """The ranges as {parameter: (low, high)} floats, within `mountain_car.LIMITS`."""
-    if not isinstance(value, dict):
-        raise InvalidRanges(f"randomisation() returned a {type(value).__name__}, not a dict")
-    ranges = {}
-    for name, pair in value.items():
-        if name not in mc.LIMITS:
-            raise InvalidRanges(f"unknown parameter {name!r}; use some of {sorted(mc.LIMITS)}")
-        try:
-            low, high = (float(x) for x in pair)
-        except (TypeError, ValueError):
-            raise InvalidRanges(
-                f"{name!r}: {pair!r} is not a (low, high) pair of numbers"
-            ) from None
-        lo, hi = mc.LIMITS[name]
-        if not (math.isfinite(low) and math.isfinite(high)) or low > high:
-            raise InvalidRanges(f"{name!r}: ({low:g}, {high:g}) needs finite low <= high")
-        if low < lo or high > hi:
-            raise InvalidRanges(
-                f"{name!r}: ({low:g}, {high:g}) is outside the allowed {lo:g}-{hi:g}"
-            )
-        ranges[name] = (low, high)
-    return ranges
-
-
 def evaluate(program_path: str) -> dict:
     try:
         module = load_program(program_path)
@@ -62,8 +32,8 @@ def evaluate(program_path: str) -> dict:
     if not callable(function):
         return {"combined_score": 0.0, "error": "the program defines no function randomisation()"}
     try:
-        ranges = check_ranges(function())
-    except InvalidRanges as exc:
+        ranges = mc.check_ranges(function())
+    except mc.InvalidRanges as exc:
         return {"combined_score": 0.0, "error": str(exc)}
     except Exception as exc:
         return {
@@ -88,14 +58,9 @@ REWARD = fixed_reward()
 def evaluate_ranges(ranges: dict[str, tuple[float, float]]) -> dict:
     """Train under `ranges` with the fixed reward; score on the held-out real car."""
     trainings = [mc.train(REWARD, seed, ranges) for seed in mc.SEEDS]
-    real = [mc.rollout(t.q, mc.REAL) for t in trainings]
-    sim = [mc.rollout(t.q, mc.NOMINAL) for t in trainings]
-    success = float(np.mean([s for s, _ in real]))
-    length = float(np.mean([n for _, n in real]))
-    sim_success = float(np.mean([s for s, _ in sim]))
+    cars = mc.Transfer.of(trainings)
+    success, length, sim_success = cars.real_success, cars.real_mean_steps, cars.nominal_success
     train_success = float(np.mean(np.concatenate([t.success for t in trainings])))
-    per_seed = ", ".join(f"{s:.2f}" for s, _ in real)
-    shown = ", ".join(f"{k} {lo:g}-{hi:g}" for k, (lo, hi) in ranges.items()) or "none"
     return {
         "combined_score": mc.score(success, length),
         "real_success": success,
@@ -103,9 +68,10 @@ def evaluate_ranges(ranges: dict[str, tuple[float, float]]) -> dict:
         "nominal_success": sim_success,
         "train_success": train_success,
         "feedback": (
-            f"randomised: {shown}. On the real car the policies reached the flag in "
-            f"{100 * success:.0f} % of {len(real) * mc.EVAL_EPISODES} episodes (per training "
-            f"seed: {per_seed}), in {length:.0f} steps on average (200 = failed); on the nominal "
+            f"randomised: {mc.shown_ranges(ranges)}. On the real car the policies reached the "
+            f"flag in {100 * success:.0f} % of {len(trainings) * mc.EVAL_EPISODES} episodes (per "
+            f"training seed: {cars.per_seed}), in {length:.0f} steps on average (200 = failed); "
+            "on the nominal "
             f"simulated car in {100 * sim_success:.0f} %. {100 * train_success:.0f} % of the "
             "training episodes reached the flag."
         ),

@@ -57,9 +57,12 @@ class Loaded:
 
 
 def load(contract: ContractName, path: str, settings: Mapping[str, Any]) -> Loaded:
-    """The evaluator at `path`, loaded by the contract `contract` names (in the worker);
-    with `settings["checks"]`, the checks it (or `settings["validator"]`) defines too."""
-    loaded: Loaded = importlib.import_module(CONTRACTS[contract]).load(path, settings)
+    """The evaluator at `path`, loaded by the contract `contract` names (in the worker); with
+    a ``command`` in the settings (`[evaluation] command`), that command is the evaluator
+    (`hone.compat.command`) and `path` the task's task.toml; with `settings["checks"]`, the
+    checks it (or `settings["validator"]`) defines too."""
+    module = "hone.compat.command" if settings.get("command") else CONTRACTS[contract]
+    loaded: Loaded = importlib.import_module(module).load(path, settings)
     if not settings.get("checks"):
         return loaded
     return dataclasses.replace(loaded, checks=checks(settings.get("validator") or ""))

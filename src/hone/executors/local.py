@@ -259,6 +259,7 @@ class ProcessPool:
             ),
             "objective": self._objective,
             "contract": c.contract,
+            "command": c.command,
             "cascade": c.cascade,
             "stage_timeout": c.stage_timeout,
             "feature_dimensions": list(c.feature_dimensions),

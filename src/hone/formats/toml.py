@@ -114,7 +114,10 @@ def _from_mapping(data: dict[str, Any], root: Path, where: str) -> Task:
                 f"relative to the task folder {str(root)!r}); create it or remove the key"
             )
         tables["model"] = dataclasses.replace(tables["model"], prices=str(prices))
-    _check_evaluator(evaluator, where, tables["evaluation"].contract)
+    if tables["evaluation"].command:
+        evaluator = _command_evaluator(data, evaluator, Path(where).resolve(), where)
+    else:
+        _check_evaluator(evaluator, where, tables["evaluation"].contract)
     if "target" in data:
         target = data["target"]
         if isinstance(target, bool) or not isinstance(target, int | float):
@@ -205,6 +208,17 @@ def _folder_tree(spec: TreeSpec, evaluator: Path, where: str) -> Tree:
             "editable = [...], or keep the evaluator outside the folder"
         )
     return tree
+
+
+def _command_evaluator(data: dict[str, Any], evaluator: Path, toml: Path, where: str) -> Path:
+    """The evaluator of a task scored by its `[evaluation] command`: its task.toml (the folder
+    the command may read as HONE_TASK), when no evaluator file says otherwise."""
+    if "evaluator" in data or evaluator.is_file():
+        raise TaskError(
+            f"{where!r}: [evaluation] command scores the candidates, so the evaluator "
+            f"{str(evaluator)!r} would not be used; remove the command or the evaluator"
+        )
+    return toml
 
 
 def _str_key(data: dict[str, Any], key: str, default: str, where: str) -> str:

@@ -6,4 +6,6 @@ parse is contained like the rest of the candidate:
 * `hone.verifiers.math`: SymPy/mpmath checks of expressions, equations and bounds;
 * `hone.verifiers.tests`: input/expected-output cases and pytest-style test functions;
 * `hone.verifiers.command`: build and run commands in any language, metrics read as JSON.
+* `hone.verifiers.pytest_output`: a pytest run's counts and first failures, read from its output
+  (what `[evaluation] command` reports of a test run).
 """
