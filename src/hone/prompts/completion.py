@@ -3,7 +3,11 @@ header of the next version for a base model to complete.
 
 The function is `[task] function` or the first one of a block; in a tree of several files,
 of the first Python file (in path order) whose first EVOLVE block (the whole file, when it
-has none) defines it: a small model evolves one function of one file at a time."""
+has none) defines it: a small model evolves one function of one file at a time.
+
+Each version carries its outcome as comments above it (its score, its first metrics and the
+evaluator's feedback, trimmed), and the last failed attempts' reasons come before the versions:
+a base model sees why programs scored as they did, as a chat model does."""
 
 from __future__ import annotations
 
@@ -13,12 +17,17 @@ import re
 
 from hone.edits import END, START, Region, blocks, function_names, function_source, region
 from hone.objective import signed, wording
-from hone.population import Candidate
+from hone.population import TUNE, Candidate
 from hone.prompts import Prompt
 from hone.strategies import Selection
 from hone.task import Task
 
 STOP = ("\ndef ", "\nclass ", "\nif __name__", "\n@")
+OUTCOMES = True  # show outcomes and failures (benchmarks/offline_models.py --no-outcomes: off)
+METRICS = 4  # of a version's metrics shown (the first plain ones, by name)
+FEEDBACK_CHARS = 240  # of a version's feedback
+FAILURES = 3  # the last failed attempts shown
+REASON_CHARS = 160  # of a failed attempt's reason
 
 
 def best_shot(task: Task, selection: Selection, memory: str = "") -> Prompt | None:
@@ -39,11 +48,15 @@ def best_shot(task: Task, selection: Selection, memory: str = "") -> Prompt | No
     context = _context(code, name)
     if context:
         pieces.append(context)
+    if OUTCOMES:
+        pieces.append(_failures(selection.failures))
     better = wording(task.objective)
     for number, candidate in enumerate(versions):
         source = function_source(_file(candidate, path), name) or ""
         renamed = _rename(source, name, number)
         pieces.append(f"# {name}_v{number} scored {candidate.score:.6g} ({better} is better)\n")
+        if OUTCOMES:
+            pieces.append(_outcome(candidate))
         pieces.append(renamed.rstrip("\n") + "\n\n\n")
     n = len(versions)
     signature = _rename(_signature(function_source(code, name) or ""), name, n)
@@ -58,6 +71,36 @@ def best_shot(task: Task, selection: Selection, memory: str = "") -> Prompt | No
         signature=signature,
         path=path if parent.tree is not None and len(parent.tree) > 1 else None,
     )
+
+
+def _outcome(candidate: Candidate) -> str:
+    """A version's first metrics and its feedback, as comment lines."""
+    ev = candidate.evaluation
+    plain = sorted((k, v) for k, v in ev.metrics.items() if "." not in k)[:METRICS]
+    lines = [", ".join(f"{k}={v:.6g}" for k, v in plain)] if plain else []
+    if ev.feedback.strip():
+        lines.append("feedback: " + _line(ev.feedback, FEEDBACK_CHARS))
+    return "".join(f"# {line}\n" for line in lines)
+
+
+def _failures(failures: tuple[Candidate, ...]) -> str:
+    """The last failed attempts (the model's, not tuning trials'), newest first, and why, as
+    comment lines."""
+    shown = [f for f in failures if f.kind != TUNE][:FAILURES]
+    if not shown:
+        return ""
+    lines = ["# Recent failed attempts, newest first:"]
+    for failure in shown:
+        ev = failure.evaluation
+        reason = ev.reason or ev.feedback or "no reason recorded"
+        lines.append(f"# - {ev.status}: {_line(reason, REASON_CHARS)}")
+    return "\n".join(lines) + "\n\n\n"
+
+
+def _line(text: str, limit: int) -> str:
+    """`text` on one line, trimmed to `limit` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 2] + " …"
 
 
 def _evolved(task: Task, parent: Candidate) -> tuple[str, str] | None:
