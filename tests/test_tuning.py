@@ -15,6 +15,7 @@ from hone.exceptions import ConfigError
 from hone.store import Store
 from hone.task import Task
 from hone.testing import FunctionVerifier, ScriptedModel
+from hone.tree import Tree
 from hone.tuning import constants, literal, substitute
 from tests.helpers import value_of
 
@@ -354,3 +355,21 @@ def test_tuning_finishes_a_formula_one_coefficient_off(tmp_path: Path) -> None:
     assert note.endswith("scores 1 (from 0.485039) with 2 → 4.")
     off = task.configured(search={"tune_strings": False})
     assert not constants(initial.read_text()) and off.search.tune_strings is False
+
+
+def test_a_stage_tries_each_setting_of_a_formula_once(tmp_path: Path) -> None:
+    """The first sweep from 2 finds 4; the second, from 4, meets 7 of its 10 settings tried
+    already (8, 2, 6, ...): only 12, 16/3 and 16 are evaluated, none better, and the stage ends
+    with trials to spare."""
+    program = 'def f():\n    return float("2")  # tune\n'
+    task = make(tmp_path, program=program, tune_trials=20).configured(
+        budget=Budget(max_llm_calls=0, patience=None, max_evaluations=20)
+    )
+    result = hone.run(
+        task, model=ScriptedModel([]), verifier=FunctionVerifier(score),
+        run_dir=tmp_path / "run", seed=0,
+    )  # fmt: skip
+    programs = [c.tree.text for c in result.history if c.tree is not None]
+    assert len(programs) == 1 + 10 + 3 and len(set(programs)) == len(programs)
+    assert programs[-3:] == [program.replace('"2"', f'"{v}"') for v in ("12", "(16/3)", "16")]
+    assert result.best is not None and 'float("4")' in (result.best.tree or Tree()).text

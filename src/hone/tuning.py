@@ -408,14 +408,22 @@ class Tuner:
                 best.score is None or better(self.task.objective, candidate.score, best.score)
             )
 
-        # a sweep tries each step from the same values; the next one starts from its best
-        base = values
-        steps = ladder(found, base)
+        # a sweep tries each step from the same values (each setting once in a stage); the
+        # next sweep starts from its best
+        base, seen = values, {tuple(values)}
+
+        def sweep(base: list[Value]) -> list[list[Value]]:
+            settings = []
+            for index, value in ladder(found, base):
+                setting = [value if i == index else v for i, v in enumerate(base)]
+                if tuple(setting) not in seen:
+                    seen.add(tuple(setting))
+                    settings.append(setting)
+            return settings
+
+        steps = sweep(base)
         while trials > 0 and steps:
-            asked = []
-            for index, value in steps[: min(batch, trials)]:
-                asked.append([value if i == index else v for i, v in enumerate(base)])
-            steps = steps[len(asked) :]
+            asked, steps = steps[: min(batch, trials)], steps[min(batch, trials) :]
             done = await evaluate(asked)
             if done is None:
                 break
@@ -424,7 +432,7 @@ class Tuner:
                     best, values = candidate, tried
             if not steps and values is not base:
                 base = values
-                steps = ladder(found, base)
+                steps = sweep(base)
         rest = [i for i, c in enumerate(found) if c.kind != "string"]
         names = [f"c{i}" for i in rest]
         spread = self.task.search.tune_spread
