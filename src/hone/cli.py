@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 import threading
 import time
@@ -18,11 +19,19 @@ from typing import TYPE_CHECKING, Any
 
 from hone.budget import Usage
 from hone.credit import Credit, credit, of_bests
-from hone.events import Event, HypothesisEvaluated, NewBest, RoundStarted, RunStarted, Stopped
-from hone.exceptions import ModelError, UserError
+from hone.events import (
+    Event,
+    Finding,
+    HypothesisEvaluated,
+    NewBest,
+    RoundStarted,
+    RunStarted,
+    Stopped,
+)
+from hone.exceptions import ConfigError, ModelError, UserError
 from hone.inbound import printable
 from hone.models import spec_usage
-from hone.settings import ExecutorName, StrategyName
+from hone.settings import EvaluationConfig, ExecutorName, Selection, StrategyName
 from hone.strategies import ranked_distinct
 
 if TYPE_CHECKING:
@@ -183,6 +192,12 @@ def _parser() -> argparse.ArgumentParser:
         "Ray on this machine)",
     )
     run.add_argument(
+        "--resources",
+        metavar="NAME=AMOUNT,...",
+        help="with --executor ray: what each evaluation asks of a node, e.g. "
+        "CPU=1,GPU=0.25,memory=2GiB,mylabel=1 (replaces the task's [evaluation] resources)",
+    )
+    run.add_argument(
         "--deterministic",
         action="store_true",
         default=None,
@@ -195,6 +210,12 @@ def _parser() -> argparse.ArgumentParser:
         "--tune",
         action=argparse.BooleanOptionalAction,
         help="tune the constants of the most promising programs (default: the task's [search] tune)",
+    )
+    run.add_argument(
+        "--select",
+        choices=typing.get_args(Selection),
+        help="the run's answer: the best search score (default) or, of the programs validated "
+        "on held-out data, the best held-out score (hone docs tasks)",
     )
     _mlflow_arg(run)
     _budget_args(run)
@@ -432,6 +453,34 @@ def _read_only(task: Any, paths: list[str] | None) -> tuple[str, ...] | None:
     return (*task.evaluation.read_only, *(resolve(p, Path.cwd()) for p in paths))
 
 
+def _ray_on_loopback(evaluation: EvaluationConfig) -> None:
+    """A Ray that this run starts on this machine listens on 127.0.0.1 only (Ray binds to the
+    machine's interface address otherwise). Set here, in hone's own process and before Ray is
+    imported: a Python program that goes on to join a cluster of several machines needs it
+    unset."""
+    if evaluation.executor == "ray" and not evaluation.ray_address:
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+
+
+def _resources(text: str | None) -> dict[str, float | str] | None:
+    """--resources CPU=1,GPU=0.25,memory=2GiB as a table (amounts are checked by the settings)."""
+    if text is None:
+        return None
+    table: dict[str, float | str] = {}
+    for pair in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, amount = (part.strip() for part in pair.partition("="))
+        if not sep or not name or not amount:
+            raise ConfigError(
+                f"--resources takes NAME=AMOUNT pairs separated by commas, e.g. "
+                f"CPU=1,GPU=0.25,memory=2GiB; got {pair!r}"
+            )
+        try:
+            table[name] = float(amount)
+        except ValueError:
+            table[name] = amount  # (memory's "2GiB"; any other key refuses it by name)
+    return table
+
+
 def _run(args: argparse.Namespace) -> int:
     from hone.api import run_async
 
@@ -451,7 +500,9 @@ def _run(args: argparse.Namespace) -> int:
             "timeout": args.timeout,
             "executor": args.executor,
             "ray_address": args.ray_address,
+            "resources": _resources(args.resources),
             "read_only": _read_only(read.task, args.read_only),
+            "select": args.select,
         },
         model={
             "timeout": args.model_timeout,
@@ -459,6 +510,7 @@ def _run(args: argparse.Namespace) -> int:
             "max_in_flight": args.max_in_flight,
         },
     )
+    _ray_on_loopback(task.evaluation)
     view = _View()
     if read.note:
         view.console.print(read.note, markup=False)
@@ -611,7 +663,12 @@ class _View:
             self.best = c.score
             self.bests.append(c)
             self.credit = of_bests(self.bests)
-            self.console.print(f"  new best {c.score:.6g}  (#{c.id}, round {c.round})")
+            held = f" · held-out {c.holdout:.6g}" if c.holdout is not None else ""
+            self.console.print(f"  new best {c.score:.6g}{held}  (#{c.id}, round {c.round})")
+        elif isinstance(event, Finding):
+            c = event.candidate
+            what = "" if event.check == "overfitting" else f"#{c.id} not verified ({event.check}): "
+            self.console.print(f"  {what}{printable(event.text)}", markup=False)
         elif isinstance(event, Stopped):
             self._stop_live()
             self._summary(event)
@@ -671,8 +728,15 @@ class _View:
             if self.first is not None:
                 _print_evaluation(self.console, self.first)
             return
-        self.console.print(f"[bold]best score {best.score:.6g}[/] (#{best.id}, round {best.round})")
+        self.console.print(f"[bold]{_best_line(best)}[/] (#{best.id}, round {best.round})")
         _print_evaluation(self.console, best)
+
+
+def _best_line(best: Any) -> str:
+    """'best score 3.1', or with its held-out score 'best: search 3.1, held-out 3.35'."""
+    if best.holdout is None:
+        return f"best score {best.score:.6g}"
+    return f"best: search {best.score:.6g}, held-out {best.holdout:.6g}"
 
 
 def _calls_text(usage: Usage, kinds: dict[str, int]) -> str:
@@ -717,6 +781,7 @@ def _show(args: argparse.Namespace) -> int:
     from hone.objective import Objective, best, better
     from hone.store import opened
     from hone.task import language_of
+    from hone.trust import answer
     from hone.web.data import status_text
 
     console = Console(highlight=False, soft_wrap=True, emoji=False)  # (openai:m: is no emoji)
@@ -733,6 +798,7 @@ def _show(args: argparse.Namespace) -> int:
         usage = store.usage()
         failed_calls = store.failed_calls()
         running = store.in_use()
+        nodes, retried = store.spread()
     objective: Objective = meta.objective
     ranked = ranked_distinct(candidates, objective)
     status = status_text(meta, running=running)
@@ -765,6 +831,11 @@ def _show(args: argparse.Namespace) -> int:
         f"{len(candidates)} hypotheses evaluated, {len(pending)} pending · {usage.calls} model "
         f"calls{failed} · {usage.tokens} tokens"
     )
+    if nodes:
+        console.print(
+            f"on Ray: evaluated on {nodes} nodes; {retried} evaluations lost with their node "
+            "and tried again on another"
+        )
     from hone import views
 
     views.costs(console, Path(args.run_dir))
@@ -775,10 +846,12 @@ def _show(args: argparse.Namespace) -> int:
         if start is not None:
             _print_evaluation(console, start)
         return 1
-    top = ranked[0]
-    console.print(f"[bold]best score {top.score:.6g}[/] (#{top.id}, round {top.round})")
+    select = meta.evaluation.get("select", "search")
+    top = answer(candidates, objective, select) or ranked[0]
+    console.print(f"[bold]{_best_line(top)}[/] (#{top.id}, round {top.round})")
     console.print(credit(candidates, objective).gain, markup=False)
     _print_evaluation(console, top)
+    views.findings(console, Path(args.run_dir))
     if console.is_terminal:
         language = language_of(meta.program_filename) or "text"
         code = printable(top.tree.text if top.tree is not None else "")

@@ -44,6 +44,7 @@ class Cursor:
     candidate: int = 0
     call: int = 0
     note: int = 0
+    finding: int = 0  # the last finding of the checks of new bests (hone.trust)
     placed: int = 0  # the last placement recorded (a hypothesis is placed once registered)
     pending: set[int] = field(default_factory=set)
     version: int = -1  # SQLite's data_version when last read
@@ -68,6 +69,8 @@ class RunReader:
         )
         kept = {row[1] for row in conn.execute("PRAGMA table_info(candidates)")}
         self._placed = "placed" if "placed" in kept else ""  # (a store from before placements)
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        self._findings = "findings" in tables  # (a store from before the checks)
         self._trees: Trees | None = None
 
     @classmethod
@@ -165,6 +168,18 @@ class RunReader:
                     (cursor.note,),
                 )
             ]
+            findings = (
+                [
+                    dict(row)
+                    for row in self.conn.execute(
+                        "SELECT id, candidate_id, check_name, passed, score, text FROM findings "
+                        "WHERE id > ? ORDER BY id",
+                        (cursor.finding,),
+                    )
+                ]
+                if self._findings
+                else []
+            )
         for h in hypotheses:
             cursor.candidate = max(cursor.candidate, h["id"])
             cursor.placed = max(cursor.placed, h["placed"] or 0)
@@ -174,6 +189,7 @@ class RunReader:
                 cursor.pending.discard(h["id"])
         cursor.call = max([cursor.call, *(c["id"] for c in calls)])
         cursor.note = max([cursor.note, *(n["id"] for n in notes)])
+        cursor.finding = max([cursor.finding, *(f["id"] for f in findings)])
         cursor.running = running
         state = {"running": running, "text": status_text(meta, running=running)}
         return {
@@ -182,6 +198,7 @@ class RunReader:
             "hypotheses": hypotheses,
             "calls": calls,
             "notes": notes,
+            "findings": findings,
         }
 
     def snapshot(self) -> Row:
@@ -309,6 +326,11 @@ def _hypothesis_row(row: sqlite3.Row, clip: int | None = _CLIP) -> Row:
         if "placement" in keys and row["placement"]
         else None,
         "placed": row["placed"] if "placed" in keys else None,
+        # the checks of a new best (hone.trust): its held-out score, whether they passed
+        "holdout": row["holdout"] if "holdout" in keys else None,
+        "verified": None
+        if "verified" not in keys or row["verified"] is None
+        else bool(row["verified"]),
     }
 
 
