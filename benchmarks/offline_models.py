@@ -11,6 +11,10 @@ wall time of a run.
 Every run's figures are appended to ``--results`` (JSON lines) as it ends, and runs already
 there are not run again: the benchmark can be stopped and started, and ``--print`` only prints
 the table of what is there. ``benchmarks/tuning_ablation.py`` shares the file.
+
+``--no-outcomes`` leaves the outcomes out of best-shot prompts (each version's metrics and
+feedback, the last failures' reasons: `hone.prompts.completion.OUTCOMES`), as hone's prompts
+were before they carried them; its runs are recorded under keys of their own.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import Any
 
 import hone
 from hone.models.packaged import DEFAULT, MODELS
+from hone.prompts import completion
 
 ROOT = Path(__file__).resolve().parents[1]
 TASKS = ("circle_packing", "bin_packing", "closed_form_sum")
@@ -112,9 +117,9 @@ def cached(path: Path, key: str, make: Callable[[], dict[str, Any]]) -> dict[str
     return done[key]
 
 
-def model_key(task: str, model: str, seed: int, calls: int) -> str:
-    """The key of a model-only run."""
-    return f"{task}|{model}|model|calls={calls}|seed={seed}"
+def model_key(task: str, model: str, seed: int, calls: int, outcomes: bool = True) -> str:
+    """The key of a model-only run (`outcomes`: False for prompts without them)."""
+    return f"{task}|{model}|model|calls={calls}|seed={seed}" + ("" if outcomes else "|no-outcomes")
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -142,14 +147,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--runs", type=Path, default=Path("/tmp/hone-offline-models"))
     parser.add_argument("--print", action="store_true", help="only print what is recorded")
+    parser.add_argument(
+        "--no-outcomes", action="store_true", help="best-shot prompts without outcomes"
+    )
     args = parser.parse_args(argv)
+    completion.OUTCOMES = not args.no_outcomes
     logging.getLogger("hone").setLevel(logging.ERROR)
     models, tasks = args.models.split(","), args.tasks.split(",")
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for model in models:
         for task in tasks:
             for seed in range(args.seeds):
-                key = model_key(task, model, seed, args.calls)
+                key = model_key(task, model, seed, args.calls, not args.no_outcomes)
                 if args.print:
                     row = load(args.results).get(key)
                 else:
@@ -160,7 +169,10 @@ def main(argv: list[str] | None = None) -> int:
                     )  # fmt: skip
                 if row is not None:
                     groups.setdefault((model, task), []).append(row)
-    print(f"{args.calls} model calls per run, tuning off; default: {DEFAULT}")
+    outcomes = "without" if args.no_outcomes else "with"
+    print(
+        f"{args.calls} model calls per run, tuning off, prompts {outcomes} outcomes; default: {DEFAULT}"
+    )
     print(f"{'model':<21}{'task':<17}{'applied':>8} {'ok':>8} {'best':>10} {'wall':>9}")
     for (model, task), rows in groups.items():
         print(f"{model:<21}{task:<17}{table(rows)}")

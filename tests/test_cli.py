@@ -463,12 +463,16 @@ def test_resume_ends_with_the_whole_runs_figures(make_task, tmp_path: Path, caps
     argv = ["run", str(make_task()), "--model", f"scripted:{answers}", "--hypotheses", "1"]
     assert main([*argv, "--max-llm-calls", "2", "--run-dir", str(tmp_path / "r")]) == 0
     first = capsys.readouterr().out
-    assert "stopped: model-call budget spent · round 2 · 2 calls · best -7 · tokens" in first
+    assert (
+        "stopped: model-call budget spent · round 2 · 2 calls · best -7: model 2, tuning 0 · tokens"
+        in first
+    )
     tokens = first.split(" · tokens ")[1].split(" ")[0]
     assert main(["resume", str(tmp_path / "r")]) == 0  # the budget is spent already
     out = capsys.readouterr().out
     assert (
-        f"stopped: model-call budget spent · round 2 · 2 calls · best -7 · tokens {tokens}" in out
+        f"stopped: model-call budget spent · round 2 · 2 calls · best -7: model 2, tuning 0 · tokens {tokens}"
+        in out
     )
     assert (
         f"max_llm_calls counts the whole run, its 2 calls so far included: hone resume {tmp_path / 'r'} --max-llm-calls 12 makes 10 more"

@@ -15,6 +15,7 @@ from hone.exceptions import ConfigError
 from hone.store import Store
 from hone.task import Task
 from hone.testing import FunctionVerifier, ScriptedModel
+from hone.tree import Tree
 from hone.tuning import constants, literal, substitute
 from tests.helpers import value_of
 
@@ -287,3 +288,88 @@ def test_a_folder_tasks_trees_are_tuned(make_tree_task, tmp_path: Path) -> None:
     assert all(c.tree != start.tree for c in trials)
     assert result.best is not None and result.best_score is not None
     assert result.best_score >= start.score  # (none worse than the start is kept as best)
+
+
+FORMULA = '''# EVOLVE-BLOCK-START
+params = {"a": 0.5, "b": 2, "c": -3, "on": True}
+weights = {"x": 1, "y": 0.25}
+def answer() -> str:
+    """S(n) = 1**3 + 2**3 + ... is prose: 7 is never tuned."""
+    label = "3 apples"
+    return "n**4/4 + n**3/2 + 0.26*n**2"  # tune
+# EVOLVE-BLOCK-END
+'''
+
+
+def test_named_parameters_and_marked_strings_are_tuned_exponents_and_prose_are_not() -> None:
+    found = constants(FORMULA)
+    texts = [(FORMULA[c.start : c.end], c.kind) for c in found]
+    assert texts == [
+        ("0.5", "float"),  # params holds True, no number: its float literal is tuned as ever
+        ("1", "param"),
+        ("0.25", "param"),  # weights: each key a string, each value a number
+        ("4", "string"),
+        ("2", "string"),
+        ("0.26", "string"),  # the marked line's formula
+    ]  # fmt: skip  (not the exponents, the docstring, "3 apples" on an unmarked line)
+    everywhere = [(FORMULA[c.start : c.end], c.kind) for c in constants(FORMULA, strings=True)]
+    assert ("3", "string") in everywhere and ("7", "string") not in everywhere
+    crowded = "params = {" + ", ".join(f'"p{i}": {i + 1}' for i in range(20)) + "}\nx = 0.5\n"
+    assert [c.kind for c in constants(crowded)] == ["param"] * 12  # named ones come first
+
+
+def test_a_ladder_sweeps_simple_fractions_of_each_number_in_a_string() -> None:
+    from fractions import Fraction
+
+    from hone.tuning import ladder, snap, substitute
+
+    found = constants(FORMULA)
+    strings = [c for c in found if c.kind == "string"]
+    values = [Fraction(4), Fraction(2), Fraction("0.26")]
+    steps = ladder(strings, values)
+    assert steps[:4] == [(2, Fraction(1, 4)), (0, 8), (1, 4), (2, Fraction(13, 25))]
+    assert snap(0.2538) == Fraction(1, 4) and snap(-0.33) == Fraction(-1, 3)
+    assert snap(1e-9) is None  # nothing simple that near
+    text = substitute(FORMULA, strings, [Fraction(4), Fraction(1, 3), Fraction(1, 4)])
+    assert 'return "n**4/4 + n**3/(1/3) + 0.25*n**2"' in text
+
+
+def test_tuning_finishes_a_formula_one_coefficient_off(tmp_path: Path) -> None:
+    """closed_form_sum's evaluator, the model's near miss n**4/4 + n**3/2 + n**2/2: with
+    tune_strings, the ladder's third trial is the exact sum, with no model call."""
+    import shutil
+
+    root = tmp_path / "task"
+    shutil.copytree(Path(__file__).parents[1] / "examples" / "closed_form_sum", root)
+    initial = root / "initial.py"
+    initial.write_text(initial.read_text().replace('"n**4/4"', '"n**4/4 + n**3/2 + n**2/2"'))
+    task = Task.from_dir(root).configured(
+        search={"tune": True, "tune_strings": True, "tune_trials": 3},
+        budget={"max_llm_calls": 0, "max_evaluations": 3},
+        evaluation={"workers": 1},
+    )
+    result = hone.run(task, model=ScriptedModel([]), run_dir=tmp_path / "run", seed=0)
+    assert result.best is not None and result.best.kind == "tune" and result.best_score == 1.0
+    assert result.best.tree is not None and '"n**4/4 + n**3/2 + n**2/4"' in result.best.tree.text
+    [(_, note)] = Store.open(tmp_path / "run", readonly=True).notes("tune")
+    assert note.endswith("scores 1 (from 0.485039) with 2 → 4.")
+    off = task.configured(search={"tune_strings": False})
+    assert not constants(initial.read_text()) and off.search.tune_strings is False
+
+
+def test_a_stage_tries_each_setting_of_a_formula_once(tmp_path: Path) -> None:
+    """The first sweep from 2 finds 4; the second, from 4, meets 7 of its 10 settings tried
+    already (8, 2, 6, ...): only 12, 16/3 and 16 are evaluated, none better, and the stage ends
+    with trials to spare."""
+    program = 'def f():\n    return float("2")  # tune\n'
+    task = make(tmp_path, program=program, tune_trials=20).configured(
+        budget=Budget(max_llm_calls=0, patience=None, max_evaluations=20)
+    )
+    result = hone.run(
+        task, model=ScriptedModel([]), verifier=FunctionVerifier(score),
+        run_dir=tmp_path / "run", seed=0,
+    )  # fmt: skip
+    programs = [c.tree.text for c in result.history if c.tree is not None]
+    assert len(programs) == 1 + 10 + 3 and len(set(programs)) == len(programs)
+    assert programs[-3:] == [program.replace('"2"', f'"{v}"') for v in ("12", "(16/3)", "16")]
+    assert result.best is not None and 'float("4")' in (result.best.tree or Tree()).text

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hone.budget import Usage
+from hone.credit import Credit, credit, of_bests
 from hone.events import (
     Event,
     Finding,
@@ -35,6 +36,7 @@ from hone.strategies import ranked_distinct
 
 if TYPE_CHECKING:
     from hone.formats import Read
+    from hone.population import Candidate
 
 
 def entrypoint() -> None:
@@ -598,6 +600,8 @@ class _View:
         self.tokens = 0
         self.cost = 0.0
         self.best: float | None = None
+        self.credit: Credit | None = None  # the gain by whom it was made (`hone.credit`)
+        self.bests: list[Candidate] = []  # the new bests so far, in order
         self.statuses: Counter[str] = Counter()
         self.first: Any = None
         self.run_dir: Path | None = None
@@ -657,6 +661,8 @@ class _View:
         elif isinstance(event, NewBest):
             c = event.candidate
             self.best = c.score
+            self.bests.append(c)
+            self.credit = of_bests(self.bests)
             held = f" · held-out {c.holdout:.6g}" if c.holdout is not None else ""
             self.console.print(f"  new best {c.score:.6g}{held}  (#{c.id}, round {c.round})")
         elif isinstance(event, Finding):
@@ -670,11 +676,14 @@ class _View:
             self.live.update(self._status())
 
     def _status(self) -> str:
-        best = f"{self.best:.6g}" if self.best is not None else "-"
+        if self.credit is not None and self.credit.best == self.best:
+            best = self.credit.text  # best 2.2442: model 0.0231, tuning 0.0135
+        else:
+            best = f"best {self.best:.6g}" if self.best is not None else "best -"
         elapsed = time.monotonic() - self.started
         calls = self.calls_text or f"calls {self.calls}"
         return (
-            f"round {self.round} · {calls} · best {best} · tokens {self.tokens} · "
+            f"round {self.round} · {calls} · {best} · tokens {self.tokens} · "
             + (f"cost ${self.cost:.4f} · " if self.cost else "")
             + f"{elapsed:.0f} s · "
             + ", ".join(f"{k} {v}" for k, v in sorted(self.statuses.items()))
@@ -699,6 +708,8 @@ class _View:
             with opened(self.run_dir) as store:
                 self.round = max(self.round, store.last_round())
                 kinds = store.call_kinds()
+                objective = store.meta().objective
+                self.credit = credit(store.candidates(lean=True), objective)  # resumed ones too
         self.calls_text = _calls_text(usage, kinds)
         from hone.web.data import STOP_TEXT
 
@@ -838,6 +849,7 @@ def _show(args: argparse.Namespace) -> int:
     select = meta.evaluation.get("select", "search")
     top = answer(candidates, objective, select) or ranked[0]
     console.print(f"[bold]{_best_line(top)}[/] (#{top.id}, round {top.round})")
+    console.print(credit(candidates, objective).gain, markup=False)
     _print_evaluation(console, top)
     views.findings(console, Path(args.run_dir))
     if console.is_terminal:

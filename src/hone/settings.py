@@ -114,6 +114,9 @@ class SearchConfig(Table):
     tune: bool = False
     tune_trials: int = 20
     tune_spread: float = 0.1  # each constant is searched within ± this share of its value
+    # numbers inside strings (formulas) are tuned too, exponents excepted (else only those on
+    # a line with a "# tune" comment)
+    tune_strings: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()

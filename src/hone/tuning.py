@@ -8,10 +8,19 @@ hypothesis and stored as one of kind "tune" with the tuned program as its parent
 asks `Tuner.after` once a hypothesis is registered: the most promising program not tuned yet
 (`Tuner.choose`: the best one with constants among the few best) gets a stage of `[search]
 tune_trials` trials, within `[budget] max_evaluations`. What a stage found goes into the store as a note that chat prompts carry.
+
+The model proposes structure, tuning fits numbers (LLM-SR's division of labour): besides float
+literals, the values of a dict of named parameters a program introduces (`params = {"a": 0.5,
+"b": 2}`: integers too) are tuned, first, and with `[search] tune_strings` (or a `# tune`
+comment on its line) the numbers inside a string, a formula such as `"n**4/4 + n**3/2"`
+(exponents excepted: they are structure). Those are not searched by CMA-ES but stepped, one
+at a time, through simple fractions and multiples (`ladder`): a formula is exact or wrong,
+and no optimiser lands on 1/4 by chance.
 """
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import dataclasses
 import io
@@ -21,7 +30,8 @@ import re
 import tokenize
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from fractions import Fraction
+from typing import Any, Literal
 
 from hone.edits import blocks
 from hone.exceptions import MissingDependencyError
@@ -38,6 +48,17 @@ MAX_CONSTANTS = 12  # tuned at once: the first ones of the block
 PROMISING = 4  # the best scored programs a program to tune is chosen from
 STAGE = "tune_stage"  # the meta key of the stage under way (None between stages)
 _FLOAT = re.compile(r"(?<![\w.])(?:\d+\.\d*|\.\d+|\d+(?:\.\d*)?[eE][-+]?\d+)(?![\w.])")
+_NUMBER = re.compile(r"(?<![\w.])(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w.])")  # in a string
+_EXPONENT = re.compile(r"(?:\*\*|\^)\s*\(?\s*$")  # what comes before an exponent
+_MARKER = re.compile(r"#\s*tune\b")  # a comment that makes its line's strings tunable
+# the multiples of a number in a string a stage tries, simplest first
+LADDER = tuple(
+    Fraction(m) for m in ("2", "1/2", "3/2", "2/3", "3", "1/3", "4/3", "3/4", "4", "1/4")
+)
+SNAP_DENOMINATORS = 12  # a snapped value is p/q with q up to this
+SNAP_TOLERANCE = 0.05  # ... within this share of the tuned value
+ConstantKind = Literal["float", "param", "string"]  # a literal, a named parameter, in a string
+Span = tuple[int, int, ConstantKind]  # where a constant is in a block, and its kind
 
 Verify = Callable[[Candidate], Awaitable[Candidate]]
 Register = Callable[[Candidate], object]  # registers a trial (Loop._add)
@@ -60,6 +81,7 @@ class Constant:
     end: int
     value: float
     path: str = ""  # the file of a tree it is in
+    kind: ConstantKind = "float"
 
     def bounds(self, spread: float) -> tuple[float, float]:
         """The range searched: the value ± `spread` of it (its sign kept). CMA-ES starts in the
@@ -68,10 +90,15 @@ class Constant:
         return low, high
 
 
-def constants(program: str, language: str = "python", path: str = "") -> list[Constant]:
-    """The non-zero floating-point literals of the program's EVOLVE blocks (the whole program
-    without markers), in order; a Python program's strings and comments are skipped. `path`:
-    the file of a tree the program is."""
+def constants(
+    program: str, language: str = "python", path: str = "", *, strings: bool = False
+) -> list[Constant]:
+    """The non-zero numeric constants of the program's EVOLVE blocks (the whole program
+    without markers), in order: float literals, and in Python the values of a dict of named
+    parameters and (with `strings`, or on a line with a `# tune` comment) the numbers inside
+    strings; other strings and comments are skipped. At most `MAX_CONSTANTS`: named
+    parameters first, then numbers in strings, then the first float literals. `path`: the
+    file of a tree the program is."""
     try:
         parts = blocks(program)
     except ValueError:
@@ -79,38 +106,90 @@ def constants(program: str, language: str = "python", path: str = "") -> list[Co
     found, base = [], 0
     for fixed, body in zip(parts.fixed, parts.bodies, strict=False):
         base += len(fixed)
-        spans = _python_floats(body) if language == "python" else None
-        if spans is None:
-            spans = [(m.start(), m.end()) for m in _FLOAT.finditer(_blank_comments(body))]
-        for start, end in spans:
+        found_here = _python_constants(body, strings) if language == "python" else None
+        spans: list[Span] = found_here if found_here is not None else [
+            (m.start(), m.end(), "float") for m in _FLOAT.finditer(_blank_comments(body))
+        ]  # fmt: skip
+        for start, end, kind in spans:
             value = float(body[start:end])
             if value != 0 and math.isfinite(value):
-                found.append(Constant(base + start, base + end, value, path))
+                found.append(Constant(base + start, base + end, value, path, kind))
         base += len(body)
-    return found[:MAX_CONSTANTS]
+    first = sorted(found, key=lambda c: _PRIORITY[c.kind])[:MAX_CONSTANTS]
+    return sorted(first, key=lambda c: c.start)
 
 
-def tree_constants(tree: Tree) -> list[Constant]:
+_PRIORITY: dict[ConstantKind, int] = {"param": 0, "string": 1, "float": 2}
+
+
+def tree_constants(tree: Tree, *, strings: bool = False) -> list[Constant]:
     """The constants of every file of a tree (`constants`, each file in its language), in
     path order: the first `MAX_CONSTANTS` of them."""
     found: list[Constant] = []
     for path, text in tree.items():
-        found += constants(text, language_of(path), path)
+        found += constants(text, language_of(path), path, strings=strings)
         if len(found) >= MAX_CONSTANTS:
             break
     return found[:MAX_CONSTANTS]
 
 
-def substitute(program: str, found: list[Constant], values: list[float]) -> str:
+Value = float | Fraction  # a trial's value of a constant (a Fraction: a snapped one)
+
+
+def substitute(program: str, found: list[Constant], values: list[Value]) -> str:
     """The program with each constant replaced by its new value."""
     out, last = [], 0
     for constant, value in zip(found, values, strict=True):
-        out += [program[last : constant.start], literal(value)]
+        out += [program[last : constant.start], _text(constant, value)]
         last = constant.end
     return "".join(out) + program[last:]
 
 
-def substitute_tree(tree: Tree, found: list[Constant], values: list[float]) -> Tree:
+def _text(constant: Constant, value: Value) -> str:
+    """How a value is written: a float literal, or a snapped fraction in a string ("(1/3)",
+    "0.25" or "2": a formula reads them exactly)."""
+    if isinstance(value, Fraction):
+        if value.denominator == 1:
+            return str(value.numerator)
+        if 10**6 % value.denominator == 0:  # a finite decimal
+            return format(value.numerator / value.denominator, ".6g")
+        return f"({value.numerator}/{value.denominator})"
+    return literal(value)
+
+
+def ladder(found: list[Constant], values: list[Value]) -> list[tuple[int, Value]]:
+    """The trials of one sweep over the numbers in strings, in order: each one at a time
+    (round-robin), first snapped to the simplest fraction near it (a decimal such as 0.26:
+    `snap`), then times each of `LADDER`: (its index, the value tried)."""
+    strings = [i for i, c in enumerate(found) if c.kind == "string"]
+    steps: list[tuple[int, Value]] = []
+    for i in strings:
+        near = snap(values[i])
+        if near is not None and near != values[i]:
+            steps.append((i, near))
+    steps += [(i, Fraction(values[i]) * m) for m in LADDER for i in strings]
+    return steps
+
+
+def snap(value: Value) -> Fraction | None:
+    """The simplest fraction p/q (q up to `SNAP_DENOMINATORS`) within `SNAP_TOLERANCE` of
+    `value`, or None when there is none."""
+    exact = Fraction(value)
+    for q in range(1, SNAP_DENOMINATORS + 1):
+        near = Fraction(round(exact * q), q)
+        if near != 0 and abs(near - exact) <= SNAP_TOLERANCE * abs(exact):
+            return near
+    return None
+
+
+def _exact(tree: Tree, constant: Constant) -> Value:
+    """A constant's value, exact (a Fraction of its text) when it is in a string."""
+    if constant.kind != "string":
+        return constant.value
+    return Fraction(tree[constant.path][constant.start : constant.end])
+
+
+def substitute_tree(tree: Tree, found: list[Constant], values: list[Value]) -> Tree:
     """The tree with each constant (of `tree_constants`) replaced by its new value."""
     changes = {}
     for path in dict.fromkeys(c.path for c in found):
@@ -125,21 +204,77 @@ def literal(value: float) -> str:
     return text if any(c in text for c in ".en") else text + ".0"
 
 
-def _python_floats(body: str) -> list[tuple[int, int]] | None:
-    """Spans of float NUMBER tokens, or None when the block does not tokenize on its own."""
+_STATEMENT_START = (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT)
+
+
+def _python_constants(body: str, strings: bool) -> list[Span] | None:
+    """Spans of float NUMBER tokens, of named parameters' values and (`strings`, or on a line
+    marked `# tune`) of numbers in strings; None when the block does not tokenize on its own."""
+    lines = body.splitlines(keepends=True)
     starts = [0]
-    for line in body.splitlines(keepends=True):
+    for line in lines:
         starts.append(starts[-1] + len(line))
-    spans = []
+    spans: dict[int, Span] = {}
     try:
-        for tok in tokenize.generate_tokens(io.StringIO(body).readline):
-            text = tok.string
-            if tok.type == tokenize.NUMBER and _FLOAT.fullmatch(text):
-                start = starts[tok.start[0] - 1] + tok.start[1]
-                spans.append((start, start + len(text)))
+        tokens = list(tokenize.generate_tokens(io.StringIO(body).readline))
     except (tokenize.TokenError, IndentationError, SyntaxError):
         return None
-    return spans
+    marked = {t.start[0] for t in tokens if t.type == tokenize.COMMENT and _MARKER.match(t.string)}
+    previous = tokenize.NEWLINE  # the type of the last token that is not a comment or NL
+    for tok in tokens:
+        start = starts[tok.start[0] - 1] + tok.start[1]
+        statement = previous in _STATEMENT_START  # a string there is a docstring: prose
+        if tok.type not in (tokenize.COMMENT, tokenize.NL):
+            previous = tok.type
+        if tok.type == tokenize.NUMBER and _FLOAT.fullmatch(tok.string):
+            spans[start] = (start, start + len(tok.string), "float")
+        elif tok.type == tokenize.STRING and not statement and (strings or tok.end[0] in marked):
+            for m in _NUMBER.finditer(tok.string):
+                if not _EXPONENT.search(tok.string[: m.start()]):
+                    spans[start + m.start()] = (start + m.start(), start + m.end(), "string")
+    for start, end in _parameters(body, lines, starts):
+        spans[start] = (start, end, "param")
+    return [spans[k] for k in sorted(spans)]
+
+
+def _parameters(body: str, lines: list[str], starts: list[int]) -> list[tuple[int, int]]:
+    """Spans of the numbers of dicts of named parameters (`params = {"a": 0.5, "b": 2}`: each
+    key a string, each value a number) assigned in the block."""
+    try:
+        tree = ast.parse(body)
+    except (SyntaxError, ValueError):
+        return []
+    found = []
+    for node in ast.walk(tree):
+        value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
+        if not isinstance(value, ast.Dict) or not value.values:
+            continue
+        named = all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in value.keys)
+        numbers = [n for n in map(_number, value.values) if n is not None]
+        if named and len(numbers) == len(value.values):
+            for n in numbers:
+                end = n.end_lineno or n.lineno, n.end_col_offset or 0
+                found.append((_offset(lines, starts, n.lineno, n.col_offset),
+                              _offset(lines, starts, *end)))  # fmt: skip
+    return found
+
+
+def _number(node: ast.expr) -> ast.Constant | None:
+    """The number a dict value is (its sign left out: it stays), else None."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        node = node.operand
+    if (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, int | float)
+        and not isinstance(node.value, bool)
+    ):
+        return node
+    return None
+
+
+def _offset(lines: list[str], starts: list[int], lineno: int, col: int) -> int:
+    """The offset in the block of an AST position (its column counts UTF-8 bytes)."""
+    return starts[lineno - 1] + len(lines[lineno - 1].encode()[:col].decode(errors="ignore"))
 
 
 def _blank_comments(code: str) -> str:
@@ -185,9 +320,12 @@ class Tuner:
         tunable = self._tunable.get(candidate.id)
         if tunable is None:
             tree = population.full(candidate).tree
-            tunable = bool(tree_constants(tree)) if tree is not None else False
+            tunable = bool(self._constants(tree)) if tree is not None else False
             self._tunable[candidate.id] = tunable
         return tunable
+
+    def _constants(self, tree: Tree) -> list[Constant]:
+        return tree_constants(tree, strings=self.task.search.tune_strings)
 
     def choose(self, population: Population) -> Candidate | None:
         """The most promising program to tune: the best of the `PROMISING` best scored
@@ -227,23 +365,14 @@ class Tuner:
         earlier: list[Candidate] | None = None,
     ) -> None:
         """Tune `parent`'s constants: a new stage, or the rest of `stage` (whose trials so far,
-        in the order they were asked, are `earlier`)."""
+        in the order they were asked, are `earlier`). Numbers in strings are tried first, one
+        at a time, on a ladder of simple multiples (`ladder`); the other constants then by
+        CMA-ES, with the trials left."""
         optuna = _optuna()
         self.tuned.add(parent.id)
         tree = parent.tree
         assert tree is not None  # (a program that scored, whole: `Population.full`)
-        found = tree_constants(tree)
-        names = [f"c{i}" for i in range(len(found))]
-        spread = self.task.search.tune_spread
-        space = {
-            n: optuna.distributions.FloatDistribution(*c.bounds(spread))
-            for n, c in zip(names, found, strict=True)
-        }
-        maximize = self.task.objective == "maximize"
-        sampler = optuna.samplers.CmaEsSampler(seed=library_seed(self.seed, parent.id))
-        study = optuna.create_study(
-            sampler=sampler, direction="maximize" if maximize else "minimize"
-        )
+        found = self._constants(tree)
         if stage is None:
             left = self.left
             trials = self.task.search.tune_trials
@@ -253,32 +382,89 @@ class Tuner:
             self.store.set_meta(**{STAGE: dataclasses.asdict(stage)})
         trials, batch, again = stage.trials, stage.batch, list(earlier or ())
         best, evaluated = parent, 0
+        values: list[Value] = [_exact(tree, c) for c in found]  # the best's
         if not found:
             trials = 0  # (a program edited since its stage began: nothing to tune)
-        while trials > 0:
-            count = min(batch, trials)
-            if len(again) < count and self.left == 0:
-                break  # the budget was lowered since the stage began
-            asked = [study.ask(space) for _ in range(count)]
+
+        async def evaluate(asked: list[list[Value]]) -> list[Candidate] | None:
+            """The trials of `asked`, in order: those evaluated before a stop (`again`), then
+            new ones; None when the budget was lowered since the stage began."""
+            nonlocal again, trials, evaluated
+            if len(again) < len(asked) and self.left == 0:
+                return None
             trials -= len(asked)
-            programs = [substitute_tree(tree, found, [t.params[n] for n in names]) for t in asked]
-            # the trials evaluated before the stop, asked again in the same order, then new ones
-            reused, again = again[: len(asked)], again[len(asked) :]
-            fresh = [self._store(parent, p) for p in programs[len(reused) :]]
-            self.spent += len(fresh)
             evaluated += len(asked)
+            reused, again = again[: len(asked)], again[len(asked) :]
+            programs = [substitute_tree(tree, found, v) for v in asked[len(reused) :]]
+            fresh = [self._store(parent, p) for p in programs]
+            self.spent += len(fresh)
             done = [*reused, *await asyncio.gather(*(verify(c) for c in fresh))]
-            for i, (trial, candidate) in enumerate(zip(asked, done, strict=True)):
-                if i >= len(reused):  # (the reused ones were registered as the run resumed)
-                    register(candidate)
+            for candidate in done[len(reused) :]:  # (reused ones were registered on resuming)
+                register(candidate)
+            return done
+
+        def improves(candidate: Candidate) -> bool:
+            return candidate.score is not None and (
+                best.score is None or better(self.task.objective, candidate.score, best.score)
+            )
+
+        # a sweep tries each step from the same values (each setting once in a stage); the
+        # next sweep starts from its best
+        base, seen = values, {tuple(values)}
+
+        def sweep(base: list[Value]) -> list[list[Value]]:
+            settings = []
+            for index, value in ladder(found, base):
+                setting = [value if i == index else v for i, v in enumerate(base)]
+                if tuple(setting) not in seen:
+                    seen.add(tuple(setting))
+                    settings.append(setting)
+            return settings
+
+        steps = sweep(base)
+        while trials > 0 and steps:
+            asked, steps = steps[: min(batch, trials)], steps[min(batch, trials) :]
+            done = await evaluate(asked)
+            if done is None:
+                break
+            for tried, candidate in zip(asked, done, strict=True):
+                if improves(candidate):
+                    best, values = candidate, tried
+            if not steps and values is not base:
+                base = values
+                steps = sweep(base)
+        rest = [i for i, c in enumerate(found) if c.kind != "string"]
+        names = [f"c{i}" for i in rest]
+        spread = self.task.search.tune_spread
+        space = {
+            f"c{i}": optuna.distributions.FloatDistribution(*found[i].bounds(spread)) for i in rest
+        }
+        maximize = self.task.objective == "maximize"
+        sampler = optuna.samplers.CmaEsSampler(seed=library_seed(self.seed, parent.id))
+        study = optuna.create_study(
+            sampler=sampler, direction="maximize" if maximize else "minimize"
+        )
+        fixed = list(values)  # the strings' values the ladder found
+        while trials > 0 and rest:
+            trials_asked = [study.ask(space) for _ in range(min(batch, trials))]
+            asked = []
+            for t in trials_asked:
+                tried = list(fixed)
+                for i, n in zip(rest, names, strict=True):
+                    tried[i] = t.params[n]
+                asked.append(tried)
+            done = await evaluate(asked)
+            if done is None:
+                break
+            for trial, tried, candidate in zip(trials_asked, asked, done, strict=True):
                 if candidate.score is None:
                     study.tell(trial, state=optuna.trial.TrialState.FAIL)
                     continue
                 study.tell(trial, candidate.score)
-                if best.score is None or better(self.task.objective, candidate.score, best.score):
-                    best = candidate
+                if improves(candidate):
+                    best, values = candidate, tried
         if evaluated:
-            self._note(parent, best, found, evaluated)
+            self._note(parent, best, found, values, evaluated)
         self.store.set_meta(**{STAGE: None})
 
     def _noted(self, stage: Stage) -> bool:
@@ -292,18 +478,25 @@ class Tuner:
             round=parent.round, tree=program, parent_ids=(parent.id,), niche=parent.niche, kind=KIND
         )
 
-    def _note(self, parent: Candidate, best: Candidate, found: list[Constant], trials: int) -> None:
-        """Record what the stage found, for the prompts (`hone.reflection.Memory`)."""
+    def _note(
+        self,
+        parent: Candidate,
+        best: Candidate,
+        found: list[Constant],
+        values: list[Value],
+        trials: int,
+    ) -> None:
+        """Record what the stage found (the best's `values`), for the prompts
+        (`hone.reflection.Memory`)."""
         head = _head(parent.id) + f"{trials} trials, no model calls): "
         if best is parent:
             text = head + f"no setting of its {len(found)} constants beat its score {_g(parent)}."
         else:
-            before, after = parent.tree or Tree(), best.tree or Tree()
-            tuned = tree_constants(after)
+            before = parent.tree or Tree()
             changes = ", ".join(
-                f"{before.get(a.path, '')[a.start : a.end]} → {after.get(b.path, '')[b.start : b.end]}"
-                for a, b in zip(found, tuned, strict=False)
-                if a.value != b.value
+                f"{before.get(c.path, '')[c.start : c.end]} → {_text(c, v)}"
+                for c, v in zip(found, values, strict=True)
+                if c.value != v
             )
             text = (
                 head + f"program #{best.id} scores {_g(best)} (from {_g(parent)}) with {changes}."
@@ -340,7 +533,9 @@ __all__ = [
     "Stage",
     "Tuner",
     "constants",
+    "ladder",
     "literal",
+    "snap",
     "substitute",
     "substitute_tree",
     "tree_constants",

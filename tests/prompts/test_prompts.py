@@ -28,13 +28,21 @@ BEST_SHOT = '''"""Make f() return 10.
 import math
 
 
+# Recent failed attempts, newest first:
+# - invalid-edit: the answer contains no code
+
+
 # f_v0 scored -9 (higher is better)
+# value=1
+# feedback: f() = 1.0
 def f_v0():
     """Return a number."""
     return 1.0
 
 
 # f_v1 scored -6 (higher is better)
+# value=4
+# feedback: f() = 4.0
 def f_v1():
     """Return a number."""
     return 4.0
@@ -572,6 +580,29 @@ def test_best_shot_evolves_the_first_blocks_function_of_a_tree(make_tree_task) -
     assert edit.ok and edit.changed == ("helper.py",) and edit.tree is not None
     assert "def scale(x):\n    return x * 5.0\n" in edit.tree["helper.py"]
     assert edit.tree["main.py"] == task.tree["main.py"]
+
+
+def test_best_shot_outcomes_are_trimmed_one_line_comments_without_tuning_failures() -> None:
+    selection = _selection()
+    long = Candidate(
+        2,
+        1,
+        selection.parent.tree,
+        Evaluation(
+            score=-6.0,
+            metrics={"b": 2.0, "a": 1.0, "c": 3.0, "d": 4.0, "e": 5.0, "x.mean": 1.0},
+            feedback="line one\nline two " + "w" * 400,
+        ),
+    )
+    tuned = Candidate(4, 1, None, Evaluation.failed("error", "a tuning trial failed"), kind="tune")
+    failures = (tuned, *selection.failures, *selection.failures, *selection.failures)
+    prompt = build_prompt(TASK, Selection(long, selection.inspirations, failures), "completion")
+    comments = [line for line in prompt.text.splitlines() if line.startswith("# ")]
+    assert "# a=1, b=2, c=3, d=4" in comments  # the first four plain metrics, by name
+    feedback = next(line for line in comments if line.startswith("# feedback: line one line two"))
+    assert len(feedback) <= len("# feedback: ") + 240 and feedback.endswith(" …")
+    assert "tuning trial" not in prompt.text
+    assert comments.count("# - invalid-edit: the answer contains no code") == 3
 
 
 TWO_BLOCKS = """\

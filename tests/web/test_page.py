@@ -110,6 +110,27 @@ def flat_run(run_dir: Path) -> Path:
     return run_dir
 
 
+def tuned_run(run_dir: Path) -> Path:
+    """Start 2.2; the model's #2 2.21 (+0.01); tuning's #3 2.2235 (+0.0135) and #4 2.2, no gain;
+    the model's #5 2.2242 (+0.0007)."""
+    meta = RunMeta(task_name="tuned", objective="maximize", model={"spec": MODEL}, prices=LOCAL)
+    store = Store.create(run_dir, meta)
+    steps = [((), 2.2, ""), ((1,), 2.21, ""), ((2,), 2.2235, "tune"), ((2,), 2.2, "tune")]
+    for number, (parents, score, kind) in enumerate([*steps, ((3,), 2.2242, "")], start=1):
+        call = store.add_call(
+            round=number, model=MODEL, prompt="Improve it.", completion="x", prompt_tokens=10,
+            completion_tokens=5, started=time.time(), latency=1.0, cost=0.0,
+        ) if parents and not kind else None  # fmt: skip
+        made = store.add_candidate(
+            round=number, tree=Tree.one("program.py", f"x = {score}\n"), parent_ids=parents,
+            call_id=call, kind=kind,
+        )  # fmt: skip
+        store.set_evaluation(made, Evaluation(score=score))
+    store.set_status("stopped", stop_reason="max_llm_calls")
+    store.close()
+    return run_dir
+
+
 def view(page: Any, name: str) -> None:
     """Open a view of the page, and wait until it is drawn (the click changes the URL's hash;
     the page draws the view when the browser says so)."""
@@ -129,6 +150,7 @@ def check_awkward(page: Any, shots: Path, name: str) -> None:
     gain = page.locator('[data-stat="gain from the start"]')
     assert gain.locator(".value").inner_text() == "+0.0354 (+1.61 %)"
     assert gain.locator(".label").nth(1).inner_text() == "2.2 → 2.2354 · higher is better"
+    assert gain.locator(".credit").inner_text() == "model 0.0354, tuning 0"  # no tuning trial
     page.wait_for_function("document.getElementById('best-code').textContent.includes('1.11')")
     assert (
         page.locator("#best-title").inner_text()
@@ -280,6 +302,26 @@ def test_live_only_while_a_process_drives_the_run(
     assert tab.locator("#live").inner_text() == "stopped unexpectedly: killed or crashed"
     assert tab.locator("#runs a.running").count() == 0
     tab.screenshot(path=str(tmp_path / "killed.png"))
+
+
+@pytest.mark.slow
+def test_the_gain_card_says_how_much_came_from_the_model_and_from_tuning(
+    tmp_path: Path, tab: Any, capsys: Any
+) -> None:
+    """The card credits each new best to the kind of hypothesis that made it, as `hone show`
+    does (hone.credit): the same figures in both."""
+    run = tuned_run(tmp_path / "tuned")
+    html = tmp_path / "report.html"
+    assert main(["report", str(run), "-o", str(html)]) == 0
+    tab.goto(html.as_uri())
+    tab.wait_for_selector('[data-stat="gain from the start"] .credit')
+    card = tab.locator('[data-stat="gain from the start"]')
+    assert card.locator(".value").inner_text() == "+0.0242 (+1.1 %)"
+    assert card.locator(".credit").inner_text() == "model 0.0107, tuning 0.0135"
+    capsys.readouterr()
+    assert main(["show", str(run)]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert "gain from the start 2.2 → 2.2242: model 0.0107, tuning 0.0135" in shown
 
 
 def tree_run(run_dir: Path) -> Path:

@@ -6,7 +6,11 @@ file, when it has none; in a tree of several files, its Python files in path ord
 function `[task] function` when the block defines it, else the block's first function, is a
 target, and each prompt evolves one of them, drawn with the loop's seeded generator when there
 are several (so a run's choices replay), the only one otherwise. The rest of the target's file
-(markers dropped, its other blocks as they are) is the prompt's context."""
+(markers dropped, its other blocks as they are) is the prompt's context.
+
+Each version carries its outcome as comments above it (its score, its first metrics and the
+evaluator's feedback, trimmed), and the last failed attempts' reasons come before the versions:
+a base model sees why programs scored as they did, as a chat model does."""
 
 from __future__ import annotations
 
@@ -18,12 +22,17 @@ import re
 from hone import syntax
 from hone.edits import END, START, Region, blocks, function_names, function_source, region
 from hone.objective import signed, wording
-from hone.population import Candidate
+from hone.population import TUNE, Candidate
 from hone.prompts import Prompt
 from hone.strategies import Selection
 from hone.task import Task
 
 STOP = ("\ndef ", "\nclass ", "\nif __name__", "\n@")
+OUTCOMES = True  # show outcomes and failures (benchmarks/offline_models.py --no-outcomes: off)
+METRICS = 4  # of a version's metrics shown (the first plain ones, by name)
+FEEDBACK_CHARS = 240  # of a version's feedback
+FAILURES = 3  # the last failed attempts shown
+REASON_CHARS = 160  # of a failed attempt's reason
 
 
 def best_shot(
@@ -47,11 +56,15 @@ def best_shot(
     context = _context(code, number, name)
     if context:
         pieces.append(context)
+    if OUTCOMES:
+        pieces.append(_failures(selection.failures))
     better = wording(task.objective)
     for number, candidate in enumerate(versions):
         source = function_source(_file(candidate, path), name) or ""
         renamed = _rename(source, name, number)
         pieces.append(f"# {name}_v{number} scored {candidate.score:.6g} ({better} is better)\n")
+        if OUTCOMES:
+            pieces.append(_outcome(candidate))
         pieces.append(renamed.rstrip("\n") + "\n\n\n")
     n = len(versions)
     signature = _rename(_signature(function_source(code, name) or ""), name, n)
@@ -66,6 +79,36 @@ def best_shot(
         signature=signature,
         path=path if parent.tree is not None and len(parent.tree) > 1 else None,
     )
+
+
+def _outcome(candidate: Candidate) -> str:
+    """A version's first metrics and its feedback, as comment lines."""
+    ev = candidate.evaluation
+    plain = sorted((k, v) for k, v in ev.metrics.items() if "." not in k)[:METRICS]
+    lines = [", ".join(f"{k}={v:.6g}" for k, v in plain)] if plain else []
+    if ev.feedback.strip():
+        lines.append("feedback: " + _line(ev.feedback, FEEDBACK_CHARS))
+    return "".join(f"# {line}\n" for line in lines)
+
+
+def _failures(failures: tuple[Candidate, ...]) -> str:
+    """The last failed attempts (the model's, not tuning trials'), newest first, and why, as
+    comment lines."""
+    shown = [f for f in failures if f.kind != TUNE][:FAILURES]
+    if not shown:
+        return ""
+    lines = ["# Recent failed attempts, newest first:"]
+    for failure in shown:
+        ev = failure.evaluation
+        reason = ev.reason or ev.feedback or "no reason recorded"
+        lines.append(f"# - {ev.status}: {_line(reason, REASON_CHARS)}")
+    return "\n".join(lines) + "\n\n\n"
+
+
+def _line(text: str, limit: int) -> str:
+    """`text` on one line, trimmed to `limit` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 2] + " …"
 
 
 def targets(task: Task, parent: Candidate) -> list[tuple[str, int, str]]:

@@ -319,6 +319,7 @@ def _hypothesis_row(row: sqlite3.Row, clip: int | None = _CLIP) -> Row:
         "eval_seconds": row["eval_seconds"],
         "cached_from": row["cached_from"],
         "niche": row["niche"],
+        "kind": row["kind"] if "kind" in keys else "",  # "tune": a parameter-tuning trial
         "crossover": bool(row["crossover"]) if "crossover" in keys else False,
         # where the search strategy placed it, in the order placements were recorded
         "placement": json.loads(row["placement"])

@@ -161,7 +161,18 @@ function gain(run, s) {  // [value, below it]: the change from the start's score
   if (!start) return ["-", `the start scored nothing · best ${g6(s.best.score)} · ${direction(run)}`];
   const d = s.best.score - start.score, signed = (v, text) => (v > 0 ? "+" : "") + text;
   const relative = start.score !== 0 && isFinite(d) ? ` (${signed(d, String(Number(((100 * d) / Math.abs(start.score)).toPrecision(3))))} %)` : "";
-  return [d === 0 ? "none yet" : signed(d, difference(start.score, s.best.score)) + relative, `${g6(start.score)} → ${g6(s.best.score)} · ${direction(run)}`];
+  return [d === 0 ? "none yet" : signed(d, difference(start.score, s.best.score)) + relative, `${g6(start.score)} → ${g6(s.best.score)} · ${direction(run)}`, credit(run, s.hs, start)];
+}
+function credit(run, hs, start) {  // who made the gain (hone.credit): each new best's gain to its kind, a tuning trial's or the model's
+  let best = start.score, model = 0, tuning = 0;
+  for (const h of [...hs].sort((a, b) => a.id - b.id)) {
+    if (!h.parents.length || h.score === null || !better(run, h.score, best)) continue;
+    const step = Math.abs(h.score - best);
+    if (h.kind === "tune") tuning += step; else model += step;
+    best = h.score;
+  }
+  const part = (v) => (v ? difference(start.score, start.score + v) : "0");  // (as many decimals as the scores)
+  return `model ${part(model)}, tuning ${part(tuning)}`;
 }
 function difference(a, b) {  // b - a with no more decimals than a and b are shown with (not 0.0407408 for 2.24837 - 2.20763)
   const places = (x) => { const t = g6(x); return t.includes("e") ? null : (t.split(".")[1] || "").length; };
@@ -174,17 +185,17 @@ function statusOf(run) {  // how the run stands (hone.web.data.status_text), and
 }
 function heldOut(h) { return h.holdout !== null && h.holdout !== undefined ? ` · held-out ${g6(h.holdout)}` : ""; }
 function renderStats(run, s) {
-  const meta = run.meta, model = modelNames(run), [gained, from] = gain(run, s);
+  const meta = run.meta, model = modelNames(run), [gained, from, madeBy] = gain(run, s);
   const cards = [
     ["best score", s.best ? g6(s.best.score) : "-", s.best ? `#${s.best.id}, round ${s.best.round}${heldOut(s.best)} · open it` : "nothing scored yet", s.best],
-    ["gain from the start", gained, from],
+    ["gain from the start", gained, from, null, madeBy],
     ["hypotheses", String(s.hs.length), `${s.hs.length - s.failed - s.pending} ok · ${s.failed} failed · ${s.pending} pending`],
     ["model calls", String(s.calls), `${s.tokens.toLocaleString("en-US")} tokens`],
     ["cost", money(s.cost), (meta.budget || {}).max_cost != null ? `budget ${money(meta.budget.max_cost)}` : costNote(run)],
     ["status", statusOf(run).text, `${meta.task_name || ""} · ${model}`],
   ];
-  document.getElementById("stats").innerHTML = cards.map(([label, value, sub, opens]) =>
-    `<div class="stat${opens ? " opens" : ""}" data-stat="${label}"${opens ? ` data-open="${opens.id}" role="button" tabindex="0" title="open hypothesis #${opens.id}"` : ""}><div class="label">${label}</div><div class="value${label === "status" ? " small" : ""}">${esc(value)}</div><div class="label">${esc(sub)}</div></div>`).join("");
+  document.getElementById("stats").innerHTML = cards.map(([label, value, sub, opens, credited]) =>
+    `<div class="stat${opens ? " opens" : ""}" data-stat="${label}"${opens ? ` data-open="${opens.id}" role="button" tabindex="0" title="open hypothesis #${opens.id}"` : ""}><div class="label">${label}</div><div class="value${label === "status" ? " small" : ""}">${esc(value)}</div><div class="label">${esc(sub)}</div>${credited ? `<div class="label credit" title="each improvement of the best, credited to the kind of hypothesis that made it">${esc(credited)}</div>` : ""}</div>`).join("");
 }
 function renderBest(run, s) {  // the best program's first lines, all of them on request, and a way to open it
   const panel = document.getElementById("best-panel"), h = s.best;
