@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Literal
 
+from hone import syntax
 from hone.edits import blocks
 from hone.exceptions import MissingDependencyError
 from hone.objective import better
@@ -241,7 +242,7 @@ def _parameters(body: str, lines: list[str], starts: list[int]) -> list[tuple[in
     """Spans of the numbers of dicts of named parameters (`params = {"a": 0.5, "b": 2}`: each
     key a string, each value a number) assigned in the block."""
     try:
-        tree = ast.parse(body)
+        tree = syntax.parse(body)
     except (SyntaxError, ValueError):
         return []
     found = []
