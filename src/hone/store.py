@@ -42,7 +42,14 @@ DB_NAME = "hone.db"
 SCHEMA_VERSION = 1
 MAX_ANSWER_CHARS = MAX_ANSWER  # of one model answer kept (hone.inbound states every limit)
 _ADDED_COLUMNS = {
-    "llm_calls": {"seed": "INTEGER", "purpose": "TEXT", "cost": "REAL", "endpoint": "TEXT"},
+    "llm_calls": {
+        "seed": "INTEGER",
+        "purpose": "TEXT",
+        "cost": "REAL",
+        "endpoint": "TEXT",
+        "prompt_z": "BLOB",
+        "quotes": "TEXT",
+    },
     # (a row without a key has it worked out as it is read)
     "candidates": {
         "key": "TEXT",
@@ -74,7 +81,11 @@ CREATE TABLE IF NOT EXISTS llm_calls (
     seed INTEGER,
     purpose TEXT,
     cost REAL,
-    endpoint TEXT  -- the server the request went to (NULL: a model that is no server's)
+    endpoint TEXT,  -- the server the request went to (NULL: a model that is no server's)
+    -- the prompt compressed with zlib over a dictionary of the files it quotes (JSON list of
+    -- blob hashes, `quotes`), so that a quoted program is not stored again; `prompt` is then ''
+    prompt_z BLOB,
+    quotes TEXT
 );
 CREATE TABLE IF NOT EXISTS candidates (
     id INTEGER PRIMARY KEY,
@@ -352,15 +363,16 @@ class Store:
         error = inbound.text(error) if error is not None else None
         prompt_tokens = inbound.token_count(prompt_tokens) or 0
         completion_tokens = inbound.token_count(completion_tokens) or 0
+        quotes = self.trees.quoted(purpose.get("parents", ()) if purpose else ())
+        packed = self.trees.pack(prompt, quotes)
         with self._writing():
             cur = self.conn.execute(
                 "INSERT INTO llm_calls(round, model, prompt, completion, prompt_tokens, "
-                "completion_tokens, started, latency, error, seed, purpose, cost, endpoint) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "completion_tokens, started, latency, error, seed, purpose, cost, endpoint, "
+                "prompt_z, quotes) VALUES (?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     round,
                     model,
-                    prompt,
                     completion,
                     prompt_tokens,
                     completion_tokens,
@@ -371,6 +383,8 @@ class Store:
                     json.dumps(purpose) if purpose is not None else None,
                     cost,
                     endpoint,
+                    packed,
+                    json.dumps(quotes, separators=(",", ":")),
                 ),
             )
         return int(cur.lastrowid or 0)
@@ -537,9 +551,10 @@ class Store:
             raise KeyError(candidate_id)
         return self._candidates([row])[0]
 
-    def calls(self) -> Iterator[sqlite3.Row]:
-        """Every answered model call in order (failed ones aside)."""
-        return iter(self.conn.execute("SELECT * FROM llm_calls WHERE error IS NULL ORDER BY id"))
+    def calls(self) -> Iterator[dict[str, Any]]:
+        """Every answered model call in order (failed ones aside), its prompt as it was sent."""
+        rows = self.conn.execute("SELECT * FROM llm_calls WHERE error IS NULL ORDER BY id")
+        return (self.trees.call(row) for row in rows)
 
     def failed_calls(self) -> int:
         """How many model calls failed (each is kept with its reason)."""
@@ -572,11 +587,12 @@ class Store:
         )
         return {row[0]: row[1] for row in rows}
 
-    def unclaimed_answers(self) -> list[sqlite3.Row]:
+    def unclaimed_answers(self) -> list[dict[str, Any]]:
         """Answers to hypothesis prompts (or their last fix) that no hypothesis was made of:
         a run stopped between storing an answer and storing its hypothesis."""
-        return list(
-            self.conn.execute(
+        return [
+            self.trees.call(row)
+            for row in self.conn.execute(
                 "SELECT * FROM llm_calls AS c WHERE c.error IS NULL "
                 # (prompts.CallKind's hypothesis kinds; "hypothesis": an older hone's)
                 "AND json_extract(c.purpose, '$.kind') IN "
@@ -585,7 +601,7 @@ class Store:
                 "AND NOT EXISTS (SELECT 1 FROM llm_calls AS f WHERE f.error IS NULL "
                 "AND json_extract(f.purpose, '$.answer_of') = c.id) ORDER BY c.id"
             )
-        )
+        ]
 
     def add_note(self, *, round: int, kind: str, text: str, call_id: int | None = None) -> int:
         """Keep a reflection or an insights memory the model wrote, or a person's note; its id."""
@@ -666,6 +682,7 @@ _LEAN = (
 _CHAIN = 32  # trees written over their parent's in a row; the next is written whole
 _TREES_KEPT = 512  # the {path: hash} maps of the newest trees read or written, in memory
 _TEXTS_KEPT = 32 << 20  # characters of recently read file texts kept in memory
+_WINDOW = 32 << 10  # zlib's window: the bytes of a dictionary compression can refer to
 
 
 class Trees:
@@ -708,6 +725,44 @@ class Trees:
         self._keep(candidate_id, {p: blob_hash(t) for p, t in tree.items()}, depth)
         for text in tree.values():
             self._keep_text(blob_hash(text), text)
+
+    def quoted(self, ids: Iterable[int]) -> list[str]:
+        """The hashes of the files of hypotheses `ids` (a prompt's parents, which it quotes),
+        the first one's last: the dictionary `pack` compresses a prompt over."""
+        found: dict[str, None] = {}
+        for candidate_id in reversed(list(ids)):
+            whole = self._map(candidate_id) if isinstance(candidate_id, int) else None
+            for digest in whole[0].values() if whole is not None else ():
+                found.pop(digest, None)
+                found[digest] = None
+        return list(found)
+
+    def pack(self, text: str, quotes: Sequence[str]) -> bytes:
+        """`text` compressed over the files `quotes` names (what it quotes of them costs a
+        reference, not a copy)."""
+        packer = zlib.compressobj(9, zdict=self._dictionary(quotes)) if quotes else None
+        packer = packer or zlib.compressobj(9)
+        return packer.compress(text.encode()) + packer.flush()
+
+    def unpack(self, data: bytes, quotes: Sequence[str]) -> str:
+        """The text `pack` compressed, byte for byte."""
+        unpacker = zlib.decompressobj(zdict=self._dictionary(quotes)) if quotes else None
+        unpacker = unpacker or zlib.decompressobj()
+        return (unpacker.decompress(data) + unpacker.flush()).decode()
+
+    def call(self, row: sqlite3.Row) -> dict[str, Any]:
+        """An llm_calls row as a dict, its prompt as it was sent (an older hone's row kept it
+        whole in `prompt`)."""
+        found = dict(row)
+        packed = found.pop("prompt_z", None)
+        quotes = found.pop("quotes", None)
+        if packed is not None:
+            found["prompt"] = self.unpack(packed, json.loads(quotes or "[]"))
+        return found
+
+    def _dictionary(self, quotes: Sequence[str]) -> bytes:
+        texts = self._read(quotes)
+        return "".join(texts[h] for h in quotes).encode()[-_WINDOW:]
 
     def of_rows(self, rows: Sequence[sqlite3.Row]) -> list[Tree | None]:
         """The tree of each candidates row (None: it has none, or a lean row)."""

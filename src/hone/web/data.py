@@ -17,6 +17,10 @@ from hone.meta import RunMeta
 from hone.store import DB_NAME, Trees, readonly_connection
 
 Row = dict[str, Any]
+_CALL = (  # what a hypothesis's view shows of its model call
+    "id", "model", "prompt", "completion", "prompt_tokens", "completion_tokens", "started",
+    "latency", "cost", "error",
+)  # fmt: skip
 _CLIP = (
     400  # characters of a reason or feedback in the table rows (the full text is in `hypothesis`)
 )
@@ -257,12 +261,13 @@ class RunReader:
         ]
         call = None
         if row["call_id"] is not None:
-            call = self.conn.execute(
-                "SELECT id, model, prompt, completion, prompt_tokens, completion_tokens, "
-                f"started, latency, {self._cost}, error FROM llm_calls WHERE id = ?",
-                (row["call_id"],),
+            stored = self.conn.execute(
+                "SELECT * FROM llm_calls WHERE id = ?", (row["call_id"],)
             ).fetchone()
-        found["call"] = dict(call) if call is not None else None
+            if stored is not None:
+                whole = self.trees.call(stored)
+                call = {key: whole.get(key) for key in _CALL}
+        found["call"] = call
         return found
 
 
