@@ -511,11 +511,17 @@ class Store:
         their programs and outputs (`Candidate.stripped`; `candidates_by_id` has them)."""
         return list(self.each_candidate(pending=pending, lean=lean))
 
-    def each_candidate(self, *, pending: bool = False, lean: bool = False) -> Iterator[Candidate]:
-        """`candidates`, one at a time (a long run's need not all be in memory at once)."""
+    def each_candidate(
+        self, *, pending: bool = False, lean: bool = False, placed_after: int | None = None
+    ) -> Iterator[Candidate]:
+        """`candidates`, one at a time (a long run's need not all be in memory at once);
+        `placed_after`: only those placed after that placement, in the order placed."""
         where = "status = 'pending'" if pending else "status != 'pending'"
+        order = "id"
+        if placed_after is not None:
+            where, order = f"placed > {int(placed_after)}", "placed"
         columns = _LEAN if lean else "*"
-        rows = self.conn.execute(f"SELECT {columns} FROM candidates WHERE {where} ORDER BY id")
+        rows = self.conn.execute(f"SELECT {columns} FROM candidates WHERE {where} ORDER BY {order}")
         while batch := rows.fetchmany(256):  # (their files read together)
             yield from self._candidates(batch)
 
