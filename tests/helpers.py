@@ -80,13 +80,20 @@ def environment() -> dict[str, str]:
 def sent_prompts(db: Path, after: int = 0) -> list[str]:
     """The prompts of a run's answered model calls after call `after`, as they were sent (the
     store keeps them packed), read as a second reader would ([] while there is no store)."""
+    return [call["prompt"] for call in stored_calls(db) if call["id"] > after and not call["error"]]
+
+
+def stored_calls(db: Path) -> list[dict[str, Any]]:
+    """Every model call a run stored (failed ones too), in order, with its prompt and answer
+    as they were (the store keeps them packed), read as a second reader would ([] while
+    there is no store)."""
     from hone.store import opened
 
     if not db.exists():
         return []
     try:
         with opened(db.parent) as store:
-            return [call["prompt"] for call in store.calls() if call["id"] > after]
+            return list(store.calls(failed=True))
     except (sqlite3.OperationalError, HoneError):  # (the schema may not be there yet)
         return []
 

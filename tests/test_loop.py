@@ -20,7 +20,7 @@ from hone.task import Task
 from hone.testing import FunctionModel, ScriptedModel
 from hone.tree import Tree
 from tests.conftest import PROGRAM, answer
-from tests.helpers import FakeClock, block, task_of, value_of
+from tests.helpers import FakeClock, block, stored_calls, task_of, value_of
 
 
 def run(
@@ -91,8 +91,7 @@ def test_a_slow_model_call_does_not_hold_back_the_others(make_task, tmp_path: Pa
 
     result = run(make_task(), tmp_path, FunctionModel(answers), max_llm_calls=6)
     assert result.usage.calls == 6
-    with sqlite3.connect(tmp_path / "run" / "hone.db") as db:
-        order = [row[0] for row in db.execute("SELECT completion FROM llm_calls ORDER BY id")]
+    order = [call["completion"] for call in stored_calls(tmp_path / "run" / "hone.db")]
     assert "return 1.0" in order[-1]  # stored last: the others did not wait for it
     rounds = sorted(c.round for c in result.history if c.round > 0)
     assert rounds == [1, 1, 2, 2, 3, 3]  # a round is every two hypotheses started

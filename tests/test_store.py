@@ -298,9 +298,9 @@ def _program(seed: int) -> str:
 def test_a_prompt_is_kept_without_the_programs_it_quotes_and_rebuilt_exactly(
     tmp_path: Path,
 ) -> None:
-    """A prompt quoting its parents' programs costs a reference to their stored files, not a
-    copy (its own bytes a fraction of a program's); every reader gets it back byte for byte,
-    odd characters and a prompt quoting nothing included."""
+    """A prompt quoting its parents' programs, and an answer rewriting one, cost a reference
+    to their stored files, not a copy (their bytes a fraction of a program's); every reader
+    gets them back byte for byte, odd characters and a prompt quoting nothing included."""
     from hone.web.data import RunReader
 
     store = Store.create(tmp_path / "run")
@@ -314,8 +314,9 @@ def test_a_prompt_is_kept_without_the_programs_it_quotes_and_rebuilt_exactly(
         f"{two.code}```\nAn inspiration:\n```python\n{one.code}```\nImprove the parent.\n"
     )
     purpose = {"kind": "crossover", "parents": [two.id, one.id]}
+    answer = f"Moved W3.\n```python\n{two.code.replace('W3 =', 'W3 = 2 *')}```\n"
     answered = store.add_call(
-        round=2, model="m", prompt=prompt, completion="x", prompt_tokens=1,
+        round=2, model="m", prompt=prompt, completion=answer, prompt_tokens=1,
         completion_tokens=1, started=1.0, latency=0.1, purpose=purpose,
     )  # fmt: skip
     alone = store.add_call(
@@ -323,17 +324,21 @@ def test_a_prompt_is_kept_without_the_programs_it_quotes_and_rebuilt_exactly(
         completion_tokens=1, started=1.0, latency=0.1, purpose={"kind": "insights"},
     )  # fmt: skip
     store.add_candidate(round=2, tree=Tree.one("program.py", "z = 1\n"), call_id=answered)
-    kept, packed = store.conn.execute(
-        "SELECT prompt, prompt_z FROM llm_calls WHERE id = ?", (answered,)
+    kept, packed, answer_kept, answer_packed = store.conn.execute(
+        "SELECT prompt, prompt_z, completion, completion_z FROM llm_calls WHERE id = ?",
+        (answered,),
     ).fetchone()
     assert kept == "" and len(packed) < len(two.code) // 4  # (two programs quoted, ~6 KB)
+    assert answer_kept == "" and len(answer_packed) < len(two.code) // 4  # (one rewritten)
     assert [c["prompt"] for c in store.calls()] == [prompt, "no program quoted\n" * 3]
+    assert [c["completion"] for c in store.calls()] == [answer, "y"]
     store.close()
     reopened = Store.open(tmp_path / "run", readonly=True)  # (a fresh process: nothing cached)
     assert next(reopened.calls())["prompt"].encode() == prompt.encode()
     reopened.close()
     reader = RunReader.open(tmp_path / "run")
     assert reader.hypothesis(3)["call"]["prompt"] == prompt
+    assert reader.hypothesis(3)["call"]["completion"] == answer
     reader.close()
     assert alone > answered
 

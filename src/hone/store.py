@@ -48,6 +48,7 @@ _ADDED_COLUMNS = {
         "cost": "REAL",
         "endpoint": "TEXT",
         "prompt_z": "BLOB",
+        "completion_z": "BLOB",
         "quotes": "TEXT",
     },
     # (a row without a key has it worked out as it is read)
@@ -82,9 +83,11 @@ CREATE TABLE IF NOT EXISTS llm_calls (
     purpose TEXT,
     cost REAL,
     endpoint TEXT,  -- the server the request went to (NULL: a model that is no server's)
-    -- the prompt compressed with zlib over a dictionary of the files it quotes (JSON list of
-    -- blob hashes, `quotes`), so that a quoted program is not stored again; `prompt` is then ''
+    -- the prompt and the answer compressed with zlib over a dictionary of the files the prompt
+    -- quotes (JSON list of blob hashes, `quotes`), so that a program quoted or rewritten is not
+    -- stored again; `prompt` and `completion` are then ''
     prompt_z BLOB,
+    completion_z BLOB,
     quotes TEXT
 );
 CREATE TABLE IF NOT EXISTS candidates (
@@ -364,16 +367,16 @@ class Store:
         prompt_tokens = inbound.token_count(prompt_tokens) or 0
         completion_tokens = inbound.token_count(completion_tokens) or 0
         quotes = self.trees.quoted(purpose.get("parents", ()) if purpose else ())
-        packed = self.trees.pack(prompt, quotes)
+        packed = self.trees.pack(prompt, quotes), self.trees.pack(completion, quotes)
         with self._writing():
             cur = self.conn.execute(
                 "INSERT INTO llm_calls(round, model, prompt, completion, prompt_tokens, "
                 "completion_tokens, started, latency, error, seed, purpose, cost, endpoint, "
-                "prompt_z, quotes) VALUES (?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "prompt_z, completion_z, quotes) "
+                "VALUES (?, ?, '', '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     round,
                     model,
-                    completion,
                     prompt_tokens,
                     completion_tokens,
                     started,
@@ -383,7 +386,7 @@ class Store:
                     json.dumps(purpose) if purpose is not None else None,
                     cost,
                     endpoint,
-                    packed,
+                    *packed,
                     json.dumps(quotes, separators=(",", ":")),
                 ),
             )
@@ -557,9 +560,11 @@ class Store:
             raise KeyError(candidate_id)
         return self._candidates([row])[0]
 
-    def calls(self) -> Iterator[dict[str, Any]]:
-        """Every answered model call in order (failed ones aside), its prompt as it was sent."""
-        rows = self.conn.execute("SELECT * FROM llm_calls WHERE error IS NULL ORDER BY id")
+    def calls(self, *, failed: bool = False) -> Iterator[dict[str, Any]]:
+        """Every answered model call in order (`failed`: the failed ones too), its prompt as it
+        was sent and its answer as it came."""
+        where = "" if failed else "WHERE error IS NULL "
+        rows = self.conn.execute(f"SELECT * FROM llm_calls {where}ORDER BY id")
         return (self.trees.call(row) for row in rows)
 
     def failed_calls(self) -> int:
@@ -757,13 +762,14 @@ class Trees:
         return (unpacker.decompress(data) + unpacker.flush()).decode()
 
     def call(self, row: sqlite3.Row) -> dict[str, Any]:
-        """An llm_calls row as a dict, its prompt as it was sent (an older hone's row kept it
-        whole in `prompt`)."""
+        """An llm_calls row as a dict, its prompt as it was sent and its answer as it came
+        (an older hone's row kept them whole in `prompt` and `completion`)."""
         found = dict(row)
-        packed = found.pop("prompt_z", None)
-        quotes = found.pop("quotes", None)
-        if packed is not None:
-            found["prompt"] = self.unpack(packed, json.loads(quotes or "[]"))
+        quotes = json.loads(found.pop("quotes", None) or "[]")
+        for name in ("prompt", "completion"):
+            packed = found.pop(f"{name}_z", None)
+            if packed is not None:
+                found[name] = self.unpack(packed, quotes)
         return found
 
     def _dictionary(self, quotes: Sequence[str]) -> bytes:
