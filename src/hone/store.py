@@ -83,9 +83,10 @@ CREATE TABLE IF NOT EXISTS llm_calls (
     purpose TEXT,
     cost REAL,
     endpoint TEXT,  -- the server the request went to (NULL: a model that is no server's)
-    -- the prompt and the answer compressed with zlib over a dictionary of the files the prompt
-    -- quotes (JSON list of blob hashes, `quotes`), so that a program quoted or rewritten is not
-    -- stored again; `prompt` and `completion` are then ''
+    -- the prompt and the answer compressed with zlib over a dictionary of what the prompt
+    -- quotes (`quotes`, JSON: {"files": the hypotheses whose files it quotes, "prompt": the
+    -- call whose prompt holds the common text, the run's first}), so that a program quoted or
+    -- rewritten is not stored again; `prompt` and `completion` are then ''
     prompt_z BLOB,
     completion_z BLOB,
     quotes TEXT
@@ -138,6 +139,7 @@ class Store:
     conn: sqlite3.Connection
     _lock: TextIO | None = field(default=None, repr=False)
     _placed: int | None = field(default=None, repr=False)  # the last `placed` (one writer)
+    _anchor: int | None = field(default=None, repr=False)  # `_prompt_anchor`
 
     @classmethod
     def create(cls, run_dir: Path, meta: RunMeta | None = None) -> Store:
@@ -366,7 +368,12 @@ class Store:
         error = inbound.text(error) if error is not None else None
         prompt_tokens = inbound.token_count(prompt_tokens) or 0
         completion_tokens = inbound.token_count(completion_tokens) or 0
-        quotes = self.trees.quoted(purpose.get("parents", ()) if purpose else ())
+        quotes: dict[str, Any] = {
+            "files": self.trees.quoted(purpose.get("parents", ()) if purpose else ())
+        }
+        anchor = self._prompt_anchor()
+        if anchor is not None:
+            quotes["prompt"] = anchor
         packed = self.trees.pack(prompt, quotes), self.trees.pack(completion, quotes)
         with self._writing():
             cur = self.conn.execute(
@@ -390,7 +397,19 @@ class Store:
                     json.dumps(quotes, separators=(",", ":")),
                 ),
             )
-        return int(cur.lastrowid or 0)
+            call_id = int(cur.lastrowid or 0)
+            if anchor is None and prompt:  # the run's first prompt: the others' common text
+                self._put_meta(prompt_anchor=call_id)
+                self._anchor = call_id
+        return call_id
+
+    def _prompt_anchor(self) -> int | None:
+        """The call whose prompt the others are packed over (None: none stored yet)."""
+        if self._anchor is None:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = 'prompt_anchor'")
+            found = row.fetchone()
+            self._anchor = int(json.loads(found[0])) if found is not None else None
+        return self._anchor
 
     def add_candidate(
         self,
@@ -710,6 +729,7 @@ class Trees:
         self._maps: OrderedDict[int, tuple[dict[str, str], int]] = OrderedDict()
         self._texts: OrderedDict[str, str] = OrderedDict()
         self._kept = 0  # characters in _texts
+        self._anchored: tuple[int, str] | None = None  # (call id, prompt) of `_anchor`
 
     def write(self, tree: Tree, parent: int | None) -> tuple[str, int | None]:
         """Store the texts of `tree`'s files that `parent`'s tree lacks; its `files` (JSON)
@@ -737,44 +757,59 @@ class Trees:
         for text in tree.values():
             self._keep_text(blob_hash(text), text)
 
-    def quoted(self, ids: Iterable[int]) -> list[str]:
-        """The hashes of the files of hypotheses `ids` (a prompt's parents, which it quotes),
-        the first one's last: the dictionary `pack` compresses a prompt over."""
-        found: dict[str, None] = {}
-        for candidate_id in reversed(list(ids)):
-            whole = self._map(candidate_id) if isinstance(candidate_id, int) else None
-            for digest in whole[0].values() if whole is not None else ():
-                found.pop(digest, None)
-                found[digest] = None
-        return list(found)
+    def quoted(self, ids: Iterable[int]) -> list[int]:
+        """Those of hypotheses `ids` (a prompt's parents, which it quotes) whose files the
+        store keeps: what `pack` compresses a prompt and its answer over."""
+        return [i for i in ids if isinstance(i, int) and self._map(i) is not None]
 
-    def pack(self, text: str, quotes: Sequence[str]) -> bytes:
-        """`text` compressed over the files `quotes` names (what it quotes of them costs a
-        reference, not a copy)."""
-        packer = zlib.compressobj(9, zdict=self._dictionary(quotes)) if quotes else None
-        packer = packer or zlib.compressobj(9)
+    def pack(self, text: str, quotes: Mapping[str, Any]) -> bytes:
+        """`text` compressed over what `quotes` names: the files of hypotheses (`files`, the
+        first one's last) and another call's prompt (`prompt`, the run's first: the prompts'
+        common text); what it quotes of them costs a reference, not a copy."""
+        packer = zlib.compressobj(9, zdict=self._dictionary(quotes))
         return packer.compress(text.encode()) + packer.flush()
 
-    def unpack(self, data: bytes, quotes: Sequence[str]) -> str:
+    def unpack(self, data: bytes, quotes: Mapping[str, Any]) -> str:
         """The text `pack` compressed, byte for byte."""
-        unpacker = zlib.decompressobj(zdict=self._dictionary(quotes)) if quotes else None
-        unpacker = unpacker or zlib.decompressobj()
+        unpacker = zlib.decompressobj(zdict=self._dictionary(quotes))
         return (unpacker.decompress(data) + unpacker.flush()).decode()
 
-    def call(self, row: sqlite3.Row) -> dict[str, Any]:
+    def call(self, row: sqlite3.Row, *, anchor: bool = True) -> dict[str, Any]:
         """An llm_calls row as a dict, its prompt as it was sent and its answer as it came
         (an older hone's row kept them whole in `prompt` and `completion`)."""
         found = dict(row)
-        quotes = json.loads(found.pop("quotes", None) or "[]")
+        quotes = json.loads(found.pop("quotes", None) or "{}")
+        if not anchor:  # (an anchor's prompt is read over its files only)
+            quotes.pop("prompt", None)
         for name in ("prompt", "completion"):
             packed = found.pop(f"{name}_z", None)
             if packed is not None:
                 found[name] = self.unpack(packed, quotes)
         return found
 
-    def _dictionary(self, quotes: Sequence[str]) -> bytes:
-        texts = self._read(quotes)
-        return "".join(texts[h] for h in quotes).encode()[-_WINDOW:]
+    def _dictionary(self, quotes: Mapping[str, Any]) -> bytes:
+        hashes: dict[str, None] = {}
+        for candidate_id in reversed(quotes.get("files", ())):
+            whole = self._map(candidate_id)
+            for digest in whole[0].values() if whole is not None else ():
+                hashes.pop(digest, None)
+                hashes[digest] = None
+        texts = self._read(hashes)
+        anchor = quotes.get("prompt")
+        head = self._anchor(anchor) if isinstance(anchor, int) else ""
+        return (head + "".join(texts[h] for h in hashes)).encode()[-_WINDOW:]
+
+    def _anchor(self, call_id: int) -> str:
+        """The prompt of call `call_id`, which other prompts are packed over."""
+        if self._anchored is None or self._anchored[0] != call_id:
+            row = self.conn.execute("SELECT * FROM llm_calls WHERE id = ?", (call_id,)).fetchone()
+            if row is None:
+                raise StorageError(
+                    f"the run's database lacks model call {call_id}, which its prompts are "
+                    "stored over (it was damaged); start a new run"
+                )
+            self._anchored = (call_id, self.call(row, anchor=False)["prompt"])
+        return self._anchored[1]
 
     def of_rows(self, rows: Sequence[sqlite3.Row]) -> list[Tree | None]:
         """The tree of each candidates row (None: it has none, or a lean row)."""
