@@ -561,6 +561,59 @@ class Store:
         trees = self.trees.of_rows(rows)
         return [_candidate(row, tree) for row, tree in zip(rows, trees, strict=True)]
 
+    def counts(self) -> dict[str, int]:
+        """How many hypotheses have each status (pending included), worked out in SQL."""
+        rows = self.conn.execute("SELECT status, COUNT(*) FROM candidates GROUP BY status")
+        return {row[0]: int(row[1]) for row in rows}
+
+    def best(self, objective: str) -> Candidate | None:
+        """The best-scoring hypothesis, the first of equals (None: nothing scored)."""
+        order = "ASC" if objective == "minimize" else "DESC"
+        row = self.conn.execute(
+            "SELECT id FROM candidates WHERE status = 'ok' AND score IS NOT NULL "
+            f"ORDER BY score {order}, id LIMIT 1"
+        ).fetchone()
+        return self.candidate(row[0]) if row is not None else None
+
+    def first(self) -> Candidate | None:
+        """The first evaluated hypothesis (a starting program), None before there is one."""
+        row = self.conn.execute(
+            "SELECT id FROM candidates WHERE status != 'pending' ORDER BY id LIMIT 1"
+        ).fetchone()
+        return self.candidate(row[0]) if row is not None else None
+
+    def rounds(
+        self, objective: str, last: int
+    ) -> tuple[list[tuple[int, int, int, float | None, float | None]], int]:
+        """The `last` rounds as (round, evaluated, scored, round's best, best so far), and how
+        many rounds there are; worked out in SQL."""
+        pick = "MIN" if objective == "minimize" else "MAX"
+        rounds = int(
+            self.conn.execute(
+                "SELECT COUNT(DISTINCT round) FROM candidates WHERE status != 'pending'"
+            ).fetchone()[0]
+        )
+        rows = self.conn.execute(
+            "SELECT round, COUNT(*), COUNT(CASE WHEN status = 'ok' THEN score END), "
+            f"{pick}(CASE WHEN status = 'ok' THEN score END) FROM candidates "
+            "WHERE status != 'pending' GROUP BY round ORDER BY round DESC LIMIT ?",
+            (last,),
+        ).fetchall()[::-1]
+        if not rows:
+            return [], rounds
+        before = self.conn.execute(
+            f"SELECT {pick}(score) FROM candidates WHERE status = 'ok' AND round < ?",
+            (rows[0][0],),
+        ).fetchone()[0]
+        found = []
+        for round_, evaluated, scored, best in rows:
+            if best is not None and (
+                before is None or (best < before if objective == "minimize" else best > before)
+            ):
+                before = best
+            found.append((int(round_), int(evaluated), int(scored), best, before))
+        return found, rounds
+
     def parents_of_kind(self, kind: str) -> list[tuple[int, ...]]:
         """The parent ids of every hypothesis of `kind` (pending ones included), in order."""
         rows = self.conn.execute(
