@@ -628,6 +628,40 @@ def test_each_bad_edit_is_an_invalid_edit_with_its_sentence(
     assert "nowhere.py is not a file of the program" in capsys.readouterr().out
 
 
+def test_a_folder_task_runs_offline_through_best_shot_prompts_one_block_at_a_time(
+    make_tree_task, tmp_path: Path
+) -> None:
+    """The completion path (the embedded models'): each prompt asks for one function of one
+    file, drawn among the tree's blocks (helper.py's scale, main.py's total); the completed
+    function goes back into that file only."""
+    asked: list[str] = []
+
+    def complete(request: Request) -> str:
+        header = [line for line in request.text.splitlines() if line.startswith("def ")][-1]
+        asked.append(header.split("_v")[0].removeprefix("def "))
+        n = len(asked)  # (each answer a new program: a repeat would be no hypothesis)
+        return (
+            f"    return x * {4 + n}.0\n" if asked[-1] == "scale" else f"    return scale({n}.0)\n"
+        )
+
+    model = FunctionModel(complete, style="completion")
+    result = run(make_tree_task(), tmp_path, model, width=1, max_llm_calls=6)
+    assert len(asked) == 6 and set(asked) == {"scale", "total"}  # (both blocks, seed 1)
+    start, *hypotheses = result.history
+    by_id = {c.id: c for c in result.history}
+    for function, hypothesis in zip(asked, hypotheses, strict=True):
+        assert hypothesis.evaluation.ok, hypothesis.evaluation.reason
+        assert hypothesis.tree is not None
+        parent = by_id[hypothesis.parent_ids[0]].tree or Tree()
+        changed = set(hypothesis.tree.changed(parent))
+        assert changed <= {"helper.py" if function == "scale" else "main.py"}, function
+    assert start.score == -8.0 and result.best is not None and result.best.score > -8.0
+    with opened(tmp_path / "run") as store:
+        purposes = [json.loads(row["purpose"]) for row in store.calls()]
+    assert [p["function"] for p in purposes] == asked
+    assert {p.get("path") for p in purposes} == {"helper.py", "main.py"}
+
+
 def test_a_refused_tree_edit_goes_back_once_with_its_sentence(
     make_tree_task, tmp_path: Path
 ) -> None:

@@ -1,5 +1,5 @@
-"""The command line: `hone run | resume | show | replay | note | dashboard | report | examples |
-serve | docs`."""
+"""The command line: `hone run | resume | show | export | replay | note | dashboard | report |
+examples | serve | docs`."""
 
 from __future__ import annotations
 
@@ -224,6 +224,32 @@ def _parser() -> argparse.ArgumentParser:
     )
     shown.add_argument("--failures", action="store_true", help="every failed hypothesis, why")
     show.set_defaults(handler=_show)
+    export = sub.add_parser(
+        "export",
+        help="write the best hypothesis's lineage as commits on a new branch of a git repository",
+        description="Write the best hypothesis's lineage (its first parents, from the starting "
+        "program) as commits on a new branch of the git repository at DIR, one per hypothesis, "
+        "each message holding its score, metrics and the model's reasoning. The work tree, the "
+        "index and the checked-out branch are left as they are; review the branch like a pull "
+        "request (git log -p BRANCH).",
+    )
+    export.add_argument("run_dir", help="the run's folder")
+    export.add_argument(
+        "--git",
+        required=True,
+        metavar="DIR",
+        help="the git repository (or a folder in it) where the program's files go",
+    )
+    export.add_argument(
+        "--git-path",
+        default="",
+        metavar="SUB",
+        help="a folder under DIR where the files go instead (default: DIR itself)",
+    )
+    export.add_argument(
+        "--branch", metavar="NAME", help="the new branch's name (default: hone/<run folder>)"
+    )
+    export.set_defaults(handler=_export)
     note = sub.add_parser("note", help="add a note that the run's following prompts carry")
     note.add_argument("run_dir", help="the run's folder (running, or to be resumed)")
     note.add_argument("text", help='what the model should know or try, e.g. "try a lattice"')
@@ -770,6 +796,20 @@ def _show(args: argparse.Namespace) -> int:
     failures = {k: v for k, v in counts.items() if k not in ("ok", "pending")}
     if failures:
         console.print("failures: " + ", ".join(f"{k} {v}" for k, v in sorted(failures.items())))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from hone.gitexport import export
+
+    done = export(Path(args.run_dir), Path(args.git), sub=args.git_path, branch=args.branch)
+    first, last = done.commits[0][0], done.commits[-1][0]
+    where = f"{done.where}/" if done.where else "its root"
+    print(
+        f"{len(done.commits)} commit(s), hypotheses #{first} to #{last}, on the new branch "
+        f"{done.branch} of {args.git} (files at {where}); review it with: git -C {args.git} "
+        f"log -p {done.branch}"
+    )
     return 0
 
 

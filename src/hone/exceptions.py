@@ -12,6 +12,7 @@ Exceptions are for user mistakes and for hone's own faults::
     │   │                    full or read-only disk)
     │   ├── ReplayError      a replay asked the model what the recorded run never asked
     │   ├── TaskChangedError a resumed run's task files changed since it started
+    │   ├── ExportError      hone export --git cannot write its branch (no repository, ...)
     │   └── MissingDependencyError   an optional package is not installed
     ├── ModelError           a model backend failed (server unreachable, timeout, bad answer)
     └── CandidateError       inside a trusted evaluator: a call into the candidate failed;
@@ -51,6 +52,10 @@ class ReplayError(UserError):
 
 class TaskChangedError(UserError):
     """The task a run is resumed on changed since the run started (`hone.fingerprint`)."""
+
+
+class ExportError(UserError):
+    """`hone export --git` cannot write its branch: no git, no repository, a taken name."""
 
 
 class MissingDependencyError(UserError):

@@ -410,11 +410,18 @@ def test_a_prompts_purpose_says_its_kind_and_brings_the_prompt_back() -> None:
         assert (again.kind, again.niche, again.parent.id) == (kind, niche, 1)
 
 
-# -- a folder task's prompts: every editable file, after its path ----------------------------
+# -- a folder task's prompts: the repository's map, every editable file after its path --------
 TREE_CHAT = """## Task
 Make the value 10.
 
 Score: higher is better.
+
+## The repository: 5 files, 279 B (* editable: shown in full below; the rest read-only)
+  NOTES.md (35 B, context)
+* helper.py (123 B): scale, unused
+* main.py (101 B): total
+  plugins/README (16 B)
+  weights.bin (4 B, binary)
 
 ## Other good programs
 ### Program #1 (score -8)
@@ -541,3 +548,64 @@ def test_best_shot_evolves_the_first_blocks_function_of_a_tree(make_tree_task) -
     assert edit.ok and edit.changed == ("helper.py",) and edit.tree is not None
     assert "def scale(x):\n    return x * 5.0\n" in edit.tree["helper.py"]
     assert edit.tree["main.py"] == task.tree["main.py"]
+
+
+TWO_BLOCKS = """\
+import math
+
+# EVOLVE-BLOCK-START
+def first(x):
+    return x + 1
+# EVOLVE-BLOCK-END
+
+
+def glue(x):
+    return second(first(x))
+
+
+# EVOLVE-BLOCK-START
+def second(x):
+    return x * 2
+# EVOLVE-BLOCK-END
+
+
+def run():
+    return glue(1)
+"""
+
+
+def test_best_shot_evolves_the_block_its_generator_draws() -> None:
+    import random
+
+    task = Task(name="t", instruction="Grow.", program=TWO_BLOCKS, evaluator=Path("e.py"))
+    selection = Selection(Candidate(1, 0, task.tree, Evaluation(score=1.0)), ())
+    drawn = {
+        build_prompt(task, selection, "completion", rng=random.Random(seed)).function
+        for seed in range(20)
+    }
+    assert drawn == {"first", "second"}
+    assert build_prompt(task, selection, "completion").function == "first"  # (no generator)
+    seed = next(
+        s
+        for s in range(20)
+        if build_prompt(task, selection, "completion", rng=random.Random(s)).function == "second"
+    )
+    prompt = build_prompt(task, selection, "completion", rng=random.Random(seed))
+    assert prompt.signature == "def second_v1(x):\n"
+    # the file up to the evolved block is the context (the first block whole, markers
+    # dropped); what follows the block is not shown
+    assert prompt.text.startswith('"""Grow.\n"""\nimport math\n\ndef first(x):\n')
+    assert "\n\ndef glue(x):\n    return second(first(x))\n\n\n# second_v0 scored 1" in prompt.text
+    assert "def run():" not in prompt.text and "EVOLVE-BLOCK" not in prompt.text
+    edit = parse_answer(prompt, "    return x * 3\n")
+    assert edit.ok and edit.tree is not None
+    assert edit.tree["program.py"] == TWO_BLOCKS.replace("x * 2", "x * 3")
+
+
+def test_a_folder_tasks_crossover_prompt_carries_the_map(make_tree_task) -> None:
+    task = Task.from_dir(make_tree_task())
+    prompt = build_prompt(task, _tree_selection(task), "chat", cross=True)
+    assert prompt.kind == "crossover"
+    user = prompt.messages[1].content
+    assert "\n## The repository: 5 files, 279 B (" in user
+    assert "* main.py (101 B): total\n  plugins/README (16 B)\n" in user

@@ -12,6 +12,7 @@ hone's environment did not reach its output, hone's process is alive.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import os
 import re
@@ -33,6 +34,8 @@ from hone.tree import Tree
 
 SECRET = "hone-test-secret-4bd1c0"
 SANDBOX_UID_MIN = 0x100000
+PATIENT = 30.0  # seconds: the timeout of a case tried again on a starved machine
+STARVED = 0.5  # CPU seconds: a timed-out case that used less was starved, not stopped
 
 # The candidate's result() must return the list it is given, sorted. The trusted evaluator
 # computes the score itself, so the best a candidate can get is 1.0.
@@ -154,13 +157,21 @@ class World:
     workers: set[int] = field(default_factory=set)  # pids of every worker the pools ran
     bases: dict[str, str] = field(default_factory=dict)  # tree forms' program folders' hashes
 
-    def verify(self, form: str, program: str) -> Verified:
+    made: dict[str, tuple[Path, Path | None, EvaluationConfig]] = field(default_factory=dict)
+
+    def verify(self, form: str, program: str, *, patient: bool = False) -> Verified:
+        """`program` verified under `form`; `patient`: with a timeout a starved machine meets."""
         self._note_workers()
         planted: Tree | str = program
         if FORMS[form].tree:
             planted = Tree({"main.py": TREE_MAIN, "helper.py": program})
+        key = f"{form} (patient)" if patient else form
+        if key not in self.pools:
+            evaluator, base, config = self.made[form]
+            config = dataclasses.replace(config, timeout=PATIENT)
+            self.pools[key] = ProcessPool(evaluator, "program.py", config, base=base)
         try:
-            return self.loop.run_until_complete(self.pools[form].verify(planted))
+            return self.loop.run_until_complete(self.pools[key].verify(planted))
         finally:
             self._note_workers()  # a worker replaced during the evaluation counts too
 
@@ -221,6 +232,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 w.bases[name] = tree_hash(base)
             evaluator = folder / "evaluate.py"
             w.pools[name] = ProcessPool(evaluator, "program.py", config, base=base)
+            w.made[name] = (evaluator, base, config)
         yield w
     finally:
         del os.environ["HONE_TEST_KEY"]
@@ -765,6 +777,11 @@ def test_hostile_candidate_is_contained(world: World, case: Case, form: str) -> 
     verified = world.verify(form, program(body))
     evaluation = verified.evaluation
     statuses, reason = case.differs.get(form, (case.statuses, case.reason))
+    if evaluation.status == "timeout" not in statuses and evaluation.cpu_seconds < STARVED:
+        # It ran out of wall time with little CPU time used: the machine starved it (a loaded
+        # machine), so the case has not been tried yet; again, with time to spare.
+        verified = world.verify(form, program(body), patient=True)
+        evaluation = verified.evaluation
     assert evaluation.status in statuses, (evaluation.status, evaluation.reason)
     if reason:
         assert re.search(reason, evaluation.reason), evaluation.reason

@@ -346,3 +346,66 @@ def test_the_page_of_a_long_run_shows_its_first_page_and_pages_on(tmp_path: Path
         assert tab.locator("#model-table tbody tr td.num").first.inner_text() == str(n - 1)
     finally:
         stop(proc)
+
+
+def tree_run(run_dir: Path) -> Path:
+    """A folder task's run: #2 changes main.py and helper.py and adds plugins/extra.py."""
+    meta = RunMeta(
+        task_name="tree", program_filename="src", model={"spec": MODEL}, prices=LOCAL,
+        created=time.time() - 60,
+    )  # fmt: skip
+    store = Store.create(run_dir, meta)
+    first = Tree({"main.py": "from helper import scale\n\n\ndef total():\n    return scale(1.0)\n",
+                  "helper.py": "def scale(x):\n    return x * 2.0\n"})  # fmt: skip
+    start = store.add_candidate(round=0, tree=first)
+    store.set_evaluation(start, Evaluation(score=-8.0))
+    changed = first.with_files(
+        {
+            "main.py": first["main.py"].replace("scale(1.0)", "scale(2.0)"),
+            "helper.py": first["helper.py"].replace("x * 2.0", "x * 2.5"),
+            "plugins/extra.py": "def bonus():\n    return 0.0\n",
+        }
+    )
+    call = store.add_call(
+        round=1, model=MODEL, prompt="Improve program #1.", completion="Both files.",
+        prompt_tokens=90, completion_tokens=30, started=time.time(), latency=1.0,
+        purpose={"kind": "improve", "parents": [1]}, cost=0.0,
+    )  # fmt: skip
+    made = store.add_candidate(round=1, tree=changed, parent_ids=(1,), call_id=call)
+    store.set_evaluation(made, Evaluation(score=-5.0))
+    store.set_status("stopped", stop_reason="max_llm_calls")
+    store.close()
+    return run_dir
+
+
+@pytest.mark.slow
+def test_a_tree_hypothesis_shows_each_changed_file_with_its_path_and_hunks(
+    tmp_path: Path, tab: Any, request: pytest.FixtureRequest
+) -> None:
+    run_dir = tree_run(tmp_path / "tree")
+    html = tmp_path / "report.html"
+    assert main(["report", str(run_dir), "-o", str(html)]) == 0
+    dashboard, url = start_dashboard(run_dir)
+    request.addfinalizer(lambda: stop(dashboard))
+    for name, address in (("report", html.as_uri()), ("dashboard", url)):
+        tab.goto(address)
+        tab.wait_for_selector("#score-plot svg")
+        view(tab, "hypotheses")
+        tab.click('#hyp-table tbody tr[data-id="2"]')
+        tab.wait_for_selector("#detail section.file-diff")
+        files = tab.locator("#detail section.file-diff")
+        paths = files.evaluate_all("ss => ss.map(s => s.dataset.path)")
+        assert paths == ["helper.py", "main.py", "plugins/extra.py"], name
+        assert files.locator("h4 code.path").all_text_contents() == paths
+        counts = files.locator("h4 .counts").all_text_contents()
+        assert counts == ["+1 −1", "+1 −1", "new file, +2 −0"], (name, counts)
+        helper = files.nth(0).locator("pre.diff")
+        assert helper.locator("span.del").all_text_contents() == ["-    return x * 2.0"]
+        assert helper.locator("span.add").all_text_contents() == ["+    return x * 2.5"]
+        main_hunk = files.nth(1).locator("pre.diff").inner_text()
+        assert "-    return scale(1.0)\n+    return scale(2.0)" in main_hunk
+        assert "diff --git" not in main_hunk  # (the path is the section's title)
+        assert files.nth(2).locator("span.add").all_text_contents()[-1] == "+    return 0.0"
+        assert tab.locator("#detail p.files-changed").inner_text().startswith("3 files changed")
+        tab.screenshot(path=str(tmp_path / f"{name}-tree-diff.png"), full_page=True)
+        tab.click("#detail-close")

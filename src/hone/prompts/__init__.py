@@ -97,17 +97,23 @@ class Prompt:
 
 
 def build_prompt(
-    task: Task, selection: Selection, style: Style, memory: str = "", *, cross: bool = False
+    task: Task,
+    selection: Selection,
+    style: Style,
+    memory: str = "",
+    *,
+    cross: bool = False,
+    rng: random.Random | None = None,
 ) -> Prompt:
     """The prompt for one hypothesis, in the style the model wants; it carries the `memory`
     (insights, the last round's analysis, a person's notes). With `cross`, a chat prompt asks to
     combine the parent with its first inspiration (crossover); best-shot prompts always show
-    two versions."""
+    two versions, of the block `rng` draws when the program has several (None: the first)."""
     prompt = None
     if style == "completion":
         from hone.prompts.completion import best_shot
 
-        prompt = best_shot(task, selection, memory)
+        prompt = best_shot(task, selection, memory, rng)
     if prompt is None:
         from hone.prompts import chat
 
@@ -129,7 +135,7 @@ class Prompter:
     def prompt(self, selection: Selection, style: Style, memory: str, rng: random.Random) -> Prompt:
         """The prompt for the programs the strategy selected, in the model's style."""
         cross = self.crossover > 0 and rng.random() < self.crossover
-        return build_prompt(self.task, selection, style, memory, cross=cross)
+        return build_prompt(self.task, selection, style, memory, cross=cross, rng=rng)
 
 
 def parse_answer(prompt: Prompt, answer: str) -> Edit:

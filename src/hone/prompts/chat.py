@@ -4,8 +4,9 @@ explicit reasoning step before the proposal.
 A one-file task's programs are shown as one fenced program each. A folder task's (a tree,
 `hone.tree`) are shown file by file, each after its path and fenced with the path in the info
 string, with the answer forms that name their files (SEARCH/REPLACE blocks after the path, a
-unified diff, whole files) and, before them, the task's `context` files, read-only, as far as
-`CONTEXT_CHARS` allows."""
+unified diff, whole files) and, before them, a map of the program folder (`hone.prompts.
+repomap`: every file, its size and the names it defines) and the task's `context` files,
+read-only, as far as `CONTEXT_CHARS` allows."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from hone.models.base import Message
 from hone.objective import wording
 from hone.population import TUNE, Candidate
 from hone.prompts import Prompt
+from hone.prompts.repomap import repository_map
 from hone.strategies import Selection
 from hone.task import Task, language_of
 from hone.tree import Tree, TreeSpec, files_under, read_text
@@ -114,7 +116,7 @@ def reflective(task: Task, selection: Selection, memory: str = "") -> Prompt:
     blocks) and recent failures first, the parent last, next to what to do (FunSearch,
     OpenEvolve: models, small ones most, edit the program shown last)."""
     parent = selection.parent
-    lines = _header(task, memory)
+    lines = _header(task, memory) + _map(task, parent.tree)
     if selection.inspirations:
         lines.append("\n## Other good programs")
         for candidate in selection.inspirations:
@@ -153,7 +155,7 @@ _CROSSOVER = """Combine programs #{first} and #{second} into one better program:
 def crossover(task: Task, selection: Selection, memory: str = "") -> Prompt:
     """The chat prompt for combining `selection.parent` with its first inspiration."""
     first, second = selection.parent, selection.inspirations[0]
-    lines = _header(task, memory)
+    lines = _header(task, memory) + _map(task, first.tree)
     if task.folder:
         lines += _context(task, first.tree)
     lines.append("\n## Two good programs")
@@ -239,6 +241,14 @@ def _fenced(path: str, text: str) -> str:
 
 def _ticks(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip().startswith("```")]
+
+
+def _map(task: Task, tree: Tree | None) -> list[str]:
+    """A folder task's repository map (`hone.prompts.repomap`): every file of the program
+    folder, its size and the names it defines; none for a one-file task."""
+    if not task.folder or tree is None:
+        return []
+    return ["\n" + repository_map(task.spec, tree).rstrip("\n")]
 
 
 def _context(task: Task, tree: Tree | None) -> list[str]:

@@ -1,14 +1,18 @@
 """FunSearch's best-shot prompt: earlier versions of one function, worst to best, then the
 header of the next version for a base model to complete.
 
-The function is `[task] function` or the first one of a block; in a tree of several files,
-of the first Python file (in path order) whose first EVOLVE block (the whole file, when it
-has none) defines it: a small model evolves one function of one file at a time."""
+A small model evolves one block at a time: of each EVOLVE block of each Python file (the whole
+file, when it has none; in a tree of several files, its Python files in path order), the
+function `[task] function` when the block defines it, else the block's first function, is a
+target, and each prompt evolves one of them, drawn with the loop's seeded generator when there
+are several (so a run's choices replay), the only one otherwise. The rest of the target's file
+(markers dropped, its other blocks as they are) is the prompt's context."""
 
 from __future__ import annotations
 
 import ast
 import contextlib
+import random
 import re
 
 from hone.edits import END, START, Region, blocks, function_names, function_source, region
@@ -21,14 +25,17 @@ from hone.task import Task
 STOP = ("\ndef ", "\nclass ", "\nif __name__", "\n@")
 
 
-def best_shot(task: Task, selection: Selection, memory: str = "") -> Prompt | None:
+def best_shot(
+    task: Task, selection: Selection, memory: str = "", rng: random.Random | None = None
+) -> Prompt | None:
     """The best-shot prompt, or None when the program has no function to evolve; the `memory`
-    (for a base model, a person's notes: it writes no analyses) joins the instruction."""
+    (for a base model, a person's notes: it writes no analyses) joins the instruction. `rng`
+    draws the block to evolve when there are several (None: the first)."""
     parent = selection.parent
-    found = _evolved(task, parent)
-    if found is None:
+    found = targets(task, parent)
+    if not found:
         return None
-    path, name = found
+    path, number, name = found[rng.randrange(len(found))] if rng and len(found) > 1 else found[0]
     code = parent.tree[path] if parent.tree is not None else ""
     versions = sorted(
         [c for c in (parent, *selection.inspirations) if function_source(_file(c, path), name)],
@@ -36,7 +43,7 @@ def best_shot(task: Task, selection: Selection, memory: str = "") -> Prompt | No
     )  # worst first, so the parent is the last (best) version
     notes = "\n\n" + memory.replace('"""', "'''") if memory else ""
     pieces = [f'"""{task.instruction}{notes}\n"""\n']
-    context = _context(code, name)
+    context = _context(code, number, name)
     if context:
         pieces.append(context)
     better = wording(task.objective)
@@ -60,19 +67,30 @@ def best_shot(task: Task, selection: Selection, memory: str = "") -> Prompt | No
     )
 
 
-def _evolved(task: Task, parent: Candidate) -> tuple[str, str] | None:
-    """(path, name) of the function to evolve: `task.function`, else the first of the first
-    block of the first file that has one; None when there is none."""
+def targets(task: Task, parent: Candidate) -> list[tuple[str, int, str]]:
+    """(path, block number, function name) of each block a prompt may evolve: its function
+    `task.function`, else its first one (blocks without one are left out)."""
     tree = parent.tree
     if tree is None:
-        return None
+        return []
     files = tree.paths if len(tree) == 1 else [p for p in tree.paths if p.endswith(".py")]
+    found = []
     for path in files:
-        names = function_names(_first_block(tree[path]).body)
-        name = task.function or (names[0] if names else None)
-        if name is not None and name in names:
-            return path, name
-    return None
+        for number, body in enumerate(_bodies(tree[path])):
+            names = function_names(body)
+            name = task.function or (names[0] if names else None)
+            if name is not None and name in names:
+                found.append((path, number, name))
+    return found
+
+
+def _bodies(code: str) -> tuple[str, ...]:
+    """The bodies of a file's EVOLVE blocks (the whole file when it has none; as one block
+    when its markers are malformed)."""
+    try:
+        return blocks(code).bodies
+    except ValueError:
+        return (code,)
 
 
 def _file(candidate: Candidate, path: str) -> str:
@@ -80,24 +98,38 @@ def _file(candidate: Candidate, path: str) -> str:
     return tree.get(path, "") if tree is not None else ""
 
 
-def _first_block(code: str) -> Region:
-    """The file split around its first EVOLVE block (the whole file when it has none)."""
-    with contextlib.suppress(ValueError):
-        return region(code)  # (none or one: the split hone has always made)
-    with contextlib.suppress(ValueError):
+def _block(code: str, number: int) -> Region:
+    """The file split around its EVOLVE block `number` (the whole file when it has none)."""
+    if number == 0:
+        with contextlib.suppress(ValueError):
+            return region(code)  # (none or one: the split hone has always made)
+    try:
         parts = blocks(code)
-        rest = [p for pair in zip(parts.fixed[1:-1], parts.bodies[1:], strict=True) for p in pair]
-        return Region(parts.fixed[0], parts.bodies[0], "".join(rest) + parts.fixed[-1])
-    return Region("", code, "")
+    except ValueError:
+        return Region("", code, "")
+    before = [
+        p for pair in zip(parts.fixed[:number], parts.bodies[:number], strict=True) for p in pair
+    ]
+    after = [
+        p
+        for pair in zip(parts.fixed[number + 1 : -1], parts.bodies[number + 1 :], strict=True)
+        for p in pair
+    ]
+    return Region(
+        "".join(before) + parts.fixed[number],
+        parts.bodies[number],
+        "".join(after) + parts.fixed[-1],
+    )
 
 
 def _rank(task: Task, c: Candidate) -> float:
     return signed(task.objective, c.score if c.score is not None else 0.0)
 
 
-def _context(code: str, name: str) -> str:
-    """The program without the evolved function, the suffix after the block and the markers."""
-    parts = _first_block(code)
+def _context(code: str, number: int, name: str) -> str:
+    """The program up to and through block `number` without the evolved function; not the
+    text after that block, nor the markers."""
+    parts = _block(code, number)
     source = function_source(parts.body, name) or ""
     rest = parts.body.replace(source, "", 1) if source else parts.body
     lines = [

@@ -605,7 +605,7 @@ async function openDetail(run, id) {
     ${h.reason ? `<h3>${noProgram ? "Why the answer was rejected" : "Why it failed"}</h3><pre class="wrap reason">${esc(h.reason)}</pre>` : ""}
     ${noProgram ? `<h3>What the model returned</h3><pre class="wrap answer">${esc(c.completion)}</pre>
     <details><summary>Prompt</summary><pre class="wrap prompt">${esc(c.prompt)}</pre></details>` : `
-    <h3>Diff against its parent</h3>${h.diff ? `<pre class="diff">${diffHtml(h.diff)}</pre>` : "<p>(none: a starting program, or no change)</p>"}
+    <h3>Diff against its parent</h3>${h.diff ? filesHtml(fileDiffs(h.diff)) : "<p>(none: a starting program, or no change)</p>"}
     <details><summary>Program</summary><pre class="code">${esc(h.code)}</pre></details>
     ${c ? `<details><summary>Prompt</summary><pre class="wrap prompt">${esc(c.prompt)}</pre></details><details open><summary>Answer</summary><pre class="wrap answer">${esc(c.completion)}</pre></details>` : ""}`}
     ${h.output ? `<details><summary>Output</summary><pre class="wrap">${esc(h.output)}</pre></details>` : ""}`;
@@ -619,6 +619,28 @@ function placementText(p) {  // where the strategy placed it when told of it
   if (p.features) return `off the grid: ${Object.entries(p.features).filter(([, v]) => !Number.isFinite(v)).map(([k]) => k).join(", ")} not reported as a finite number`;
   if (p.front !== undefined) return p.front ? "on the Pareto front" : "off the Pareto front";
   return p.ranges ? "off the grid (not scored, or a copy)" : "-";
+}
+function fileDiffs(diff) {  // the tree's diff (hone.tree.Tree.diff: one "diff --git" section per changed file) split by file, each with its path and line counts
+  const files = [];
+  let file = null;
+  for (const line of diff.split("\n")) {
+    if (line.startsWith("diff --git ") || !file) files.push(file = {path: "", lines: [], added: 0, removed: 0, created: false, hunks: false});
+    file.lines.push(line);
+    if (line.startsWith("@@")) file.hunks = true;
+    else if (!file.hunks) {  // the file's header: its path, and whether it is new
+      if (line.startsWith("+++ ")) file.path = line.slice(4).replace(/^b\//, "");
+      else if (line.startsWith("new file mode") || line === "--- /dev/null") file.created = true;
+    } else if (line.startsWith("+")) file.added++;
+    else if (line.startsWith("-")) file.removed++;
+  }
+  for (const f of files) while (f.lines.length && f.lines[f.lines.length - 1] === "") f.lines.pop();  // (the diff ends with a newline)
+  return files.filter((f) => f.lines.length);
+}
+function filesHtml(files) {  // a section per changed file: its path, what changed in it, its hunks
+  const summary = files.length > 1 ? `<p class="files-changed">${files.length} files changed: ${files.map((f) => `<code>${esc(f.path)}</code>`).join(", ")}</p>` : "";
+  return summary + files.map((f) => `<section class="file-diff" data-path="${esc(f.path)}">
+    <h4><code class="path">${esc(f.path || "(unnamed)")}</code> <span class="counts">${f.created ? "new file, " : ""}<span class="plus">+${f.added}</span> <span class="minus">−${f.removed}</span></span></h4>
+    <pre class="diff">${diffHtml(f.lines.filter((l) => !l.startsWith("diff --git ")).join("\n"))}</pre></section>`).join("");
 }
 function diffHtml(diff) {
   return diff.split("\n").map((line) => {
