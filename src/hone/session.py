@@ -190,14 +190,12 @@ class Session:
         task, store = self.task, self.store
         strategy = self.strategy or make_strategy(task.search, task.objective)
         if self.resumed and self.strategy is None:
-            restored = snapshot.restore(store, task, strategy, self._near_copies(), self.embedder)
+            restored = snapshot.restore(store, task, strategy, self._near_copies())
         else:  # (a strategy passed in keeps its own state: it is told of the run whole)
             restored = snapshot.read_whole(store, task, strategy, self._near_copies())
         store.set_placements(restored.placements)
         population = restored.population
-        self._snapshots = snapshot.Snapshots(
-            store, task, population, restored.strategy, self.embedder
-        )
+        self._snapshots = snapshot.Snapshots(store, task, population, restored.strategy)
         if restored.from_snapshot:
             self._snapshots.written = len(population)
         return population, restored.strategy

@@ -4,8 +4,9 @@ the store, and registers only the hypotheses placed after it; a snapshot that do
 (missing, damaged, another hone's, other settings, a store changed under it) is set aside and
 the run is read whole, as before there were snapshots.
 
-The snapshot is the `Population` and its strategy's state, pickled (the store's methods and
-the embedder they hold are references, bound again to the resuming run's). Only hone writes it,
+The snapshot is the `Population` and its strategy's state, pickled (the store's methods they
+hold are references, bound again to the resuming run's); a run whose near-copy check asks an
+embedding model keeps none (its index holds requests in flight) and is read whole. Only hone writes it,
 in the run's own folder, which no candidate sees (`hone.sandbox.visible` refuses to show it).
 It is written again once the population has grown by a tenth (`Snapshots.grew`) and as the
 run stops, so its cost per hypothesis stays the same however long the run.
@@ -25,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO, Any
 
-from hone.models.embeddings import Embedder
+from hone.novelty import NoveltyFilter
 from hone.population import Candidate, NearCopies, Population
 from hone.store import Store
 from hone.strategies import Strategy
@@ -56,31 +57,27 @@ def fingerprint(task: Task) -> str:
 
 
 class _Pickler(pickle.Pickler):
-    """Pickles the store's methods and the embedder as references (`_Unpickler` binds them)."""
+    """Pickles the store's methods as references (`_Unpickler` binds them)."""
 
-    def __init__(self, file: IO[bytes], store: Store, embedder: Embedder | None) -> None:
+    def __init__(self, file: IO[bytes], store: Store) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
-        self.store, self.embedder = store, embedder
+        self.store = store
 
     def persistent_id(self, obj: Any) -> Any:
         if isinstance(obj, types.MethodType) and obj.__self__ is self.store:
             return ("store", obj.__name__)
-        if self.embedder is not None and obj is self.embedder:
-            return ("embedder", "")
         return None
 
 
 class _Unpickler(pickle.Unpickler):
-    def __init__(self, file: IO[bytes], store: Store, embedder: Embedder | None) -> None:
+    def __init__(self, file: IO[bytes], store: Store) -> None:
         super().__init__(file)
-        self.store, self.embedder = store, embedder
+        self.store = store
 
     def persistent_load(self, pid: Any) -> Any:
         kind, name = pid
         if kind == "store" and name in ("candidates_by_id", "codes"):
             return getattr(self.store, name)
-        if kind == "embedder" and self.embedder is not None:
-            return self.embedder
         raise pickle.UnpicklingError(f"unknown reference {pid!r}")
 
 
@@ -99,7 +96,6 @@ class Snapshots:
     task: Task
     population: Population
     strategy: Strategy
-    embedder: Embedder | None = None
     written: int = 0  # the population's size at the last snapshot
     failed: bool = False  # one could not be written: no more are tried
 
@@ -112,15 +108,15 @@ class Snapshots:
         """Write the snapshot now (a reader sees the old one or the new one whole). One that
         cannot be written (a full disk, a collaborator that does not pickle) is skipped: the
         next resume reads the run whole."""
-        if self.failed:
-            return
+        if self.failed or not isinstance(self.population.near_copies, NoveltyFilter):
+            return  # (an embedding index holds requests in flight: such a run is read whole)
         target = self.store.path.parent / FILE
         tmp = target.with_name(FILE + ".tmp")
         head = _head(self.store, self.task)
         try:
             mark = mark_of(self.population, self.store)
             with tmp.open("wb") as handle:
-                pickler = _Pickler(handle, self.store, self.embedder)
+                pickler = _Pickler(handle, self.store)
                 pickler.dump((head, mark, self.population, self.strategy))
             os.replace(tmp, target)
         except (OSError, pickle.PicklingError, TypeError, AttributeError) as exc:
@@ -148,12 +144,11 @@ def restore(
     task: Task,
     strategy: Strategy,
     near_copies: NearCopies,
-    embedder: Embedder | None = None,
 ) -> Restored:
     """The population the store holds and its strategy, told of each hypothesis: from the
     snapshot and what was placed after it when it matches the store, else read whole into
     `strategy` and a population of `near_copies`."""
-    loaded = _load(store, task, embedder)
+    loaded = _load(store, task)
     if loaded is None:
         return read_whole(store, task, strategy, near_copies)
     population, strategy, mark = loaded
@@ -183,15 +178,13 @@ def _told(
     return [(c.id, strategy.tell(population.add(c), population).as_json()) for c in candidates]
 
 
-def _load(
-    store: Store, task: Task, embedder: Embedder | None
-) -> tuple[Population, Strategy, Mark] | None:
+def _load(store: Store, task: Task) -> tuple[Population, Strategy, Mark] | None:
     """The snapshot when it matches the store, else None (it is then left as it is: the
     run's next snapshot replaces it)."""
     path = store.path.parent / FILE
     try:
         with path.open("rb") as handle:
-            head, mark, population, strategy = _Unpickler(handle, store, embedder).load()
+            head, mark, population, strategy = _Unpickler(handle, store).load()
     except FileNotFoundError:
         return None
     except Exception:  # (damaged, cut short, another hone's: the run is read whole)
