@@ -63,6 +63,9 @@ _ADDED_COLUMNS = {
 }  # columns newer than v1, by table
 _ADDED_INDEXES = """
 CREATE INDEX IF NOT EXISTS candidates_placed ON candidates(placed);
+CREATE INDEX IF NOT EXISTS candidates_parent ON candidates(json_extract(parent_ids, '$[0]'));
+CREATE INDEX IF NOT EXISTS candidates_second ON candidates(json_extract(parent_ids, '$[1]'));
+CREATE INDEX IF NOT EXISTS candidates_more ON candidates(id) WHERE json_array_length(parent_ids) > 2;
 CREATE TABLE IF NOT EXISTS blobs (hash TEXT PRIMARY KEY, data BLOB NOT NULL);
 """
 
@@ -118,6 +121,10 @@ CREATE TABLE IF NOT EXISTS candidates (
 );
 CREATE INDEX IF NOT EXISTS candidates_score ON candidates(status, score);
 CREATE INDEX IF NOT EXISTS candidates_placed ON candidates(placed);
+-- a hypothesis's children, by where it stands among their parents (the views ask)
+CREATE INDEX IF NOT EXISTS candidates_parent ON candidates(json_extract(parent_ids, '$[0]'));
+CREATE INDEX IF NOT EXISTS candidates_second ON candidates(json_extract(parent_ids, '$[1]'));
+CREATE INDEX IF NOT EXISTS candidates_more ON candidates(id) WHERE json_array_length(parent_ids) > 2;
 -- each file's text once, UTF-8 compressed with zlib, by its sha256 (hone.tree.blob_hash)
 CREATE TABLE IF NOT EXISTS blobs (hash TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS notes (

@@ -235,3 +235,28 @@ def test_a_long_run_is_sent_as_what_its_page_draws_with_its_totals(tmp_path: Pat
     [run] = report_data([tmp_path / "long"], ["long"])["runs"]
     assert len(run["details"]) <= DETAILS and str(best) in run["details"]
     assert run["snapshot"]["sampled"] and len(run["snapshot"]["hypotheses"]) <= SAMPLE * 1.1
+
+
+def test_a_hypothesis_s_children_are_found_wherever_it_stands_among_their_parents(
+    tmp_path: Path,
+) -> None:
+    """Children by index: edits of it, crossovers that show it second, and hypotheses of
+    three parents or more that show it anywhere; none that only resemble it."""
+    store = Store.create(tmp_path / "run", RunMeta())
+    tree = Tree.one("program.py", "x = 1\n")
+    for parents in [(), (), (1,), (2, 1), (2, 3, 1), (2, 3, 4, 1), (11,), (2,)]:
+        store.add_candidate(round=1, tree=tree, parent_ids=parents)
+    store.close()
+    reader = RunReader.open(tmp_path / "run")
+    assert reader.hypothesis(1)["children"] == [3, 4, 5, 6]
+    assert reader.hypothesis(2)["children"] == [4, 5, 6, 8]
+    assert reader.hypothesis(4)["children"] == [6]
+    plan = " ".join(
+        row[3]
+        for row in reader.conn.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM candidates "
+            "WHERE json_extract(parent_ids, '$[0]') = 1"
+        )
+    )
+    assert "candidates_parent" in plan  # (a long run's hypothesis opens without a scan)
+    reader.close()

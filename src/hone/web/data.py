@@ -264,7 +264,10 @@ class RunReader:
         order = "ASC" if meta.objective == "minimize" else "DESC"
         found: set[int] = set()
         queries = [
-            ("SELECT id FROM candidates WHERE parent_ids = '[]' ORDER BY id LIMIT 50", ()),
+            (  # (the starting programs come first)
+                "SELECT id FROM candidates WHERE id <= 50 AND parent_ids = '[]'",
+                (),
+            ),
             (
                 "SELECT id FROM candidates WHERE status = 'ok' AND score IS NOT NULL "
                 f"ORDER BY score {order}, id LIMIT ?",
@@ -425,9 +428,11 @@ class RunReader:
         found["diff"] = tree.diff(parent) if tree is not None and parent is not None else ""
         found["children"] = [
             r[0]
-            for r in self.conn.execute(
-                "SELECT c.id FROM candidates c, json_each(c.parent_ids) p WHERE p.value = ? "
-                "ORDER BY c.id",
+            for r in self.conn.execute(  # (each part by an index, where the store has them)
+                "SELECT id FROM candidates WHERE json_extract(parent_ids, '$[0]') = ?1 "
+                "UNION SELECT id FROM candidates WHERE json_extract(parent_ids, '$[1]') = ?1 "
+                "UNION SELECT c.id FROM candidates c, json_each(c.parent_ids) p "
+                "WHERE json_array_length(c.parent_ids) > 2 AND p.value = ?1 ORDER BY 1",
                 (candidate_id,),
             )
         ]
