@@ -1,20 +1,23 @@
-"""How hone's per-hypothesis work grows with the number of hypotheses a run has stored.
+"""How a run's costs grow with the number of hypotheses it has stored (issues 12 and 25).
 
-    python benchmarks/scale.py [--sizes 100,100000] [--repeat 200] [--throughput]
+    python benchmarks/scale.py [--sizes 100,1000000] [--repeat 200] [--strategies top-k|all]
+                               [--throughput]
 
-For each size n, a store is filled with n evaluated hypotheses (synthetic programs of about
-2 KB, a quarter of them failures, each with two metrics), then loaded as a resumed run loads it
-(`Store.candidates()` into a `Population`). Then, for each strategy, the median over `--repeat`
-hypotheses of: parent selection (`Strategy.select`), prompt building (`Prompter.prompt`, chat
-style), the near-copy check (`Population.near_copy` with `[search] novelty = 0.95`, token
-shingles), and the store write plus registration of one more hypothesis (`add_call`,
-`add_candidate`, `set_evaluation`, `Population.add`, `Strategy.tell`, `set_placements`). The last columns give the time to load
-the run (the strategy told of every stored hypothesis, as a resumed run's is) and the
-resident memory of this process once it is loaded. A last line gives how much the store grew
-per hypothesis written (the database's pages, by SQLite's `dbstat`): the hypothesis's rows (the
-candidate, its files, their indexes) and its model call (a 4,000-character prompt). Targets (issue 12): at
-100,000 stored, each per-hypothesis cost at most 2x its cost at 100, and the process at most
-200 MB.
+For each size n, a store is filled in bulk, in SQL (`fill`: synthetic programs of about 1.1 KB,
+a quarter of them failures, each with two metrics, placed as a run leaves them, and a model
+call each). Then, per strategy, each step in a process of its own (its memory its own): the run
+read whole, as a resume without a snapshot reads it, and its snapshot written (as a run does as
+it stops); the run resumed from that snapshot (`hone.snapshot.restore`: time and resident
+memory), and `--repeat` more hypotheses written through the store, each step timed (median):
+parent selection, prompt building (chat style), the near-copy check, and the store write with
+its registration (the Prompter's prompt and an answer rewriting the program stored as a run
+stores them), with the store's growth per hypothesis (SQLite's `dbstat`). Then `hone show`,
+`hone report` and, in Debian's headless chromium when there is one, the dashboard's first
+paint and first page of its table and the report's first paint. It ends with one line per
+target: `target NAME: VALUE (goal GOAL) met|missed` (issue 25: bytes per hypothesis at most 1.5
+times the program text plus 1 KB, resume within 10 s in 300 MB, each per-hypothesis cost at
+most twice its cost at the smallest size, the dashboard's first page and the report's first
+paint within 2 s).
 
 `--throughput` adds the loop's throughput with 4 and 8 workers on 0.5 s sleep evaluators and an
 instant model on loopback (benchmarks/loop_overhead.py's), as a percentage of the ideal
