@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import textwrap
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import ray_processes
+
+# Every Ray a test starts (hone's local instance, the cluster of tests/executors/test_ray.py)
+# listens on 127.0.0.1 only: Ray otherwise binds to the machine's interface address (Ray reads
+# this as it is imported, so here, before any test imports it). Its sessions, and the "current
+# cluster" file that a plain ray.init() joins, live in a folder of this test session's own.
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+_OWN_RAY_FOLDER = "RAY_TMPDIR" not in os.environ  # (one a user set is theirs to clean)
+RAY_FOLDER = os.environ.setdefault("RAY_TMPDIR", f"/tmp/hone-ray-{os.getpid()}")
 
 PROGRAM = """\
 import math
@@ -42,6 +55,19 @@ def _no_real_api_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     """Unit tests never reach a paid API: the keys the SDKs read are removed."""
     for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
         monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_ray_process_outlives_the_tests() -> Iterator[None]:
+    """After the last test, no process of a Ray the tests started is left (they stop by
+    themselves: a few seconds are allowed for that)."""
+    yield
+    deadline = time.monotonic() + 30
+    while (left := ray_processes(RAY_FOLDER)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    if _OWN_RAY_FOLDER:
+        shutil.rmtree(RAY_FOLDER, ignore_errors=True)
+    assert not left, f"Ray processes outlived the tests: {left}"
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import os
 import socket
 import sqlite3
@@ -181,6 +182,60 @@ class Rendezvous:
         """Stop listening."""
         self.server.close()
         self.thread.join(5)
+
+
+def ray_processes(folder: str) -> list[int]:
+    """Ids of the Ray processes (but this one) whose temporary folder is `folder`: those that
+    name it in their command line, and those whose environment does and whose command line
+    is Ray's (an actor's is only its title, "ray::_Node")."""
+    path, value = f"{folder}/".encode(), f"={folder}\0".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            with contextlib.suppress(OSError):
+                command = (entry / "cmdline").read_bytes()
+                if path in command or (
+                    b"ray" in command and value in (entry / "environ").read_bytes()
+                ):
+                    found.append(int(entry.name))
+    return found
+
+
+def listening(pids: list[int]) -> dict[int, list[str]]:
+    """The TCP addresses each of `pids` listens on, by process ('127.0.0.1:6379', '::')."""
+    sockets: dict[str, int] = {}  # inode -> pid
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    target = os.readlink(fd)
+                    if target.startswith("socket:["):
+                        sockets[target[8:-1]] = pid
+    found: dict[int, list[str]] = {}
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "0A" and inode in sockets:  # 0A: LISTEN
+                found.setdefault(sockets[inode], []).append(_address(local))
+    return found
+
+
+def is_loopback(address: str) -> bool:
+    """True for an address only this machine reaches (127.0.0.0/8, ::1, ::ffff:127.x)."""
+    ip = ipaddress.ip_address(address.rsplit(":", 1)[0].strip("[]"))
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return ip.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
+def _address(hexed: str) -> str:
+    """'0100007F:1F90' (as /proc/net/tcp writes it: each 32-bit word in host order) as
+    '127.0.0.1:8080'."""
+    host, port = hexed.split(":")
+    raw = bytes.fromhex(host)
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+    ip = ipaddress.ip_address(words)
+    return f"{ip}:{int(port, 16)}" if ip.version == 4 else f"[{ip}]:{int(port, 16)}"
 
 
 SERVED = [  # (server, latency, error) of the model calls `served_run` stores

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from hone.cli import main
+from hone.cli import _ray_on_loopback, main
+from hone.settings import EvaluationConfig
 from hone.store import opened
 from hone.tree import Tree
 from tests.conftest import EVALUATOR, answer
@@ -52,6 +53,35 @@ def test_run_then_show(make_task, tmp_path: Path, capsys) -> None:
     assert "3 hypotheses evaluated" in shown
     if os.geteuid() == 0:  # the machines CI runs on: root, namespaces available
         assert "sandbox: no network, private file system, runs as uid" in shown
+
+
+def test_resources_are_given_as_pairs_and_the_local_executor_says_it_ignores_them(
+    make_task, tmp_path: Path, capsys
+) -> None:
+    argv = ["run", str(make_task()), "--max-llm-calls", "0", "--run-dir", str(tmp_path / "r")]
+    asked = "CPU=1, GPU=0.25,memory=2GiB,mylabel=1"
+    assert main([*argv, "--resources", asked]) == 0
+    assert "the local executor ignores them" in capsys.readouterr().err
+    kept = stored(tmp_path / "r" / "hone.db", "SELECT value FROM meta WHERE key = 'evaluation'")
+    resources = json.loads(kept)["resources"]
+    assert resources == {"CPU": 1, "GPU": 0.25, "memory": "2GiB", "mylabel": 1}
+    for bad, said in [
+        ("GPU", "--resources takes NAME=AMOUNT pairs separated by commas"),
+        ("GPU=lots", "resources GPU must be a number at least 0, got 'lots'"),
+    ]:
+        assert main([*argv[:-1], str(tmp_path / bad), "--resources", bad]) == 2
+        err = capsys.readouterr().err
+        assert said in err and err.count("\n") == 1, err
+
+
+def test_a_ray_the_run_starts_here_is_told_to_listen_on_loopback_only(monkeypatch) -> None:
+    """(tests/executors/test_ray.py checks, with this same setting, that every Ray process
+    then listens on 127.0.0.1 only.)"""
+    for address, said in [("", "0"), ("auto", None)]:  # (joining: the cluster's own address)
+        monkeypatch.delenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")
+        _ray_on_loopback(EvaluationConfig(executor="ray", ray_address=address))
+        assert os.environ.get("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER") == said
+        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # (as tests/conftest.py has it)
 
 
 def test_zero_calls_with_a_hosted_model_and_no_key_prints_the_start_score(

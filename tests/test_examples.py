@@ -43,8 +43,9 @@ def test_every_example_is_listed_with_one_line(capsys) -> None:
 
 
 def test_the_examples_data_is_in_the_package() -> None:
-    data = examples.example("bin_packing") / "data"
-    assert {p.name for p in data.glob("*.json")} == {"or3.json", "weibull_5k.json"}
+    folder = examples.example("bin_packing")
+    assert {p.name for p in (folder / "data").glob("*.json")} == {"train.json"}
+    assert {p.name for p in (folder / "holdout").glob("*.json")} == {"or3.json", "weibull_5k.json"}
     assert (examples.example("loss_discovery") / "archive" / "dpo.py").is_file()
 
 

@@ -282,3 +282,14 @@ def test_a_hypothesis_is_settled_once_every_one_before_it_is_verified() -> None:
 
 def usage(calls: int, tokens: int = 0, cost: float = 0.0) -> dict[str, float]:
     return {"llm_calls": calls, "tokens": tokens, "cost_usd": cost}
+
+
+def test_a_held_out_score_is_sent_at_its_hypothesis_step() -> None:
+    ledger = Ledger("minimize")
+    validated = {"candidate_id": 1, "check_name": "validate", "passed": 1, "score": 4.5}
+    strict = {"candidate_id": 1, "check_name": "verify_strict", "passed": 0, "score": None}
+    ledger.add({"calls": [], "hypotheses": [row(1, "ok", 5.0)], "findings": [validated, strict]})
+    [first, held] = ledger.settled()
+    assert first[:2] == (1, 1500) and "holdout" not in first[2]
+    assert (held[0], held[2]) == (1, {"holdout": 4.5})
+    assert list(ledger.settled()) == []  # sent once

@@ -5,6 +5,7 @@ import dataclasses
 import json
 import random
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,17 @@ from hone.store import Store, opened
 from hone.task import Task
 from hone.testing import FunctionModel, ScriptedModel
 from hone.tree import Tree
-from tests.conftest import PROGRAM, answer
-from tests.helpers import FakeClock, block, stored_calls, task_of, value_of
+from tests.conftest import EVALUATOR, PROGRAM, answer
+from tests.faults.server import FaultServer
+from tests.helpers import (
+    FakeClock,
+    block,
+    environment,
+    hone_command,
+    stored_calls,
+    task_of,
+    value_of,
+)
 
 
 def run(
@@ -675,3 +685,41 @@ def test_a_refused_tree_edit_goes_back_once_with_its_sentence(
     assert fixed.startswith("Your answer could not be applied: nowhere.py is not a file of")
     assert "SEARCH/REPLACE blocks after the file's path" in fixed
     assert result.history[-1].score == -5.0 and result.usage.calls == 2  # value 5
+
+
+@pytest.mark.slow
+def test_many_in_flight_each_answer_stored_once_and_the_server_kept_full(
+    make_task, tmp_path: Path
+) -> None:
+    """32 hypotheses in flight, 8 workers, at most 16 requests at a server that takes 1 s per
+    answer: the run ends on its budget, every answered call is exactly one stored hypothesis
+    (none pending, none twice), and the server was answering 16 at once, never more: the
+    loop's own work does not serialise the calls, and the pool's limit holds."""
+    server = FaultServer("ok", delay=1.0).start()
+    slow = EVALUATOR.replace(
+        "    value = module.run()", "    time.sleep(0.2)\n    value = module.run()"
+    )
+    task = make_task("[search]\nfix_attempts = 0\n", evaluator="import time\n" + slow)
+    run_dir = tmp_path / "run"
+    command = hone_command(
+        "run", str(task), "--model", "openai:m", "--base-url", server.url,
+        "--run-dir", str(run_dir), "--max-llm-calls", "64", "--hypotheses", "32",
+        "--workers", "8", "--max-in-flight", "16", "--patience", "off",
+    )  # fmt: skip
+    try:
+        done = subprocess.run(
+            command, env=environment(), capture_output=True, text=True, timeout=600
+        )
+    finally:
+        server.stop()
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(run_dir / "hone.db") as db:
+        stop = json.loads(dict(db.execute("SELECT key, value FROM meta"))["stop_reason"])
+        calls = [row[0] for row in db.execute("SELECT id FROM llm_calls WHERE error IS NULL")]
+        made = [row[0] for row in db.execute("SELECT call_id FROM candidates")]
+        statuses = {row[0] for row in db.execute("SELECT status FROM candidates")}
+    assert stop == "max_llm_calls"
+    assert len(calls) == 64 == len(server.answered())
+    assert sorted(c for c in made if c is not None) == sorted(calls)  # each once, none lost
+    assert made.count(None) == 1 and "pending" not in statuses  # (None: the start)
+    assert server.most_in_flight == 16

@@ -44,7 +44,7 @@ def test_the_wheel_works_from_an_empty_folder(tmp_path: Path) -> None:
     [wheel] = wheels.glob("hone-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "hone/example_tasks/circle_packing/task.toml" in names
-    assert "hone/example_tasks/bin_packing/data/weibull_5k.json" in names  # examples' data
+    assert "hone/example_tasks/bin_packing/holdout/weibull_5k.json" in names  # examples' data
     assert "hone/docs/models.md" in names and "hone/web/static/app.js" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     metadata = (

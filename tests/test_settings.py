@@ -34,6 +34,12 @@ from hone.task import Task
             r"contract must be one of 'hone', 'openevolve', 'shinka'",
         ),
         ("[evaluation]\nstage_timeout = -1\n", r"stage_timeout must be at least 0"),
+        ("[evaluation]\nretries = -1\n", r"retries must be at least 0, got -1"),
+        ("[evaluation]\nresources = {cpu = 1}\n", r"resources key 'cpu' is written 'CPU'"),
+        ("[evaluation]\nresources = {GPU = 1.5}\n", r"resources GPU above 1 must be a whole"),
+        ('[evaluation]\nresources = {memory = "2 GB RAM"}\n', r"memory must be a size such as"),
+        ('[evaluation]\nresources = {fast = "yes"}\n', r"resources fast must be a number at least"),
+        ("[evaluation]\nresources = {fast = true}\n", r"resources must be a table of numbers"),
         ('[search]\nedits = "patch"\n', r"edits must be one of 'either', 'diff', 'full'"),
         (
             "[search]\nstrategy = 'map-elites'\nfeatures = {size = [0, 4]}\n",
@@ -54,6 +60,16 @@ def test_numbers_are_widened_and_lists_become_tuples() -> None:
     assert config.timeout == 5.0 and isinstance(config.timeout, float)
     assert config.cascade_thresholds == (1.0, 2.5)
     assert Budget(max_seconds=3).max_seconds == 3.0
+
+
+def test_resources_are_amounts_with_memory_in_bytes() -> None:
+    config = EvaluationConfig(resources={"CPU": 2, "GPU": 0.25, "memory": "2 GiB", "fast": 1})
+    assert config.resource_request == {"CPU": 2, "GPU": 0.25, "memory": 2 * 2**30, "fast": 1}
+    sizes = ["512MiB", "1.5 GB", "4096", " 2 gib "]
+    assert [settings.byte_size(s) for s in sizes] == [2**29, 1_500_000_000, 4096, 2**31]
+    assert settings.byte_size("2 GiBs") is None and settings.byte_size("") is None
+    assert EvaluationConfig(resources={"memory": 1e9}).resource_request == {"memory": 1e9}
+    assert EvaluationConfig().retries == 1  # a lost evaluation is tried once more
 
 
 def test_configured_overrides_skip_none_and_check_types(make_task) -> None:

@@ -6,6 +6,7 @@ import pytest
 
 from hone.evaluation import Evaluation
 from hone.exceptions import RunDirError
+from hone.executors import Attempt
 from hone.meta import RunMeta
 from hone.store import Store
 from hone.tree import Tree
@@ -161,6 +162,26 @@ def test_placements_are_kept_in_the_order_told_and_an_older_store_gets_their_col
         "EXPLAIN QUERY PLAN SELECT id FROM candidates WHERE placed > 1"
     ).fetchall()
     assert "candidates_placed" in plan[0][3]  # (the dashboard asks for this at every change)
+    store.close()
+
+
+def test_attempts_on_a_cluster_are_kept_in_order_and_an_older_store_gets_their_column(
+    tmp_path: Path,
+) -> None:
+    store = Store.create(tmp_path / "run")
+    store.set_evaluation(
+        store.add_candidate(round=0, tree=Tree.one("program.py", "x = 1\n")), Evaluation(score=1.0)
+    )
+    store.close()
+    with sqlite3.connect(tmp_path / "run" / "hone.db") as db:  # as an older hone wrote it
+        db.execute("ALTER TABLE candidates DROP COLUMN attempts")
+    assert Store.open(tmp_path / "run", readonly=True).attempts() == {}  # (read as it is)
+    store = Store.open(tmp_path / "run")
+    tries = (Attempt("n1", "10.0.0.1", "lost", "ActorDiedError"), Attempt("n2", "10.0.0.2", "ok"))
+    second = store.add_candidate(round=1, tree=Tree.one("program.py", "x = 2\n"))
+    store.set_evaluation(second, Evaluation(score=2.0), attempts=tries)
+    assert store.attempts() == {second.id: tries}  # the local executor's first: none
+    assert store.spread() == (1, 1)  # one node gave an outcome, one evaluation was tried again
     store.close()
 
 

@@ -5,9 +5,11 @@ least the item's size -- unopened (empty) bins included -- in index order. The c
 `priority(item, bins)` gets the item's size and the remaining capacities of those candidate bins,
 and the item goes into the candidate bin with the highest priority (ties: the lowest index).
 
-Score: the excess of bins used over the L1 lower bound, in percent, averaged over the OR3 and the
-Weibull 5k datasets (lower is better). Everything is recomputed here; nothing the candidate
-reports is trusted.
+Score: the excess of bins used over the L1 lower bound, in percent, averaged over two sets of
+instances (lower is better). The search (`evaluate`) scores the training instances of
+data/train.json, drawn from the held-out sets' distributions (data/generate.py); hone's held-out
+validation (`validate`) scores OR3 and Weibull 5k (holdout/), which no search evaluation can read
+([evaluation] holdout). Everything is recomputed here; nothing the candidate reports is trusted.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ import numpy as np
 
 from hone.evaluation import load_program
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
-DATASETS = (("or3", "OR3", "or3.json"), ("weibull", "Weibull 5k", "weibull_5k.json"))
+HERE = Path(__file__).resolve().parent
+# (key, label, instances): the search's training sets, one per held-out set
+TRAINING = (("or", "OR-style training"), ("weibull", "Weibull training"))
+HELD_OUT = (("or3", "OR3", "or3.json"), ("weibull", "Weibull 5k", "weibull_5k.json"))
 INVALID_SCORE = 100.0
 
 
@@ -30,11 +34,17 @@ class InvalidHeuristic(Exception):
     """The heuristic returned something that cannot be used as priorities."""
 
 
-def load_datasets() -> dict[str, dict[str, dict]]:
-    """Each dataset: instance name -> {"capacity", "num_items", "items"}."""
+def training() -> dict[str, dict[str, dict]]:
+    """Each training set: instance name -> {"capacity", "num_items", "items"}."""
+    sets: dict[str, dict[str, dict]] = json.loads((HERE / "data" / "train.json").read_text())
+    return sets
+
+
+def held_out() -> dict[str, dict[str, dict]]:
+    """OR3 and Weibull 5k, as in `training` (readable only when hone validates)."""
     return {
-        key: json.loads((DATA_DIR / filename).read_text(encoding="utf-8"))
-        for key, _, filename in DATASETS
+        key: json.loads((HERE / "holdout" / filename).read_text(encoding="utf-8"))
+        for key, _, filename in HELD_OUT
     }
 
 
@@ -81,6 +91,18 @@ def excess(priority, instances: dict[str, dict]) -> tuple[float, float, float]:
 
 
 def evaluate(program_path: str) -> dict:
+    """The search's score: the training instances."""
+    return score(program_path, [(key, label, training()[key]) for key, label in TRAINING])
+
+
+def validate(program_path: str) -> dict:
+    """The held-out score (hone runs it on each new best): OR3 and Weibull 5k."""
+    sets = held_out()
+    return score(program_path, [(key, label, sets[key]) for key, label, _ in HELD_OUT])
+
+
+def score(program_path: str, datasets: list[tuple[str, str, dict[str, dict]]]) -> dict:
+    """The mean excess over `datasets` (key, label, instances), with each one's figures."""
     module = load_program(program_path)
     priority = getattr(module, "priority", None)
     if not callable(priority):
@@ -88,18 +110,17 @@ def evaluate(program_path: str) -> dict:
             "combined_score": INVALID_SCORE,
             "error": "the program defines no function priority(item, bins)",
         }
-    datasets = load_datasets()
     result: dict = {}
     parts = []
     try:
-        for key, label, _ in DATASETS:
-            pct, mean_used, mean_l1 = excess(priority, datasets[key])
+        for key, label, instances in datasets:
+            pct, mean_used, mean_l1 = excess(priority, instances)
             result[f"{key}_excess_pct"] = pct
             result[f"{key}_mean_bins"] = mean_used
             parts.append(f"{label}: {pct:.2f} % excess ({mean_used:.2f} bins vs L1 {mean_l1:.2f})")
     except InvalidHeuristic as exc:
         return {"combined_score": INVALID_SCORE, "error": str(exc)}
-    result["combined_score"] = (result["or3_excess_pct"] + result["weibull_excess_pct"]) / 2
+    result["combined_score"] = float(np.mean([result[f"{k}_excess_pct"] for k, *_ in datasets]))
     result["feedback"] = "; ".join(parts) + f"; mean excess {result['combined_score']:.2f} %"
     return result
 
@@ -107,7 +128,7 @@ def evaluate(program_path: str) -> dict:
 if __name__ == "__main__":
     import time
 
-    path = sys.argv[1] if len(sys.argv) > 1 else str(Path(__file__).resolve().parent / "initial.py")
-    start = time.perf_counter()
-    print(evaluate(path))
-    print(f"{time.perf_counter() - start:.2f} s")
+    path = sys.argv[1] if len(sys.argv) > 1 else str(HERE / "initial.py")
+    for name, function in (("search (training)", evaluate), ("held-out", validate)):
+        start = time.perf_counter()
+        print(f"{name}: {function(path)} ({time.perf_counter() - start:.2f} s)")

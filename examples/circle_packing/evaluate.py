@@ -3,12 +3,14 @@
 The candidate's `run_packing()` (or, failing that, `construct_packing()`) returns the centres and
 radii. This evaluator checks the packing itself -- 26 circles, finite numbers, radii >= 0, every
 circle inside [0, 1] x [0, 1], no two circles overlapping (tolerance 1e-9) -- and recomputes the
-sum of radii. The sum the candidate reports is never used.
+sum of radii. The sum the candidate reports is never used. `verify_strict`, hone's re-check of
+each new best, checks the packing again in exact rational arithmetic, allowing 1e-12 (rounding).
 """
 
 from __future__ import annotations
 
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,9 @@ from hone.evaluation import load_program
 
 N_CIRCLES = 26
 TOLERANCE = 1e-9
+# verify_strict's, checked exactly: what rounding a touching pair to doubles leaves (a packing
+# computed in floats touches only up to ~1e-16), a thousandth of TOLERANCE
+STRICT_TOLERANCE = Fraction(1, 10**12)
 BEST_KNOWN = 2.635  # AlphaEvolve (2025)
 
 
@@ -123,6 +128,36 @@ def score(result: object) -> dict:
         "target_ratio": total / BEST_KNOWN,
         "feedback": feedback,
     }
+
+
+def verify_strict(program_path: str) -> tuple[bool, str]:
+    """hone's strict re-check of a new best: the packing checked again in exact rational
+    arithmetic (each float is the fraction it stands for), allowing only `STRICT_TOLERANCE`,
+    what rounding two touching circles to doubles leaves, where `evaluate` allows 1e-9: every
+    circle inside the square, and r_i + r_j - STRICT_TOLERANCE <= the distance of each pair."""
+    module = load_program(program_path)
+    make = getattr(module, "run_packing", None) or getattr(module, "construct_packing", None)
+    if not callable(make):
+        return False, "the program defines neither run_packing() nor construct_packing()"
+    result = make()
+    try:
+        c, r = check_packing(result[0], result[1])
+    except (ValueError, TypeError, IndexError) as exc:
+        return False, str(exc)
+    eps = STRICT_TOLERANCE
+    centers = [(Fraction(float(x)), Fraction(float(y))) for x, y in c]
+    radii = [Fraction(float(v)) for v in r]
+    for i, ((x, y), radius) in enumerate(zip(centers, radii, strict=True)):
+        if min(x - radius, y - radius) < -eps or max(x + radius, y + radius) > 1 + eps:
+            return False, f"circle {i} lies outside the unit square by more than 1e-12, exactly"
+    for i in range(N_CIRCLES):
+        (xi, yi), ri = centers[i], radii[i]
+        for j in range(i + 1, N_CIRCLES):
+            (xj, yj), rj = centers[j], radii[j]
+            reach = ri + rj - eps  # overlap > eps: reach > distance, squared (both >= 0)
+            if reach > 0 and reach**2 > (xi - xj) ** 2 + (yi - yj) ** 2:
+                return False, f"circles {i} and {j} overlap by more than 1e-12, exactly"
+    return True, f"exact: overlaps within 1e-12; sum of radii {float(sum(radii)):.6f}"
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 import threading
 import time
@@ -17,11 +18,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hone.budget import Usage
-from hone.events import Event, HypothesisEvaluated, NewBest, RoundStarted, RunStarted, Stopped
-from hone.exceptions import ModelError, UserError
+from hone.events import (
+    Event,
+    Finding,
+    HypothesisEvaluated,
+    NewBest,
+    RoundStarted,
+    RunStarted,
+    Stopped,
+)
+from hone.exceptions import ConfigError, ModelError, UserError
 from hone.inbound import printable
 from hone.models import spec_usage
-from hone.settings import ExecutorName, StrategyName
+from hone.settings import EvaluationConfig, ExecutorName, Selection, StrategyName
 
 if TYPE_CHECKING:
     from hone.formats import Read
@@ -180,6 +189,12 @@ def _parser() -> argparse.ArgumentParser:
         "Ray on this machine)",
     )
     run.add_argument(
+        "--resources",
+        metavar="NAME=AMOUNT,...",
+        help="with --executor ray: what each evaluation asks of a node, e.g. "
+        "CPU=1,GPU=0.25,memory=2GiB,mylabel=1 (replaces the task's [evaluation] resources)",
+    )
+    run.add_argument(
         "--deterministic",
         action="store_true",
         default=None,
@@ -192,6 +207,12 @@ def _parser() -> argparse.ArgumentParser:
         "--tune",
         action=argparse.BooleanOptionalAction,
         help="tune the constants of the most promising programs (default: the task's [search] tune)",
+    )
+    run.add_argument(
+        "--select",
+        choices=typing.get_args(Selection),
+        help="the run's answer: the best search score (default) or, of the programs validated "
+        "on held-out data, the best held-out score (hone docs tasks)",
     )
     _mlflow_arg(run)
     _budget_args(run)
@@ -429,6 +450,34 @@ def _read_only(task: Any, paths: list[str] | None) -> tuple[str, ...] | None:
     return (*task.evaluation.read_only, *(resolve(p, Path.cwd()) for p in paths))
 
 
+def _ray_on_loopback(evaluation: EvaluationConfig) -> None:
+    """A Ray that this run starts on this machine listens on 127.0.0.1 only (Ray binds to the
+    machine's interface address otherwise). Set here, in hone's own process and before Ray is
+    imported: a Python program that goes on to join a cluster of several machines needs it
+    unset."""
+    if evaluation.executor == "ray" and not evaluation.ray_address:
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+
+
+def _resources(text: str | None) -> dict[str, float | str] | None:
+    """--resources CPU=1,GPU=0.25,memory=2GiB as a table (amounts are checked by the settings)."""
+    if text is None:
+        return None
+    table: dict[str, float | str] = {}
+    for pair in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, amount = (part.strip() for part in pair.partition("="))
+        if not sep or not name or not amount:
+            raise ConfigError(
+                f"--resources takes NAME=AMOUNT pairs separated by commas, e.g. "
+                f"CPU=1,GPU=0.25,memory=2GiB; got {pair!r}"
+            )
+        try:
+            table[name] = float(amount)
+        except ValueError:
+            table[name] = amount  # (memory's "2GiB"; any other key refuses it by name)
+    return table
+
+
 def _run(args: argparse.Namespace) -> int:
     from hone.api import run_async
 
@@ -448,7 +497,9 @@ def _run(args: argparse.Namespace) -> int:
             "timeout": args.timeout,
             "executor": args.executor,
             "ray_address": args.ray_address,
+            "resources": _resources(args.resources),
             "read_only": _read_only(read.task, args.read_only),
+            "select": args.select,
         },
         model={
             "timeout": args.model_timeout,
@@ -456,6 +507,7 @@ def _run(args: argparse.Namespace) -> int:
             "max_in_flight": args.max_in_flight,
         },
     )
+    _ray_on_loopback(task.evaluation)
     view = _View()
     if read.note:
         view.console.print(read.note, markup=False)
@@ -604,7 +656,12 @@ class _View:
         elif isinstance(event, NewBest):
             c = event.candidate
             self.best = c.score
-            self.console.print(f"  new best {c.score:.6g}  (#{c.id}, round {c.round})")
+            held = f" · held-out {c.holdout:.6g}" if c.holdout is not None else ""
+            self.console.print(f"  new best {c.score:.6g}{held}  (#{c.id}, round {c.round})")
+        elif isinstance(event, Finding):
+            c = event.candidate
+            what = "" if event.check == "overfitting" else f"#{c.id} not verified ({event.check}): "
+            self.console.print(f"  {what}{printable(event.text)}", markup=False)
         elif isinstance(event, Stopped):
             self._stop_live()
             self._summary(event)
@@ -659,8 +716,15 @@ class _View:
             if self.first is not None:
                 _print_evaluation(self.console, self.first)
             return
-        self.console.print(f"[bold]best score {best.score:.6g}[/] (#{best.id}, round {best.round})")
+        self.console.print(f"[bold]{_best_line(best)}[/] (#{best.id}, round {best.round})")
         _print_evaluation(self.console, best)
+
+
+def _best_line(best: Any) -> str:
+    """'best score 3.1', or with its held-out score 'best: search 3.1, held-out 3.35'."""
+    if best.holdout is None:
+        return f"best score {best.score:.6g}"
+    return f"best: search {best.score:.6g}, held-out {best.holdout:.6g}"
 
 
 def _calls_text(usage: Usage, kinds: dict[str, int]) -> str:
@@ -721,12 +785,13 @@ def _show(args: argparse.Namespace) -> int:
         meta = store.meta()
         objective: Objective = meta.objective
         counts = store.counts()
-        top = store.best(objective)
+        top = store.best(objective, meta.evaluation.get("select", "search"))
         start = store.first() if top is None else None
         rounds, all_rounds = store.rounds(objective, SHOWN_ROUNDS)
         usage = store.usage()
         failed_calls = store.failed_calls()
         running = store.in_use()
+        nodes, retried = store.spread()
     pending = counts.get("pending", 0)
     evaluated = sum(counts.values()) - pending
     status = status_text(meta, running=running)
@@ -759,6 +824,11 @@ def _show(args: argparse.Namespace) -> int:
         f"{evaluated} hypotheses evaluated, {pending} pending · {usage.calls} model "
         f"calls{failed} · {usage.tokens} tokens"
     )
+    if nodes:
+        console.print(
+            f"on Ray: evaluated on {nodes} nodes; {retried} evaluations lost with their node "
+            "and tried again on another"
+        )
     from hone import views
 
     views.costs(console, Path(args.run_dir))
@@ -768,8 +838,9 @@ def _show(args: argparse.Namespace) -> int:
         if start is not None:
             _print_evaluation(console, start)
         return 1
-    console.print(f"[bold]best score {top.score:.6g}[/] (#{top.id}, round {top.round})")
+    console.print(f"[bold]{_best_line(top)}[/] (#{top.id}, round {top.round})")
     _print_evaluation(console, top)
+    views.findings(console, Path(args.run_dir))
     if console.is_terminal:
         language = language_of(meta.program_filename) or "text"
         code = printable(top.tree.text if top.tree is not None else "")

@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from hone import patches
+from hone import patches, syntax
 from hone.exceptions import TaskError
 from hone.tree import (
     DEFAULT_LIMIT,
@@ -365,7 +365,7 @@ def _code_in(answer: str) -> str | None:
     stripped = answer.strip()
     if stripped and "\n" in stripped:
         try:
-            ast.parse(stripped)
+            syntax.parse(stripped)
         except SyntaxError:
             return None
         return stripped + "\n"
@@ -722,7 +722,7 @@ def _fences(answer: str) -> list[tuple[int, int, str, str]]:
 def function_names(code: str) -> list[str]:
     """Names of the top-level functions in `code`, in order (empty when it does not parse)."""
     try:
-        tree = ast.parse(code)
+        tree = syntax.parse(code)
     except SyntaxError:
         return []
     return [n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
@@ -750,7 +750,7 @@ def replace_function(code: str, name: str, new_source: str) -> str:
 
 def _function_span(code: str, name: str) -> tuple[int, int] | None:
     try:
-        tree = ast.parse(code)
+        tree = syntax.parse(code)
     except SyntaxError:
         return None
     for node in tree.body:
@@ -778,7 +778,7 @@ def complete_function(parent: str, name: str, signature: str, completion: str) -
     versioned = re.compile(rf"\b{re.escape(name)}_v\d+\b")
     source = versioned.sub(name, signature.rstrip("\n") + "\n" + body + "\n")
     try:
-        ast.parse(source)
+        syntax.parse(source)
     except SyntaxError as exc:
         return Edit(
             None, f"the new function does not parse: line {exc.lineno}: {exc.msg}", "function"

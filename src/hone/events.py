@@ -44,6 +44,17 @@ class NewBest:
 
 
 @dataclass(frozen=True)
+class Finding:
+    """A check of a new best (`hone.trust`) found something: a check it failed (`check`:
+    validate, verify_strict), or a sign that the search is overfitting."""
+
+    candidate: Candidate
+    check: str
+    passed: bool
+    text: str
+
+
+@dataclass(frozen=True)
 class Stopped:
     """The run stopped, and why."""
 
@@ -55,6 +66,7 @@ class Stopped:
 __all__ = [
     "Event",
     "EventHandler",
+    "Finding",
     "HypothesisEvaluated",
     "NewBest",
     "RoundStarted",
@@ -63,5 +75,5 @@ __all__ = [
     "Stopped",
 ]
 
-Event = RunStarted | RoundStarted | HypothesisEvaluated | NewBest | Stopped
+Event = RunStarted | RoundStarted | HypothesisEvaluated | NewBest | Finding | Stopped
 EventHandler = Callable[[Event], None]

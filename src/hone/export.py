@@ -13,7 +13,8 @@ One MLflow run per hone run, found again by its tag `hone.run_key` when the run 
 what it lacks then (hypotheses stored before a kill, or by an invocation without `--mlflow`)
 is sent first. Each hypothesis is one step (its number) of the metrics `score` (when it has
 one), `best_score` (the best of hypotheses 1 to n, the dashboard's best line), and the run's
-answered model calls up to it: `llm_calls`, `tokens`, `cost_usd`.
+answered model calls up to it: `llm_calls`, `tokens`, `cost_usd`; a hypothesis validated on
+held-out data (`hone.trust`) has `holdout` at its step too.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -220,6 +222,7 @@ class Ledger:
         self._call_ids: list[int] = []  # answered calls, in order
         self._totals: list[tuple[int, int, float]] = []  # (calls, tokens, cost) up to each
         self._last = (0, 0, 0.0)  # the usage at the hypothesis settled last
+        self._held: list[tuple[int, float]] = []  # (hypothesis, held-out score) to send
 
     def add(self, delta: Row) -> None:
         """Take what `RunReader.delta` read."""
@@ -232,6 +235,9 @@ class Ledger:
         for row in delta["hypotheses"]:
             if row["id"] >= self.next:
                 self._rows[row["id"]] = row
+        for found in delta.get("findings", ()):  # (a validation comes after its hypothesis)
+            if found["check_name"] == "validate" and found["score"] is not None:
+                self._held.append((found["candidate_id"], found["score"]))
 
     def settled(self, final: bool = False) -> Iterator[tuple[int, int, dict[str, float]]]:
         """(hypothesis, timestamp in ms, metrics) of each hypothesis newly settled, in order;
@@ -257,6 +263,9 @@ class Ledger:
             calls, tokens, cost = self._last
             values.update(llm_calls=calls, tokens=tokens, cost_usd=cost)
             yield row["id"], int(row["created"] * 1000), values
+        held, self._held = self._held, []
+        for step, score in held:  # the held-out score at its hypothesis's step
+            yield step, int(time.time() * 1000), {"holdout": score}
 
 
 def params(meta: RunMeta, model: str) -> dict[str, str]:

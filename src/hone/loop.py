@@ -14,7 +14,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hone import budget
 from hone.budget import StopReason
@@ -30,6 +30,7 @@ from hone.rounds import Rounds
 from hone.store import Store
 from hone.strategies import Strategy
 from hone.task import Task
+from hone.trust import Trust
 from hone.tuning import Tuner
 
 log = logging.getLogger("hone")
@@ -53,10 +54,12 @@ class Loop:
     rng: random.Random
     emit: EventHandler
     tuner: Tuner | None = None  # parameter tuning of promising programs ([search] tune)
+    trust: Trust | None = None  # the checks of each new best (held-out, strict re-checks)
     clock: Callable[[], float] = time.monotonic  # for the time budget
     wall: Callable[[], float] = time.time  # for the times stored
     failures: int = 0  # model calls failed in a row
     model_error: ModelError | None = None  # the last one
+    unchecked: list[Candidate] = field(default_factory=list)  # new bests the checks await
 
     async def run(self) -> StopReason:
         """Keep a round's worth of hypotheses in flight until a stop rule fires.
@@ -153,13 +156,14 @@ class Loop:
         asked, done = self.wall(), await self.verifier.verify(program)
         started = done.started or asked
         return self.store.set_evaluation(
-            candidate, done.evaluation, output=done.output, started=started
+            candidate, done.evaluation, output=done.output, started=started, attempts=done.attempts
         )
 
     async def _register(self, candidate: Candidate) -> None:
         """Steps 4 and 5: the outcome joins the population, the model is credited, the memory
         reflects on a complete round, and a promising program may be tuned."""
         added = self._add(candidate)
+        await self._check()
         self.model.credit(candidate, added.improved_parent)
         await self.memory.after(candidate.round, self.population)
         await self._tune()
@@ -171,12 +175,22 @@ class Loop:
         done = {c.id: c for c in await asyncio.gather(*verified)}
         for candidate in waiting:
             self._add(done.get(candidate.id, candidate))
+        await self._check()
         await self._tune()
         return self.population.members[0]
 
     async def _tune(self) -> None:  # trials are verified and registered as hypotheses are
         if self.tuner is not None:
             await self.tuner.after(self.population, self._verify, self._add)
+            await self._check()
+
+    async def _check(self) -> None:
+        """A new best is reported once its checks pass (`hone.trust`): held-out validation,
+        the strict re-check."""
+        while self.unchecked and self.trust is not None:
+            checked = await self.trust.new_best(self.unchecked.pop(0))
+            if checked.verified is not False:
+                self.emit(NewBest(checked))
 
     def _add(self, candidate: Candidate) -> Added:
         """The hypothesis joins the population; the strategy is told, and where it placed it
@@ -185,7 +199,9 @@ class Loop:
         placement = self.strategy.tell(added, self.population)
         self.store.set_placements([(candidate.id, placement.as_json())])
         self.emit(HypothesisEvaluated(candidate, self.model.usage))
-        if added.new_best:
+        if added.new_best and self.trust is not None:
+            self.unchecked.append(candidate)
+        elif added.new_best:
             self.emit(NewBest(candidate))
         return added
 

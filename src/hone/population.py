@@ -49,6 +49,8 @@ class Candidate:
     niche: int | None = None  # where the search strategy placed it (e.g. its island)
     kind: str = ""  # TUNE: a parameter-tuning trial (hone.tuning); "": the start or the model's
     key: str = field(default="", compare=False)  # `tree.key`; "" when there is no program
+    holdout: float | None = None  # the held-out score, once validated (hone.trust)
+    verified: bool | None = None  # its checks as a new best passed (None: not checked)
 
     def __post_init__(self) -> None:
         if not self.key and self.tree is not None:

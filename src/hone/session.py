@@ -21,8 +21,8 @@ from pathlib import Path
 from hone import snapshot
 from hone.budget import Budget, StopReason, Usage, may_call
 from hone.events import Event, EventHandler, HypothesisEvaluated, NewBest, RunStarted, Stopped
-from hone.exceptions import HoneError, RunDirError, UserError
-from hone.executors import Executor, make_executor
+from hone.exceptions import ConfigError, HoneError, RunDirError, UserError
+from hone.executors import Executor, Verified, Verifier, make_executor
 from hone.export import MlflowExport
 from hone.loop import Loop
 from hone.meta import RunMeta, RunStatus
@@ -44,6 +44,7 @@ from hone.store import Store
 from hone.strategies import Strategy, make_strategy
 from hone.task import Task
 from hone.tree import Tree
+from hone.trust import Checker, Fresh, Probes, Trust, answer, defined_checks
 from hone.tuning import Tuner
 
 log = logging.getLogger("hone")
@@ -83,6 +84,9 @@ class Session:
     on_event: EventHandler | None = None
     pricing: Pricing | None = None  # None: the task's [model] prices and base_url
     export: MlflowExport | None = None  # gets every event; closed after the store
+    checker: Checker | None = None  # runs the checks of new bests (None: the task's, if any)
+    checker_made: bool = False  # the checker is the session's own (closed with it)
+    executor_made: bool = False  # the executor is the task's, not one passed in
     clock: Callable[[], float] = time.monotonic  # for budgets and deadlines
     wall: Callable[[], float] = time.time  # for the times stored
     _snapshots: snapshot.Snapshots | None = field(default=None, init=False, repr=False)
@@ -97,8 +101,10 @@ class Session:
                 servers = task.model.servers
                 base_url = task.search.novelty_base_url or (servers[0].url if servers else None)
                 self.embedder = make_embedder(task.search.novelty_model, base_url)
+            if self.checker is None:
+                self.checker = self._checker()
             if self.executor is None:
-                self.executor = make_executor(task)
+                self.executor, self.executor_made = make_executor(task), True
             self.executor.start()  # the workers warm up while the model loads
             # A run whose budget allows no model call (a start-only check, a resume of a spent
             # run) never builds its model: it needs no key, no server, no download.
@@ -178,9 +184,49 @@ class Session:
             rng=rng,
             emit=self._emit,
             tuner=Tuner(task, store, self.seed) if search.tune else None,
+            trust=self._trust(),
             clock=self.clock,
             wall=self.wall,
         )
+
+    def _checker(self) -> Checker | None:
+        """What runs the checks of new bests: a verifier passed in that can, else a worker
+        of the task's evaluator when it defines checks (none for a verifier passed in)."""
+        if self.executor is not None:
+            given = self.executor
+            return given if isinstance(given, Checker) and given.checks else None
+        config = self.task.evaluation
+        validator = visible.resolve(config.validator, self.task.evaluator.parent)
+        checks = defined_checks(self.task.evaluator, Path(validator) if config.validator else None)
+        if not checks:
+            return None
+        from hone.executors.local import make_checker
+
+        self.checker_made = True
+        return make_checker(self.task, checks)
+
+    def _trust(self) -> Trust | None:
+        config = self.task.evaluation
+        probes = Probes(self._fresh(), config.noise, config.score_range, config.perturb)
+        if self.checker is None and not probes.any:
+            return None
+        return Trust(
+            self.checker,
+            self.store,
+            self.task.objective,
+            self._emit,
+            config.validate_top,
+            probes if probes.any else None,
+        )
+
+    def _fresh(self) -> Fresh:
+        """Where the probes evaluate a program again: a sandbox of its own (`Fresh`), or
+        the verifier passed in."""
+        if self.executor is None or self.executor_made:
+            from hone.executors.local import Fresh as FreshSandbox
+
+            return FreshSandbox(self.task)
+        return _Again(self.executor)
 
     def _population(self) -> tuple[Population, Strategy]:
         """The hypotheses the store holds and the strategy told of each, from the run's
@@ -250,14 +296,20 @@ class Session:
         reason = await loop.run()
         if reason == "model_failing" and loop.model_error is not None:
             raise loop.model_error  # the run is saved; `hone resume` goes on
+        if loop.trust is not None and reason != "max_seconds":  # (time is up: no more)
+            await loop.trust.finish(loop.population, task.evaluation.select)
         store.set_status("stopped", stop_reason=reason)
         if self._snapshots is not None:  # (the next resume reads only what comes after it)
             self._snapshots.write()
         if reason == "max_seconds":  # stopped mid-round: answers without hypotheses
             store.set_meta(replay_exact=False)
         best, usage = loop.population.best, loop.model.usage
-        self._emit(Stopped(reason, best, usage))
         history = tuple(store.candidates())
+        if loop.trust is not None:  # the best whose checks passed (or held-out's best)
+            best = answer(history, task.objective, task.evaluation.select)
+            if best is not None and best.tree is not None:
+                write_best(store.path.parent, task, best.tree)
+        self._emit(Stopped(reason, best, usage))
         return RunResult(store.path.parent, best, reason, history, usage, protections)
 
     def _emit(self, event: Event) -> None:
@@ -274,6 +326,8 @@ class Session:
         try:
             if self.executor is not None:
                 await self.executor.close()
+            if self.checker is not None and self.checker_made:
+                await self.checker.close()
         finally:
             try:
                 if self.model is not None:
@@ -284,6 +338,16 @@ class Session:
                 self.store.close()
                 if self.export is not None:  # (it reads the store with a connection of its own)
                     self.export.close()
+
+
+@dataclass(frozen=True)
+class _Again:
+    """The probes' second evaluation by a verifier passed in (a test's double)."""
+
+    verifier: Verifier
+
+    async def evaluate(self, program: Tree, eval_seed: int = 0) -> Verified:
+        return await self.verifier.verify(program)
 
 
 async def _build_model(config: ModelConfig) -> Model:
@@ -363,7 +427,28 @@ def checked_read_only(task: Task, *run_dirs: Path) -> Task:
     (`run_dirs`, with its store), is a ConfigError (hone.sandbox.visible)."""
     guarded = {d: "the run's own folder" for d in run_dirs}
     paths = visible.checked(task.evaluation.read_only, task.root or Path.cwd(), guarded)
-    return task.configured(evaluation={"read_only": paths})
+    return task.configured(evaluation={"read_only": paths, "holdout": checked_holdout(task)})
+
+
+def checked_holdout(task: Task) -> tuple[str, ...]:
+    """The task's `[evaluation] holdout` paths, resolved against its folder; one that does
+    not exist, that is no place to show evaluations (`visible.refusal`), or that lies in a
+    folder task's program folder (each candidate's tree is laid over that folder, where no
+    path can be hidden) is a ConfigError."""
+    base = task.root or task.evaluator.parent
+    paths = tuple(dict.fromkeys(visible.resolve(p, base) for p in task.evaluation.holdout))
+    program = os.path.realpath(task.spec.base) if task.folder and task.spec.base else None
+    for path in paths:
+        reason = visible.refusal(path)
+        real = os.path.realpath(path)
+        if program is not None and (real == program or real.startswith(program + os.sep)):
+            reason = f"lies in the program folder {program!r}, which every candidate sees"
+        if reason:
+            raise ConfigError(
+                f"holdout path {path!r} {reason}; [evaluation] holdout names the held-out "
+                "data's files or folders, relative to the task folder"
+            )
+    return paths
 
 
 def task_from_meta(meta: RunMeta, task: Task | None = None) -> Task:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -35,6 +36,7 @@ BackendKind: TypeAlias = Literal[
 ]  # hone.models.BACKENDS: a [model] spec is <kind> or <kind>:<argument>
 Edits: TypeAlias = Literal["either", "diff", "full"]  # what chat prompts ask for
 Style: TypeAlias = Literal["completion", "chat"]  # the form of a model's prompts
+Selection: TypeAlias = Literal["search", "holdout"]  # which score picks a run's final answer
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,12 @@ class EvaluationConfig(Table):
     read_only: tuple[str, ...] = ()
     executor: ExecutorName = "local"
     ray_address: str = ""  # "": start a Ray instance on this machine; "auto" or ray://...: join
+    # ray: what each evaluation slot (a Ray actor) asks of its node: CPU, GPU (a share, e.g.
+    # 0.25), memory (bytes, or "2 GiB") and the node's custom resources by name; CPU = 1 unless
+    # given. The local executor ignores them (and says so).
+    resources: dict[str, float | str] = field(default_factory=dict)
+    # ray: times an evaluation whose node died (or stopped answering) is tried again elsewhere
+    retries: int = 1
     # how the evaluator is run and its results read: "hone" (docs/tasks.md), "openevolve"
     # (OpenEvolve's rules for what evaluate returns) or "shinka" (evaluate.py run as a command
     # that writes metrics.json and correct.json)
@@ -191,6 +199,25 @@ class EvaluationConfig(Table):
     stage_timeout: float = 0.0  # openevolve: seconds per stage (or evaluate call); 0: no limit
     # openevolve: metrics that are MAP-Elites features, left out of the score's average
     feature_dimensions: tuple[str, ...] = ()
+    # held-out validation (docs/tasks.md#held-out-validation): the file that defines
+    # validate(program_path); "": the evaluator's own validate, when it defines one
+    validator: str = ""
+    # files and folders (relative to the task folder, or anywhere) the validator reads:
+    # hidden from every evaluation of the search, shown read-only only to validation runs
+    holdout: tuple[str, ...] = ()
+    validate_top: int = 5  # at the end, the best this many programs are validated too
+    # the run's final answer: the best search score ("search") or, of the validated
+    # programs, the best held-out score ("holdout"; --select holdout)
+    select: Selection = "search"
+    # exploit probes of each new best (hone.trust): how far two evaluations of one program may
+    # differ; declared (0 for an exact evaluator), each new best is evaluated again in a fresh
+    # sandbox and must score within it
+    noise: float | None = None
+    # [low, high]: a new best scoring outside is an exploit of the evaluator, not a record
+    score_range: tuple[float, ...] = ()
+    # evaluations get HONE_EVAL_SEED (0 in the search); each new best is evaluated again with
+    # another and must score within the noise (an instance seed the program cannot know)
+    perturb: bool = False
 
     ALIASES: ClassVar[dict[str, str]] = {"read_paths": "read_only"}
 
@@ -200,6 +227,18 @@ class EvaluationConfig(Table):
             raise ConfigError(f"stage_timeout must be at least 0, got {self.stage_timeout!r}")
         if not all(self.read_only):
             raise ConfigError(f"read_only must be a list of paths, got {self.read_only!r}")
+        if not all(self.holdout):
+            raise ConfigError(f"holdout must be a list of paths, got {self.holdout!r}")
+        if self.noise is not None and self.noise < 0:
+            raise ConfigError(f"noise must be at least 0, got {self.noise!r}")
+        if self.score_range and (
+            len(self.score_range) != 2 or not self.score_range[0] <= self.score_range[1]
+        ):
+            raise ConfigError(
+                f"score_range must be [low, high] with low <= high, got {list(self.score_range)!r}"
+            )
+        if self.validate_top < 0:
+            raise ConfigError(f"validate_top must be at least 0, got {self.validate_top!r}")
         if not self.timeout > 0:
             raise ConfigError(f"timeout must be greater than 0, got {self.timeout!r}")
         for name in ("timeout", "cpu_seconds", "stage_timeout"):  # (what a timer can hold)
@@ -207,16 +246,22 @@ class EvaluationConfig(Table):
                 raise ConfigError(
                     f"{name} must be at most {_YEAR:,} seconds (a year), got {getattr(self, name)!r}"
                 )
-        for name in ("workers", "cpu_seconds"):
+        for name in ("workers", "cpu_seconds", "retries"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be at least 0, got {getattr(self, name)!r}")
         for name in ("memory_mb", "max_processes", "max_open_files", "max_file_mb", "tmp_mb"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)!r}")
+        self.resource_request  # noqa: B018 (checks every amount, naming the key of a bad one)
 
     def merged(self, **overrides: Any) -> EvaluationConfig:
         """A copy with every override that is not None applied."""
         return self._merged(overrides)
+
+    @property
+    def resource_request(self) -> dict[str, float]:
+        """`resources` as amounts, memory in bytes (a bad amount: a ConfigError naming it)."""
+        return {name: _amount(name, value) for name, value in self.resources.items()}
 
     @property
     def worker_count(self) -> int:
@@ -339,6 +384,39 @@ def _is_url(text: str) -> bool:
     except ValueError:
         return False
     return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+_SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([a-zA-Z]*)\s*")
+_RAY_NAMES = {"cpu": "CPU", "gpu": "GPU", "memory": "memory"}  # Ray's spelling of its own
+
+
+def byte_size(text: str) -> int | None:
+    """Bytes that "2 GiB", "512MiB", "1.5 GB" or "4096" say (None: not a size)."""
+    match = _SIZE.fullmatch(text)
+    if match is None or match[2].lower() not in _UNITS:
+        return None
+    return int(float(match[1]) * _UNITS[match[2].lower()])
+
+
+def _amount(name: str, value: float | str) -> float:
+    """One `[evaluation] resources` amount as Ray takes it; a ConfigError naming a bad one."""
+    spelled = _RAY_NAMES.get(name.lower(), name)
+    if spelled != name:
+        raise ConfigError(f"resources key {name!r} is written {spelled!r} (Ray's name for it)")
+    if name == "memory":
+        size = byte_size(value) if isinstance(value, str) else value
+        if size is None or not size > 0:
+            raise ConfigError(
+                f'resources memory must be a size such as "2 GiB" or a number of bytes, got {value!r}'
+            )
+        return float(int(size))
+    if isinstance(value, str) or not value >= 0:
+        raise ConfigError(f"resources {name} must be a number at least 0, got {value!r}")
+    if value > 1 and not float(value).is_integer():  # (Ray's rule: a share of one, or whole)
+        raise ConfigError(f"resources {name} above 1 must be a whole number, got {value!r}")
+    return float(value)
 
 
 _YEAR = 366 * 24 * 3600  # seconds: the longest evaluation limit (a CPU limit and select() hold it)

@@ -33,6 +33,7 @@ from hone import inbound
 from hone.budget import StopReason, Usage
 from hone.evaluation import Evaluation, checked
 from hone.exceptions import RunDirError, StorageError
+from hone.executors import Attempt
 from hone.inbound import MAX_ANSWER
 from hone.meta import RunMeta, RunStatus
 from hone.population import Candidate
@@ -57,19 +58,38 @@ _ADDED_COLUMNS = {
         "kind": "TEXT NOT NULL DEFAULT ''",
         "placement": "TEXT",
         "placed": "INTEGER",
+        "attempts": "TEXT",
         "files": "TEXT",
         "files_of": "INTEGER",
+        "holdout": "REAL",
+        "verified": "INTEGER",
     },
 }  # columns newer than v1, by table
-_ADDED_INDEXES = """
+# the checks of each new best (hone.trust), one row per check
+_FINDINGS = """
+CREATE TABLE IF NOT EXISTS findings (
+    id INTEGER PRIMARY KEY,
+    candidate_id INTEGER NOT NULL REFERENCES candidates(id),
+    check_name TEXT NOT NULL,  -- hone.trust.Check: validate, verify_strict, overfitting, ...
+    passed INTEGER NOT NULL,
+    score REAL,  -- the held-out score of a validation
+    text TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL
+);
+"""
+_ADDED_INDEXES = (
+    """
 CREATE INDEX IF NOT EXISTS candidates_placed ON candidates(placed);
 CREATE INDEX IF NOT EXISTS candidates_parent ON candidates(json_extract(parent_ids, '$[0]'));
 CREATE INDEX IF NOT EXISTS candidates_second ON candidates(json_extract(parent_ids, '$[1]'));
 CREATE INDEX IF NOT EXISTS candidates_more ON candidates(id) WHERE json_array_length(parent_ids) > 2;
 CREATE TABLE IF NOT EXISTS blobs (hash TEXT PRIMARY KEY, data BLOB NOT NULL);
 """
+    + _FINDINGS
+)
 
-_SCHEMA = """
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS llm_calls (
     id INTEGER PRIMARY KEY,
@@ -114,10 +134,13 @@ CREATE TABLE IF NOT EXISTS candidates (
     key TEXT,
     created REAL NOT NULL,
     kind TEXT NOT NULL DEFAULT '',
+    attempts TEXT,  -- JSON: where each try on a cluster ran and how it ended
     placement TEXT,  -- JSON: where the search strategy placed it when told of it
     placed INTEGER,  -- the order in which placements were recorded (1, 2, ...)
     files TEXT,  -- JSON {path: blob hash}: its files that differ from files_of's tree
-    files_of INTEGER REFERENCES candidates(id)  -- NULL: files is the whole tree
+    files_of INTEGER REFERENCES candidates(id),  -- NULL: files is the whole tree
+    holdout REAL,  -- the held-out score, once validated (hone.trust)
+    verified INTEGER  -- 1: its checks as a new best passed, 0: one failed, NULL: unchecked
 );
 CREATE INDEX IF NOT EXISTS candidates_score ON candidates(status, score);
 CREATE INDEX IF NOT EXISTS candidates_placed ON candidates(placed);
@@ -136,6 +159,8 @@ CREATE TABLE IF NOT EXISTS notes (
     created REAL NOT NULL
 );
 """
+    + _FINDINGS
+)
 
 
 @dataclass
@@ -477,15 +502,18 @@ class Store:
         output: str = "",
         started: float = 0.0,
         cached_from: int | None = None,
+        attempts: Sequence[Attempt] = (),
     ) -> Candidate:
-        """Record the outcome of a pending hypothesis; the hypothesis with it (the outcome as
-        `hone.evaluation.checked` keeps it: a verifier passed in from Python is checked too)."""
+        """Record the outcome of a pending hypothesis (and, on a cluster, where each try of
+        it ran); the hypothesis with it (the outcome as `hone.evaluation.checked` keeps it: a
+        verifier passed in from Python is checked too)."""
         evaluation, output = checked(evaluation), inbound.text(output)
+        tries = json.dumps([a.as_json() for a in attempts]) if attempts else None
         with self._writing():
             self.conn.execute(
                 "UPDATE candidates SET status = ?, score = ?, metrics = ?, feedback = ?, "
                 "reason = ?, output = ?, eval_started = ?, eval_seconds = ?, cpu_seconds = ?, "
-                "cached_from = ? WHERE id = ?",
+                "cached_from = ?, attempts = ? WHERE id = ?",
                 (
                     evaluation.status,
                     evaluation.score,
@@ -497,6 +525,7 @@ class Store:
                     evaluation.seconds,
                     evaluation.cpu_seconds,
                     cached_from,
+                    tries,
                     candidate.id,
                 ),
             )
@@ -529,6 +558,30 @@ class Store:
             "SELECT id FROM candidates WHERE placed IS NULL AND status != 'pending'"
         )
         return {row[0] for row in rows}
+
+    def attempts(self) -> dict[int, tuple[Attempt, ...]]:
+        """Where each hypothesis evaluated on a cluster was tried, by id (in order: the last
+        try gave its outcome, those before were lost with their node)."""
+        try:
+            rows = self.conn.execute(
+                "SELECT id, attempts FROM candidates WHERE attempts IS NOT NULL"
+            ).fetchall()
+        except sqlite3.OperationalError:  # an older hone's store, opened read-only: no column
+            return {}
+        return {row[0]: tuple(Attempt(**a) for a in json.loads(row[1])) for row in rows}
+
+    def spread(self) -> tuple[int, int]:
+        """On a cluster: how many nodes gave evaluations their outcome, and how many
+        evaluations were tried again after losing their node (counted in SQL)."""
+        try:
+            row = self.conn.execute(
+                "SELECT COUNT(DISTINCT json_extract(attempts, '$[#-1].node')), "
+                "COUNT(*) FILTER (WHERE json_array_length(attempts) > 1) "
+                "FROM candidates WHERE attempts IS NOT NULL"
+            ).fetchone()
+        except sqlite3.OperationalError:  # an older hone's store, opened read-only
+            return 0, 0
+        return int(row[0]), int(row[1])
 
     @functools.cached_property
     def trees(self) -> Trees:
@@ -573,14 +626,25 @@ class Store:
         rows = self.conn.execute("SELECT status, COUNT(*) FROM candidates GROUP BY status")
         return {row[0]: int(row[1]) for row in rows}
 
-    def best(self, objective: str) -> Candidate | None:
-        """The best-scoring hypothesis, the first of equals (None: nothing scored)."""
+    def best(self, objective: str, select: str = "search") -> Candidate | None:
+        """The run's answer worked out in SQL, as `hone.trust.answer` finds it: of the scored
+        hypotheses no check failed, the best in search (`select` "holdout": the best on
+        held-out of those validated, if any), the first of equals; when every one failed a
+        check, the best in search. None: nothing scored."""
         order = "ASC" if objective == "minimize" else "DESC"
-        row = self.conn.execute(
-            "SELECT id FROM candidates WHERE status = 'ok' AND score IS NOT NULL "
-            f"ORDER BY score {order}, id LIMIT 1"
-        ).fetchone()
-        return self.candidate(row[0]) if row is not None else None
+        columns = {row[1] for row in self.conn.execute("PRAGMA table_info(candidates)")}
+        scored = "status = 'ok' AND score IS NOT NULL"
+        passed = f"{scored} AND (verified IS NULL OR verified != 0)"
+        queries = [f"{scored} ORDER BY score {order}, id"]
+        if "verified" in columns:
+            queries.insert(0, f"{passed} ORDER BY score {order}, id")
+            if select == "holdout":
+                queries.insert(0, f"{passed} AND holdout IS NOT NULL ORDER BY holdout {order}, id")
+        for query in queries:
+            row = self.conn.execute(f"SELECT id FROM candidates WHERE {query} LIMIT 1").fetchone()
+            if row is not None:
+                return self.candidate(row[0])
+        return None
 
     def first(self) -> Candidate | None:
         """The first evaluated hypothesis (a starting program), None before there is one."""
@@ -703,6 +767,39 @@ class Store:
             )
         return int(cur.lastrowid or 0)
 
+    def add_finding(
+        self, candidate_id: int, check: str, passed: bool, text: str, score: float | None = None
+    ) -> None:
+        """Keep what a check of a new best found (`hone.trust`); the hypothesis's held-out
+        score (a validation's `score`) and whether it is verified (false once a check fails,
+        true once one passes and none failed) go with it."""
+        text = inbound.text(text)
+        with self._writing(), self.conn:
+            self.conn.execute("BEGIN")
+            self.conn.execute(
+                "INSERT INTO findings(candidate_id, check_name, passed, score, text, created) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (candidate_id, check, int(passed), score, text, time.time()),
+            )
+            if score is not None:
+                self.conn.execute(
+                    "UPDATE candidates SET holdout = ? WHERE id = ?", (score, candidate_id)
+                )
+            verified = "0" if not passed else "COALESCE(verified, 1)"
+            self.conn.execute(
+                f"UPDATE candidates SET verified = {verified} WHERE id = ?", (candidate_id,)
+            )
+
+    def findings(self, candidate_id: int | None = None) -> list[sqlite3.Row]:
+        """What the checks of new bests found (of one hypothesis), in order."""
+        if candidate_id is None:
+            return list(self.conn.execute("SELECT * FROM findings ORDER BY id"))
+        return list(
+            self.conn.execute(
+                "SELECT * FROM findings WHERE candidate_id = ? ORDER BY id", (candidate_id,)
+            )
+        )
+
     def notes_after(self, kind: str, after: int) -> list[tuple[int, str]]:
         """(id, text) of the notes of one kind added after note `after` (another process may
         add them while a run goes on), oldest first."""
@@ -766,7 +863,8 @@ def _reason(exc: BaseException) -> str:
 # rows keep their program, so that the key can be worked out).
 _LEAN = (
     "id, round, parent_ids, call_id, status, score, metrics, feedback, reason, eval_seconds, "
-    "cpu_seconds, cached_from, niche, key, kind, CASE WHEN key IS NULL THEN code END AS code, "
+    "cpu_seconds, cached_from, niche, key, kind, holdout, verified, "
+    "CASE WHEN key IS NULL THEN code END AS code, "
     "'' AS output, NULL AS files, NULL AS files_of"
 )
 _CHAIN = 32  # trees written over their parent's in a row; the next is written whole
@@ -1006,7 +1104,14 @@ def _candidate(row: sqlite3.Row, tree: Tree | None) -> Candidate:
         niche=row["niche"],
         kind=row["kind"] if "kind" in row.keys() else "",  # noqa: SIM118 (sqlite3.Row)
         key=(row["key"] if "key" in row.keys() else None) or "",  # noqa: SIM118 (a Row)
+        holdout=row["holdout"] if "holdout" in row.keys() else None,  # noqa: SIM118 (a Row)
+        verified=_verified(row),
     )
+
+
+def _verified(row: sqlite3.Row) -> bool | None:
+    value = row["verified"] if "verified" in row.keys() else None  # noqa: SIM118 (a Row)
+    return None if value is None else bool(value)
 
 
 @contextlib.contextmanager

@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hone import syntax
 from hone.patches import file_diff
 
 DEFAULT_LIMIT = 1 << 20  # bytes: larger text files are not editable by default
@@ -246,7 +247,7 @@ def same_program(a: str, b: str) -> bool:
 @functools.lru_cache(maxsize=256)
 def _skeleton(code: str) -> str:
     """`ast.dump` of the program with the leading string of every body (docstrings) dropped."""
-    return _dump(ast.parse(code))
+    return _dump(syntax.parse(code))
 
 
 def _dump(node: object) -> str:

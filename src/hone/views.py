@@ -4,6 +4,7 @@ to it."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,25 @@ def costs(console: Any, run_dir: Path) -> None:
     )
     line = f"cost {money(sum(r['cost'] for r in rows))} · {per_model}"
     console.print(printable(line), markup=False)
+
+
+def findings(console: Any, run_dir: Path) -> None:
+    """What the checks of new bests found against them (hone.trust): each check a best
+    failed, and each sign that the search overfits."""
+    from hone.store import opened
+    from hone.trust import OVERFITTING
+
+    with opened(run_dir) as store:
+        try:
+            failed = [row for row in store.findings() if not row["passed"]]
+        except sqlite3.OperationalError:  # (an older hone's store: no checks were run)
+            return
+        overfitting = store.notes(OVERFITTING)
+    for row in failed:
+        line = f"#{row['candidate_id']} not verified ({row['check_name']}): {row['text']}"
+        console.print(printable(line), markup=False)
+    for _, text in overfitting:
+        console.print(printable(text), markup=False)
 
 
 def endpoints(console: Any, run_dir: Path) -> None:

@@ -1,8 +1,10 @@
-"""The bin-packing example: its evaluator reproduces FunSearch's best-fit figures."""
+"""The bin-packing example: it evolves on generated training instances, and its held-out
+validation (OR3, Weibull 5k) reproduces FunSearch's best-fit figures."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import textwrap
 from pathlib import Path
 from types import ModuleType
@@ -33,14 +35,15 @@ def evaluator() -> ModuleType:
 
 @pytest.fixture(scope="module")
 def best_fit(evaluator: ModuleType) -> dict:
-    return evaluator.evaluate(str(EXAMPLE / "initial.py"))
+    return evaluator.validate(str(EXAMPLE / "initial.py"))
 
 
 def test_task_folder_is_complete() -> None:
     for name in ("task.toml", "initial.py", "evaluate.py", "README.md"):
         assert (EXAMPLE / name).is_file(), name
     for name in ("or3.json", "weibull_5k.json"):
-        assert (EXAMPLE / "data" / name).is_file(), name
+        assert (EXAMPLE / "holdout" / name).is_file(), name
+    assert (EXAMPLE / "data" / "train.json").is_file()
     source = (EXAMPLE / "initial.py").read_text(encoding="utf-8").splitlines()
     assert "# EVOLVE-BLOCK-START" in source
     assert "# EVOLVE-BLOCK-END" in source
@@ -68,7 +71,7 @@ def test_first_fit_scores_differently(
             return -np.arange(len(bins), dtype=float)
         """,
     )
-    result = evaluator.evaluate(program)
+    result = evaluator.validate(program)
     assert "error" not in result
     assert result["combined_score"] != pytest.approx(best_fit["combined_score"])
     assert result["combined_score"] >= best_fit["combined_score"]
@@ -111,5 +114,54 @@ def test_candidate_cannot_corrupt_the_bins(evaluator: ModuleType, tmp_path: Path
             return score
         """,
     )
-    result = evaluator.evaluate(program)
+    result = evaluator.validate(program)
     assert round(result["or3_excess_pct"], 2) == 5.37
+
+
+def test_the_search_evolves_on_training_instances_drawn_as_the_held_out_ones_are(
+    evaluator: ModuleType,
+) -> None:
+    search = evaluator.evaluate(str(EXAMPLE / "initial.py"))
+    assert round(search["or_excess_pct"], 2) == 5.32 and search["or_mean_bins"] == 209.8
+    assert round(search["weibull_excess_pct"], 2) == 4.22 and search["weibull_mean_bins"] == 2112
+    assert round(search["combined_score"], 2) == 4.77  # the README's search figure
+    sets = evaluator.training()
+    held = evaluator.held_out()
+    for key, capacity, sizes in (("or", 150, (20, 100)), ("weibull", 100, (1, 100))):
+        instances = list(sets[key].values())
+        assert all(i["capacity"] == capacity for i in instances)
+        items = [x for i in instances for x in i["items"]]
+        assert sizes[0] <= min(items) and max(items) <= sizes[1]
+    training = {tuple(i["items"]) for s in sets.values() for i in s.values()}
+    assert not training & {tuple(i["items"]) for s in held.values() for i in s.values()}
+    # the held-out sets' own sizes come from the same ranges: the generator draws as they do
+    assert min(x for i in held["or3"].values() for x in i["items"]) >= 20
+
+
+def test_the_training_instances_are_what_the_generator_writes() -> None:
+    spec = importlib.util.spec_from_file_location("bin_generate", EXAMPLE / "data" / "generate.py")
+    assert spec is not None and spec.loader is not None
+    generate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate)
+    written = (EXAMPLE / "data" / "train.json").read_text(encoding="utf-8")
+    assert written == json.dumps(generate.training()) + "\n"
+
+
+def test_no_search_evaluation_can_read_the_held_out_instances(tmp_path: Path) -> None:
+    import hone
+    from hone.testing import ScriptedModel
+
+    peek = (  # the EVOLVE-BLOCK of a candidate that looks for OR3 while it is searched
+        "```python\ndef priority(item, bins):\n"
+        f"    open({str(EXAMPLE / 'holdout' / 'or3.json')!r}).read()\n"
+        "    return -(bins - item)\n```"
+    )
+    task = hone.Task.from_dir(EXAMPLE).configured(
+        budget={"max_llm_calls": 1, "patience": None},
+        search={"tune": False, "hypotheses_per_round": 1},
+        evaluation={"workers": 1},
+    )
+    result = hone.run(task, model=ScriptedModel([peek]), run_dir=tmp_path / "run")
+    start, peeking = result.history
+    assert round(start.score or 0, 2) == 4.77 and round(start.holdout or 0, 2) == 4.68
+    assert peeking.score is None and "No such file or directory" in peeking.evaluation.reason

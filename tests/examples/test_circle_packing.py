@@ -186,3 +186,50 @@ def test_hone_runs_the_trusted_form_and_the_candidate_cannot_forge_it(tmp_path: 
     start, forged = asyncio.run(go())
     assert start == pytest.approx(2.2076, abs=1e-4)
     assert forged == start  # the patch ran in the candidate's process, not the evaluator's
+
+
+def test_an_overlap_within_the_tolerance_passes_the_evaluator_and_fails_the_strict_check(
+    evaluator: ModuleType, tmp_path: Path
+) -> None:
+    # circle 12 (0.5, 0.5) is 0.2 from its four neighbours of radius 0.09: 0.11 just touches
+    # an overlap of 1e-9 (a hair less: the evaluator's floats round 0.11 + 1e-9 + 0.09 up)
+    planted = grid_program(tmp_path, body="radii[12] = 0.11 + 0.99e-9")
+    assert evaluator.evaluate(planted)["validity"] == 1.0  # tolerated
+    assert evaluator.verify_strict(planted) == (
+        False,
+        "circles 7 and 12 overlap by more than 1e-12, exactly",
+    )
+    touching = grid_program(tmp_path, body="radii[12] = 0.11")  # up to rounding
+    passed, reason = evaluator.verify_strict(touching)
+    assert passed and "exact: overlaps within 1e-12" in reason
+    outside = grid_program(tmp_path, body="radii[0] = 0.1 + 1e-10")  # out by 1e-10
+    assert evaluator.evaluate(outside)["validity"] == 1.0
+    assert evaluator.verify_strict(outside)[1] == (
+        "circle 0 lies outside the unit square by more than 1e-12, exactly"
+    )
+    initial = evaluator.verify_strict(str(EXAMPLE / "initial.py"))
+    assert initial == (True, "exact: overlaps within 1e-12; sum of radii 2.207629")
+
+
+def test_hone_marks_a_best_that_fails_the_strict_check_not_verified(tmp_path: Path) -> None:
+    import hone
+    from hone.testing import ScriptedModel
+
+    task = hone.Task.from_dir(EXAMPLE).configured(
+        budget={"max_llm_calls": 1, "patience": None},
+        search={"tune": False, "hypotheses_per_round": 1},
+        evaluation={"workers": 1},
+    )
+    answer = (  # the EVOLVE-BLOCK: the grid, circle 12 overlapping its neighbours by 1e-9
+        "```python\nimport numpy as np\n\n\ndef construct_packing():\n"
+        "    xs = 0.1 + 0.2 * np.arange(5)\n"
+        "    centers = np.array([(x, y) for x in xs for y in xs] + [(0.2, 0.2)])\n"
+        "    radii = np.array([0.09] * 25 + [0.01])\n"
+        "    radii[12] = 0.11 + 0.99e-9\n"
+        "    return centers, radii\n```"
+    )
+    result = hone.run(task, model=ScriptedModel([answer]), run_dir=tmp_path / "run")
+    start, grid = result.history
+    assert grid.score == pytest.approx(24 * 0.09 + 0.11 + 0.01, abs=1e-6)  # beats the start
+    assert (start.verified, grid.verified) == (True, False)
+    assert result.best is not None and result.best.id == start.id  # the answer: the start

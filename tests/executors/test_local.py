@@ -174,6 +174,44 @@ def test_work_is_parallel(tmp_path: Path) -> None:
     assert [r.evaluation.score for r in results] == [1.0, 1.0], [r.evaluation for r in results]
 
 
+def test_evaluations_beyond_the_workers_wait_their_turn_and_each_is_answered(
+    tmp_path: Path,
+) -> None:
+    """Twelve evaluations on two workers: each is answered with its own program's score, in
+    the order asked (the ten that waited were each handed to a worker as one came free)."""
+    programs = [f"def result():\n    return {i}.0\n" for i in range(12)]
+    results = verify_all(tmp_path, programs, workers=2)
+    assert [r.evaluation.score for r in results] == [float(i) for i in range(12)]
+
+
+def test_a_worker_that_died_idle_fails_one_evaluation_and_is_replaced(tmp_path: Path) -> None:
+    """A worker killed while it waited for work: the evaluation handed to it fails as the
+    worker's failure (not the candidate's), a new worker takes its place, and the pool goes on
+    with two workers."""
+    evaluator = tmp_path / "evaluate.py"
+    evaluator.write_text(EVALUATOR)
+    program = "def result():\n    return 1.0\n"
+
+    async def go() -> tuple[list[Verified], list[Verified], int]:
+        pool = ProcessPool(evaluator, "program.py", EvaluationConfig(workers=2))
+        try:
+            await pool.ready()
+            dead = pool._all[0]
+            dead.proc.kill()
+            await dead.proc.wait()
+            await asyncio.sleep(0.2)  # (its reader sees it go)
+            first = list(await asyncio.gather(*(pool.verify(program) for _ in range(2))))
+            then = list(await asyncio.gather(*(pool.verify(program) for _ in range(4))))
+            return first, then, len(pool._all)
+        finally:
+            await pool.close()
+
+    first, then, workers = asyncio.run(go())
+    failed = [r.evaluation for r in first if not r.evaluation.ok]
+    assert len(failed) == 1 and "the evaluation worker failed" in failed[0].reason
+    assert [r.evaluation.score for r in then] == [1.0] * 4 and workers == 2
+
+
 def test_broken_evaluator_is_a_task_error(tmp_path: Path) -> None:
     evaluator = tmp_path / "evaluate.py"
     evaluator.write_text("import not_a_module_anywhere\n\ndef evaluate(p):\n    return 1.0\n")

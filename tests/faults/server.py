@@ -2,7 +2,7 @@
 
 Run it as ``python -m tests.faults.server MODE [--port N]`` or start `FaultServer` in a test.
 Every request is logged with what the server did (`log`), so a test can check that each answer
-it gave is in the run's store; a GET (`/v1/models`, a pool's probe: answered in every mode but
+it gave is in the run's store, and the most it was answering at once is kept (`most_in_flight`); a GET (`/v1/models`, a pool's probe: answered in every mode but
 "die"'s death; `/props`: 404, no llama.cpp here) is logged in `gets`.
 """
 
@@ -117,6 +117,8 @@ class FaultServer:
     log: list[Entry] = field(default_factory=list)
     gets: list[Entry] = field(default_factory=list)
     dead: bool = False
+    in_flight: int = 0  # requests being answered now
+    most_in_flight: int = 0  # the most at once so far
     _count: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _httpd: ThreadingHTTPServer | None = None
@@ -194,6 +196,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         fault = self.server.fault
+        with fault._lock:
+            fault.in_flight += 1
+            fault.most_in_flight = max(fault.most_in_flight, fault.in_flight)
+        try:
+            self._post(fault)
+        finally:
+            with fault._lock:
+                fault.in_flight -= 1
+
+    def _post(self, fault: FaultServer) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
         mode = "dead" if fault.dead else fault.pick()
         if mode == "die":

@@ -151,3 +151,16 @@ def test_a_declared_file_under_tmp_is_read_only_and_outlasts_the_wipes(tmp_path:
     # candidate may write in; the file itself may not be written)
     assert all("write" not in v.evaluation.feedback for v in results)
     assert data.read_text() == "data"
+
+
+def test_the_scrubbed_environment_keeps_the_gpus_a_worker_may_use_and_drops_secrets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """(On a Ray node, CUDA_VISIBLE_DEVICES is the share of the GPUs Ray gave the actor:
+    tests/executors/test_ray.py checks that an evaluation there sees it.)"""
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1,3")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
+    monkeypatch.setenv("RAY_ADDRESS", "10.0.0.1:6379")
+    env = isolation.scrubbed_env()
+    assert env["CUDA_VISIBLE_DEVICES"] == "1,3"
+    assert "OPENAI_API_KEY" not in env and "RAY_ADDRESS" not in env

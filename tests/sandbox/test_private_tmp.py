@@ -259,3 +259,29 @@ def test_the_wipe_does_not_enter_a_kept_directory(tmp_path: Path) -> None:
         "a/b/kept",
         "a/b/kept/file",
     ]
+
+
+@pytest.mark.skipif(not os.path.isdir("/run/lock"), reason="no /run/lock here")
+def test_what_a_candidate_leaves_in_the_world_writable_run_lock_is_its_own(
+    tmp_path: Path,
+) -> None:
+    """/run/lock (/var/lock) is writable by every user: private to the worker and emptied
+    like /tmp, so no candidate finds what another left (held-out data carried out of a
+    validation, say), and nothing lands on the machine's own."""
+    evaluator = tmp_path / "evaluate.py"
+    evaluator.write_text(
+        "import os\n\n\ndef evaluate(program_path):\n"
+        "    found = os.path.exists('/var/lock/hone-left')\n"
+        "    open('/var/lock/hone-left', 'w').write('x')\n"
+        "    return 1.0 if found else 0.0\n"
+    )
+
+    async def go() -> list[float | None]:
+        pool = ProcessPool(evaluator, "initial.py", EvaluationConfig(workers=1))
+        try:
+            return [(await pool.verify("x = 1\n")).evaluation.score for _ in range(2)]
+        finally:
+            await pool.close()
+
+    assert asyncio.run(go()) == [0.0, 0.0]
+    assert not os.path.exists("/run/lock/hone-left")

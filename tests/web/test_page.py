@@ -409,3 +409,56 @@ def test_a_tree_hypothesis_shows_each_changed_file_with_its_path_and_hunks(
         assert tab.locator("#detail p.files-changed").inner_text().startswith("3 files changed")
         tab.screenshot(path=str(tmp_path / f"{name}-tree-diff.png"), full_page=True)
         tab.click("#detail-close")
+
+
+def checked_run(run_dir: Path) -> Path:
+    """Four hypotheses, each a new best in search (1, 2, 3, 4); the first three validated on
+    held-out data (1.5, 2.5, 2.0: #3 overfits), #4 failing its strict re-check."""
+    store = Store.create(run_dir, RunMeta(task_name="checked", model={"spec": MODEL}, prices=LOCAL))
+    for i, holdout in enumerate((1.5, 2.5, 2.0, None), start=1):
+        made = store.add_candidate(
+            round=i - 1,
+            tree=Tree.one("program.py", f"x = {i}\n"),
+            parent_ids=(i - 1,) if i > 1 else (),
+        )
+        store.set_evaluation(made, Evaluation(score=float(i)))
+        if holdout is not None:
+            store.add_finding(made.id, "validate", True, "", score=holdout)
+    store.add_note(round=2, kind="overfitting", text="the search may be overfitting: #3 beats #2")
+    store.add_finding(4, "verify_strict", False, "circles 7 and 12 overlap")
+    store.set_status("stopped", stop_reason="max_llm_calls")
+    store.close()
+    return run_dir
+
+
+@pytest.mark.slow
+def test_the_page_shows_held_out_scores_and_what_the_checks_found(
+    tmp_path: Path, tab: Any, request: pytest.FixtureRequest
+) -> None:
+    run_dir = checked_run(tmp_path / "checked")
+    html = tmp_path / "report.html"
+    assert main(["report", str(run_dir), "-o", str(html)]) == 0
+    dashboard, url = start_dashboard(run_dir)
+    request.addfinalizer(lambda: stop(dashboard))
+    for where in (html.as_uri(), url):
+        tab.goto(where)
+        tab.wait_for_selector("#score-plot svg")
+        held = tab.locator("#score-plot path.holdout")
+        assert held.count() == 3  # beside the four search scores
+        assert held.evaluate_all("ps => ps.map(p => +p.dataset.id)") == [1, 2, 3]
+        assert "#2 · held-out 2.5 (search 2)" in held.nth(1).locator("title").text_content()
+        assert "held-out score (3 validated)" in tab.locator("#score-plot .legend").inner_text()
+        assert tab.locator("#score-plot circle.hyp").count() == 4
+        # the answer: #4 failed its strict check, so the best is #3
+        card = tab.locator('[data-stat="best score"]')
+        assert card.locator(".value").inner_text() == "3"
+        assert card.locator(".label").nth(1).inner_text() == "#3, round 2 · held-out 2 · open it"
+        found = tab.locator("#findings li").all_inner_texts()
+        assert found[:2] == [
+            "the search may be overfitting: #3 beats #2",
+            "#4 not verified: verify_strict · circles 7 and 12 overlap",
+        ]
+        assert found[2:] == [
+            f"#{i} passed validate · held-out {h}" for i, h in ((1, 1.5), (2, 2.5), (3, 2))
+        ]
+        tab.screenshot(path=str(tmp_path / "checked.png"), full_page=True)

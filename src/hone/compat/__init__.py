@@ -13,6 +13,7 @@ one without OpenEvolve installed.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.util
 import sys
@@ -20,10 +21,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 if TYPE_CHECKING:  # (the worker imports this module: it needs no settings)
     from hone.settings import ContractName
+
+# what a worker may be asked to run on a candidate: the evaluator's score, or one of the
+# checks of a new best (hone.trust): the held-out score, the strict re-check
+Entry: TypeAlias = Literal["evaluate", "validate", "verify_strict"]
+CHECKS: tuple[Entry, ...] = ("validate", "verify_strict")
+
+_EVALUATOR = "hone_task_evaluator"  # the module name the task's evaluator is imported as
 
 CONTRACTS: dict[ContractName, str] = {
     "hone": "hone.compat.hone",
@@ -44,19 +52,63 @@ class Loaded:
 
     evaluate: Callable[[Any], object]
     trusted: bool = False
+    # the checks it defines (`CHECKS`), each run untrusted on a program path
+    checks: Mapping[Entry, Callable[[Any], object]] = field(default_factory=dict)
 
 
 def load(contract: ContractName, path: str, settings: Mapping[str, Any]) -> Loaded:
-    """The evaluator at `path`, loaded by the contract `contract` names (in the worker)."""
+    """The evaluator at `path`, loaded by the contract `contract` names (in the worker);
+    with `settings["checks"]`, the checks it (or `settings["validator"]`) defines too."""
     loaded: Loaded = importlib.import_module(CONTRACTS[contract]).load(path, settings)
-    return loaded
+    if not settings.get("checks"):
+        return loaded
+    return dataclasses.replace(loaded, checks=checks(settings.get("validator") or ""))
 
 
-def import_evaluator(path: str) -> ModuleType:
+def checks(validator: str) -> dict[Entry, Callable[[Any], object]]:
+    """The checks of a new best the evaluator defines (imported already, by its contract),
+    and those of the validator file, which win; its `evaluate` is its `validate` when it
+    defines no `validate`."""
+    found: dict[Entry, Callable[[Any], object]] = {}
+    modules = [sys.modules.get(_EVALUATOR)]
+    if validator:
+        modules.append(import_evaluator(validator, "hone_task_validator"))
+    for module in modules:
+        for entry in CHECKS:
+            function = getattr(module, entry, None)
+            if entry == "validate" and module is not modules[0] and not callable(function):
+                function = getattr(module, "evaluate", None)
+            if callable(function):
+                found[entry] = function
+    if "verify_strict" in found:
+        found["verify_strict"] = strict(found["verify_strict"])
+    return found
+
+
+def strict(verify: Callable[[Any], object]) -> Callable[[Any], object]:
+    """`verify_strict` as an evaluation: score 1 when it returned true (or (true, reason)),
+    0 when false, with its reason as feedback; anything else is invalid output."""
+    from hone.evaluation import Evaluation
+
+    def run(program_path: Any) -> object:
+        value = verify(program_path)
+        passed, reason = value if isinstance(value, tuple) and len(value) == 2 else (value, "")
+        if not isinstance(passed, bool) and type(passed).__name__ != "bool_":
+            return Evaluation.failed(
+                "invalid-output",
+                f"verify_strict returned {type(value).__name__}; return True or False, or "
+                "(True/False, reason)",
+            )
+        return Evaluation(score=1.0 if passed else 0.0, feedback=str(reason))
+
+    return run
+
+
+def import_evaluator(path: str, name: str = _EVALUATOR) -> ModuleType:
     """Import the evaluator module at `path` (its folder first on `sys.path`, for its own
     imports), once per worker."""
     sys.path.insert(0, str(Path(path).parent))
-    spec = importlib.util.spec_from_file_location("hone_task_evaluator", path)
+    spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path!r}")
     module = importlib.util.module_from_spec(spec)
@@ -106,4 +158,12 @@ class EvaluationResult:
         return sum(self.get_artifact_size(key) for key in self.artifacts)
 
 
-__all__ = ["CONTRACTS", "EvaluationResult", "Loaded", "import_evaluator", "load"]
+__all__ = [
+    "CHECKS",
+    "CONTRACTS",
+    "Entry",
+    "EvaluationResult",
+    "Loaded",
+    "import_evaluator",
+    "load",
+]

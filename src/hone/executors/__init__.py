@@ -9,6 +9,7 @@ Modules load lazily, so the evaluation workers start without asyncio.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -27,12 +28,28 @@ EXECUTORS: dict[ExecutorName, str] = {
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """One try at evaluating a program on a node of a cluster: where it ran, how it ended."""
+
+    node: str  # the node's id (Ray's)
+    host: str  # the node's IP address
+    outcome: str  # the evaluation's status, or "lost": the node died or stopped answering
+    reason: str = ""  # why it was lost
+
+    def as_json(self) -> dict[str, str]:
+        """A JSON-ready dict (the store keeps a hypothesis's attempts as a list of these)."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
 class Verified:
     """An evaluation and the candidate's captured output."""
 
     evaluation: Evaluation
     output: str = ""
     started: float | None = None  # wall-clock time the candidate's process started
+    # on a cluster: every try, in order, the last one the evaluation's (local runs: none)
+    attempts: tuple[Attempt, ...] = ()
 
 
 class Verifier(Protocol):
@@ -64,4 +81,4 @@ def make_executor(task: Task) -> Executor:
     return executor
 
 
-__all__ = ["EXECUTORS", "Executor", "Verified", "Verifier", "make_executor"]
+__all__ = ["EXECUTORS", "Attempt", "Executor", "Verified", "Verifier", "make_executor"]

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import math
 import os
 import sys
-from dataclasses import asdict, replace
+from collections import deque
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hone.awake import within
+from hone.compat import Entry
 from hone.evaluation import Evaluation
 from hone.exceptions import TaskError
 from hone.executors import Verified
@@ -25,27 +28,50 @@ from hone.tree import Tree
 if TYPE_CHECKING:
     from hone.task import Task
 
+log = logging.getLogger("hone")
 # seconds the worker itself may take beyond a candidate's timeout (it enforces that timeout
 # with its own clock; this wait only catches a worker that hangs)
 _GRACE = 10.0
+
+
+@dataclass(eq=False)
+class _Job:
+    """One evaluation asked of the pool: its request, the worker it went to, its reply."""
+
+    message: dict[str, Any]
+    sent: asyncio.Future[_Worker] = field(default_factory=lambda: _future())
+    reply: asyncio.Future[dict[str, Any]] = field(default_factory=lambda: _future())
+
+
+def _future() -> asyncio.Future[Any]:
+    return asyncio.get_running_loop().create_future()
+
+
+def _answered(job: _Job) -> bool:
+    """True when `job`'s worker replied (whatever its asker's wait said)."""
+    reply = job.reply
+    return reply.done() and not reply.cancelled() and reply.exception() is None
 
 
 class _Worker:
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
         self.next_id = 0
+        self.job: _Job | None = None  # the evaluation it is doing
+        self.reader: asyncio.Task[None] | None = None
+        self.exited = False
 
-    async def request(self, message: dict[str, Any], deadline: float) -> dict[str, Any]:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
+    def send(self, job: _Job) -> None:
+        """Write `job`'s request (the pipe takes it at once; the worker reads it when free)."""
+        assert self.proc.stdin is not None
+        if self.exited:  # (while it waited for work: its asker replaces it)
+            job.sent.set_result(self)
+            job.reply.set_exception(ConnectionError("the evaluation worker exited"))
+            return
         self.next_id += 1
-        self.proc.stdin.write((json.dumps({"id": self.next_id, **message}) + "\n").encode())
-        await self.proc.stdin.drain()
-        # hone's own time only: a SIGSTOP of hone while the worker answers is no timeout
-        line = await within(self.proc.stdout.readline(), deadline)
-        if not line:
-            raise ConnectionError("the evaluation worker exited")
-        reply: dict[str, Any] = json.loads(line)
-        return reply
+        self.job = job
+        self.proc.stdin.write((json.dumps({"id": self.next_id, **job.message}) + "\n").encode())
+        job.sent.set_result(self)
 
     async def kill(self) -> None:
         """SIGTERM (the worker kills its candidate's group), then SIGKILL after a grace period."""
@@ -82,15 +108,24 @@ class ProcessPool:
         config: EvaluationConfig,
         objective: Objective = "maximize",
         base: Path | None = None,
+        *,
+        checks: tuple[Entry, ...] = (),
+        eval_seed: int = 0,
     ) -> None:
         self._evaluator = evaluator
+        # the checks of new bests this pool runs (hone.trust), with the held-out data shown;
+        # none: a search's pool, which hides it
+        self.checks = checks
+        self._eval_seed = eval_seed  # HONE_EVAL_SEED, with [evaluation] perturb
         self._objective = objective
         self._program_filename = program_filename
         self._base = base.resolve() if base is not None else None
         self._config = config
         # (a run's are absolute already: hone.session checked them; here for a pool made alone)
         self._read_only = [visible.resolve(p, evaluator.parent) for p in config.read_only]
-        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        self._holdout = [visible.resolve(p, evaluator.parent) for p in config.holdout]
+        self._idle: deque[_Worker] = deque()
+        self._waiting: deque[_Job] = deque()  # asked, no worker free yet
         self._all: list[_Worker] = []
         self._started: asyncio.Task[None] | None = None
         self.protections = ""  # what confines the candidates, as the workers report it
@@ -116,7 +151,7 @@ class ProcessPool:
         errors = [w for w in workers if isinstance(w, BaseException)]
         for worker in workers:
             if isinstance(worker, _Worker):
-                self._idle.put_nowait(worker)
+                self._free(worker)
         if errors:
             raise errors[0]
 
@@ -131,7 +166,7 @@ class ProcessPool:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
-            env=scrubbed_env(),
+            env=self._env(),
             cwd=str(self._evaluator.parent),
             limit=2**24,
         )
@@ -143,10 +178,57 @@ class ProcessPool:
         if "fatal" in message:
             await worker.kill()
             fatal = str(message["fatal"])
-            fix = visible.hint(fatal, self._shown()) or "fix the evaluator and run again"
+            fix = (
+                message.get("fix")
+                or visible.hint(fatal, self._shown())
+                or "fix the evaluator and run again"
+            )
             raise TaskError(f"{fatal}; {fix}")
         self.protections = str(message.get("protections", ""))
+        worker.reader = asyncio.ensure_future(self._read(worker))
         return worker
+
+    async def _read(self, worker: _Worker) -> None:
+        """Take each reply of `worker` as it comes and hand the worker its next evaluation in
+        the same step: a worker never waits for the event loop to get round to the evaluation
+        waiting for it (with many hypotheses in flight, several turns of a busy loop)."""
+        assert worker.proc.stdout is not None
+        while True:
+            try:
+                line = await worker.proc.stdout.readline()
+            except (ValueError, ConnectionError) as exc:  # (a reply over the limit)
+                line, error = b"", exc
+            else:
+                error = ConnectionError("the evaluation worker exited")
+            job, worker.job = worker.job, None
+            if not line:
+                worker.exited = True
+                if job is not None and not job.reply.done():
+                    job.reply.set_exception(error)
+                return
+            if job is not None and not job.reply.done():
+                try:
+                    job.reply.set_result(json.loads(line))
+                except ValueError as exc:  # its state unknown: its asker replaces it
+                    job.reply.set_exception(exc)
+                    return
+            if worker in self._all:
+                self._free(worker)
+
+    def _free(self, worker: _Worker) -> None:
+        """`worker` takes the next evaluation waiting, or waits for one."""
+        while self._waiting:
+            job = self._waiting.popleft()
+            if not job.sent.done():  # (not given up by its asker)
+                worker.send(job)
+                return
+        self._idle.append(worker)
+
+    def _env(self) -> dict[str, str]:
+        env = scrubbed_env()
+        if self._config.perturb:  # the instance seed (the perturbation probe's differs)
+            env["HONE_EVAL_SEED"] = str(self._eval_seed)
+        return env
 
     def _settings(self) -> dict[str, Any]:
         c = self._config
@@ -164,7 +246,12 @@ class ProcessPool:
             "tmp_bytes": c.tmp_mb << 20,
             "network": c.network,
             "thresholds": list(c.cascade_thresholds),
-            "read_only": list(self._read_only),
+            "read_only": [*self._read_only, *(self._holdout if self.checks else ())],
+            "hidden": [] if self.checks else list(self._holdout),
+            "checks": bool(self.checks),
+            "validator": (
+                visible.resolve(c.validator, self._evaluator.parent) if c.validator else ""
+            ),
             "objective": self._objective,
             "contract": c.contract,
             "cascade": c.cascade,
@@ -174,38 +261,53 @@ class ProcessPool:
             "base": str(self._base) if self._base is not None else None,
         }
 
-    async def verify(self, program: Tree | str) -> Verified:
-        """Evaluate one program (a tree, or a one-file task's text); every failure of the
+    async def verify(self, program: Tree | str, entry: Entry = "evaluate") -> Verified:
+        """Evaluate one program (a tree, or a one-file task's text), or run one of the
+        evaluator's checks on it (`entry`, a pool made with `checks`); every failure of the
         candidate comes back as an Evaluation."""
         if isinstance(program, str):
             program = Tree.one(self._program_filename, program)
         self.start()
         assert self._started is not None
-        if not self._started.done() or self._idle.empty():
+        if not self._started.done() or not self._idle:
             await asyncio.wait([self._started])
             self._started.result()
-        worker = await self._idle.get()
         timeout = self._config.timeout
+        job = _Job(
+            {
+                "files": dict(program),
+                "entry": entry,
+                "timeout": timeout,
+                "max_output": self._config.max_output_bytes,
+            }
+        )
+        if self._idle:
+            self._idle.popleft().send(job)
+        else:
+            self._waiting.append(job)
         try:
-            reply = await worker.request(
-                {
-                    "files": dict(program),
-                    "timeout": timeout,
-                    "max_output": self._config.max_output_bytes,
-                },
-                timeout + _GRACE,
-            )
+            worker = await job.sent
+        except BaseException:
+            job.sent.cancel()  # (cancelled while waiting: no worker takes it)
+            raise
+        try:
+            # hone's own time only: a SIGSTOP of hone while the worker answers is no timeout
+            reply = await within(asyncio.shield(job.reply), timeout + _GRACE)
         except (ConnectionError, TimeoutError, BrokenPipeError, ValueError) as exc:
-            await worker.kill()
-            self._all.remove(worker)
-            self._idle.put_nowait(await self._spawn())
-            return Verified(Evaluation.failed("killed", f"the evaluation worker failed ({exc!r})"))
+            if not _answered(job):
+                job.reply.cancel()  # (what the killed worker leaves is nobody's)
+                await self._replace(worker)
+                return Verified(
+                    Evaluation.failed("killed", f"the evaluation worker failed ({exc!r})")
+                )
+            reply = job.reply.result()  # (it came as the wait ran out: the worker is free)
         except BaseException:
             # Cancelled mid-evaluation (Ctrl-C): the worker's state is unknown, replace it.
-            await worker.kill()
-            self._all.remove(worker)
+            if not _answered(job):
+                job.reply.cancel()
+                self._remove(worker)
+                await worker.kill()
             raise
-        self._idle.put_nowait(worker)
         evaluation = Evaluation.from_json(reply["evaluation"])
         output = reply.get("output", "")
         if not evaluation.ok:
@@ -242,8 +344,27 @@ class ProcessPool:
             if worker.proc.stdin is not None:
                 with contextlib.suppress(Exception):
                     worker.proc.stdin.close()
+            self._remove(worker)
             await worker.kill()
         self._all.clear()
+
+    async def _replace(self, worker: _Worker) -> None:
+        """Kill a worker that failed and start another in its place."""
+        self._remove(worker)
+        await worker.kill()
+        self._free(await self._spawn())
+
+    def _remove(self, worker: _Worker) -> None:
+        """`worker` takes no more evaluations; the one it was doing fails."""
+        if worker in self._all:
+            self._all.remove(worker)
+        with contextlib.suppress(ValueError):
+            self._idle.remove(worker)
+        if worker.reader is not None:
+            worker.reader.cancel()
+        job, worker.job = worker.job, None
+        if job is not None and not job.reply.done():
+            job.reply.set_exception(ConnectionError("the evaluation worker was stopped"))
 
 
 def precompile() -> None:
@@ -266,6 +387,51 @@ def precompile() -> None:
 
 def make(task: Task) -> ProcessPool:
     """Worker processes on this machine for the task's evaluator."""
+    if task.evaluation.resources:
+        log.warning(
+            "[evaluation] resources are what each evaluation asks of a Ray node; the local "
+            "executor ignores them (workers sets how many evaluations run at once here)"
+        )
     return ProcessPool(
         task.evaluator, task.program_filename, task.evaluation, task.objective, task.spec.base
+    )
+
+
+class Fresh:
+    """Evaluates a program in a sandbox of its own: a worker started for it, which never ran
+    another candidate, and stopped afterwards (the exploit probes of `hone.trust`)."""
+
+    def __init__(self, task: Task) -> None:
+        self._task = task
+
+    async def evaluate(self, program: Tree, eval_seed: int = 0) -> Verified:
+        """`program`'s evaluation there, with `eval_seed` as HONE_EVAL_SEED ([evaluation]
+        perturb)."""
+        task = self._task
+        config = task.evaluation.merged(workers=1)
+        pool = ProcessPool(
+            task.evaluator,
+            task.program_filename,
+            config,
+            task.objective,
+            task.spec.base,
+            eval_seed=eval_seed,
+        )
+        try:
+            return await pool.verify(program)
+        finally:
+            await pool.close()
+
+
+def make_checker(task: Task, checks: tuple[Entry, ...]) -> ProcessPool:
+    """One worker process on this machine for the checks of new bests (`hone.trust`), which
+    sees the held-out data."""
+    config = task.evaluation.merged(workers=1)
+    return ProcessPool(
+        task.evaluator,
+        task.program_filename,
+        config,
+        task.objective,
+        task.spec.base,
+        checks=checks,
     )

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hone import inbound
+from hone import inbound, syntax
 from hone.edits import region
 from hone.exceptions import TaskError
 
@@ -173,7 +173,7 @@ def read_program(path: Path) -> str:
         ) from None
     if path.suffix == ".py":
         try:
-            ast.parse(program)
+            syntax.parse(program)
         except SyntaxError as exc:
             raise TaskError(
                 f"starting program {str(path)!r} does not parse (line {exc.lineno}: {exc.msg})"
@@ -204,7 +204,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
 def top_level_names(path: Path) -> set[str]:
     """The functions, assignments and imported names at the top level of a Python file."""
     try:
-        tree = ast.parse(read_text(path, "evaluator"))
+        tree = syntax.parse(read_text(path, "evaluator"))
     except SyntaxError as exc:
         raise TaskError(
             f"evaluator {str(path)!r} does not parse (line {exc.lineno}: {exc.msg})"

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from hone import syntax
 from hone.budget import Budget
 from hone.exceptions import ConfigError, TaskError
 from hone.formats import Options, Read, read_program, read_yaml
@@ -61,7 +62,7 @@ def load(folder: Path, options: Options | None = None) -> Read:
     root = folder.resolve()
     evaluate = root / "evaluate.py"
     try:
-        tree = ast.parse(evaluate.read_text(encoding="utf-8"))
+        tree = syntax.parse(evaluate.read_text(encoding="utf-8"))
     except SyntaxError as exc:
         raise TaskError(
             f"evaluator {str(evaluate)!r} does not parse (line {exc.lineno}: {exc.msg})"
@@ -178,7 +179,7 @@ def _script_settings(script: Path) -> tuple[dict[str, Any], list[str]]:
     if not script.is_file():
         return {}, []
     try:
-        tree = ast.parse(script.read_text(encoding="utf-8"))
+        tree = syntax.parse(script.read_text(encoding="utf-8"))
     except (SyntaxError, UnicodeDecodeError):
         return {}, []
     constants: dict[str, Any] = {}

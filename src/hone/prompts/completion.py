@@ -15,6 +15,7 @@ import contextlib
 import random
 import re
 
+from hone import syntax
 from hone.edits import END, START, Region, blocks, function_names, function_source, region
 from hone.objective import signed, wording
 from hone.population import Candidate
@@ -141,7 +142,7 @@ def _context(code: str, number: int, name: str) -> str:
 
 def _signature(source: str) -> str:
     """The `def` line(s) of a function's source, up to the colon that opens its body."""
-    tree = ast.parse(source)
+    tree = syntax.parse(source)
     node = tree.body[0]
     assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
     lines = source.splitlines(keepends=True)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Literal
 
+from hone import syntax
 from hone.tree import DEFAULT_LIMIT, Tree, TreeSpec, files_under, read_text
 
 MAP_CHARS = 4000  # of the map in one prompt (about 1,000 tokens)
@@ -165,7 +166,7 @@ def defined_names(path: str, text: str) -> tuple[str, ...]:
 
 def _python_names(text: str) -> tuple[str, ...]:
     try:
-        module = ast.parse(text)
+        module = syntax.parse(text)
     except (SyntaxError, ValueError):
         return ()
     names: dict[str, None] = {}  # (an ordered set)

@@ -51,9 +51,15 @@ _DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 HIDDEN_ROOTS = ("/root", "/home")
 # Variables a candidate may see; everything else of the parent (API keys above all) is dropped.
-_ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
+# The accelerators' are which GPUs it may use: on a Ray node, the share Ray gave its actor.
+_ENV_ALLOW = (
+    *("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR"),
+    *("CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES"),
+)
 _THREAD_CAPS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
-PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
+# (/run/lock, /var/lock's target, is writable by every user: a candidate could leave a file
+# there for a later one, or carry held-out data out of a validation)
+PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
 
 # The directories bound back read-only under PRIVATE_TMP, as (st_dev, st_ino) of each mount's
 # root: the wipe leaves them (and the directories leading to them) and never enters them.
@@ -498,6 +504,19 @@ def _private_filesystem(keep: list[str], read_only: list[str], tmp_bytes: int) -
             with contextlib.suppress(OSError):
                 st = os.lstat(path)
                 _kept_mounts.add((st.st_dev, st.st_ino))
+
+
+def hide(paths: Iterable[str]) -> None:
+    """Cover each path (in this mount namespace: the worker's, before any candidate runs)
+    with nothing readable: a folder with an empty read-only tmpfs, a file with a device
+    node that cannot be opened. A candidate of a user of its own cannot undo a mount."""
+    for path in paths:
+        target = os.path.realpath(path)
+        if os.path.isdir(target):
+            flags = _MS_NOSUID | _MS_NODEV | _MS_RDONLY
+            _mount("tmpfs", target, "tmpfs", flags, "size=4k,mode=755")
+        elif os.path.exists(target):
+            bind_read_only(os.devnull, target)  # (nodev: opening it is refused)
 
 
 def _mount_point(path: str, folder: bool) -> None:

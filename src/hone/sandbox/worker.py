@@ -92,6 +92,25 @@ def main(argv: list[str]) -> int:
         tempfile.tempdir = "/tmp"  # the private one
     limits = Limits(**settings.get("limits", {}))
     channel_out = os.fdopen(os.dup(1), "w", buffering=1)
+    hidden: list[str] = settings.get("hidden", [])
+    if hidden:  # the held-out data: no search evaluation may see it, or none runs
+        problem = protections.reason if not protections.filesystem else ""
+        if not problem:
+            try:
+                isolation.hide(hidden)
+            except OSError as exc:
+                problem = f"mounts unavailable: {exc.strerror or exc}"
+        if problem:
+            _reply(
+                channel_out,
+                {
+                    "fatal": "the sandbox cannot hide the held-out data ([evaluation] "
+                    f"holdout) from the candidates here ({problem})",
+                    "fix": "run hone as root (in a container) or where unprivileged user "
+                    "namespaces are allowed, or leave [evaluation] holdout out",
+                },
+            )
+            return 1
     # Nothing the evaluator prints at import may corrupt the reply channel.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
@@ -109,7 +128,15 @@ def main(argv: list[str]) -> int:
     )
     for line in sys.stdin:
         request = json.loads(line)
-        result = _evaluate_one(loaded, request, program_filename, limits)
+        entry = request.get("entry", "evaluate")
+        if entry == "evaluate":
+            result = _evaluate_one(loaded, request, program_filename, limits)
+        elif entry in loaded.checks:  # a check of a new best: untrusted, on the program path
+            check = Loaded(loaded.checks[entry])
+            result = _evaluate_one(check, request, program_filename, limits)
+        else:
+            reason = f"the evaluator defines no {entry}"
+            result = {"evaluation": Evaluation.failed("error", reason).to_json(), "output": ""}
         _reply(channel_out, {"id": request["id"], **result})
     return 0
 

@@ -38,6 +38,7 @@ from pathlib import Path
 from types import CodeType, ModuleType
 from typing import Any, TypeAlias
 
+from hone import syntax
 from hone.evaluation import Evaluation
 
 Compare: TypeAlias = Callable[[Any, Any], bool]  # compare(got, expected) -> passed
@@ -409,7 +410,7 @@ _OPS: dict[type, str] = {
 
 
 def _explain_asserts(source: str) -> ast.Module:
-    tree = _AssertExplainer(source).visit(ast.parse(source))
+    tree = _AssertExplainer(source).visit(syntax.parse(source))
     assert isinstance(tree, ast.Module)
     return ast.fix_missing_locations(tree)
 

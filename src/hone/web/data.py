@@ -52,6 +52,7 @@ class Cursor:
     candidate: int = 0
     call: int = 0
     note: int = 0
+    finding: int = 0  # the last finding of the checks of new bests (hone.trust)
     placed: int = 0  # the last placement recorded (a hypothesis is placed once registered)
     pending: set[int] = field(default_factory=set)
     version: int = -1  # SQLite's data_version when last read
@@ -78,6 +79,8 @@ class RunReader:
         )
         kept = {row[1] for row in conn.execute("PRAGMA table_info(candidates)")}
         self._placed = "placed" if "placed" in kept else ""  # (a store from before placements)
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        self._findings = "findings" in tables  # (a store from before the checks)
         self._trees: Trees | None = None
 
     @classmethod
@@ -179,6 +182,18 @@ class RunReader:
                     (cursor.note,),
                 )
             ]
+            findings = (
+                [
+                    dict(row)
+                    for row in self.conn.execute(
+                        "SELECT id, candidate_id, check_name, passed, score, text FROM findings "
+                        "WHERE id > ? ORDER BY id",
+                        (cursor.finding,),
+                    )
+                ]
+                if self._findings
+                else []
+            )
         for h in hypotheses:
             cursor.candidate = max(cursor.candidate, h["id"])
             cursor.placed = max(cursor.placed, h["placed"] or 0)
@@ -188,6 +203,7 @@ class RunReader:
                 cursor.pending.discard(h["id"])
         cursor.call = max([cursor.call, *(c["id"] for c in calls)])
         cursor.note = max([cursor.note, *(n["id"] for n in notes)])
+        cursor.finding = max([cursor.finding, *(f["id"] for f in findings)])
         cursor.running = running
         state = {"running": running, "text": status_text(meta, running=running)}
         found = {
@@ -196,6 +212,7 @@ class RunReader:
             "hypotheses": hypotheses,
             "calls": calls,
             "notes": notes,
+            "findings": findings,
         }
         if cursor.sampled and time.monotonic() - cursor.totals_at >= _TOTALS_EVERY:
             found["totals"] = self.totals()
@@ -238,6 +255,18 @@ class RunReader:
                 "SELECT id, round, kind, text, created FROM notes ORDER BY id"
             )
         ]
+        findings = (  # (few: the checks of new bests)
+            [
+                dict(row)
+                for row in self.conn.execute(
+                    "SELECT id, candidate_id, check_name, passed, score, text FROM findings "
+                    "ORDER BY id"
+                )
+            ]
+            if self._findings
+            else []
+        )
+        cursor.finding = max([0, *(f["id"] for f in findings)])
         cursor.candidate = int(self.conn.execute("SELECT MAX(id) FROM candidates").fetchone()[0])
         if self._placed:
             row = self.conn.execute(f"SELECT COALESCE(MAX({self._placed}), 0) FROM candidates")
@@ -252,6 +281,7 @@ class RunReader:
             "hypotheses": hypotheses,
             "calls": calls,
             "notes": notes,
+            "findings": findings,
             "sampled": True,
             "totals": self.totals(),
         }
@@ -490,6 +520,11 @@ def _hypothesis_row(row: sqlite3.Row, clip: int | None = _CLIP) -> Row:
         if "placement" in keys and row["placement"]
         else None,
         "placed": row["placed"] if "placed" in keys else None,
+        # the checks of a new best (hone.trust): its held-out score, whether they passed
+        "holdout": row["holdout"] if "holdout" in keys else None,
+        "verified": None
+        if "verified" not in keys or row["verified"] is None
+        else bool(row["verified"]),
     }
 
 

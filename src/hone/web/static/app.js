@@ -6,6 +6,7 @@ const EMBEDDED = document.getElementById("hone-data");
 const STATIC = EMBEDDED !== null;
 const SVG = "http://www.w3.org/2000/svg";
 const STATUS_COLORS = { ok: "#2b7a4b", pending: "#8a8f98" };
+const HOLDOUT_COLOR = "#c2410c";  // a held-out score (hone.trust), beside the search's
 const FAIL_COLORS = ["#c2410c", "#b91c1c", "#a16207", "#7c3aed", "#be185d", "#0e7490", "#4d7c0f"];
 const RUN_COLORS = ["#1f5fbf", "#c2410c", "#2b7a4b", "#7c3aed", "#a16207", "#0e7490", "#be185d"];
 
@@ -43,7 +44,7 @@ function better(run, a, b) { return b === null || b === undefined || (run.meta.o
 
 // ---- the runs' data -------------------------------------------------------------------------
 function newRun(index, label, path) {
-  return { index, label, path, meta: {}, hyps: new Map(), calls: new Map(), notes: new Map(), details: {}, loaded: false };
+  return { index, label, path, meta: {}, hyps: new Map(), calls: new Map(), notes: new Map(), findings: new Map(), details: {}, loaded: false };
 }
 function merge(run, delta) {
   run.meta = delta.meta || run.meta;
@@ -53,6 +54,13 @@ function merge(run, delta) {
   for (const n of delta.notes || []) run.notes.set(n.id, n);
   if (delta.sampled) run.sampled = true;  // a long run: the page holds what it draws, its counts come from SQL
   if (delta.totals) run.totals = delta.totals;
+  for (const f of delta.findings || []) run.findings.set(f.id, f);
+  for (const f of run.findings.values()) {  // a check comes after its hypothesis was sent
+    const h = run.hyps.get(f.candidate_id);
+    if (!h) continue;
+    if (f.score !== null) h.holdout = f.score;
+    h.verified = !f.passed ? false : h.verified === false ? false : true;
+  }
   if (delta.gone) run.gone = delta.gone;  // its store was deleted, replaced or damaged
   run.loaded = true;
 }
@@ -67,7 +75,8 @@ function allStatuses(run) { return [...new Set(hypotheses(run).map((h) => h.stat
 function summary(run) {
   const hs = hypotheses(run);
   let best = null;
-  for (const h of hs) if (h.score !== null && better(run, h.score, best && best.score)) best = h;
+  // the run's answer (hone.trust.answer): the best no check of a new best failed
+  for (const h of hs) if (h.score !== null && h.verified !== false && better(run, h.score, best && best.score)) best = h;
   const cs = calls(run);
   const cost = cs.reduce((t, c) => t + (c.cost || 0), 0);
   const tokens = cs.reduce((t, c) => t + c.prompt_tokens + c.completion_tokens, 0);
@@ -167,10 +176,11 @@ function statusOf(run) {  // how the run stands (hone.web.data.status_text), and
   const st = run.state || { running: false, text: run.meta.status || "-" };
   return STATIC && st.running ? { ...st, text: `${st.text} (as the report was written)` } : st;
 }
+function heldOut(h) { return h.holdout !== null && h.holdout !== undefined ? ` · held-out ${g6(h.holdout)}` : ""; }
 function renderStats(run, s) {
   const meta = run.meta, model = modelNames(run), [gained, from] = gain(run, s);
   const cards = [
-    ["best score", s.best ? g6(s.best.score) : "-", s.best ? `#${s.best.id}, round ${s.best.round} · open it` : "nothing scored yet", s.best],
+    ["best score", s.best ? g6(s.best.score) : "-", s.best ? `#${s.best.id}, round ${s.best.round}${heldOut(s.best)} · open it` : "nothing scored yet", s.best],
     ["gain from the start", gained, from],
     ["hypotheses", s.count.toLocaleString("en-US"), `${(s.count - s.failed - s.pending).toLocaleString("en-US")} ok · ${s.failed.toLocaleString("en-US")} failed · ${s.pending} pending${run.sampled ? ` · ${s.hs.length.toLocaleString("en-US")} drawn` : ""}`],
     ["model calls", String(s.calls), `${s.tokens.toLocaleString("en-US")} tokens`],
@@ -244,9 +254,10 @@ function renderScorePlot(run, s) {
   const box = document.getElementById("score-plot");
   const x = (h) => xOf(run, h);
   const scored = s.hs.filter((h) => h.score !== null), failed = s.hs.filter((h) => h.score === null && h.status !== "pending");
+  const validated = scored.filter((h) => h.holdout !== null && h.holdout !== undefined);
   const xr = extent(s.hs.map(x), [0, 1]);
   const f = frame(box, {
-    x: [Math.min(0, xr[0]), Math.max(xr[1], 1)], y: scoreAxis(scored.map((h) => h.score), s.best ? s.best.score : null), rug: true,
+    x: [Math.min(0, xr[0]), Math.max(xr[1], 1)], y: scoreAxis([...scored.map((h) => h.score), ...validated.map((h) => h.holdout)], s.best ? s.best.score : null), rug: true,
     xlabel: state.xaxis === "time" ? "time since the run began" : "model calls", xwhole: state.xaxis !== "time",
     ylabel: `score (${direction(run)})`, label: "scores of every hypothesis", xfmt: state.xaxis === "time" ? seconds : null,
   });
@@ -276,12 +287,18 @@ function renderScorePlot(run, s) {
   const best = bestPath(run, s.hs, x);
   el("path", { class: "best-line", d: stepPath(f, best.map(([bx, by, id]) => [bx, clamp(by), id]), xr[1]) }, f.svg);
   for (const [bx, by, id] of best) if (!off(by)) el("circle", { class: "point best-point", cx: f.sx(bx), cy: f.sy(by), r: 4.5, fill: "#1f5fbf", "data-id": id }, f.svg);
+  for (const h of validated) {  // the held-out score beside the search score (hone.trust)
+    if (off(h.holdout)) continue;
+    const cx = f.sx(x(h)), cy = f.sy(h.holdout);
+    const mark = el("path", { class: "point holdout", d: `M${cx},${cy - 6}L${cx + 6},${cy}L${cx},${cy + 6}L${cx - 6},${cy}Z`, fill: HOLDOUT_COLOR, "data-id": h.id }, pts);
+    el("title", {}, mark, `#${h.id} · held-out ${g6(h.holdout)} (search ${g6(h.score)})`);
+  }
   f.svg.addEventListener("click", (e) => { const id = e.target.getAttribute("data-id"); if (id) openDetail(run, +id); });
-  legend(box, [["best so far", "#1f5fbf"], ["scored", STATUS_COLORS.ok], ...(outliers ? [[`off the axis (${outliers}): its score in its tooltip`, STATUS_COLORS.ok, "triangle"]] : []),
+  legend(box, [["best so far", "#1f5fbf"], ["scored", STATUS_COLORS.ok], ...(validated.length ? [[`held-out score (${validated.length} validated)`, HOLDOUT_COLOR, "diamond"]] : []), ...(outliers ? [[`off the axis (${outliers}): its score in its tooltip`, STATUS_COLORS.ok, "triangle"]] : []),
     ...statuses.filter((st) => st !== "ok").map((st) => [st, statusColor(st, statuses)])]);
 }
 function legend(box, items) {  // items: [text, colour, shape: a dot unless "triangle", "line", "dashed" or "ring"]
-  const div = document.createElement("div"), painted = (shape) => (shape === "ring" ? "border-color" : shape ? "border-top-color" : "background");
+  const div = document.createElement("div"), painted = (shape) => (shape === "ring" ? "border-color" : shape && shape !== "diamond" ? "border-top-color" : "background");
   div.className = "legend";
   div.innerHTML = items.map(([t, c, shape]) => `<span><i class="${shape || "dot"}" style="${painted(shape)}:${c}"></i>${esc(t)}</span>`).join("");
   box.appendChild(div);
@@ -301,6 +318,21 @@ function renderStatusPlot(run, s) {
     el("text", { class: "bar-label bar-count", x: left + w + 6, y: y + bar / 2 + 4 }, svg, String(n));
   });
   if (!rows.length) el("text", { x: 8, y: 20 }, svg, "no hypotheses yet");
+}
+function renderFindings(run) {  // what the checks of new bests found (hone.trust): each check, and the overfitting notes
+  const found = [...run.findings.values()].sort((a, b) => a.id - b.id);
+  const overfitting = [...run.notes.values()].filter((n) => n.kind === "overfitting").sort((a, b) => a.id - b.id);
+  const panel = document.getElementById("findings-panel");
+  panel.hidden = !found.length && !overfitting.length;
+  const line = (f) => {
+    const what = f.check_name === "validate" && f.passed ? `held-out ${g6(f.score)}${f.text ? " · " + f.text : ""}` : f.text;
+    return `<li class="finding ${f.passed ? "passed" : "failed"}" data-id="${f.candidate_id}" data-check="${esc(f.check_name)}">#${f.candidate_id} ${f.passed ? "passed" : "not verified:"} ${esc(f.check_name)}${what ? " · " + esc(what) : ""}</li>`;
+  };
+  document.getElementById("findings").innerHTML = [
+    ...overfitting.map((n) => `<li class="finding overfitting">${esc(n.text)}</li>`),
+    ...found.filter((f) => !f.passed).map(line),
+    ...found.filter((f) => f.passed).map(line),
+  ].join("");
 }
 function renderNotes(run) {
   const people = [...run.notes.values()].filter((n) => n.kind === "person").sort((a, b) => a.id - b.id);
@@ -671,7 +703,7 @@ function render() {
   const s = summary(run);
   renderLive(run);
   document.title = `hone · ${run.label} · best ${s.best ? g6(s.best.score) : "-"}`;
-  if (state.view === "overview") { renderStats(run, s); renderBest(run, s); renderScorePlot(run, s); renderStatusPlot(run, s); renderNotes(run); }
+  if (state.view === "overview") { renderStats(run, s); renderBest(run, s); renderScorePlot(run, s); renderStatusPlot(run, s); renderFindings(run); renderNotes(run); }
   else if (state.view === "hypotheses") renderTable(run, s);
   else if (state.view === "lineage") renderLineage(run, s);
   else if (state.view === "strategy") renderStrategy(run, s);
