@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hone.budget import Budget
+from hone.exceptions import HoneError
 from hone.task import Task
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +76,27 @@ def environment() -> dict[str, str]:
     and loopback servers reached without a proxy."""
     paths = [str(ROOT / "src"), str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
     return {**os.environ, "PYTHONPATH": os.pathsep.join(paths), "NO_PROXY": "127.0.0.1"}
+
+
+def sent_prompts(db: Path, after: int = 0) -> list[str]:
+    """The prompts of a run's answered model calls after call `after`, as they were sent (the
+    store keeps them packed), read as a second reader would ([] while there is no store)."""
+    return [call["prompt"] for call in stored_calls(db) if call["id"] > after and not call["error"]]
+
+
+def stored_calls(db: Path) -> list[dict[str, Any]]:
+    """Every model call a run stored (failed ones too), in order, with its prompt and answer
+    as they were (the store keeps them packed), read as a second reader would ([] while
+    there is no store)."""
+    from hone.store import opened
+
+    if not db.exists():
+        return []
+    try:
+        with opened(db.parent) as store:
+            return list(store.calls(failed=True))
+    except (sqlite3.OperationalError, HoneError):  # (the schema may not be there yet)
+        return []
 
 
 def stored(db: Path, query: str, *args: object) -> Any:

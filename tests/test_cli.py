@@ -15,7 +15,7 @@ from hone.settings import EvaluationConfig
 from hone.store import opened
 from hone.tree import Tree
 from tests.conftest import EVALUATOR, answer
-from tests.helpers import environment, hone_command, stored, wait_until
+from tests.helpers import environment, hone_command, stored, stored_calls, wait_until
 
 
 def write_answers(path: Path, values: list[float], *, whole: bool = False) -> Path:
@@ -220,10 +220,10 @@ def test_kill_9_then_resume_loses_nothing_and_pays_nothing_twice(make_task, tmp_
             row[0]: row[1]
             for row in conn.execute("SELECT id, score FROM candidates WHERE status='ok'")
         }
-        calls = [row[0] for row in conn.execute("SELECT completion FROM llm_calls ORDER BY id")]
         pending = conn.execute("SELECT COUNT(*) FROM candidates WHERE status='pending'").fetchone()[
             0
         ]
+    calls = [call["completion"] for call in stored_calls(db)]
     assert all(after[k] == v for k, v in before.items())  # nothing evaluated was lost
     assert len(calls) == 12 and len(set(calls)) == 12  # each prepared answer paid for once
     assert pending == 0

@@ -22,7 +22,15 @@ from hone.testing import FunctionModel, ScriptedModel
 from hone.tree import Tree
 from tests.conftest import EVALUATOR, PROGRAM, answer
 from tests.faults.server import FaultServer
-from tests.helpers import FakeClock, block, environment, hone_command, task_of, value_of
+from tests.helpers import (
+    FakeClock,
+    block,
+    environment,
+    hone_command,
+    stored_calls,
+    task_of,
+    value_of,
+)
 
 
 def run(
@@ -93,8 +101,7 @@ def test_a_slow_model_call_does_not_hold_back_the_others(make_task, tmp_path: Pa
 
     result = run(make_task(), tmp_path, FunctionModel(answers), max_llm_calls=6)
     assert result.usage.calls == 6
-    with sqlite3.connect(tmp_path / "run" / "hone.db") as db:
-        order = [row[0] for row in db.execute("SELECT completion FROM llm_calls ORDER BY id")]
+    order = [call["completion"] for call in stored_calls(tmp_path / "run" / "hone.db")]
     assert "return 1.0" in order[-1]  # stored last: the others did not wait for it
     rounds = sorted(c.round for c in result.history if c.round > 0)
     assert rounds == [1, 1, 2, 2, 3, 3]  # a round is every two hypotheses started

@@ -136,3 +136,43 @@ def test_show_prints_each_model_server_when_there_were_several(tmp_path: Path, c
         "  http://10.0.0.2:8000/v1: 2 answered, 1 failed, median latency 0.80 s",
     ]
     assert "openai:m: 5 calls" in "\n".join(out)  # (openai:m: is no emoji in the cost line)
+
+
+def test_show_works_a_long_run_out_in_sql_and_lists_its_last_rounds(tmp_path: Path, capsys) -> None:
+    """`hone show` of a run of many rounds: its counts, best and rounds worked out in SQL
+    agree with the hypotheses one by one; it lists the last rounds (saying how many there
+    are), each with its best and the best so far over every earlier round."""
+    import random
+
+    from hone.cli import SHOWN_ROUNDS
+    from hone.evaluation import Evaluation
+    from hone.meta import RunMeta
+    from hone.store import Store
+    from hone.tree import Tree
+
+    store = Store.create(tmp_path / "run", RunMeta(task_name="long", objective="minimize"))
+    rng, scores = random.Random(3), {}
+    for i in range(3 * (SHOWN_ROUNDS + 10)):
+        round_ = i // 3
+        added = store.add_candidate(round=round_, tree=Tree.one("program.py", f"x = {i}\n"))
+        if i % 4 == 3:
+            store.set_evaluation(added, Evaluation.failed("timeout", "took too long"))
+            continue
+        score = rng.uniform(0, 100) - (0 if round_ != 3 else 200)  # (the best, early on)
+        store.set_evaluation(added, Evaluation(score=score))
+        scores.setdefault(round_, []).append(score)
+    store.add_candidate(round=60, tree=Tree.one("program.py", "pending = 1\n"))
+    store.close()
+    assert main(["show", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    best = min(min(v) for v in scores.values())
+    assert f"best score {best:.6g}" in out
+    assert f"{3 * (SHOWN_ROUNDS + 10)} hypotheses evaluated, 1 pending" in out
+    assert f"(the last {SHOWN_ROUNDS} of {SHOWN_ROUNDS + 10} rounds;" in out
+    assert f"failures: timeout {3 * (SHOWN_ROUNDS + 10) // 4}" in out
+    last = SHOWN_ROUNDS + 9
+    row = next(line for line in out.splitlines() if line.strip("│ ").startswith(f"{last} "))
+    cells = [c.strip() for c in row.strip("│").split("│")]
+    assert cells[:4] == [str(last), "3", str(len(scores[last])), str(3 - len(scores[last]))]
+    assert cells[4] == f"{min(scores[last]):.6g}" and cells[5] == f"{best:.6g}"
+    assert not any(line.strip("│ ").startswith("9 ") for line in out.splitlines())

@@ -304,3 +304,87 @@ def test_a_store_from_before_trees_opens_shows_and_resumes(
         ).fetchone()
     assert list(json.loads(files)) == ["initial.py"] and files_of is None
     assert (run_dir / "best.py").read_text() == new.code
+
+
+# -- prompts: kept without the programs they quote, rebuilt byte for byte -------------------
+def _program(seed: int) -> str:
+    """A program of about 3 KB that compresses poorly on its own (numbers of its own)."""
+    import random
+
+    rng = random.Random(seed)
+    lines = [f"W{i} = {rng.random()!r}  # {rng.getrandbits(64):x}" for i in range(60)]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_prompt_is_kept_without_the_programs_it_quotes_and_rebuilt_exactly(
+    tmp_path: Path,
+) -> None:
+    """A prompt quoting its parents' programs, and an answer rewriting one, cost a reference
+    to their stored files, not a copy (their bytes a fraction of a program's); every reader
+    gets them back byte for byte, odd characters and a prompt quoting nothing included."""
+    from hone.web.data import RunReader
+
+    store = Store.create(tmp_path / "run")
+    one = store.add_candidate(round=0, tree=Tree.one("program.py", _program(1)))
+    two = store.add_candidate(
+        round=1, tree=Tree.one("program.py", _program(2)), parent_ids=(one.id,)
+    )
+    assert one.code is not None and two.code is not None
+    prompt = (
+        "[system]\nYou improve programs. ünïcödé ✓\n[user]\nThe parent:\n```python\n"
+        f"{two.code}```\nAn inspiration:\n```python\n{one.code}```\nImprove the parent.\n"
+    )
+    purpose = {"kind": "crossover", "parents": [two.id, one.id]}
+    answer = f"Moved W3.\n```python\n{two.code.replace('W3 =', 'W3 = 2 *')}```\n"
+    answered = store.add_call(
+        round=2, model="m", prompt=prompt, completion=answer, prompt_tokens=1,
+        completion_tokens=1, started=1.0, latency=0.1, purpose=purpose,
+    )  # fmt: skip
+    alone = store.add_call(
+        round=2, model="m", prompt="no program quoted\n" * 3, completion="y", prompt_tokens=1,
+        completion_tokens=1, started=1.0, latency=0.1, purpose={"kind": "insights"},
+    )  # fmt: skip
+    store.add_candidate(round=2, tree=Tree.one("program.py", "z = 1\n"), call_id=answered)
+    kept, packed, answer_kept, answer_packed = store.conn.execute(
+        "SELECT prompt, prompt_z, completion, completion_z FROM llm_calls WHERE id = ?",
+        (answered,),
+    ).fetchone()
+    assert kept == "" and len(packed) < len(two.code) // 4  # (two programs quoted, ~6 KB)
+    assert answer_kept == "" and len(answer_packed) < len(two.code) // 4  # (one rewritten)
+    assert [c["prompt"] for c in store.calls()] == [prompt, "no program quoted\n" * 3]
+    assert [c["completion"] for c in store.calls()] == [answer, "y"]
+    store.close()
+    reopened = Store.open(tmp_path / "run", readonly=True)  # (a fresh process: nothing cached)
+    assert next(reopened.calls())["prompt"].encode() == prompt.encode()
+    reopened.close()
+    reader = RunReader.open(tmp_path / "run")
+    assert reader.hypothesis(3)["call"]["prompt"] == prompt
+    assert reader.hypothesis(3)["call"]["completion"] == answer
+    reader.close()
+    assert alone > answered
+
+
+def test_the_prompts_of_an_older_store_still_read(tmp_path: Path, capsys) -> None:
+    """A store written before prompts were packed (tests/data/old_store: each prompt whole in
+    `prompt`) reads them as they were, read-only and once opened for writing; a call added
+    then is packed beside them."""
+    import shutil
+
+    from hone.cli import main
+
+    run_dir = tmp_path / "old"
+    shutil.copytree(Path(__file__).parent / "data" / "old_store", run_dir)
+    with sqlite3.connect(run_dir / "hone.db") as db:
+        whole = [row[0] for row in db.execute("SELECT prompt FROM llm_calls ORDER BY id")]
+    readonly = Store.open(run_dir, readonly=True)
+    assert [c["prompt"] for c in readonly.calls()] == whole
+    readonly.close()
+    assert main(["show", str(run_dir), "--hypothesis", "2"]) == 0
+    assert whole[0].splitlines()[-1] in capsys.readouterr().out
+    store = Store.open(run_dir)
+    store.add_call(
+        round=3, model="m", prompt=whole[1] + "again", completion="c", prompt_tokens=1,
+        completion_tokens=1, started=1.0, latency=0.1, purpose={"kind": "improve", "parents": [2]},
+    )  # fmt: skip
+    assert [c["prompt"] for c in store.calls()] == [*whole, whole[1] + "again"]
+    store.close()

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from hone import snapshot
 from hone.budget import Budget, Usage, may_call
 from hone.events import EventHandler
 from hone.exceptions import StorageError, UserError
@@ -238,7 +239,7 @@ def _discard_unused(run_dir: Path, *, whole: bool) -> bool:
     if whole:
         shutil.rmtree(run_dir, ignore_errors=True)
     else:
-        for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", ".lock"):
+        for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", ".lock", snapshot.FILE):
             with contextlib.suppress(OSError):
                 (run_dir / name).unlink()
     return True

@@ -32,7 +32,6 @@ from hone.exceptions import ConfigError, ModelError, UserError
 from hone.inbound import printable
 from hone.models import spec_usage
 from hone.settings import EvaluationConfig, ExecutorName, Selection, StrategyName
-from hone.strategies import ranked_distinct
 
 if TYPE_CHECKING:
     from hone.formats import Read
@@ -772,16 +771,18 @@ def _print_evaluation(console: Any, candidate: Any) -> None:
         console.print(f"failed ({ev.status}): {printable(ev.reason)}", markup=False)
 
 
+SHOWN_ROUNDS = 40  # the last rounds `hone show` lists (a long run has many thousands)
+
+
 def _show(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.markup import escape
     from rich.syntax import Syntax
     from rich.table import Table
 
-    from hone.objective import Objective, best, better
+    from hone.objective import Objective
     from hone.store import opened
     from hone.task import language_of
-    from hone.trust import answer
     from hone.web.data import status_text
 
     console = Console(highlight=False, soft_wrap=True, emoji=False)  # (openai:m: is no emoji)
@@ -791,16 +792,19 @@ def _show(args: argparse.Namespace) -> int:
         if args.failures:
             return views.failures(console, Path(args.run_dir))
         return views.hypothesis(console, Path(args.run_dir), args.hypothesis)
-    with opened(Path(args.run_dir)) as store:
+    with opened(Path(args.run_dir)) as store:  # (worked out in SQL: a long run's are not read)
         meta = store.meta()
-        candidates = store.candidates()
-        pending = store.candidates(pending=True)
+        objective: Objective = meta.objective
+        counts = store.counts()
+        top = store.best(objective, meta.evaluation.get("select", "search"))
+        start = store.first() if top is None else None
+        rounds, all_rounds = store.rounds(objective, SHOWN_ROUNDS)
         usage = store.usage()
         failed_calls = store.failed_calls()
         running = store.in_use()
         nodes, retried = store.spread()
-    objective: Objective = meta.objective
-    ranked = ranked_distinct(candidates, objective)
+    pending = counts.get("pending", 0)
+    evaluated = sum(counts.values()) - pending
     status = status_text(meta, running=running)
     name, spec = (escape(printable(str(v))) for v in (meta.task_name, meta.model.get("spec")))
     console.print(
@@ -828,7 +832,7 @@ def _show(args: argparse.Namespace) -> int:
         )
     failed = f" ({failed_calls} more failed)" if failed_calls else ""
     console.print(
-        f"{len(candidates)} hypotheses evaluated, {len(pending)} pending · {usage.calls} model "
+        f"{evaluated} hypotheses evaluated, {pending} pending · {usage.calls} model "
         f"calls{failed} · {usage.tokens} tokens"
     )
     if nodes:
@@ -840,14 +844,11 @@ def _show(args: argparse.Namespace) -> int:
 
     views.costs(console, Path(args.run_dir))
     views.endpoints(console, Path(args.run_dir))
-    if not ranked:
-        start = candidates[0] if candidates else None
+    if top is None:
         console.print("no program scored")
         if start is not None:
             _print_evaluation(console, start)
         return 1
-    select = meta.evaluation.get("select", "search")
-    top = answer(candidates, objective, select) or ranked[0]
     console.print(f"[bold]{_best_line(top)}[/] (#{top.id}, round {top.round})")
     console.print(credit(candidates, objective).gain, markup=False)
     _print_evaluation(console, top)
@@ -860,25 +861,22 @@ def _show(args: argparse.Namespace) -> int:
         text = top.tree.text if top.tree is not None else ""
         console.out(printable(text), highlight=False, end="")
     table = Table("round", "hypotheses", "ok", "failed", "round best", "best so far")
-    by_round: dict[int, list[Any]] = {}
-    for c in candidates:
-        by_round.setdefault(c.round, []).append(c)
-    best_so_far: float | None = None
-    for round_, items in sorted(by_round.items()):
-        scores = [c.score for c in items if c.score is not None]
-        round_best = best(objective, scores)
-        if round_best is not None and better(objective, round_best, best_so_far):
-            best_so_far = round_best
+    for round_, count, scored, round_best, best_so_far in rounds:
         table.add_row(
             str(round_),
-            str(len(items)),
-            str(len(scores)),
-            str(len(items) - len(scores)),
+            str(count),
+            str(scored),
+            str(count - scored),
             f"{round_best:.6g}" if round_best is not None else "-",
             f"{best_so_far:.6g}" if best_so_far is not None else "-",
         )
     console.print(table)
-    failures = Counter(c.evaluation.status for c in candidates if not c.evaluation.ok)
+    if all_rounds > len(rounds):
+        console.print(
+            f"(the last {len(rounds)} of {all_rounds} rounds; every one: hone report "
+            f"{args.run_dir})"
+        )
+    failures = {k: v for k, v in counts.items() if k not in ("ok", "pending")}
     if failures:
         console.print("failures: " + ", ".join(f"{k} {v}" for k, v in sorted(failures.items())))
     return 0

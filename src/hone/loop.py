@@ -207,7 +207,7 @@ class Loop:
 
     def _add_verified(self) -> None:
         """What was verified before the run stopped counts, registered or not (in id order)."""
-        for candidate in self.store.candidates():
+        for candidate in self.store.candidates_by_id(sorted(self.store.unplaced())):
             if candidate.id not in self.population:
                 self._add(candidate)
 

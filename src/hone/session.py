@@ -15,11 +15,12 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from hone import snapshot
 from hone.budget import Budget, StopReason, Usage, may_call
-from hone.events import Event, EventHandler, NewBest, RunStarted, Stopped
+from hone.events import Event, EventHandler, HypothesisEvaluated, NewBest, RunStarted, Stopped
 from hone.exceptions import ConfigError, HoneError, RunDirError, UserError
 from hone.executors import Executor, Verified, Verifier, make_executor
 from hone.export import MlflowExport
@@ -88,6 +89,7 @@ class Session:
     executor_made: bool = False  # the executor is the task's, not one passed in
     clock: Callable[[], float] = time.monotonic  # for budgets and deadlines
     wall: Callable[[], float] = time.time  # for the times stored
+    _snapshots: snapshot.Snapshots | None = field(default=None, init=False, repr=False)
 
     async def drive(self) -> RunResult:
         """Run to a stop rule; the result. The store is closed afterwards."""
@@ -139,6 +141,8 @@ class Session:
             with contextlib.suppress(HoneError, sqlite3.Error):
                 self.store.set_status(status, error=error)
                 self.store.set_meta(replay_exact=False)
+                if self._snapshots is not None:
+                    self._snapshots.write()
 
     def _loop(self) -> Loop:
         task, store = self.task, self.store
@@ -161,7 +165,7 @@ class Session:
             budget=task.budget,
         )
         search = task.search
-        strategy = self.strategy or make_strategy(search, task.objective)
+        population, strategy = self._population()
         return Loop(
             task=task,
             model=metered,
@@ -170,7 +174,7 @@ class Session:
             store=store,
             strategy=strategy,
             prompter=Prompter(task, search.crossover),
-            population=self._population(strategy),
+            population=population,
             memory=Memory(task, store, metered, rng),
             rounds=Rounds(
                 search.hypotheses_per_round,
@@ -224,21 +228,23 @@ class Session:
             return FreshSandbox(self.task)
         return _Again(self.executor)
 
-    def _population(self, strategy: Strategy) -> Population:
-        """The hypotheses the store holds, registered in id order, the strategy told of each
-        (a placement the store lacks, an older hone's or one a stop cut short, is stored)."""
-        store, search = self.store, self.task.search
-        population = Population(
-            self.task.objective, self._near_copies(), fetch=store.candidates_by_id
-        )
-        unplaced, placements = store.unplaced(), []
-        # (programs are fetched as prompts need them; the near-copy index needs all)
-        for candidate in store.each_candidate(lean=not search.novelty):
-            placement = strategy.tell(population.add(candidate), population)
-            if candidate.id in unplaced:
-                placements.append((candidate.id, placement.as_json()))
-        store.set_placements(placements)
-        return population
+    def _population(self) -> tuple[Population, Strategy]:
+        """The hypotheses the store holds and the strategy told of each, from the run's
+        snapshot and what came after it where it matches the store, else read whole
+        (`hone.snapshot.restore`); a placement the store lacks (an older hone's, or one a stop
+        cut short) is stored."""
+        task, store = self.task, self.store
+        strategy = self.strategy or make_strategy(task.search, task.objective)
+        if self.resumed and self.strategy is None:
+            restored = snapshot.restore(store, task, strategy, self._near_copies())
+        else:  # (a strategy passed in keeps its own state: it is told of the run whole)
+            restored = snapshot.read_whole(store, task, strategy, self._near_copies())
+        store.set_placements(restored.placements)
+        population = restored.population
+        self._snapshots = snapshot.Snapshots(store, task, population, restored.strategy)
+        if restored.from_snapshot:
+            self._snapshots.written = len(population)
+        return population, restored.strategy
 
     def _check_prices(self, calls: bool) -> None:
         """Price the run's calls; with a cost budget, every model must have a price, and a
@@ -297,6 +303,8 @@ class Session:
         if loop.trust is not None and reason != "max_seconds":  # (time is up: no more)
             await loop.trust.finish(loop.population, task.evaluation.select)
         store.set_status("stopped", stop_reason=reason)
+        if self._snapshots is not None:  # (the next resume reads only what comes after it)
+            self._snapshots.write()
         if reason == "max_seconds":  # stopped mid-round: answers without hypotheses
             store.set_meta(replay_exact=False)
         best, usage = loop.population.best, loop.model.usage
@@ -309,6 +317,8 @@ class Session:
         return RunResult(store.path.parent, best, reason, history, usage, protections)
 
     def _emit(self, event: Event) -> None:
+        if isinstance(event, HypothesisEvaluated) and self._snapshots is not None:
+            self._snapshots.grew()
         if isinstance(event, NewBest) and event.candidate.tree is not None:
             write_best(self.store.path.parent, self.task, event.candidate.tree)
         if self.export is not None:

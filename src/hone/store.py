@@ -43,7 +43,15 @@ DB_NAME = "hone.db"
 SCHEMA_VERSION = 1
 MAX_ANSWER_CHARS = MAX_ANSWER  # of one model answer kept (hone.inbound states every limit)
 _ADDED_COLUMNS = {
-    "llm_calls": {"seed": "INTEGER", "purpose": "TEXT", "cost": "REAL", "endpoint": "TEXT"},
+    "llm_calls": {
+        "seed": "INTEGER",
+        "purpose": "TEXT",
+        "cost": "REAL",
+        "endpoint": "TEXT",
+        "prompt_z": "BLOB",
+        "completion_z": "BLOB",
+        "quotes": "TEXT",
+    },
     # (a row without a key has it worked out as it is read)
     "candidates": {
         "key": "TEXT",
@@ -72,6 +80,9 @@ CREATE TABLE IF NOT EXISTS findings (
 _ADDED_INDEXES = (
     """
 CREATE INDEX IF NOT EXISTS candidates_placed ON candidates(placed);
+CREATE INDEX IF NOT EXISTS candidates_parent ON candidates(json_extract(parent_ids, '$[0]'));
+CREATE INDEX IF NOT EXISTS candidates_second ON candidates(json_extract(parent_ids, '$[1]'));
+CREATE INDEX IF NOT EXISTS candidates_more ON candidates(id) WHERE json_array_length(parent_ids) > 2;
 CREATE TABLE IF NOT EXISTS blobs (hash TEXT PRIMARY KEY, data BLOB NOT NULL);
 """
     + _FINDINGS
@@ -94,7 +105,14 @@ CREATE TABLE IF NOT EXISTS llm_calls (
     seed INTEGER,
     purpose TEXT,
     cost REAL,
-    endpoint TEXT  -- the server the request went to (NULL: a model that is no server's)
+    endpoint TEXT,  -- the server the request went to (NULL: a model that is no server's)
+    -- the prompt and the answer compressed with zlib over a dictionary of what the prompt
+    -- quotes (`quotes`, JSON: {"files": the hypotheses whose files it quotes, "prompt": the
+    -- call whose prompt holds the common text, the run's first}), so that a program quoted or
+    -- rewritten is not stored again; `prompt` and `completion` are then ''
+    prompt_z BLOB,
+    completion_z BLOB,
+    quotes TEXT
 );
 CREATE TABLE IF NOT EXISTS candidates (
     id INTEGER PRIMARY KEY,
@@ -126,6 +144,10 @@ CREATE TABLE IF NOT EXISTS candidates (
 );
 CREATE INDEX IF NOT EXISTS candidates_score ON candidates(status, score);
 CREATE INDEX IF NOT EXISTS candidates_placed ON candidates(placed);
+-- a hypothesis's children, by where it stands among their parents (the views ask)
+CREATE INDEX IF NOT EXISTS candidates_parent ON candidates(json_extract(parent_ids, '$[0]'));
+CREATE INDEX IF NOT EXISTS candidates_second ON candidates(json_extract(parent_ids, '$[1]'));
+CREATE INDEX IF NOT EXISTS candidates_more ON candidates(id) WHERE json_array_length(parent_ids) > 2;
 -- each file's text once, UTF-8 compressed with zlib, by its sha256 (hone.tree.blob_hash)
 CREATE TABLE IF NOT EXISTS blobs (hash TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS notes (
@@ -149,6 +171,7 @@ class Store:
     conn: sqlite3.Connection
     _lock: TextIO | None = field(default=None, repr=False)
     _placed: int | None = field(default=None, repr=False)  # the last `placed` (one writer)
+    _anchor: int | None = field(default=None, repr=False)  # `_prompt_anchor`
 
     @classmethod
     def create(cls, run_dir: Path, meta: RunMeta | None = None) -> Store:
@@ -377,16 +400,22 @@ class Store:
         error = inbound.text(error) if error is not None else None
         prompt_tokens = inbound.token_count(prompt_tokens) or 0
         completion_tokens = inbound.token_count(completion_tokens) or 0
+        quotes: dict[str, Any] = {
+            "files": self.trees.quoted(purpose.get("parents", ()) if purpose else ())
+        }
+        anchor = self._prompt_anchor()
+        if anchor is not None:
+            quotes["prompt"] = anchor
+        packed = self.trees.pack(prompt, quotes), self.trees.pack(completion, quotes)
         with self._writing():
             cur = self.conn.execute(
                 "INSERT INTO llm_calls(round, model, prompt, completion, prompt_tokens, "
-                "completion_tokens, started, latency, error, seed, purpose, cost, endpoint) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "completion_tokens, started, latency, error, seed, purpose, cost, endpoint, "
+                "prompt_z, completion_z, quotes) "
+                "VALUES (?, ?, '', '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     round,
                     model,
-                    prompt,
-                    completion,
                     prompt_tokens,
                     completion_tokens,
                     started,
@@ -396,9 +425,23 @@ class Store:
                     json.dumps(purpose) if purpose is not None else None,
                     cost,
                     endpoint,
+                    *packed,
+                    json.dumps(quotes, separators=(",", ":")),
                 ),
             )
-        return int(cur.lastrowid or 0)
+            call_id = int(cur.lastrowid or 0)
+            if anchor is None and prompt:  # the run's first prompt: the others' common text
+                self._put_meta(prompt_anchor=call_id)
+                self._anchor = call_id
+        return call_id
+
+    def _prompt_anchor(self) -> int | None:
+        """The call whose prompt the others are packed over (None: none stored yet)."""
+        if self._anchor is None:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = 'prompt_anchor'")
+            found = row.fetchone()
+            self._anchor = int(json.loads(found[0])) if found is not None else None
+        return self._anchor
 
     def add_candidate(
         self,
@@ -550,11 +593,17 @@ class Store:
         their programs and outputs (`Candidate.stripped`; `candidates_by_id` has them)."""
         return list(self.each_candidate(pending=pending, lean=lean))
 
-    def each_candidate(self, *, pending: bool = False, lean: bool = False) -> Iterator[Candidate]:
-        """`candidates`, one at a time (a long run's need not all be in memory at once)."""
+    def each_candidate(
+        self, *, pending: bool = False, lean: bool = False, placed_after: int | None = None
+    ) -> Iterator[Candidate]:
+        """`candidates`, one at a time (a long run's need not all be in memory at once);
+        `placed_after`: only those placed after that placement, in the order placed."""
         where = "status = 'pending'" if pending else "status != 'pending'"
+        order = "id"
+        if placed_after is not None:
+            where, order = f"placed > {int(placed_after)}", "placed"
         columns = _LEAN if lean else "*"
-        rows = self.conn.execute(f"SELECT {columns} FROM candidates WHERE {where} ORDER BY id")
+        rows = self.conn.execute(f"SELECT {columns} FROM candidates WHERE {where} ORDER BY {order}")
         while batch := rows.fetchmany(256):  # (their files read together)
             yield from self._candidates(batch)
 
@@ -571,6 +620,70 @@ class Store:
     def _candidates(self, rows: Sequence[sqlite3.Row]) -> list[Candidate]:
         trees = self.trees.of_rows(rows)
         return [_candidate(row, tree) for row, tree in zip(rows, trees, strict=True)]
+
+    def counts(self) -> dict[str, int]:
+        """How many hypotheses have each status (pending included), worked out in SQL."""
+        rows = self.conn.execute("SELECT status, COUNT(*) FROM candidates GROUP BY status")
+        return {row[0]: int(row[1]) for row in rows}
+
+    def best(self, objective: str, select: str = "search") -> Candidate | None:
+        """The run's answer worked out in SQL, as `hone.trust.answer` finds it: of the scored
+        hypotheses no check failed, the best in search (`select` "holdout": the best on
+        held-out of those validated, if any), the first of equals; when every one failed a
+        check, the best in search. None: nothing scored."""
+        order = "ASC" if objective == "minimize" else "DESC"
+        columns = {row[1] for row in self.conn.execute("PRAGMA table_info(candidates)")}
+        scored = "status = 'ok' AND score IS NOT NULL"
+        passed = f"{scored} AND (verified IS NULL OR verified != 0)"
+        queries = [f"{scored} ORDER BY score {order}, id"]
+        if "verified" in columns:
+            queries.insert(0, f"{passed} ORDER BY score {order}, id")
+            if select == "holdout":
+                queries.insert(0, f"{passed} AND holdout IS NOT NULL ORDER BY holdout {order}, id")
+        for query in queries:
+            row = self.conn.execute(f"SELECT id FROM candidates WHERE {query} LIMIT 1").fetchone()
+            if row is not None:
+                return self.candidate(row[0])
+        return None
+
+    def first(self) -> Candidate | None:
+        """The first evaluated hypothesis (a starting program), None before there is one."""
+        row = self.conn.execute(
+            "SELECT id FROM candidates WHERE status != 'pending' ORDER BY id LIMIT 1"
+        ).fetchone()
+        return self.candidate(row[0]) if row is not None else None
+
+    def rounds(
+        self, objective: str, last: int
+    ) -> tuple[list[tuple[int, int, int, float | None, float | None]], int]:
+        """The `last` rounds as (round, evaluated, scored, round's best, best so far), and how
+        many rounds there are; worked out in SQL."""
+        pick = "MIN" if objective == "minimize" else "MAX"
+        rounds = int(
+            self.conn.execute(
+                "SELECT COUNT(DISTINCT round) FROM candidates WHERE status != 'pending'"
+            ).fetchone()[0]
+        )
+        rows = self.conn.execute(
+            "SELECT round, COUNT(*), COUNT(CASE WHEN status = 'ok' THEN score END), "
+            f"{pick}(CASE WHEN status = 'ok' THEN score END) FROM candidates "
+            "WHERE status != 'pending' GROUP BY round ORDER BY round DESC LIMIT ?",
+            (last,),
+        ).fetchall()[::-1]
+        if not rows:
+            return [], rounds
+        before = self.conn.execute(
+            f"SELECT {pick}(score) FROM candidates WHERE status = 'ok' AND round < ?",
+            (rows[0][0],),
+        ).fetchone()[0]
+        found = []
+        for round_, evaluated, scored, best in rows:
+            if best is not None and (
+                before is None or (best < before if objective == "minimize" else best > before)
+            ):
+                before = best
+            found.append((int(round_), int(evaluated), int(scored), best, before))
+        return found, rounds
 
     def parents_of_kind(self, kind: str) -> list[tuple[int, ...]]:
         """The parent ids of every hypothesis of `kind` (pending ones included), in order."""
@@ -590,9 +703,12 @@ class Store:
             raise KeyError(candidate_id)
         return self._candidates([row])[0]
 
-    def calls(self) -> Iterator[sqlite3.Row]:
-        """Every answered model call in order (failed ones aside)."""
-        return iter(self.conn.execute("SELECT * FROM llm_calls WHERE error IS NULL ORDER BY id"))
+    def calls(self, *, failed: bool = False) -> Iterator[dict[str, Any]]:
+        """Every answered model call in order (`failed`: the failed ones too), its prompt as it
+        was sent and its answer as it came."""
+        where = "" if failed else "WHERE error IS NULL "
+        rows = self.conn.execute(f"SELECT * FROM llm_calls {where}ORDER BY id")
+        return (self.trees.call(row) for row in rows)
 
     def failed_calls(self) -> int:
         """How many model calls failed (each is kept with its reason)."""
@@ -625,11 +741,12 @@ class Store:
         )
         return {row[0]: row[1] for row in rows}
 
-    def unclaimed_answers(self) -> list[sqlite3.Row]:
+    def unclaimed_answers(self) -> list[dict[str, Any]]:
         """Answers to hypothesis prompts (or their last fix) that no hypothesis was made of:
         a run stopped between storing an answer and storing its hypothesis."""
-        return list(
-            self.conn.execute(
+        return [
+            self.trees.call(row)
+            for row in self.conn.execute(
                 "SELECT * FROM llm_calls AS c WHERE c.error IS NULL "
                 # (prompts.CallKind's hypothesis kinds; "hypothesis": an older hone's)
                 "AND json_extract(c.purpose, '$.kind') IN "
@@ -638,7 +755,7 @@ class Store:
                 "AND NOT EXISTS (SELECT 1 FROM llm_calls AS f WHERE f.error IS NULL "
                 "AND json_extract(f.purpose, '$.answer_of') = c.id) ORDER BY c.id"
             )
-        )
+        ]
 
     def add_note(self, *, round: int, kind: str, text: str, call_id: int | None = None) -> int:
         """Keep a reflection or an insights memory the model wrote, or a person's note; its id."""
@@ -753,6 +870,7 @@ _LEAN = (
 _CHAIN = 32  # trees written over their parent's in a row; the next is written whole
 _TREES_KEPT = 512  # the {path: hash} maps of the newest trees read or written, in memory
 _TEXTS_KEPT = 32 << 20  # characters of recently read file texts kept in memory
+_WINDOW = 32 << 10  # zlib's window: the bytes of a dictionary compression can refer to
 
 
 class Trees:
@@ -769,6 +887,7 @@ class Trees:
         self._maps: OrderedDict[int, tuple[dict[str, str], int]] = OrderedDict()
         self._texts: OrderedDict[str, str] = OrderedDict()
         self._kept = 0  # characters in _texts
+        self._anchored: tuple[int, str] | None = None  # (call id, prompt) of `_anchor`
 
     def write(self, tree: Tree, parent: int | None) -> tuple[str, int | None]:
         """Store the texts of `tree`'s files that `parent`'s tree lacks; its `files` (JSON)
@@ -795,6 +914,60 @@ class Trees:
         self._keep(candidate_id, tree.hashes(), depth)
         for path, text in tree.items():
             self._keep_text(tree.blob_hash(path), text)
+
+    def quoted(self, ids: Iterable[int]) -> list[int]:
+        """Those of hypotheses `ids` (a prompt's parents, which it quotes) whose files the
+        store keeps: what `pack` compresses a prompt and its answer over."""
+        return [i for i in ids if isinstance(i, int) and self._map(i) is not None]
+
+    def pack(self, text: str, quotes: Mapping[str, Any]) -> bytes:
+        """`text` compressed over what `quotes` names: the files of hypotheses (`files`, the
+        first one's last) and another call's prompt (`prompt`, the run's first: the prompts'
+        common text); what it quotes of them costs a reference, not a copy."""
+        packer = zlib.compressobj(9, zdict=self._dictionary(quotes))
+        return packer.compress(text.encode()) + packer.flush()
+
+    def unpack(self, data: bytes, quotes: Mapping[str, Any]) -> str:
+        """The text `pack` compressed, byte for byte."""
+        unpacker = zlib.decompressobj(zdict=self._dictionary(quotes))
+        return (unpacker.decompress(data) + unpacker.flush()).decode()
+
+    def call(self, row: sqlite3.Row, *, anchor: bool = True) -> dict[str, Any]:
+        """An llm_calls row as a dict, its prompt as it was sent and its answer as it came
+        (an older hone's row kept them whole in `prompt` and `completion`)."""
+        found = dict(row)
+        quotes = json.loads(found.pop("quotes", None) or "{}")
+        if not anchor:  # (an anchor's prompt is read over its files only)
+            quotes.pop("prompt", None)
+        for name in ("prompt", "completion"):
+            packed = found.pop(f"{name}_z", None)
+            if packed is not None:
+                found[name] = self.unpack(packed, quotes)
+        return found
+
+    def _dictionary(self, quotes: Mapping[str, Any]) -> bytes:
+        hashes: dict[str, None] = {}
+        for candidate_id in reversed(quotes.get("files", ())):
+            whole = self._map(candidate_id)
+            for digest in whole[0].values() if whole is not None else ():
+                hashes.pop(digest, None)
+                hashes[digest] = None
+        texts = self._read(hashes)
+        anchor = quotes.get("prompt")
+        head = self._anchor(anchor) if isinstance(anchor, int) else ""
+        return (head + "".join(texts[h] for h in hashes)).encode()[-_WINDOW:]
+
+    def _anchor(self, call_id: int) -> str:
+        """The prompt of call `call_id`, which other prompts are packed over."""
+        if self._anchored is None or self._anchored[0] != call_id:
+            row = self.conn.execute("SELECT * FROM llm_calls WHERE id = ?", (call_id,)).fetchone()
+            if row is None:
+                raise StorageError(
+                    f"the run's database lacks model call {call_id}, which its prompts are "
+                    "stored over (it was damaged); start a new run"
+                )
+            self._anchored = (call_id, self.call(row, anchor=False)["prompt"])
+        return self._anchored[1]
 
     def of_rows(self, rows: Sequence[sqlite3.Row]) -> list[Tree | None]:
         """The tree of each candidates row (None: it has none, or a lean row)."""

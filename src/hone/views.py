@@ -11,23 +11,22 @@ from typing import Any
 
 from hone.exceptions import RunDirError
 from hone.inbound import printable
-from hone.web.data import RunReader, models, money, price_text, total_cost
+from hone.web.data import RunReader, money, price_text
 
 
 def costs(console: Any, run_dir: Path) -> None:
     """The run's cost, and per model its calls, tokens and price."""
     reader = RunReader.open(run_dir)
-    try:
-        snapshot = reader.snapshot()
+    try:  # (worked out in SQL: a long run's calls are not read one by one)
+        rows = reader.model_table({"prices": reader.meta().prices})
     finally:
         reader.close()
-    rows = models(snapshot["meta"], snapshot["calls"])
     if not rows:
         return
     per_model = "; ".join(
         f"{r['model']}: {r['calls']} calls, {money(r['cost'])}, {price_text(r)}" for r in rows
     )
-    line = f"cost {money(total_cost(snapshot['calls']))} · {per_model}"
+    line = f"cost {money(sum(r['cost'] for r in rows))} · {per_model}"
     console.print(printable(line), markup=False)
 
 
@@ -153,17 +152,17 @@ def failures(console: Any, run_dir: Path) -> int:
     from rich.table import Table
 
     reader = RunReader.open(run_dir)
-    try:
-        hypotheses = reader.snapshot()["hypotheses"]
+    try:  # (in SQL: a long run's hypotheses are not read one by one)
+        failed = reader.failures()
+        count = int(reader.conn.execute("SELECT COUNT(*) FROM candidates").fetchone()[0])
     finally:
         reader.close()
-    failed = [h for h in hypotheses if h["status"] not in ("ok", "pending")]
     if not failed:
-        console.print(f"no failed hypotheses among {len(hypotheses)}")
+        console.print(f"no failed hypotheses among {count}")
         return 0
     counts = Counter(h["status"] for h in failed)
     console.print(
-        f"{len(failed)} of {len(hypotheses)} hypotheses failed: "
+        f"{len(failed)} of {count} hypotheses failed: "
         + ", ".join(f"{k} {v}" for k, v in counts.most_common())
     )
     table = Table("#", "round", "status", "from", "reason")

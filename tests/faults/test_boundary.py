@@ -18,7 +18,7 @@ import pytest
 from hone.inbound import MAX_TOKENS
 from tests.conftest import EVALUATOR
 from tests.faults.server import FaultServer
-from tests.helpers import environment, hone_command
+from tests.helpers import environment, hone_command, stored_calls
 
 pytestmark = pytest.mark.slow
 
@@ -76,7 +76,7 @@ def test_a_lone_surrogate_in_an_answer_is_stored_and_the_hypothesis_goes_on(
         server.stop()
     assert done.returncode == 0 and done.stderr == "", done.stderr
     assert answered(run_dir) == len(server.answered()) == paid == 4  # every answer stored
-    completions = [c for (c,) in rows(run_dir, "SELECT completion FROM llm_calls")]
+    completions = [c["completion"] for c in stored_calls(run_dir / "hone.db")]
     assert all("# a lone surrogate: \ufffd" in c for c in completions)
     statuses = rows(run_dir, "SELECT status FROM candidates WHERE call_id IS NOT NULL")
     assert statuses == [("ok",)] * 4  # the programs ran, their comment made valid

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.faults.server import MODES, RETRY_AFTER, FaultServer
-from tests.helpers import environment, hone_command
+from tests.helpers import environment, hone_command, stored_calls
 
 pytestmark = pytest.mark.slow
 
@@ -107,7 +107,9 @@ def test_a_misbehaving_endpoint_ends_the_run_cleanly(make_task, tmp_path: Path, 
         answered = db.execute("SELECT COUNT(*) FROM llm_calls WHERE error IS NULL").fetchone()[0]
         failed = db.execute("SELECT error FROM llm_calls WHERE error IS NOT NULL").fetchall()
         status = json.loads(db.execute("SELECT value FROM meta WHERE key='status'").fetchone()[0])
-        longest = db.execute("SELECT MAX(LENGTH(completion)) FROM llm_calls").fetchone()[0]
+    longest = max(
+        (len(c["completion"]) for c in stored_calls(tmp_path / "run" / "hone.db")), default=None
+    )
     assert answered == len(server.answered())  # every answer the server gave is stored
     assert all(reason for (reason,) in failed)  # every failure kept with its reason
     assert status == ("stopped" if done.returncode == 0 else "failed")

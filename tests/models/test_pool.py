@@ -215,7 +215,8 @@ def test_four_servers_one_dies_and_one_stalls_the_run_loses_nothing(
     with sqlite3.connect(run_dir / "hone.db") as db:
         meta = dict(db.execute("SELECT key, value FROM meta"))
         calls = db.execute(
-            "SELECT id, endpoint, started, latency, error, seed, prompt, purpose FROM llm_calls"
+            "SELECT id, endpoint, started, latency, error, seed, COALESCE(prompt_z, prompt), purpose "
+            "FROM llm_calls"
         ).fetchall()
         statuses = [row[0] for row in db.execute("SELECT status FROM candidates")]
         made = {row[0] for row in db.execute("SELECT call_id FROM candidates")}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import environment, hone_command, stored, wait_until
+from tests.helpers import environment, hone_command, sent_prompts, stored, wait_until
 from tests.web.conftest import start_dashboard, stop
 
 GATED_EVALUATOR = """\
@@ -135,9 +135,8 @@ def test_the_dashboard_follows_a_running_run_and_steers_it(
     assert "the next prompts carry it" in tab.locator("#note-status").inner_text()
     last_call = stored(db, "SELECT MAX(id) FROM llm_calls")
     open_gate(task, 19)  # the hypotheses the next prompts start
-    query = "SELECT id FROM llm_calls WHERE id > ? AND prompt LIKE ? ORDER BY id LIMIT 1"
     wait_until(
-        lambda: stored(db, query, last_call, f"%{NOTE}%") is not None, "a prompt with the note"
+        lambda: any(NOTE in p for p in sent_prompts(db, last_call)), "a prompt with the note"
     )
     tab.wait_for_selector("#notes li.note")
     assert NOTE in tab.locator("#notes li.note").first.inner_text()

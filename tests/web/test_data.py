@@ -193,3 +193,70 @@ def test_running_means_a_process_holds_the_run_and_its_end_is_noticed(tmp_path: 
     assert reader.delta(cursor)["state"]["text"] == "failed: the model server went away"
     reader.close()
     store.close()
+
+
+def test_a_long_run_is_sent_as_what_its_page_draws_with_its_totals(tmp_path: Path) -> None:
+    """The first picture of a run longer than SAMPLE holds the best, the newest, the starts
+    and an even sample (not every hypothesis), its totals counted in SQL; what comes after
+    follows it as for any run; its report holds the drawn hypotheses and DETAILS in full."""
+    import random
+
+    from benchmarks.scale import fill
+    from hone.web.data import SAMPLE
+    from hone.web.report import DETAILS, report_data
+
+    n = SAMPLE * 2
+    store = Store.create(tmp_path / "long", RunMeta(task_name="long"))
+    fill(store, n, random.Random(2))
+    best = store.conn.execute(
+        "SELECT id FROM candidates WHERE status = 'ok' ORDER BY score DESC LIMIT 1"
+    ).fetchone()[0]
+    failed = store.conn.execute("SELECT COUNT(*) FROM candidates WHERE status != 'ok'").fetchone()
+    reader = RunReader.open(tmp_path / "long")
+    cursor = Cursor()
+    first = reader.delta(cursor)
+    ids = [h["id"] for h in first["hypotheses"]]
+    assert first["sampled"] and len(ids) <= SAMPLE * 1.1 and ids == sorted(set(ids))
+    assert best in ids and 1 in ids and set(range(n - SAMPLE // 5 + 1, n + 1)) <= set(ids)
+    assert len(first["calls"]) <= SAMPLE * 1.2
+    totals = first["totals"]
+    assert totals["hypotheses"] == n and totals["failed"] == failed[0]
+    assert totals["calls"] == n - 1 and totals["models"][0]["calls"] == n - 1
+    added = store.add_candidate(round=9999, tree=Tree.one("program.py", "x = 1\n"))
+    store.set_evaluation(added, Evaluation(score=1.0))
+    later = reader.delta(cursor)
+    assert [h["id"] for h in later["hypotheses"]] == [n + 1] and not later.get("sampled")
+    page = reader.page(offset=0, limit=10, status="error")
+    assert page["total"] == failed[0] and len(page["rows"]) == 10
+    assert all(r["status"] == "error" for r in page["rows"])
+    assert [r["id"] for r in page["rows"]] == sorted((r["id"] for r in page["rows"]), reverse=True)
+    reader.close()
+    store.close()
+    [run] = report_data([tmp_path / "long"], ["long"])["runs"]
+    assert len(run["details"]) <= DETAILS and str(best) in run["details"]
+    assert run["snapshot"]["sampled"] and len(run["snapshot"]["hypotheses"]) <= SAMPLE * 1.1
+
+
+def test_a_hypothesis_s_children_are_found_wherever_it_stands_among_their_parents(
+    tmp_path: Path,
+) -> None:
+    """Children by index: edits of it, crossovers that show it second, and hypotheses of
+    three parents or more that show it anywhere; none that only resemble it."""
+    store = Store.create(tmp_path / "run", RunMeta())
+    tree = Tree.one("program.py", "x = 1\n")
+    for parents in [(), (), (1,), (2, 1), (2, 3, 1), (2, 3, 4, 1), (11,), (2,)]:
+        store.add_candidate(round=1, tree=tree, parent_ids=parents)
+    store.close()
+    reader = RunReader.open(tmp_path / "run")
+    assert reader.hypothesis(1)["children"] == [3, 4, 5, 6]
+    assert reader.hypothesis(2)["children"] == [4, 5, 6, 8]
+    assert reader.hypothesis(4)["children"] == [6]
+    plan = " ".join(
+        row[3]
+        for row in reader.conn.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM candidates "
+            "WHERE json_extract(parent_ids, '$[0]') = 1"
+        )
+    )
+    assert "candidates_parent" in plan  # (a long run's hypothesis opens without a scan)
+    reader.close()

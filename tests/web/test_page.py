@@ -324,6 +324,72 @@ def test_the_gain_card_says_how_much_came_from_the_model_and_from_tuning(
     assert "gain from the start 2.2 → 2.2242: model 0.0107, tuning 0.0135" in shown
 
 
+def _long_run(folder: Path, n: int) -> Path:
+    """A stopped run of `n` hypotheses written in bulk (benchmarks/scale.py's store)."""
+    import random
+
+    from benchmarks.scale import fill
+
+    meta = RunMeta(task_name="long", model={"spec": MODEL}, status="stopped")
+    store = Store.create(folder, meta)
+    fill(store, n, random.Random(5))
+    store.set_meta(stop_reason="max_llm_calls")
+    store.close()
+    return folder
+
+
+def test_the_page_of_a_long_run_shows_its_first_page_and_pages_on(tmp_path: Path, tab: Any) -> None:
+    """A run longer than the page draws (hone.web.data.SAMPLE): the overview counts every
+    hypothesis (from SQL) and says how many it drew; the table shows its first page, newest
+    first, and pages on and back, filtered by status on the server; the models table counts
+    every call."""
+    import sqlite3
+
+    from hone.web.data import PAGE, SAMPLE
+
+    n = SAMPLE + 1500
+    run = _long_run(tmp_path / "long", n)
+    with sqlite3.connect(run / "hone.db") as db:
+        errors = db.execute("SELECT COUNT(*) FROM candidates WHERE status = 'error'").fetchone()[0]
+    proc, url = start_dashboard(run)
+    try:
+        tab.goto(url)
+        tab.wait_for_selector('#stats [data-stat="hypotheses"]')
+        card = tab.locator('#stats [data-stat="hypotheses"]').inner_text()
+        assert f"{n:,}" in card and f"{errors:,} failed" in card and "drawn" in card
+        tab.click('#views a[data-view="hypotheses"]')
+        tab.wait_for_function(f"document.querySelectorAll('#hyp-table tbody tr').length === {PAGE}")
+
+        def shown() -> list[int]:
+            return [int(i) for i in tab.locator("#hyp-table tbody tr").evaluate_all(
+                "rows => rows.map((r) => r.dataset.id)"
+            )]  # fmt: skip
+
+        assert shown() == list(range(n, n - PAGE, -1))
+        assert tab.locator("#filter-count").inner_text() == (
+            f"1–{PAGE} of {n:,} hypotheses, newest first"
+        )
+        assert tab.locator("#page-prev").is_disabled()
+        tab.click("#page-next")
+        tab.wait_for_function(
+            f"document.querySelector('#hyp-table tbody tr').dataset.id === '{n - PAGE}'"
+        )
+        assert shown() == list(range(n - PAGE, n - 2 * PAGE, -1))
+        tab.screenshot(path=str(tmp_path / "long-page-2.png"))
+        tab.click("#page-prev")
+        tab.wait_for_function(f"document.querySelector('#hyp-table tbody tr').dataset.id === '{n}'")
+        tab.select_option("#filter-status", "error")
+        tab.wait_for_function("document.getElementById('filter-count').textContent.includes('of "
+                              f"{errors:,} ')")  # fmt: skip
+        statuses = tab.locator("#hyp-table tbody .badge").all_inner_texts()
+        assert len(statuses) == PAGE and set(statuses) == {"error"}
+        tab.click('#views a[data-view="models"]')
+        tab.wait_for_selector("#model-table tbody tr td.num")
+        assert tab.locator("#model-table tbody tr td.num").first.inner_text() == str(n - 1)
+    finally:
+        stop(proc)
+
+
 def tree_run(run_dir: Path) -> Path:
     """A folder task's run: #2 changes main.py and helper.py and adds plugins/extra.py."""
     meta = RunMeta(

@@ -23,7 +23,7 @@ from typing import Any
 from hone.exceptions import MissingDependencyError, RunDirError, UserError
 from hone.reflection import add_note
 from hone.store import DB_NAME, readonly_connection
-from hone.web.data import Cursor, RunReader, to_json
+from hone.web.data import PAGE, Cursor, RunReader, to_json
 from hone.web.report import labels
 
 POLL = 0.2  # seconds between looks for changes in a run's store
@@ -87,6 +87,22 @@ def make_app(runs: Sequence[Path]) -> Starlette:
             return JSONResponse({"error": why}, status_code=410)
         return Response(to_json(found), media_type="application/json")
 
+    async def page(request: Request) -> Response:
+        query = request.query_params
+        try:
+            found = reader(run_index(request)).page(
+                int(query.get("offset", 0)),
+                int(query.get("limit", PAGE)),
+                query.get("status", ""),
+                int(query.get("since", 0)),
+            )
+        except (KeyError, ValueError):
+            return JSONResponse({"error": "no such run, or not a number"}, status_code=404)
+        except (RunDirError, sqlite3.Error) as exc:  # deleted, replaced, damaged since
+            why = f"the run's store cannot be read any more ({exc})"
+            return JSONResponse({"error": why}, status_code=410)
+        return Response(to_json(found), media_type="application/json")
+
     async def note(request: Request) -> Response:
         try:
             body = await request.json()
@@ -112,6 +128,7 @@ def make_app(runs: Sequence[Path]) -> Starlette:
             Route("/api/runs", run_list),
             Route("/api/stream", stream),
             Route("/api/runs/{run:int}/hypotheses/{id:int}", hypothesis),
+            Route("/api/runs/{run:int}/page", page),
             Route("/api/runs/{run:int}/notes", note, methods=["POST"]),
             Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
         ],

@@ -8,6 +8,7 @@ import fcntl
 import json
 import math
 import sqlite3
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,13 @@ from hone.meta import RunMeta
 from hone.store import DB_NAME, Trees, readonly_connection
 
 Row = dict[str, Any]
+SAMPLE = 5000  # hypotheses a run's first picture holds; a longer run's are drawn (`drawn`)
+PAGE = 100  # rows of the paged table (`page`) at a time, at most 1000
+_TOTALS_EVERY = 2.0  # seconds between a sampled run's totals worked out again
+_CALL = (  # what a hypothesis's view shows of its model call
+    "id", "model", "prompt", "completion", "prompt_tokens", "completion_tokens", "started",
+    "latency", "cost", "error",
+)  # fmt: skip
 _CLIP = (
     400  # characters of a reason or feedback in the table rows (the full text is in `hypothesis`)
 )
@@ -49,6 +57,8 @@ class Cursor:
     pending: set[int] = field(default_factory=set)
     version: int = -1  # SQLite's data_version when last read
     running: bool = False  # whether a process drove the run when last read
+    sampled: bool = False  # the run was too long to send whole: its totals come from SQL
+    totals_at: float = 0.0  # when its totals were last sent (time.monotonic)
 
 
 class RunReader:
@@ -128,8 +138,10 @@ class RunReader:
         return RunMeta.from_json({row[0]: json.loads(row[1]) for row in rows})
 
     def delta(self, cursor: Cursor) -> Row:
-        """Everything new since `cursor` (all of it for a fresh cursor), which it advances:
-        metadata, hypotheses (new ones and those verified since), calls and notes."""
+        """Everything new since `cursor` (all of it for a fresh cursor, or for a run of more
+        than SAMPLE hypotheses what its page draws: `drawn`, with its `totals`), which it
+        advances: metadata, hypotheses (new ones and those verified since), calls and
+        notes."""
         cursor.version = int(self.conn.execute("PRAGMA data_version").fetchone()[0])
         with self.conn:  # one read transaction: a consistent picture
             self.conn.execute("BEGIN")
@@ -137,6 +149,8 @@ class RunReader:
             shown = {key: getattr(meta, key) for key in _SHOWN}
             # the lock is looked at only while the status says a process drives the run
             running = meta.status in ("created", "running") and self.in_use()
+            if cursor.candidate == 0 and not cursor.sampled and self._count() > SAMPLE:
+                return self._drawn(cursor, meta, shown, running)
             placed = f"UNION ALL SELECT id FROM candidates WHERE {self._placed} > ? "
             ids = (  # new, placed since (registered after it was verified), or pending then
                 "SELECT id FROM candidates WHERE id > ? "
@@ -192,7 +206,7 @@ class RunReader:
         cursor.finding = max([cursor.finding, *(f["id"] for f in findings)])
         cursor.running = running
         state = {"running": running, "text": status_text(meta, running=running)}
-        return {
+        found = {
             "meta": shown,
             "state": state,
             "hypotheses": hypotheses,
@@ -200,6 +214,184 @@ class RunReader:
             "notes": notes,
             "findings": findings,
         }
+        if cursor.sampled and time.monotonic() - cursor.totals_at >= _TOTALS_EVERY:
+            found["totals"] = self.totals()
+            cursor.totals_at = time.monotonic()
+        return found
+
+    def _count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM candidates").fetchone()[0])
+
+    def _drawn(self, cursor: Cursor, meta: RunMeta, shown: Row, running: bool) -> Row:
+        """A long run's first picture (inside `delta`'s transaction): the hypotheses `drawn`,
+        an even sample of the calls (the last among them), the notes, and the run's `totals`;
+        the cursor then follows what comes after."""
+        ids = self.drawn()
+        hypotheses = [
+            _hypothesis_row(row)
+            for row in self.conn.execute(
+                f"SELECT c.*, {self._crossover} AS crossover FROM candidates c "
+                "LEFT JOIN llm_calls l ON l.id = c.call_id "
+                "WHERE c.id IN (SELECT value FROM json_each(?)) ORDER BY c.id",
+                (json.dumps(ids),),
+            )
+        ]
+        last_call = int(
+            self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM llm_calls").fetchone()[0]
+        )
+        step = max(1, math.ceil(last_call / (SAMPLE // 5)))  # (for the cost line)
+        calls = [
+            dict(row)
+            for row in self.conn.execute(
+                "SELECT id, round, model, prompt_tokens, completion_tokens, started, latency, "
+                f"{self._cost}, error, {self._endpoint} FROM llm_calls "
+                "WHERE id % ? = 0 OR id = ? ORDER BY id",
+                (step, last_call),
+            )
+        ]
+        notes = [
+            dict(row)
+            for row in self.conn.execute(
+                "SELECT id, round, kind, text, created FROM notes ORDER BY id"
+            )
+        ]
+        findings = (  # (few: the checks of new bests)
+            [
+                dict(row)
+                for row in self.conn.execute(
+                    "SELECT id, candidate_id, check_name, passed, score, text FROM findings "
+                    "ORDER BY id"
+                )
+            ]
+            if self._findings
+            else []
+        )
+        cursor.finding = max([0, *(f["id"] for f in findings)])
+        cursor.candidate = int(self.conn.execute("SELECT MAX(id) FROM candidates").fetchone()[0])
+        if self._placed:
+            row = self.conn.execute(f"SELECT COALESCE(MAX({self._placed}), 0) FROM candidates")
+            cursor.placed = int(row.fetchone()[0])
+        cursor.pending = {h["id"] for h in hypotheses if h["status"] == "pending"}
+        cursor.call = last_call
+        cursor.note = max([0, *(n["id"] for n in notes)])
+        cursor.running, cursor.sampled, cursor.totals_at = running, True, time.monotonic()
+        return {
+            "meta": shown,
+            "state": {"running": running, "text": status_text(meta, running=running)},
+            "hypotheses": hypotheses,
+            "calls": calls,
+            "notes": notes,
+            "findings": findings,
+            "sampled": True,
+            "totals": self.totals(),
+        }
+
+    def drawn(self) -> list[int]:
+        """The hypotheses a long run's page draws, at most about SAMPLE: the starting
+        programs, the best scored, the newest, those pending, and an even sample of the
+        rest by id."""
+        meta = self.meta()
+        order = "ASC" if meta.objective == "minimize" else "DESC"
+        found: set[int] = set()
+        queries = [
+            (  # (the starting programs come first)
+                "SELECT id FROM candidates WHERE id <= 50 AND parent_ids = '[]'",
+                (),
+            ),
+            (
+                "SELECT id FROM candidates WHERE status = 'ok' AND score IS NOT NULL "
+                f"ORDER BY score {order}, id LIMIT ?",
+                (SAMPLE // 10,),
+            ),
+            ("SELECT id FROM candidates ORDER BY id DESC LIMIT ?", (SAMPLE // 5,)),
+            ("SELECT id FROM candidates WHERE status = 'pending' LIMIT ?", (SAMPLE // 10,)),
+        ]
+        for query, args in queries:
+            found.update(row[0] for row in self.conn.execute(query, args))
+        last = int(self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM candidates").fetchone()[0])
+        step = max(1, math.ceil(last / max(1, SAMPLE - len(found))))
+        rows = self.conn.execute("SELECT id FROM candidates WHERE id % ? = 0", (step,))
+        found.update(row[0] for row in rows)
+        return sorted(found)
+
+    def totals(self) -> Row:
+        """The run's counts worked out in SQL, for a page that holds only some of it:
+        hypotheses by status, calls, tokens, cost, per model and per server."""
+        statuses = {
+            row[0]: int(row[1])
+            for row in self.conn.execute("SELECT status, COUNT(*) FROM candidates GROUP BY status")
+        }
+        models = [
+            dict(row)
+            for row in self.conn.execute(
+                "SELECT model, COUNT(*) AS calls, COUNT(error) AS errors, "
+                "TOTAL(prompt_tokens) AS pt, TOTAL(completion_tokens) AS ct, "
+                f"TOTAL(latency) AS latency, TOTAL({self._cost.split()[0]}) AS cost "
+                "FROM llm_calls GROUP BY model"
+            )
+        ]
+        pending = statuses.get("pending", 0)
+        return {
+            "hypotheses": sum(statuses.values()),
+            "statuses": statuses,
+            "failed": sum(statuses.values()) - statuses.get("ok", 0) - pending,
+            "pending": pending,
+            "calls": sum(m["calls"] for m in models),
+            "tokens": int(sum(m["pt"] + m["ct"] for m in models)),
+            "cost": sum(m["cost"] for m in models),
+            "models": models,
+            "servers": self.endpoints(),
+        }
+
+    def model_table(self, meta: Row) -> list[Row]:
+        """`models`, worked out in SQL (a long run's calls are not read one by one)."""
+        cost = self._cost.split()[0]
+        rows = self.conn.execute(
+            "SELECT model, COUNT(*) AS calls, COUNT(error) AS errors, "
+            "TOTAL(prompt_tokens) AS prompt_tokens, TOTAL(completion_tokens) AS "
+            f"completion_tokens, AVG(latency) AS latency, TOTAL({cost}) AS cost, "
+            f"COUNT({cost}) = COUNT(*) AS priced FROM llm_calls GROUP BY model"
+        )
+        prices = meta.get("prices") or {}
+        table = []
+        for row in rows:
+            found = dict(row)
+            found["prompt_tokens"] = int(found["prompt_tokens"])
+            found["completion_tokens"] = int(found["completion_tokens"])
+            found["priced"], found["price"] = bool(found["priced"]), prices.get(row["model"])
+            table.append(found)
+        return sorted(table, key=lambda r: (-r["cost"], -r["calls"], r["model"]))
+
+    def failures(self) -> list[Row]:
+        """Every failed hypothesis, in order (as the table's rows)."""
+        rows = self.conn.execute(
+            f"SELECT c.*, {self._crossover} AS crossover FROM candidates c "
+            "LEFT JOIN llm_calls l ON l.id = c.call_id "
+            "WHERE c.status NOT IN ('ok', 'pending') ORDER BY c.id"
+        )
+        return [_hypothesis_row(row) for row in rows]
+
+    def page(self, offset: int = 0, limit: int = PAGE, status: str = "", since: int = 0) -> Row:
+        """One page of the table of hypotheses, newest first, worked out in SQL: those of
+        `status` ("failed": every failure; "": all) from round `since` on; with how many there
+        are in all."""
+        limit = max(1, min(int(limit), 1000))
+        where: list[str] = ["c.round >= ?"]
+        args: list[object] = [int(since)]
+        if status == "failed":
+            where.append("c.status NOT IN ('ok', 'pending')")
+        elif status:
+            where.append("c.status = ?")
+            args.append(status)
+        condition = " AND ".join(where)
+        total = self.conn.execute(f"SELECT COUNT(*) FROM candidates c WHERE {condition}", args)
+        rows = self.conn.execute(
+            f"SELECT c.*, {self._crossover} AS crossover FROM candidates c "
+            f"LEFT JOIN llm_calls l ON l.id = c.call_id WHERE {condition} "
+            "ORDER BY c.id DESC LIMIT ? OFFSET ?",
+            [*args, limit, max(0, int(offset))],
+        )
+        return {"total": int(total.fetchone()[0]), "rows": [_hypothesis_row(r) for r in rows]}
 
     def snapshot(self) -> Row:
         """The whole run as plain data (a delta from the start)."""
@@ -266,20 +458,23 @@ class RunReader:
         found["diff"] = tree.diff(parent) if tree is not None and parent is not None else ""
         found["children"] = [
             r[0]
-            for r in self.conn.execute(
-                "SELECT c.id FROM candidates c, json_each(c.parent_ids) p WHERE p.value = ? "
-                "ORDER BY c.id",
+            for r in self.conn.execute(  # (each part by an index, where the store has them)
+                "SELECT id FROM candidates WHERE json_extract(parent_ids, '$[0]') = ?1 "
+                "UNION SELECT id FROM candidates WHERE json_extract(parent_ids, '$[1]') = ?1 "
+                "UNION SELECT c.id FROM candidates c, json_each(c.parent_ids) p "
+                "WHERE json_array_length(c.parent_ids) > 2 AND p.value = ?1 ORDER BY 1",
                 (candidate_id,),
             )
         ]
         call = None
         if row["call_id"] is not None:
-            call = self.conn.execute(
-                "SELECT id, model, prompt, completion, prompt_tokens, completion_tokens, "
-                f"started, latency, {self._cost}, error FROM llm_calls WHERE id = ?",
-                (row["call_id"],),
+            stored = self.conn.execute(
+                "SELECT * FROM llm_calls WHERE id = ?", (row["call_id"],)
             ).fetchone()
-        found["call"] = dict(call) if call is not None else None
+            if stored is not None:
+                whole = self.trees.call(stored)
+                call = {key: whole.get(key) for key in _CALL}
+        found["call"] = call
         return found
 
 

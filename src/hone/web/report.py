@@ -16,16 +16,27 @@ from hone.web.data import RunReader, to_json
 
 STATIC = Path(__file__).parent / "static"
 _PROMPT_LIMIT = 20_000  # characters of each prompt and answer kept in a report
+DETAILS = 200  # hypotheses a long run's report holds in full (the best and the newest)
 
 
 def report_data(run_dirs: list[Path], labels: list[str]) -> dict[str, Any]:
-    """What a report embeds: each run's snapshot and every hypothesis in full."""
+    """What a report embeds: each run's snapshot and every hypothesis in full; of a run of
+    more than SAMPLE hypotheses, what its page draws (`RunReader.drawn`) and the best and
+    newest DETAILS of them in full."""
     runs = []
     for run_dir, label in zip(run_dirs, labels, strict=True):
         reader = RunReader.open(run_dir)
         try:
             details = {}
-            for candidate_id in reader.ids():
+            snapshot = reader.snapshot()
+            ids = [h["id"] for h in snapshot["hypotheses"]]
+            if snapshot.get("sampled"):
+                scored = [h for h in snapshot["hypotheses"] if h["score"] is not None]
+                minimize = snapshot["meta"]["objective"] == "minimize"
+                scored.sort(key=lambda h: h["score"] if minimize else -h["score"])
+                best = [h["id"] for h in scored[: DETAILS // 2]]
+                ids = sorted({*best, *ids[-(DETAILS // 2) :]})
+            for candidate_id in ids:
                 found = reader.hypothesis(candidate_id)
                 call = found["call"]
                 if call is not None:
@@ -36,7 +47,7 @@ def report_data(run_dirs: list[Path], labels: list[str]) -> dict[str, Any]:
                 {
                     "label": label,
                     "path": str(run_dir),
-                    "snapshot": reader.snapshot(),
+                    "snapshot": snapshot,
                     "details": details,
                 }
             )

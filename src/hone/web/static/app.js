@@ -10,7 +10,7 @@ const HOLDOUT_COLOR = "#c2410c";  // a held-out score (hone.trust), beside the s
 const FAIL_COLORS = ["#c2410c", "#b91c1c", "#a16207", "#7c3aed", "#be185d", "#0e7490", "#4d7c0f"];
 const RUN_COLORS = ["#1f5fbf", "#c2410c", "#2b7a4b", "#7c3aed", "#a16207", "#0e7490", "#be185d"];
 
-const state = { runs: [], run: 0, view: "overview", xaxis: "calls", detail: null, connected: false, bestOpen: false };
+const state = { runs: [], run: 0, view: "overview", xaxis: "calls", detail: null, connected: false, bestOpen: false, page: 0, pageKey: "", pageAt: 0, pageData: null };
 
 // ---- numbers, as Python's hone prints them -------------------------------------------------
 function g6(x) {  // Python's format(x, ".6g")
@@ -52,6 +52,8 @@ function merge(run, delta) {
   for (const h of delta.hypotheses || []) run.hyps.set(h.id, h);
   for (const c of delta.calls || []) run.calls.set(c.id, c);
   for (const n of delta.notes || []) run.notes.set(n.id, n);
+  if (delta.sampled) run.sampled = true;  // a long run: the page holds what it draws, its counts come from SQL
+  if (delta.totals) run.totals = delta.totals;
   for (const f of delta.findings || []) run.findings.set(f.id, f);
   for (const f of run.findings.values()) {  // a check comes after its hypothesis was sent
     const h = run.hyps.get(f.candidate_id);
@@ -78,9 +80,11 @@ function summary(run) {
   const cs = calls(run);
   const cost = cs.reduce((t, c) => t + (c.cost || 0), 0);
   const tokens = cs.reduce((t, c) => t + c.prompt_tokens + c.completion_tokens, 0);
+  const t = run.sampled && run.totals;
+  if (t) return { hs, best, cost: t.cost, tokens: t.tokens, failed: t.failed, pending: t.pending, calls: t.calls, count: t.hypotheses };
   const failed = hs.filter((h) => h.status !== "ok" && h.status !== "pending").length;
   const pending = hs.filter((h) => h.status === "pending").length;
-  return { hs, best, cost, tokens, failed, pending, calls: cs.length };
+  return { hs, best, cost, tokens, failed, pending, calls: cs.length, count: hs.length };
 }
 function xOf(run, h) {  // model calls so far when it was proposed, or seconds since the run began
   if (state.xaxis === "time") return Math.max(0, h.created - (run.meta.created || h.created));
@@ -189,7 +193,7 @@ function renderStats(run, s) {
   const cards = [
     ["best score", s.best ? g6(s.best.score) : "-", s.best ? `#${s.best.id}, round ${s.best.round}${heldOut(s.best)} · open it` : "nothing scored yet", s.best],
     ["gain from the start", gained, from, null, madeBy],
-    ["hypotheses", String(s.hs.length), `${s.hs.length - s.failed - s.pending} ok · ${s.failed} failed · ${s.pending} pending`],
+    ["hypotheses", s.count.toLocaleString("en-US"), `${(s.count - s.failed - s.pending).toLocaleString("en-US")} ok · ${s.failed.toLocaleString("en-US")} failed · ${s.pending} pending${run.sampled ? ` · ${s.hs.length.toLocaleString("en-US")} drawn` : ""}`],
     ["model calls", String(s.calls), `${s.tokens.toLocaleString("en-US")} tokens`],
     ["cost", money(s.cost), (meta.budget || {}).max_cost != null ? `budget ${money(meta.budget.max_cost)}` : costNote(run)],
     ["status", statusOf(run).text, `${meta.task_name || ""} · ${model}`],
@@ -353,10 +357,39 @@ function newBests(run, hs) {
   for (const h of hs) if (h.score !== null && better(run, h.score, best)) { best = h.score; ids.add(h.id); }
   return ids;
 }
+function tableRows(run, hs, bests) {
+  return hs.map((h) => `<tr data-id="${h.id}">
+    <td class="num">#${h.id}</td><td class="num">${h.round}</td><td>${h.parents.map((p) => "#" + p).join(" ")}${h.crossover ? " ✕" : ""}</td>
+    <td><span class="badge ${h.status === "ok" ? "ok" : h.status === "pending" ? "pending" : ""}">${esc(h.status)}</span></td>
+    <td class="num">${h.score === null ? "" : g6(h.score)}${bests.has(h.id) ? " ★" : ""}</td><td class="num">${h.call ?? ""}</td>
+    <td class="num">${h.eval_seconds == null ? "" : h.eval_seconds.toFixed(2)}</td><td class="reason">${esc(h.reason || h.feedback)}</td></tr>`).join("");
+}
+const PAGE = 100;  // rows of a long run's table fetched at a time (hone.web.data.PAGE)
+async function renderPage(run) {  // a long run's table: one page at a time, newest first, worked out by the server
+  const chosen = document.getElementById("filter-status").value, since = +document.getElementById("filter-round").value || 0;
+  const key = `${run.index}|${chosen}|${since}|${state.page}`;
+  if (state.pageKey !== key || Date.now() - state.pageAt > 2000) {
+    state.pageKey = key; state.pageAt = Date.now();
+    const query = new URLSearchParams({ offset: state.page * PAGE, limit: PAGE, status: chosen, since });
+    const response = await fetch(`/api/runs/${run.index}/page?${query}`);
+    if (!response.ok || state.pageKey !== key) return;
+    state.pageData = fromJson(await response.text());
+  }
+  const { rows, total } = state.pageData, first = state.page * PAGE;
+  document.getElementById("filter-count").textContent = rows.length ? `${(first + 1).toLocaleString("en-US")}–${(first + rows.length).toLocaleString("en-US")} of ${total.toLocaleString("en-US")} hypotheses, newest first` : `none of ${total.toLocaleString("en-US")} hypotheses`;
+  document.getElementById("page-prev").disabled = state.page === 0;
+  document.getElementById("page-next").disabled = first + rows.length >= total;
+  document.querySelector("#hyp-table tbody").innerHTML = tableRows(run, rows, new Set());
+}
 function renderTable(run, s) {
   const sel = document.getElementById("filter-status"), chosen = sel.value;
-  sel.innerHTML = `<option value="">all</option><option value="failed">every failure</option>` + allStatuses(run).map((st) => `<option>${esc(st)}</option>`).join("");
+  const statuses = run.sampled && run.totals ? Object.keys(run.totals.statuses).sort() : allStatuses(run);
+  sel.innerHTML = `<option value="">all</option><option value="failed">every failure</option>` + statuses.map((st) => `<option>${esc(st)}</option>`).join("");
   sel.value = chosen;
+  const paged = run.sampled && !STATIC;
+  document.getElementById("pager").hidden = !paged;
+  for (const id of ["filter-text", "filter-best"]) document.getElementById(id).closest("label").hidden = paged;
+  if (paged) { renderPage(run); return; }
   const fromRound = +document.getElementById("filter-round").value || 0;
   const text = document.getElementById("filter-text").value.trim().toLowerCase();
   const onlyBest = document.getElementById("filter-best").checked, bests = newBests(run, s.hs);
@@ -364,12 +397,10 @@ function renderTable(run, s) {
     (!chosen || h.status === chosen || (chosen === "failed" && h.status !== "ok" && h.status !== "pending")) &&
     h.round >= fromRound && (!onlyBest || bests.has(h.id)) &&
     (!text || `${h.reason} ${h.feedback} ${JSON.stringify(h.metrics)}`.toLowerCase().includes(text)));
-  document.getElementById("filter-count").textContent = `${shown.length} of ${s.hs.length} hypotheses`;
-  document.querySelector("#hyp-table tbody").innerHTML = shown.map((h) => `<tr data-id="${h.id}">
-    <td class="num">#${h.id}</td><td class="num">${h.round}</td><td>${h.parents.map((p) => "#" + p).join(" ")}${h.crossover ? " ✕" : ""}</td>
-    <td><span class="badge ${h.status === "ok" ? "ok" : h.status === "pending" ? "pending" : ""}">${esc(h.status)}</span></td>
-    <td class="num">${h.score === null ? "" : g6(h.score)}${bests.has(h.id) ? " ★" : ""}</td><td class="num">${h.call ?? ""}</td>
-    <td class="num">${h.eval_seconds == null ? "" : h.eval_seconds.toFixed(2)}</td><td class="reason">${esc(h.reason || h.feedback)}</td></tr>`).join("");
+  document.getElementById("filter-count").textContent = run.sampled
+    ? `${shown.length} of the ${s.hs.length} drawn of ${s.count.toLocaleString("en-US")} hypotheses (the best, the newest and an even sample; hone dashboard pages through all)`
+    : `${shown.length} of ${s.hs.length} hypotheses`;
+  document.querySelector("#hyp-table tbody").innerHTML = tableRows(run, shown, bests);
 }
 function renderLineage(run, s) {  // rounds left to right; in each, its hypotheses top to bottom by id
   const box = document.getElementById("lineage-plot"), statuses = allStatuses(run);
@@ -515,6 +546,7 @@ function renderFront(run, s, body, placed, objectives) {
   f.svg.addEventListener("click", (e) => { const id = e.target.getAttribute("data-id"); if (id) openDetail(run, +id); });
 }
 function modelRows(run) {  // hone.web.data.models
+  if (run.sampled && run.totals) return [...run.totals.models].sort((x, y) => y.cost - x.cost || y.calls - x.calls);
   const table = new Map();
   for (const c of calls(run)) {
     const r = table.get(c.model) || { model: c.model, calls: 0, errors: 0, pt: 0, ct: 0, latency: 0, cost: 0 };
@@ -534,6 +566,11 @@ function renderModels(run) {
     <td class="num">${r.pt.toLocaleString("en-US")}</td><td class="num">${r.ct.toLocaleString("en-US")}</td><td class="num">${(r.latency / r.calls).toFixed(2)} s</td>
     <td class="num">${money(r.cost)}</td><td>${esc(priceText(prices[r.model]))}</td></tr>`).join("") || `<tr><td colspan="8">no model calls yet</td></tr>`;
   const cs = calls(run); let total = 0; const pts = [[0, 0], ...cs.map((c, i) => [i + 1, (total += c.cost || 0)])];
+  if (run.sampled && run.totals) {  // a long run's calls are drawn: the line runs through their ids to its total
+    const each = run.totals.calls ? run.totals.cost / run.totals.calls : 0;
+    pts.splice(1, pts.length, ...cs.map((c) => [c.id, c.id * each]));
+    total = run.totals.cost;
+  }
   const box = document.getElementById("cost-plot");
   if (!(total > 0)) {  // no axis of noise (1e-06) for a run that cost nothing: say why it cost nothing
     const unpriced = rows.filter((r) => !prices[r.model]).map((r) => r.model);
@@ -541,10 +578,11 @@ function renderModels(run) {
     box.innerHTML = `<p class="no-cost">${!cs.length ? "No model calls yet." : unpriced.length ? `$0 so far: no price is known for ${esc(unpriced.join(", "))}, so its calls count 0 (pass --prices FILE to price them).` : local ? "Local models: no cost." : "$0 so far."}</p>`;
     return;
   }
-  const f = frame(box, { x: [0, Math.max(1, cs.length)], y: [0, total], xlabel: "model calls", xwhole: true, ylabel: "USD", label: "cost over calls", height: 220, yfmt: (t, step) => "$" + tickText(t, step) });
+  const f = frame(box, { x: [0, Math.max(1, run.sampled && run.totals ? run.totals.calls : cs.length)], y: [0, total], xlabel: "model calls", xwhole: true, ylabel: "USD", label: "cost over calls", height: 220, yfmt: (t, step) => "$" + tickText(t, step) });
   if (cs.length) el("path", { class: "best-line cost-line", d: "M" + pts.map(([x, y]) => `${f.sx(x)},${f.sy(y)}`).join("L") }, f.svg);
 }
 function serverRows(run) {  // hone.web.data.RunReader.endpoints: per server, in the order first used
+  if (run.sampled && run.totals) return run.totals.servers;
   const table = new Map();
   for (const c of calls(run)) {
     if (!c.endpoint) continue;
@@ -573,7 +611,7 @@ function renderCompare() {
   legend(box, state.runs.map((r, i) => [r.label, RUN_COLORS[i % RUN_COLORS.length]]));
   document.querySelector("#compare-table tbody").innerHTML = all.map(([r, s]) => `<tr data-run="${r.index}"><td>${esc(r.label)}</td><td>${esc(r.meta.task_name)}</td>
     <td>${esc(modelNames(r))}</td><td>${esc((r.meta.search || {}).strategy)}</td><td>${esc(statusOf(r).text)}</td><td class="num">${s.best ? g6(s.best.score) : "-"}</td>
-    <td class="num">${s.hs.length}</td><td class="num">${s.failed}</td><td class="num">${s.calls}</td><td class="num">${money(s.cost)}</td></tr>`).join("");
+    <td class="num">${s.count}</td><td class="num">${s.failed}</td><td class="num">${s.calls}</td><td class="num">${money(s.cost)}</td></tr>`).join("");
 }
 
 // ---- one hypothesis -------------------------------------------------------------------------
@@ -687,7 +725,9 @@ let pending = false;
 function schedule() { if (!pending) { pending = true; requestAnimationFrame(() => { pending = false; render(); }); } }
 function route() {
   const params = new URLSearchParams(location.hash.slice(1));
-  state.run = Math.min(+params.get("run") || 0, Math.max(0, state.runs.length - 1));
+  const shown = Math.min(+params.get("run") || 0, Math.max(0, state.runs.length - 1));
+  if (shown !== state.run) state.page = 0;
+  state.run = shown;
   state.view = params.get("view") || "overview";
   render();
   if (params.get("h")) openDetail(state.runs[state.run], +params.get("h"));
@@ -703,7 +743,7 @@ function setUp(runs) {
   document.getElementById("runs").addEventListener("click", (e) => { const a = e.target.closest("a"); if (a) { e.preventDefault(); go({ run: a.dataset.run, h: null }); } });
   document.getElementById("views").addEventListener("click", (e) => { const a = e.target.closest("a"); if (a) { e.preventDefault(); go({ view: a.dataset.view }); } });
   document.querySelectorAll('input[name="xaxis"]').forEach((r) => r.addEventListener("change", () => { state.xaxis = r.value; render(); }));
-  for (const id of ["filter-status", "filter-round", "filter-text", "filter-best"]) document.getElementById(id).addEventListener("input", render);
+  for (const id of ["filter-status", "filter-round", "filter-text", "filter-best"]) document.getElementById(id).addEventListener("input", () => { state.page = 0; render(); });
   document.querySelector("#hyp-table tbody").addEventListener("click", (e) => { const tr = e.target.closest("tr"); if (tr) openDetail(state.runs[state.run], +tr.dataset.id); });
   document.getElementById("strategy-body").addEventListener("click", (e) => { const tr = e.target.closest("tr[data-id]"); if (tr && tr.dataset.id) openDetail(state.runs[state.run], +tr.dataset.id); });
   document.querySelector("#compare-table tbody").addEventListener("click", (e) => { const tr = e.target.closest("tr"); if (tr) go({ run: tr.dataset.run, view: "overview" }); });
@@ -730,6 +770,8 @@ async function sendNote(e) {
 async function live() {
   const runs = (await (await fetch("/api/runs")).json()).map((r) => newRun(r.index, r.label, r.path));
   document.getElementById("note-form").addEventListener("submit", sendNote);
+  document.getElementById("page-prev").addEventListener("click", () => { state.page = Math.max(0, state.page - 1); render(); });
+  document.getElementById("page-next").addEventListener("click", () => { state.page += 1; render(); });
   const indicator = document.getElementById("live"), stream = new EventSource("/api/stream");
   stream.onopen = () => { state.connected = true; schedule(); };
   stream.onerror = () => { state.connected = false; indicator.textContent = "reconnecting…"; indicator.classList.remove("on"); };
