@@ -4,6 +4,8 @@ it, in the progress line, `hone show` and the store's order (a scripted run with
 import json
 from pathlib import Path
 
+import pytest
+
 from hone.cli import main
 from hone.credit import credit, of_bests
 from hone.evaluation import Evaluation
@@ -66,3 +68,32 @@ def test_the_progress_line_and_show_say_how_much_of_the_gain_was_the_models(
 
 def _score(candidate: Candidate) -> float:
     return candidate.score if candidate.score is not None else float("-inf")
+
+
+@pytest.mark.parametrize("objective", ["maximize", "minimize"])
+def test_the_stores_new_bests_in_sql_give_the_same_credit(tmp_path: Path, objective) -> None:
+    """`hone show` reads a run's successive bests in SQL (a long run's rows are never all
+    read): the same credit as `credit` over every hypothesis."""
+    from hone.meta import RunMeta
+    from hone.tree import Tree
+
+    store = Store.create(tmp_path / "r", RunMeta(task_name="t"))
+    scores = [2.0, 1.0, 3.0, 3.0, None, 2.5, 5.0, 4.0, 0.5, 6.0]
+    kinds = ["", "", "tune", "", "", "", "", "tune", "", "tune"]
+    parent = None
+    for i, (score, kind) in enumerate(zip(scores, kinds, strict=True)):
+        made = store.add_candidate(
+            round=i, tree=Tree.one("p.py", f"x = {i}\n"), kind=kind,
+            parent_ids=() if parent is None else (parent,),
+        )  # fmt: skip
+        evaluation = (
+            Evaluation(score=score) if score is not None else Evaluation.failed("error", "x")
+        )
+        store.set_evaluation(made, evaluation)
+        parent = made.id
+    pending = store.add_candidate(round=9, tree=Tree.one("p.py", "y = 1\n"), parent_ids=(1,))
+    everything = store.candidates()
+    assert pending.id not in {c.id for c in everything}
+    assert of_bests(store.bests(objective)) == credit(everything, objective)
+    expected = [1, 3, 7, 10] if objective == "maximize" else [1, 2, 9]
+    assert [c.id for c in store.bests(objective)] == expected

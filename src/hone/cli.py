@@ -803,6 +803,7 @@ def _show(args: argparse.Namespace) -> int:
         failed_calls = store.failed_calls()
         running = store.in_use()
         nodes, retried = store.spread()
+        new_bests = store.bests(objective)
     pending = counts.get("pending", 0)
     evaluated = sum(counts.values()) - pending
     status = status_text(meta, running=running)
@@ -850,7 +851,7 @@ def _show(args: argparse.Namespace) -> int:
             _print_evaluation(console, start)
         return 1
     console.print(f"[bold]{_best_line(top)}[/] (#{top.id}, round {top.round})")
-    console.print(credit(candidates, objective).gain, markup=False)
+    console.print(of_bests(new_bests).gain, markup=False)
     _print_evaluation(console, top)
     views.findings(console, Path(args.run_dir))
     if console.is_terminal:

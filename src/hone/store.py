@@ -646,6 +646,18 @@ class Store:
                 return self.candidate(row[0])
         return None
 
+    def bests(self, objective: str) -> list[Candidate]:
+        """The run's successive new bests in id order, lean (what `hone.credit.of_bests`
+        reads), worked out in SQL: each scored hypothesis better than every one before it."""
+        pick, beats = ("MIN", "<") if objective == "minimize" else ("MAX", ">")
+        rows = self.conn.execute(
+            f"SELECT {_LEAN} FROM candidates WHERE id IN (SELECT id FROM (SELECT id, score, "
+            f"{pick}(score) OVER (ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) "
+            "AS before FROM candidates WHERE status != 'pending' AND score IS NOT NULL) "
+            f"WHERE before IS NULL OR score {beats} before) ORDER BY id"
+        ).fetchall()
+        return self._candidates(rows)
+
     def first(self) -> Candidate | None:
         """The first evaluated hypothesis (a starting program), None before there is one."""
         row = self.conn.execute(
