@@ -287,9 +287,9 @@ class RunReader:
         }
 
     def drawn(self) -> list[int]:
-        """The hypotheses a long run's page draws, at most about SAMPLE: the starting
-        programs, the best scored, the newest, those pending, and an even sample of the
-        rest by id."""
+        """The hypotheses a long run's page draws, at most about SAMPLE and a half: the
+        starting programs, the best scored, the run's successive new bests, the newest, those
+        pending, and an even sample of the rest by id."""
         meta = self.meta()
         order = "ASC" if meta.objective == "minimize" else "DESC"
         found: set[int] = set()
@@ -302,6 +302,16 @@ class RunReader:
                 "SELECT id FROM candidates WHERE status = 'ok' AND score IS NOT NULL "
                 f"ORDER BY score {order}, id LIMIT ?",
                 (SAMPLE // 10,),
+            ),
+            (  # every new best (up to half the sample): the page credits the gain to each
+                # one's kind (app.js `credit`), and one left out would credit the next one's
+                "SELECT id FROM (SELECT id, score, "
+                f"{'MIN' if order == 'ASC' else 'MAX'}(score) OVER (ORDER BY id ROWS BETWEEN "
+                "UNBOUNDED PRECEDING AND 1 PRECEDING) AS before FROM candidates "
+                "WHERE status != 'pending' AND score IS NOT NULL) "
+                f"WHERE before IS NULL OR score {'<' if order == 'ASC' else '>'} before "
+                "ORDER BY id LIMIT ?",
+                (SAMPLE // 2,),
             ),
             ("SELECT id FROM candidates ORDER BY id DESC LIMIT ?", (SAMPLE // 5,)),
             ("SELECT id FROM candidates WHERE status = 'pending' LIMIT ?", (SAMPLE // 10,)),
