@@ -308,7 +308,7 @@ class RunReader:
                 "SELECT id FROM (SELECT id, score, "
                 f"{'MIN' if order == 'ASC' else 'MAX'}(score) OVER (ORDER BY id ROWS BETWEEN "
                 "UNBOUNDED PRECEDING AND 1 PRECEDING) AS before FROM candidates "
-                "WHERE status != 'pending' AND score IS NOT NULL) "
+                "WHERE status = 'ok' AND score IS NOT NULL) "
                 f"WHERE before IS NULL OR score {'<' if order == 'ASC' else '>'} before "
                 "ORDER BY id LIMIT ?",
                 (SAMPLE // 2,),
