@@ -219,3 +219,25 @@ def test_an_executable_file_stays_executable_and_a_link_becomes_a_file(
     assert git(repo, "ls-tree", "y", "c/initial.py").startswith("100644 blob ")
     assert "return 4.0" in git(repo, "show", "y:c/initial.py")
     assert git(repo, "show", "y:b/other.py") == "x\n"  # (the link's target is untouched)
+
+
+def test_a_base_model_s_completion_is_code_not_reasoning(make_task, tmp_path: Path) -> None:
+    """A best-shot prompt's answer is the body of the function it ends with: code, with no
+    prose before it; the commit message carries no reasoning then, not the code."""
+    import hone
+    from hone.testing import ScriptedModel
+    from tests.helpers import task_of
+
+    model = ScriptedModel(["    return 4.0\n"], style="completion")
+    hone.run(
+        task_of(make_task()),
+        model=model,
+        run_dir=tmp_path / "r",
+        budget=hone.Budget(max_llm_calls=1),
+    )
+    repo = repository(tmp_path / "repo", {})
+    assert main(["export", str(tmp_path / "r"), "--git", str(repo)]) == 0
+    assert "    return 4.0\n" in git(repo, "show", "hone/r:initial.py")
+    assert git(repo, "log", "-1", "--format=%B", "hone/r") == (
+        "hone #2 of task: score -6 (from #1)\n\nmetrics: value=4\n\nHone-Hypothesis: 2\n\n"
+    )

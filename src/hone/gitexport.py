@@ -22,6 +22,7 @@ no library (GitPython, dulwich) is needed.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -30,11 +31,14 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hone.exceptions import ExportError
 from hone.strategies import ranked_distinct
 from hone.tree import Tree, normal_path
+
+if TYPE_CHECKING:
+    from hone.web.data import RunReader
 
 REASONING_CHARS = 2000  # of the model's prose in one commit message
 _FALLBACK_NAME, _FALLBACK_EMAIL = "hone", "hone@localhost"
@@ -114,13 +118,22 @@ def lineage(run_dir: Path) -> list[Step]:
                     metrics=row["metrics"],
                     parent=parent,
                     created=row["created"],
-                    answer=call["completion"] if call else "",
+                    answer=call["completion"] if call and not _completed(reader, call) else "",
                 )
             )
             at = parent
     finally:
         reader.close()
     return steps[::-1]
+
+
+def _completed(reader: RunReader, call: Mapping[str, Any]) -> bool:
+    """True when `call` completed a best-shot prompt: its answer is a function's body, code
+    with no reasoning before it."""
+    row = reader.conn.execute("SELECT purpose FROM llm_calls WHERE id = ?", (call["id"],))
+    found = row.fetchone()
+    purpose = json.loads(found[0]) if found is not None and found[0] else {}
+    return bool(purpose.get("function"))
 
 
 def message(step: Step, task: str) -> str:
