@@ -147,6 +147,8 @@ class RunReader:
             self.conn.execute("BEGIN")
             meta = self.meta()
             shown = {key: getattr(meta, key) for key in _SHOWN}
+            # which score picks the run's answer ([evaluation] select; app.js `summary`)
+            shown["select"] = meta.evaluation.get("select", "search")
             # the lock is looked at only while the status says a process drives the run
             running = meta.status in ("created", "running") and self.in_use()
             if cursor.candidate == 0 and not cursor.sampled and self._count() > SAMPLE:

@@ -75,8 +75,15 @@ function allStatuses(run) { return [...new Set(hypotheses(run).map((h) => h.stat
 function summary(run) {
   const hs = hypotheses(run);
   let best = null;
-  // the run's answer (hone.trust.answer): the best no check of a new best failed
-  for (const h of hs) if (h.score !== null && h.verified !== false && better(run, h.score, best && best.score)) best = h;
+  // the run's answer (hone.trust.answer): the best no check of a new best failed; with
+  // [evaluation] select = "holdout", the best held-out score of those validated, if any
+  let held = null;
+  for (const h of hs) {
+    if (h.score === null || h.verified === false) continue;
+    if (better(run, h.score, best && best.score)) best = h;
+    if (h.holdout !== null && h.holdout !== undefined && better(run, h.holdout, held && held.holdout)) held = h;
+  }
+  if (run.meta.select === "holdout" && held) best = held;
   const cs = calls(run);
   const cost = cs.reduce((t, c) => t + (c.cost || 0), 0);
   const tokens = cs.reduce((t, c) => t + c.prompt_tokens + c.completion_tokens, 0);
