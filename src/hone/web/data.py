@@ -58,6 +58,7 @@ class Cursor:
     version: int = -1  # SQLite's data_version when last read
     running: bool = False  # whether a process drove the run when last read
     sampled: bool = False  # the run was too long to send whole: its totals come from SQL
+    whole: bool = False  # a reader of every row (hone.export's ledger): never sampled
     totals_at: float = 0.0  # when its totals were last sent (time.monotonic)
 
 
@@ -151,7 +152,8 @@ class RunReader:
             shown["select"] = meta.evaluation.get("select", "search")
             # the lock is looked at only while the status says a process drives the run
             running = meta.status in ("created", "running") and self.in_use()
-            if cursor.candidate == 0 and not cursor.sampled and self._count() > SAMPLE:
+            sample = not (cursor.candidate or cursor.sampled or cursor.whole)
+            if sample and self._count() > SAMPLE:
                 return self._drawn(cursor, meta, shown, running)
             placed = f"UNION ALL SELECT id FROM candidates WHERE {self._placed} > ? "
             ids = (  # new, placed since (registered after it was verified), or pending then
