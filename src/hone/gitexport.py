@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hone.exceptions import ExportError
-from hone.strategies import ranked_distinct
 from hone.tree import Tree, normal_path
 
 if TYPE_CHECKING:
@@ -89,13 +88,15 @@ def export(run_dir: Path, repo: Path, *, sub: str = "", branch: str | None = Non
 
 
 def lineage(run_dir: Path) -> list[Step]:
-    """The best hypothesis's first parents, from the starting program to it."""
+    """The first parents of the run's answer (`hone.store.Store.best`: the best no check of
+    a new best failed, as hone show prints it), from the starting program to it."""
     from hone.store import opened
     from hone.web.data import RunReader
 
     with opened(run_dir) as store:
-        ranked = ranked_distinct(store.candidates(lean=True), store.meta().objective)
-    if not ranked:
+        meta = store.meta()
+        best = store.best(meta.objective, meta.evaluation.get("select", "search"))
+    if best is None:
         raise ExportError(
             f"the run {str(run_dir)!r} has no scored hypothesis to export; hone show "
             f"{run_dir} --failures says why its hypotheses failed"
@@ -103,7 +104,7 @@ def lineage(run_dir: Path) -> list[Step]:
     reader = RunReader.open(run_dir)
     try:
         steps: list[Step] = []
-        at: int | None = ranked[0].id
+        at: int | None = best.id
         while at is not None:
             row = reader.hypothesis(at)
             tree = reader.trees.tree(at)
