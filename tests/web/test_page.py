@@ -524,3 +524,24 @@ def test_a_run_that_selects_by_held_out_score_shows_that_answer_as_its_best(
     card = tab.locator('[data-stat="best score"]')
     assert card.locator(".value").inner_text() == "2"
     assert card.locator(".label").nth(1).inner_text() == "#2, round 1 · held-out 2.5 · open it"
+
+
+@pytest.mark.slow
+def test_a_run_whose_every_best_failed_a_check_has_no_answer_on_the_page(
+    tmp_path: Path, tab: Any
+) -> None:
+    """Every scored program failed a check: the best card says the run has no answer, as
+    hone run and hone show do, not that nothing scored."""
+    run_dir = checked_run(tmp_path / "checked")
+    store = Store.open(run_dir)
+    for i in (1, 2, 3):
+        store.add_finding(i, "verify_strict", False, "never good enough")
+    store.close()
+    html = tmp_path / "report.html"
+    assert main(["report", str(run_dir), "-o", str(html)]) == 0
+    tab.goto(html.as_uri())
+    tab.wait_for_selector("#score-plot svg")
+    card = tab.locator('[data-stat="best score"]')
+    assert card.locator(".value").inner_text() == "-"
+    below = card.locator(".label").nth(1).inner_text()
+    assert below == "no answer: every scored program failed a check of new bests"
