@@ -420,3 +420,26 @@ def test_a_store_from_before_the_checks_is_shown_read_only_as_it_is(
     assert "best score 3 (#2, round 0)" in capsys.readouterr().out
     with sqlite3.connect(tmp_path / "run" / "hone.db") as db:  # read as it is: not migrated
         assert "holdout" not in {row[1] for row in db.execute("PRAGMA table_info(candidates)")}
+
+
+def test_the_new_bests_leave_out_what_failed_a_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A best that failed its strict check is no answer, so no new best either: hone show's
+    gain runs from the start to the answer it prints (2, then 2.5 beats it), not to 3."""
+    from hone.cli import main
+
+    store = Store.create(tmp_path / "run", RunMeta(task_name="t"))
+    for i, score in enumerate((1.0, 2.0, 3.0, 2.5), start=1):
+        made = store.add_candidate(
+            round=i - 1, tree=Tree.one("p.py", f"x = {score}\n"), parent_ids=(i - 1,)[: i - 1]
+        )
+        store.set_evaluation(made, Evaluation(score=score))
+    store.add_finding(3, "verify_strict", False, "x = 3 breaks the rule")
+    assert [c.id for c in store.bests("maximize")] == [1, 2, 4]
+    store.close()
+    capsys.readouterr()
+    assert main(["show", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert "best score 2.5 (#4, round 3)" in out
+    assert "gain from the start 1 → 2.5: model 1.5, tuning 0" in out

@@ -655,12 +655,18 @@ class Store:
 
     def bests(self, objective: str) -> list[Candidate]:
         """The run's successive new bests in id order, lean (what `hone.credit.of_bests`
-        reads), worked out in SQL: each scored hypothesis better than every one before it."""
+        reads), worked out in SQL: each scored hypothesis no check failed (`hone.trust`: it is
+        no answer) better than every such one before it."""
         pick, beats = ("MIN", "<") if objective == "minimize" else ("MAX", ">")
+        passed = (
+            " AND (verified IS NULL OR verified != 0)"
+            if "NULL AS verified" not in self._lean
+            else ""
+        )
         rows = self.conn.execute(
             f"SELECT {self._lean} FROM candidates WHERE id IN (SELECT id FROM (SELECT id, score, "
             f"{pick}(score) OVER (ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) "
-            "AS before FROM candidates WHERE status != 'pending' AND score IS NOT NULL) "
+            f"AS before FROM candidates WHERE status != 'pending' AND score IS NOT NULL{passed}) "
             f"WHERE before IS NULL OR score {beats} before) ORDER BY id"
         ).fetchall()
         return self._candidates(rows)

@@ -499,6 +499,8 @@ def test_the_page_shows_held_out_scores_and_what_the_checks_found(
         card = tab.locator('[data-stat="best score"]')
         assert card.locator(".value").inner_text() == "3"
         assert card.locator(".label").nth(1).inner_text() == "#3, round 2 · held-out 2 · open it"
+        gain = tab.locator('[data-stat="gain from the start"]')  # (#4 failed: no new best)
+        assert gain.locator(".label.credit").inner_text() == "model 2, tuning 0"
         found = tab.locator("#findings li").all_inner_texts()
         assert found[:2] == [
             "the search may be overfitting: #3 beats #2",

@@ -80,6 +80,9 @@ class RunReader:
         )
         kept = {row[1] for row in conn.execute("PRAGMA table_info(candidates)")}
         self._placed = "placed" if "placed" in kept else ""  # (a store from before placements)
+        # a scored hypothesis no check of a new best failed (hone.trust: one that failed is no
+        # answer, so no new best either)
+        self._passed = "(verified IS NULL OR verified != 0)" if "verified" in kept else "1"
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
         self._findings = "findings" in tables  # (a store from before the checks)
         self._trees: Trees | None = None
@@ -312,7 +315,7 @@ class RunReader:
                 "SELECT id FROM (SELECT id, score, "
                 f"{'MIN' if order == 'ASC' else 'MAX'}(score) OVER (ORDER BY id ROWS BETWEEN "
                 "UNBOUNDED PRECEDING AND 1 PRECEDING) AS before FROM candidates "
-                "WHERE status = 'ok' AND score IS NOT NULL) "
+                f"WHERE status = 'ok' AND score IS NOT NULL AND {self._passed}) "
                 f"WHERE before IS NULL OR score {'<' if order == 'ASC' else '>'} before "
                 "ORDER BY id LIMIT ?",
                 (SAMPLE // 2,),

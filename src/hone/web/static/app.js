@@ -176,10 +176,10 @@ function gain(run, s) {  // [value, below it]: the change from the start's score
   const relative = start.score !== 0 && isFinite(d) ? ` (${signed(d, String(Number(((100 * d) / Math.abs(start.score)).toPrecision(3))))} %)` : "";
   return [d === 0 ? "none yet" : signed(d, difference(start.score, s.best.score)) + relative, `${g6(start.score)} → ${g6(s.best.score)} · ${direction(run)}`, credit(run, s.hs, start)];
 }
-function credit(run, hs, start) {  // who made the gain (hone.credit): each new best's gain to its kind, a tuning trial's or the model's
+function credit(run, hs, start) {  // who made the gain (hone.credit): each new best's gain to its kind, a tuning trial's or the model's (one that failed a check is no new best)
   let best = start.score, model = 0, tuning = 0;
   for (const h of [...hs].sort((a, b) => a.id - b.id)) {
-    if (!h.parents.length || h.score === null || !better(run, h.score, best)) continue;
+    if (!h.parents.length || h.score === null || h.verified === false || !better(run, h.score, best)) continue;
     const step = Math.abs(h.score - best);
     if (h.kind === "tune") tuning += step; else model += step;
     best = h.score;
