@@ -88,7 +88,9 @@ def test_a_scripted_model_reaches_a_sieve_built_with_optimisation(tmp_path: Path
     assert broken.evaluation.reason.startswith("the command exited with status 2:")
     assert "primes.c:8:13: error: expected" in broken.evaluation.reason  # the compiler's line
     assert sieve.evaluation.ok and sieve.score is not None
-    assert sieve.score > 10 * start.score  # about 50 times on an idle machine
+    # About 50 times on an idle machine; the score is a speed ratio (the clock's), and a loaded
+    # machine shrinks it: a margin far above noise, far below the idle figure.
+    assert sieve.score > 3 * start.score
     assert sieve.tree is not None and "CFLAGS = -O2" in sieve.tree["Makefile"]
     assert result.best is not None and result.best.id == sieve.id
     assert (tmp_path / "run" / "best" / "primes.c").read_text() == SIEVE
