@@ -293,3 +293,29 @@ def test_a_held_out_score_is_sent_at_its_hypothesis_step() -> None:
     assert first[:2] == (1, 1500) and "holdout" not in first[2]
     assert (held[0], held[2]) == (1, {"holdout": 4.5})
     assert list(ledger.settled()) == []  # sent once
+
+
+def test_a_long_run_is_exported_whole_not_as_the_dashboard_draws_it(tmp_path: Path) -> None:
+    """A run longer than the dashboard's SAMPLE is sent to MLflow hypothesis by hypothesis:
+    the ledger reads every row (the page's first picture of it is a sample, whose gaps
+    would leave the ledger waiting for a hypothesis that never comes)."""
+    import random
+
+    from benchmarks.scale import fill
+    from hone.meta import RunMeta
+    from hone.store import Store
+    from hone.web.data import SAMPLE, RunReader
+
+    n = SAMPLE + 200
+    store = Store.create(tmp_path / "long", RunMeta(task_name="long"))
+    fill(store, n, random.Random(3))
+    pending = store.counts().get("pending", 0)
+    calls = store.usage().requests
+    store.close()
+    reader = RunReader.open(tmp_path / "long")
+    ledger = Ledger("maximize")
+    ledger.add(reader.delta(ledger.cursor))
+    reader.close()
+    steps = [(step, values) for step, _, values in ledger.settled(final=True)]
+    assert len(steps) == n - pending
+    assert steps[-1][1]["llm_calls"] == calls

@@ -219,3 +219,51 @@ def test_an_executable_file_stays_executable_and_a_link_becomes_a_file(
     assert git(repo, "ls-tree", "y", "c/initial.py").startswith("100644 blob ")
     assert "return 4.0" in git(repo, "show", "y:c/initial.py")
     assert git(repo, "show", "y:b/other.py") == "x\n"  # (the link's target is untouched)
+
+
+def test_a_base_model_s_completion_is_code_not_reasoning(make_task, tmp_path: Path) -> None:
+    """A best-shot prompt's answer is the body of the function it ends with: code, with no
+    prose before it; the commit message carries no reasoning then, not the code."""
+    import hone
+    from hone.testing import ScriptedModel
+    from tests.helpers import task_of
+
+    model = ScriptedModel(["    return 4.0\n"], style="completion")
+    hone.run(
+        task_of(make_task()),
+        model=model,
+        run_dir=tmp_path / "r",
+        budget=hone.Budget(max_llm_calls=1),
+    )
+    repo = repository(tmp_path / "repo", {})
+    assert main(["export", str(tmp_path / "r"), "--git", str(repo)]) == 0
+    assert "    return 4.0\n" in git(repo, "show", "hone/r:initial.py")
+    assert git(repo, "log", "-1", "--format=%B", "hone/r") == (
+        "hone #2 of task: score -6 (from #1)\n\nmetrics: value=4\n\nHone-Hypothesis: 2\n\n"
+    )
+
+
+def test_the_lineage_exported_is_the_run_s_answer(tmp_path: Path) -> None:
+    """The run's answer is the best no check failed (or, with select = "holdout", the best
+    held-out one), as hone show prints it and best.py holds: its lineage is exported, not
+    that of a program that scored higher in search and failed its strict check."""
+    from hone.evaluation import Evaluation
+    from hone.meta import RunMeta
+    from hone.tree import Tree
+
+    for select, answer_id in (("search", 2), ("holdout", 1)):
+        run_dir = tmp_path / f"run-{select}"
+        store = Store.create(run_dir, RunMeta(task_name="t", evaluation={"select": select}))
+        for i, holdout in ((1, 5.0), (2, 3.0), (3, None)):  # each from the one before
+            made = store.add_candidate(
+                round=i - 1, tree=Tree.one("p.py", f"x = {i}\n"), parent_ids=(i - 1,)[: i - 1]
+            )
+            store.set_evaluation(made, Evaluation(score=float(i)))
+            if holdout is not None:
+                store.add_finding(i, "validate", True, "", score=holdout)
+        store.add_finding(3, "verify_strict", False, "x = 3 breaks the rule")
+        store.close()
+        repo = repository(tmp_path / f"repo-{select}", {})
+        assert main(["export", str(run_dir), "--git", str(repo)]) == 0
+        tip = f"hone/run-{select}"
+        assert git(repo, "show", f"{tip}:p.py") == f"x = {answer_id}\n", select

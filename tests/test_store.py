@@ -388,3 +388,58 @@ def test_the_prompts_of_an_older_store_still_read(tmp_path: Path, capsys) -> Non
     )  # fmt: skip
     assert [c["prompt"] for c in store.calls()] == [*whole, whole[1] + "again"]
     store.close()
+
+
+def test_a_store_from_before_the_checks_is_shown_read_only_as_it_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`hone show` reads a run the hone before the checks of new bests recorded (no holdout,
+    verified or attempts column, no findings table) without adding them: its lean rows,
+    its new bests and its answer read as a run whose bests were never checked."""
+    from hone.cli import main
+    from hone.store import opened
+
+    store = Store.create(tmp_path / "run", RunMeta(task_name="old"))
+    for value in (1.0, 3.0, 2.0):
+        made = store.add_candidate(round=0, tree=Tree.one("p.py", f"x = {value}\n"))
+        store.set_evaluation(made, Evaluation(score=value))
+    store.close()
+    with sqlite3.connect(tmp_path / "run" / "hone.db") as db:  # as an older hone wrote it
+        for column in ("holdout", "verified", "attempts"):
+            db.execute(f"ALTER TABLE candidates DROP COLUMN {column}")
+        db.execute("DROP TABLE findings")
+    with opened(tmp_path / "run") as old:
+        assert [(c.id, c.holdout, c.verified) for c in old.candidates(lean=True)] == [
+            (1, None, None),
+            (2, None, None),
+            (3, None, None),
+        ]
+        assert [c.id for c in old.bests("maximize")] == [1, 2]
+    capsys.readouterr()
+    assert main(["show", str(tmp_path / "run")]) == 0
+    assert "best score 3 (#2, round 0)" in capsys.readouterr().out
+    with sqlite3.connect(tmp_path / "run" / "hone.db") as db:  # read as it is: not migrated
+        assert "holdout" not in {row[1] for row in db.execute("PRAGMA table_info(candidates)")}
+
+
+def test_the_new_bests_leave_out_what_failed_a_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A best that failed its strict check is no answer, so no new best either: hone show's
+    gain runs from the start to the answer it prints (2, then 2.5 beats it), not to 3."""
+    from hone.cli import main
+
+    store = Store.create(tmp_path / "run", RunMeta(task_name="t"))
+    for i, score in enumerate((1.0, 2.0, 3.0, 2.5), start=1):
+        made = store.add_candidate(
+            round=i - 1, tree=Tree.one("p.py", f"x = {score}\n"), parent_ids=(i - 1,)[: i - 1]
+        )
+        store.set_evaluation(made, Evaluation(score=score))
+    store.add_finding(3, "verify_strict", False, "x = 3 breaks the rule")
+    assert [c.id for c in store.bests("maximize")] == [1, 2, 4]
+    store.close()
+    capsys.readouterr()
+    assert main(["show", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert "best score 2.5 (#4, round 3)" in out
+    assert "gain from the start 1 → 2.5: model 1.5, tuning 0" in out

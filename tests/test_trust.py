@@ -431,3 +431,27 @@ def test_the_command_line_prints_the_held_out_score_and_selects_by_it(
     assert "best: search -3, held-out 0 (#2, round 1)" in out  # --select holdout
     assert main(["show", str(tmp_path / "run")]) == 0
     assert "best: search -3, held-out 0 (#2, round 1)" in capsys.readouterr().out
+
+
+def test_a_run_whose_every_program_fails_its_strict_check_says_so(
+    make_task, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No program passed the checks: the run has no answer, and says that (not "no program
+    scored", when each scored); hone show says the same, and which is the best in search."""
+    evaluator = EVALUATOR.split("def validate")[0] + (
+        "def verify_strict(program_path):\n    return False, 'never good enough'\n"
+    )
+    root = make_task(evaluator=evaluator)
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text(json.dumps(block(7.0)) + "\n")
+    argv = ["run", str(root), "--model", f"scripted:{answers}", "--max-llm-calls", "1"]
+    assert main([*argv, "--run-dir", str(tmp_path / "run")]) == 1  # (no answer)
+    out = capsys.readouterr().out
+    assert "no program scored" not in out
+    assert "no answer: every scored program failed a check of new bests" in out
+    assert main(["show", str(tmp_path / "run")]) == 0
+    shown = capsys.readouterr().out
+    assert "no answer: every scored program failed a check of new bests; the best in search:\n" in (
+        shown
+    )
+    assert "best score -3 (#2, round 1)" in shown

@@ -701,14 +701,17 @@ class _View:
         usage = event.usage
         self.tokens, self.cost = usage.tokens, usage.cost
         kinds: dict[str, int] = {}
+        searched = None  # the best in search (of a run whose every best failed a check too)
         if self.run_dir is not None:
             from hone.store import opened
 
             with opened(self.run_dir) as store:
                 self.round = max(self.round, store.last_round())
                 kinds = store.call_kinds()
-                objective = store.meta().objective
+                meta = store.meta()
+                objective = meta.objective
                 self.credit = credit(store.candidates(lean=True), objective)  # resumed ones too
+                searched = store.best(objective, meta.evaluation.get("select", "search"))
         self.calls_text = _calls_text(usage, kinds)
         from hone.web.data import STOP_TEXT
 
@@ -722,6 +725,9 @@ class _View:
                 markup=False,
             )
         best = event.best
+        if best is None and self.run_dir is not None and searched is not None:
+            self.console.print(f"{NO_ANSWER} (hone show {self.run_dir} says what they found)")
+            return
         if best is None:
             self.console.print("no program scored")
             if self.first is not None:
@@ -729,6 +735,9 @@ class _View:
             return
         self.console.print(f"[bold]{_best_line(best)}[/] (#{best.id}, round {best.round})")
         _print_evaluation(self.console, best)
+
+
+NO_ANSWER = "no answer: every scored program failed a check of new bests"
 
 
 def _best_line(best: Any) -> str:
@@ -850,6 +859,8 @@ def _show(args: argparse.Namespace) -> int:
         if start is not None:
             _print_evaluation(console, start)
         return 1
+    if top.verified is False:  # (store.best: the best in search, when none passed)
+        console.print(f"{NO_ANSWER}; the best in search:", markup=False)
     console.print(f"[bold]{_best_line(top)}[/] (#{top.id}, round {top.round})")
     console.print(of_bests(new_bests).gain, markup=False)
     _print_evaluation(console, top)

@@ -215,7 +215,7 @@ class Ledger:
 
     def __init__(self, objective: Objective) -> None:
         self.objective = objective
-        self.cursor = Cursor()
+        self.cursor = Cursor(whole=True)  # (every hypothesis is a step: no sample)
         self.next = 1  # the first hypothesis not settled
         self.best: float | None = None
         self._rows: dict[int, Row] = {}

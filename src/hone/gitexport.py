@@ -22,6 +22,7 @@ no library (GitPython, dulwich) is needed.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -30,11 +31,13 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hone.exceptions import ExportError
-from hone.strategies import ranked_distinct
 from hone.tree import Tree, normal_path
+
+if TYPE_CHECKING:
+    from hone.web.data import RunReader
 
 REASONING_CHARS = 2000  # of the model's prose in one commit message
 _FALLBACK_NAME, _FALLBACK_EMAIL = "hone", "hone@localhost"
@@ -85,13 +88,15 @@ def export(run_dir: Path, repo: Path, *, sub: str = "", branch: str | None = Non
 
 
 def lineage(run_dir: Path) -> list[Step]:
-    """The best hypothesis's first parents, from the starting program to it."""
+    """The first parents of the run's answer (`hone.store.Store.best`: the best no check of
+    a new best failed, as hone show prints it), from the starting program to it."""
     from hone.store import opened
     from hone.web.data import RunReader
 
     with opened(run_dir) as store:
-        ranked = ranked_distinct(store.candidates(lean=True), store.meta().objective)
-    if not ranked:
+        meta = store.meta()
+        best = store.best(meta.objective, meta.evaluation.get("select", "search"))
+    if best is None:
         raise ExportError(
             f"the run {str(run_dir)!r} has no scored hypothesis to export; hone show "
             f"{run_dir} --failures says why its hypotheses failed"
@@ -99,7 +104,7 @@ def lineage(run_dir: Path) -> list[Step]:
     reader = RunReader.open(run_dir)
     try:
         steps: list[Step] = []
-        at: int | None = ranked[0].id
+        at: int | None = best.id
         while at is not None:
             row = reader.hypothesis(at)
             tree = reader.trees.tree(at)
@@ -114,13 +119,22 @@ def lineage(run_dir: Path) -> list[Step]:
                     metrics=row["metrics"],
                     parent=parent,
                     created=row["created"],
-                    answer=call["completion"] if call else "",
+                    answer=call["completion"] if call and not _completed(reader, call) else "",
                 )
             )
             at = parent
     finally:
         reader.close()
     return steps[::-1]
+
+
+def _completed(reader: RunReader, call: Mapping[str, Any]) -> bool:
+    """True when `call` completed a best-shot prompt: its answer is a function's body, code
+    with no reasoning before it."""
+    row = reader.conn.execute("SELECT purpose FROM llm_calls WHERE id = ?", (call["id"],))
+    found = row.fetchone()
+    purpose = json.loads(found[0]) if found is not None and found[0] else {}
+    return bool(purpose.get("function"))
 
 
 def message(step: Step, task: str) -> str:

@@ -584,6 +584,13 @@ class Store:
         return int(row[0]), int(row[1])
 
     @functools.cached_property
+    def _lean(self) -> str:
+        """The lean columns (`_lean_columns`) as this store's candidates table has them: an
+        older hone's, opened read-only (not given the newer columns), has NULL for each it
+        lacks."""
+        return _lean_columns({row[1] for row in self.conn.execute("PRAGMA table_info(candidates)")})
+
+    @functools.cached_property
     def trees(self) -> Trees:
         """The hypotheses' trees (made once the store's columns are this hone's)."""
         return Trees(self.conn, self.meta().program_filename)
@@ -602,7 +609,7 @@ class Store:
         order = "id"
         if placed_after is not None:
             where, order = f"placed > {int(placed_after)}", "placed"
-        columns = _LEAN if lean else "*"
+        columns = self._lean if lean else "*"
         rows = self.conn.execute(f"SELECT {columns} FROM candidates WHERE {where} ORDER BY {order}")
         while batch := rows.fetchmany(256):  # (their files read together)
             yield from self._candidates(batch)
@@ -648,12 +655,18 @@ class Store:
 
     def bests(self, objective: str) -> list[Candidate]:
         """The run's successive new bests in id order, lean (what `hone.credit.of_bests`
-        reads), worked out in SQL: each scored hypothesis better than every one before it."""
+        reads), worked out in SQL: each scored hypothesis no check failed (`hone.trust`: it is
+        no answer) better than every such one before it."""
         pick, beats = ("MIN", "<") if objective == "minimize" else ("MAX", ">")
+        passed = (
+            " AND (verified IS NULL OR verified != 0)"
+            if "NULL AS verified" not in self._lean
+            else ""
+        )
         rows = self.conn.execute(
-            f"SELECT {_LEAN} FROM candidates WHERE id IN (SELECT id FROM (SELECT id, score, "
+            f"SELECT {self._lean} FROM candidates WHERE id IN (SELECT id FROM (SELECT id, score, "
             f"{pick}(score) OVER (ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) "
-            "AS before FROM candidates WHERE status != 'pending' AND score IS NOT NULL) "
+            f"AS before FROM candidates WHERE status != 'pending' AND score IS NOT NULL{passed}) "
             f"WHERE before IS NULL OR score {beats} before) ORDER BY id"
         ).fetchall()
         return self._candidates(rows)
@@ -871,14 +884,21 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-# Every column but the program and the output (unless the key is missing: an older store's
-# rows keep their program, so that the key can be worked out).
-_LEAN = (
-    "id, round, parent_ids, call_id, status, score, metrics, feedback, reason, eval_seconds, "
-    "cpu_seconds, cached_from, niche, key, kind, holdout, verified, "
-    "CASE WHEN key IS NULL THEN code END AS code, "
-    "'' AS output, NULL AS files, NULL AS files_of"
-)
+_LEAN_COLUMNS = (
+    "id", "round", "parent_ids", "call_id", "status", "score", "metrics", "feedback", "reason",
+    "eval_seconds", "cpu_seconds", "cached_from", "niche", "key", "kind", "holdout", "verified",
+)  # fmt: skip
+
+
+def _lean_columns(have: set[str] | None = None) -> str:
+    """Every column but the program and the output (unless the key is missing: an older
+    store's rows keep their program, so that the key can be worked out); of a table with
+    only the columns `have` (an older hone's, read as it is), NULL for each it lacks."""
+    columns = [c if have is None or c in have else f"NULL AS {c}" for c in _LEAN_COLUMNS]
+    code = "CASE WHEN key IS NULL THEN code END" if have is None or "key" in have else "code"
+    return ", ".join([*columns, f"{code} AS code, '' AS output, NULL AS files, NULL AS files_of"])
+
+
 _CHAIN = 32  # trees written over their parent's in a row; the next is written whole
 _TREES_KEPT = 512  # the {path: hash} maps of the newest trees read or written, in memory
 _TEXTS_KEPT = 32 << 20  # characters of recently read file texts kept in memory

@@ -260,3 +260,24 @@ def test_a_hypothesis_s_children_are_found_wherever_it_stands_among_their_parent
     )
     assert "candidates_parent" in plan  # (a long run's hypothesis opens without a scan)
     reader.close()
+
+
+def test_a_long_run_s_first_picture_holds_every_new_best(tmp_path: Path) -> None:
+    """The page credits the gain from the start to each new best's kind (app.js `credit`)
+    from what it holds: a long run's drawn hypotheses must hold every new best, else a
+    tuning trial's gain left out of the sample is credited to the model's next best."""
+    import random
+
+    from benchmarks.scale import fill
+    from hone.web.data import SAMPLE
+
+    store = Store.create(tmp_path / "long", RunMeta(task_name="long"))
+    fill(store, SAMPLE * 2, random.Random(2))
+    with store.conn:  # a slow climb: a new best every 7th hypothesis, few of them scored high
+        store.conn.execute("UPDATE candidates SET status = 'ok', score = id * (id % 7 = 0)")
+    bests = [c.id for c in store.bests("maximize")]
+    reader = RunReader.open(tmp_path / "long")
+    drawn = {h["id"] for h in reader.delta(Cursor())["hypotheses"]}
+    reader.close()
+    store.close()
+    assert len(bests) > 3 and set(bests) <= drawn, sorted(set(bests) - drawn)

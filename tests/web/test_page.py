@@ -453,10 +453,14 @@ def test_a_tree_hypothesis_shows_each_changed_file_with_its_path_and_hunks(
         tab.click("#detail-close")
 
 
-def checked_run(run_dir: Path) -> Path:
+def checked_run(run_dir: Path, select: str = "search") -> Path:
     """Four hypotheses, each a new best in search (1, 2, 3, 4); the first three validated on
-    held-out data (1.5, 2.5, 2.0: #3 overfits), #4 failing its strict re-check."""
-    store = Store.create(run_dir, RunMeta(task_name="checked", model={"spec": MODEL}, prices=LOCAL))
+    held-out data (1.5, 2.5, 2.0: #3 overfits), #4 failing its strict re-check; `select`,
+    the run's [evaluation] select."""
+    meta = RunMeta(
+        task_name="checked", model={"spec": MODEL}, prices=LOCAL, evaluation={"select": select}
+    )
+    store = Store.create(run_dir, meta)
     for i, holdout in enumerate((1.5, 2.5, 2.0, None), start=1):
         made = store.add_candidate(
             round=i - 1,
@@ -495,6 +499,8 @@ def test_the_page_shows_held_out_scores_and_what_the_checks_found(
         card = tab.locator('[data-stat="best score"]')
         assert card.locator(".value").inner_text() == "3"
         assert card.locator(".label").nth(1).inner_text() == "#3, round 2 · held-out 2 · open it"
+        gain = tab.locator('[data-stat="gain from the start"]')  # (#4 failed: no new best)
+        assert gain.locator(".label.credit").inner_text() == "model 2, tuning 0"
         found = tab.locator("#findings li").all_inner_texts()
         assert found[:2] == [
             "the search may be overfitting: #3 beats #2",
@@ -504,3 +510,40 @@ def test_the_page_shows_held_out_scores_and_what_the_checks_found(
             f"#{i} passed validate · held-out {h}" for i, h in ((1, 1.5), (2, 2.5), (3, 2))
         ]
         tab.screenshot(path=str(tmp_path / "checked.png"), full_page=True)
+
+
+@pytest.mark.slow
+def test_a_run_that_selects_by_held_out_score_shows_that_answer_as_its_best(
+    tmp_path: Path, tab: Any
+) -> None:
+    """With --select holdout the run's answer (hone show's best) is the best held-out score
+    of the validated programs, #2; the page's best card says the same, not #3."""
+    run_dir = checked_run(tmp_path / "checked", select="holdout")
+    html = tmp_path / "report.html"
+    assert main(["report", str(run_dir), "-o", str(html)]) == 0
+    tab.goto(html.as_uri())
+    tab.wait_for_selector("#score-plot svg")
+    card = tab.locator('[data-stat="best score"]')
+    assert card.locator(".value").inner_text() == "2"
+    assert card.locator(".label").nth(1).inner_text() == "#2, round 1 · held-out 2.5 · open it"
+
+
+@pytest.mark.slow
+def test_a_run_whose_every_best_failed_a_check_has_no_answer_on_the_page(
+    tmp_path: Path, tab: Any
+) -> None:
+    """Every scored program failed a check: the best card says the run has no answer, as
+    hone run and hone show do, not that nothing scored."""
+    run_dir = checked_run(tmp_path / "checked")
+    store = Store.open(run_dir)
+    for i in (1, 2, 3):
+        store.add_finding(i, "verify_strict", False, "never good enough")
+    store.close()
+    html = tmp_path / "report.html"
+    assert main(["report", str(run_dir), "-o", str(html)]) == 0
+    tab.goto(html.as_uri())
+    tab.wait_for_selector("#score-plot svg")
+    card = tab.locator('[data-stat="best score"]')
+    assert card.locator(".value").inner_text() == "-"
+    below = card.locator(".label").nth(1).inner_text()
+    assert below == "no answer: every scored program failed a check of new bests"

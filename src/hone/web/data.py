@@ -58,6 +58,7 @@ class Cursor:
     version: int = -1  # SQLite's data_version when last read
     running: bool = False  # whether a process drove the run when last read
     sampled: bool = False  # the run was too long to send whole: its totals come from SQL
+    whole: bool = False  # a reader of every row (hone.export's ledger): never sampled
     totals_at: float = 0.0  # when its totals were last sent (time.monotonic)
 
 
@@ -79,6 +80,9 @@ class RunReader:
         )
         kept = {row[1] for row in conn.execute("PRAGMA table_info(candidates)")}
         self._placed = "placed" if "placed" in kept else ""  # (a store from before placements)
+        # a scored hypothesis no check of a new best failed (hone.trust: one that failed is no
+        # answer, so no new best either)
+        self._passed = "(verified IS NULL OR verified != 0)" if "verified" in kept else "1"
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
         self._findings = "findings" in tables  # (a store from before the checks)
         self._trees: Trees | None = None
@@ -147,9 +151,12 @@ class RunReader:
             self.conn.execute("BEGIN")
             meta = self.meta()
             shown = {key: getattr(meta, key) for key in _SHOWN}
+            # which score picks the run's answer ([evaluation] select; app.js `summary`)
+            shown["select"] = meta.evaluation.get("select", "search")
             # the lock is looked at only while the status says a process drives the run
             running = meta.status in ("created", "running") and self.in_use()
-            if cursor.candidate == 0 and not cursor.sampled and self._count() > SAMPLE:
+            sample = not (cursor.candidate or cursor.sampled or cursor.whole)
+            if sample and self._count() > SAMPLE:
                 return self._drawn(cursor, meta, shown, running)
             placed = f"UNION ALL SELECT id FROM candidates WHERE {self._placed} > ? "
             ids = (  # new, placed since (registered after it was verified), or pending then
@@ -287,9 +294,9 @@ class RunReader:
         }
 
     def drawn(self) -> list[int]:
-        """The hypotheses a long run's page draws, at most about SAMPLE: the starting
-        programs, the best scored, the newest, those pending, and an even sample of the
-        rest by id."""
+        """The hypotheses a long run's page draws, at most about SAMPLE and a half: the
+        starting programs, the best scored, the run's successive new bests, the newest, those
+        pending, and an even sample of the rest by id."""
         meta = self.meta()
         order = "ASC" if meta.objective == "minimize" else "DESC"
         found: set[int] = set()
@@ -302,6 +309,16 @@ class RunReader:
                 "SELECT id FROM candidates WHERE status = 'ok' AND score IS NOT NULL "
                 f"ORDER BY score {order}, id LIMIT ?",
                 (SAMPLE // 10,),
+            ),
+            (  # every new best (up to half the sample): the page credits the gain to each
+                # one's kind (app.js `credit`), and one left out would credit the next one's
+                "SELECT id FROM (SELECT id, score, "
+                f"{'MIN' if order == 'ASC' else 'MAX'}(score) OVER (ORDER BY id ROWS BETWEEN "
+                "UNBOUNDED PRECEDING AND 1 PRECEDING) AS before FROM candidates "
+                f"WHERE status = 'ok' AND score IS NOT NULL AND {self._passed}) "
+                f"WHERE before IS NULL OR score {'<' if order == 'ASC' else '>'} before "
+                "ORDER BY id LIMIT ?",
+                (SAMPLE // 2,),
             ),
             ("SELECT id FROM candidates ORDER BY id DESC LIMIT ?", (SAMPLE // 5,)),
             ("SELECT id FROM candidates WHERE status = 'pending' LIMIT ?", (SAMPLE // 10,)),

@@ -75,16 +75,25 @@ function allStatuses(run) { return [...new Set(hypotheses(run).map((h) => h.stat
 function summary(run) {
   const hs = hypotheses(run);
   let best = null;
-  // the run's answer (hone.trust.answer): the best no check of a new best failed
-  for (const h of hs) if (h.score !== null && h.verified !== false && better(run, h.score, best && best.score)) best = h;
+  // the run's answer (hone.trust.answer): the best no check of a new best failed; with
+  // [evaluation] select = "holdout", the best held-out score of those validated, if any
+  let held = null, scored = false;
+  for (const h of hs) {
+    scored = scored || h.score !== null;
+    if (h.score === null || h.verified === false) continue;
+    if (better(run, h.score, best && best.score)) best = h;
+    if (h.holdout !== null && h.holdout !== undefined && better(run, h.holdout, held && held.holdout)) held = h;
+  }
+  if (run.meta.select === "holdout" && held) best = held;
   const cs = calls(run);
   const cost = cs.reduce((t, c) => t + (c.cost || 0), 0);
   const tokens = cs.reduce((t, c) => t + c.prompt_tokens + c.completion_tokens, 0);
   const t = run.sampled && run.totals;
-  if (t) return { hs, best, cost: t.cost, tokens: t.tokens, failed: t.failed, pending: t.pending, calls: t.calls, count: t.hypotheses };
+  const none = scored ? "no answer: every scored program failed a check of new bests" : "nothing scored yet";
+  if (t) return { hs, best, none, cost: t.cost, tokens: t.tokens, failed: t.failed, pending: t.pending, calls: t.calls, count: t.hypotheses };
   const failed = hs.filter((h) => h.status !== "ok" && h.status !== "pending").length;
   const pending = hs.filter((h) => h.status === "pending").length;
-  return { hs, best, cost, tokens, failed, pending, calls: cs.length, count: hs.length };
+  return { hs, best, none, cost, tokens, failed, pending, calls: cs.length, count: hs.length };
 }
 function xOf(run, h) {  // model calls so far when it was proposed, or seconds since the run began
   if (state.xaxis === "time") return Math.max(0, h.created - (run.meta.created || h.created));
@@ -161,16 +170,16 @@ function startOf(run, hs) {  // the best of the starting programs (those with no
 }
 function gain(run, s) {  // [value, below it]: the change from the start's score to the best, absolute and relative
   const start = startOf(run, s.hs);
-  if (!s.best) return ["-", "nothing scored yet"];
+  if (!s.best) return ["-", s.none];
   if (!start) return ["-", `the start scored nothing · best ${g6(s.best.score)} · ${direction(run)}`];
   const d = s.best.score - start.score, signed = (v, text) => (v > 0 ? "+" : "") + text;
   const relative = start.score !== 0 && isFinite(d) ? ` (${signed(d, String(Number(((100 * d) / Math.abs(start.score)).toPrecision(3))))} %)` : "";
   return [d === 0 ? "none yet" : signed(d, difference(start.score, s.best.score)) + relative, `${g6(start.score)} → ${g6(s.best.score)} · ${direction(run)}`, credit(run, s.hs, start)];
 }
-function credit(run, hs, start) {  // who made the gain (hone.credit): each new best's gain to its kind, a tuning trial's or the model's
+function credit(run, hs, start) {  // who made the gain (hone.credit): each new best's gain to its kind, a tuning trial's or the model's (one that failed a check is no new best)
   let best = start.score, model = 0, tuning = 0;
   for (const h of [...hs].sort((a, b) => a.id - b.id)) {
-    if (!h.parents.length || h.score === null || !better(run, h.score, best)) continue;
+    if (!h.parents.length || h.score === null || h.verified === false || !better(run, h.score, best)) continue;
     const step = Math.abs(h.score - best);
     if (h.kind === "tune") tuning += step; else model += step;
     best = h.score;
@@ -191,7 +200,7 @@ function heldOut(h) { return h.holdout !== null && h.holdout !== undefined ? ` �
 function renderStats(run, s) {
   const meta = run.meta, model = modelNames(run), [gained, from, madeBy] = gain(run, s);
   const cards = [
-    ["best score", s.best ? g6(s.best.score) : "-", s.best ? `#${s.best.id}, round ${s.best.round}${heldOut(s.best)} · open it` : "nothing scored yet", s.best],
+    ["best score", s.best ? g6(s.best.score) : "-", s.best ? `#${s.best.id}, round ${s.best.round}${heldOut(s.best)} · open it` : s.none, s.best],
     ["gain from the start", gained, from, null, madeBy],
     ["hypotheses", s.count.toLocaleString("en-US"), `${(s.count - s.failed - s.pending).toLocaleString("en-US")} ok · ${s.failed.toLocaleString("en-US")} failed · ${s.pending} pending${run.sampled ? ` · ${s.hs.length.toLocaleString("en-US")} drawn` : ""}`],
     ["model calls", String(s.calls), `${s.tokens.toLocaleString("en-US")} tokens`],
