@@ -8,8 +8,9 @@ For each size n, a store is filled with n evaluated hypotheses (synthetic progra
 hypotheses of: parent selection (`Strategy.select`), prompt building (`Prompter.prompt`, chat
 style), the near-copy check (`Population.near_copy` with `[search] novelty = 0.95`, token
 shingles), and the store write plus registration of one more hypothesis (`add_call`,
-`add_candidate`, `set_evaluation`, `Population.add`). The last columns give the time to load
-the run and the resident memory of this process once it is loaded. Targets (issue 12): at
+`add_candidate`, `set_evaluation`, `Population.add`, `Strategy.tell`, `set_placements`). The last columns give the time to load
+the run (the strategy told of every stored hypothesis, as a resumed run's is) and the
+resident memory of this process once it is loaded. Targets (issue 12): at
 100,000 stored, each per-hypothesis cost at most 2x its cost at 100, and the process at most
 200 MB.
 
@@ -149,7 +150,7 @@ def search(strategy: str) -> SearchConfig:
 def measure(n: int, repeat: int, where: Path) -> dict[str, dict[str, float]]:
     """Every figure at size n, per strategy: each in a process of its own, so that its memory
     is its own."""
-    store = Store.create(where / f"run-{n}", {})
+    store = Store.create(where / f"run-{n}")
     fill(store, n, random.Random(n))
     store.close()
     figures: dict[str, dict[str, float]] = {}
@@ -177,15 +178,14 @@ def measure_one(run_dir: Path, n: int, name: str, repeat: int) -> dict[str, floa
     task = Task("scale", "Pack circles.", program(rng, 0), run_dir / "evaluate.py")
     loop = asyncio.new_event_loop()
     t0 = time.perf_counter()
-    population = Population.of(
-        "maximize",
-        NoveltyFilter(0.95, codes=store.codes),
-        store.each_candidate(),
-        fetch=store.candidates_by_id,
-    )  # as a resumed run loads it
+    strategy = make_strategy(search(name), "maximize")
+    population = Population(
+        "maximize", NoveltyFilter(0.95, codes=store.codes), fetch=store.candidates_by_id
+    )
+    for stored in store.each_candidate():  # as a resumed run loads it (Session._population)
+        strategy.tell(population.add(stored), population)
     load = time.perf_counter() - t0
     memory = rss_mb()
-    strategy = make_strategy(search(name), "maximize")
     prompter = Prompter(task)
     selection = strategy.select(population, rng).whole(population.full)  # (warm)
     times: dict[str, list[float]] = {"write": [], "select": [], "prompt": [], "novelty": []}
@@ -205,7 +205,9 @@ def measure_one(run_dir: Path, n: int, name: str, repeat: int) -> dict[str, floa
         evaluation = Evaluation(
             score=rng.uniform(1.5, 2.6), metrics={"x": rng.random(), "y": rng.random()}
         )
-        population.add(store.set_evaluation(added, evaluation))
+        registered = population.add(store.set_evaluation(added, evaluation))
+        placement = strategy.tell(registered, population)  # as Loop._add registers it
+        store.set_placements([(added.id, placement.as_json())])
         t2 = time.perf_counter()
         selection = strategy.select(population, rng).whole(population.full)
         t3 = time.perf_counter()

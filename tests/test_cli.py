@@ -306,8 +306,10 @@ def test_show_highlights_the_program_in_its_own_language(
     from hone.store import Store
 
     code = "int main(void) {\n    return 0; /* done */\n}\n"
-    meta = {"task_name": "c", "seed": 0, "model": {"spec": "embedded"}, "status": "stopped"}
-    store = Store.create(tmp_path / "r", {**meta, "program_filename": "tsp.c"})
+    from hone.meta import RunMeta
+
+    meta = RunMeta("c", program_filename="tsp.c", model={"spec": "embedded"}, status="stopped")
+    store = Store.create(tmp_path / "r", meta)
     store.set_evaluation(store.add_candidate(round=0, code=code), Evaluation(score=1.0))
     store.close()
     monkeypatch.setenv("FORCE_COLOR", "1")  # a terminal: the program is highlighted
@@ -340,6 +342,104 @@ def test_patience_off_and_tuning_from_the_command_line(make_task, tmp_path: Path
     assert kinds["tune"] == 4  # the start's constant 1.0, tuned within the evaluation budget
     with pytest.raises(SystemExit):
         main([*argv[:2], "--patience", "never"])
+
+
+# Reads its reference value from a file given by its absolute path (as researchers' evaluators
+# do), outside the task folder.
+DATA_EVALUATOR = """\
+import importlib.util
+
+
+def evaluate(program_path):
+    target = float(open(TARGET).read())
+    spec = importlib.util.spec_from_file_location("candidate", program_path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return -abs(module.run() - target)
+"""
+
+
+@pytest.fixture
+def home_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """hone's HOME, a temporary folder, with ~/hone-data/target.txt (4)."""
+    home = tmp_path / "home"
+    (home / "hone-data").mkdir(parents=True)
+    (home / "hone-data" / "target.txt").write_text("4")
+    monkeypatch.setenv("HOME", str(home))
+    return home / "hone-data"
+
+
+def test_an_evaluator_reads_a_path_declared_read_only_under_the_home(
+    make_task, home_data: Path, tmp_path: Path, capsys
+) -> None:
+    target = home_data / "target.txt"
+    task = make_task(evaluator=f"TARGET = {str(target)!r}\n" + DATA_EVALUATOR)
+    answers = write_answers(tmp_path / "a.jsonl", [])
+    argv = ["run", str(task), "--model", f"scripted:{answers}", "--max-llm-calls", "0"]
+    assert main([*argv, "--run-dir", str(tmp_path / "hidden")]) == 1
+    out = capsys.readouterr().out
+    assert f"No such file or directory: {str(target)!r}" in out  # hidden by the sandbox
+    assert (
+        f"{str(target)!r} exists outside the sandbox, which gives each evaluation a private "
+        "/tmp: put the file in the task folder, or declare its folder read-only ([evaluation] "
+        f"read_only = [{str(home_data)!r}], or hone run --read-only {home_data})"
+    ) in out
+    # ~ as the user typed it (quoted: hone reads it from its HOME, not the shell)
+    assert main([*argv, "--run-dir", str(tmp_path / "shown"), "--read-only", "~/hone-data"]) == 0
+    assert "best score -3 " in capsys.readouterr().out  # f() = 1, target 4
+
+
+def test_resume_keeps_the_read_only_paths_the_run_started_with(
+    make_task, home_data: Path, tmp_path: Path, capsys
+) -> None:
+    task = make_task(evaluator=f"TARGET = {str(home_data / 'target.txt')!r}\n" + DATA_EVALUATOR)
+    answers = write_answers(tmp_path / "a.jsonl", [2.0, 4.0], whole=True)
+    run_dir = tmp_path / "r"
+    argv = ["run", str(task), "--model", f"scripted:{answers}", "--run-dir", str(run_dir)]
+    assert (
+        main([*argv, "--hypotheses", "1", "--max-llm-calls", "1", "--read-only", "~/hone-data"])
+        == 0
+    )
+    with sqlite3.connect(run_dir / "hone.db") as conn:
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    assert json.loads(meta["evaluation"])["read_only"] == [str(home_data)]
+    capsys.readouterr()
+    assert main(["resume", str(run_dir), "--max-llm-calls", "2"]) == 0
+    assert "new best 0 " in capsys.readouterr().out  # f() = 4 read the target in the sandbox
+    (home_data / "target.txt").unlink()
+    home_data.rmdir()
+    assert main(["resume", str(run_dir), "--max-llm-calls", "3"]) == 2
+    err = capsys.readouterr().err
+    assert f"hone: error: read_only path {str(home_data)!r} does not exist" in err
+
+
+def test_a_refused_read_only_path_asks_no_model_and_makes_no_run_folder(
+    make_task, home_data: Path, tmp_path: Path, capsys
+) -> None:
+    from tests.faults.server import FaultServer
+
+    (home_data.parent / ".ssh").mkdir()
+    server = FaultServer("ok").start()
+    try:
+        for i, (declared, reason) in enumerate(
+            [
+                (str(tmp_path / "nowhere"), "does not exist"),
+                ("~", "a home directory, where keys and credentials live"),
+                ("~/.ssh", "is or lies in .ssh, a place for keys and credentials"),
+                (str(tmp_path), "a home directory"),  # a folder above the home
+            ]
+        ):
+            run_dir = tmp_path / f"r{i}"
+            argv = ["run", str(make_task(name=f"task{i}")), "--model", "openai:m"]
+            argv += ["--base-url", server.url, "--run-dir", str(run_dir), "--read-only", declared]
+            assert main(argv) == 2
+            err = capsys.readouterr().err
+            assert err.count("\n") == 1 and err.startswith("hone: error: read_only path ")
+            assert reason in err, err
+            assert not run_dir.exists()
+    finally:
+        server.stop()
+    assert server.log == []  # no model request at all
 
 
 def test_fix_calls_are_counted_in_the_summary(make_task, tmp_path: Path, capsys) -> None:

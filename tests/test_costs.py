@@ -52,9 +52,7 @@ def test_a_local_model_costs_nothing_and_the_run_says_so(make_task, tmp_path: Pa
     )
     assert result.usage.cost == 0.0
     with opened(tmp_path / "r") as store:
-        assert store.meta()["prices"] == {
-            "scripted": {"input": 0.0, "output": 0.0, "source": "local"}
-        }
+        assert store.meta().prices == {"scripted": {"input": 0.0, "output": 0.0, "source": "local"}}
 
 
 def test_a_cost_budget_with_an_unpriced_model_is_refused_before_any_call(

@@ -2,6 +2,7 @@
 
 import asyncio
 import dataclasses
+import json
 import random
 import sqlite3
 from pathlib import Path
@@ -139,6 +140,11 @@ def test_a_failed_edit_goes_back_once_with_its_error(make_task, tmp_path: Path) 
     assert dropped.evaluation.status == "invalid-edit"  # its fix failed too: dropped
     assert "does not match" in dropped.evaluation.reason
     assert result.usage.calls == 4 and len(result.history) == 3
+    with sqlite3.connect(tmp_path / "run" / "hone.db") as db:  # each call says what it was for
+        rows = db.execute("SELECT id, purpose FROM llm_calls ORDER BY id").fetchall()
+    purposes = [json.loads(p) for _, p in rows]
+    assert [p["kind"] for p in purposes] == ["improve", "fix", "improve", "fix"]
+    assert purposes[1]["fixes"] == "improve" and purposes[1]["answer_of"] == rows[0][0]
 
 
 def test_zero_calls_evaluates_the_start_only(make_task, tmp_path: Path) -> None:
@@ -351,6 +357,10 @@ def test_crossover_rate_is_the_share_of_hypotheses_that_combine_two(
     for candidate, was_crossed in zip(result.history[1:], crossed, strict=True):
         if was_crossed:
             assert len(candidate.parent_ids) == 2
+    with sqlite3.connect(tmp_path / "run" / "hone.db") as db:  # the call says what it was for
+        query = "SELECT json_extract(purpose, '$.kind') FROM llm_calls ORDER BY id"
+        kinds = [kind for (kind,) in db.execute(query)]
+    assert kinds == ["crossover" if c else "improve" for c in crossed]
 
 
 def _children() -> list[str]:
@@ -373,7 +383,7 @@ def test_the_loop_built_by_hand_with_a_verifier_double(make_task, tmp_path: Path
     from hone.testing import FunctionVerifier
 
     task = Task.from_dir(make_task()).configured(budget={"max_llm_calls": 3, "patience": None})
-    store = Store.create(tmp_path / "run", {})
+    store = Store.create(tmp_path / "run")
     verifier = FunctionVerifier(lambda program: -abs(float(program.split("return ")[1][:4]) - 10))
     model = Metered(store, timeout=5, model=ScriptedModel([block(4.0), block(12.0), block(9.0)]))
     rng, events = random.Random(0), []

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -22,6 +25,26 @@ def priority(item, bins):
     score = -gap * 1.5 + 0.25 * bins
     return score / (1 + abs(gap))
 """
+
+
+def test_signatures_do_not_change_with_the_interpreters_hash_seed() -> None:
+    """A near copy in one process is a near copy in the next (a resumed or replayed run)."""
+    script = (
+        "from hone.novelty import _signature, shingles; import sys; "
+        "code = sys.stdin.read(); print(sorted(shingles(code))[:5], _signature(code).tolist())"
+    )
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            input=PROGRAM,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("0", "19", "4242")
+    }
+    assert len(seen) == 1
 
 
 def test_comments_and_layout_do_not_count_but_changes_do() -> None:

@@ -10,7 +10,7 @@ from hone.task import Task
 
 
 def test_a_long_analysis_is_cut_in_every_prompt(make_task, tmp_path: Path) -> None:
-    store = Store.create(tmp_path / "run", {})
+    store = Store.create(tmp_path / "run")
     store.add_note(round=1, kind="insights", text="i" * 100_000)
     store.add_note(round=2, kind="reflection", text="a" * 100_000)
     memory = Memory(Task.from_dir(make_task()), store, Metered(store, timeout=5), random.Random(0))

@@ -24,7 +24,8 @@ from hone.task import Task
         ("[search]\nhypotheses_per_round = 2.5\n", r"hypotheses_per_round must be an integer"),
         ('[model]\ntemperature = "hot"\n', r"temperature must be a number, got 'hot'"),
         ("[evaluation]\ncascade_thresholds = [1, true]\n", r"cascade_thresholds must be a list"),
-        ('[evaluation]\nread_paths = "data"\n', r"read_paths must be a list of strings"),
+        ('[evaluation]\nread_only = "data"\n', r"read_only must be a list of strings"),
+        ('[evaluation]\nread_paths = "data"\n', r"read_only must be a list of strings"),
         ("[search]\nfeatures = {size = [0, 'a', 3]}\n", r"features must be a table of lists"),
         ("[evaluation]\ncache = 1\n", r"cache must be true or false, got 1"),
         (
@@ -134,3 +135,14 @@ def test_a_model_call_deadline_is_the_backends_unless_the_task_sets_one() -> Non
     assert call_timeout(ModelConfig(spec="embedded", timeout=20)) == 20
     with pytest.raises(ConfigError, match="model timeout must be greater than 0"):
         ModelConfig(timeout=0)
+
+
+def test_an_old_name_is_read_as_its_key() -> None:
+    """read_paths, read_only's old name, in task.toml, overrides and a stored run's settings."""
+    from hone.settings import EvaluationConfig, ModelConfig
+
+    assert EvaluationConfig.of({"read_paths": ["data"]}).read_only == ("data",)
+    assert EvaluationConfig().merged(read_paths=["x"]).read_only == ("x",)
+    assert ModelConfig.of({"name": "openai:m"}).spec == "openai:m"
+    with pytest.raises(ConfigError, match="read_paths and read_only name one setting"):
+        EvaluationConfig.of({"read_paths": ["a"], "read_only": ["b"]})

@@ -47,7 +47,7 @@ def test_a_note_added_during_a_run_reaches_the_following_prompts(make_task, tmp_
     assert "## Notes from the person running this search\n- " + NOTE in seen[-1]
     with opened(run_dir) as store:
         assert [text for _, text in store.notes(PERSON)] == [NOTE]
-        assert store.meta()["replay_exact"] is False  # the prompts depend on when it came
+        assert store.meta().replay_exact is False  # the prompts depend on when it came
 
 
 def test_a_note_added_to_a_stopped_run_reaches_the_resumed_runs_prompts(

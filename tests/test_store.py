@@ -1,3 +1,4 @@
+import json
 import sqlite3
 from pathlib import Path
 
@@ -5,11 +6,12 @@ import pytest
 
 from hone.evaluation import Evaluation
 from hone.exceptions import RunDirError
+from hone.meta import RunMeta
 from hone.store import Store
 
 
 def test_round_trip_of_calls_candidates_and_meta(tmp_path: Path) -> None:
-    store = Store.create(tmp_path / "run", {"seed": 5})
+    store = Store.create(tmp_path / "run", RunMeta(seed=5))
     call = store.add_call(
         round=1,
         model="m",
@@ -32,7 +34,7 @@ def test_round_trip_of_calls_candidates_and_meta(tmp_path: Path) -> None:
     store.close()
 
     store = Store.open(tmp_path / "run")
-    assert store.meta()["seed"] == 5
+    assert store.meta().seed == 5
     done = store.candidates()
     assert [c.id for c in done] == [first, rejected]
     assert done[0].evaluation.metrics == {"a": 2.0} and done[0].output == "hi"
@@ -52,13 +54,13 @@ def test_open_rejects_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
 
 
 def test_create_refuses_an_existing_run(tmp_path: Path) -> None:
-    Store.create(tmp_path / "r", {}).close()
+    Store.create(tmp_path / "r").close()
     with pytest.raises(RunDirError, match="already holds a run"):
-        Store.create(tmp_path / "r", {})
+        Store.create(tmp_path / "r")
 
 
 def test_one_writer_at_a_time(tmp_path: Path) -> None:
-    first = Store.create(tmp_path / "r", {})
+    first = Store.create(tmp_path / "r")
     first.lock()
     second = Store.open(tmp_path / "r")
     with pytest.raises(RunDirError, match="in use by another hone process"):
@@ -69,13 +71,13 @@ def test_one_writer_at_a_time(tmp_path: Path) -> None:
 
 
 def test_database_uses_wal(tmp_path: Path) -> None:
-    store = Store.create(tmp_path / "r", {})
+    store = Store.create(tmp_path / "r")
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     store.close()
 
 
 def test_a_run_recorded_before_calls_kept_their_seed_still_opens(tmp_path: Path) -> None:
-    store = Store.create(tmp_path / "run", {"seed": 0})
+    store = Store.create(tmp_path / "run")
     call = dict(round=1, model="m", prompt="p", completion="c", prompt_tokens=1)
     store.add_call(**call, completion_tokens=1, started=0.0, latency=0.0)
     store.conn.execute("ALTER TABLE llm_calls DROP COLUMN seed")  # as an older hone wrote it
@@ -87,7 +89,7 @@ def test_a_run_recorded_before_calls_kept_their_seed_still_opens(tmp_path: Path)
 
 
 def test_a_run_recorded_before_calls_kept_their_cost_opens_and_sums_it(tmp_path: Path) -> None:
-    store = Store.create(tmp_path / "run", {"seed": 0})
+    store = Store.create(tmp_path / "run")
     call = dict(round=1, model="m", prompt="p", completion="c", prompt_tokens=1)
     store.add_call(**call, completion_tokens=1, started=0.0, latency=0.0)
     store.conn.execute("ALTER TABLE llm_calls DROP COLUMN cost")  # as an older hone wrote it
@@ -101,7 +103,7 @@ def test_a_run_recorded_before_calls_kept_their_cost_opens_and_sums_it(tmp_path:
 
 
 def test_notes_after_sees_what_another_connection_added(tmp_path: Path) -> None:
-    store = Store.create(tmp_path / "run", {"seed": 0})
+    store = Store.create(tmp_path / "run")
     store.add_note(round=1, kind="reflection", text="r")
     other = Store.open(tmp_path / "run")
     first = other.add_note(round=1, kind="person", text="try a lattice")
@@ -112,7 +114,7 @@ def test_notes_after_sees_what_another_connection_added(tmp_path: Path) -> None:
 
 
 def test_a_store_without_the_kind_column_is_read_and_upgraded(tmp_path: Path) -> None:
-    store = Store.create(tmp_path / "run", {})
+    store = Store.create(tmp_path / "run")
     store.add_candidate(round=0, code="x = 1\n")
     store.close()
     with sqlite3.connect(tmp_path / "run" / "hone.db") as db:
@@ -126,10 +128,39 @@ def test_a_store_without_the_kind_column_is_read_and_upgraded(tmp_path: Path) ->
     store.close()
 
 
+def test_placements_are_kept_in_the_order_told_and_an_older_store_gets_their_columns(
+    tmp_path: Path,
+) -> None:
+    store = Store.create(tmp_path / "run")
+    for code in ("x = 1\n", "x = 2\n", "x = 3\n"):
+        store.set_evaluation(store.add_candidate(round=0, code=code), Evaluation(score=1.0))
+    store.close()
+    with sqlite3.connect(tmp_path / "run" / "hone.db") as db:  # as an older hone wrote it
+        db.execute("DROP INDEX candidates_placed")
+        db.execute("ALTER TABLE candidates DROP COLUMN placed")
+        db.execute("ALTER TABLE candidates DROP COLUMN placement")
+    store = Store.open(tmp_path / "run")
+    assert store.unplaced() == {1, 2, 3}
+    store.set_placements([(3, {"island": 0}), (1, {"founder": True})])
+    store.set_placements([(2, {"island": 1, "resets": [{"island": 0, "donor": 1, "seed": 2}]})])
+    rows = store.conn.execute("SELECT id, placement, placed FROM candidates ORDER BY placed")
+    assert [(r[0], json.loads(r[1]), r[2]) for r in rows] == [
+        (3, {"island": 0}, 1),
+        (1, {"founder": True}, 2),
+        (2, {"island": 1, "resets": [{"island": 0, "donor": 1, "seed": 2}]}, 3),
+    ]
+    assert store.unplaced() == set()
+    plan = store.conn.execute(
+        "EXPLAIN QUERY PLAN SELECT id FROM candidates WHERE placed > 1"
+    ).fetchall()
+    assert "candidates_placed" in plan[0][3]  # (the dashboard asks for this at every change)
+    store.close()
+
+
 def test_no_write_fails_on_what_a_caller_passes(tmp_path: Path) -> None:
     """Text that is no UTF-8 and counts no SQLite integer holds, from a model or verifier a
     Python user wrote: stored (made valid), never a UnicodeEncodeError or OverflowError."""
-    store = Store.create(tmp_path / "run", {})
+    store = Store.create(tmp_path / "run")
     odd = b"caf\xe9".decode("utf-8", "surrogateescape")
     store.add_call(
         round=1, model="m", prompt=odd, completion="\ud800", prompt_tokens=10**20,

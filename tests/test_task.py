@@ -115,20 +115,30 @@ def test_a_bad_archive_is_a_clear_error(make_task, toml: str, files: dict, messa
         Task.from_dir(root)
 
 
-def test_read_paths_must_exist(make_task) -> None:
-    root = make_task('[evaluation]\nread_paths = ["../nowhere"]')
-    with pytest.raises(TaskError, match=r"read_paths entry '\.\./nowhere' is not a folder"):
-        Task.from_dir(root)
-
-
-def test_read_paths_are_folders_relative_to_the_task_folder(make_task) -> None:
-    root = make_task('evaluator = "eval/evaluate.py"\n[evaluation]\nread_paths = ["shared"]')
+def test_read_only_paths_are_read_from_the_task_folder_and_the_home(
+    make_task, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Relative paths are the task folder's, ~ is the user's home; whether they exist is
+    checked when a run starts (hone.session.checked_read_only), with --read-only's."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    root = make_task(
+        'evaluator = "eval/evaluate.py"\n[evaluation]\n'
+        'read_only = ["shared", "../data/x.txt", "~/datasets", "/srv/assets"]'
+    )
     (root / "eval").mkdir()
     (root / "evaluate.py").rename(root / "eval" / "evaluate.py")
-    (root / "shared").mkdir()
     task = Task.from_dir(root)
-    assert task.evaluation.read_paths == (str((root / "shared").resolve()),)
-    (root / "shared").rmdir()
-    (root / "shared").write_text("a file")
-    with pytest.raises(TaskError, match="is not a folder"):
-        Task.from_dir(root)
+    assert task.evaluation.read_only == (
+        str(root / "shared"),
+        str(tmp_path / "data" / "x.txt"),
+        str(tmp_path / "home" / "datasets"),
+        "/srv/assets",
+    )
+
+
+def test_read_paths_is_the_old_name_of_read_only(make_task) -> None:
+    root = make_task('[evaluation]\nread_paths = ["shared"]')
+    assert Task.from_dir(root).evaluation.read_only == (str(root / "shared"),)
+    both = make_task('[evaluation]\nread_paths = ["a"]\nread_only = ["b"]', name="both")
+    with pytest.raises(TaskError, match=r"read_paths and read_only name one setting"):
+        Task.from_dir(both)

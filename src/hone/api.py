@@ -19,7 +19,7 @@ from hone.export import MlflowExport
 from hone.formats import checked_instruction
 from hone.models import Model, check_spec
 from hone.models.embeddings import Embedder
-from hone.session import RunResult, Session, run_meta, task_from_meta
+from hone.session import RunResult, Session, checked_read_only, run_meta, task_from_meta
 from hone.store import DB_NAME, Store, opened
 from hone.strategies import Strategy
 from hone.task import Task
@@ -96,6 +96,7 @@ async def run_async(
     made = run_dir is None or not Path(run_dir).exists()
     directory = Path(run_dir) if run_dir is not None else default_run_dir(task)
     try:
+        task = checked_read_only(task, directory)
         store = Store.create(directory, run_meta(task, seed))
     except UserError:
         if made:  # (the folder default_run_dir claimed, empty)
@@ -173,13 +174,14 @@ async def resume_async(
             tables["budget"] = {**tables.get("budget", {}), **(budget or {})}
         tables["model"] = {**tables.get("model", {}), "spec": spec, "base_url": base_url}
         resumed = task_from_meta(meta, task).configured(**tables)
+        resumed = checked_read_only(resumed, Path(run_dir))  # (what the run was started with)
         recorded = run_meta(resumed, 0)
-        store.set_meta(budget=recorded["budget"], model=recorded["model"])
+        store.set_meta(budget=recorded.budget, model=recorded.model)
     except BaseException:
         store.close()
         raise
     backend = model if not isinstance(model, str) else None
-    seed = int(meta["seed"])
+    seed = meta.seed
     session = Session(
         resumed, store, seed, True, backend, verifier, None, None, on_event, export=export
     )

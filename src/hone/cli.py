@@ -26,6 +26,7 @@ from hone.strategies import ranked_distinct
 
 if TYPE_CHECKING:
     from hone.formats import Read
+    from hone.meta import RunMeta
 
 _STOP_TEXT = {
     "target": "reached the target score",
@@ -167,6 +168,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--workers", type=int, help="parallel evaluation processes (default: CPUs)")
     run.add_argument("--timeout", type=float, help="seconds per evaluation before it is killed")
+    run.add_argument(
+        "--read-only",
+        action="append",
+        metavar="PATH",
+        help="a file or folder the evaluator and the candidates may read in the sandbox, at its "
+        "path, read-only (repeatable; adds to the task's [evaluation] read_only; see "
+        "hone docs security)",
+    )
     run.add_argument(
         "--executor",
         choices=typing.get_args(ExecutorName),
@@ -380,6 +389,16 @@ def _read(args: argparse.Namespace) -> Read:
     return read_task(folder, options)
 
 
+def _read_only(task: Any, paths: list[str] | None) -> tuple[str, ...] | None:
+    """The task's read-only paths and those of --read-only, relative to the current folder
+    (None: no --read-only, the task's stand)."""
+    from hone.sandbox.visible import resolve
+
+    if not paths:
+        return None
+    return (*task.evaluation.read_only, *(resolve(p, Path.cwd()) for p in paths))
+
+
 def _run(args: argparse.Namespace) -> int:
     from hone.api import run_async
 
@@ -399,6 +418,7 @@ def _run(args: argparse.Namespace) -> int:
             "timeout": args.timeout,
             "executor": args.executor,
             "ray_address": args.ray_address,
+            "read_only": _read_only(read.task, args.read_only),
         },
         model={
             "timeout": args.model_timeout,
@@ -643,22 +663,21 @@ def _print_evaluation(console: Any, candidate: Any) -> None:
         console.print(f"failed ({ev.status}): {printable(ev.reason)}", markup=False)
 
 
-def _status_text(meta: dict[str, Any], *, running: bool) -> str:
+def _status_text(meta: RunMeta, *, running: bool) -> str:
     """How the run stands, true also when its process died without saying so."""
-    status = str(meta.get("status", "unknown"))
-    if status == "running" and not running:
+    if meta.status == "running" and not running:
         return "stopped unexpectedly: killed or crashed"
-    if status == "created":  # (it is "running" once the starting programs are verified)
+    if meta.status == "created":  # (it is "running" once the starting programs are verified)
         if running:
             return "starting"
         return (
             "stopped unexpectedly while starting (before its first model call): killed or crashed"
         )
-    if status == "stopped" and meta.get("stop_reason"):
-        return f"stopped: {_STOP_TEXT.get(meta['stop_reason'], meta['stop_reason'])}"
-    if status == "failed" and meta.get("error"):
-        return f"failed: {meta['error']}"
-    return status
+    if meta.status == "stopped" and meta.stop_reason:
+        return f"stopped: {_STOP_TEXT.get(meta.stop_reason, meta.stop_reason)}"
+    if meta.status == "failed" and meta.error:
+        return f"failed: {meta.error}"
+    return meta.status
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -684,21 +703,22 @@ def _show(args: argparse.Namespace) -> int:
         pending = store.candidates(pending=True)
         usage = store.usage()
         failed_calls = store.failed_calls()
-        status = _status_text(meta, running=store.in_use())
-    objective: Objective = "minimize" if meta.get("objective") == "minimize" else "maximize"
+        running = store.in_use()
+    objective: Objective = meta.objective
     ranked = ranked_distinct(candidates, objective)
-    name, spec = (escape(printable(str(v))) for v in (meta.get("task_name"), meta["model"]["spec"]))
+    status = _status_text(meta, running=running)
+    name, spec = (escape(printable(str(v))) for v in (meta.task_name, meta.model.get("spec")))
     console.print(
-        f"run of [bold]{name}[/] ({escape(printable(status))}) · model {spec} · seed {meta['seed']}"
+        f"run of [bold]{name}[/] ({escape(printable(status))}) · model {spec} · seed {meta.seed}"
     )
-    if status.startswith(("stopped unexpectedly", "interrupted", "failed")):
+    if meta.resumable(running):
         console.print(f"continue it with: hone resume {args.run_dir}", markup=False)
-    if meta.get("sandbox"):
-        console.print(f"sandbox: {meta['sandbox']}", markup=False)
-    if meta.get("replay_of"):
-        console.print(f"a replay of {meta['replay_of']}")
-    elif meta.get("search", {}).get("deterministic"):
-        exact = meta.get("replay_exact") is not False
+    if meta.sandbox:
+        console.print(f"sandbox: {meta.sandbox}", markup=False)
+    if meta.replay_of:
+        console.print(f"a replay of {meta.replay_of}")
+    elif meta.search.get("deterministic"):
+        exact = meta.replay_exact
         console.print(
             "deterministic: "
             + (
@@ -725,7 +745,7 @@ def _show(args: argparse.Namespace) -> int:
     console.print(f"[bold]best score {top.score:.6g}[/] (#{top.id}, round {top.round})")
     _print_evaluation(console, top)
     if console.is_terminal:
-        language = language_of(str(meta.get("program_filename", "program.py"))) or "text"
+        language = language_of(meta.program_filename) or "text"
         code = printable(top.code or "")
         console.print(Syntax(code, language, line_numbers=False, word_wrap=True))
     else:  # piped or redirected: the program, never cropped to a width

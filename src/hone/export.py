@@ -34,6 +34,7 @@ from typing import IO, Any
 
 from hone.events import Event, RunStarted, Stopped
 from hone.exceptions import MissingDependencyError
+from hone.meta import RunMeta
 from hone.objective import Objective, better
 from hone.web.data import Cursor, Row, RunReader
 
@@ -156,7 +157,7 @@ def _export(
     reader = RunReader.open(run_dir)
     try:
         meta = reader.meta()
-        ledger = Ledger("minimize" if meta["objective"] == "minimize" else "maximize")
+        ledger = Ledger(meta.objective)
         client = mlflow.MlflowClient(tracking_uri=uri)
         run_id, sent = _find_or_make(client, run_dir, task, model, meta)
         while True:
@@ -183,7 +184,7 @@ def _export(
 
 
 def _find_or_make(
-    client: Any, run_dir: Path, task: str, model: str, meta: Row
+    client: Any, run_dir: Path, task: str, model: str, meta: RunMeta
 ) -> tuple[str, set[int]]:
     """This hone run's MLflow run (made, with its params, the first time) and the
     hypotheses it holds."""
@@ -192,7 +193,7 @@ def _find_or_make(
     name = os.environ.get("MLFLOW_EXPERIMENT_NAME") or task
     experiment = client.get_experiment_by_name(name)
     experiment_id = experiment.experiment_id if experiment else client.create_experiment(name)
-    key = run_key(run_dir, meta["created"])
+    key = run_key(run_dir, meta.created)
     found = client.search_runs([experiment_id], f"tags.`hone.run_key` = '{key}'")
     if found:
         run_id: str = found[0].info.run_id
@@ -258,17 +259,17 @@ class Ledger:
             yield row["id"], int(row["created"] * 1000), values
 
 
-def params(meta: Row, model: str) -> dict[str, str]:
+def params(meta: RunMeta, model: str) -> dict[str, str]:
     """The MLflow params of a run: task, model, seed, objective, budget, search and model
     settings (as the run began: MLflow keeps a param's first value)."""
     values: dict[str, Any] = {
-        "task": meta["task_name"],
+        "task": meta.task_name,
         "model": model,
-        "seed": meta["seed"],
-        "objective": meta["objective"],
+        "seed": meta.seed,
+        "objective": meta.objective,
     }
-    for table in ("budget", "search", "model"):
-        settings = meta.get(table) or {}
+    tables = {"budget": meta.budget, "search": meta.search, "model": meta.model}
+    for table, settings in tables.items():
         values.update((f"{table}.{k}", v) for k, v in settings.items() if k != "spec")
     return {k: str(v) for k, v in values.items()}
 

@@ -25,7 +25,7 @@ from hone.exceptions import ModelError
 from hone.executors import Verifier
 from hone.hypothesis import Answer, Launch
 from hone.models.metered import Metered
-from hone.population import Candidate, Population
+from hone.population import Added, Candidate, Population
 from hone.prompts import Prompt, Prompter, chat, parse_answer
 from hone.reflection import Memory
 from hone.rounds import Rounds
@@ -166,7 +166,7 @@ class Loop:
             messages = chat.fix(answer.request.messages, answer.completion.text, answer.edit.reason)
             request = dataclasses.replace(answer.request, messages=messages)
             self.model.reserve()
-            purpose = {**answer.launch.prompt.purpose(), "kind": "fix", "answer_of": answer.call_id}
+            purpose = answer.launch.prompt.purpose(fix_of=answer.call_id)
             try:
                 completion, call_id = await self.model.call(
                     request, answer.launch.slot.round, purpose
@@ -215,8 +215,8 @@ class Loop:
     async def _register(self, candidate: Candidate) -> None:
         """Steps 4 and 5: the outcome joins the population, the model is credited, the memory
         reflects on a complete round, and a promising program may be tuned."""
-        self._add(candidate)
-        self.model.credit(candidate, self.population.improved(candidate))
+        added = self._add(candidate)
+        self.model.credit(candidate, added.improved_parent)
         await self.memory.after(candidate.round, self.population)
         await self._tune()
 
@@ -224,11 +224,16 @@ class Loop:
         if self.tuner is not None:
             await self.tuner.after(self.population, self._verify, self._add)
 
-    def _add(self, candidate: Candidate) -> None:
-        new_best = self.population.add(candidate)
+    def _add(self, candidate: Candidate) -> Added:
+        """The hypothesis joins the population; the strategy is told, and where it placed it
+        is stored."""
+        added = self.population.add(candidate)
+        placement = self.strategy.tell(added, self.population)
+        self.store.set_placements([(candidate.id, placement.as_json())])
         self.emit(HypothesisEvaluated(candidate, self.model.usage))
-        if new_best:
+        if added.new_best:
             self.emit(NewBest(candidate))
+        return added
 
     def _add_verified(self) -> None:
         """What was verified before time ran out counts, registered or not (in id order)."""

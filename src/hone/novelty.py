@@ -11,6 +11,7 @@ evaluation cache reuses their outcome.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -32,8 +33,15 @@ def shingles(code: str, k: int = 4) -> frozenset[int]:
     """Hashes of every run of `k` consecutive tokens of `code` (comments dropped)."""
     tokens = _TOKEN.findall(_COMMENT.sub(" ", code))
     if len(tokens) < k:
-        return frozenset({hash(tuple(tokens))})
-    return frozenset(hash(tuple(tokens[i : i + k])) for i in range(len(tokens) - k + 1))
+        return frozenset({_stable_hash(tokens)})
+    return frozenset(_stable_hash(tokens[i : i + k]) for i in range(len(tokens) - k + 1))
+
+
+def _stable_hash(tokens: list[str]) -> int:
+    # Not hash(): str hashes change with PYTHONHASHSEED, so the same two programs would be
+    # near copies in one process and not in the next (and a replay could differ).
+    digest = hashlib.blake2b("\x1f".join(tokens).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
 
 
 def similarity(a: str, b: str) -> float:

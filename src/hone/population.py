@@ -66,6 +66,18 @@ class Candidate:
         return self.code is None and bool(self.key)
 
 
+@dataclass(frozen=True, slots=True)
+class Added:
+    """What registering a hypothesis changed (`Population.add`): strategies are told it."""
+
+    candidate: Candidate
+    index: int  # its place in the order of registration (0: the first)
+    new_best: bool  # the best so far now
+    improved_parent: bool  # scored better than the parent it edited
+    ranks: bool  # joined the ranking (scored, and the first or best of its program so far)
+    displaced: int | None = None  # the equal program it put out of the ranking, if any
+
+
 class NearCopies(Protocol):
     """Finds evaluated programs nearly identical to a new one (`hone.novelty`)."""
 
@@ -99,6 +111,7 @@ class Population:
     ranked: list[Candidate] = field(default_factory=list)  # distinct scored, best first
     children: Counter[int] = field(default_factory=Counter)  # by parent id
     replaced: int = 0  # times a ranked program gave way to an equal one ranking before it
+    _improvers: set[int] = field(default_factory=set)  # ids that scored better than their parent
     _order: list[tuple[float, int]] = field(default_factory=list)  # ranked's sort keys
     _ranked_by_key: dict[str, Candidate] = field(default_factory=dict)
     _failures: list[int] = field(default_factory=list)  # ids, oldest first
@@ -123,9 +136,12 @@ class Population:
             population.add(candidate)
         return population
 
-    def add(self, candidate: Candidate) -> bool:
-        """Register a verified hypothesis; True when it is the new best."""
-        self._position[candidate.id] = len(self.members)
+    def add(self, candidate: Candidate) -> Added:
+        """Register a verified hypothesis; what that changed."""
+        improved = self._improved(candidate)
+        if improved:
+            self._improvers.add(candidate.id)
+        index = self._position[candidate.id] = len(self.members)
         self.members.append(candidate)
         self._by_id[candidate.id] = candidate
         self._by_round.setdefault(candidate.round, []).append(candidate.id)
@@ -138,31 +154,34 @@ class Population:
         if candidate.code is not None:
             self._whole.append(candidate.id)
         score = candidate.score
+        ranks, displaced = False, None
         if score is None:
             if not candidate.evaluation.ok:
                 self._failures.append(candidate.id)
         else:
-            self._rank(candidate, score)
+            ranks, displaced = self._rank(candidate, score)
         self._added += 1
         if self.fetch is not None and self._added >= ARCHIVE:
             self._compact()
-        if score is not None and better(self.objective, score, self.best_score):
+        new_best = score is not None and better(self.objective, score, self.best_score)
+        if new_best:
             self.best, self.best_round = candidate, candidate.round
-            return True
-        return False
+        return Added(candidate, index, new_best, improved, ranks, displaced)
 
-    def _rank(self, candidate: Candidate, score: float) -> None:
+    def _rank(self, candidate: Candidate, score: float) -> tuple[bool, int | None]:
+        """Rank a scored candidate: whether it ranks, and the id of the one it displaced."""
         order = (-signed(self.objective, score), candidate.id)
         same = self._ranked_by_key.get(candidate.key) if candidate.key else None
         if same is not None:
             if same.score is None or (-signed(self.objective, same.score), same.id) < order:
-                return  # the same program ranks already, before this one
+                return False, None  # the same program ranks already, before this one
             self._unrank(same)
         index = bisect.bisect(self._order, order)
         self._order.insert(index, order)
         self.ranked.insert(index, candidate)
         if candidate.key:
             self._ranked_by_key[candidate.key] = candidate
+        return True, same.id if same is not None else None
 
     def _unrank(self, candidate: Candidate) -> None:
         self.replaced += 1
@@ -224,7 +243,11 @@ class Population:
         return await self.near_copies.check(program, among)
 
     def improved(self, candidate: Candidate) -> bool:
-        """True when the hypothesis scored better than the parent it edited."""
+        """True when the registered hypothesis scored better than the parent it edited (as
+        `add` found)."""
+        return candidate.id in self._improvers
+
+    def _improved(self, candidate: Candidate) -> bool:
         parent = self._by_id.get(candidate.parent_ids[0]) if candidate.parent_ids else None
         if candidate.score is None or parent is None or parent.score is None:
             return False

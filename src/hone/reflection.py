@@ -12,10 +12,11 @@ from pathlib import Path
 from hone import inbound
 from hone.budget import may_call
 from hone.exceptions import ConfigError, ModelError
+from hone.meta import RunStatus
 from hone.models.base import Message, Request
 from hone.models.metered import Metered
 from hone.population import TUNE, Population
-from hone.prompts import chat
+from hone.prompts import CallKind, chat
 from hone.store import Store
 from hone.task import Task
 
@@ -83,7 +84,7 @@ class Memory:
     def _may_call(self) -> bool:
         return may_call(self.task.budget, self.model.usage, self.model.in_flight)
 
-    async def _note(self, messages: tuple[Message, ...], round_: int, kind: str) -> str | None:
+    async def _note(self, messages: tuple[Message, ...], round_: int, kind: CallKind) -> str | None:
         request = Request(
             messages=messages,
             temperature=self.task.model.temperature,
@@ -117,7 +118,7 @@ def _shown(text: str) -> str:
     return inbound.cut(text, MEMORY_SHOWN)
 
 
-def add_note(run_dir: str | Path, text: str) -> tuple[int, str]:
+def add_note(run_dir: str | Path, text: str) -> tuple[int, RunStatus]:
     """Keep a person's note with a run, for the following prompts of the run (running, or
     when it is resumed); the note's id and the run's status."""
     text = text.strip()
@@ -133,6 +134,6 @@ def add_note(run_dir: str | Path, text: str) -> tuple[int, str]:
     try:
         note = store.add_note(round=max(store.last_round(), 0), kind=PERSON, text=text)
         store.set_meta(replay_exact=False)  # the prompts after it depend on when it came
-        return note, str(store.meta().get("status", ""))
+        return note, store.meta().status
     finally:
         store.close()

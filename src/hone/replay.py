@@ -23,7 +23,7 @@ from hone.executors import Executor
 from hone.models.base import Completion, Request, Style
 from hone.models.prices import Pricing
 from hone.population import Candidate
-from hone.session import RunResult, Session, run_meta, task_from_meta
+from hone.session import RunResult, Session, checked_read_only, run_meta, task_from_meta
 from hone.store import Store, opened
 
 
@@ -76,19 +76,19 @@ async def replay_async(
             for row in store.calls()
         ]
         original = store.candidates()
-    if not meta.get("search", {}).get("deterministic"):
+    if not meta.search.get("deterministic"):
         raise RunDirError(
             f"{str(recorded)!r} was not run with --deterministic, so the order of its "
             "hypotheses depended on timing and cannot be replayed; start runs that must be "
             "replayable with hone run --deterministic"
         )
-    if meta.get("replay_exact") is False:
+    if not meta.replay_exact:
         raise RunDirError(
             f"{str(recorded)!r} was interrupted, stopped by its time budget or resumed, so a "
             "replay cannot know where each of its rounds ended; replay runs that went from "
             "start to a stop rule (calls, rounds, tokens, patience, target) in one go"
         )
-    if meta.get("model_style") not in ("chat", "completion"):
+    if meta.model_style is None:
         raise RunDirError(f"{str(recorded)!r} never got as far as its first model call")
     task = task_from_meta(meta)
     calls_cap = len(calls)
@@ -98,10 +98,11 @@ async def replay_async(
     task = dataclasses.replace(
         task, budget=dataclasses.replace(task.budget, max_seconds=None, max_llm_calls=calls_cap)
     )
-    model = ReplayModel(calls, style=meta["model_style"], name=f"replay of {meta['model']['spec']}")
+    model = ReplayModel(calls, style=meta.model_style, name=f"replay of {meta.model['spec']}")
     target = Path(replay_dir) if replay_dir is not None else replay_dir_for(recorded)
-    seed = int(meta["seed"])
-    store = Store.create(target, {**run_meta(task, seed), "replay_of": str(recorded)})
+    task = checked_read_only(task, recorded, target)
+    seed = meta.seed
+    store = Store.create(target, dataclasses.replace(run_meta(task, seed), replay_of=str(recorded)))
     free = Pricing(local_server=True)  # recorded answers cost nothing again
     session = Session(
         task, store, seed, model=model, executor=verifier, on_event=on_event, pricing=free

@@ -12,7 +12,6 @@ import random
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from hone.budget import Budget, StopReason, Usage, may_call
 from hone.events import Event, EventHandler, NewBest, RunStarted, Stopped
@@ -20,6 +19,7 @@ from hone.exceptions import HoneError, RunDirError, UserError
 from hone.executors import Executor, make_executor
 from hone.export import MlflowExport
 from hone.loop import Loop
+from hone.meta import RunMeta, RunStatus
 from hone.models import Model, call_timeout, check_spec, make_model
 from hone.models.embeddings import Embedder, make_embedder
 from hone.models.metered import Metered
@@ -29,6 +29,7 @@ from hone.population import Candidate, NearCopies, Population
 from hone.prompts import Prompter
 from hone.reflection import Memory
 from hone.rounds import Rounds
+from hone.sandbox import visible
 from hone.settings import EvaluationConfig, ModelConfig, SearchConfig
 from hone.store import Store
 from hone.strategies import Strategy, make_strategy
@@ -106,19 +107,20 @@ class Session:
                     loop.model.attach(self.model)
             return await self._run(loop, start)
         except (KeyboardInterrupt, asyncio.CancelledError):
-            self._status("interrupted")
+            self._ended("interrupted")
             raise
         except Exception as exc:
-            self._status("failed", str(exc))
+            self._ended("failed", str(exc))
             raise
         finally:
             await self._close()
 
-    def _status(self, status: str, error: str = "") -> None:
+    def _ended(self, status: RunStatus, error: str = "") -> None:
         """Record how the run ended (best effort: the store itself may be what failed)."""
         if self.store.locked:  # (a run another process drives is not this one's to mark)
             with contextlib.suppress(HoneError, sqlite3.Error):
-                self.store.set_meta(status=status, error=error, replay_exact=False)
+                self.store.set_status(status, error=error)
+                self.store.set_meta(replay_exact=False)
 
     def _loop(self) -> Loop:
         task, store = self.task, self.store
@@ -135,20 +137,15 @@ class Session:
             max_in_flight=task.model.max_in_flight,
         )
         search = task.search
+        strategy = self.strategy or make_strategy(search, task.objective)
         return Loop(
             task=task,
             model=metered,
             verifier=self.executor,
             store=store,
-            strategy=self.strategy or make_strategy(search, task.objective),
+            strategy=strategy,
             prompter=Prompter(task, search.crossover),
-            population=Population.of(
-                task.objective,
-                self._near_copies(),
-                # (programs are fetched as prompts need them; the near-copy index needs all)
-                store.each_candidate(lean=not search.novelty),
-                fetch=store.candidates_by_id,
-            ),
+            population=self._population(strategy),
             memory=Memory(task, store, metered, rng),
             rounds=Rounds(
                 search.hypotheses_per_round,
@@ -159,6 +156,22 @@ class Session:
             emit=self._emit,
             tuner=Tuner(task, store, self.seed) if search.tune else None,
         )
+
+    def _population(self, strategy: Strategy) -> Population:
+        """The hypotheses the store holds, registered in id order, the strategy told of each
+        (a placement the store lacks, an older hone's or one a stop cut short, is stored)."""
+        store, search = self.store, self.task.search
+        population = Population(
+            self.task.objective, self._near_copies(), fetch=store.candidates_by_id
+        )
+        unplaced, placements = store.unplaced(), []
+        # (programs are fetched as prompts need them; the near-copy index needs all)
+        for candidate in store.each_candidate(lean=not search.novelty):
+            placement = strategy.tell(population.add(candidate), population)
+            if candidate.id in unplaced:
+                placements.append((candidate.id, placement.as_json()))
+        store.set_placements(placements)
+        return population
 
     def _check_prices(self, calls: bool) -> None:
         """Price the run's calls; with a cost budget, every model must have a price, and a
@@ -203,11 +216,11 @@ class Session:
                     f"({start.evaluation.status}: {reason}); fix it or the evaluator "
                     f"{str(task.evaluator)!r} and run again"
                 )
-        store.set_meta(status="running")
+        store.set_status("running")
         if self.resumed:
             store.set_meta(replay_exact=False)  # `hone replay` cannot know where it stopped
         reason = await loop.run()
-        store.set_meta(status="stopped", stop_reason=reason, error="")
+        store.set_status("stopped", stop_reason=reason)
         if reason == "max_seconds":  # stopped mid-round: answers without hypotheses
             store.set_meta(replay_exact=False)
         best, usage = loop.population.best, loop.model.usage
@@ -255,28 +268,37 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def run_meta(task: Task, seed: int) -> dict[str, Any]:
+def run_meta(task: Task, seed: int) -> RunMeta:
     """What a new run's store records of its task and settings (resume and replay read it)."""
-    return {
-        "task_dir": str(task.root) if task.root else None,
-        "task_source": task.source.to_json() if task.source else None,
-        "task_name": task.name,
-        "program_filename": task.program_filename,
-        "seed": seed,
-        "objective": task.objective,
-        "budget": dataclasses.asdict(task.budget),
-        "search": dataclasses.asdict(task.search),
-        "evaluation": dataclasses.asdict(task.evaluation),
-        "model": dataclasses.asdict(task.model),
-        "status": "created",
-    }
+    return RunMeta(
+        task_dir=str(task.root) if task.root else None,
+        task_source=task.source.to_json() if task.source else None,
+        task_name=task.name,
+        program_filename=task.program_filename,
+        seed=seed,
+        objective=task.objective,
+        budget=dataclasses.asdict(task.budget),
+        search=dataclasses.asdict(task.search),
+        evaluation=dataclasses.asdict(task.evaluation),
+        model=dataclasses.asdict(task.model),
+    )
 
 
-def task_from_meta(meta: dict[str, Any], task: Task | None = None) -> Task:
+def checked_read_only(task: Task, *run_dirs: Path) -> Task:
+    """`task` with its `[evaluation] read_only` paths resolved (relative ones against the task
+    folder) and checked before anything is made or asked of a model: a path that does not
+    exist, or that would show evaluations a secret, a home directory or a run's own folder
+    (`run_dirs`, with its store), is a ConfigError (hone.sandbox.visible)."""
+    guarded = {d: "the run's own folder" for d in run_dirs}
+    paths = visible.checked(task.evaluation.read_only, task.root or Path.cwd(), guarded)
+    return task.configured(evaluation={"read_only": paths})
+
+
+def task_from_meta(meta: RunMeta, task: Task | None = None) -> Task:
     """The task a run was started on, reloaded from its folder (or `task`, for a run
     started from Python without one), with the run's settings."""
     if task is None:
-        task_dir = meta.get("task_dir")
+        task_dir = meta.task_dir
         if not task_dir:
             raise RunDirError(
                 "this run was started from Python without a task folder; resume it with "
@@ -285,13 +307,13 @@ def task_from_meta(meta: dict[str, Any], task: Task | None = None) -> Task:
         from hone.formats import Options, load_task
 
         try:
-            task = load_task(Path(task_dir), Options.from_json(meta.get("task_source")))
+            task = load_task(Path(task_dir), Options.from_json(meta.task_source))
         except UserError as exc:
             raise RunDirError(f"cannot reload the run's task from {task_dir!r}: {exc}") from None
     return dataclasses.replace(
         task,
-        budget=Budget(**meta["budget"]),
-        search=SearchConfig(**meta["search"]),
-        evaluation=EvaluationConfig(**meta["evaluation"]),
-        model=ModelConfig(**meta["model"]),
+        budget=Budget(**meta.budget),
+        search=SearchConfig(**meta.search),
+        evaluation=EvaluationConfig.of(meta.evaluation),  # (read_paths, before read_only)
+        model=ModelConfig(**meta.model),
     )

@@ -17,8 +17,9 @@ import math
 import os
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Literal, Self, TypeAlias
+from typing import Any, ClassVar, Literal, Self, TypeAlias
 from urllib.parse import urlsplit
 
 from hone.exceptions import ConfigError
@@ -41,6 +42,9 @@ class Table:
     """Base of the settings tables: values are type-checked (and ints widened to floats, lists
     to tuples) as the table is built."""
 
+    # other names a key may be given by (task.toml, a stored run's settings): {alias: key}
+    ALIASES: ClassVar[dict[str, str]] = {}
+
     def __post_init__(self) -> None:
         for name, kind in _hints(type(self)).items():
             value = getattr(self, name)
@@ -50,7 +54,24 @@ class Table:
             if checked is not value:
                 object.__setattr__(self, name, checked)
 
+    @classmethod
+    def of(cls, values: Mapping[str, Any]) -> Self:
+        """The table `values` give, a key also by one of its `ALIASES`."""
+        return cls(**cls._named(values))
+
+    @classmethod
+    def _named(cls, values: Mapping[str, Any]) -> dict[str, Any]:
+        """`values` with each alias replaced by its key (both given: an error)."""
+        named = dict(values)
+        for alias, key in cls.ALIASES.items():
+            if alias in named:
+                if key in named:
+                    raise ConfigError(f"{alias} and {key} name one setting; give one of them")
+                named[key] = named.pop(alias)
+        return named
+
     def _merged(self, overrides: dict[str, Any]) -> Self:
+        overrides = self._named(overrides)
         unknown = set(overrides) - {f.name for f in fields(self)}
         if unknown:
             raise ConfigError(
@@ -156,8 +177,10 @@ class EvaluationConfig(Table):
     # evaluate_stage1, evaluate_stage2, ...: a candidate goes on to the next stage only when
     # its score at stage i reaches cascade_thresholds[i] (in the objective's direction)
     cascade_thresholds: tuple[float, ...] = ()
-    # more folders (relative to the task folder) the evaluator may read in the sandbox
-    read_paths: tuple[str, ...] = ()
+    # files and folders of this machine the evaluator and the candidate may read in the
+    # sandbox, at the same paths, read-only (hone.sandbox.visible: ~ is the user's home, a
+    # relative path is read from the task folder); read_paths is the same key's old name
+    read_only: tuple[str, ...] = ()
     executor: ExecutorName = "local"
     ray_address: str = ""  # "": start a Ray instance on this machine; "auto" or ray://...: join
     # how the evaluator is run and its results read: "hone" (docs/tasks.md), "openevolve"
@@ -169,12 +192,14 @@ class EvaluationConfig(Table):
     # openevolve: metrics that are MAP-Elites features, left out of the score's average
     feature_dimensions: tuple[str, ...] = ()
 
+    ALIASES: ClassVar[dict[str, str]] = {"read_paths": "read_only"}
+
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.stage_timeout < 0:
             raise ConfigError(f"stage_timeout must be at least 0, got {self.stage_timeout!r}")
-        if not all(self.read_paths):
-            raise ConfigError(f"read_paths must be a list of paths, got {self.read_paths!r}")
+        if not all(self.read_only):
+            raise ConfigError(f"read_only must be a list of paths, got {self.read_only!r}")
         if not self.timeout > 0:
             raise ConfigError(f"timeout must be greater than 0, got {self.timeout!r}")
         for name in ("timeout", "cpu_seconds", "stage_timeout"):  # (what a timer can hold)
@@ -219,6 +244,8 @@ class ModelConfig(Table):
     # total_slots, the embedded model's 4), else no limit. A request past it waits in hone,
     # not in the server's queue, so its deadline starts when it is sent.
     max_in_flight: int = 0
+
+    ALIASES: ClassVar[dict[str, str]] = {"name": "spec"}  # task.toml's [model] name
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -17,10 +17,11 @@ from typing import Any, TextIO
 from urllib.parse import quote
 
 from hone import inbound
-from hone.budget import Usage
+from hone.budget import StopReason, Usage
 from hone.evaluation import Evaluation, checked
 from hone.exceptions import RunDirError, StorageError
 from hone.inbound import MAX_ANSWER
+from hone.meta import RunMeta, RunStatus
 from hone.population import Candidate, key_of
 
 DB_NAME = "hone.db"
@@ -29,8 +30,14 @@ MAX_ANSWER_CHARS = MAX_ANSWER  # of one model answer kept (hone.inbound states e
 _ADDED_COLUMNS = {
     "llm_calls": {"seed": "INTEGER", "purpose": "TEXT", "cost": "REAL"},
     # (a row without a key has it worked out as it is read)
-    "candidates": {"key": "TEXT", "kind": "TEXT NOT NULL DEFAULT ''"},
+    "candidates": {
+        "key": "TEXT",
+        "kind": "TEXT NOT NULL DEFAULT ''",
+        "placement": "TEXT",
+        "placed": "INTEGER",
+    },
 }  # columns newer than v1, by table
+_ADDED_INDEXES = "CREATE INDEX IF NOT EXISTS candidates_placed ON candidates(placed);"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -68,9 +75,12 @@ CREATE TABLE IF NOT EXISTS candidates (
     niche INTEGER,
     key TEXT,
     created REAL NOT NULL,
-    kind TEXT NOT NULL DEFAULT ''
+    kind TEXT NOT NULL DEFAULT '',
+    placement TEXT,  -- JSON: where the search strategy placed it when told of it
+    placed INTEGER  -- the order in which placements were recorded (1, 2, ...)
 );
 CREATE INDEX IF NOT EXISTS candidates_score ON candidates(status, score);
+CREATE INDEX IF NOT EXISTS candidates_placed ON candidates(placed);
 CREATE TABLE IF NOT EXISTS notes (
     id INTEGER PRIMARY KEY,
     round INTEGER NOT NULL,
@@ -89,11 +99,13 @@ class Store:
     path: Path
     conn: sqlite3.Connection
     _lock: TextIO | None = field(default=None, repr=False)
+    _placed: int | None = field(default=None, repr=False)  # the last `placed` (one writer)
 
     @classmethod
-    def create(cls, run_dir: Path, meta: dict[str, Any]) -> Store:
-        """Create a new run directory and its database. A creation that fails (a full or
-        read-only disk) leaves nothing behind that a later run would trip over."""
+    def create(cls, run_dir: Path, meta: RunMeta | None = None) -> Store:
+        """Create a new run directory and its database, with the run's metadata. A creation
+        that fails (a full or read-only disk) leaves nothing behind that a later run would trip
+        over."""
         db = run_dir / DB_NAME
         if db.exists():
             raise RunDirError(
@@ -126,8 +138,11 @@ class Store:
             store = cls._connect(db)
             with store.conn:
                 store.conn.executescript(_SCHEMA)
+                stamped = dataclasses.replace(
+                    meta or RunMeta(), schema_version=SCHEMA_VERSION, created=time.time()
+                )
                 # (not set_meta: its message would advise resuming a run that never was)
-                store._put_meta(schema_version=SCHEMA_VERSION, created=time.time(), **meta)
+                store._put_meta(**stamped.as_json())
         except (sqlite3.Error, OSError) as exc:
             for leftover in (db, db.with_name(DB_NAME + "-wal"), db.with_name(DB_NAME + "-shm")):
                 with contextlib.suppress(OSError):
@@ -157,7 +172,7 @@ class Store:
             )
         try:
             store = cls._connect(db, readonly=readonly)
-            version = store.meta().get("schema_version")
+            version = store.meta().schema_version
         except sqlite3.OperationalError as exc:  # the disk, not the file: full, failing, ...
             raise StorageError(
                 f"cannot open the run's database {str(db)!r} ({_reason(exc)}); free space on "
@@ -177,6 +192,8 @@ class Store:
                     if name not in columns:  # recorded by an older hone
                         with store._writing():
                             store.conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+            with store._writing():
+                store.conn.executescript(_ADDED_INDEXES)
         return store
 
     @classmethod
@@ -246,7 +263,7 @@ class Store:
 
     # -- metadata -----------------------------------------------------------------------
     def set_meta(self, **values: Any) -> None:
-        """Set metadata entries (JSON-encoded)."""
+        """Set metadata entries (JSON-encoded): `RunMeta` fields, or keys of its `extra`."""
         with self._writing():
             self._put_meta(**values)
 
@@ -257,6 +274,12 @@ class Store:
             [(k, json.dumps(v)) for k, v in values.items()],
         )
 
+    def set_status(
+        self, status: RunStatus, *, stop_reason: StopReason | None = None, error: str = ""
+    ) -> None:
+        """Record how the run stands (and why it stopped or failed; a former reason goes)."""
+        self.set_meta(status=status, stop_reason=stop_reason, error=error)
+
     def save_random_state(self, rng: random.Random) -> None:
         """Keep the generator's state, so that a resumed run draws what this one would have."""
         version, internal, gauss = rng.getstate()
@@ -264,18 +287,17 @@ class Store:
 
     def restore_random_state(self, rng: random.Random) -> bool:
         """Put back the state `save_random_state` kept; False when there is none."""
-        state = self.meta().get("rng_state")
+        state = self.meta().rng_state
         if not state:
             return False
         version, internal, gauss = state
         rng.setstate((version, tuple(internal), gauss))
         return True
 
-    def meta(self) -> dict[str, Any]:
-        """All metadata entries."""
-        return {
-            row["key"]: json.loads(row["value"]) for row in self.conn.execute("SELECT * FROM meta")
-        }
+    def meta(self) -> RunMeta:
+        """The run's metadata."""
+        rows = self.conn.execute("SELECT key, value FROM meta")
+        return RunMeta.from_json({row[0]: json.loads(row[1]) for row in rows})
 
     # -- writes -------------------------------------------------------------------------
     def add_call(
@@ -407,7 +429,32 @@ class Store:
             candidate, evaluation=evaluation, output=output, cached_from=cached_from
         )
 
+    def set_placements(self, placements: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        """Record where the search strategy placed hypotheses, by id, in the order it was told
+        of them (`placed` counts on from the last one recorded)."""
+        if not placements:
+            return
+        if self._placed is None:
+            row = self.conn.execute("SELECT COALESCE(MAX(placed), 0) FROM candidates").fetchone()
+            self._placed = int(row[0])
+        first = self._placed + 1
+        rows = [(json.dumps(p), first + i, c) for i, (c, p) in enumerate(placements)]
+        with self._writing(), self.conn:  # (one transaction: a resumed run may bring many)
+            self.conn.execute("BEGIN")
+            self.conn.executemany(
+                "UPDATE candidates SET placement = ?, placed = ? WHERE id = ?", rows
+            )
+        self._placed = first + len(rows) - 1
+
     # -- reads --------------------------------------------------------------------------
+    def unplaced(self) -> set[int]:
+        """Ids of evaluated hypotheses with no placement recorded (an older hone's, or a run
+        stopped between verifying and registering them)."""
+        rows = self.conn.execute(
+            "SELECT id FROM candidates WHERE placed IS NULL AND status != 'pending'"
+        )
+        return {row[0] for row in rows}
+
     def candidates(self, *, pending: bool = False, lean: bool = False) -> list[Candidate]:
         """Every evaluated hypothesis in order (or only the pending ones). `lean`: without
         their programs and outputs (`Candidate.stripped`; `candidates_by_id` has them)."""
@@ -473,11 +520,12 @@ class Store:
         return Usage(int(row[0]), int(row[1] or 0), int(row[2] or 0), float(row[3]), int(row[4]))
 
     def call_kinds(self) -> dict[str, int]:
-        """How many model calls were made for each purpose (hypothesis, fix, reflection,
-        insights), failed ones included."""
+        """How many model calls were made for each purpose (hypothesis: an improvement or a
+        crossover; fix, reflection, insights), failed ones included."""
         rows = self.conn.execute(
-            "SELECT COALESCE(json_extract(purpose, '$.kind'), '') AS kind, COUNT(*) "
-            "FROM llm_calls GROUP BY kind"
+            "SELECT CASE WHEN json_extract(purpose, '$.kind') IN ('improve', 'crossover') "
+            "THEN 'hypothesis' ELSE COALESCE(json_extract(purpose, '$.kind'), '') END AS kind, "
+            "COUNT(*) FROM llm_calls GROUP BY kind"
         )
         return {row[0]: row[1] for row in rows}
 
@@ -487,7 +535,9 @@ class Store:
         return list(
             self.conn.execute(
                 "SELECT * FROM llm_calls AS c WHERE c.error IS NULL "
-                "AND json_extract(c.purpose, '$.kind') IN ('hypothesis', 'fix') "
+                # (prompts.CallKind's hypothesis kinds; "hypothesis": an older hone's)
+                "AND json_extract(c.purpose, '$.kind') IN "
+                "('improve', 'crossover', 'fix', 'hypothesis') "
                 "AND NOT EXISTS (SELECT 1 FROM candidates AS k WHERE k.call_id = c.id) "
                 "AND NOT EXISTS (SELECT 1 FROM llm_calls AS f WHERE f.error IS NULL "
                 "AND json_extract(f.purpose, '$.answer_of') = c.id) ORDER BY c.id"

@@ -35,7 +35,7 @@ PROMISING = 4  # the best scored programs a program to tune is chosen from
 _FLOAT = re.compile(r"(?<![\w.])(?:\d+\.\d*|\.\d+|\d+(?:\.\d*)?[eE][-+]?\d+)(?![\w.])")
 
 Verify = Callable[[Candidate], Awaitable[Candidate]]
-Register = Callable[[Candidate], None]
+Register = Callable[[Candidate], object]  # registers a trial (Loop._add)
 
 
 @dataclass(frozen=True)

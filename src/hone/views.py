@@ -76,7 +76,7 @@ def hypothesis(console: Any, run_dir: Path, number: int) -> int:
             ),
             markup=False,
         )
-    language = language_of(str(meta.get("program_filename") or "program.py")) or "text"
+    language = language_of(meta.program_filename) or "text"
     if h["code"] is None and call is not None:
         # An answer that did not apply made no program: no diff to show (against nothing,
         # the whole parent would read as deleted), but what the model returned, first.

@@ -243,7 +243,7 @@ def test_cascade_without_thresholds_is_a_task_error(tmp_path: Path) -> None:
         asyncio.run(go())
 
 
-def test_read_paths_make_a_folder_beside_the_task_readable(tmp_path: Path) -> None:
+def test_read_only_makes_a_folder_beside_the_task_readable(tmp_path: Path) -> None:
     shared = tmp_path / "shared"
     shared.mkdir()
     (shared / "data.txt").write_text("7.5")
@@ -256,8 +256,9 @@ def test_read_paths_make_a_folder_beside_the_task_readable(tmp_path: Path) -> No
         "    return float((Path(__file__).parent.parent / 'shared' / 'data.txt').read_text())\n"
     )
 
-    async def score(read_paths: tuple[str, ...]) -> tuple[Verified, str]:
-        config = EvaluationConfig(workers=1, read_paths=read_paths)
+    async def score(read_only: tuple[str, ...]) -> tuple[Verified, str]:
+        # (relative to the evaluator's folder: a pool made without a run)
+        config = EvaluationConfig(workers=1, read_only=read_only)
         pool = ProcessPool(evaluator, "program.py", config)
         try:
             return await pool.verify("x = 1\n"), pool.protections

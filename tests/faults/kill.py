@@ -206,5 +206,7 @@ def _unclaimed(conn: sqlite3.Connection) -> int:
     return sum(
         1
         for call_id, kind in calls
-        if kind in ("hypothesis", "fix") and call_id not in claimed and call_id not in fixed
+        if kind in ("improve", "crossover", "fix", "hypothesis")  # ("hypothesis": an older hone's)
+        and call_id not in claimed
+        and call_id not in fixed
     )

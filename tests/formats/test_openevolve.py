@@ -209,7 +209,7 @@ def test_the_seed_of_the_config_is_the_runs(tmp_path: Path) -> None:
     from hone.store import opened
 
     with opened(result.run_dir) as store:
-        assert store.meta()["seed"] == 7
+        assert store.meta().seed == 7
     again = hone.run(
         seeded,
         model=ScriptedModel([]),
@@ -218,7 +218,7 @@ def test_the_seed_of_the_config_is_the_runs(tmp_path: Path) -> None:
         budget=Budget(max_llm_calls=0),
     )
     with opened(again.run_dir) as store:
-        assert store.meta()["seed"] == 3  # the caller's wins
+        assert store.meta().seed == 3  # the caller's wins
 
 
 def test_openevolves_command_form(folder: Folder, cli: Cli) -> None:
@@ -335,6 +335,27 @@ def test_a_scripted_model_from_the_command_line(
     assert code == 0
     assert "new best 0.6  (#1, round 0)" in out and "new best 1  (#2, round 1)" in out
     assert "stopped: model-call budget spent" in out
+
+
+def test_an_evaluator_that_reads_data_by_absolute_path_runs_with_read_only(
+    folder: Folder, cli: Cli, tmp_path: Path
+) -> None:
+    """OpenEvolve evaluators often load their data at import, from an absolute path; the
+    sandbox hides it until the user declares it once (docs/migrating.md)."""
+    data = tmp_path / "scratch" / "bench"
+    data.mkdir(parents=True)
+    (data / "points.txt").write_text("101")
+    root = folder("openevolve_plain")
+    evaluator = root / "evaluator.py"
+    path = str(data / "points.txt")
+    evaluator.write_text(f"POINTS = int(open({path!r}).read())\n" + evaluator.read_text())
+    code, _out, err = cli(str(root), "--max-llm-calls", "0")
+    assert code == 2
+    assert f"No such file or directory: {path!r}; {path!r} exists outside the sandbox" in err
+    assert f"hone run --read-only {data})" in err
+    code, out, err = cli(str(root), "--max-llm-calls", "0", "--read-only", str(data))
+    assert code == 0, err
+    assert f"best score {STARTS['openevolve_plain']:.6g} " in out
 
 
 def test_the_claude_code_provider_is_refused_never_sent_to_openai(

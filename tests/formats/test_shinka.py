@@ -289,3 +289,27 @@ def test_metrics_files_as_written(tmp_path: Path, folder: Folder) -> None:
     metrics = json.loads((results / "metrics.json").read_text())
     assert metrics["combined_score"] == pytest.approx(START, rel=1e-12)
     assert set(metrics) == {"combined_score", "public", "private", "text_feedback"}
+
+
+def test_an_evaluator_that_reads_data_by_absolute_path_runs_with_read_only(
+    folder: Folder, cli: Cli, tmp_path: Path
+) -> None:
+    """evaluate.py reads a file by its absolute path, outside the folder: hidden by the
+    sandbox until the user declares it once (docs/migrating.md)."""
+    data = tmp_path / "scratch" / "bench"
+    data.mkdir(parents=True)
+    (data / "n.txt").write_text("8")
+    root = folder("shinka_python")
+    evaluate = root / "evaluate.py"
+    path = str(data / "n.txt")
+    text = evaluate.read_text().replace(
+        "n, error, metrics = 8,", f"n, error, metrics = int(open({path!r}).read()),"
+    )
+    assert text != evaluate.read_text()
+    evaluate.write_text(text)
+    code, out, _err = cli(str(root), "--max-llm-calls", "0")
+    assert code == 1 and "no program scored" in out
+    assert f"{path!r} exists outside the sandbox, which gives each evaluation a private /tmp" in out
+    code, out, err = cli(str(root), "--max-llm-calls", "0", "--read-only", str(data))
+    assert code == 0, err
+    assert f"best score {START:.6g} " in out

@@ -56,7 +56,7 @@ def call(meter: Metered, times: int = 1) -> list[tuple[Completion, int]]:
 def test_what_a_backend_returns_is_stored_as_valid_text_and_sane_counts(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store = Store.create(tmp_path / "run", {})
+    store = Store.create(tmp_path / "run")
     model = Answers(
         Completion("answer \ud800 one", 10**20, -(10**9)),
         Completion("two", np.int64(7), None),  # type: ignore[arg-type]
@@ -87,7 +87,7 @@ def test_what_a_backend_returns_is_stored_as_valid_text_and_sane_counts(
 
 
 def test_the_answer_is_stored_before_anything_else_can_fail_on_it(tmp_path: Path) -> None:
-    store = Store.create(tmp_path / "run", {})
+    store = Store.create(tmp_path / "run")
     meter = Metered(store, timeout=5, model=Answers(Completion("paid for", 3, 4)))
 
     def full(**values: Any) -> None:  # the write after the answer's: the disk filled up
@@ -114,7 +114,7 @@ class Failing:
 
 
 def test_a_servers_error_of_megabytes_is_one_bounded_line(tmp_path: Path) -> None:
-    store = Store.create(tmp_path / "run", {})
+    store = Store.create(tmp_path / "run")
     meter = Metered(store, timeout=5, model=Failing())
     with pytest.raises(ModelError) as raised:
         call(meter)

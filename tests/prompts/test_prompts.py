@@ -382,3 +382,23 @@ def test_chat_prompts_ask_for_the_edits_the_task_wants() -> None:
     crossed = build_prompt(full, _selection(), "chat", cross=True).messages[1].content
     assert crossed.endswith("2. Proposal: the new program, as the complete new program in one ```python block. Change only the code between the EVOLVE-BLOCK-START and EVOLVE-BLOCK-END markers.")  # fmt: skip
     assert ask.startswith("2. Proposal: the change to program #2, preferably as SEARCH/REPLACE")
+
+
+def test_a_prompts_purpose_says_its_kind_and_brings_the_prompt_back() -> None:
+    """The stored purpose marks what a call was for (the views read it there); a resumed run
+    rebuilds the prompt of an answer from it, an older hone's "hypothesis" purpose too."""
+    from hone.prompts import Prompt
+
+    parent = Candidate(1, 0, PROGRAM, Evaluation(score=1.0))
+    other = Candidate(2, 0, PROGRAM.replace("1.0", "2.0"), Evaluation(score=2.0))
+    crossed = Prompt(parent, (parent, other), niche=3, kind="crossover")
+    assert crossed.purpose()["kind"] == "crossover" and crossed.purpose()["parents"] == [1, 2]
+    fix = crossed.purpose(fix_of=7)
+    assert (fix["kind"], fix["fixes"], fix["answer_of"]) == ("fix", "crossover", 7)
+    for purpose, kind, niche in [
+        (fix, "crossover", 3),
+        (Prompt(parent, (parent,)).purpose(), "improve", None),
+        ({"kind": "hypothesis", "parents": [1], "niche": 2}, "improve", 2),
+    ]:
+        again = Prompt.answered(purpose, [parent, other])
+        assert (again.kind, again.niche, again.parent.id) == (kind, niche, 1)

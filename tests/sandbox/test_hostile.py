@@ -11,6 +11,7 @@ hone's environment did not reach its output, hone's process is alive.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import re
 import signal
@@ -120,6 +121,8 @@ class World:
     root: Path
     outside: Path  # a world-writable directory outside the sandbox
     task: Path  # the evaluator's folder (world-writable: only the sandbox protects it)
+    declared: Path  # a folder the task declares read-only (world-writable, as the task's)
+    declared_hash: str  # its names, modes, times and contents, before any case
     port: int
     listener: socket.socket
     pools: dict[str, ProcessPool] = field(default_factory=dict)
@@ -147,7 +150,23 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
     listener.setblocking(False)
-    w = World(root, outside, root / "tasks", listener.getsockname()[1], listener)
+    declared = root / "declared"
+    (declared / "sub").mkdir(parents=True)
+    (declared / "data.txt").write_text("reference data")
+    (declared / "sub" / "more.txt").write_text("more")
+    for path in (declared, declared / "sub"):
+        path.chmod(0o777)
+    for path in (declared / "data.txt", declared / "sub" / "more.txt"):
+        path.chmod(0o666)
+    w = World(
+        root,
+        outside,
+        root / "tasks",
+        declared,
+        tree_hash(declared),
+        listener.getsockname()[1],
+        listener,
+    )
     os.environ["HONE_TEST_KEY"] = SECRET
     try:
         for name, form in FORMS.items():
@@ -162,6 +181,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 max_processes=32,
                 tmp_mb=96,  # (a small private /tmp fills fast, also on a loaded machine)
                 contract=form.contract,
+                read_only=(str(declared),),
             )
             w.pools[name] = ProcessPool(folder / "evaluate.py", "program.py", config)
         yield w
@@ -171,6 +191,19 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             w.loop.run_until_complete(pool.close())
         w.loop.close()
         listener.close()
+
+
+def tree_hash(folder: Path) -> str:
+    """What a change to `folder` would change: every entry's name, mode, size, mtime, content."""
+    digest = hashlib.sha256()
+    for path in sorted([folder, *folder.rglob("*")]):
+        st = path.lstat()
+        digest.update(
+            f"{path.relative_to(folder)} {st.st_mode} {st.st_size} {st.st_mtime_ns}".encode()
+        )
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def program(body: str) -> str:
@@ -208,6 +241,17 @@ def nothing_outside(world: World, verified: Verified) -> None:
     assert not list(Path("/tmp").glob("hone-escape-*"))
     for folder in world.task.iterdir():
         assert [p.name for p in folder.iterdir()] == ["evaluate.py"]
+
+
+def declared_intact(world: World, verified: Verified) -> None:
+    assert tree_hash(world.declared) == world.declared_hash
+
+
+def declared_read_not_changed(world: World, verified: Verified) -> None:
+    assert "READ reference data" in verified.output, verified.output
+    assert "CHANGED" not in verified.output, verified.output
+    assert verified.output.count("blocked") == 9, verified.output
+    declared_intact(world, verified)
 
 
 def no_secret(world: World, verified: Verified) -> None:
@@ -408,6 +452,34 @@ CASES = [
         ("error",),
         r"Read-only|Permission|No such file",
         check=nothing_outside,
+    ),
+    Case(
+        "changes a folder declared read-only",
+        """
+        DECLARED = {declared!r}
+        def result(xs):
+            print("READ", open(DECLARED + "/data.txt").read(), flush=True)
+            attempts = [
+                ("write", lambda: open(DECLARED + "/data.txt", "a").write("x")),
+                ("truncate", lambda: os.truncate(DECLARED + "/data.txt", 0)),
+                ("create", lambda: open(DECLARED + "/new.txt", "w").write("x")),
+                ("rename", lambda: os.rename(DECLARED + "/data.txt", DECLARED + "/moved.txt")),
+                ("chmod", lambda: os.chmod(DECLARED + "/sub/more.txt", 0o777)),
+                ("delete", lambda: os.unlink(DECLARED + "/sub/more.txt")),
+                ("rmdir", lambda: (os.unlink(DECLARED + "/sub/more.txt"), os.rmdir(DECLARED + "/sub"))),
+                ("mkdir", lambda: os.mkdir(DECLARED + "/made")),
+                ("symlink", lambda: os.symlink("/", DECLARED + "/link")),
+            ]
+            for name, attempt in attempts:
+                try:
+                    attempt()
+                    print("CHANGED", name, flush=True)
+                except OSError as exc:
+                    print("blocked", name, exc, flush=True)
+            return sorted(xs)
+        """,
+        ("ok",),
+        check=declared_read_not_changed,
     ),
     Case(
         "lists the user's home",
@@ -620,6 +692,7 @@ def test_hostile_candidate_is_contained(world: World, case: Case, form: str) -> 
         task=str(world.task),
         hone_pid=os.getpid(),
         forms=list(FORMS),
+        declared=str(world.declared),
     )
     verified = world.verify(form, program(body))
     evaluation = verified.evaluation
@@ -631,6 +704,7 @@ def test_hostile_candidate_is_contained(world: World, case: Case, form: str) -> 
         assert evaluation.reason  # every failure says why
     no_secret(world, verified)
     nothing_outside(world, verified)
+    declared_intact(world, verified)
     if case.check is not None:
         case.check(world, verified)
     assert not _sandbox_processes(world), "processes of the sandbox user survived"

@@ -197,8 +197,9 @@ def test_pareto_front_and_choice() -> None:
         SearchConfig(strategy="pareto", objectives={"a": "up", "b": "maximize"})
 
 
-def _growing_run(seed: int, n: int) -> list[Candidate]:
-    """A run's hypotheses: repeated programs, failures, islands, two metrics."""
+def _growing_run(seed: int, n: int, founders: tuple[int, ...] = ()) -> list[Candidate]:
+    """A run's hypotheses: repeated programs, failures, islands, two metrics; the ids in
+    `founders` are on no island (starting programs, tuning trials of one)."""
     rng = random.Random(seed)
     found = [cand(1, 0.0, x=0.5, y=0.5)]
     for i in range(2, n + 1):
@@ -209,16 +210,18 @@ def _growing_run(seed: int, n: int) -> list[Candidate]:
             if score is not None
             else Evaluation.failed("error", "boom")
         )
-        found.append(Candidate(i, i // 4, program, evaluation, (1,), niche=rng.randrange(3)))
+        niche = None if i in founders else rng.randrange(3)
+        found.append(Candidate(i, i // 4, program, evaluation, (1,), niche=niche))
     return found
 
 
 @pytest.mark.parametrize(
     "name", ["top-k", "weighted", "power-law", "islands", "map-elites", "pareto"]
 )
-def test_kept_up_to_date_as_hypotheses_come_is_the_same_as_worked_out_anew(name: str) -> None:
-    """A strategy that follows a growing population chooses what it would choose from the
-    whole population at once (what a resumed run does)."""
+def test_told_as_hypotheses_come_is_the_same_as_worked_out_anew(name: str) -> None:
+    """A strategy told of each hypothesis as it is registered chooses what it would choose
+    from the whole population at once (what a resumed run does), and keeps its state up to
+    date as it is told (a choice does not go back over the population)."""
     from hone.novelty import NoveltyFilter
     from hone.population import Population
 
@@ -229,11 +232,14 @@ def test_kept_up_to_date_as_hypotheses_come_is_the_same_as_worked_out_anew(name:
         features={"x": [0.0, 1.0, 4.0], "y": [4.0]},
         objectives={"x": "maximize", "y": "minimize"},
     )
-    run = _growing_run(5, 300)
+    # founders: an archive program at first, tuning trials of a founder later (in a row)
+    run = _growing_run(5, 300, founders=(2, 90, 150, 151, 152, 230))
     growing = Population("maximize", NoveltyFilter())
     following = make_strategy(search, "maximize")
     for step, candidate in enumerate(run):
-        growing.add(candidate)
+        following.tell(growing.add(candidate), growing)
+        state = getattr(following, "state", getattr(following, "grid", None))
+        assert state is None or (state.of, state.told) == (growing, step + 1)
         if step % 7 == 0 or step == len(run) - 1:
             anew = make_strategy(search, "maximize")
             for seed in (step, step + 1):
@@ -245,3 +251,96 @@ def test_kept_up_to_date_as_hypotheses_come_is_the_same_as_worked_out_anew(name:
                     b.niche,
                 ), (name, step)
                 assert [c.id for c in a.failures] == [c.id for c in b.failures]
+
+
+def _told(search: SearchConfig, run: list[Candidate]) -> tuple[object, list[dict[str, object]]]:
+    """The strategy told of every hypothesis of `run` in order, and each placement's JSON."""
+    from hone.novelty import NoveltyFilter
+    from hone.population import Population
+
+    population = Population("maximize", NoveltyFilter())
+    strategy = make_strategy(search, "maximize")
+    placements = [strategy.tell(population.add(c), population).as_json() for c in run]
+    return strategy, placements
+
+
+def test_map_elites_placements_redraw_the_grid_it_keeps() -> None:
+    """Replaying the placements (the last grid worked out anew, then each elite since), as
+    the dashboard does, gives the grid the strategy keeps, also with ranges that follow the
+    values and the diversity feature, which redo the grid as they change."""
+    search = SearchConfig(
+        strategy="map-elites", features={"x": [4.0], "y": [0.0, 1.0, 3.0], "diversity": [2.0]}
+    )
+    run = _growing_run(7, 200)
+    for upto in (1, 30, 200):
+        strategy, placements = _told(search, run[:upto])
+        assert isinstance(strategy, MapElites)
+        cells: dict[tuple[int, ...], int] = {}
+        for candidate, placed in zip(run, placements, strict=False):
+            if "grid" in placed:
+                cells = {tuple(e["cell"]): e["id"] for e in placed["grid"]}  # type: ignore[attr-defined]
+            elif placed.get("elite"):
+                cells[tuple(placed["cell"])] = candidate.id  # type: ignore[arg-type]
+        assert cells == {cell: c.id for cell, c in strategy.elites(run[:upto]).items()}
+    redone = [p for p in placements if "grid" in p]
+    assert 1 < len(redone) < len(run) / 2  # as a range grows or a copy rescores, not always
+    failed = next(p for c, p in zip(run, placements, strict=True) if c.score is None)
+    assert set(failed) <= {"elite", "ranges", "grid"} and failed["elite"] is False  # no cell
+    last = placements[-1]
+    assert set(last["features"]) == {"diversity", "x", "y"}  # type: ignore[arg-type]
+    diversity, x, y = last["ranges"]  # type: ignore[misc]  # (in name order)
+    assert (diversity[2], x[2], y) == (2, 4, (0.0, 1.0, 3))  # x follows the values seen
+    assert 0 < x[0] < x[1] < 1
+
+
+def test_pareto_placements_redraw_the_front_it_keeps() -> None:
+    search = SearchConfig(strategy="pareto", objectives={"x": "maximize", "y": "minimize"})
+    run = _growing_run(3, 150)
+    strategy, placements = _told(search, run)
+    front: set[int] = set()
+    for candidate, placed in zip(run, placements, strict=True):
+        if "members" in placed:
+            front = set(placed["members"])  # type: ignore[call-overload]
+            continue
+        front -= set(placed.get("dominated", ()))  # type: ignore[call-overload]
+        if placed["front"]:
+            front.add(candidate.id)
+    assert sorted(front) == [c.id for c in strategy.front(run)]  # type: ignore[attr-defined]
+    assert any(p.get("dominated") for p in placements)
+
+
+def test_islands_placements_say_the_island_and_the_resets() -> None:
+    search = SearchConfig(strategy="islands", islands=3, reset_every=15)
+    run = _growing_run(5, 100)
+    strategy, placements = _told(search, run)
+    assert placements[0] == {"founder": True, "rebuilt": False}
+    assert [p.get("island") for p in placements[1:]] == [c.niche for c in run[1:]]
+    resets = [(i, p["resets"]) for i, p in enumerate(placements) if "resets" in p]
+    assert [i for i, _ in resets] == [15, 30, 45, 60, 75, 90]  # every 15 placed (#1 is a founder)
+    for _, done in resets:  # the weaker one of three, from a survivor's best
+        [reset] = done  # type: ignore[misc]
+        assert reset["island"] != reset["donor"] and reset["seed"] is not None
+    assert isinstance(strategy, Islands)
+    last = resets[-1][1][0]  # type: ignore[index]
+    assert strategy.members(run)[last["island"]][0].id == last["seed"]
+
+
+def test_a_feature_or_objective_that_is_not_finite_places_no_program() -> None:
+    """An evaluator's inf or nan (kept as a metric) puts that program on no cell and off the
+    front, instead of stretching a range to infinity (an OverflowError) or hiding the others."""
+    from hone.strategies.pareto import Pareto
+
+    population = [
+        cand(1, 1.0, x=0.5, y=1.0),
+        cand(2, 2.0, x=float("nan"), y=float("inf")),
+        cand(3, 3.0, x=0.9, y=0.5),
+    ]
+    follows = MapElites("maximize", {"x": [4.0], "y": [0.0, 2.0, 2.0]})
+    assert {c.id: cell for cell, c in follows.elites(population).items()} == {1: (0, 1), 3: (3, 0)}
+    _, placements = _told(
+        SearchConfig(strategy="map-elites", features={"x": [4.0], "y": [0.0, 2.0, 2.0]}),
+        population,
+    )
+    assert "cell" not in placements[1] and set(placements[1]["features"]) == {"x", "y"}  # type: ignore[arg-type]
+    front = Pareto("maximize", {"x": "maximize", "y": "minimize"}).front(population)
+    assert [c.id for c in front] == [3]

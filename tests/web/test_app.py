@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 from hone.cli import main
 from hone.evaluation import Evaluation
 from hone.exceptions import RunDirError
+from hone.meta import RunMeta
 from hone.store import Store, opened
 from hone.web.app import bind, make_app
 from tests.web.conftest import imported_after
@@ -17,7 +18,7 @@ from tests.web.conftest import imported_after
 
 def a_run(path: Path) -> Path:
     """A stopped run of one scored program."""
-    store = Store.create(path, {"seed": 0, "status": "stopped"})
+    store = Store.create(path, RunMeta(seed=0, status="stopped"))
     store.set_evaluation(store.add_candidate(round=0, code="x = 1\n"), Evaluation(score=1.0))
     store.close()
     return path

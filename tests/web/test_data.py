@@ -7,18 +7,20 @@ import pytest
 
 from hone.evaluation import Evaluation
 from hone.exceptions import RunDirError
+from hone.meta import RunMeta
 from hone.store import Store
 from hone.web.data import Cursor, RunReader, best_of, models
 
 
 def test_a_delta_carries_what_is_new_and_what_was_verified_since(tmp_path: Path) -> None:
-    store = Store.create(tmp_path / "r", {"seed": 0, "objective": "minimize"})
+    store = Store.create(tmp_path / "r", RunMeta(objective="minimize"))
     start = store.set_evaluation(
         store.add_candidate(round=0, code="x = 1\n"), Evaluation(score=3.0)
     )
     call = store.add_call(
         round=1, model="m", prompt="Combine programs #1 and #2", completion="c",
         prompt_tokens=10, completion_tokens=5, started=0.0, latency=0.5, cost=0.01,
+        purpose={"kind": "crossover", "parents": [1]},
     )  # fmt: skip
     pending = store.add_candidate(round=1, code="x = 2\n", parent_ids=(1,), call_id=call)
     reader = RunReader.open(tmp_path / "r")
@@ -35,6 +37,13 @@ def test_a_delta_carries_what_is_new_and_what_was_verified_since(tmp_path: Path)
     second = reader.delta(cursor)
     assert [(h["id"], h["score"]) for h in second["hypotheses"]] == [(2, 1.0)]
     assert [n["text"] for n in second["notes"]] == ["smaller"] and second["calls"] == []
+    assert second["hypotheses"][0]["placement"] is None  # verified, not registered yet
+    store.set_placements([(2, {"island": 1})])  # registered: sent again, with its placement
+    third = reader.delta(cursor)
+    assert [(h["id"], h["placement"], h["placed"]) for h in third["hypotheses"]] == [
+        (2, {"island": 1}, 1)
+    ]
+    assert reader.delta(cursor)["hypotheses"] == []
     snapshot = reader.snapshot()
     assert best_of(snapshot["meta"], snapshot["hypotheses"])["id"] == 2  # minimize
     full = reader.hypothesis(2)
@@ -51,8 +60,43 @@ def test_a_delta_carries_what_is_new_and_what_was_verified_since(tmp_path: Path)
     store.close()
 
 
+def test_a_crossover_is_what_the_call_was_for_not_what_its_prompt_says(tmp_path: Path) -> None:
+    """The stored purpose marks a crossover (a fix of one's answer too); a prompt that only
+    quotes the words is not one."""
+    store = Store.create(tmp_path / "r")
+    store.set_evaluation(store.add_candidate(round=0, code="x = 1\n"), Evaluation(score=1.0))
+    kinds = [
+        ("improve", {"kind": "improve"}, "Combine programs #1 and #2, a note said"),
+        ("crossover", {"kind": "crossover"}, "p"),
+        ("fixed crossover", {"kind": "fix", "fixes": "crossover", "answer_of": 2}, "p"),
+        ("fixed improvement", {"kind": "fix", "fixes": "improve", "answer_of": 1}, "p"),
+        ("older hone's", {"kind": "hypothesis"}, "Combine programs #1 and #2"),
+    ]
+    for _, purpose, prompt in kinds:
+        call = store.add_call(
+            round=1, model="m", prompt=prompt, completion="c", prompt_tokens=1,
+            completion_tokens=1, started=0.0, latency=0.1, purpose=purpose,
+        )  # fmt: skip
+        added = store.add_candidate(
+            round=1, code=f"x = {call + 1}\n", parent_ids=(1,), call_id=call
+        )
+        store.set_evaluation(added, Evaluation(score=2.0))
+    reader = RunReader.open(tmp_path / "r")
+    found = {
+        name: h["crossover"]
+        for (name, *_), h in zip(kinds, reader.snapshot()["hypotheses"][1:], strict=True)
+    }
+    assert found == {
+        "improve": False, "crossover": True, "fixed crossover": True,
+        "fixed improvement": False, "older hone's": False,
+    }  # fmt: skip
+    assert reader.hypothesis(3)["crossover"] is True and reader.hypothesis(2)["crossover"] is False
+    reader.close()
+    store.close()
+
+
 def test_a_store_from_before_costs_is_read_without_them(tmp_path: Path) -> None:
-    store = Store.create(tmp_path / "r", {"seed": 0})
+    store = Store.create(tmp_path / "r")
     store.add_call(
         round=1, model="m", prompt="p", completion="c", prompt_tokens=1, completion_tokens=1,
         started=0.0, latency=0.1,

@@ -107,7 +107,8 @@ def test_each_strategy_has_its_view(make_task, tmp_path: Path, tab) -> None:
     runs = [
         recorded_run(task, tmp_path / "cells", VALUES, strategy="map-elites", features={"value": [0.0, 20.0, 5.0]}),
         recorded_run(task, tmp_path / "front", VALUES, strategy="pareto", objectives={"value": "maximize", "spread": "minimize"}),
-        recorded_run(task, tmp_path / "islands", VALUES, strategy="islands", islands=3),
+        recorded_run(task, tmp_path / "islands", VALUES, strategy="islands", islands=3, reset_every=4),
+        recorded_run(task, tmp_path / "missing", VALUES, strategy="map-elites", features={"value": [0.0, 20.0, 5.0], "width": [3.0]}),
     ]  # fmt: skip
     views = {}
     for run_dir in runs:
@@ -123,12 +124,118 @@ def test_each_strategy_has_its_view(make_task, tmp_path: Path, tab) -> None:
         elif run_dir.name == "front":  # value up, spread (|value - 5|) down
             points = tab.locator("#front-plot circle.front-point")
             assert points.count() == 6 and tab.locator("#front-plot polyline.front").count() == 1
-        else:
+        elif run_dir.name == "islands":
             assert tab.locator("#island-table tbody tr").count() == 3
-            assert tab.locator("#island-plot circle.island-point").count() >= 1
+            assert tab.locator("#island-plot circle.island-point").count() == len(VALUES)
+            # 8 placements, a reset after every 4th: the weaker one of 3 islands each time
+            assert tab.locator("#island-plot line.reset-line").count() == 2
+            resets = tab.locator("#island-table tbody td:nth-child(5)").all_inner_texts()
+            assert sum(int(r.split()[0]) for r in resets if r != "-") == 2, resets
+        else:  # "width" is reported by no hypothesis: nothing is on the grid, and it says why
+            assert tab.locator("#cell-plot rect.cell").count() == 0
+            assert tab.locator("#cell-plot rect.empty-cell").count() == 15
     assert "MAP-Elites: 4 of 5 cells filled" in views["cells"]
     assert "Pareto front: 6 of 9 programs" in views["front"]
     assert "Islands" in views["islands"]
+    assert "MAP-Elites: 0 of 15 cells filled" in views["missing"]
+    assert "No hypothesis has width: the evaluator does not report it" in views["missing"]
+
+
+def cells_drawn(page: Any) -> dict[tuple[int, int], int]:
+    """The strategy view's filled squares: (x bin, y bin) -> the elite's id."""
+    found = page.eval_on_selector_all(
+        "#cell-plot rect.cell", "rs => rs.map(r => [r.dataset.cell, +r.dataset.id])"
+    )
+    return {tuple(int(i) for i in cell.split(",")): id for cell, id in found}
+
+
+KNAPSACK = {  # choose(items, capacity) by each rule: take items in this order while they fit
+    "ratio": "key=lambda i: items[i][1] / items[i][0], reverse=True",
+    "lightest": "key=lambda i: items[i][0]",
+    "valuable": "key=lambda i: items[i][1], reverse=True",
+    "heaviest": "key=lambda i: items[i][0], reverse=True",
+}
+
+
+def knapsack(rule: str) -> str:
+    return (
+        "```python\ndef choose(items, capacity):\n"
+        f"    order = sorted(range(len(items)), {KNAPSACK[rule]})\n"
+        "    chosen, load = [], 0\n"
+        "    for index in order:\n"
+        "        if load + items[index][0] <= capacity:\n"
+        "            chosen.append(index)\n"
+        "            load += items[index][0]\n"
+        "    return chosen\n```"
+    )
+
+
+@pytest.mark.slow
+def test_an_openevolve_feature_grid_is_drawn_as_the_strategy_keeps_it(
+    tmp_path: Path, tab, request
+) -> None:
+    """An OpenEvolve config with database.feature_dimensions and feature_bins (bins whose
+    range follows the values seen): the dashboard and the report draw the cells the strategy
+    placed the programs in, on a grid of the configured bins (it was NaN cells wide)."""
+    from hone.budget import Budget
+    from hone.strategies.map_elites import MapElites
+    from tests.formats.conftest import DATA
+
+    task = hone.Task.from_dir(DATA / "openevolve_features").configured(
+        search={"hypotheses_per_round": 1}, evaluation={"workers": 1}
+    )
+    assert task.search.features == {"score": [5.0], "complexity": [4.0], "items_used": [10.0]}
+    answers = [knapsack(rule) for rule in KNAPSACK]
+    answers.append("```python\ndef choose(items, capacity):\n    return []\n```")
+    run_dir = tmp_path / "run"
+    with ThreadPoolExecutor(1) as pool:  # (the browser's driver holds this thread's loop)
+        budget = Budget(max_llm_calls=len(answers), patience=None)
+        result = pool.submit(
+            hone.run, task, model=ScriptedModel(answers), run_dir=run_dir, budget=budget
+        ).result()
+    history = list(result.history)
+    assert len(history) == len(answers) + 1
+    # what the strategy keeps, worked out anew from the run's hypotheses (the oracle)
+    elites = MapElites(task.objective, task.search.features).elites(history)
+    drawn: dict[tuple[int, int], hone.Candidate] = {}  # complexity x items_used; score folded
+    for (x, y, _), elite in elites.items():
+        if (x, y) not in drawn or (elite.score or 0) > (drawn[x, y].score or 0):
+            drawn[x, y] = elite
+    expected = {cell: c.id for cell, c in drawn.items()}
+    assert len({x for x, _ in expected}) >= 2 and len({y for _, y in expected}) >= 2  # 2-D
+    with sqlite3.connect(run_dir / "hone.db") as db:
+        stored = [json.loads(p) for (p,) in db.execute("SELECT placement FROM candidates")]
+    assert all(set(p["features"]) == {"complexity", "items_used", "score"} for p in stored)
+    assert sorted(tuple(p["cell"]) for p in stored if p["elite"]) != []
+
+    def strategy_view(page: Any, name: str) -> dict[tuple[int, int], int]:
+        page.click('#views a[data-view="strategy"]')
+        page.wait_for_selector("#cell-plot svg")
+        head = page.locator("#strategy-body h2").inner_text()
+        assert head == f"MAP-Elites: {len(elites)} of 200 cells filled", head  # 4 x 10 x 5
+        svg = page.locator("#cell-plot svg")
+        assert float(svg.get_attribute("width") or "nan") > 0  # (NaN before)
+        assert page.locator("#cell-plot rect").count() == 4 * 10
+        page.screenshot(path=str(tmp_path / f"{name}-cells.png"), full_page=True)
+        drawn = cells_drawn(page)
+        page.locator("#cell-plot rect.cell").first.click()  # its hypothesis says where it is
+        placed = page.locator("#detail .facts dd").nth(6).inner_text()
+        assert placed.startswith("cell (") and "items_used" in placed, placed
+        assert placed.endswith("; the best of its cell then"), placed
+        page.click("#detail-close")
+        return drawn
+
+    html = tmp_path / "report.html"
+    assert main(["report", str(run_dir), "-o", str(html)]) == 0
+    open_offline(tab, html)
+    assert strategy_view(tab, "report") == expected
+    dashboard, url = start_dashboard(run_dir)
+    request.addfinalizer(lambda: stop(dashboard))
+    live = tab.context.new_page()
+    live.goto(url)
+    live.wait_for_selector('[data-stat="cost"]')
+    assert strategy_view(live, "dashboard") == expected
+    live.close()
 
 
 @pytest.mark.slow

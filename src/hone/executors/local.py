@@ -8,7 +8,7 @@ import json
 import math
 import os
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +16,7 @@ from hone.evaluation import Evaluation
 from hone.exceptions import TaskError
 from hone.executors import Verified
 from hone.objective import Objective
-from hone.sandbox import isolation
+from hone.sandbox import isolation, visible
 from hone.sandbox.isolation import Limits, scrubbed_env
 from hone.settings import EvaluationConfig
 
@@ -80,6 +80,8 @@ class ProcessPool:
         self._objective = objective
         self._program_filename = program_filename
         self._config = config
+        # (a run's are absolute already: hone.session checked them; here for a pool made alone)
+        self._read_only = [visible.resolve(p, evaluator.parent) for p in config.read_only]
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self._all: list[_Worker] = []
         self._started: asyncio.Task[None] | None = None
@@ -132,7 +134,9 @@ class ProcessPool:
         message = json.loads(hello) if hello else {"fatal": "the worker exited while starting"}
         if "fatal" in message:
             await worker.kill()
-            raise TaskError(f"{message['fatal']}; fix the evaluator and run again")
+            fatal = str(message["fatal"])
+            fix = visible.hint(fatal, self._shown()) or "fix the evaluator and run again"
+            raise TaskError(f"{fatal}; {fix}")
         self.protections = str(message.get("protections", ""))
         return worker
 
@@ -152,8 +156,7 @@ class ProcessPool:
             "tmp_bytes": c.tmp_mb << 20,
             "network": c.network,
             "thresholds": list(c.cascade_thresholds),
-            "read_paths": [str((self._evaluator.parent / p).resolve()) for p in c.read_paths],
-            # (a task folder's read_paths are absolute already: Task resolves them)
+            "read_only": list(self._read_only),
             "objective": self._objective,
             "contract": c.contract,
             "cascade": c.cascade,
@@ -192,7 +195,23 @@ class ProcessPool:
             raise
         self._idle.put_nowait(worker)
         evaluation = Evaluation.from_json(reply["evaluation"])
-        return Verified(evaluation, reply.get("output", ""), reply.get("started"))
+        output = reply.get("output", "")
+        if not evaluation.ok:
+            evaluation = self._hinted(evaluation, output)
+        return Verified(evaluation, output, reply.get("started"))
+
+    def _shown(self) -> list[str]:
+        """The folders the workers' sandbox binds back: Python's, the task's, the declared."""
+        return [*isolation.python_paths(), str(self._evaluator.resolve().parent), *self._read_only]
+
+    def _hinted(self, evaluation: Evaluation, output: str) -> Evaluation:
+        """`evaluation` with a sentence added to its reason when it missed a file the sandbox
+        hides (hone.sandbox.visible.hint)."""
+        sentence = visible.hint(f"{evaluation.reason}\n{output}", self._shown())
+        if not sentence:
+            return evaluation
+        reason = evaluation.reason
+        return replace(evaluation, reason=reason + ("\n" if "\n" in reason else "; ") + sentence)
 
     async def close(self) -> None:
         """Stop every worker."""

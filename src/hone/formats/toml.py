@@ -12,6 +12,7 @@ from typing import Any
 from hone.exceptions import ConfigError, TaskError
 from hone.formats import Options, Read, read_program, read_text, top_level_names
 from hone.objective import OBJECTIVES
+from hone.sandbox import visible
 from hone.task import TABLES, Task
 
 _TOP_KEYS = {
@@ -84,28 +85,19 @@ def _from_mapping(data: dict[str, Any], root: Path, where: str) -> Task:
         if not isinstance(table, dict):
             raise TaskError(f"{where!r}: [{name}] must be a table")
         allowed = {f.name for f in fields(klass)}
-        if name == "model" and "name" in table:
-            table = {**table, "spec": table["name"]}
-            table.pop("name")
-        bad = set(table) - allowed - ({"target"} if name == "budget" else set())
+        also = {*klass.ALIASES, *({"target"} if name == "budget" else ())}
+        bad = set(table) - allowed - also
         if bad:
             raise TaskError(
                 f"{where!r}: unknown key(s) {sorted(bad)} in [{name}]; allowed: {sorted(allowed)}"
             )
         try:
-            tables[name] = klass(**table)
+            tables[name] = klass.of(table)
         except ConfigError as exc:
             raise TaskError(f"{where!r}: invalid [{name}]: {exc}") from None
-    readable = []
-    for path in tables["evaluation"].read_paths:
-        folder = (root / path).resolve()
-        if not folder.is_dir():
-            raise TaskError(
-                f"{where!r}: [evaluation] read_paths entry {path!r} is not a folder "
-                f"(paths are relative to the task folder {str(root)!r})"
-            )
-        readable.append(str(folder))
-    tables["evaluation"] = dataclasses.replace(tables["evaluation"], read_paths=tuple(readable))
+    # (checked when a run starts, with the --read-only paths: hone.sandbox.visible)
+    readable = tuple(visible.resolve(path, root) for path in tables["evaluation"].read_only)
+    tables["evaluation"] = dataclasses.replace(tables["evaluation"], read_only=readable)
     if tables["model"].prices:
         prices = (root / tables["model"].prices).resolve()
         if not prices.is_file():

@@ -64,7 +64,7 @@ class Metered:
         self.usage = store.usage()
         self.in_flight = 0
         self._answered_by: dict[int, str] = {}
-        self._prices: dict[str, object] = dict(store.meta().get("prices") or {})
+        self._prices: dict[str, object] = dict(store.meta().prices)
         self._warned_tokens = False  # a token count was clamped, and said so
 
     def attach(self, model: Model) -> None:

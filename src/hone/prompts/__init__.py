@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from hone.edits import Edit, apply_answer, complete_function
 from hone.models.base import Message, Request, Style
@@ -14,6 +14,12 @@ from hone.population import Candidate
 from hone.settings import ModelConfig
 from hone.strategies import Selection
 from hone.task import Task
+
+PromptKind = Literal["improve", "crossover"]  # what a hypothesis's prompt asks
+# what a model call is for, kept as its purpose's "kind" (views read it there, never in the
+# prompt's text): a hypothesis's prompt, a fix of its answer, or a memory (hone.reflection)
+CallKind = Literal["improve", "crossover", "fix", "reflection", "insights"]
+PROMPT_KINDS: tuple[PromptKind, ...] = get_args(PromptKind)
 
 
 @dataclass(frozen=True)
@@ -28,7 +34,7 @@ class Prompt:
     function: str | None = None  # completion-style: the function being completed
     signature: str = ""  # completion-style: the def line(s) the prompt ends with
     niche: int | None = None  # the strategy's niche (island, cell) the hypothesis belongs to
-    kind: str = "improve"  # or "crossover": combine the parent with a second program
+    kind: PromptKind = "improve"  # or "crossover": combine the parent with a second program
     grammar: str = ""  # GBNF the answer must follow (backends that can: the embedded one)
 
     def request(self, config: ModelConfig, seed: int) -> Request:
@@ -43,26 +49,33 @@ class Prompt:
             grammar=self.grammar,
         )
 
-    def purpose(self) -> dict[str, Any]:
-        """What a call with this prompt is for, stored with it: a resumed run rebuilds the
-        hypothesis of an answer that was stored without one (`Prompt.answered`)."""
+    def purpose(self, fix_of: int | None = None) -> dict[str, Any]:
+        """What a call with this prompt is for, stored with it (its kind, `CallKind`; with
+        `fix_of`, a fix of that call's answer): the views read the kind there, and a resumed
+        run rebuilds the hypothesis of an answer that was stored without one
+        (`Prompt.answered`)."""
+        kind: CallKind = self.kind if fix_of is None else "fix"
+        fixing = {} if fix_of is None else {"fixes": self.kind, "answer_of": fix_of}
         return {
-            "kind": "hypothesis",
+            "kind": kind,
             "parents": list(self.parent_ids),
             "niche": self.niche,
             "function": self.function,
             "signature": self.signature,
+            **fixing,
         }
 
     @classmethod
     def answered(cls, purpose: dict[str, Any], parents: list[Candidate]) -> Prompt:
         """The prompt (as far as parsing its answer needs) a stored `purpose` describes."""
+        kind = purpose.get("fixes", purpose.get("kind"))  # ("hypothesis": an older hone's)
         return cls(
             parent=parents[0],
             shown=tuple(parents),
             function=purpose.get("function"),
             signature=purpose.get("signature") or "",
             niche=purpose.get("niche"),
+            kind=kind if kind in PROMPT_KINDS else "improve",
         )
 
     @property
@@ -115,4 +128,12 @@ def parse_answer(prompt: Prompt, answer: str) -> Edit:
     return apply_answer(parent, answer)
 
 
-__all__ = ["Prompt", "Prompter", "build_prompt", "parse_answer"]
+__all__ = [
+    "PROMPT_KINDS",
+    "CallKind",
+    "Prompt",
+    "PromptKind",
+    "Prompter",
+    "build_prompt",
+    "parse_answer",
+]

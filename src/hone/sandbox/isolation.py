@@ -146,11 +146,14 @@ def sweep_strays() -> int:
     return len(strays)
 
 
-def isolate_worker(keep: Iterable[str], tmp_bytes: int, *, network: bool = False) -> Protections:
+def isolate_worker(
+    keep: Iterable[str], tmp_bytes: int, *, network: bool = False, read_only: Iterable[str] = ()
+) -> Protections:
     """Give this process (and every child it forks later) private namespaces, best effort.
 
     `keep` are directories that must stay readable at their paths (Python, hone, the task);
-    `network=True` leaves the network as it is.
+    `read_only` are files and folders the task declared (`hone.sandbox.visible`), readable and
+    never writable at their paths, wherever they are; `network=True` leaves the network as it is.
     """
     flags = _CLONE_NEWNS | _CLONE_NEWIPC | (0 if network else _CLONE_NEWNET)
     uid, gid = os.geteuid(), os.getegid()
@@ -166,7 +169,11 @@ def isolate_worker(keep: Iterable[str], tmp_bytes: int, *, network: bool = False
         protections = Protections(reason=f"namespaces unavailable: {exc.strerror or exc}")
     else:
         try:
-            _private_filesystem(sorted({str(Path(p).resolve()) for p in keep}), tmp_bytes)
+            _private_filesystem(
+                sorted({str(Path(p).resolve()) for p in keep}),
+                sorted({os.path.normpath(p) for p in read_only if os.path.exists(p)}),
+                tmp_bytes,
+            )
         except OSError as exc:
             protections = Protections(
                 network=not network,
@@ -363,8 +370,8 @@ def _remove_or_open(
             try:
                 os.unlink(name, dir_fd=fd)
                 return None
-            except OSError as exc:  # busy: a file mounted over (by a candidate)
-                if exc.errno != errno.EBUSY or not _detach(name, fd):
+            except OSError as exc:  # busy: a file mounted over (a declared one, or a candidate's)
+                if exc.errno != errno.EBUSY or _kept(name, fd, keep) or not _detach(name, fd):
                     return None
         st = os.stat(name, dir_fd=fd, follow_symlinks=False)
         while st.st_dev != device:  # a mount
@@ -378,6 +385,15 @@ def _remove_or_open(
         return os.open(name, _DIRECTORY, dir_fd=fd)
     except OSError:
         return None
+
+
+def _kept(name: str, dir_fd: int, keep: Collection[tuple[int, int]]) -> bool:
+    """True when the file `name` is one bound back to keep (a declared read-only file)."""
+    try:
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino) in keep
 
 
 def _detach(name: str, dir_fd: int) -> bool:
@@ -442,28 +458,39 @@ def _lower(which: int, value: int, headroom: int = 0) -> None:
     resource.setrlimit(which, (min(value, new_hard), new_hard))
 
 
-def _private_filesystem(keep: list[str], tmp_bytes: int) -> None:
+def _private_filesystem(keep: list[str], read_only: list[str], tmp_bytes: int) -> None:
     _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
     hidden = [h for h in HIDDEN_ROOTS if os.path.isdir(h)]
     covered = [*hidden, *PRIVATE_TMP]
     saved = [p for p in keep if os.path.isdir(p) and _under(p, covered)]
+    saved += [p for p in read_only if _under(p, covered)]
     saved = [p for p in saved if not any(p != q and _under(p, [q]) for q in saved)]
-    # Park the directories to keep on a scratch tmpfs, cover their roots, then move them back.
+    # Park what to keep on a scratch tmpfs, cover the roots it lives under, then move it back.
+    # Each is opened first: what lies under the scratch's own root is reached through its
+    # descriptor once the scratch covers it.
+    handles = [os.open(p, os.O_PATH | os.O_CLOEXEC) for p in saved]
+    folders = [os.path.isdir(p) for p in saved]
     scratch = "/dev/shm" if os.path.isdir("/dev/shm") else "/tmp"
     _mount("tmpfs", scratch, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m,mode=700")
     parked = []
-    for i, path in enumerate(saved):
+    for i, (handle, folder) in enumerate(zip(handles, folders, strict=True)):
         spot = os.path.join(scratch, str(i))
-        os.mkdir(spot)
-        _mount(path, spot, None, _MS_BIND | _MS_REC)
+        _mount_point(spot, folder)
+        _mount(f"/proc/self/fd/{handle}", spot, None, _MS_BIND | _MS_REC)
+        os.close(handle)
         parked.append(spot)
     for root in [*hidden, *(p for p in PRIVATE_TMP if p != scratch and os.path.isdir(p))]:
         options = "size=1m,mode=755" if root in hidden else f"size={tmp_bytes},mode=1777"
         _mount("tmpfs", root, "tmpfs", _MS_NOSUID | _MS_NODEV, options)
-    for spot, path in zip(parked, saved, strict=True):
-        os.makedirs(path, mode=0o755, exist_ok=True)
+    for spot, path, folder in zip(parked, saved, folders, strict=True):
+        _mount_point(path, folder)
         _mount(spot, path, None, _MS_MOVE)
         _mount(None, path, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
+    # A declared path elsewhere is visible already: bound onto itself, it becomes read-only
+    # (a candidate of hone's own user, or any one of a world-writable folder, could write it).
+    for path in read_only:
+        if not _under(path, covered):
+            bind_read_only(path, path)
     if scratch in PRIVATE_TMP:  # the scratch mount becomes the private one
         _mount("tmpfs", scratch, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={tmp_bytes},mode=1777")
     for path in saved:
@@ -473,8 +500,18 @@ def _private_filesystem(keep: list[str], tmp_bytes: int) -> None:
                 _kept_mounts.add((st.st_dev, st.st_ino))
 
 
+def _mount_point(path: str, folder: bool) -> None:
+    """Make `path` something to mount on: a directory (`folder`), or an empty file."""
+    if folder:
+        os.makedirs(path, mode=0o755, exist_ok=True)
+    elif not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644))
+
+
 def bind_read_only(source: str, target: str) -> None:
-    """Show the folder `source` at `target` too, read-only there (in this mount namespace)."""
+    """Show the folder (or file) `source` at `target` too, read-only there (in this mount
+    namespace)."""
     _mount(source, target, None, _MS_BIND | _MS_REC)
     try:
         _mount(None, target, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)

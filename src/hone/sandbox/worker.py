@@ -63,13 +63,10 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the loop's to handle
     isolation.become_subreaper()
     protections = isolation.isolate_worker(
-        [
-            *isolation.python_paths(),
-            str(Path(evaluator_path).resolve().parent),
-            *settings.get("read_paths", []),
-        ],
+        [*isolation.python_paths(), str(Path(evaluator_path).resolve().parent)],
         int(settings.get("tmp_bytes", 512 << 20)),
         network=bool(settings.get("network", False)),
+        read_only=settings.get("read_only", []),
     )
     global _uid, _private_tmp, _own_pids
     _uid, _private_tmp, _own_pids = (

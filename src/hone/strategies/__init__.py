@@ -5,21 +5,27 @@ Adding a strategy: a module with ``make(search, objective) -> Strategy``, one li
 `STRATEGIES` and its name in `hone.settings.StrategyName` (the settings check and the CLI's
 choices come from that).
 
-A strategy gets the run's `Population`, whose ranking and failures are kept up to date as
-hypotheses come in, so that choosing costs about the same at a hundred hypotheses or a
-hundred thousand (`benchmarks/scale.py`); a plain list of candidates works too (tests).
+A strategy is asked (`select`) and told (`tell`), as pyribs' ask/tell and FunSearch's
+`register_program`: the loop tells it of every registered hypothesis, in order (a resumed run
+tells it of the stored ones again, in id order), so that a strategy with state of its own
+(islands, cells, a front) keeps it up to date as hypotheses come, and says where it placed
+each one (`Placement`, which the store keeps and the dashboard draws). It chooses from the
+run's `Population`, whose ranking and failures are kept up to date too, so that choosing costs
+about the same at a hundred hypotheses or a hundred thousand (`benchmarks/scale.py`); a plain
+list of candidates works as well (tests): the strategy is told of it then and there.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 from hone.objective import Objective, signed
-from hone.population import Candidate, Population
+from hone.population import Added, Candidate, Population
 from hone.settings import SearchConfig, StrategyName
 
 STRATEGIES: dict[StrategyName, str] = {
@@ -51,12 +57,54 @@ class Selection:
 Pool: TypeAlias = Population | Sequence[Candidate]  # what a strategy chooses from
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where a strategy put a hypothesis when it was told of it (the store keeps it as JSON,
+    the dashboard draws it). This base is "nowhere in particular" (top-k, weighted)."""
+
+    def as_json(self) -> dict[str, Any]:
+        """The placement as the store keeps it: its fields, those left unset aside."""
+        return {
+            k: v
+            for k, v in dataclasses.asdict(self).items()
+            if v is not None and v != () and v != {}
+        }
+
+
+NOWHERE = Placement()
+
+
 class Strategy(Protocol):
-    """Picks the candidates a prompt shows the model."""
+    """Picks the candidates a prompt shows the model, and is told of each outcome."""
 
     def select(self, population: Pool, rng: random.Random) -> Selection:
         """Choose from the evaluated population (at least one candidate has a score)."""
         ...
+
+    def tell(self, added: Added, population: Population) -> Placement:
+        """Take in a hypothesis just registered in `population` (what `Population.add`
+        returned); where it was placed."""
+        ...
+
+
+@dataclass
+class Following:
+    """Which population a strategy's state follows, and how many of its members it has been
+    told of: a strategy handed a population it was not told of (a list, in tests) is told of
+    its members then, in order."""
+
+    of: Population | None = None
+    told: int = 0
+
+    def untold(self, population: Population, upto: int) -> tuple[bool, list[Candidate]]:
+        """The members before `upto` not told yet, and True first when the state follows
+        another population (it must start anew, and the members are all of them)."""
+        anew = self.of is not population
+        if anew:
+            self.of, self.told = population, 0
+        members = population.members[self.told : upto] if upto > self.told else []
+        self.told = max(self.told, upto)
+        return anew, members
 
 
 @dataclass(frozen=True)
@@ -74,6 +122,10 @@ class TopK:
             raise ValueError("no candidate has a score yet")
         failed = recent_failures(population, self.failures)
         return Selection(ranked[0], tuple(ranked[1 : self.k]), failed)
+
+    def tell(self, added: Added, population: Population) -> Placement:
+        """Nothing to keep: the population's ranking is all top-k needs."""
+        return NOWHERE
 
 
 def as_population(pool: Pool, objective: Objective) -> Population:
@@ -134,7 +186,10 @@ def make(search: SearchConfig, objective: Objective) -> TopK:
 
 
 __all__ = [
+    "NOWHERE",
     "STRATEGIES",
+    "Following",
+    "Placement",
     "Pool",
     "Selection",
     "Strategy",

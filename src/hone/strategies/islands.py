@@ -6,8 +6,9 @@ island. Every `reset_every` hypotheses, the islands whose best score is in the w
 are emptied and re-seeded with the best program of a randomly chosen surviving island, which
 keeps diversity while letting good lineages spread.
 
-The islands follow from the population in id order (each select brings them up to date with
-the hypotheses registered since the last one), so a resumed run sees the same islands it had.
+The islands are kept up to date as the strategy is told of each hypothesis (a resumed run is
+told of the stored ones again, in id order, and sees the same islands it had); each one's
+placement says which island it joined and which islands were reset after it.
 """
 
 from __future__ import annotations
@@ -15,11 +16,18 @@ from __future__ import annotations
 import bisect
 import random
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hone.objective import Objective, signed
-from hone.population import Candidate, Population
-from hone.strategies import Pool, Selection, as_population, ranked_distinct
+from hone.population import Added, Candidate, Population
+from hone.strategies import (
+    Following,
+    Placement,
+    Pool,
+    Selection,
+    as_population,
+    ranked_distinct,
+)
 
 if TYPE_CHECKING:
     from hone.settings import SearchConfig
@@ -53,6 +61,36 @@ class _Island:
 
 
 @dataclass(frozen=True)
+class Reset:
+    """An island emptied and re-seeded with the best program of a surviving one."""
+
+    island: int
+    donor: int  # the surviving island
+    seed: int | None  # the program it was re-seeded with (None: the donor had none scored)
+
+
+@dataclass(frozen=True)
+class IslandPlacement(Placement):
+    """Which island a hypothesis joined, and the resets its arrival set off."""
+
+    island: int | None = None  # None: a founder (on every island), or a niche the run lacks
+    founder: bool = False  # a starting program: a member of every island
+    resets: tuple[Reset, ...] = ()  # the weaker half, reset right after it joined
+    rebuilt: bool = False  # a founder that came late: the islands were worked out anew
+
+
+@dataclass
+class _State(Following):
+    """The islands, and how many hypotheses were placed on one (resets come every
+    `reset_every` of them)."""
+
+    islands: list[_Island] = field(default_factory=list)
+    placed: int = 0
+    resets: dict[int, tuple[Reset, ...]] = field(default_factory=dict)  # by the id setting them off
+    stale: bool = False  # a founder came late: the islands are to be worked out anew
+
+
+@dataclass
 class Islands:
     """Greedy search within randomly chosen islands, with periodic resets."""
 
@@ -62,42 +100,64 @@ class Islands:
     k: int = 2
     failures: int = 2
     seed: int = 0  # for the choice of which island re-seeds a reset one
-    # what the islands were after the first `seen` members of `of` (kept up to date)
-    _state: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    state: _State = field(default_factory=_State, compare=False, repr=False)
 
     def members(self, population: Pool) -> list[list[Candidate]]:
         """The candidates of each island, after every reset so far, in the order they
         joined."""
         pool = as_population(population, self.objective)
-        return [[pool.get(i) for i in island.joined] for island in self._islands(pool)]
+        self._follow(pool, len(pool))
+        return [[pool.get(i) for i in island.joined] for island in self.state.islands]
 
-    def _islands(self, pool: Population) -> list[_Island]:
-        """The islands, brought up to date with the members registered since last time."""
-        state = self._state
-        founders = sum(1 for c in pool.members[state.get("seen", 0) :] if c.niche is None)
-        if state.get("of") is not pool or founders:  # a new population, or a new founder
-            state.update(of=pool, seen=0, placed=0, islands=[_Island() for _ in range(self.count)])
-            for island in state["islands"]:
-                for candidate in pool.members:
+    def tell(self, added: Added, population: Population) -> IslandPlacement:
+        """Put the hypothesis on the island it was made for (a founder on every one); every
+        `reset_every` placements, reset the weaker half."""
+        candidate, state = added.candidate, self.state
+        late = state.placed > 0 and state.of is population and state.told == added.index
+        if candidate.niche is None and late:
+            # A founder after others: the islands are worked out anew when next needed (one
+            # rebuild for a run of them, as a resumed run's tuning trials of a founder come).
+            state.told, state.stale = state.told + 1, True
+            return IslandPlacement(founder=True, rebuilt=True)
+        rebuilt = self._follow(population, added.index + 1)
+        if candidate.niche is None:
+            return IslandPlacement(founder=True, rebuilt=rebuilt)
+        if not 0 <= candidate.niche < self.count:
+            return IslandPlacement()
+        resets = self.state.resets.pop(candidate.id, ())
+        return IslandPlacement(candidate.niche, resets=resets)
+
+    def _follow(self, pool: Population, upto: int) -> bool:
+        """Bring the islands up to date with the members before `upto`; True when a late
+        founder had them worked out anew (founders come first on every island)."""
+        state = self.state
+        anew, untold = state.untold(pool, upto)
+        late = state.stale or any(c.niche is None for c in untold)
+        rebuilt = late and state.placed > 0
+        if anew or late:
+            state.islands = [_Island() for _ in range(self.count)]
+            state.placed, state.stale = 0, False
+            untold = pool.members[:upto]
+            for island in state.islands:
+                for candidate in untold:
                     if candidate.niche is None:
                         island.add(candidate, self.objective)
-        islands: list[_Island] = state["islands"]
-        for candidate in pool.members[state["seen"] :]:
+        state.resets.clear()
+        for candidate in untold:
             if candidate.niche is None or not 0 <= candidate.niche < self.count:
                 continue
-            islands[candidate.niche].add(candidate, self.objective)
-            state["placed"] += 1
-            if state["placed"] % self.reset_every == 0:
-                self._reset(islands, state["placed"], pool)
-        state["seen"] = len(pool.members)
-        return islands
+            state.islands[candidate.niche].add(candidate, self.objective)
+            state.placed += 1
+            if state.placed % self.reset_every == 0:
+                state.resets[candidate.id] = self._reset(state.islands, state.placed, pool)
+        return rebuilt
 
     def select(self, population: Pool, rng: random.Random) -> Selection:
         """Pick an island at random, then its best program and the next best."""
         pool = as_population(population, self.objective)
-        islands = self._islands(pool)
+        self._follow(pool, len(pool))
         number = rng.randrange(self.count)
-        island = islands[number]
+        island = self.state.islands[number]
         ranked = [pool.get(i) for _, i in island.order[: self.k]]
         if not ranked:  # a reset island whose seed has no score cannot happen; be safe
             ranked = ranked_distinct(pool, self.objective)[: self.k]
@@ -109,19 +169,22 @@ class Islands:
             niche=number,
         )
 
-    def _reset(self, islands: list[_Island], placed: int, pool: Population) -> None:
+    def _reset(self, islands: list[_Island], placed: int, pool: Population) -> tuple[Reset, ...]:
         bests = [island.order[:1] for island in islands]
         order = sorted(
             range(self.count), key=lambda i: (bests[i][0][0], i) if bests[i] else (float("inf"), i)
         )  # best island first
         keep, reset = order[: (self.count + 1) // 2], order[(self.count + 1) // 2 :]
         chooser = random.Random(self.seed * 1_000_003 + placed)
+        done = []
         for number in reset:
-            donor = bests[chooser.choice(keep)]
+            donor = chooser.choice(keep)
             fresh = _Island()
-            for _, candidate_id in donor:
+            for _, candidate_id in bests[donor]:
                 fresh.add(pool.get(candidate_id), self.objective)
             islands[number] = fresh
+            done.append(Reset(number, donor, bests[donor][0][1] if bests[donor] else None))
+        return tuple(done)
 
 
 def make(search: SearchConfig, objective: Objective) -> Islands:

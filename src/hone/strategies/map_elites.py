@@ -7,30 +7,84 @@ report them (OpenEvolve's): ``complexity``, the program's length in characters; 
 and ``diversity``, the program's mean distance (length, lines, characters used) to a
 reference set of up to 20 programs. A hypothesis improves the elite of a randomly chosen
 occupied cell and is shown the elites of the neighbouring cells as inspirations, so the search
-keeps programs that are good in different ways instead of only the best one.
+keeps programs that are good in different ways instead of only the best one. A program whose
+feature is missing or not a finite number is on no cell.
+
+The grid is kept up to date as the strategy is told of each hypothesis; each one's placement
+says which cell it fell in, from which feature values, whether it became the cell's elite, and
+(when the grid was worked out anew, as a range that follows the values grows) the whole grid.
 """
 
 from __future__ import annotations
 
 import bisect
+import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hone.objective import Objective, signed
-from hone.population import Candidate, Population
-from hone.strategies import Pool, Selection, as_population, ranked_distinct, recent_failures
+from hone.population import Added, Candidate, Population
+from hone.strategies import (
+    Following,
+    Placement,
+    Pool,
+    Selection,
+    as_population,
+    ranked_distinct,
+    recent_failures,
+)
 
 if TYPE_CHECKING:
     from hone.settings import SearchConfig
 
 Cell = tuple[int, ...]
+Range = tuple[float, float, int]  # low, high, bins
 BUILT_IN = ("complexity", "diversity", "score")
 REFERENCE_SIZE = 20  # programs the diversity feature is measured against
 
 
 @dataclass(frozen=True)
+class Elite:
+    """One occupied cell of the grid: its best program and how many programs fell in it."""
+
+    cell: Cell
+    id: int
+    programs: int
+
+
+@dataclass(frozen=True)
+class CellPlacement(Placement):
+    """The cell a hypothesis fell in, the feature values it was worked out from, and the grid
+    when it was worked out anew at this hypothesis."""
+
+    cell: Cell | None = None  # None: off the grid (not scored, a copy, or a feature missing)
+    features: dict[str, float | None] | None = None  # by name (None: not reported)
+    elite: bool = False  # the best of its cell now
+    ranges: tuple[Range, ...] = ()  # each feature's (low, high, bins), in name order
+    grid: tuple[Elite, ...] | None = None  # every occupied cell, when the grid was redone
+
+
+@dataclass
+class _Grid(Following):
+    """The grid after the members told so far: each ranked program's feature values (worked
+    out once), the ranges, every cell's elite as (sort key, id) and how many programs fell in
+    each cell; the reference set of the diversity feature."""
+
+    replaced: int = 0  # the population's count of displaced programs when last seen
+    reference: list[int] = field(default_factory=list)  # the first REFERENCE_SIZE ranked, by id
+    shown: list[Candidate] = field(default_factory=list)  # the reference programs, whole
+    vectors: dict[int, tuple[float, ...] | None] = field(default_factory=dict)
+    low: dict[int, float] = field(default_factory=dict)
+    high: dict[int, float] = field(default_factory=dict)
+    ranges: tuple[Range, ...] | None = None
+    elites: dict[Cell, tuple[float, int]] = field(default_factory=dict)
+    counts: dict[Cell, int] = field(default_factory=dict)
+    redone: bool = False  # the grid was worked out anew at the last update
+
+
+@dataclass
 class MapElites:
     """Uniform choice among occupied cells; the elites of nearby cells as inspirations."""
 
@@ -38,8 +92,7 @@ class MapElites:
     features: Mapping[str, Sequence[float]] = field(default_factory=dict)
     k: int = 2
     failures: int = 2
-    # the grid after the first `seen` members of `of` (kept up to date)
-    _state: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    grid: _Grid = field(default_factory=_Grid, compare=False, repr=False)
     _shapes: dict[str, tuple[int, int, frozenset[str]]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -52,22 +105,44 @@ class MapElites:
     def elites(self, population: Pool) -> dict[Cell, Candidate]:
         """The best candidate of every occupied cell."""
         pool = as_population(population, self.objective)
-        return {cell: pool.get(entry[1]) for cell, entry in self._grid(pool).items()}
+        self._follow(pool, len(pool))
+        return {cell: pool.get(entry[1]) for cell, entry in self.grid.elites.items()}
 
-    def _grid(self, pool: Population) -> dict[Cell, tuple[float, int]]:
-        """Each occupied cell's elite as (sort key, id), brought up to date with the members
-        registered since the last call: each program's feature values are worked out once,
-        and the grid is rebuilt only when a range that follows the values grows or the
-        diversity feature's reference set changes."""
-        state = self._state
-        if state.get("of") is not pool or state.get("replaced") != pool.replaced:
-            state.clear()
-            state.update(of=pool, replaced=pool.replaced, seen=0, reference=[], ranges=None)
-            state.update(vectors={}, grid={}, low={}, high={})
-        vectors: dict[int, tuple[float, ...] | None] = state["vectors"]
-        new = [c for c in pool.members[state["seen"] :] if pool.ranks(c)]
-        state["seen"] = len(pool.members)
-        reference: list[int] = state["reference"]  # the first REFERENCE_SIZE ranked, by id
+    def tell(self, added: Added, population: Population) -> CellPlacement:
+        """Put the hypothesis in its cell (when it ranks and has every feature)."""
+        self._follow(population, added.index + 1)
+        grid, candidate = self.grid, added.candidate
+        assert grid.ranges is not None
+        vector = grid.vectors.get(candidate.id)
+        redone = (
+            tuple(Elite(c, e[1], grid.counts.get(c, 0)) for c, e in sorted(grid.elites.items()))
+            if grid.redone
+            else None
+        )
+        if candidate.id not in grid.vectors:
+            return CellPlacement(ranges=grid.ranges, grid=redone)
+        names = sorted(self.features)
+        if vector is None:  # a feature is missing: say which were there
+            whole = population.full(candidate)
+            found = {n: self._value(n, whole, grid.shown) for n in names}
+            return CellPlacement(features=found, ranges=grid.ranges, grid=redone)
+        cell = _cell(vector, grid.ranges)
+        elite = grid.elites.get(cell, (0.0, -1))[1] == candidate.id
+        values: dict[str, float | None] = dict(zip(names, vector, strict=True))
+        return CellPlacement(cell, values, elite, grid.ranges, redone)
+
+    def _follow(self, pool: Population, upto: int) -> None:
+        """Bring the grid up to date with the members before `upto`: each program's feature
+        values are worked out once, and the grid is worked out anew only when a range that
+        follows the values grows or the diversity feature's reference set changes."""
+        grid = self.grid
+        anew, untold = grid.untold(pool, upto)
+        grid.redone = False
+        if anew or grid.replaced != pool.replaced:  # (a displaced program leaves the grid)
+            self.grid = grid = _Grid(pool, upto, pool.replaced, redone=True)
+            untold = pool.members[:upto]
+        new = [c for c in untold if pool.ranks(c)]
+        reference = grid.reference
         grown = False
         for candidate in new:
             if len(reference) < REFERENCE_SIZE:
@@ -75,46 +150,45 @@ class MapElites:
                 grown = True
         rebuild = grown and "diversity" in self.features
         if rebuild:  # every distance is to the reference set: all anew
-            vectors.clear()
-            state["low"], state["high"] = {}, {}
+            grid.vectors.clear()
+            grid.low, grid.high = {}, {}
             new = list(pool.ranked)
         code = "complexity" in self.features or "diversity" in self.features
-        if code and (grown or "shown" not in state):
-            state["shown"] = [pool.full(pool.get(i)) for i in reference]
-        shown: list[Candidate] = state.get("shown", []) if code else []
-        low, high = state["low"], state["high"]
+        if code and (grown or not grid.shown):
+            grid.shown = [pool.full(pool.get(i)) for i in reference]
+        shown = grid.shown if code else []
+        low, high = grid.low, grid.high
         for candidate in new:
             vector = self._vector(pool.full(candidate) if code else candidate, shown)
-            vectors[candidate.id] = vector
+            grid.vectors[candidate.id] = vector
             for i, value in enumerate(vector or ()):
                 low[i], high[i] = min(low.get(i, value), value), max(high.get(i, value), value)
         ranges = self._ranges(low, high)
-        grid: dict[Cell, tuple[float, int]] = state["grid"]
-        if rebuild or ranges != state["ranges"]:
-            state["ranges"] = ranges
-            grid.clear()
-            new = [pool.get(i) for i in vectors]
+        if rebuild or ranges != grid.ranges:
+            grid.ranges = ranges
+            grid.elites.clear()
+            grid.counts.clear()
+            grid.redone = True
+            new = [pool.get(i) for i in grid.vectors]
         for candidate in new:
-            vector = vectors.get(candidate.id)
+            vector = grid.vectors.get(candidate.id)
             if vector is None or candidate.score is None:
                 continue
-            cell = tuple(_bin(v, *r) for v, r in zip(vector, ranges, strict=True))
+            cell = _cell(vector, ranges)
             entry = (-signed(self.objective, candidate.score), candidate.id)
-            if cell not in grid or entry < grid[cell]:
-                grid[cell] = entry
-        return grid
+            grid.counts[cell] = grid.counts.get(cell, 0) + 1
+            if cell not in grid.elites or entry < grid.elites[cell]:
+                grid.elites[cell] = entry
 
     def _vector(
         self, candidate: Candidate, reference: Sequence[Candidate]
     ) -> tuple[float, ...] | None:
         found = [self._value(name, candidate, reference) for name in sorted(self.features)]
-        if any(v is None for v in found):
+        if any(v is None or not math.isfinite(v) for v in found):  # (inf or nan: no cell)
             return None
         return tuple(float(v) for v in found if v is not None)
 
-    def _ranges(
-        self, low: dict[int, float], high: dict[int, float]
-    ) -> tuple[tuple[float, float, int], ...]:
+    def _ranges(self, low: dict[int, float], high: dict[int, float]) -> tuple[Range, ...]:
         ranges = []
         for i, name in enumerate(sorted(self.features)):
             spec = self.features[name]
@@ -200,6 +274,10 @@ class MapElites:
 def make(search: SearchConfig, objective: Objective) -> MapElites:
     """`map-elites` (AlphaEvolve) over `[search] features`."""
     return MapElites(objective, search.features, search.top_k, search.failures_shown)
+
+
+def _cell(vector: tuple[float, ...], ranges: tuple[Range, ...]) -> Cell:
+    return tuple(_bin(v, *r) for v, r in zip(vector, ranges, strict=True))
 
 
 def _bin(value: float, low: float, high: float, bins: int) -> int:

@@ -4,24 +4,60 @@
 front when no other program is at least as good in every objective and better in one; the
 parent is drawn uniformly from the front, and the front members nearest to it (by rank in each
 objective) are shown as inspirations.
+
+The front is kept up to date as the strategy is told of each hypothesis; each one's placement
+says whether it joined the front and which members it pushed off (and the whole front, when it
+was worked out anew).
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from hone.objective import Objective, signed
-from hone.population import Candidate
-from hone.strategies import Pool, Selection, as_population, ranked_distinct, recent_failures
+from hone.population import Added, Candidate, Population
+from hone.strategies import (
+    Following,
+    Placement,
+    Pool,
+    Selection,
+    as_population,
+    ranked_distinct,
+    recent_failures,
+)
 
 if TYPE_CHECKING:
     from hone.settings import SearchConfig
 
 
+Point = tuple[float, ...]
+
+
 @dataclass(frozen=True)
+class FrontPlacement(Placement):
+    """Whether a hypothesis joined the front, whom it pushed off, and the whole front when it
+    was worked out anew at this hypothesis."""
+
+    front: bool = False
+    dominated: tuple[int, ...] = ()  # front members it dominates, off the front now
+    members: tuple[int, ...] | None = None  # the whole front, when worked out anew
+
+
+@dataclass
+class _Front(Following):
+    """The non-dominated distinct programs told so far, by id, with their points."""
+
+    replaced: int = 0  # the population's count of displaced programs when last seen
+    points: dict[int, Point] = field(default_factory=dict)
+    dominated: dict[int, tuple[int, ...]] = field(default_factory=dict)  # by the id that did
+    redone: bool = False  # the front was worked out anew at the last update
+
+
+@dataclass
 class Pareto:
     """Uniform choice on the Pareto front of the named objectives."""
 
@@ -29,15 +65,14 @@ class Pareto:
     objectives: Mapping[str, str] = field(default_factory=dict)
     k: int = 2
     failures: int = 2
-    # the front after the first `seen` members of `of` (kept up to date)
-    _state: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    state: _Front = field(default_factory=_Front, compare=False, repr=False)
 
     def point(self, candidate: Candidate) -> tuple[float, ...] | None:
         """The candidate's objective values, each signed so that higher is better."""
         values = []
         for name, direction in sorted(self.objectives.items()):
             value = candidate.evaluation.metrics.get(name)
-            if value is None:
+            if value is None or not math.isfinite(value):  # (inf or nan: off the front)
                 return None
             values.append(signed(cast(Objective, direction), value))
         return tuple(values)
@@ -45,19 +80,37 @@ class Pareto:
     def front(self, population: Pool) -> list[Candidate]:
         """The non-dominated distinct programs, in id order."""
         pool = as_population(population, self.objective)
-        state = self._state
-        if state.get("of") is not pool or state.get("replaced") != pool.replaced:
-            state.update(of=pool, replaced=pool.replaced, seen=0, front={})
-        front: dict[int, tuple[float, ...]] = state["front"]  # id: point
-        for candidate in pool.members[state["seen"] :]:
+        self._follow(pool, len(pool))
+        return [pool.get(i) for i in sorted(self.state.points)]
+
+    def tell(self, added: Added, population: Population) -> FrontPlacement:
+        """Put the hypothesis on the front when nothing there dominates it."""
+        self._follow(population, added.index + 1)
+        state, found = self.state, added.candidate.id
+        members = tuple(sorted(state.points)) if state.redone else None
+        dominated = state.dominated.pop(found, ())
+        return FrontPlacement(found in state.points, dominated, members)
+
+    def _follow(self, pool: Population, upto: int) -> None:
+        """Bring the front up to date with the members before `upto`."""
+        state = self.state
+        anew, untold = state.untold(pool, upto)
+        state.redone = False
+        if anew or state.replaced != pool.replaced:  # (a displaced program leaves the front)
+            self.state = state = _Front(pool, upto, pool.replaced, redone=True)
+            untold = pool.members[:upto]
+        front = state.points
+        state.dominated.clear()
+        for candidate in untold:
             p = self.point(candidate) if pool.ranks(candidate) else None
             if p is None or any(_dominates(q, p) for q in front.values()):
                 continue
-            for other in [i for i, q in front.items() if _dominates(p, q)]:
+            off = tuple(i for i, q in front.items() if _dominates(p, q))
+            for other in off:
                 del front[other]
             front[candidate.id] = p
-        state["seen"] = len(pool.members)
-        return [pool.get(i) for i in sorted(front)]
+            if off:
+                state.dominated[candidate.id] = off
 
     def select(self, population: Pool, rng: random.Random) -> Selection:
         """A random front member as parent, the front members closest to it as inspirations."""

@@ -17,8 +17,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hone.objective import Objective, signed
-from hone.population import Candidate
-from hone.strategies import Pool, Selection, as_population, recent_failures
+from hone.population import Added, Candidate, Population
+from hone.strategies import (
+    NOWHERE,
+    Placement,
+    Pool,
+    Selection,
+    as_population,
+    recent_failures,
+)
 
 if TYPE_CHECKING:
     from hone.settings import SearchConfig
@@ -74,6 +81,10 @@ class Weighted:
                 break
         others = tuple(c for c, _ in weighted if c.id != parent.id)[: self.k - 1]
         return Selection(parent, others, recent_failures(population, self.failures))
+
+    def tell(self, added: Added, population: Population) -> Placement:
+        """Nothing to keep: the population's ranking and children counts are all it needs."""
+        return NOWHERE
 
 
 def _sigmoid(x: float) -> float:

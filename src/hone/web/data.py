@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hone.exceptions import RunDirError
+from hone.meta import RunMeta
 from hone.objective import Objective, better
 from hone.store import DB_NAME, readonly_connection
 
@@ -19,7 +20,7 @@ Row = dict[str, Any]
 _CLIP = (
     400  # characters of a reason or feedback in the table rows (the full text is in `hypothesis`)
 )
-_META = (
+_SHOWN = (  # the metadata a person reads (task, model, settings, status, prices), by RunMeta field
     "task_name", "status", "stop_reason", "seed", "objective", "created", "model", "budget",
     "search", "prices", "sandbox", "replay_of", "program_filename",
 )  # fmt: skip
@@ -33,6 +34,7 @@ class Cursor:
     candidate: int = 0
     call: int = 0
     note: int = 0
+    placed: int = 0  # the last placement recorded (a hypothesis is placed once registered)
     pending: set[int] = field(default_factory=set)
     version: int = -1  # SQLite's data_version when last read
 
@@ -45,6 +47,15 @@ class RunReader:
         self.conn = conn
         columns = {row[1] for row in conn.execute("PRAGMA table_info(llm_calls)")}
         self._cost = "cost" if "cost" in columns else "NULL AS cost"  # an older store
+        # a crossover: the call's purpose says so (that of a fix says what it fixed)
+        self._crossover = (
+            "COALESCE(json_extract(l.purpose, '$.fixes'), json_extract(l.purpose, '$.kind')) "
+            "= 'crossover'"
+            if "purpose" in columns
+            else "0"
+        )
+        kept = {row[1] for row in conn.execute("PRAGMA table_info(candidates)")}
+        self._placed = "placed" if "placed" in kept else ""  # (a store from before placements)
 
     @classmethod
     def open(cls, run_dir: str | Path) -> RunReader:
@@ -72,11 +83,10 @@ class RunReader:
         version = int(self.conn.execute("PRAGMA data_version").fetchone()[0])
         return version != cursor.version
 
-    def meta(self) -> Row:
-        """The run's metadata that a person reads (task, model, settings, status, prices)."""
+    def meta(self) -> RunMeta:
+        """The run's metadata."""
         rows = self.conn.execute("SELECT key, value FROM meta")
-        found = {row[0]: json.loads(row[1]) for row in rows}
-        return {key: found.get(key) for key in _META}
+        return RunMeta.from_json({row[0]: json.loads(row[1]) for row in rows})
 
     def delta(self, cursor: Cursor) -> Row:
         """Everything new since `cursor` (all of it for a fresh cursor), which it advances:
@@ -85,16 +95,21 @@ class RunReader:
         with self.conn:  # one read transaction: a consistent picture
             self.conn.execute("BEGIN")
             meta = self.meta()
-            watched = sorted(cursor.pending)
-            marks = ",".join("?" * len(watched))
-            where = "c.id > ?" + (f" OR c.id IN ({marks})" if watched else "")
+            shown = {key: getattr(meta, key) for key in _SHOWN}
+            placed = f"UNION ALL SELECT id FROM candidates WHERE {self._placed} > ? "
+            ids = (  # new, placed since (registered after it was verified), or pending then
+                "SELECT id FROM candidates WHERE id > ? "
+                + (placed if self._placed else "")
+                + "UNION ALL SELECT value FROM json_each(?)"
+            )  # (each part searched by an index: a long run is not read whole at every change)
+            known = (cursor.placed,) if self._placed else ()
             hypotheses = [
                 _hypothesis_row(row)
                 for row in self.conn.execute(
-                    "SELECT c.*, instr(l.prompt, 'Combine programs #') > 0 AS crossover "
-                    f"FROM candidates c LEFT JOIN llm_calls l ON l.id = c.call_id WHERE {where} "
+                    f"SELECT c.*, {self._crossover} AS crossover FROM candidates c "
+                    f"LEFT JOIN llm_calls l ON l.id = c.call_id WHERE c.id IN ({ids}) "
                     "ORDER BY c.id",
-                    (cursor.candidate, *watched),
+                    (cursor.candidate, *known, json.dumps(sorted(cursor.pending))),
                 )
             ]
             calls = [
@@ -114,13 +129,14 @@ class RunReader:
             ]
         for h in hypotheses:
             cursor.candidate = max(cursor.candidate, h["id"])
+            cursor.placed = max(cursor.placed, h["placed"] or 0)
             if h["status"] == "pending":
                 cursor.pending.add(h["id"])
             else:
                 cursor.pending.discard(h["id"])
         cursor.call = max([cursor.call, *(c["id"] for c in calls)])
         cursor.note = max([cursor.note, *(n["id"] for n in notes)])
-        return {"meta": meta, "hypotheses": hypotheses, "calls": calls, "notes": notes}
+        return {"meta": shown, "hypotheses": hypotheses, "calls": calls, "notes": notes}
 
     def snapshot(self) -> Row:
         """The whole run as plain data (a delta from the start)."""
@@ -135,7 +151,11 @@ class RunReader:
         call that proposed it (prompt, answer, tokens, latency, cost). KeyError when absent."""
         if not 0 <= candidate_id < 2**63:  # (no SQLite integer: no such hypothesis)
             raise KeyError(candidate_id)
-        row = self.conn.execute("SELECT * FROM candidates WHERE id = ?", (candidate_id,)).fetchone()
+        row = self.conn.execute(
+            f"SELECT c.*, {self._crossover} AS crossover FROM candidates c "
+            "LEFT JOIN llm_calls l ON l.id = c.call_id WHERE c.id = ?",
+            (candidate_id,),
+        ).fetchone()
         if row is None:
             raise KeyError(candidate_id)
         found = _hypothesis_row(row, clip=None)
@@ -205,6 +225,11 @@ def _hypothesis_row(row: sqlite3.Row, clip: int | None = _CLIP) -> Row:
         "cached_from": row["cached_from"],
         "niche": row["niche"],
         "crossover": bool(row["crossover"]) if "crossover" in keys else False,
+        # where the search strategy placed it, in the order placements were recorded
+        "placement": json.loads(row["placement"])
+        if "placement" in keys and row["placement"]
+        else None,
+        "placed": row["placed"] if "placed" in keys else None,
     }
 
 

@@ -261,73 +261,104 @@ function renderLineage(run, s) {
   if (s.best && pos.has(s.best.id)) { const [x, y] = pos.get(s.best.id); el("circle", { class: "ring", cx: x, cy: y, r: 10 }, nodes); }
   svg.addEventListener("click", (e) => { const id = e.target.getAttribute("data-id"); if (id) openDetail(run, +id); });
 }
+// The strategy views draw where the strategy placed each hypothesis when it was told of it
+// (`placement`, stored by hone.strategies), in the order the placements were recorded; they
+// work out nothing of the strategy's policy themselves.
+function placedOf(hs) { return hs.filter((h) => h.placement).sort((a, b) => (a.placed ?? 0) - (b.placed ?? 0) || a.id - b.id); }
 function renderStrategy(run, s) {
   const body = document.getElementById("strategy-body"), search = run.meta.search || {};
-  const strategy = search.strategy || "top-k";
-  if (strategy === "islands") return renderIslands(run, s, body, search.islands || 4);
-  if (strategy === "map-elites") return renderCells(run, s, body, search.features || {});
-  if (strategy === "pareto") return renderFront(run, s, body, search.objectives || {});
+  const strategy = search.strategy || "top-k", placed = placedOf(s.hs);
+  const kept = { islands: "islands", "map-elites": "cells", pareto: "front" }[strategy];
+  if (kept && !placed.length) {
+    body.innerHTML = `<div class="panel"><h2>${esc(strategy)}</h2><p class="no-placements">${s.hs.some((h) => h.status !== "pending") ? `This run's store holds no placements (an older hone recorded it, or nothing was registered yet): hone resume records where the strategy puts each hypothesis, and its ${kept} are drawn from them.` : "Nothing is registered yet."}</p></div>`;
+    return;
+  }
+  if (strategy === "islands") return renderIslands(run, s, body, placed, search.islands || 4);
+  if (strategy === "map-elites") return renderCells(run, s, body, placed, search.features || {});
+  if (strategy === "pareto") return renderFront(run, s, body, placed, search.objectives || {});
   body.innerHTML = `<div class="panel"><h2>${esc(strategy)}</h2><p>This strategy keeps no islands, cells or front: every parent comes from the one population. The lineage shows which programs it built on.</p></div>`;
 }
-function renderIslands(run, s, body, count) {
-  const rows = [];
+function renderIslands(run, s, body, placed, count) {
+  const rows = [], resets = placed.filter((h) => (h.placement.resets || []).length);
   for (let i = 0; i < count; i++) {
-    const members = s.hs.filter((h) => h.niche === i);
+    const members = placed.filter((h) => h.placement.island === i);
     let best = null; for (const h of members) if (h.score !== null && better(run, h.score, best && best.score)) best = h;
-    rows.push({ i, n: members.length, ok: members.filter((h) => h.score !== null).length, best });
+    const mine = resets.flatMap((h) => h.placement.resets.filter((r) => r.island === i).map((r) => ({ ...r, after: h.id })));
+    const last = mine[mine.length - 1];
+    rows.push({ i, n: members.length, ok: members.filter((h) => h.score !== null).length, best, resets: mine.length, last });
   }
-  body.innerHTML = `<div class="panel"><h2>Islands</h2><div id="island-plot" class="plot"></div></div>
-    <table class="grid" id="island-table"><thead><tr><th>island</th><th>hypotheses</th><th>scored</th><th>best</th></tr></thead><tbody>${rows.map((r) =>
-    `<tr data-id="${r.best ? r.best.id : ""}"><td>${r.i}</td><td class="num">${r.n}</td><td class="num">${r.ok}</td><td class="num">${r.best ? g6(r.best.score) + " (#" + r.best.id + ")" : "-"}</td></tr>`).join("")}</tbody></table>`;
+  const founders = placed.filter((h) => h.placement.founder).length;
+  body.innerHTML = `<div class="panel"><h2>Islands</h2><div id="island-plot" class="plot"></div><p class="hint">Each hypothesis on the island it joined; a dashed line is a reset, after which the weaker half of the islands start again from a survivor's best. ${founders} starting program${founders === 1 ? " is" : "s are"} on every island.</p></div>
+    <table class="grid" id="island-table"><thead><tr><th>island</th><th>hypotheses</th><th>scored</th><th>best</th><th>resets</th></tr></thead><tbody>${rows.map((r) =>
+    `<tr data-id="${r.best ? r.best.id : ""}"><td>${r.i}</td><td class="num">${r.n}</td><td class="num">${r.ok}</td><td class="num">${r.best ? g6(r.best.score) + " (#" + r.best.id + ")" : "-"}</td><td class="num">${r.resets ? `${r.resets} (last after #${r.last.after}, from island ${r.last.donor}${r.last.seed != null ? ": #" + r.last.seed : ""})` : "-"}</td></tr>`).join("")}</tbody></table>`;
   const box = document.getElementById("island-plot"), x = (h) => xOf(run, h);
-  const scored = s.hs.filter((h) => h.score !== null && h.niche !== null);
+  const scored = placed.filter((h) => h.score !== null && h.placement.island != null);
   const f = frame(box, { x: extent(s.hs.map(x)), y: extent(scored.map((h) => h.score)), xlabel: "model calls", ylabel: "score", label: "scores by island" });
-  for (const h of scored) el("circle", { class: "point island-point", cx: f.sx(x(h)), cy: f.sy(h.score), r: 4, fill: RUN_COLORS[h.niche % RUN_COLORS.length], "data-id": h.id }, f.svg);
+  for (const h of resets) {
+    const line = el("line", { class: "reset-line", x1: f.sx(x(h)), x2: f.sx(x(h)), y1: f.m.t, y2: f.H - f.m.b }, f.svg);
+    el("title", {}, line, `after #${h.id}: ` + h.placement.resets.map((r) => `island ${r.island} from island ${r.donor}${r.seed != null ? " (#" + r.seed + ")" : ""}`).join(", "));
+  }
+  for (const h of scored) el("circle", { class: "point island-point", cx: f.sx(x(h)), cy: f.sy(h.score), r: 4, fill: RUN_COLORS[h.placement.island % RUN_COLORS.length], "data-id": h.id, "data-island": h.placement.island }, f.svg);
   f.svg.addEventListener("click", (e) => { const id = e.target.getAttribute("data-id"); if (id) openDetail(run, +id); });
   legend(box, rows.map((r) => [`island ${r.i}`, RUN_COLORS[r.i % RUN_COLORS.length]]));
 }
-function cellOf(h, dims) {
-  const index = [];
-  for (const [name, [lo, hi, bins]] of dims) {
-    const v = h.metrics[name];
-    if (v === undefined || Number.isNaN(v) || h.score === null) return null;
-    const n = Math.floor(bins);
-    index.push(Math.min(Math.max(Math.floor(((v - lo) / (hi - lo)) * n), 0), n - 1));
+function gridOf(placed) {  // the grid as the strategy kept it: its last redo, then each placement since
+  let cells = new Map(), ranges = [];
+  for (const h of placed) {
+    const p = h.placement;
+    if (p.ranges) ranges = p.ranges;
+    if (p.grid) cells = new Map(p.grid.map((e) => [e.cell.join(","), { cell: e.cell, id: e.id, n: e.programs }]));
+    else if (p.cell) {
+      const key = p.cell.join(","), cell = cells.get(key) || { cell: p.cell, id: h.id, n: 0 };
+      cell.n++; if (p.elite) cell.id = h.id; cells.set(key, cell);
+    }
   }
-  return index;
+  return { cells, ranges };
 }
-function renderCells(run, s, body, features) {  // hone.strategies.map_elites.MapElites.cell
-  const dims = Object.entries(features).sort((a, b) => a[0].localeCompare(b[0]));
-  const grid = new Map();
-  for (const h of s.hs) {
-    const c = cellOf(h, dims); if (!c) continue;
-    const key = `${c[0]},${c[1] ?? 0}`, cell = grid.get(key) || { n: 0, best: null };
-    cell.n++; if (better(run, h.score, cell.best && cell.best.score)) cell.best = h; grid.set(key, cell);
+function renderCells(run, s, body, placed, features) {
+  const names = Object.keys(features).sort(), { cells, ranges } = gridOf(placed);
+  const missing = names.filter((n) => !placed.some((h) => h.placement.features && Number.isFinite(h.placement.features[n])));
+  const bins = ranges.map((r) => r[2]), total = bins.reduce((a, b) => a * b, 1);
+  const nx = bins[0] || 1, ny = bins[1] || 1, size = Math.max(18, Math.min(56, 760 / nx));
+  const shown = new Map();  // the first two features' cells; of cells that differ only in the others, the best
+  for (const c of cells.values()) {
+    const h = run.hyps.get(c.id), key = `${c.cell[0]},${c.cell[1] ?? 0}`, was = shown.get(key);
+    if (!h) continue;
+    if (!was) shown.set(key, { h, n: c.n, cells: 1 });
+    else { was.n += c.n; was.cells++; if (better(run, h.score, was.h.score)) was.h = h; }
   }
-  const [xd, yd] = [dims[0], dims[1] || ["", [0, 1, 1]]];
-  const nx = Math.floor(xd[1][2]), ny = Math.floor(yd[1][2]), size = Math.max(18, Math.min(56, 760 / nx));
-  const W = 90 + nx * size, H = 40 + ny * size;
-  body.innerHTML = `<div class="panel"><h2>MAP-Elites: ${grid.size} of ${nx * ny} cells filled</h2><div id="cell-plot" class="plot scroll"></div><p class="hint">The best program of each cell of ${esc(xd[0])}${dims[1] ? " × " + esc(yd[0]) : ""}; darker is better. ${dims.length > 2 ? "Only the first two features are drawn." : ""}</p></div>`;
+  const W = 90 + nx * size, H = 40 + ny * size, range = (i) => ranges[i] ? `[${g6(ranges[i][0])}, ${g6(ranges[i][1])}] in ${ranges[i][2]} bins` : "";
+  const absent = missing.length ? `<p class="hint missing-features">No hypothesis has ${missing.map(esc).join(", ")}: the evaluator does not report ${missing.length > 1 ? "them" : "it"} (nor is ${missing.length > 1 ? "any" : "it"} one of the built-in complexity, diversity, score), so no program is on the grid.</p>` : "";
+  body.innerHTML = `<div class="panel"><h2>MAP-Elites: ${cells.size} of ${total} cells filled</h2><div id="cell-plot" class="plot scroll"></div><p class="hint">The best program of each cell of ${esc(names[0] || "")} ${range(0)}${names[1] ? " × " + esc(names[1]) + " " + range(1) : ""}, as the strategy keeps them; darker is better.${names.length > 2 ? ` The other features (${names.slice(2).map(esc).join(", ")}) are folded in: each square shows the best of its cells.` : ""}</p>${absent}</div>`;
   const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: "img", "aria-label": "map-elites cells" });
   document.getElementById("cell-plot").replaceChildren(svg);
-  const scores = [...grid.values()].map((c) => c.best.score), [lo, hi] = extent(scores);
+  const scores = [...shown.values()].map((c) => c.h.score), [lo, hi] = extent(scores);
   const shade = (v) => { let t = hi > lo ? (v - lo) / (hi - lo) : 1; if (run.meta.objective === "minimize") t = 1 - t; return `hsl(215, 65%, ${78 - 48 * t}%)`; };
   for (let i = 0; i < nx; i++) for (let j = 0; j < ny; j++) {
-    const cell = grid.get(`${i},${j}`), x = 80 + i * size, y = 10 + (ny - 1 - j) * size;
-    const r = el("rect", { class: cell ? "point cell" : "empty-cell", x, y, width: size - 2, height: size - 2, fill: cell ? shade(cell.best.score) : null, "data-id": cell ? cell.best.id : null }, svg);
-    if (cell) { el("title", {}, r, `#${cell.best.id}: ${g6(cell.best.score)} (${cell.n} in this cell)`); if (size >= 40) el("text", { class: "cell-text", x: x + 4, y: y + 14 }, svg, g6(cell.best.score)); }
+    const cell = shown.get(`${i},${j}`), x = 80 + i * size, y = 10 + (ny - 1 - j) * size;
+    const r = el("rect", { class: cell ? "point cell" : "empty-cell", x, y, width: size - 2, height: size - 2, fill: cell ? shade(cell.h.score) : null, "data-id": cell ? cell.h.id : null, "data-cell": `${i},${j}` }, svg);
+    if (cell) { el("title", {}, r, `#${cell.h.id}: ${g6(cell.h.score)} (${cell.n} program${cell.n === 1 ? "" : "s"} in ${cell.cells > 1 ? cell.cells + " cells" : "this cell"})`); if (size >= 40) el("text", { class: "cell-text", x: x + 4, y: y + 14 }, svg, g6(cell.h.score)); }
   }
-  el("text", { x: 80 + (nx * size) / 2, y: H - 6, "text-anchor": "middle" }, svg, `${xd[0]} [${xd[1][0]}, ${xd[1][1]}]`);
-  if (dims[1]) el("text", { x: 8, y: 14 }, svg, yd[0]);
+  el("text", { x: 80 + (nx * size) / 2, y: H - 6, "text-anchor": "middle" }, svg, names[0] || "");
+  if (names[1]) el("text", { x: 8, y: 14 }, svg, names[1]);
   svg.addEventListener("click", (e) => { const id = e.target.getAttribute("data-id"); if (id) openDetail(run, +id); });
 }
-function renderFront(run, s, body, objectives) {
-  const names = Object.keys(objectives).sort(), [a, b] = names;
-  const signedV = (h, n) => (objectives[n] === "minimize" ? -1 : 1) * h.metrics[n];
+function frontOf(placed) {  // the front as the strategy kept it: its last redo, then each placement since
+  let front = new Set();
+  for (const h of placed) {
+    const p = h.placement;
+    if (p.members) { front = new Set(p.members); continue; }
+    for (const id of p.dominated || []) front.delete(id);
+    if (p.front) front.add(h.id);
+  }
+  return front;
+}
+function renderFront(run, s, body, placed, objectives) {
+  const names = Object.keys(objectives).sort(), [a, b] = names, onFront = frontOf(placed);
   const pts = s.hs.filter((h) => h.score !== null && names.every((n) => Number.isFinite(h.metrics[n])));
-  const front = pts.filter((p) => !pts.some((q) => q !== p && names.every((n) => signedV(q, n) >= signedV(p, n)) && names.some((n) => signedV(q, n) > signedV(p, n))));
-  body.innerHTML = `<div class="panel"><h2>Pareto front: ${front.length} of ${pts.length} programs</h2><div id="front-plot" class="plot"></div><p class="hint">${esc(a)} (${objectives[a]}) against ${esc(b)} (${objectives[b]}); the front is drawn larger and joined.${names.length > 2 ? " Only the first two objectives are drawn." : ""}</p></div>`;
-  const box = document.getElementById("front-plot"), onFront = new Set(front.map((h) => h.id));
+  const front = pts.filter((h) => onFront.has(h.id));
+  body.innerHTML = `<div class="panel"><h2>Pareto front: ${front.length} of ${pts.length} programs</h2><div id="front-plot" class="plot"></div><p class="hint">${esc(a)} (${objectives[a]}) against ${esc(b)} (${objectives[b]}); the front the strategy keeps is drawn larger and joined.${names.length > 2 ? " Only the first two objectives are drawn." : ""}</p></div>`;
+  const box = document.getElementById("front-plot");
   const f = frame(box, { x: extent(pts.map((h) => h.metrics[a])), y: extent(pts.map((h) => h.metrics[b])), xlabel: a, ylabel: b, label: "pareto front" });
   const line = [...front].sort((p, q) => p.metrics[a] - q.metrics[a]).map((h) => `${f.sx(h.metrics[a])},${f.sy(h.metrics[b])}`);
   if (line.length > 1) el("polyline", { class: "front", points: line.join(" ") }, f.svg);
@@ -389,6 +420,7 @@ async function openDetail(run, id) {
     ["status", `<span class="badge ${h.status === "ok" ? "ok" : ""}">${esc(h.status)}</span>${h.cached_from != null ? ` outcome reused from ${links([h.cached_from])}` : ""}`],
     ["round", h.round], ["edited", links(h.parents.slice(0, 1))], ["also shown", links(h.parents.slice(1))],
     ["crossover", h.crossover ? "yes: combines the first two" : "no"], ["children", links(h.children || [])],
+    ["placed", esc(placementText(h.placement))],
     ["model", c ? esc(c.model) : "- (a starting program)"],
     ["tokens", c ? `${c.prompt_tokens} prompt + ${c.completion_tokens} completion` : "-"],
     ["latency", c ? `${c.latency.toFixed(2)} s` : "-"], ["cost", c ? (c.cost === null ? "no price known" : money(c.cost)) : "-"],
@@ -404,6 +436,15 @@ async function openDetail(run, id) {
     ${c ? `<details><summary>Prompt</summary><pre class="wrap prompt">${esc(c.prompt)}</pre></details><details open><summary>Answer</summary><pre class="wrap answer">${esc(c.completion)}</pre></details>` : ""}
     ${h.output ? `<details><summary>Output</summary><pre class="wrap">${esc(h.output)}</pre></details>` : ""}`;
   body.querySelectorAll("[data-open]").forEach((a) => a.addEventListener("click", () => openDetail(run, +a.dataset.open)));
+}
+function placementText(p) {  // where the strategy placed it when told of it
+  if (!p) return "-";
+  if (p.founder) return "on every island (a starting program)";
+  if (p.island != null) return `island ${p.island}` + ((p.resets || []).length ? `; then islands ${p.resets.map((r) => r.island).join(", ")} were reset` : "");
+  if (p.cell) return `cell (${p.cell.join(", ")}) of ${Object.entries(p.features || {}).map(([k, v]) => `${k} ${g6(v)}`).join(", ")}${p.elite ? "; the best of its cell then" : ""}`;
+  if (p.features) return `off the grid: ${Object.entries(p.features).filter(([, v]) => !Number.isFinite(v)).map(([k]) => k).join(", ")} not reported as a finite number`;
+  if (p.front !== undefined) return p.front ? "on the Pareto front" : "off the Pareto front";
+  return p.ranges ? "off the grid (not scored, or a copy)" : "-";
 }
 function diffHtml(diff) {
   return diff.split("\n").map((line) => {
