@@ -2,7 +2,16 @@
 
 import pytest
 
-from hone.budget import Budget, Progress, Usage, may_call, model_failing, round_size, stop_reason
+from hone.budget import (
+    Budget,
+    Progress,
+    Usage,
+    abandons,
+    may_call,
+    model_failing,
+    round_size,
+    stop_reason,
+)
 from hone.exceptions import ConfigError
 
 
@@ -37,6 +46,18 @@ def progress(**changes: object) -> Progress:
 )
 def test_stop_reason(budget: Budget, now: Progress, reason: str | None) -> None:
     assert stop_reason(budget, "maximize", now) == reason
+
+
+def test_time_does_not_wait_for_the_hypotheses_in_flight_and_a_failing_model_comes_first() -> None:
+    both = Budget(target=0.5, max_seconds=10, patience=None)
+    assert stop_reason(both, "maximize", progress()) == "target"
+    assert stop_reason(both, "maximize", progress(running=2)) == "max_seconds"
+    assert abandons("max_seconds") and not abandons("target")
+    failing = progress(failures=4, width=4, running=3)
+    assert stop_reason(Budget(patience=None), "maximize", failing) == "model_failing"
+    assert stop_reason(both, "maximize", failing) == "model_failing"
+    assert stop_reason(Budget(patience=None), "maximize", progress(failures=3, width=4)) is None
+    assert not abandons("model_failing")  # (the run fails once their calls are stored)
 
 
 def test_target_follows_the_objective() -> None:

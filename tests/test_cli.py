@@ -6,14 +6,13 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from hone.cli import main
-from tests.conftest import answer
+from tests.conftest import EVALUATOR, answer
+from tests.helpers import environment, hone_command, stored, wait_until
 
 
 def write_answers(path: Path, values: list[float], *, whole: bool = False) -> Path:
@@ -128,60 +127,59 @@ def test_unknown_model_is_a_user_error(make_task, tmp_path: Path, capsys) -> Non
     assert "unknown model 'gpt5'" in capsys.readouterr().err
 
 
-def test_kill_9_then_resume_loses_nothing_and_pays_nothing_twice(make_task, tmp_path: Path) -> None:
-    slow = (Path(__file__).parent / "conftest.py").read_text().split('EVALUATOR = """\\\n')[1]
-    slow = slow.split('"""')[0].replace(
-        "    value = module.run()", "    import time\n    time.sleep(0.3)\n    value = module.run()"
+def held(make_task, tmp_path: Path, values_from: float) -> tuple[Path, Path]:
+    """A task whose evaluator, for f() >= `values_from`, waits while the task folder holds a
+    file `hold` (the one folder of the test's that candidates see): once the hypotheses
+    before are evaluated the run stays where it is, whatever the machine's speed, until
+    the test removes the file. The task folder and the file."""
+    hold = tmp_path / "task" / "hold"
+    wait = (
+        "    value = module.run()\n"
+        "    import os, time\n"
+        f"    while value >= {values_from!r} and os.path.exists({str(hold)!r}):\n"
+        "        time.sleep(0.02)\n"
     )
-    task = make_task(evaluator=slow)
+    task = make_task(evaluator=EVALUATOR.replace("    value = module.run()\n", wait))
+    assert task == hold.parent
+    hold.write_text("the test lets go when this file is gone\n")
+    return task, hold
+
+
+def ok_count(db: Path) -> int:
+    return int(stored(db, "SELECT COUNT(*) FROM candidates WHERE status='ok'") or 0)
+
+
+def test_kill_9_then_resume_loses_nothing_and_pays_nothing_twice(make_task, tmp_path: Path) -> None:
+    task, hold = held(make_task, tmp_path, values_from=1.35)  # the fourth answer on
     answers = write_answers(tmp_path / "a.jsonl", [1.0 + i / 10 for i in range(1, 41)], whole=True)
-    run_dir = tmp_path / "r"
-    command = [
-        sys.executable,
-        "-m",
-        "hone",
-        "run",
-        str(task),
-        "--model",
-        f"scripted:{answers}",
-        "--run-dir",
-        str(run_dir),
-        "--hypotheses",
-        "2",
-        "--workers",
-        "1",
-        "--max-llm-calls",
-        "12",
-    ]
-    root = Path(__file__).parent.parent
-    env = {**os.environ, "PYTHONPATH": f"{root / 'src'}{os.pathsep}{root}"}
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    db = run_dir / "hone.db"
-    deadline = time.monotonic() + 60
-    evaluated = 0
-    while time.monotonic() < deadline and evaluated < 4:
-        time.sleep(0.1)
-        if db.exists():
-            with sqlite3.connect(db) as conn, contextlib.suppress(sqlite3.OperationalError):
-                evaluated = conn.execute(  # (the schema may not be there yet)
-                    "SELECT COUNT(*) FROM candidates WHERE status='ok'"
-                ).fetchone()[0]
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    run_dir, db = tmp_path / "r", tmp_path / "r" / "hone.db"
+    command = hone_command(
+        "run", str(task), "--model", f"scripted:{answers}", "--run-dir", str(run_dir),
+        "--hypotheses", "2", "--workers", "1", "--max-llm-calls", "12",
+    )  # fmt: skip
+    proc = subprocess.Popen(
+        command, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:  # the start and the first three answers evaluated, the fourth held: kill -9
+        wait_until(lambda: proc.poll() is not None or ok_count(db) >= 4, "4 evaluated")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
     with sqlite3.connect(db) as conn:
         before = {
             row[0]: row[1]
             for row in conn.execute("SELECT id, score FROM candidates WHERE status='ok'")
         }
         calls_before = conn.execute("SELECT COUNT(*) FROM llm_calls").fetchone()[0]
-    assert len(before) >= 4 and calls_before < 12
+    assert len(before) == 4 and calls_before < 12
 
+    hold.unlink()
     resumed = subprocess.run(
-        [sys.executable, "-m", "hone", "resume", str(run_dir)],
-        env=env,
+        hone_command("resume", str(run_dir)),
+        env=environment(),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
     assert resumed.returncode == 0, resumed.stderr
     with sqlite3.connect(db) as conn:
@@ -202,72 +200,44 @@ def test_kill_9_then_resume_loses_nothing_and_pays_nothing_twice(make_task, tmp_
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_ctrl_c_stops_cleanly_and_resume_finishes(make_task, tmp_path: Path, stop) -> None:
     """Ctrl-C, and SIGTERM and SIGHUP as a service manager or a closed terminal send them."""
-    slow = (Path(__file__).parent / "conftest.py").read_text().split('EVALUATOR = """\\\n')[1]
-    slow = slow.split('"""')[0].replace(
-        "    value = module.run()", "    import time\n    time.sleep(0.3)\n    value = module.run()"
-    )
-    task = make_task(evaluator=slow)
+    task, hold = held(make_task, tmp_path, values_from=1.35)  # the fourth answer on
     answers = write_answers(tmp_path / "a.jsonl", [1.0 + i / 10 for i in range(1, 11)], whole=True)
-    run_dir = tmp_path / "r"
-    root = Path(__file__).parent.parent
-    env = {**os.environ, "PYTHONPATH": f"{root / 'src'}{os.pathsep}{root}"}
+    run_dir, db = tmp_path / "r", tmp_path / "r" / "hone.db"
+    command = hone_command(
+        "run", str(task), "--model", f"scripted:{answers}", "--run-dir", str(run_dir),
+        "--hypotheses", "2", "--workers", "1", "--max-llm-calls", "10",
+    )  # fmt: skip
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "hone",
-            "run",
-            str(task),
-            "--model",
-            f"scripted:{answers}",
-            "--run-dir",
-            str(run_dir),
-            "--hypotheses",
-            "2",
-            "--workers",
-            "1",
-            "--max-llm-calls",
-            "10",
-        ],
-        env=env,
+        command,
+        env=environment(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         # started with SIGINT ignored, as a script's background job is: hone must still stop
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
-    db = run_dir / "hone.db"
-    deadline = time.monotonic() + 60
-    evaluated = 0
-    while time.monotonic() < deadline and evaluated < 3:
-        time.sleep(0.1)
-        if db.exists():
-            with sqlite3.connect(db) as conn, contextlib.suppress(sqlite3.OperationalError):
-                evaluated = conn.execute(  # (the schema may not be there yet)
-                    "SELECT COUNT(*) FROM candidates WHERE status='ok'"
-                ).fetchone()[0]
-    proc.send_signal(stop)
-    out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130, f"evaluated {evaluated} when signalled; {out[-2000:]}{err}"
+    try:  # the start and the first three answers evaluated, the fourth held: the signal
+        wait_until(lambda: proc.poll() is not None or ok_count(db) >= 4, "4 evaluated")
+    finally:
+        proc.send_signal(stop)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, f"{out[-2000:]}{err}"
     assert f"Continue with: hone resume {run_dir}" in out
     assert "Traceback" not in err
-    with sqlite3.connect(db) as conn:
-        assert (
-            json.loads(conn.execute("SELECT value FROM meta WHERE key='status'").fetchone()[0])
-            == "interrupted"
-        )
+    assert stored(db, "SELECT value FROM meta WHERE key='status'") == '"interrupted"'
+    assert ok_count(db) == 4
+    hold.unlink()
     resumed = subprocess.run(
-        [sys.executable, "-m", "hone", "resume", str(run_dir)],
-        env=env,
+        hone_command("resume", str(run_dir)),
+        env=environment(),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
     assert resumed.returncode == 0, resumed.stderr
     assert "best score -8 " in resumed.stdout  # the last prepared answer, f() = 2.0
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM llm_calls").fetchone()[0] == 10
-        assert conn.execute("SELECT COUNT(*) FROM candidates WHERE status='ok'").fetchone()[0] == 11
+    assert stored(db, "SELECT COUNT(*) FROM llm_calls") == 10
+    assert ok_count(db) == 11
 
 
 def test_show_prints_long_lines_of_the_best_program_whole(

@@ -1,31 +1,15 @@
 """Each call's cost is stored as it returns; a cost budget stops the run."""
 
-import dataclasses
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 import hone
-from hone.budget import Budget
 from hone.exceptions import ConfigError
 from hone.store import opened
-from hone.task import Task
 from hone.testing import ScriptedModel
-
-
-def block(value: float) -> str:
-    """An answer rewriting the whole EVOLVE-BLOCK."""
-    return f"```python\ndef f():\n    return {value!r}\n```"
-
-
-def task_of(task_dir: Path, **budget: float) -> Task:
-    task = Task.from_dir(task_dir)
-    return dataclasses.replace(
-        task,
-        budget=Budget(**{"max_llm_calls": 50, "patience": None, **budget}),
-        search=dataclasses.replace(task.search, hypotheses_per_round=1),
-    )
+from tests.helpers import block, task_of
 
 
 def test_a_priced_model_stops_at_max_cost_with_every_calls_cost_stored(
@@ -33,7 +17,9 @@ def test_a_priced_model_stops_at_max_cost_with_every_calls_cost_stored(
 ) -> None:
     # A model recorded under a hosted name is priced from the built-in table: $0.15 / $0.60.
     model = ScriptedModel([block(1.0 + i) for i in range(50)], name="openai:gpt-4o-mini")
-    result = hone.run(task_of(make_task(), max_cost=0.0002), model=model, run_dir=tmp_path / "r")
+    result = hone.run(
+        task_of(make_task(), max_llm_calls=50, max_cost=0.0002), model=model, run_dir=tmp_path / "r"
+    )
     assert result.stop_reason == "max_cost"
     with sqlite3.connect(tmp_path / "r" / "hone.db") as db:
         rows = db.execute("SELECT prompt_tokens, completion_tokens, cost FROM llm_calls").fetchall()

@@ -18,6 +18,7 @@ from hone.store import Store
 from hone.task import Task
 from hone.testing import FunctionModel, ScriptedModel
 from tests.conftest import PROGRAM, answer
+from tests.helpers import FakeClock, block, task_of, value_of
 
 
 def run(
@@ -25,18 +26,8 @@ def run(
 ) -> hone.RunResult:
     """Run with `width` hypotheses in flight (1 makes the order of events deterministic) and
     `fix` fix attempts per failed edit (none unless a test is about them)."""
-    task = Task.from_dir(task_dir)
-    task = dataclasses.replace(
-        task,
-        budget=Budget(**{"max_llm_calls": 20, "patience": None, **budget}),
-        search=dataclasses.replace(task.search, hypotheses_per_round=width, fix_attempts=fix),
-    )
+    task = task_of(task_dir, width, fix, **budget)
     return hone.run(task, model=model, run_dir=tmp_path / "run", seed=1)
-
-
-def block(value: float) -> str:
-    """An answer rewriting the whole EVOLVE-BLOCK (applies to any parent)."""
-    return f"```python\ndef f():\n    return {value!r}\n```"
 
 
 def test_stops_at_target_and_keeps_everything(make_task, tmp_path: Path) -> None:
@@ -114,6 +105,50 @@ def test_an_identical_program_is_not_evaluated_twice(make_task, tmp_path: Path) 
     assert again.evaluation.score == worse.evaluation.score == -8.0
     assert again.evaluation.seconds == 0.0 < worse.evaluation.seconds
     assert again.parent_ids[0] == better.id  # not a copy of its parent: a cache hit
+
+
+def run_on(clock: FakeClock, task: Task, tmp_path: Path, model) -> hone.RunResult:
+    """A run whose time budget reads `clock`, its candidates verified in this process."""
+    from hone.session import Session, run_meta
+    from hone.testing import FunctionVerifier
+
+    verifier = FunctionVerifier(lambda program: -abs(value_of(program) - 10))
+    store = Store.create(tmp_path / "run", run_meta(task, 1))
+    return asyncio.run(Session(task, store, 1, model=model, executor=verifier, clock=clock).drive())
+
+
+def test_the_time_budget_reads_the_injected_clock(make_task, tmp_path: Path) -> None:
+    clock, counter = FakeClock(), iter(range(1, 1000))
+
+    def answers(request: Request) -> str:
+        n = next(counter)
+        if n == 3:
+            clock.advance(60)  # the third answer takes a minute
+        return block(float(n + 1))
+
+    task = task_of(make_task(), width=1, max_seconds=60)
+    result = run_on(clock, task, tmp_path, FunctionModel(answers))
+    assert result.stop_reason == "max_seconds"
+    assert result.usage.calls == 3 and [c.score for c in result.history] == [-9, -8, -7, -6]
+
+
+def test_when_time_is_up_the_hypotheses_in_flight_are_not_waited_for(
+    make_task, tmp_path: Path
+) -> None:
+    clock, counter = FakeClock(), iter(range(1000))
+
+    async def answers(request: Request) -> str:
+        n = next(counter)
+        if n == 1:  # time runs out while this answer is awaited, and it never comes
+            clock.advance(60)
+            await asyncio.Event().wait()
+        return block(4.0)
+
+    task = task_of(make_task(), width=2, max_seconds=60)
+    result = run_on(clock, task, tmp_path, FunctionModel(answers))
+    assert result.stop_reason == "max_seconds"
+    assert [c.score for c in result.history] == [-9.0, -6.0]  # the other answer counts
+    assert result.usage.calls == 1
 
 
 def test_a_model_call_past_its_deadline_is_a_model_error(make_task, tmp_path: Path) -> None:
@@ -207,6 +242,10 @@ def test_model_failing_every_call_stops_with_the_model_error(make_task, tmp_path
         run(make_task(), tmp_path, FunctionModel(broken))
     store = Store.open(tmp_path / "run")
     assert [c.score for c in store.candidates()] == [-9.0]  # the start is kept
+    assert store.meta().status == "failed" and "cannot reach" in store.meta().error
+    with sqlite3.connect(tmp_path / "run" / "hone.db") as db:
+        failed = db.execute("SELECT COUNT(*) FROM llm_calls WHERE error IS NOT NULL").fetchone()
+    assert failed == (2,)  # the round's two failed calls, and no more
 
 
 def test_failing_start_is_a_user_error_naming_the_file(make_task, tmp_path: Path) -> None:
@@ -248,21 +287,20 @@ def test_resume_evaluates_pending_hypotheses_without_calling_the_model(
 
 
 def test_same_seed_same_choices(make_task, tmp_path: Path) -> None:
-    def seeds(seed: int, where: str) -> list[int]:
-        model = FunctionModel(lambda r: answer(float(r.seed % 7)))
-        task = Task.from_dir(task_dir)
-        task = dataclasses.replace(
-            task,
-            budget=Budget(max_llm_calls=6),
-            # Without the barrier, which parent a hypothesis gets depends on what finished first.
-            search=dataclasses.replace(task.search, deterministic=True),
-        )
-        hone.run(task, model=model, run_dir=tmp_path / where, seed=seed)
-        return [r.seed for r in model.requests]
+    """The seed decides which parents each hypothesis is given."""
+
+    def parents(seed: int, where: str) -> list[tuple[int, ...]]:
+        model = FunctionModel(lambda r: block(float(r.seed % 7)))
+        # Without the barrier, which parent a hypothesis gets depends on what finished first.
+        task = task_of(task_dir, 2, max_llm_calls=8).configured(search={"deterministic": True})
+        result = hone.run(task, model=model, run_dir=tmp_path / where, seed=seed)
+        return [c.parent_ids for c in result.history if c.parent_ids]
 
     task_dir = make_task()
-    assert seeds(3, "a") == seeds(3, "b")
-    assert seeds(3, "c") != seeds(4, "d")
+    chosen = parents(3, "a")
+    assert len(set(chosen)) > 1  # (a choice was made)
+    assert parents(3, "b") == chosen
+    assert parents(4, "c") != chosen
 
 
 def test_a_run_directory_is_never_overwritten(make_task, tmp_path: Path) -> None:
@@ -377,6 +415,8 @@ def test_the_loop_built_by_hand_with_a_verifier_double(make_task, tmp_path: Path
     from hone.novelty import NoveltyFilter
     from hone.population import Population
     from hone.prompts import Prompter
+    from hone.prompts.fix import Fixer
+    from hone.recovery import waiting
     from hone.reflection import Memory
     from hone.rounds import Rounds
     from hone.strategies import TopK
@@ -390,6 +430,7 @@ def test_the_loop_built_by_hand_with_a_verifier_double(make_task, tmp_path: Path
     loop = Loop(
         task=task,
         model=model,
+        fix=Fixer(model, task.budget, attempts=0),
         verifier=verifier,
         store=store,
         strategy=TopK(),
@@ -402,7 +443,7 @@ def test_the_loop_built_by_hand_with_a_verifier_double(make_task, tmp_path: Path
     )
 
     async def go() -> str:
-        await loop.start()
+        await loop.start(await waiting(task, store, loop.population))
         return await loop.run()
 
     assert asyncio.run(go()) == "max_llm_calls"

@@ -38,15 +38,16 @@ def test_an_older_stores_metadata_opens_and_unknown_keys_are_kept(tmp_path: Path
     Store.create(tmp_path / "run", RunMeta("t")).close()
     with sqlite3.connect(tmp_path / "run" / "hone.db") as db:
         db.execute("DELETE FROM meta WHERE key NOT IN ('schema_version', 'seed', 'status')")
-        db.execute("INSERT INTO meta VALUES ('task_fingerprint', ?)", (json.dumps("ab12"),))
+        db.execute("INSERT INTO meta VALUES ('newer_key', ?)", (json.dumps("ab12"),))
         db.execute("INSERT INTO meta VALUES ('replay_exact', 'false')")
     store = Store.open(tmp_path / "run")
     meta = store.meta()
     assert (meta.task_name, meta.model, meta.prices, meta.model_style) == ("", {}, {}, None)
-    assert meta.extra == {"task_fingerprint": "ab12"} and meta.replay_exact is False
-    store.set_meta(accepted_changes=3)  # another part of hone adds a key of its own
-    assert store.meta().extra == {"task_fingerprint": "ab12", "accepted_changes": 3}
-    assert store.meta().as_json()["task_fingerprint"] == "ab12"
+    assert meta.task_fingerprint is None and meta.accepted_changes == []  # (older: none)
+    assert meta.extra == {"newer_key": "ab12"} and meta.replay_exact is False
+    store.set_meta(another_key=3)  # another part of hone adds a key of its own
+    assert store.meta().extra == {"newer_key": "ab12", "another_key": 3}
+    assert store.meta().as_json()["newer_key"] == "ab12"
     store.close()
 
 

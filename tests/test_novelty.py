@@ -16,8 +16,11 @@ import hone
 from hone.budget import Budget
 from hone.exceptions import ModelError
 from hone.novelty import EmbeddingNovelty, NoveltyFilter, similarity
+from hone.session import Session, run_meta
+from hone.store import Store
 from hone.task import Task
 from hone.testing import ScriptedModel
+from tests.helpers import FakeClock
 
 PROGRAM = """
 def priority(item, bins):
@@ -175,9 +178,12 @@ def test_an_unknown_embedding_model_is_a_clear_error() -> None:
 
 
 def test_a_hypothesis_waiting_for_its_novelty_check_is_not_lost(make_task, tmp_path: Path) -> None:
+    clock = FakeClock()
+
     class StuckEmbedder(LetterEmbedder):
         async def embed(self, texts: list[str]) -> list[list[float]]:
-            await asyncio.sleep(60)
+            clock.advance(10)  # the time budget runs out while the check waits
+            await asyncio.Event().wait()
             return []
 
     task = Task.from_dir(make_task())
@@ -188,9 +194,11 @@ def test_a_hypothesis_waiting_for_its_novelty_check_is_not_lost(make_task, tmp_p
     )
     answer = "```python\ndef f():\n    return 7.0\n```"
     run_dir = tmp_path / "run"
-    result = hone.run(
-        task, model=ScriptedModel([answer]), run_dir=run_dir, embedder=StuckEmbedder()
+    store = Store.create(run_dir, run_meta(task, 0))
+    session = Session(
+        task, store, 0, model=ScriptedModel([answer]), embedder=StuckEmbedder(), clock=clock
     )
+    result = asyncio.run(session.drive())
     assert result.stop_reason == "max_seconds" and len(result.history) == 1
     resumed = hone.resume(run_dir, budget={"max_seconds": 30}, model=ScriptedModel([]))
     assert [c.score for c in resumed.history] == [-9.0, -3.0]  # verified on resume, not lost

@@ -8,13 +8,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PATHS = [p for p in ("src", "tests", "examples", "benchmarks") if (ROOT / p).exists()]
+DOCS = [p for p in ("README.md", "docs") if (ROOT / p).exists()]  # (their Python code blocks)
 
 
 @pytest.mark.parametrize(
     "command",
     [
         [sys.executable, "-m", "ruff", "check", *PATHS],
-        [sys.executable, "-m", "ruff", "format", "--check", *PATHS],
+        [sys.executable, "-m", "ruff", "format", "--check", *PATHS, *DOCS],
         [sys.executable, "-m", "mypy"],
     ],
     ids=["ruff-check", "ruff-format", "mypy"],

@@ -14,8 +14,11 @@ from hone.cli import main
 from hone.exceptions import ModelError, ReplayError, RunDirError
 from hone.models.base import Request
 from hone.replay import replay
+from hone.session import Session, run_meta
+from hone.store import Store
 from hone.task import Task
 from hone.testing import FunctionModel
+from tests.helpers import FakeClock, stored, wait_until_async
 
 
 def rewrite(value: float) -> str:
@@ -146,16 +149,23 @@ def test_a_failed_fix_call_keeps_the_answer_as_a_failed_hypothesis(
 def test_a_deterministic_run_stopped_by_time_keeps_what_was_verified(
     make_task, tmp_path: Path
 ) -> None:
-    calls = iter(range(100))
+    """The time budget is read from the session's clock: here one the test moves, once the
+    round's first answer is verified (by real workers) and while its second is awaited."""
+    clock, calls, db = FakeClock(), iter(range(100)), tmp_path / "run" / "hone.db"
+    first_verified = "SELECT status != 'pending' FROM candidates WHERE id = 2"
 
     async def answer(request: Request) -> str:
         n = next(calls)
-        if n == 1:  # the round's second answer is slow
-            await asyncio.sleep(30)
+        if n == 1:  # the round's second answer comes after the time is up
+            await wait_until_async(lambda: bool(stored(db, first_verified)), "the first answer")
+            clock.advance(1)
+            await asyncio.Event().wait()
         return rewrite(9.0 if n == 0 else 5.0)
 
-    task = deterministic(make_task(), max_llm_calls=8, max_seconds=3)
-    result = hone.run(task, model=FunctionModel(answer), run_dir=tmp_path / "run")
+    task = deterministic(make_task(), max_llm_calls=8, max_seconds=0.5)
+    store = Store.create(tmp_path / "run", run_meta(task, 0))
+    session = Session(task, store, 0, model=FunctionModel(answer), clock=clock)
+    result = asyncio.run(session.drive())
     assert result.stop_reason == "max_seconds"
     assert [c.score for c in result.history] == [-9.0, -1.0]  # the first answer, verified
     assert result.best is not None and result.best.score == -1.0

@@ -1,35 +1,19 @@
 """A person's notes: added to a run from outside (`hone note`, the dashboard), carried by every
 following prompt of the running or resumed run."""
 
-import dataclasses
 from pathlib import Path
 
 import pytest
 
 import hone
-from hone.budget import Budget
 from hone.exceptions import ConfigError, RunDirError
 from hone.models.base import Request
 from hone.reflection import PERSON, add_note
 from hone.store import opened
-from hone.task import Task
 from hone.testing import FunctionModel, ScriptedModel
+from tests.helpers import block, task_of
 
 NOTE = "try a hexagonal lattice"
-
-
-def block(value: float) -> str:
-    """An answer rewriting the whole EVOLVE-BLOCK."""
-    return f"```python\ndef f():\n    return {value!r}\n```"
-
-
-def task_of(task_dir: Path, calls: int) -> Task:
-    task = Task.from_dir(task_dir)
-    return dataclasses.replace(
-        task,
-        budget=Budget(max_llm_calls=calls, patience=None),
-        search=dataclasses.replace(task.search, hypotheses_per_round=1, fix_attempts=0),
-    )
 
 
 def test_a_note_added_during_a_run_reaches_the_following_prompts(make_task, tmp_path: Path) -> None:
@@ -42,7 +26,9 @@ def test_a_note_added_during_a_run_reaches_the_following_prompts(make_task, tmp_
             add_note(run_dir, NOTE)
         return block(float(len(seen)))
 
-    hone.run(task_of(make_task(), 6), model=FunctionModel(answer), run_dir=run_dir)
+    hone.run(
+        task_of(make_task(), fix=0, max_llm_calls=6), model=FunctionModel(answer), run_dir=run_dir
+    )
     assert [NOTE in prompt for prompt in seen] == [False, False, False, True, True, True]
     assert "## Notes from the person running this search\n- " + NOTE in seen[-1]
     with opened(run_dir) as store:
@@ -55,7 +41,7 @@ def test_a_note_added_to_a_stopped_run_reaches_the_resumed_runs_prompts(
 ) -> None:
     run_dir = tmp_path / "run"
     first = ScriptedModel([block(2.0), block(3.0)])
-    hone.run(task_of(make_task(), 2), model=first, run_dir=run_dir)
+    hone.run(task_of(make_task(), fix=0, max_llm_calls=2), model=first, run_dir=run_dir)
     number, status = add_note(run_dir, f"  {NOTE}\n")
     assert number == 1 and status == "stopped"
     then = ScriptedModel([block(2.0), block(3.0), block(4.0)])
@@ -75,7 +61,7 @@ def test_a_base_model_gets_the_note_with_the_instruction(make_task, tmp_path: Pa
         return "    return 5.0\n"
 
     model = FunctionModel(answer, style="completion")
-    hone.run(task_of(make_task(), 2), model=model, run_dir=run_dir)
+    hone.run(task_of(make_task(), fix=0, max_llm_calls=2), model=model, run_dir=run_dir)
     assert NOTE not in texts[0]
     assert texts[1].startswith(
         '"""Make f() return 10.\n\n## Notes from the person running this search\n- ' + NOTE
@@ -84,7 +70,7 @@ def test_a_base_model_gets_the_note_with_the_instruction(make_task, tmp_path: Pa
 
 def test_a_bad_note_is_one_sentence(make_task, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    hone.run(task_of(make_task(), 0), model=ScriptedModel([]), run_dir=run_dir)
+    hone.run(task_of(make_task(), fix=0, max_llm_calls=0), model=ScriptedModel([]), run_dir=run_dir)
     with pytest.raises(ConfigError, match="the note is empty"):
         add_note(run_dir, "   ")
     with pytest.raises(ConfigError, match="keep it under 2000"):

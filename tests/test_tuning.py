@@ -16,6 +16,7 @@ from hone.store import Store
 from hone.task import Task
 from hone.testing import FunctionVerifier, ScriptedModel
 from hone.tuning import constants, literal, substitute
+from tests.helpers import value_of
 
 PROGRAM = '''"""Docstring 2.5 is not a constant."""
 import math
@@ -32,15 +33,9 @@ def run():
 '''
 
 
-def value_of(program: str) -> float:
-    namespace: dict[str, object] = {}
-    exec(program, namespace)
-    return float(namespace["f"]())  # type: ignore[operator]
-
-
 def score(program: str) -> float:
     """Best at f() = 5."""
-    return -abs(value_of(program) - 5.0)
+    return -abs(value_of(program, "f") - 5.0)
 
 
 def make(tmp_path: Path, program: str = PROGRAM, **search: object) -> Task:
@@ -70,7 +65,7 @@ def test_substitute_writes_float_literals() -> None:
     found = constants(PROGRAM)
     program = substitute(PROGRAM, found, [2.0, 3.0])
     assert "return 2.0 * 3.0 + 0 * 3 + 0.0" in program
-    assert value_of(program) == 6.0
+    assert value_of(program, "f") == 6.0
     assert literal(3.0) == "3.0" and literal(1e-7) == "1e-07" and literal(0.123456789) == "0.123457"
 
 
@@ -181,3 +176,72 @@ def test_patience_zero_or_off_means_no_limit(off: object) -> None:
     assert Budget().merged(patience=off).patience is None
     with pytest.raises(ConfigError, match="patience must be an integer"):
         Budget(patience="never")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("seed", [10**6, -5])
+def test_any_seed_tunes_and_resumes(tmp_path: Path, seed: int) -> None:
+    # Optuna refused seeds outside 0..2**32 - 1: "Seed must be between 0 and 2**32 - 1"
+    task = make(tmp_path, tune_trials=4, tune_spread=0.5).configured(
+        budget=Budget(max_llm_calls=0, patience=None, max_evaluations=4)
+    )
+    run_dir = tmp_path / "run"
+    result = hone.run(
+        task, model=ScriptedModel([]), verifier=FunctionVerifier(score), run_dir=run_dir, seed=seed
+    )
+    assert [c.kind for c in result.history] == ["", *["tune"] * 4]
+    assert Store.open(run_dir, readonly=True).meta().seed == seed
+    answer = "```python\ndef f():\n    return 4.5 * 1.0\n```"
+    resumed = hone.resume(
+        run_dir,
+        model=ScriptedModel([answer]),
+        verifier=FunctionVerifier(score),
+        budget={"max_llm_calls": 1, "max_evaluations": 8},
+    )
+    [proposed] = [c for c in resumed.history if c.call_id is not None]
+    later = [c for c in resumed.history if c.kind == "tune" and c.parent_ids == (proposed.id,)]
+    assert len(later) == 4  # the model's program got the trials that were left
+
+
+def cut_after(run_dir: Path, kept: int) -> list[tuple[int, str, float | None]]:
+    """Make a finished tuning stage look as a kill -9 leaves it: its trials after the first
+    `kept` gone, its note gone, its record back, the run still "running"; the trials removed."""
+    with sqlite3.connect(run_dir / "hone.db") as db:
+        trials = db.execute(
+            "SELECT id, code, score FROM candidates WHERE kind = 'tune' ORDER BY id"
+        ).fetchall()
+        db.execute("DELETE FROM candidates WHERE kind = 'tune' AND id > ?", (trials[kept - 1][0],))
+        db.execute("DELETE FROM notes WHERE kind = 'tune'")
+    store = Store.open(run_dir)
+    store.set_meta(status="running", tune_stage={"parent": 1, "trials": len(trials), "batch": 2})
+    store.close()
+    return [tuple(t) for t in trials]
+
+
+def test_a_cut_stage_is_finished_on_the_same_program_with_the_same_trials(tmp_path: Path) -> None:
+    """Resumed, the sampler is asked again what it was asked before the stop and told the
+    stored scores, so the remaining trials are those the whole stage would have run."""
+    task = make(tmp_path, tune_trials=10, tune_spread=0.5).configured(
+        budget=Budget(max_llm_calls=0, patience=None, max_evaluations=40),
+        evaluation={"workers": 2},
+    )
+    whole = hone.run(
+        task, model=ScriptedModel([]), verifier=FunctionVerifier(score),
+        run_dir=tmp_path / "whole", seed=7,
+    )  # fmt: skip
+    expected = [(c.code, c.score) for c in whole.history if c.kind == "tune"]
+    assert len(expected) == 10 and len({code for code, _ in expected}) == 10
+    hone.run(
+        task, model=ScriptedModel([]), verifier=FunctionVerifier(score),
+        run_dir=tmp_path / "cut", seed=7,
+    )  # fmt: skip
+    cut_after(tmp_path / "cut", kept=5)  # the kill came after 5 of its 10 trials
+    verifier = FunctionVerifier(score)
+    resumed = hone.resume(tmp_path / "cut", model=ScriptedModel([]), verifier=verifier)
+    trials = [c for c in resumed.history if c.kind == "tune"]
+    assert {c.parent_ids for c in trials} == {(1,)}  # not another program's
+    assert [(c.code, c.score) for c in trials] == expected  # the same 10 trials
+    assert len(verifier.programs) == 5  # only the 5 missing were evaluated
+    store = Store.open(tmp_path / "cut", readonly=True)
+    [(_, note)] = store.notes("tune")
+    assert note.startswith("Parameter tuning of program #1 (10 trials")
+    assert store.meta().tune_stage is None  # done: nothing to finish next time

@@ -16,6 +16,7 @@ from hone.events import EventHandler
 from hone.exceptions import StorageError, UserError
 from hone.executors import Executor
 from hone.export import MlflowExport
+from hone.fingerprint import check, fingerprint
 from hone.formats import checked_instruction
 from hone.models import Model, check_spec
 from hone.models.embeddings import Embedder
@@ -97,7 +98,8 @@ async def run_async(
     directory = Path(run_dir) if run_dir is not None else default_run_dir(task)
     try:
         task = checked_read_only(task, directory)
-        store = Store.create(directory, run_meta(task, seed))
+        meta = dataclasses.replace(run_meta(task, seed), task_fingerprint=fingerprint(task))
+        store = Store.create(directory, meta)
     except UserError:
         if made:  # (the folder default_run_dir claimed, empty)
             with contextlib.suppress(OSError):
@@ -125,6 +127,7 @@ def resume(
     task: Task | None = None,
     settings: dict[str, dict[str, Any]] | None = None,
     mlflow: str | None = None,
+    accept_changed_task: bool = False,
 ) -> RunResult:
     """Continue a stopped or killed run where it was, with a `budget` (a `Budget` replaces the
     run's; a dict such as {"max_llm_calls": 40} changes only its keys; the limits count the
@@ -132,7 +135,9 @@ def resume(
     and `base_url` for a model or server other than the run's (its server moved, say),
     `settings` for other overrides ({"model": {"timeout": 60}}), `task` for a run started
     from Python without a task folder, `mlflow` to export to MLflow (to the MLflow run it
-    exported to before, when that is in the same store and experiment)."""
+    exported to before, when that is in the same store and experiment). A task whose files
+    changed since the run started is refused (TaskChangedError) unless `accept_changed_task`,
+    which records the change and where it happened (`hone.fingerprint`)."""
     return asyncio.run(
         resume_async(
             run_dir,
@@ -144,6 +149,7 @@ def resume(
             task=task,
             settings=settings,
             mlflow=mlflow,
+            accept_changed_task=accept_changed_task,
         )
     )
 
@@ -159,6 +165,7 @@ async def resume_async(
     task: Task | None = None,
     settings: dict[str, dict[str, Any]] | None = None,
     mlflow: str | None = None,
+    accept_changed_task: bool = False,
 ) -> RunResult:
     """Async form of `resume`."""
     export = MlflowExport(mlflow) if mlflow else None
@@ -175,6 +182,7 @@ async def resume_async(
         tables["model"] = {**tables.get("model", {}), "spec": spec, "base_url": base_url}
         resumed = task_from_meta(meta, task).configured(**tables)
         resumed = checked_read_only(resumed, Path(run_dir))  # (what the run was started with)
+        check(store, resumed, accept=accept_changed_task)  # before anything else is written
         recorded = run_meta(resumed, 0)
         store.set_meta(budget=recorded.budget, model=recorded.model)
     except BaseException:

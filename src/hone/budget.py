@@ -20,6 +20,7 @@ StopReason = Literal[
     "max_tokens",
     "max_seconds",
     "max_cost",
+    "model_failing",  # a round's worth of model calls failed in a row (the run fails)
     "interrupted",
 ]
 
@@ -102,11 +103,21 @@ class Progress:
     best_round: int  # the round of the best score so far
     best: float | None
     opens_round: bool  # the next hypothesis would open a new round
+    failures: int = 0  # model calls failed in a row
+    width: int = 1  # hypotheses per round
+    running: int = 0  # hypotheses in flight
 
 
 def stop_reason(budget: Budget, objective: Objective, now: Progress) -> StopReason | None:
     """Why no further hypothesis may start, or None (the round rules apply when one would
-    open a new round)."""
+    open a new round). A failing model comes first (the run fails once the hypotheses in
+    flight are stored: their calls are paid for), and so does time while hypotheses are in
+    flight (it does not wait for them: `abandons`)."""
+    if model_failing(now.failures, now.width):
+        return "model_failing"
+    time_up = budget.max_seconds is not None and now.elapsed >= budget.max_seconds
+    if time_up and now.running:
+        return "max_seconds"
     if (
         budget.target is not None
         and now.best is not None
@@ -118,7 +129,7 @@ def stop_reason(budget: Budget, objective: Objective, now: Progress) -> StopReas
         return "max_llm_calls"
     if budget.max_tokens is not None and now.usage.tokens >= budget.max_tokens:
         return "max_tokens"
-    if budget.max_seconds is not None and now.elapsed >= budget.max_seconds:
+    if time_up:
         return "max_seconds"
     if budget.max_cost is not None and now.usage.cost >= budget.max_cost:
         return "max_cost"
@@ -131,6 +142,11 @@ def stop_reason(budget: Budget, objective: Objective, now: Progress) -> StopReas
     ):
         return "patience"
     return None
+
+
+def abandons(reason: StopReason) -> bool:
+    """True when the hypotheses in flight are not waited for: time is up."""
+    return reason == "max_seconds"
 
 
 def may_call(budget: Budget, usage: Usage, in_flight: int) -> bool:
@@ -159,5 +175,6 @@ def time_left(budget: Budget, elapsed: float) -> float | None:
 
 
 def model_failing(failures_in_a_row: int, width: int) -> bool:
-    """True when the model has failed a round's worth of calls in a row: the run stops."""
+    """True when the model has failed a round's worth of calls in a row: the run stops (and
+    fails: `hone resume` goes on once the model answers again)."""
     return failures_in_a_row >= width

@@ -26,18 +26,6 @@ from hone.strategies import ranked_distinct
 
 if TYPE_CHECKING:
     from hone.formats import Read
-    from hone.meta import RunMeta
-
-_STOP_TEXT = {
-    "target": "reached the target score",
-    "patience": "no improvement for the patience limit",
-    "max_rounds": "round budget spent",
-    "max_llm_calls": "model-call budget spent",
-    "max_tokens": "token budget spent",
-    "max_seconds": "time budget spent",
-    "max_cost": "cost budget spent",
-    "interrupted": "interrupted",
-}
 
 
 def entrypoint() -> None:
@@ -208,6 +196,12 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("--model", help="another model than the run's (the same spec forms)")
     resume.add_argument("--base-url", help="another server URL (the run's server moved)")
     resume.add_argument("--model-timeout", type=float, help="seconds a model call may take")
+    resume.add_argument(
+        "--accept-changed-task",
+        action="store_true",
+        help="go on although the task's files changed since the run started (recorded; "
+        "hone show says after which hypothesis the scores stop being comparable)",
+    )
     _in_flight_arg(resume)
     _mlflow_arg(resume)
     _budget_args(resume, resume=True)
@@ -468,6 +462,7 @@ def _resume(args: argparse.Namespace) -> int:
                 },
                 on_event=view.on_event,
                 mlflow=args.mlflow,
+                accept_changed_task=args.accept_changed_task,
             ),
             args._run_dir,
         )
@@ -611,7 +606,9 @@ class _View:
                 self.round = max(self.round, store.last_round())
                 kinds = store.call_kinds()
         self.calls_text = _calls_text(usage, kinds)
-        reason = _STOP_TEXT.get(event.reason, event.reason)
+        from hone.web.data import STOP_TEXT
+
+        reason = STOP_TEXT.get(event.reason, event.reason)
         self.console.print(f"stopped: {reason} · {self._status()}", markup=False)
         if event.reason == "max_llm_calls" and self.resumed and self.new_calls == usage.requests:
             self.console.print(
@@ -663,23 +660,6 @@ def _print_evaluation(console: Any, candidate: Any) -> None:
         console.print(f"failed ({ev.status}): {printable(ev.reason)}", markup=False)
 
 
-def _status_text(meta: RunMeta, *, running: bool) -> str:
-    """How the run stands, true also when its process died without saying so."""
-    if meta.status == "running" and not running:
-        return "stopped unexpectedly: killed or crashed"
-    if meta.status == "created":  # (it is "running" once the starting programs are verified)
-        if running:
-            return "starting"
-        return (
-            "stopped unexpectedly while starting (before its first model call): killed or crashed"
-        )
-    if meta.status == "stopped" and meta.stop_reason:
-        return f"stopped: {_STOP_TEXT.get(meta.stop_reason, meta.stop_reason)}"
-    if meta.status == "failed" and meta.error:
-        return f"failed: {meta.error}"
-    return meta.status
-
-
 def _show(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.markup import escape
@@ -689,6 +669,7 @@ def _show(args: argparse.Namespace) -> int:
     from hone.objective import Objective, best, better
     from hone.store import opened
     from hone.task import language_of
+    from hone.web.data import status_text
 
     console = Console(highlight=False, soft_wrap=True)
     if args.hypothesis is not None or args.failures:
@@ -706,7 +687,7 @@ def _show(args: argparse.Namespace) -> int:
         running = store.in_use()
     objective: Objective = meta.objective
     ranked = ranked_distinct(candidates, objective)
-    status = _status_text(meta, running=running)
+    status = status_text(meta, running=running)
     name, spec = (escape(printable(str(v))) for v in (meta.task_name, meta.model.get("spec")))
     console.print(
         f"run of [bold]{name}[/] ({escape(printable(status))}) · model {spec} · seed {meta.seed}"
@@ -715,6 +696,10 @@ def _show(args: argparse.Namespace) -> int:
         console.print(f"continue it with: hone resume {args.run_dir}", markup=False)
     if meta.sandbox:
         console.print(f"sandbox: {meta.sandbox}", markup=False)
+    from hone.fingerprint import accepted
+
+    for line in accepted(meta):
+        console.print(line, markup=False)
     if meta.replay_of:
         console.print(f"a replay of {meta.replay_of}")
     elif meta.search.get("deterministic"):

@@ -8,8 +8,10 @@ Exceptions are for user mistakes and for hone's own faults::
     │   ├── TaskError        a bad task folder: missing file, invalid task.toml, unknown key
     │   ├── ConfigError      a bad option: unknown model spec, negative budget, ...
     │   ├── RunDirError      a run directory that does not exist, is not a run, or is in use
-    │   ├── StorageError     the run's database cannot be written (a full or read-only disk)
+    │   ├── StorageError     the run's database or the model cache cannot be written (a
+    │   │                    full or read-only disk)
     │   ├── ReplayError      a replay asked the model what the recorded run never asked
+    │   ├── TaskChangedError a resumed run's task files changed since it started
     │   └── MissingDependencyError   an optional package is not installed
     ├── ModelError           a model backend failed (server unreachable, timeout, bad answer)
     └── CandidateError       inside a trusted evaluator: a call into the candidate failed;
@@ -40,11 +42,15 @@ class RunDirError(UserError):
 
 
 class StorageError(UserError):
-    """The run's database cannot be written: a full or read-only disk."""
+    """The run's database or hone's model cache cannot be written: a full or read-only disk."""
 
 
 class ReplayError(UserError):
     """A replay diverged from its recorded run (the task, its evaluator or hone changed)."""
+
+
+class TaskChangedError(UserError):
+    """The task a run is resumed on changed since the run started (`hone.fingerprint`)."""
 
 
 class MissingDependencyError(UserError):

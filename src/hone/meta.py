@@ -49,6 +49,13 @@ class RunMeta:
     replay_of: str | None = None  # the run this one replays
     prices: dict[str, Any] = field(default_factory=dict)  # by model name (models.prices)
     rng_state: list[Any] | None = None  # the generator's state (Store.save_random_state)
+    # the task's files as the run started or last accepted them (hone.fingerprint); None: a
+    # store from before fingerprints
+    task_fingerprint: dict[str, Any] | None = None
+    accepted_changes: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # resumes of an edited task
+    tune_stage: dict[str, Any] | None = None  # the tuning stage under way (hone.tuning.Stage)
     extra: dict[str, Any] = field(default_factory=dict)  # keys this hone does not know
 
     @classmethod

@@ -242,6 +242,15 @@ class Population:
         among = {c.id for c in self.ranked[:ARCHIVE]} | {c.id for c in self.members[-_RECENT:]}
         return await self.near_copies.check(program, among)
 
+    async def near_copy_failure(self, program: str) -> Evaluation | None:
+        """The failure, said to the model, of a program that nearly copies an evaluated one
+        (`near_copy`), else None."""
+        near = await self.near_copy(program)
+        if near is None:
+            return None
+        why = f"a near-copy of program #{near[0]} (similarity {near[1]:.2f}); change more than that"
+        return Evaluation.failed("duplicate", why)
+
     def improved(self, candidate: Candidate) -> bool:
         """True when the registered hypothesis scored better than the parent it edited (as
         `add` found)."""

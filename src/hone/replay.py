@@ -20,6 +20,7 @@ from pathlib import Path
 from hone.events import EventHandler
 from hone.exceptions import ReplayError, RunDirError
 from hone.executors import Executor
+from hone.fingerprint import fingerprint
 from hone.models.base import Completion, Request, Style
 from hone.models.prices import Pricing
 from hone.population import Candidate
@@ -102,7 +103,10 @@ async def replay_async(
     target = Path(replay_dir) if replay_dir is not None else replay_dir_for(recorded)
     task = checked_read_only(task, recorded, target)
     seed = meta.seed
-    store = Store.create(target, dataclasses.replace(run_meta(task, seed), replay_of=str(recorded)))
+    kept = dataclasses.replace(
+        run_meta(task, seed), replay_of=str(recorded), task_fingerprint=fingerprint(task)
+    )
+    store = Store.create(target, kept)
     free = Pricing(local_server=True)  # recorded answers cost nothing again
     session = Session(
         task, store, seed, model=model, executor=verifier, on_event=on_event, pricing=free

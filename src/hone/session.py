@@ -10,6 +10,8 @@ import logging
 import os
 import random
 import sqlite3
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,13 +22,16 @@ from hone.executors import Executor, make_executor
 from hone.export import MlflowExport
 from hone.loop import Loop
 from hone.meta import RunMeta, RunStatus
-from hone.models import Model, call_timeout, check_spec, make_model
+from hone.models import Model, call_hedged, call_timeout, check_spec, make_model
 from hone.models.embeddings import Embedder, make_embedder
+from hone.models.hedge import Hedge
 from hone.models.metered import Metered
 from hone.models.prices import Pricing, member_names, spec_names
 from hone.novelty import EmbeddingNovelty, NoveltyFilter
 from hone.population import Candidate, NearCopies, Population
 from hone.prompts import Prompter
+from hone.prompts.fix import Fixer
+from hone.recovery import waiting
 from hone.reflection import Memory
 from hone.rounds import Rounds
 from hone.sandbox import visible
@@ -73,6 +78,8 @@ class Session:
     on_event: EventHandler | None = None
     pricing: Pricing | None = None  # None: the task's [model] prices and base_url
     export: MlflowExport | None = None  # gets every event; closed after the store
+    clock: Callable[[], float] = time.monotonic  # for budgets and deadlines
+    wall: Callable[[], float] = time.time  # for the times stored
 
     async def drive(self) -> RunResult:
         """Run to a stop rule; the result. The store is closed afterwards."""
@@ -100,7 +107,7 @@ class Session:
             self._emit(RunStarted(run_dir, task.name, name, self.resumed))
             loop = self._loop()
             try:
-                start = await loop.start()
+                start = await loop.start(await waiting(task, store, loop.population))
             finally:
                 if loading is not None:
                     self.model = await loading
@@ -129,18 +136,24 @@ class Session:
         if self.resumed:
             store.restore_random_state(rng)
         timeout = call_timeout(task.model)
+        # (a model passed in as an object, a replay's say, is not hedged: it is no server's)
+        hedge = Hedge() if self.model is None and call_hedged(task.model) else None
         metered = Metered(
             store,
             timeout=timeout,
             model=self.model,
+            clock=self.clock,
+            wall=self.wall,
             pricing=self.pricing,
             max_in_flight=task.model.max_in_flight,
+            hedge=hedge,
         )
         search = task.search
         strategy = self.strategy or make_strategy(search, task.objective)
         return Loop(
             task=task,
             model=metered,
+            fix=Fixer(metered, task.budget, search.fix_attempts),
             verifier=self.executor,
             store=store,
             strategy=strategy,
@@ -155,6 +168,8 @@ class Session:
             rng=rng,
             emit=self._emit,
             tuner=Tuner(task, store, self.seed) if search.tune else None,
+            clock=self.clock,
+            wall=self.wall,
         )
 
     def _population(self, strategy: Strategy) -> Population:
@@ -220,6 +235,8 @@ class Session:
         if self.resumed:
             store.set_meta(replay_exact=False)  # `hone replay` cannot know where it stopped
         reason = await loop.run()
+        if reason == "model_failing" and loop.model_error is not None:
+            raise loop.model_error  # the run is saved; `hone resume` goes on
         store.set_status("stopped", stop_reason=reason)
         if reason == "max_seconds":  # stopped mid-round: answers without hypotheses
             store.set_meta(replay_exact=False)

@@ -508,7 +508,8 @@ class Store:
         )
 
     def usage(self) -> Usage:
-        """Answered model calls, their tokens and cost so far, and the failed calls."""
+        """Answered model calls, the tokens and cost of every call so far (an answer that was
+        paid and not used, of a hedged request, counts), and the failed calls."""
         query = (
             "SELECT COUNT(*) - COUNT(error), SUM(prompt_tokens), SUM(completion_tokens), "
             "TOTAL(cost), COUNT(error) FROM llm_calls"
@@ -576,6 +577,11 @@ class Store:
         else:
             rows = self.conn.execute("SELECT id, model FROM llm_calls")
         return {row[0]: row[1] for row in rows}
+
+    def last_candidate(self) -> int | None:
+        """The id of the newest hypothesis (None: none yet)."""
+        row = self.conn.execute("SELECT MAX(id) FROM candidates").fetchone()
+        return int(row[0]) if row[0] is not None else None
 
     def last_round(self) -> int:
         """The highest round number recorded (0 for the starting program only)."""

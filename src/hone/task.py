@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hone import objective as _objective
 from hone.budget import Budget
 from hone.exceptions import ConfigError
 from hone.objective import Objective
@@ -81,17 +80,6 @@ class Task:
     def language(self) -> str:
         """The program's language, for code fences: from the file's suffix (python, c, ...)."""
         return language_of(self.program_filename)
-
-    def better(self, a: float, b: float | None) -> bool:
-        """True when score `a` is strictly better than `b` under the objective."""
-        return _objective.better(self.objective, a, b)
-
-    def reached(self, score: float | None) -> bool:
-        """True when `score` meets the target."""
-        target = self.budget.target
-        if score is None or target is None:
-            return False
-        return _objective.reaches(self.objective, score, target)
 
     def configured(self, **tables: Table | Mapping[str, Any]) -> Task:
         """A copy with settings overridden, the one way hone does it (for task.toml, the

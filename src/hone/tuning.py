@@ -12,6 +12,7 @@ tune_trials` trials, within `[budget] max_evaluations`. What a stage found goes 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import logging
 import math
@@ -25,6 +26,7 @@ from hone.edits import region
 from hone.exceptions import MissingDependencyError
 from hone.objective import better
 from hone.population import TUNE, Candidate, Population
+from hone.seeds import library_seed
 from hone.store import Store
 from hone.task import Task
 
@@ -32,10 +34,20 @@ log = logging.getLogger("hone")
 KIND = TUNE  # the kind of a tuning trial's hypothesis, and of the note a stage leaves
 MAX_CONSTANTS = 12  # tuned at once: the first ones of the block
 PROMISING = 4  # the best scored programs a program to tune is chosen from
+STAGE = "tune_stage"  # the meta key of the stage under way (None between stages)
 _FLOAT = re.compile(r"(?<![\w.])(?:\d+\.\d*|\.\d+|\d+(?:\.\d*)?[eE][-+]?\d+)(?![\w.])")
 
 Verify = Callable[[Candidate], Awaitable[Candidate]]
 Register = Callable[[Candidate], object]  # registers a trial (Loop._add)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A tuning stage as the store records it while it runs (meta `STAGE`)."""
+
+    parent: int  # the program tuned
+    trials: int  # how many trials it was given
+    batch: int  # trials asked at a time (evaluated together)
 
 
 @dataclass(frozen=True)
@@ -111,7 +123,13 @@ def _blank_comments(code: str) -> str:
 
 
 class Tuner:
-    """Tunes the constants of promising programs, a stage at a time, within the budget."""
+    """Tunes the constants of promising programs, a stage at a time, within the budget.
+
+    A stage is recorded in the store as it starts (`STAGE`: the program tuned, its number of
+    trials and the batch size), so that a run stopped in the middle of one (a kill, Ctrl-C)
+    finishes that stage first when resumed: the sampler, seeded the same, is asked again the
+    trials already evaluated and told their stored scores, then the remaining trials go to the
+    same program."""
 
     def __init__(self, task: Task, store: Store, seed: int) -> None:
         self.task, self.store, self.seed = task, store, seed
@@ -120,6 +138,8 @@ class Tuner:
         self.tuned = {ids[0] for ids in parents if ids}
         self._tunable: dict[int, bool] = {}  # by candidate id: has constants to tune
         self._lock = asyncio.Lock()
+        cut = store.meta().tune_stage
+        self._cut: Stage | None = Stage(**cut) if cut else None  # a stage to finish first
 
     @property
     def left(self) -> int | None:
@@ -150,15 +170,37 @@ class Tuner:
         return next((c for c in population.ranked[:PROMISING] if self.wants(c, population)), None)
 
     async def after(self, population: Population, verify: Verify, register: Register) -> None:
-        """Tune the most promising program, if there is one to tune (`choose`)."""
-        if self.choose(population) is None:
+        """Finish a stage a stopped run left, else tune the most promising program, if there
+        is one to tune (`choose`)."""
+        if self._cut is None and self.choose(population) is None:
             return
         async with self._lock:
+            cut, self._cut = self._cut, None
+            if cut is not None and cut.parent in population and not self._noted(cut):
+                earlier = [
+                    c
+                    for c in population.members
+                    if c.kind == KIND and c.parent_ids[:1] == (cut.parent,)
+                ]
+                cut_parent = population.full(population.get(cut.parent))
+                await self._stage(cut_parent, verify, register, cut, sorted(earlier, key=_id))
+                return
+            if cut is not None:
+                self.store.set_meta(**{STAGE: None})
             parent = self.choose(population)
             if parent is not None:
                 await self._stage(population.full(parent), verify, register)
 
-    async def _stage(self, parent: Candidate, verify: Verify, register: Register) -> None:
+    async def _stage(
+        self,
+        parent: Candidate,
+        verify: Verify,
+        register: Register,
+        stage: Stage | None = None,
+        earlier: list[Candidate] | None = None,
+    ) -> None:
+        """Tune `parent`'s constants: a new stage, or the rest of `stage` (whose trials so far,
+        in the order they were asked, are `earlier`)."""
         optuna = _optuna()
         self.tuned.add(parent.id)
         code = parent.code or ""
@@ -170,32 +212,52 @@ class Tuner:
             for n, c in zip(names, found, strict=True)
         }
         maximize = self.task.objective == "maximize"
-        sampler = optuna.samplers.CmaEsSampler(seed=self.seed * 1_000_003 + parent.id)
+        sampler = optuna.samplers.CmaEsSampler(seed=library_seed(self.seed, parent.id))
         study = optuna.create_study(
             sampler=sampler, direction="maximize" if maximize else "minimize"
         )
-        trials = self.task.search.tune_trials
-        left = self.left
-        trials = trials if left is None else min(trials, left)
+        if stage is None:
+            left = self.left
+            trials = self.task.search.tune_trials
+            trials = trials if left is None else min(trials, left)
+            batch = max(1, self.task.evaluation.worker_count)
+            stage = Stage(parent.id, trials, batch)
+            self.store.set_meta(**{STAGE: dataclasses.asdict(stage)})
+        trials, batch, again = stage.trials, stage.batch, list(earlier or ())
         best, evaluated = parent, 0
-        batch = max(1, self.task.evaluation.worker_count)
+        if not found:
+            trials = 0  # (a program edited since its stage began: nothing to tune)
         while trials > 0:
-            asked = [study.ask(space) for _ in range(min(batch, trials))]
+            count = min(batch, trials)
+            if len(again) < count and self.left == 0:
+                break  # the budget was lowered since the stage began
+            asked = [study.ask(space) for _ in range(count)]
             trials -= len(asked)
-            self.spent += len(asked)
-            evaluated += len(asked)
             programs = [substitute(code, found, [t.params[n] for n in names]) for t in asked]
-            stored = [self._store(parent, p) for p in programs]
-            done = await asyncio.gather(*(verify(c) for c in stored))
-            for trial, candidate in zip(asked, done, strict=True):
-                register(candidate)
+            # the trials evaluated before the stop, asked again in the same order, then new ones
+            reused, again = again[: len(asked)], again[len(asked) :]
+            fresh = [self._store(parent, p) for p in programs[len(reused) :]]
+            self.spent += len(fresh)
+            evaluated += len(asked)
+            done = [*reused, *await asyncio.gather(*(verify(c) for c in fresh))]
+            for i, (trial, candidate) in enumerate(zip(asked, done, strict=True)):
+                if i >= len(reused):  # (the reused ones were registered as the run resumed)
+                    register(candidate)
                 if candidate.score is None:
                     study.tell(trial, state=optuna.trial.TrialState.FAIL)
                     continue
                 study.tell(trial, candidate.score)
                 if best.score is None or better(self.task.objective, candidate.score, best.score):
                     best = candidate
-        self._note(parent, best, found, evaluated)
+        if evaluated:
+            self._note(parent, best, found, evaluated)
+        self.store.set_meta(**{STAGE: None})
+
+    def _noted(self, stage: Stage) -> bool:
+        """True when the stage got as far as its note (it stopped before its record was
+        cleared)."""
+        head = _head(stage.parent)
+        return any(text.startswith(head) for _, text in self.store.notes(KIND))
 
     def _store(self, parent: Candidate, program: str) -> Candidate:
         return self.store.add_candidate(
@@ -204,7 +266,7 @@ class Tuner:
 
     def _note(self, parent: Candidate, best: Candidate, found: list[Constant], trials: int) -> None:
         """Record what the stage found, for the prompts (`hone.reflection.Memory`)."""
-        head = f"Parameter tuning of program #{parent.id} ({trials} trials, no model calls): "
+        head = _head(parent.id) + f"{trials} trials, no model calls): "
         if best is parent:
             text = head + f"no setting of its {len(found)} constants beat its score {_g(parent)}."
         else:
@@ -221,6 +283,14 @@ class Tuner:
         log.info(text)
 
 
+def _head(parent: int) -> str:
+    return f"Parameter tuning of program #{parent} ("
+
+
+def _id(candidate: Candidate) -> int:
+    return candidate.id
+
+
 def _g(candidate: Candidate) -> str:
     return f"{candidate.score:.6g}" if candidate.score is not None else "nothing"
 
@@ -234,4 +304,4 @@ def _optuna() -> Any:
     return optuna
 
 
-__all__ = ["KIND", "Constant", "Tuner", "constants", "literal", "substitute"]
+__all__ = ["KIND", "STAGE", "Constant", "Stage", "Tuner", "constants", "literal", "substitute"]

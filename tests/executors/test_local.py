@@ -5,6 +5,7 @@ import math
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,7 @@ from hone.exceptions import TaskError
 from hone.executors import Verified
 from hone.executors.local import ProcessPool, usable_cores
 from hone.settings import EvaluationConfig
+from tests.helpers import Rendezvous, processes_with, wait_until
 
 EVALUATOR = """\
 import importlib.util
@@ -26,15 +28,14 @@ def evaluate(program_path):
 
 
 def verify_all(
-    tmp_path: Path, programs: list[str], timeout: float = 2.0, workers: int = 2
+    tmp_path: Path, programs: list[str], timeout: float = 2.0, workers: int = 2, **settings: Any
 ) -> list[Verified]:
     evaluator = tmp_path / "evaluate.py"
     evaluator.write_text(EVALUATOR)
 
     async def go() -> list[Verified]:
-        pool = ProcessPool(
-            evaluator, "program.py", EvaluationConfig(timeout=timeout, workers=workers)
-        )
+        config = EvaluationConfig(timeout=timeout, workers=workers, **settings)
+        pool = ProcessPool(evaluator, "program.py", config)
         try:
             return list(await asyncio.gather(*(pool.verify(p) for p in programs)))
         finally:
@@ -54,25 +55,37 @@ def test_scores_metrics_and_output(tmp_path: Path) -> None:
 
 
 def test_hung_candidate_and_its_children_are_killed(tmp_path: Path) -> None:
-    marker = tmp_path / "child-survived"
+    marker = f"hone-test-child-{os.getpid()}-{tmp_path.name}"
     program = f"""
-import os, time
+import subprocess, sys
 def result():
-    if os.fork() == 0:
-        time.sleep(1.5)
-        open({str(marker)!r}, "w").write("alive")
-        os._exit(0)
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", {marker!r}])
     while True:
         pass
 """
-    start = time.monotonic()
-    [v] = verify_all(tmp_path, [program], timeout=0.5)
-    elapsed = time.monotonic() - start
+    seen: list[int] = []
+
+    async def watch() -> None:  # the child, while the candidate runs
+        while not seen:
+            seen.extend(processes_with(marker))
+            await asyncio.sleep(0.01)
+
+    async def go() -> Verified:
+        evaluator = tmp_path / "evaluate.py"
+        evaluator.write_text(EVALUATOR)
+        pool = ProcessPool(evaluator, "program.py", EvaluationConfig(timeout=2.0, workers=1))
+        watching = asyncio.ensure_future(watch())
+        try:
+            return await pool.verify(program)
+        finally:
+            watching.cancel()
+            await pool.close()
+
+    v = asyncio.run(go())
     assert v.evaluation.status == "timeout"
-    assert "0.5 s" in v.evaluation.reason
-    assert elapsed < 5
-    time.sleep(2.0)
-    assert not marker.exists(), "a child of the timed-out candidate kept running"
+    assert "within 2 s" in v.evaluation.reason
+    assert seen, "the candidate's child never ran"
+    wait_until(lambda: not processes_with(marker), "the child of the timed-out candidate to die")
 
 
 @pytest.mark.parametrize(
@@ -149,12 +162,16 @@ def test_printing_a_fake_result_does_not_change_the_score(tmp_path: Path) -> Non
 
 
 def test_work_is_parallel(tmp_path: Path) -> None:
-    program = "import time\ndef result():\n    time.sleep(0.4)\n    return 1.0\n"
-    start = time.monotonic()
-    results = verify_all(tmp_path, [program] * 4, workers=2)
-    elapsed = time.monotonic() - start
-    assert all(r.evaluation.ok for r in results)
-    assert elapsed < 1.6 * 0.8 + 0.6  # two waves of 0.4 s, not four
+    """Two candidates meet (each waits for the other at a rendezvous): they ran at once."""
+    rendezvous = Rendezvous(parties=2)
+    program = (
+        Rendezvous.CLIENT + f"def result():\n    return 1.0 if meet({rendezvous.port}) else 0.0\n"
+    )
+    try:
+        results = verify_all(tmp_path, [program] * 2, timeout=90, workers=2, network=True)
+    finally:
+        rendezvous.close()
+    assert [r.evaluation.score for r in results] == [1.0, 1.0], [r.evaluation for r in results]
 
 
 def test_broken_evaluator_is_a_task_error(tmp_path: Path) -> None:
@@ -305,6 +322,7 @@ def test_using_up_the_cpu_limit_is_a_timeout(tmp_path: Path, body: str) -> None:
 def test_each_candidate_has_a_private_writable_empty_home(tmp_path: Path) -> None:
     program = """
 import os
+import time
 def result():
     home = os.environ["HOME"]
     found = sorted(os.listdir(home))
@@ -338,6 +356,111 @@ def test_cascade_false_runs_evaluate_alone(tmp_path: Path) -> None:
     assert asyncio.run(go(False)).evaluation.score == 2.0
     staged = asyncio.run(go(True)).evaluation
     assert staged.status == "error" and "stage 1 ran" in staged.reason
+
+
+MARKER = "hone-sigstop-test-evaluation"
+STOPPED_EVALUATOR = f"""\
+import subprocess
+import sys
+import time
+
+
+def evaluate(program_path):
+    # a marker process while the evaluation runs (the worker kills it when it ends)
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", "{MARKER}"])
+    time.sleep(1.0)
+    return 1.0
+"""
+
+
+def marked() -> bool:
+    """True while an evaluation of the test's evaluator is running."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if MARKER.encode() in (entry / "cmdline").read_bytes():
+                    return True
+            except OSError:
+                continue
+    return False
+
+
+@pytest.mark.slow
+def test_time_hone_was_stopped_is_not_charged_to_its_evaluations(make_task, tmp_path: Path) -> None:
+    """SIGSTOP of hone (not of its workers) longer than an evaluation's timeout and hone's
+    margin while evaluations finish: once continued, they are ok, not 'killed: the evaluation
+    worker failed (TimeoutError())'."""
+    import json
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+
+    task = make_task(evaluator=STOPPED_EVALUATOR)
+    answers = tmp_path / "a.jsonl"
+    answers.write_text(json.dumps("```python\ndef f():\n    return 2.0\n```") + "\n")
+    run_dir = tmp_path / "run"
+    root = Path(__file__).resolve().parents[2]
+    hone = subprocess.Popen(
+        [sys.executable, "-m", "hone", "run", str(task), "--model", f"scripted:{answers}",
+         "--run-dir", str(run_dir), "--workers", "2", "--hypotheses", "1", "--timeout", "2",
+         "--max-llm-calls", "1"],
+        env={**os.environ, "PYTHONPATH": str(root / "src")},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not marked() and time.monotonic() < deadline and hone.poll() is None:
+            time.sleep(0.01)
+        assert marked(), "no evaluation started"
+        stopped = time.time()
+        hone.send_signal(signal.SIGSTOP)  # longer than the timeout (2 s) and hone's margin (10 s)
+        time.sleep(14)
+        continued = time.time()
+        hone.send_signal(signal.SIGCONT)
+        _, err = hone.communicate(timeout=120)
+    finally:
+        if hone.poll() is None:
+            hone.kill()
+            hone.wait()
+    assert hone.returncode == 0, err
+    with sqlite3.connect(run_dir / "hone.db") as db:
+        rows = db.execute(
+            "SELECT status, reason, eval_started + eval_seconds FROM candidates ORDER BY id"
+        ).fetchall()
+    assert [(status, reason) for status, reason, _ in rows] == [("ok", ""), ("ok", "")]
+    # the test's teeth: an evaluation finished while hone was stopped
+    assert any(stopped < ended < continued for *_, ended in rows), (stopped, continued, rows)
+
+
+@pytest.mark.slow
+def test_a_worker_stopped_past_the_deadline_takes_the_result_that_came(tmp_path: Path) -> None:
+    """SIGSTOP of the worker while its candidate finishes, for longer than the timeout: the
+    result waiting in the pipe is read once the worker runs again, not called a timeout."""
+    import signal
+
+    evaluator = tmp_path / "evaluate.py"
+    evaluator.write_text(STOPPED_EVALUATOR)
+
+    async def go() -> Verified:
+        pool = ProcessPool(evaluator, "program.py", EvaluationConfig(timeout=2.0, workers=1))
+        try:
+            verifying = asyncio.ensure_future(pool.verify("x = 1\n"))
+            for _ in range(6000):
+                if marked():
+                    break
+                await asyncio.sleep(0.01)
+            assert marked(), "no evaluation started"
+            worker = pool._all[0].proc.pid
+            os.kill(worker, signal.SIGSTOP)
+            await asyncio.sleep(4)  # the candidate ends (1 s) and the deadline (2 s) passes
+            os.kill(worker, signal.SIGCONT)
+            return await verifying
+        finally:
+            await pool.close()
+
+    done = asyncio.run(go())
+    assert (done.evaluation.status, done.evaluation.score) == ("ok", 1.0), done
 
 
 THREADED = """\

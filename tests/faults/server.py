@@ -35,10 +35,13 @@ MODES = (
     "surrogate",  # a good answer whose JSON holds a lone surrogate escape ("\ud800": valid JSON)
     "huge-usage",  # a good answer whose usage says 10**20 prompt tokens
     "negative-usage",  # a good answer whose usage says -10**9 prompt tokens
+    "stall-once",  # request number STALLED stalls (nothing sent back); all others: "ok" at once
 )
 ANSWERED = ("ok", "prose", "oversized", "fixable", "surrogate", "huge-usage", "negative-usage")
 _UNMIXED = ("mix", "stall", "trickle", "fixable", "surrogate", "huge-usage", "negative-usage")
+_UNMIXED += ("stall-once",)
 RETRY_AFTER = 0.3  # seconds, in the 429 replies
+STALLED = 5  # the request that "stall-once" never answers
 
 
 def answer(content: str, usage: tuple[int, int] = (10, 5)) -> bytes:
@@ -120,6 +123,8 @@ class FaultServer:
             return "429" if count % 2 else "ok"
         if self.mode == "fixable":
             return "fixable"
+        if self.mode == "stall-once":
+            return "stall" if count == STALLED else "ok"
         if self.mode == "mix":
             choices = [m for m in MODES if m not in _UNMIXED]
             return random.Random(self.seed * 100_003 + count).choice([*choices, "ok", "ok"])

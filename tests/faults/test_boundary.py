@@ -10,7 +10,6 @@ import re
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,11 +18,11 @@ import pytest
 from hone.inbound import MAX_TOKENS
 from tests.conftest import EVALUATOR
 from tests.faults.server import FaultServer
+from tests.helpers import environment, hone_command
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-ENV = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}", "NO_PROXY": "127.0.0.1"}
+ENV = environment()
 
 # Feedback and a metric name that are no UTF-8 (what bytes.decode(..., 'surrogateescape')
 # gives), terminal escape codes in the feedback and in the output.
@@ -42,7 +41,7 @@ RAW_ESCAPES = ("\x1b[31m", "\x1b[2J", "\x1b]0;", "\x07")
 
 def hone(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """`python -m hone ARGS`, as a user runs it."""
-    command = [sys.executable, "-m", "hone", *args]
+    command = hone_command(*args)
     return subprocess.run(
         command, env=env or ENV, capture_output=True, text=True, timeout=180, check=False
     )
@@ -207,7 +206,7 @@ def test_a_run_killed_before_its_first_model_call_says_how_to_go_on(
     run_dir = tmp_path / "run"
     args = ["run", str(task), "--model", f"scripted:{answers}", "--run-dir", str(run_dir)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hone", *args, "--max-llm-calls", "1", "--workers", "1"],
+        hone_command(*args, "--max-llm-calls", "1", "--workers", "1"),
         env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     try:
@@ -223,8 +222,8 @@ def test_a_run_killed_before_its_first_model_call_says_how_to_go_on(
     shown = hone("show", str(run_dir))
     assert "stopped unexpectedly while starting (before its first model call)" in shown.stdout
     assert f"continue it with: hone resume {run_dir}" in shown.stdout, shown.stdout
-    (task / "slow").unlink()
-    resumed = hone("resume", str(run_dir))
+    (task / "slow").unlink()  # (a file of the task folder: the run's task changed with it)
+    resumed = hone("resume", str(run_dir), "--accept-changed-task")
     assert resumed.returncode == 0, resumed.stderr
     assert re.search(r"best score -6 ", hone("show", str(run_dir)).stdout)  # f() = 4
 

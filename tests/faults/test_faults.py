@@ -5,21 +5,19 @@ reason, prints no traceback, and says in one line what happened and how to go on
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.faults.server import MODES, RETRY_AFTER, FaultServer
+from tests.helpers import environment, hone_command
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 TIMEOUT = 2.0  # --model-timeout, seconds
 
 # mode: (exit code, what stderr says, at most this many seconds from start to exit)
@@ -50,15 +48,14 @@ EXPECTED: dict[str, tuple[int | None, str, float]] = {
         r"warning: openai:m reported -1000000000 tokens for a call; counted as 0",
         30,
     ),
+    # (the timeout, 2 s, comes before a hedge would: tests/models/test_hedge.py has one)
+    "stall-once": (0, rf"^$|did not answer within {TIMEOUT:g} s", 30),
 }
 
 
 def run_hone(task: Path, run_dir: Path, url: str) -> subprocess.CompletedProcess[str]:
     """`hone run` against `url`, as a user runs it."""
-    command = [
-        sys.executable,
-        "-m",
-        "hone",
+    command = hone_command(
         "run",
         str(task),
         "--model",
@@ -75,9 +72,8 @@ def run_hone(task: Path, run_dir: Path, url: str) -> subprocess.CompletedProcess
         "1",
         "--model-timeout",
         str(TIMEOUT),
-    ]
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}", "NO_PROXY": "127.0.0.1"}
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    )
+    return subprocess.run(command, env=environment(), capture_output=True, text=True, timeout=120)
 
 
 def test_every_mode_is_covered() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+from tests.helpers import environment
 
 pytestmark = [
     pytest.mark.slow,
@@ -98,7 +98,7 @@ def in_namespace(tmp_path: Path, task: Path, body: str) -> dict[str, object]:
         ["unshare", "--mount", "--propagation", "private", sys.executable, str(script),
          str(disk), str(task), str(answers)],
         capture_output=True, text=True, timeout=300,
-        env={**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"},
+        env=environment(),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     results: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -153,3 +153,21 @@ def test_read_only_storage_can_be_shown_but_not_written(make_task, tmp_path: Pat
     assert show["code"] == 0 and "best score" in show["out"], show  # type: ignore[index]
     one_line(results["resume"], "a run needs writable storage")
     one_line(results["run"], "cannot make the run folder")
+
+
+def test_a_full_disk_while_the_model_is_first_assembled_is_one_sentence(
+    make_task, tmp_path: Path
+) -> None:
+    """The packaged model's cache on a 64 MB disk (the model is 491 MB): one sentence naming
+    the fix, no traceback, no part of the file left."""
+    body = """
+        mount("size=64m")
+        os.environ["HONE_CACHE"] = disk + "/cache"
+        run = os.path.join(os.path.dirname(disk), "run")
+        results["run"] = hone("run", task, "--run-dir", run, "--model", "embedded", "--max-llm-calls", "1")
+        results["left"] = sorted(os.listdir(disk + "/cache/models"))
+    """
+    results = in_namespace(tmp_path, make_task(), body)
+    one_line(results["run"], "cannot assemble Qwen2.5-Coder-0.5B-Instruct (491 MB) in ")
+    assert "(No space left on device); free space there or set HONE_CACHE" in str(results["run"])
+    assert results["left"] == []

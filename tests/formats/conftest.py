@@ -44,8 +44,3 @@ def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
         return code, out, err
 
     return run
-
-
-def block(code: str, language: str = "python") -> str:
-    """A chat answer replacing the EVOLVE-BLOCK's contents with `code`."""
-    return f"A better version.\n```{language}\n{code.strip()}\n```\n"

@@ -16,8 +16,9 @@ import hone
 from hone.budget import Budget
 from hone.formats import Options, read_task
 from hone.testing import ScriptedModel
+from tests.helpers import fenced
 
-from .conftest import DATA, PEERS, Cli, block
+from .conftest import DATA, PEERS, Cli
 
 STARTS = {  # starting score under hone = under OpenEvolve 0.4.0
     "openevolve_plain": 0.764089388714515,  # mean of two metrics, a feature left out
@@ -53,7 +54,7 @@ def test_each_example_runs_unchanged_with_no_model_calls(name: str, cli: Cli) ->
 
 
 def test_plain_evaluator_with_a_scripted_model(tmp_path: Path) -> None:
-    better = block(
+    better = fenced(
         '''
 def approximate(x):
     """Bhaskara I's approximation."""
@@ -73,9 +74,9 @@ def approximate(x):
 
 
 def test_cascade_stops_early_keeps_stages_and_never_calls_evaluate(tmp_path: Path) -> None:
-    right = block("def sort_numbers(xs):\n    return sorted(xs)\n")
-    wrong = block("def sort_numbers(xs):\n    return list(xs)\n")
-    hangs = block(
+    right = fenced("def sort_numbers(xs):\n    return sorted(xs)\n")
+    wrong = fenced("def sort_numbers(xs):\n    return list(xs)\n")
+    hangs = fenced(
         "def sort_numbers(xs):\n    while len(xs) > 1000:\n        pass\n    return sorted(xs)\n"
     )
     start, good, bad, slow = search("openevolve_cascade", [right, wrong, hangs], tmp_path)
@@ -103,7 +104,7 @@ def test_cascade_stops_early_keeps_stages_and_never_calls_evaluate(tmp_path: Pat
 def test_artifacts_reach_the_model_and_an_error_next_to_a_score_is_scored(
     tmp_path: Path,
 ) -> None:
-    hours = block(
+    hours = fenced(
         '''
 def parse_duration(text):
     """Hours, minutes and seconds."""
@@ -116,7 +117,7 @@ def parse_duration(text):
     return total
 '''
     )
-    broken = block("raise ImportError('not today')\n\ndef parse_duration(text):\n    return 0\n")
+    broken = fenced("raise ImportError('not today')\n\ndef parse_duration(text):\n    return 0\n")
     model_answers = [hours, broken]
     start, good, bad = search("openevolve_artifacts", model_answers, tmp_path)
     assert start.score == 0.5
@@ -132,7 +133,7 @@ def parse_duration(text):
 
 
 def test_artifacts_are_in_the_next_prompt(tmp_path: Path) -> None:
-    model = ScriptedModel([block("def parse_duration(text):\n    return 45\n")])
+    model = ScriptedModel([fenced("def parse_duration(text):\n    return 45\n")])
     task = hone.Task.from_dir(DATA / "openevolve_artifacts")
     hone.run(task, model=model, run_dir=tmp_path / "run", budget=Budget(max_llm_calls=1))
     prompt = model.requests[0].messages[1].content
@@ -141,7 +142,7 @@ def test_artifacts_are_in_the_next_prompt(tmp_path: Path) -> None:
 
 
 def test_feature_dimensions_become_a_map_elites_grid(tmp_path: Path) -> None:
-    ratio = block(
+    ratio = fenced(
         '''
 def choose(items, capacity):
     """Greedy by value per unit of weight."""
@@ -256,7 +257,7 @@ def test_a_resumed_run_reads_the_folder_with_the_same_config(
     (root / "config.yaml").rename(root / "mine.yaml")
     (root / "other.yaml").write_text("prompt:\n  system_message: other\n", encoding="utf-8")
     task = hone.Task.from_dir(root, config=root / "mine.yaml")
-    answer = block("def sort_numbers(xs):\n    return sorted(xs)\n")
+    answer = fenced("def sort_numbers(xs):\n    return sorted(xs)\n")
     run_dir = tmp_path / "run"
     hone.run(task, model=ScriptedModel([answer]), run_dir=run_dir, budget=Budget(max_llm_calls=0))
     model = ScriptedModel([answer])
@@ -316,7 +317,7 @@ def test_a_scripted_model_from_the_command_line(
     from hone.cli import main
 
     answers = tmp_path / "answers.jsonl"
-    answer = block("def sort_numbers(xs):\n    return sorted(xs)\n")
+    answer = fenced("def sort_numbers(xs):\n    return sorted(xs)\n")
     answers.write_text(json.dumps(answer) + "\n", encoding="utf-8")
     folder = str(DATA / "openevolve_cascade")
     code = main(

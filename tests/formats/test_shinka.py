@@ -21,8 +21,9 @@ from hone.budget import Budget
 from hone.formats import read_task
 from hone.formats.shinka import DEFAULT_TASK_SYS_MSG as SHINKA_DEFAULT
 from hone.testing import ScriptedModel
+from tests.helpers import fenced
 
-from .conftest import DATA, PEERS, Cli, block
+from .conftest import DATA, PEERS, Cli
 
 START = 0.30614674589207175
 needs_gpp = pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
@@ -61,15 +62,15 @@ def test_python_example_runs_unchanged_with_no_model_calls(cli: Cli) -> None:
 
 
 def test_python_example_with_a_scripted_model(tmp_path: Path) -> None:
-    grid = block(
+    grid = fenced(
         "def place_points(n):\n"
         "    cells = [(x, y) for y in (0.0, 0.5, 1.0) for x in (0.0, 0.5, 1.0)]\n"
         "    return cells[:n]\n"
     )
-    outside = block(
+    outside = fenced(
         "def place_points(n):\n    return [(1.5, 0.5)] + [(0.1 * i, 0.0) for i in range(n - 1)]\n"
     )
-    crashes = block("def place_points(n):\n    return [(1 / 0, 0.0)] * n\n")
+    crashes = fenced("def place_points(n):\n    return [(1 / 0, 0.0)] * n\n")
     start, good, bad, broken = search(DATA / "shinka_python", [grid, outside, crashes], tmp_path)
     assert start.score == pytest.approx(START, rel=1e-12)
     assert start.evaluation.metrics == {"min_distance": pytest.approx(START)}  # public numbers
@@ -113,7 +114,7 @@ def test_cpp_example_runs_with_its_yaml_config(cli: Cli, tmp_path: Path) -> None
 
 @needs_gpp
 def test_cpp_example_with_a_scripted_model(tmp_path: Path) -> None:
-    sieve = block(
+    sieve = fenced(
         """
 long count_primes(long n) {
     // A sieve of Eratosthenes.
@@ -131,8 +132,8 @@ long count_primes(long n) {
 """,
         "cpp",
     )
-    wrong = block("long count_primes(long n) { return n / 2; }", "cpp")
-    no_build = block("long count_primes(long n) { return n }", "cpp")
+    wrong = fenced("long count_primes(long n) { return n / 2; }", "cpp")
+    no_build = fenced("long count_primes(long n) { return n }", "cpp")
     start, fast, bad, broken = search(
         DATA / "shinka_cpp", [sieve, wrong, no_build], tmp_path, config="shinka.yaml"
     )

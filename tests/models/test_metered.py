@@ -175,3 +175,34 @@ def test_without_a_limit_a_round_is_sent_at_once(make_task, tmp_path: Path) -> N
     model = Counting(0.2)
     run(make_task(), tmp_path, model)
     assert model.most == 4
+
+
+def test_a_call_cancelled_as_its_answer_comes_is_cancelled(tmp_path: Path) -> None:
+    """A run stopped (Ctrl-C) just as a model answers stops that call too: Python 3.11's
+    `asyncio.wait_for` returned the answer instead, and the run, going on with a hypothesis
+    its stop had given up on, waited forever for an evaluation worker already closed."""
+    caller: list[asyncio.Task[object]] = []
+
+    class AnswersAsItIsCancelled:
+        name, style = "m", "chat"
+
+        async def generate(self, request: Request) -> Completion:
+            caller[0].cancel()  # the stop comes while the answer is on its way
+            return Completion("an answer", 1, 1)
+
+        async def close(self) -> None:
+            pass
+
+    store = Store.create(tmp_path / "run", {})
+    meter = Metered(store, timeout=5, model=AnswersAsItIsCancelled())  # type: ignore[arg-type]
+
+    async def call() -> object:
+        task = asyncio.current_task()
+        assert task is not None
+        caller.append(task)
+        meter.reserve()
+        return await meter.call(Request(text="p"), 1)
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(call())
+    assert meter.in_flight == 0

@@ -123,3 +123,55 @@ def test_the_recorded_sizes_and_digests_are_the_published_files() -> None:
         and packaged.MODELS["qwen-coder-1.5b"].extra == "qwen-coder-1-5b"
         and packaged.MODELS["gemma-270m"].extra == "gemma"
     )
+
+
+def test_a_part_file_being_written_is_kept_and_a_stale_one_removed(tmp_path: Path) -> None:
+    import fcntl
+
+    live, stale = tmp_path / ".fake.gguf.abc.part", tmp_path / ".fake.gguf.def.part"
+    live.write_bytes(b"being written")
+    stale.write_bytes(b"left by a killed assembly")
+    (tmp_path / "fake.gguf").write_bytes(b"whole")
+    with live.open("rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # what an assembly under way holds
+        assert packaged.sweep(tmp_path) == [stale]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".fake.gguf.abc.part", "fake.gguf"]
+    assert packaged.sweep(tmp_path) == [live]
+
+
+@pytest.mark.slow
+def test_a_killed_assembly_leaves_nothing_once_hone_starts_again(tmp_path: Path) -> None:
+    """kill -9 of a process assembling the real default model: its part file is removed by the
+    next assembly, which makes the whole file (sha256 checked)."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    folder = tmp_path / "cache" / "models"
+    env = {**os.environ, "HONE_CACHE": str(tmp_path / "cache")}
+    src = str(Path(packaged.__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
+    code = "from hone.models.packaged import model_path; model_path('qwen-coder-0.5b')"
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            parts = list(folder.glob(".*.part")) if folder.exists() else []
+            if parts and parts[0].stat().st_size > 0:
+                break
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    left = [p.name for p in folder.iterdir()]
+    assert len(left) == 1 and left[0].endswith(".part"), left  # killed while it wrote
+    partial = (folder / left[0]).stat().st_size
+    assert 0 < partial < packaged.MODELS["qwen-coder-0.5b"].size
+    os.environ["HONE_CACHE"] = str(tmp_path / "cache")
+    try:
+        path = model_path("qwen-coder-0.5b")
+    finally:
+        del os.environ["HONE_CACHE"]
+    assert [p.name for p in folder.iterdir()] == [path.name]  # the stale part file is gone
+    assert path.stat().st_size == packaged.MODELS["qwen-coder-0.5b"].size

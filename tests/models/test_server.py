@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,10 +19,9 @@ from typing import Any
 import pytest
 
 from hone.cli import main
+from tests.helpers import environment, hone_command
 
 pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -89,8 +86,8 @@ class _Forward(BaseHTTPRequestHandler):
 def served() -> Iterator[tuple[int, str]]:
     """`hone serve` with Gemma 3 270M and 2 slots, as a user starts it; its port and line."""
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    command = [sys.executable, "-m", "hone", "serve", "--model", "gemma-270m", "--slots", "2"]
+    env = environment()
+    command = hone_command("serve", "--model", "gemma-270m", "--slots", "2")
     process = subprocess.Popen(
         [*command, "--port", str(port), "--ctx", "4096"],
         stdout=subprocess.PIPE,

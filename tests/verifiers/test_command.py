@@ -142,7 +142,7 @@ def test_a_hung_command_and_its_children_are_killed(tmp_path: Path) -> None:
     start = time.monotonic()
     ran = run(script(tmp_path, body), timeout=0.5)
     assert ran.returncode is None and not ran.ok
-    assert time.monotonic() - start < 5
+    assert time.monotonic() - start < 30  # cut at the timeout, not after the 60 s sleep
     child = Path(f"/proc/{ran.stdout.split()[1]}")
     deadline = time.monotonic() + 5  # SIGKILL was sent to the group; give it time to die
     while child.exists() and time.monotonic() < deadline:
@@ -169,7 +169,7 @@ def test_a_child_holding_the_output_open_does_not_hang_the_verifier(tmp_path: Pa
     body = "import os, time\nif os.fork() == 0:\n    time.sleep(60)\nprint('{\"score\": 1}')\n"
     start = time.monotonic()
     ran = run(script(tmp_path, body), timeout=0.5)
-    assert time.monotonic() - start < 5
+    assert time.monotonic() - start < 30  # cut at the timeout, not after the 60 s sleep
     assert ran.returncode is None and '{"score": 1}' in ran.stdout
 
 

@@ -14,23 +14,13 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import environment, hone_command
+
 CHROMIUM = "/usr/bin/chromium"  # Debian's (.ci/run installs it); never a downloaded build
 FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
-
-
-def hone_command(*args: str) -> list[str]:
-    """`python -m hone ARGS` with this checkout's hone."""
-    return [sys.executable, "-m", "hone", *args]
-
-
-def environment() -> dict[str, str]:
-    """The environment of a `hone` process started by a test: this checkout's sources first."""
-    paths = [str(ROOT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
 def imported_after(modules: str, packages: tuple[str, ...]) -> list[str]:

@@ -9,7 +9,7 @@ from hone.evaluation import Evaluation
 from hone.exceptions import RunDirError
 from hone.meta import RunMeta
 from hone.store import Store
-from hone.web.data import Cursor, RunReader, best_of, models
+from hone.web.data import Cursor, RunReader, models
 
 
 def test_a_delta_carries_what_is_new_and_what_was_verified_since(tmp_path: Path) -> None:
@@ -45,7 +45,9 @@ def test_a_delta_carries_what_is_new_and_what_was_verified_since(tmp_path: Path)
     ]
     assert reader.delta(cursor)["hypotheses"] == []
     snapshot = reader.snapshot()
-    assert best_of(snapshot["meta"], snapshot["hypotheses"])["id"] == 2  # minimize
+    scored = [h for h in snapshot["hypotheses"] if h["score"] is not None]
+    assert snapshot["meta"]["objective"] == "minimize"
+    assert min(scored, key=lambda h: (h["score"], h["id"]))["id"] == 2
     full = reader.hypothesis(2)
     assert full["diff"].splitlines()[-2:] == ["-x = 1", "+x = 2"]
     assert full["call"]["prompt"].startswith("Combine") and reader.hypothesis(start.id)[
@@ -108,3 +110,55 @@ def test_a_store_from_before_costs_is_read_without_them(tmp_path: Path) -> None:
     reader.close()
     with pytest.raises(RunDirError, match="is not a hone run"):
         RunReader.open(tmp_path / "nothing")
+
+
+def test_an_answer_that_did_not_apply_has_no_diff(tmp_path: Path) -> None:
+    """No program: no diff (against nothing, the whole parent read as deleted); the answer is
+    there to show instead."""
+    store = Store.create(tmp_path / "r")
+    store.set_evaluation(store.add_candidate(round=0, code="x = 1\n"), Evaluation(score=1.0))
+    call = store.add_call(
+        round=1, model="m", prompt="p", completion="Use a lattice.", prompt_tokens=1,
+        completion_tokens=1, started=0.0, latency=0.1, purpose={"kind": "improve"},
+    )  # fmt: skip
+    rejected = Evaluation.failed("invalid-edit", "no code block")
+    store.add_candidate(round=1, code=None, parent_ids=(1,), call_id=call, evaluation=rejected)
+    reader = RunReader.open(tmp_path / "r")
+    found = reader.hypothesis(2)
+    assert found["code"] is None and found["diff"] == ""
+    assert (found["status"], found["reason"]) == ("invalid-edit", "no code block")
+    assert found["call"]["completion"] == "Use a lattice."
+    reader.close()
+    store.close()
+
+
+def test_running_means_a_process_holds_the_run_and_its_end_is_noticed(tmp_path: Path) -> None:
+    """The state a delta carries: running only while the status says so and a process holds
+    the run's lock; a process gone without a word (the lock let go) is a change, and then the
+    run stopped unexpectedly. The reader never creates the lock file."""
+    store = Store.create(tmp_path / "r")
+    reader = RunReader.open(tmp_path / "r")
+    cursor = Cursor()
+    assert reader.delta(cursor)["state"] == {
+        "running": False,
+        "text": "stopped unexpectedly while starting (before its first model call): killed or crashed",
+    }
+    assert not (tmp_path / "r" / ".lock").exists()
+    store.lock()
+    store.set_status("running")
+    assert reader.delta(cursor)["state"] == {"running": True, "text": "running"}
+    assert not reader.changed(cursor)
+    store.close()  # as kill -9 would: nothing written, the lock gone
+    assert reader.changed(cursor)
+    assert reader.delta(cursor)["state"]["text"] == "stopped unexpectedly: killed or crashed"
+    assert not reader.changed(cursor)
+    store = Store.open(tmp_path / "r")
+    store.set_status("stopped", stop_reason="max_llm_calls")
+    assert reader.delta(cursor)["state"] == {
+        "running": False,
+        "text": "stopped: model-call budget spent",
+    }
+    store.set_status("failed", error="the model server went away")
+    assert reader.delta(cursor)["state"]["text"] == "failed: the model server went away"
+    reader.close()
+    store.close()

@@ -18,14 +18,8 @@ import hone
 from hone.cli import main
 from hone.testing import FunctionVerifier, ScriptedModel
 from hone.web.data import money
+from tests.helpers import value_of
 from tests.web.conftest import start_dashboard, stop
-
-
-def value_of(program: str) -> float:
-    """f() of a test's own program (run in this process: a verifier double)."""
-    namespace: dict[str, Any] = {}
-    exec(program, namespace)
-    return float(namespace["run"]())
 
 
 def scored(program: str) -> dict[str, float]:
@@ -116,6 +110,7 @@ def test_each_strategy_has_its_view(make_task, tmp_path: Path, tab) -> None:
         assert main(["report", str(run_dir), "-o", str(html)]) == 0
         open_offline(tab, html)
         tab.click('#views a[data-view="strategy"]')
+        tab.wait_for_function("document.getElementById('strategy-body').innerText.trim() !== ''")
         views[run_dir.name] = tab.locator("#strategy-body").inner_text()
         tab.screenshot(path=str(tmp_path / f"strategy-{run_dir.name}.png"), full_page=True)
         if run_dir.name == "cells":  # bins of 4: 1, 3 | 4, 6, 7 | 8, 9.5, 11 | 12 | -
@@ -276,7 +271,7 @@ def test_one_cost_total_in_show_the_report_and_the_dashboard(
     live.goto(url)
     live.wait_for_selector('[data-stat="cost"]')
     assert live.locator('[data-stat="cost"] .value').inner_text() == expected
-    assert "max cost" in live.locator('[data-stat="status"] .value').inner_text()
+    assert live.locator('[data-stat="status"] .value').inner_text() == "stopped: cost budget spent"
     live.screenshot(path=str(tmp_path / "dashboard-cost.png"), full_page=True)
     live.close()
 

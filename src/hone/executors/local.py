@@ -12,6 +12,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hone.awake import within
 from hone.evaluation import Evaluation
 from hone.exceptions import TaskError
 from hone.executors import Verified
@@ -23,7 +24,9 @@ from hone.settings import EvaluationConfig
 if TYPE_CHECKING:
     from hone.task import Task
 
-_GRACE = 10.0  # seconds the worker itself may take beyond a candidate's timeout
+# seconds the worker itself may take beyond a candidate's timeout (it enforces that timeout
+# with its own clock; this wait only catches a worker that hangs)
+_GRACE = 10.0
 
 
 class _Worker:
@@ -36,7 +39,8 @@ class _Worker:
         self.next_id += 1
         self.proc.stdin.write((json.dumps({"id": self.next_id, **message}) + "\n").encode())
         await self.proc.stdin.drain()
-        line = await asyncio.wait_for(self.proc.stdout.readline(), deadline)
+        # hone's own time only: a SIGSTOP of hone while the worker answers is no timeout
+        line = await within(self.proc.stdout.readline(), deadline)
         if not line:
             raise ConnectionError("the evaluation worker exited")
         reply: dict[str, Any] = json.loads(line)

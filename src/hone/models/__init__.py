@@ -26,14 +26,15 @@ class Backend:
     usage: str  # how the spec is written, for help and errors
     needs_argument: bool = True
     timeout: float = 300.0  # seconds a call may take, unless [model] timeout says otherwise
+    hedged: bool = False  # a stalled call gets a second request (a server's backends)
 
 
 BACKENDS: dict[BackendKind, Backend] = {
     # the embedded model's 4 slots generate together on the same cores, so a call takes up to
     # 4 times as long as alone: measured, Qwen2.5-Coder-1.5B on 2 cores passed 300 s a call
     "embedded": Backend("hone.models.embedded", "embedded, embedded:<file.gguf>", False, 1200.0),
-    "openai": Backend("hone.models.openai", "openai:<model>"),
-    "anthropic": Backend("hone.models.anthropic", "anthropic:<model>"),
+    "openai": Backend("hone.models.openai", "openai:<model>", hedged=True),
+    "anthropic": Backend("hone.models.anthropic", "anthropic:<model>", hedged=True),
     "scripted": Backend("hone.models.scripted", "scripted:<answers.jsonl>"),
     "ensemble": Backend("hone.models.ensemble", "ensemble:<spec>,<spec>,..."),
 }
@@ -82,6 +83,16 @@ def call_timeout(config: ModelConfig) -> float:
     return backend.timeout if backend is not None else Backend.timeout
 
 
+def call_hedged(config: ModelConfig) -> bool:
+    """True when a stalled call of the spec's backend gets a second request
+    (`hone.models.hedge`): a server's, not the embedded model's (an ensemble: all members')."""
+    kind, _, arg = config.spec.partition(":")
+    if kind == "ensemble":
+        return all(call_hedged(replace(config, spec=m)) for m in ensemble_members(arg))
+    backend = _backend(kind)
+    return backend is not None and backend.hedged
+
+
 def ensemble_members(argument: str) -> list[str]:
     """The member specs of ``ensemble:<spec>,<spec>,...``."""
     return [m.strip() for m in argument.split(",") if m.strip()]
@@ -110,6 +121,7 @@ __all__ = [
     "Model",
     "Request",
     "Style",
+    "call_hedged",
     "call_timeout",
     "check_spec",
     "estimate_tokens",

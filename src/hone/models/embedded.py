@@ -19,11 +19,6 @@ _SLOTS = 4
 _CTX_PER_SLOT = 4096
 
 
-def default_model_path() -> Path:
-    """The GGUF file of the default embedded model, assembled from its packages once."""
-    return model_path(DEFAULT)
-
-
 def threads_to_use() -> int:
     """llama.cpp threads: $HONE_THREADS, else one core fewer than the machine has (at least 1).
 

