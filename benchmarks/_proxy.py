@@ -12,8 +12,10 @@ another, whatever it does on an error (ShinkaEvolve retries even a 400 twenty ti
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -120,6 +122,7 @@ class LoggingProxy:
         self.timeout = timeout
         self.recorder = Recorder()
         self._server: ThreadingHTTPServer | None = None
+        self._open: set[http.client.HTTPConnection] = set()  # requests at the server now
 
     def start(self) -> str:
         """Serve in a daemon thread; the base URL (``http://127.0.0.1:PORT``)."""
@@ -144,9 +147,16 @@ class LoggingProxy:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def stop(self) -> None:
+        """Stop serving, and hang up on the server's requests in flight (llama.cpp then stops
+        generating them, so that the server can stop)."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+        with self.recorder.lock:
+            for connection in list(self._open):
+                if connection.sock is not None:
+                    with contextlib.suppress(OSError):
+                        connection.sock.shutdown(socket.SHUT_RDWR)
 
     def forward(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
         """Send the request on, answer with the server's answer, record a completion call."""
@@ -166,12 +176,18 @@ class LoggingProxy:
         status, headers, answer, error = 502, {}, b"", None
         try:
             connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-            sent = {k: v for k, v in handler.headers.items() if k.lower() not in _HOP}
-            connection.request(handler.command, handler.path, body=body or None, headers=sent)
-            response = connection.getresponse()
-            status, answer = response.status, response.read()
-            headers = {k: v for k, v in response.getheaders() if k.lower() not in _HOP}
-            connection.close()
+            with self.recorder.lock:
+                self._open.add(connection)
+            try:
+                sent = {k: v for k, v in handler.headers.items() if k.lower() not in _HOP}
+                connection.request(handler.command, handler.path, body=body or None, headers=sent)
+                response = connection.getresponse()
+                status, answer = response.status, response.read()
+                headers = {k: v for k, v in response.getheaders() if k.lower() not in _HOP}
+            finally:
+                with self.recorder.lock:
+                    self._open.discard(connection)
+                connection.close()
         except OSError as exc:
             error = f"{type(exc).__name__}: {exc}"
             answer = json.dumps({"error": {"message": f"proxy: {error}"}}).encode()

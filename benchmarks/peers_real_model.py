@@ -187,9 +187,10 @@ class Pythons:
     shinka: Path
 
 
-def pythons(root: Path, frameworks: list[str]) -> Pythons:
-    """Each framework's interpreter (hone's: this Python's packages and shinka-evolve)."""
-    need = set(frameworks)
+def pythons(root: Path, frameworks: list[str], folders: list[Folder]) -> Pythons:
+    """Each framework's interpreter (hone's: this Python's packages and shinka-evolve); a
+    folder's peer is needed too, to score its programs again."""
+    need = set(frameworks) | {f.peer for f in folders}
     return Pythons(
         hone=venv(root, "hone-with-shinka-0.0.7", [SHINKA], system=True)
         if "hone" in need
@@ -305,7 +306,11 @@ def run_process(argv: list[str], env: dict[str, str], work: Path, limit: float) 
         timed_out = False
         try:
             code = process.wait(timeout=limit)
-        except subprocess.TimeoutExpired:
+        except BaseException as exc:  # stopped (Ctrl-C, SIGTERM) or out of time
+            if not isinstance(exc, subprocess.TimeoutExpired):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                raise
             timed_out = True
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
@@ -716,6 +721,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--print", action="store_true", help="only print what is recorded")
     args = parser.parse_args(argv)
+    # SIGTERM stops it as Ctrl-C does: the current run's processes, the proxy and the server
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     frameworks = [f for f in args.frameworks.split(",") if f]
     tasks = [TASKS[t] for t in args.tasks.split(",") if t]
     settings = Settings(
@@ -735,7 +742,11 @@ def main(argv: list[str] | None = None) -> int:
         todo = [p for p in plan if run_key(p[1], p[2].name, settings, p[0]) not in done]
         print(f"{len(plan)} runs, {len(plan) - len(todo)} recorded", file=sys.stderr, flush=True)
         if todo:
-            execute(todo, settings, args, frameworks)
+            try:
+                execute(todo, settings, args, frameworks)
+            except KeyboardInterrupt:
+                print("stopped; the runs recorded so far are kept", file=sys.stderr)
+                return 130
     recorded = load(args.results)
     rows = [
         row
@@ -753,7 +764,7 @@ def execute(
     """Run what is not recorded yet, with one server and one proxy for all of it."""
     from hone.models import server
 
-    py = pythons(args.venvs, frameworks)
+    py = pythons(args.venvs, frameworks, sorted({f for _, _, f in todo}, key=lambda f: f.name))
     versions = {
         "hone": None,  # this checkout: hone_commit
         "openevolve": version(py.openevolve, "openevolve") if "openevolve" in frameworks else None,
