@@ -678,6 +678,8 @@ def run_one(
     finally:
         wall = time.monotonic() - began
         proxy.recorder.end()
+    if code < 0 and not timed_out:  # stopped from outside (a signal): not a measurement
+        raise RuntimeError(f"stopped by signal {-code}; see {work / 'output.log'}")
     calls = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     try:
         programs = COLLECT[framework](work)
@@ -687,8 +689,10 @@ def run_one(
             f"exit {code}, no programs to read ({type(exc).__name__}: {exc}); "
             f"last output: {tail[-1] if tail else '(none)'}"
         ) from None
-    if not any(p.answer is not None for p in programs) and not calls:
-        raise RuntimeError(f"exit {code} before any model call; see {work / 'output.log'}")
+    if not programs or (not calls and not any(p.answer is not None for p in programs)):
+        raise RuntimeError(
+            f"exit {code}, nothing stored or no model call; see {work / 'output.log'}"
+        )
     return {
         "framework": framework,
         "task": folder.name,
