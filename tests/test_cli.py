@@ -129,10 +129,11 @@ def test_unknown_model_is_a_user_error(make_task, tmp_path: Path, capsys) -> Non
 
 def held(make_task, tmp_path: Path, values_from: float) -> tuple[Path, Path]:
     """A task whose evaluator, for f() >= `values_from`, waits while the task folder holds a
-    file `hold` (the one folder of the test's that candidates see): once the hypotheses
+    file `.hold` (the one folder of the test's that candidates see): once the hypotheses
     before are evaluated the run stays where it is, whatever the machine's speed, until
-    the test removes the file. The task folder and the file."""
-    hold = tmp_path / "task" / "hold"
+    the test removes the file. The task folder and the file. (A hidden file: the task's
+    fingerprint leaves it out, so removing it is no change to the task on resume.)"""
+    hold = tmp_path / "task" / ".hold"
     wait = (
         "    value = module.run()\n"
         "    import os, time\n"
