@@ -432,17 +432,7 @@ class Fresh:
     async def evaluate(self, program: Tree, eval_seed: int = 0) -> Verified:
         """`program`'s evaluation there, with `eval_seed` as HONE_EVAL_SEED ([evaluation]
         perturb)."""
-        task = self._task
-        config = task.evaluation.merged(workers=1)
-        pool = ProcessPool(
-            task.evaluator,
-            task.program_filename,
-            config,
-            task.objective,
-            task.spec.base,
-            task.tree if task.folder else None,
-            eval_seed=eval_seed,
-        )
+        pool = _one_worker(self._task, eval_seed=eval_seed)
         try:
             return await pool.verify(program)
         finally:
@@ -452,13 +442,14 @@ class Fresh:
 def make_checker(task: Task, checks: tuple[Entry, ...]) -> ProcessPool:
     """One worker process on this machine for the checks of new bests (`hone.trust`), which
     sees the held-out data."""
+    return _one_worker(task, checks=checks)
+
+
+def _one_worker(task: Task, **options: Any) -> ProcessPool:
+    """A pool of one worker for `task`'s evaluator and program (`options`: ProcessPool's)."""
+    start = task.tree if task.folder else None
     config = task.evaluation.merged(workers=1)
     return ProcessPool(
-        task.evaluator,
-        task.program_filename,
-        config,
-        task.objective,
-        task.spec.base,
-        task.tree if task.folder else None,
-        checks=checks,
-    )
+        task.evaluator, task.program_filename, config, task.objective, task.spec.base, start,
+        **options,
+    )  # fmt: skip
