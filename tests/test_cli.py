@@ -458,6 +458,32 @@ def test_fix_calls_are_counted_in_the_summary(make_task, tmp_path: Path, capsys)
     assert "stopped: model-call budget spent · round 2 · 4 calls (2 hypotheses, 2 fix calls)" in out
 
 
+def test_the_stop_line_and_show_credit_the_same_bests_when_one_failed_a_check(
+    make_task, tmp_path: Path, capsys
+) -> None:
+    """f() = 10 scores best but fails its strict check, so it is no answer and no new best:
+    the stop line credits the gain up to the answer (-3), as hone show does (both from
+    `Store.bests`), not up to the failed 0."""
+    evaluator = EVALUATOR + (
+        "\n\ndef verify_strict(program_path):\n    spec = importlib.util.spec_from_file_location("
+        "'candidate', program_path)\n    module = importlib.util.module_from_spec(spec)\n"
+        "    spec.loader.exec_module(module)\n    value = module.run()\n"
+        "    return value != 10.0, f'f() = {value} is exactly the bar'\n"
+    )
+    answers = write_answers(tmp_path / "a.jsonl", [7.0, 10.0], whole=True)
+    argv = ["run", str(make_task(evaluator=evaluator)), "--model", f"scripted:{answers}"]
+    argv += ["--hypotheses", "1", "--max-llm-calls", "2", "--run-dir", str(tmp_path / "r")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "#3 not verified (verify_strict): f() = 10.0 is exactly the bar" in out
+    stopped = next(line for line in out.splitlines() if line.startswith("stopped:"))
+    assert "· best -3: model 6, tuning 0 ·" in stopped, stopped
+    assert main(["show", str(tmp_path / "r")]) == 0
+    shown = capsys.readouterr().out
+    assert "best score -3 (#2, round 1)" in shown
+    assert "gain from the start -9 → -3: model 6, tuning 0" in shown.splitlines()
+
+
 def test_resume_ends_with_the_whole_runs_figures(make_task, tmp_path: Path, capsys) -> None:
     answers = write_answers(tmp_path / "a.jsonl", [2.0, 3.0], whole=True)
     argv = ["run", str(make_task()), "--model", f"scripted:{answers}", "--hypotheses", "1"]

@@ -1,4 +1,5 @@
 import json
+import random
 import sqlite3
 from pathlib import Path
 
@@ -8,8 +9,9 @@ from hone.evaluation import Evaluation
 from hone.exceptions import RunDirError
 from hone.executors import Attempt
 from hone.meta import RunMeta
-from hone.store import Store
+from hone.store import Store, new_bests
 from hone.tree import Tree
+from tests.helpers import before_views
 
 
 def test_round_trip_of_calls_candidates_and_meta(tmp_path: Path) -> None:
@@ -96,6 +98,7 @@ def test_a_run_recorded_before_calls_kept_their_cost_opens_and_sums_it(tmp_path:
     store = Store.create(tmp_path / "run")
     call = dict(round=1, model="m", prompt="p", completion="c", prompt_tokens=1)
     store.add_call(**call, completion_tokens=1, started=0.0, latency=0.0)
+    before_views(store.conn)
     store.conn.execute("ALTER TABLE llm_calls DROP COLUMN cost")  # as an older hone wrote it
     store.close()
     store = Store.open(tmp_path / "run")
@@ -174,6 +177,7 @@ def test_attempts_on_a_cluster_are_kept_in_order_and_an_older_store_gets_their_c
     )
     store.close()
     with sqlite3.connect(tmp_path / "run" / "hone.db") as db:  # as an older hone wrote it
+        before_views(db)
         db.execute("ALTER TABLE candidates DROP COLUMN attempts")
     assert Store.open(tmp_path / "run", readonly=True).attempts() == {}  # (read as it is)
     store = Store.open(tmp_path / "run")
@@ -405,6 +409,7 @@ def test_a_store_from_before_the_checks_is_shown_read_only_as_it_is(
         store.set_evaluation(made, Evaluation(score=value))
     store.close()
     with sqlite3.connect(tmp_path / "run" / "hone.db") as db:  # as an older hone wrote it
+        before_views(db)
         for column in ("holdout", "verified", "attempts"):
             db.execute(f"ALTER TABLE candidates DROP COLUMN {column}")
         db.execute("DROP TABLE findings")
@@ -443,3 +448,161 @@ def test_the_new_bests_leave_out_what_failed_a_check(
     out = capsys.readouterr().out
     assert "best score 2.5 (#4, round 3)" in out
     assert "gain from the start 1 → 2.5: model 1.5, tuning 0" in out
+
+
+# -- what the views read of a long run: the calls' totals, the new bests by index ----------------
+def _totals(conn: sqlite3.Connection, source: str) -> list[tuple[object, ...]]:
+    rows = conn.execute(
+        "SELECT model, endpoint, kind, calls, failed, prompt_tokens, completion_tokens, latency, "
+        f"cost, priced, first FROM {source} ORDER BY model, endpoint, kind"
+    )
+    return [tuple(round(v, 9) if isinstance(v, float) else v for v in row) for row in rows]
+
+
+def _rounded(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [{k: round(v, 9) if isinstance(v, float) else v for k, v in r.items()} for r in rows]
+
+
+def _write_calls(store: Store, rng: random.Random, count: int) -> None:
+    purposes = [{"kind": "improve"}, {"kind": "crossover"}, {"kind": "fix"}, {"kind": "insights"}]
+    for i in range(count):
+        store.add_call(
+            round=i, model=rng.choice(["a", "b"]), prompt="p", completion="c",
+            prompt_tokens=rng.randint(0, 900), completion_tokens=rng.randint(0, 900),
+            started=float(i), latency=rng.random(), error=rng.choice([None, None, "reset"]),
+            purpose=rng.choice([*purposes, None]), cost=rng.choice([None, 0.01, 0.25]),
+            endpoint=rng.choice([None, "http://a/v1", "http://b/v1"]),
+        )  # fmt: skip
+
+
+def test_the_calls_totals_stay_right_as_calls_are_written_and_deleted(tmp_path: Path) -> None:
+    """`call_totals`, kept by triggers, says what adding the calls up says, by model, server
+    and purpose: after calls written through the store, rows written in SQL (as
+    benchmarks/scale.py fills a store) and rows deleted; so do the figures read from it."""
+    from hone.store import _CALL_KIND, _TOTALS_OF_CALLS
+
+    store = Store.create(tmp_path / "run")
+    worked_out = "(" + _TOTALS_OF_CALLS.format(
+        endpoint="endpoint", kind=_CALL_KIND.format(p="purpose"), cost="cost"
+    ) + ")"  # fmt: skip
+    rng = random.Random(25)
+    _write_calls(store, rng, 120)
+    assert _totals(store.conn, "call_totals") == _totals(store.conn, worked_out)
+    assert len(_totals(store.conn, "call_totals")) > 12  # (models × servers × purposes)
+    with store.conn:
+        store.conn.execute(
+            "INSERT INTO llm_calls(round, model, prompt, completion, prompt_tokens, "
+            "completion_tokens, started, latency, purpose) SELECT round, 'c', '', '', 5, 6, "
+            'started, 1.5, \'{"kind":"improve"}\' FROM llm_calls WHERE id <= 30'
+        )
+        store.conn.execute("DELETE FROM llm_calls WHERE id % 7 = 0")
+    kept = [row[:-1] for row in _totals(store.conn, "call_totals")]  # (but the first call's id)
+    assert kept == [row[:-1] for row in _totals(store.conn, worked_out)]
+    usage = store.usage()
+    row = store.conn.execute(
+        "SELECT COUNT(*) - COUNT(error), SUM(prompt_tokens), SUM(completion_tokens), "
+        "TOTAL(cost), COUNT(error) FROM llm_calls"
+    ).fetchone()
+    assert (usage.calls, usage.prompt_tokens, usage.completion_tokens, usage.failed) == (
+        row[0], row[1], row[2], row[4],
+    )  # fmt: skip
+    assert usage.cost == pytest.approx(row[3]) and store.failed_calls() == row[4]
+    kinds = store.conn.execute(
+        f"SELECT {_CALL_KIND.format(p='purpose')}, COUNT(*) FROM llm_calls GROUP BY 1"
+    ).fetchall()
+    assert store.call_kinds() == dict(kinds) and set(dict(kinds)) == {
+        "hypothesis", "fix", "insights", "",
+    }  # fmt: skip
+    store.close()
+
+
+def test_a_store_from_before_the_calls_totals_is_read_as_it_is_and_gains_them(
+    tmp_path: Path,
+) -> None:
+    """A store an older hone wrote (no `call_totals`): read-only, its figures are worked out
+    from its calls; opened to write, its totals are added up once and kept from then on."""
+    from hone.web.data import RunReader
+
+    store = Store.create(tmp_path / "run")
+    rng = random.Random(7)
+    _write_calls(store, rng, 80)
+    expected = _totals(store.conn, "call_totals")
+    usage, kinds, models = store.usage(), store.call_kinds(), RunReader(
+        tmp_path / "run", store.conn
+    ).model_table({})  # fmt: skip
+    before_views(store.conn)
+    store.close()
+    old = Store.open(tmp_path / "run", readonly=True)
+    assert (old.usage(), old.call_kinds()) == (usage, kinds)
+    reader = RunReader.open(tmp_path / "run")
+    assert _rounded(reader.model_table({})) == _rounded(models)
+    assert {e["endpoint"] for e in reader.endpoints()} == {"http://a/v1", "http://b/v1"}
+    reader.close()
+    assert (
+        old.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'call_totals'").fetchone()
+        is None
+    )
+    old.close()
+    store = Store.open(tmp_path / "run")  # (as hone resume opens it)
+    assert _totals(store.conn, "call_totals") == expected
+    _write_calls(store, rng, 40)
+    reopened = Store.open(tmp_path / "run")  # (opened again: not added up twice)
+    assert reopened.usage().calls + reopened.usage().failed == 120
+    reopened.close()
+    assert store.usage().calls + store.usage().failed == 120
+    store.close()
+
+
+@pytest.mark.parametrize("objective", ["maximize", "minimize"])
+def test_the_new_bests_are_found_along_an_index_as_reading_them_all_finds_them(
+    tmp_path: Path, objective: str
+) -> None:
+    """`Store.bests` (stepping from each new best to the next along `candidates_ok`) finds
+    what going through every hypothesis in order finds: each scored one no check failed,
+    strictly better than all such before it (ties, failures and a failed check among them);
+    and the run's best is still found along the score index, not by sorting every score."""
+    from hone.objective import better
+
+    store = Store.create(tmp_path / "run", RunMeta(task_name="t"))
+    rng = random.Random(objective)
+    for i in range(1, 301):
+        made = store.add_candidate(
+            round=i // 4, tree=Tree.one("p.py", f"x = {i}\n"), parent_ids=(i - 1,)[: i - 1]
+        )
+        score = round(rng.gauss(0, 1) + (i / 100 if objective == "maximize" else -i / 100), 1)
+        failed = rng.random() < 0.2
+        store.set_evaluation(
+            made,
+            Evaluation(score=None, status="error", reason="x")
+            if failed
+            else Evaluation(score=score),
+        )
+    reference = [c.id for c in _bests_by_reading(store.candidates(), objective, better)]
+    assert len(reference) > 3
+    store.add_finding(reference[2], "verify_strict", False, "no")  # no new best any more
+    store.add_finding(reference[1], "verify_strict", True, "fine")
+    expected = [c.id for c in _bests_by_reading(store.candidates(), objective, better)]
+    assert expected != reference and reference[2] not in expected
+    assert [c.id for c in store.bests(objective)] == expected
+    plan = " ".join(
+        row[3]
+        for row in store.conn.execute(
+            f"EXPLAIN QUERY PLAN SELECT id FROM candidates WHERE id IN ({new_bests(objective)})"
+        )
+    )
+    assert "candidates_ok (status=? AND id>?)" in plan and "SCAN candidates" not in plan, plan
+    best = store.best(objective)
+    assert best is not None and best.id == max(
+        expected,
+        key=lambda i: (store.candidate(i).score or 0) * (1 if objective == "maximize" else -1),
+    )
+    store.close()
+
+
+def _bests_by_reading(candidates: list, objective: str, better) -> list:  # type: ignore[type-arg]
+    found, best = [], None
+    for c in candidates:
+        if c.score is not None and c.verified is not False and better(objective, c.score, best):
+            found.append(c)
+            best = c.score
+    return found

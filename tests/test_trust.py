@@ -18,7 +18,7 @@ from hone.store import Store, opened
 from hone.testing import FunctionVerifier, ScriptedModel
 from hone.tree import Tree
 from hone.trust import OVERFITTING, answer, defined_checks
-from tests.helpers import block, task_of, value_of
+from tests.helpers import before_views, block, task_of, value_of
 
 # f() should return 10 in search; the held-out data says 7 (so 10 overfits the search's data)
 EVALUATOR = """\
@@ -234,6 +234,7 @@ def test_an_older_store_gains_the_columns_and_the_findings_table(tmp_path: Path)
     first = store.add_candidate(round=0, tree=Tree.one("p.py", "x = 1\n"))
     store.close()
     with sqlite3.connect(tmp_path / "run" / "hone.db") as db:  # as an older hone wrote it
+        before_views(db)
         db.execute("ALTER TABLE candidates DROP COLUMN holdout")
         db.execute("ALTER TABLE candidates DROP COLUMN verified")
         db.execute("DROP TABLE findings")

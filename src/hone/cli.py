@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hone.budget import Usage
-from hone.credit import Credit, credit, of_bests
+from hone.credit import Credit, of_bests
 from hone.events import (
     Event,
     Finding,
@@ -710,7 +710,8 @@ class _View:
                 kinds = store.call_kinds()
                 meta = store.meta()
                 objective = meta.objective
-                self.credit = credit(store.candidates(lean=True), objective)  # resumed ones too
+                # (as hone show credits it: in SQL, resumed ones too, none that failed a check)
+                self.credit = of_bests(store.bests(objective))
                 searched = store.best(objective, meta.evaluation.get("select", "search"))
         self.calls_text = _calls_text(usage, kinds)
         from hone.web.data import STOP_TEXT

@@ -77,6 +77,69 @@ CREATE TABLE IF NOT EXISTS findings (
     created REAL NOT NULL
 );
 """
+# what the views ask of a long run, each answered from an index, not by reading its rows:
+# the rounds (`Store.rounds`, the dashboard's table), the new bests in order (`Store.bests`),
+# the hypotheses tried on a cluster (`Store.spread`), a server's latencies (its median)
+_VIEWS_INDEXES = """
+CREATE INDEX IF NOT EXISTS candidates_round ON candidates(round, status, score);
+CREATE INDEX IF NOT EXISTS candidates_ok ON candidates(status, id, score, verified);
+CREATE INDEX IF NOT EXISTS candidates_tried ON candidates(id) WHERE attempts IS NOT NULL;
+CREATE INDEX IF NOT EXISTS llm_calls_latency ON llm_calls(endpoint, latency)
+    WHERE endpoint IS NOT NULL AND error IS NULL;
+"""
+# what a call was for, as `Store.call_kinds` counts it ({p}: its purpose)
+_CALL_KIND = (
+    "CASE WHEN json_extract(iif(json_valid({p}), {p}, NULL), '$.kind') IN ('improve', "
+    "'crossover') THEN 'hypothesis' ELSE COALESCE(json_extract(iif(json_valid({p}), {p}, NULL), "
+    "'$.kind'), '') END"
+)
+# the calls' totals by model, server and purpose worked out from the calls (for a store from
+# before `call_totals`: to fill it, or read as it is)
+_TOTALS_OF_CALLS = (
+    "SELECT model, COALESCE({endpoint}, '') AS endpoint, {kind} AS kind, COUNT(*) AS calls, "
+    "COUNT(error) AS failed, TOTAL(prompt_tokens) AS prompt_tokens, TOTAL(completion_tokens) "
+    "AS completion_tokens, TOTAL(latency) AS latency, TOTAL({cost}) AS cost, COUNT({cost}) AS "
+    "priced, MIN(id) AS first FROM llm_calls GROUP BY 1, 2, 3"
+)
+# the same kept as calls are written (and deleted), by triggers, so that the views read a few
+# rows instead of a long run's calls; an older store's are worked out as it opens
+_CALL_TOTALS = f"""
+CREATE TABLE IF NOT EXISTS call_totals (
+    model TEXT NOT NULL,
+    endpoint TEXT NOT NULL,  -- '': a model that is no server's
+    kind TEXT NOT NULL,  -- what the calls were for (Store.call_kinds)
+    calls INTEGER NOT NULL,
+    failed INTEGER NOT NULL,
+    prompt_tokens REAL NOT NULL,  -- (REAL: no sum of the counts a server made up overflows)
+    completion_tokens REAL NOT NULL,
+    latency REAL NOT NULL,
+    cost REAL NOT NULL,
+    priced INTEGER NOT NULL,  -- the calls whose cost is known
+    first INTEGER NOT NULL,  -- the first call's id (the servers' order; kept if deleted)
+    PRIMARY KEY (model, endpoint, kind)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS call_totals_add AFTER INSERT ON llm_calls BEGIN
+    INSERT INTO call_totals VALUES (
+        NEW.model, COALESCE(NEW.endpoint, ''), {_CALL_KIND.format(p="NEW.purpose")}, 1,
+        NEW.error IS NOT NULL, NEW.prompt_tokens, NEW.completion_tokens, NEW.latency,
+        COALESCE(NEW.cost, 0.0), NEW.cost IS NOT NULL, NEW.id
+    ) ON CONFLICT DO UPDATE SET calls = calls + 1, failed = failed + excluded.failed,
+        prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+        completion_tokens = completion_tokens + excluded.completion_tokens,
+        latency = latency + excluded.latency, cost = cost + excluded.cost,
+        priced = priced + excluded.priced, first = MIN(first, excluded.first);
+END;
+CREATE TRIGGER IF NOT EXISTS call_totals_remove AFTER DELETE ON llm_calls BEGIN
+    UPDATE call_totals SET calls = calls - 1, failed = failed - (OLD.error IS NOT NULL),
+        prompt_tokens = prompt_tokens - OLD.prompt_tokens,
+        completion_tokens = completion_tokens - OLD.completion_tokens,
+        latency = latency - OLD.latency, cost = cost - COALESCE(OLD.cost, 0.0),
+        priced = priced - (OLD.cost IS NOT NULL)
+    WHERE model = OLD.model AND endpoint = COALESCE(OLD.endpoint, '')
+        AND kind = {_CALL_KIND.format(p="OLD.purpose")};
+    DELETE FROM call_totals WHERE calls <= 0;
+END;
+"""
 _ADDED_INDEXES = (
     """
 CREATE INDEX IF NOT EXISTS candidates_placed ON candidates(placed);
@@ -86,6 +149,7 @@ CREATE INDEX IF NOT EXISTS candidates_more ON candidates(id) WHERE json_array_le
 CREATE TABLE IF NOT EXISTS blobs (hash TEXT PRIMARY KEY, data BLOB NOT NULL);
 """
     + _FINDINGS
+    + _VIEWS_INDEXES
 )
 
 _SCHEMA = (
@@ -160,6 +224,8 @@ CREATE TABLE IF NOT EXISTS notes (
 );
 """
     + _FINDINGS
+    + _VIEWS_INDEXES
+    + _CALL_TOTALS
 )
 
 
@@ -266,6 +332,14 @@ class Store:
                             store.conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
             with store._writing():
                 store.conn.executescript(_ADDED_INDEXES)
+                if call_totals(store.conn) != "call_totals":  # an older hone's: added up once
+                    filled = _TOTALS_OF_CALLS.format(
+                        endpoint="endpoint", kind=_CALL_KIND.format(p="purpose"), cost="cost"
+                    )
+                    store.conn.executescript(  # (another process may have done it meanwhile)
+                        f"BEGIN IMMEDIATE; {_CALL_TOTALS} INSERT INTO call_totals SELECT * "
+                        f"FROM ({filled}) WHERE NOT EXISTS (SELECT 1 FROM call_totals); COMMIT;"
+                    )
         return store
 
     @classmethod
@@ -647,8 +721,10 @@ class Store:
             queries.insert(0, f"{passed} ORDER BY score {order}, id")
             if select == "holdout":
                 queries.insert(0, f"{passed} AND holdout IS NOT NULL ORDER BY holdout {order}, id")
-        for query in queries:
-            row = self.conn.execute(f"SELECT id FROM candidates WHERE {query} LIMIT 1").fetchone()
+        for query in queries:  # (by score: not by `candidates_ok`, which would sort them all)
+            row = self.conn.execute(
+                f"SELECT id FROM candidates INDEXED BY candidates_score WHERE {query} LIMIT 1"
+            ).fetchone()
             if row is not None:
                 return self.candidate(row[0])
         return None
@@ -657,17 +733,10 @@ class Store:
         """The run's successive new bests in id order, lean (what `hone.credit.of_bests`
         reads), worked out in SQL: each scored hypothesis no check failed (`hone.trust`: it is
         no answer) better than every such one before it."""
-        pick, beats = ("MIN", "<") if objective == "minimize" else ("MAX", ">")
-        passed = (
-            " AND (verified IS NULL OR verified != 0)"
-            if "NULL AS verified" not in self._lean
-            else ""
-        )
+        checked = "NULL AS verified" not in self._lean
         rows = self.conn.execute(
-            f"SELECT {self._lean} FROM candidates WHERE id IN (SELECT id FROM (SELECT id, score, "
-            f"{pick}(score) OVER (ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) "
-            f"AS before FROM candidates WHERE status != 'pending' AND score IS NOT NULL{passed}) "
-            f"WHERE before IS NULL OR score {beats} before) ORDER BY id"
+            f"SELECT {self._lean} FROM candidates WHERE id IN ({new_bests(objective, checked)}) "
+            "ORDER BY id"
         ).fetchall()
         return self._candidates(rows)
 
@@ -735,36 +804,29 @@ class Store:
         rows = self.conn.execute(f"SELECT * FROM llm_calls {where}ORDER BY id")
         return (self.trees.call(row) for row in rows)
 
+    @functools.cached_property
+    def _totals(self) -> str:
+        return call_totals(self.conn)
+
     def failed_calls(self) -> int:
         """How many model calls failed (each is kept with its reason)."""
-        return int(
-            self.conn.execute("SELECT COUNT(*) FROM llm_calls WHERE error IS NOT NULL").fetchone()[
-                0
-            ]
-        )
+        return int(self.conn.execute(f"SELECT TOTAL(failed) FROM {self._totals}").fetchone()[0])
 
     def usage(self) -> Usage:
         """Answered model calls, the tokens and cost of every call so far (an answer that was
-        paid and not used, of a hedged request, counts), and the failed calls."""
-        query = (
-            "SELECT COUNT(*) - COUNT(error), SUM(prompt_tokens), SUM(completion_tokens), "
-            "TOTAL(cost), COUNT(error) FROM llm_calls"
-        )
-        try:
-            row = self.conn.execute(query).fetchone()
-        except sqlite3.OperationalError:  # "integer overflow": counts a server made up
-            row = self.conn.execute(query.replace("SUM(", "TOTAL(")).fetchone()
-        return Usage(int(row[0]), int(row[1] or 0), int(row[2] or 0), float(row[3]), int(row[4]))
+        paid and not used, of a hedged request, counts), and the failed calls (from the
+        calls' totals: a long run's calls are not read)."""
+        row = self.conn.execute(
+            "SELECT TOTAL(calls) - TOTAL(failed), TOTAL(prompt_tokens), "
+            f"TOTAL(completion_tokens), TOTAL(cost), TOTAL(failed) FROM {self._totals}"
+        ).fetchone()
+        return Usage(int(row[0]), int(row[1]), int(row[2]), float(row[3]), int(row[4]))
 
     def call_kinds(self) -> dict[str, int]:
         """How many model calls were made for each purpose (hypothesis: an improvement or a
         crossover; fix, reflection, insights), failed ones included."""
-        rows = self.conn.execute(
-            "SELECT CASE WHEN json_extract(purpose, '$.kind') IN ('improve', 'crossover') "
-            "THEN 'hypothesis' ELSE COALESCE(json_extract(purpose, '$.kind'), '') END AS kind, "
-            "COUNT(*) FROM llm_calls GROUP BY kind"
-        )
-        return {row[0]: row[1] for row in rows}
+        rows = self.conn.execute(f"SELECT kind, SUM(calls) FROM {self._totals} GROUP BY kind")
+        return {row[0]: int(row[1]) for row in rows}
 
     def unclaimed_answers(self) -> list[dict[str, Any]]:
         """Answers to hypothesis prompts (or their last fix) that no hypothesis was made of:
@@ -857,6 +919,35 @@ class Store:
         """The highest round number recorded (0 for the starting program only)."""
         row = self.conn.execute("SELECT MAX(round) FROM candidates").fetchone()
         return int(row[0]) if row[0] is not None else -1
+
+
+def new_bests(objective: str, checked: bool = True) -> str:
+    """The SQL of the ids of a run's successive new bests in id order: each scored hypothesis
+    no check failed (`checked`: the store records checks) better than every such one before
+    it; found by stepping from each to the next along `candidates_ok`, not by reading every
+    score into a window."""
+    beats = "<" if objective == "minimize" else ">"
+    passed = " AND (n.verified IS NULL OR n.verified != 0)" if checked else ""
+    return (
+        "WITH RECURSIVE bests(id, score) AS (SELECT * FROM (SELECT id, score FROM candidates n "
+        f"WHERE n.status = 'ok' AND n.score IS NOT NULL{passed} ORDER BY n.id LIMIT 1) "
+        "UNION ALL SELECT c.id, c.score FROM bests b JOIN candidates c ON c.id = (SELECT n.id "
+        f"FROM candidates n WHERE n.status = 'ok' AND n.id > b.id AND +n.score {beats} b.score"
+        f"{passed} ORDER BY n.id LIMIT 1)) SELECT id FROM bests"
+    )
+
+
+def call_totals(conn: sqlite3.Connection) -> str:
+    """What a store's calls' totals by model, server and purpose are read from (`call_totals`'s
+    columns): the table its triggers keep, or for an older store read as it is, the same
+    worked out from its calls."""
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'call_totals'").fetchone()
+    if found is not None:
+        return "call_totals"
+    have = {row[1] for row in conn.execute("PRAGMA table_info(llm_calls)")}
+    kind = _CALL_KIND.format(p="purpose") if "purpose" in have else "''"
+    endpoint, cost = (name if name in have else "NULL" for name in ("endpoint", "cost"))
+    return f"({_TOTALS_OF_CALLS.format(endpoint=endpoint, kind=kind, cost=cost)})"
 
 
 def readonly_connection(db: Path) -> sqlite3.Connection:

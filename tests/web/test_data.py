@@ -11,6 +11,7 @@ from hone.meta import RunMeta
 from hone.store import Store
 from hone.tree import Tree
 from hone.web.data import Cursor, RunReader, models
+from tests.helpers import before_views
 
 
 def test_a_delta_carries_what_is_new_and_what_was_verified_since(tmp_path: Path) -> None:
@@ -108,6 +109,7 @@ def test_a_store_from_before_costs_and_servers_is_read_without_them(tmp_path: Pa
         round=1, model="m", prompt="p", completion="c", prompt_tokens=1, completion_tokens=1,
         started=0.0, latency=0.1, endpoint="http://a/v1",
     )  # fmt: skip
+    before_views(store.conn)
     store.conn.execute("ALTER TABLE llm_calls DROP COLUMN cost")
     store.conn.execute("ALTER TABLE llm_calls DROP COLUMN endpoint")
     store.close()

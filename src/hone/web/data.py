@@ -15,7 +15,7 @@ from typing import Any
 
 from hone.exceptions import RunDirError
 from hone.meta import RunMeta
-from hone.store import DB_NAME, Trees, readonly_connection
+from hone.store import DB_NAME, Trees, call_totals, new_bests, readonly_connection
 
 Row = dict[str, Any]
 SAMPLE = 5000  # hypotheses a run's first picture holds; a longer run's are drawn (`drawn`)
@@ -80,11 +80,12 @@ class RunReader:
         )
         kept = {row[1] for row in conn.execute("PRAGMA table_info(candidates)")}
         self._placed = "placed" if "placed" in kept else ""  # (a store from before placements)
-        # a scored hypothesis no check of a new best failed (hone.trust: one that failed is no
-        # answer, so no new best either)
-        self._passed = "(verified IS NULL OR verified != 0)" if "verified" in kept else "1"
+        # whether the checks of new bests are recorded (hone.trust: a hypothesis that failed one
+        # is no answer, so no new best either)
+        self._checked = "verified" in kept
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
         self._findings = "findings" in tables  # (a store from before the checks)
+        self._totals = call_totals(conn)  # the calls' totals by model, server and purpose
         self._trees: Trees | None = None
 
     @classmethod
@@ -252,8 +253,8 @@ class RunReader:
             for row in self.conn.execute(
                 "SELECT id, round, model, prompt_tokens, completion_tokens, started, latency, "
                 f"{self._cost}, error, {self._endpoint} FROM llm_calls "
-                "WHERE id % ? = 0 OR id = ? ORDER BY id",
-                (step, last_call),
+                "WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+                (_every(step, last_call),),
             )
         ]
         notes = [
@@ -312,12 +313,7 @@ class RunReader:
             ),
             (  # every new best (up to half the sample): the page credits the gain to each
                 # one's kind (app.js `credit`), and one left out would credit the next one's
-                "SELECT id FROM (SELECT id, score, "
-                f"{'MIN' if order == 'ASC' else 'MAX'}(score) OVER (ORDER BY id ROWS BETWEEN "
-                "UNBOUNDED PRECEDING AND 1 PRECEDING) AS before FROM candidates "
-                f"WHERE status = 'ok' AND score IS NOT NULL AND {self._passed}) "
-                f"WHERE before IS NULL OR score {'<' if order == 'ASC' else '>'} before "
-                "ORDER BY id LIMIT ?",
+                f"{new_bests(meta.objective, self._checked)} LIMIT ?",
                 (SAMPLE // 2,),
             ),
             ("SELECT id FROM candidates ORDER BY id DESC LIMIT ?", (SAMPLE // 5,)),
@@ -327,13 +323,17 @@ class RunReader:
             found.update(row[0] for row in self.conn.execute(query, args))
         last = int(self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM candidates").fetchone()[0])
         step = max(1, math.ceil(last / max(1, SAMPLE - len(found))))
-        rows = self.conn.execute("SELECT id FROM candidates WHERE id % ? = 0", (step,))
+        rows = self.conn.execute(
+            "SELECT id FROM candidates WHERE id IN (SELECT value FROM json_each(?))",
+            (_every(step, last),),
+        )
         found.update(row[0] for row in rows)
         return sorted(found)
 
     def totals(self) -> Row:
         """The run's counts worked out in SQL, for a page that holds only some of it:
-        hypotheses by status, calls, tokens, cost, per model and per server."""
+        hypotheses by status, calls, tokens, cost, per model and per server (the calls' from
+        their totals, `call_totals`)."""
         statuses = {
             row[0]: int(row[1])
             for row in self.conn.execute("SELECT status, COUNT(*) FROM candidates GROUP BY status")
@@ -341,10 +341,10 @@ class RunReader:
         models = [
             dict(row)
             for row in self.conn.execute(
-                "SELECT model, COUNT(*) AS calls, COUNT(error) AS errors, "
+                "SELECT model, SUM(calls) AS calls, SUM(failed) AS errors, "
                 "TOTAL(prompt_tokens) AS pt, TOTAL(completion_tokens) AS ct, "
-                f"TOTAL(latency) AS latency, TOTAL({self._cost.split()[0]}) AS cost "
-                "FROM llm_calls GROUP BY model"
+                f"TOTAL(latency) AS latency, TOTAL(cost) AS cost FROM {self._totals} "
+                "GROUP BY model"
             )
         ]
         pending = statuses.get("pending", 0)
@@ -361,13 +361,12 @@ class RunReader:
         }
 
     def model_table(self, meta: Row) -> list[Row]:
-        """`models`, worked out in SQL (a long run's calls are not read one by one)."""
-        cost = self._cost.split()[0]
+        """`models`, from the calls' totals (a long run's calls are not read one by one)."""
         rows = self.conn.execute(
-            "SELECT model, COUNT(*) AS calls, COUNT(error) AS errors, "
+            "SELECT model, SUM(calls) AS calls, SUM(failed) AS errors, "
             "TOTAL(prompt_tokens) AS prompt_tokens, TOTAL(completion_tokens) AS "
-            f"completion_tokens, AVG(latency) AS latency, TOTAL({cost}) AS cost, "
-            f"COUNT({cost}) = COUNT(*) AS priced FROM llm_calls GROUP BY model"
+            "completion_tokens, TOTAL(latency) / SUM(calls) AS latency, TOTAL(cost) AS cost, "
+            f"SUM(priced) = SUM(calls) AS priced FROM {self._totals} GROUP BY model"
         )
         prices = meta.get("prices") or {}
         table = []
@@ -416,14 +415,14 @@ class RunReader:
 
     def endpoints(self) -> list[Row]:
         """Per server the calls went to, in the order first used: answered calls, failed
-        ones, and the median latency of the answered (None: none answered); worked out in
-        SQL. Empty for a run whose calls went to no server (or a store from before servers
-        were recorded)."""
+        ones, and the median latency of the answered (None: none answered); from the calls'
+        totals and an index of latencies. Empty for a run whose calls went to no server (or a
+        store from before servers were recorded)."""
         if self._endpoint != "endpoint":
             return []
         rows = self.conn.execute(
-            "SELECT endpoint, COUNT(*) - COUNT(error) AS calls, COUNT(error) AS failed "
-            "FROM llm_calls WHERE endpoint IS NOT NULL GROUP BY endpoint ORDER BY MIN(id)"
+            "SELECT endpoint, SUM(calls) - SUM(failed) AS calls, SUM(failed) AS failed "
+            f"FROM {self._totals} WHERE endpoint != '' GROUP BY endpoint ORDER BY MIN(first)"
         ).fetchall()
         found = []
         for endpoint, calls, failed in rows:
@@ -544,6 +543,12 @@ def _hypothesis_row(row: sqlite3.Row, clip: int | None = _CLIP) -> Row:
         if "verified" not in keys or row["verified"] is None
         else bool(row["verified"]),
     }
+
+
+def _every(step: int, last: int) -> str:
+    """The ids step, 2 step, ... and `last`, as a JSON list (an even sample found by its ids,
+    not by reading every row)."""
+    return json.dumps([*range(step, last + 1, step), last])
 
 
 def _clip(text: str, limit: int | None) -> str:
