@@ -268,10 +268,12 @@ def served_run(run_dir: Path) -> Path:
 
 
 def before_views(db: sqlite3.Connection) -> None:
-    """Make a store as a hone before the calls' totals and the views' indexes wrote it (an
+    """Make a store as a hone before the totals and the views' indexes wrote it (an
     older hone's columns can then be dropped from it, as still older ones lacked them)."""
-    for trigger in ("call_totals_add", "call_totals_remove"):
-        db.execute(f"DROP TRIGGER {trigger}")
-    db.execute("DROP TABLE call_totals")
+    for table in ("call_totals", "status_counts"):
+        db.execute(f"DROP TABLE {table}")
+    for kind in ("call_totals", "status_counts"):  # (their triggers are on the tables they add up)
+        for trigger in ("add", "change", "remove"):
+            db.execute(f"DROP TRIGGER IF EXISTS {kind}_{trigger}")
     for index in ("candidates_round", "candidates_ok", "candidates_tried", "llm_calls_latency"):
         db.execute(f"DROP INDEX {index}")

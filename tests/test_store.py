@@ -606,3 +606,39 @@ def _bests_by_reading(candidates: list, objective: str, better) -> list:  # type
             found.append(c)
             best = c.score
     return found
+
+
+def test_the_status_counts_stay_right_as_hypotheses_are_written_evaluated_and_deleted(
+    tmp_path: Path,
+) -> None:
+    """`status_counts`, kept by triggers, counts what counting the rows counts, as hypotheses
+    are added (pending), evaluated (each outcome), deleted; a store from before it counts its
+    rows read-only, and gains the table as it opens to write."""
+    store = Store.create(tmp_path / "run")
+    made = [store.add_candidate(round=0, tree=Tree.one("p.py", f"x = {i}\n")) for i in range(30)]
+    outcomes = [Evaluation(score=1.0), Evaluation(status="error", reason="x")]
+    outcomes.append(Evaluation(status="timeout", reason="slow"))
+    for i, candidate in enumerate(made[:24]):
+        store.set_evaluation(candidate, outcomes[i % 3])
+    store.set_evaluation(made[0], outcomes[0])  # (the same outcome again: counted once)
+
+    def rows() -> dict[str, int]:
+        return dict(
+            store.conn.execute("SELECT status, COUNT(*) FROM candidates GROUP BY 1").fetchall()
+        )
+
+    assert store.counts() == rows() == {"ok": 8, "error": 8, "timeout": 8, "pending": 6}
+    with store.conn:
+        store.conn.execute("DELETE FROM candidates WHERE id % 3 = 2 OR id > 24")
+    assert store.counts() == rows() == {"ok": 8, "timeout": 8}
+    assert dict(store.conn.execute("SELECT * FROM status_counts").fetchall()) == rows()
+    before_views(store.conn)
+    store.close()
+    old = Store.open(tmp_path / "run", readonly=True)
+    assert old.counts() == {"ok": 8, "timeout": 8}
+    old.close()
+    store = Store.open(tmp_path / "run")
+    assert dict(store.conn.execute("SELECT * FROM status_counts").fetchall()) == rows()
+    store.set_evaluation(store.add_candidate(round=1, tree=None), outcomes[1])
+    assert store.counts() == {"ok": 8, "timeout": 8, "error": 1}
+    store.close()

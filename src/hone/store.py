@@ -26,7 +26,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 from urllib.parse import quote
 
 from hone import inbound
@@ -140,6 +140,29 @@ CREATE TRIGGER IF NOT EXISTS call_totals_remove AFTER DELETE ON llm_calls BEGIN
     DELETE FROM call_totals WHERE calls <= 0;
 END;
 """
+# the hypotheses by status, kept the same way (`Store.counts`, the dashboard's totals)
+_STATUS_OF_ROWS = "SELECT status, COUNT(*) AS hypotheses FROM candidates GROUP BY status"
+_STATUS_COUNTS = """
+CREATE TABLE IF NOT EXISTS status_counts (
+    status TEXT PRIMARY KEY,
+    hypotheses INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS status_counts_add AFTER INSERT ON candidates BEGIN
+    INSERT INTO status_counts VALUES (NEW.status, 1)
+    ON CONFLICT DO UPDATE SET hypotheses = hypotheses + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS status_counts_change AFTER UPDATE OF status ON candidates
+WHEN OLD.status IS NOT NEW.status BEGIN
+    UPDATE status_counts SET hypotheses = hypotheses - 1 WHERE status = OLD.status;
+    INSERT INTO status_counts VALUES (NEW.status, 1)
+    ON CONFLICT DO UPDATE SET hypotheses = hypotheses + 1;
+    DELETE FROM status_counts WHERE hypotheses <= 0;
+END;
+CREATE TRIGGER IF NOT EXISTS status_counts_remove AFTER DELETE ON candidates BEGIN
+    UPDATE status_counts SET hypotheses = hypotheses - 1 WHERE status = OLD.status;
+    DELETE FROM status_counts WHERE hypotheses <= 0;
+END;
+"""
 _ADDED_INDEXES = (
     """
 CREATE INDEX IF NOT EXISTS candidates_placed ON candidates(placed);
@@ -226,6 +249,7 @@ CREATE TABLE IF NOT EXISTS notes (
     + _FINDINGS
     + _VIEWS_INDEXES
     + _CALL_TOTALS
+    + _STATUS_COUNTS
 )
 
 
@@ -332,14 +356,18 @@ class Store:
                             store.conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
             with store._writing():
                 store.conn.executescript(_ADDED_INDEXES)
-                if call_totals(store.conn) != "call_totals":  # an older hone's: added up once
-                    filled = _TOTALS_OF_CALLS.format(
-                        endpoint="endpoint", kind=_CALL_KIND.format(p="purpose"), cost="cost"
-                    )
-                    store.conn.executescript(  # (another process may have done it meanwhile)
-                        f"BEGIN IMMEDIATE; {_CALL_TOTALS} INSERT INTO call_totals SELECT * "
-                        f"FROM ({filled}) WHERE NOT EXISTS (SELECT 1 FROM call_totals); COMMIT;"
-                    )
+                calls = _TOTALS_OF_CALLS.format(
+                    endpoint="endpoint", kind=_CALL_KIND.format(p="purpose"), cost="cost"
+                )
+                for table, script, rows in (
+                    ("call_totals", _CALL_TOTALS, calls),
+                    ("status_counts", _STATUS_COUNTS, _STATUS_OF_ROWS),
+                ):
+                    if kept_totals(store.conn, table) != table:  # an older hone's: added up once
+                        store.conn.executescript(  # (another process may have done it since)
+                            f"BEGIN IMMEDIATE; {script} INSERT INTO {table} SELECT * FROM "
+                            f"({rows}) WHERE NOT EXISTS (SELECT 1 FROM {table}); COMMIT;"
+                        )
         return store
 
     @classmethod
@@ -703,8 +731,10 @@ class Store:
         return [_candidate(row, tree) for row, tree in zip(rows, trees, strict=True)]
 
     def counts(self) -> dict[str, int]:
-        """How many hypotheses have each status (pending included), worked out in SQL."""
-        rows = self.conn.execute("SELECT status, COUNT(*) FROM candidates GROUP BY status")
+        """How many hypotheses have each status (pending included), kept by triggers."""
+        rows = self.conn.execute(
+            f"SELECT status, hypotheses FROM {kept_totals(self.conn, 'status_counts')}"
+        )
         return {row[0]: int(row[1]) for row in rows}
 
     def best(self, objective: str, select: str = "search") -> Candidate | None:
@@ -806,7 +836,7 @@ class Store:
 
     @functools.cached_property
     def _totals(self) -> str:
-        return call_totals(self.conn)
+        return kept_totals(self.conn, "call_totals")
 
     def failed_calls(self) -> int:
         """How many model calls failed (each is kept with its reason)."""
@@ -937,13 +967,15 @@ def new_bests(objective: str, checked: bool = True) -> str:
     )
 
 
-def call_totals(conn: sqlite3.Connection) -> str:
-    """What a store's calls' totals by model, server and purpose are read from (`call_totals`'s
-    columns): the table its triggers keep, or for an older store read as it is, the same
-    worked out from its calls."""
-    found = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'call_totals'").fetchone()
+def kept_totals(conn: sqlite3.Connection, table: Literal["call_totals", "status_counts"]) -> str:
+    """What a store's totals that triggers keep are read from (the table's columns): the
+    calls' by model, server and purpose, or the hypotheses' by status; the table, or for an
+    older store read as it is, the same worked out from its rows."""
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone()
     if found is not None:
-        return "call_totals"
+        return table
+    if table == "status_counts":
+        return f"({_STATUS_OF_ROWS})"
     have = {row[1] for row in conn.execute("PRAGMA table_info(llm_calls)")}
     kind = _CALL_KIND.format(p="purpose") if "purpose" in have else "''"
     endpoint, cost = (name if name in have else "NULL" for name in ("endpoint", "cost"))

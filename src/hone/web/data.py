@@ -15,7 +15,7 @@ from typing import Any
 
 from hone.exceptions import RunDirError
 from hone.meta import RunMeta
-from hone.store import DB_NAME, Trees, call_totals, new_bests, readonly_connection
+from hone.store import DB_NAME, Trees, kept_totals, new_bests, readonly_connection
 
 Row = dict[str, Any]
 SAMPLE = 5000  # hypotheses a run's first picture holds; a longer run's are drawn (`drawn`)
@@ -85,7 +85,8 @@ class RunReader:
         self._checked = "verified" in kept
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
         self._findings = "findings" in tables  # (a store from before the checks)
-        self._totals = call_totals(conn)  # the calls' totals by model, server and purpose
+        self._totals = kept_totals(conn, "call_totals")  # the calls' by model, server and purpose
+        self._statuses = kept_totals(conn, "status_counts")  # the hypotheses' by status
         self._trees: Trees | None = None
 
     @classmethod
@@ -336,7 +337,7 @@ class RunReader:
         their totals, `call_totals`)."""
         statuses = {
             row[0]: int(row[1])
-            for row in self.conn.execute("SELECT status, COUNT(*) FROM candidates GROUP BY status")
+            for row in self.conn.execute(f"SELECT status, hypotheses FROM {self._statuses}")
         }
         models = [
             dict(row)
