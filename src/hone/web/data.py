@@ -9,6 +9,7 @@ import json
 import math
 import sqlite3
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ _CALL = (  # what a hypothesis's view shows of its model call
 _CLIP = (
     400  # characters of a reason or feedback in the table rows (the full text is in `hypothesis`)
 )
+_UNSHOWN = {"code", "files", "files_of", "output", "attempts"}  # (`_shown`)
 _SHOWN = (  # the metadata a person reads (task, model, settings, status, prices), by RunMeta field
     "task_name", "status", "stop_reason", "error", "seed", "objective", "created", "model",
     "budget", "search", "prices", "sandbox", "replay_of", "program_filename",
@@ -83,6 +85,8 @@ class RunReader:
         # whether the checks of new bests are recorded (hone.trust: a hypothesis that failed one
         # is no answer, so no new best either)
         self._checked = "verified" in kept
+        # what the table's rows show (not the program, its files or the evaluator's output)
+        self._shown = ", ".join(f"c.{name}" for name in sorted(kept - _UNSHOWN))
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
         self._findings = "findings" in tables  # (a store from before the checks)
         self._totals = kept_totals(conn, "call_totals")  # the calls' by model, server and purpose
@@ -167,15 +171,14 @@ class RunReader:
                 + "UNION ALL SELECT value FROM json_each(?)"
             )  # (each part searched by an index: a long run is not read whole at every change)
             known = (cursor.placed,) if self._placed else ()
-            hypotheses = [
-                _hypothesis_row(row)
-                for row in self.conn.execute(
-                    f"SELECT c.*, {self._crossover} AS crossover FROM candidates c "
+            hypotheses = _hypothesis_rows(
+                self.conn.execute(
+                    f"SELECT {self._shown}, {self._crossover} AS crossover FROM candidates c "
                     f"LEFT JOIN llm_calls l ON l.id = c.call_id WHERE c.id IN ({ids}) "
                     "ORDER BY c.id",
                     (cursor.candidate, *known, json.dumps(sorted(cursor.pending))),
-                )
-            ]
+                ).fetchall()
+            )
             calls = [
                 dict(row)
                 for row in self.conn.execute(
@@ -236,15 +239,14 @@ class RunReader:
         an even sample of the calls (the last among them), the notes, and the run's `totals`;
         the cursor then follows what comes after."""
         ids = self.drawn()
-        hypotheses = [
-            _hypothesis_row(row)
-            for row in self.conn.execute(
-                f"SELECT c.*, {self._crossover} AS crossover FROM candidates c "
+        hypotheses = _hypothesis_rows(
+            self.conn.execute(
+                f"SELECT {self._shown}, {self._crossover} AS crossover FROM candidates c "
                 "LEFT JOIN llm_calls l ON l.id = c.call_id "
                 "WHERE c.id IN (SELECT value FROM json_each(?)) ORDER BY c.id",
                 (json.dumps(ids),),
-            )
-        ]
+            ).fetchall()
+        )
         last_call = int(
             self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM llm_calls").fetchone()[0]
         )
@@ -382,11 +384,11 @@ class RunReader:
     def failures(self) -> list[Row]:
         """Every failed hypothesis, in order (as the table's rows)."""
         rows = self.conn.execute(
-            f"SELECT c.*, {self._crossover} AS crossover FROM candidates c "
+            f"SELECT {self._shown}, {self._crossover} AS crossover FROM candidates c "
             "LEFT JOIN llm_calls l ON l.id = c.call_id "
             "WHERE c.status NOT IN ('ok', 'pending') ORDER BY c.id"
         )
-        return [_hypothesis_row(row) for row in rows]
+        return _hypothesis_rows(rows.fetchall())
 
     def page(self, offset: int = 0, limit: int = PAGE, status: str = "", since: int = 0) -> Row:
         """One page of the table of hypotheses, newest first, worked out in SQL: those of
@@ -403,12 +405,12 @@ class RunReader:
         condition = " AND ".join(where)
         total = self.conn.execute(f"SELECT COUNT(*) FROM candidates c WHERE {condition}", args)
         rows = self.conn.execute(
-            f"SELECT c.*, {self._crossover} AS crossover FROM candidates c "
+            f"SELECT {self._shown}, {self._crossover} AS crossover FROM candidates c "
             f"LEFT JOIN llm_calls l ON l.id = c.call_id WHERE {condition} "
             "ORDER BY c.id DESC LIMIT ? OFFSET ?",
             [*args, limit, max(0, int(offset))],
         )
-        return {"total": int(total.fetchone()[0]), "rows": [_hypothesis_row(r) for r in rows]}
+        return {"total": int(total.fetchone()[0]), "rows": _hypothesis_rows(rows.fetchall())}
 
     def snapshot(self) -> Row:
         """The whole run as plain data (a delta from the start)."""
@@ -461,7 +463,7 @@ class RunReader:
         ).fetchone()
         if row is None:
             raise KeyError(candidate_id)
-        found = _hypothesis_row(row, clip=None)
+        [found] = _hypothesis_rows([row], clip=None)
         [tree] = self.trees.of_rows([row])
         found["code"] = tree.text if tree is not None else None
         found["files"] = list(tree.paths) if tree is not None else []
@@ -515,35 +517,52 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _hypothesis_row(row: sqlite3.Row, clip: int | None = _CLIP) -> Row:
-    keys = row.keys()
-    return {
-        "id": row["id"],
-        "round": row["round"],
-        "parents": json.loads(row["parent_ids"]),
-        "call": row["call_id"],
-        "status": row["status"],
-        "score": row["score"] if row["status"] == "ok" else None,
-        "metrics": json.loads(row["metrics"]),
-        "feedback": _clip(row["feedback"], clip),
-        "reason": _clip(row["reason"], clip),
-        "created": row["created"],
-        "eval_seconds": row["eval_seconds"],
-        "cached_from": row["cached_from"],
-        "niche": row["niche"],
-        "kind": row["kind"] if "kind" in keys else "",  # "tune": a parameter-tuning trial
-        "crossover": bool(row["crossover"]) if "crossover" in keys else False,
-        # where the search strategy placed it, in the order placements were recorded
-        "placement": json.loads(row["placement"])
-        if "placement" in keys and row["placement"]
-        else None,
-        "placed": row["placed"] if "placed" in keys else None,
-        # the checks of a new best (hone.trust): its held-out score, whether they passed
-        "holdout": row["holdout"] if "holdout" in keys else None,
-        "verified": None
-        if "verified" not in keys or row["verified"] is None
-        else bool(row["verified"]),
-    }
+def _hypothesis_rows(rows: Sequence[sqlite3.Row], clip: int | None = _CLIP) -> list[Row]:
+    """Hypotheses as the page's table holds them; each JSON column of them all read in one
+    parse (a long run's first picture holds thousands)."""
+    if not rows:
+        return []
+    keys = rows[0].keys()
+    parents = _parsed(row["parent_ids"] for row in rows)
+    metrics = _parsed(row["metrics"] for row in rows)
+    placements = (
+        _parsed(row["placement"] or "null" for row in rows)
+        if "placement" in keys
+        else [None] * len(rows)
+    )
+    return [
+        {
+            "id": row["id"],
+            "round": row["round"],
+            "parents": parents[i],
+            "call": row["call_id"],
+            "status": row["status"],
+            "score": row["score"] if row["status"] == "ok" else None,
+            "metrics": metrics[i],
+            "feedback": _clip(row["feedback"], clip),
+            "reason": _clip(row["reason"], clip),
+            "created": row["created"],
+            "eval_seconds": row["eval_seconds"],
+            "cached_from": row["cached_from"],
+            "niche": row["niche"],
+            "kind": row["kind"] if "kind" in keys else "",  # "tune": a parameter-tuning trial
+            "crossover": bool(row["crossover"]) if "crossover" in keys else False,
+            # where the search strategy placed it, in the order placements were recorded
+            "placement": placements[i],
+            "placed": row["placed"] if "placed" in keys else None,
+            # the checks of a new best (hone.trust): its held-out score, whether they passed
+            "holdout": row["holdout"] if "holdout" in keys else None,
+            "verified": None
+            if "verified" not in keys or row["verified"] is None
+            else bool(row["verified"]),
+        }
+        for i, row in enumerate(rows)
+    ]
+
+
+def _parsed(texts: Iterable[str]) -> list[Any]:
+    """Each JSON text read, all in one parse."""
+    return list(json.loads(f"[{','.join(texts)}]"))
 
 
 def _every(step: int, last: int) -> str:
