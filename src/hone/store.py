@@ -140,6 +140,7 @@ CREATE TRIGGER IF NOT EXISTS call_totals_remove AFTER DELETE ON llm_calls BEGIN
     DELETE FROM call_totals WHERE calls <= 0;
 END;
 """
+Totals = Literal["call_totals", "status_counts"]  # the totals triggers keep (`kept_totals`)
 # the hypotheses by status, kept the same way (`Store.counts`, the dashboard's totals)
 _STATUS_OF_ROWS = "SELECT status, COUNT(*) AS hypotheses FROM candidates GROUP BY status"
 _STATUS_COUNTS = """
@@ -359,14 +360,15 @@ class Store:
                 calls = _TOTALS_OF_CALLS.format(
                     endpoint="endpoint", kind=_CALL_KIND.format(p="purpose"), cost="cost"
                 )
-                for table, script, rows in (
+                kept: tuple[tuple[Totals, str, str], ...] = (
                     ("call_totals", _CALL_TOTALS, calls),
                     ("status_counts", _STATUS_COUNTS, _STATUS_OF_ROWS),
-                ):
-                    if kept_totals(store.conn, table) != table:  # an older hone's: added up once
+                )
+                for totals, script, rows in kept:
+                    if kept_totals(store.conn, totals) != totals:  # an older hone's: added up once
                         store.conn.executescript(  # (another process may have done it since)
-                            f"BEGIN IMMEDIATE; {script} INSERT INTO {table} SELECT * FROM "
-                            f"({rows}) WHERE NOT EXISTS (SELECT 1 FROM {table}); COMMIT;"
+                            f"BEGIN IMMEDIATE; {script} INSERT INTO {totals} SELECT * FROM "
+                            f"({rows}) WHERE NOT EXISTS (SELECT 1 FROM {totals}); COMMIT;"
                         )
         return store
 
@@ -967,7 +969,7 @@ def new_bests(objective: str, checked: bool = True) -> str:
     )
 
 
-def kept_totals(conn: sqlite3.Connection, table: Literal["call_totals", "status_counts"]) -> str:
+def kept_totals(conn: sqlite3.Connection, table: Totals) -> str:
     """What a store's totals that triggers keep are read from (the table's columns): the
     calls' by model, server and purpose, or the hypotheses' by status; the table, or for an
     older store read as it is, the same worked out from its rows."""
