@@ -37,7 +37,8 @@ function esc(text) {  // as HTML text; control characters (an evaluator's colour
 }
 // The server's and the report's JSON is strict (hone.web.data.to_json): a number that is not finite comes as {"__float__": "inf"}.
 const NONFINITE = { inf: Infinity, "-inf": -Infinity, nan: NaN };
-function fromJson(text) {
+function fromJson(text) {  // (the reviver only where a number needs it: on a long run's picture it costs more than the parse)
+  if (!text.includes('"__float__"')) return JSON.parse(text);
   return JSON.parse(text, (k, v) => (v !== null && typeof v === "object" && Object.keys(v).length === 1 && Object.hasOwn(NONFINITE, v.__float__) ? NONFINITE[v.__float__] : v));
 }
 function better(run, a, b) { return b === null || b === undefined || (run.meta.objective === "minimize" ? a < b : a > b); }
