@@ -94,7 +94,8 @@ _CALL_KIND = (
     "'$.kind'), '') END"
 )
 # the calls' totals by model, server and purpose worked out from the calls (for a store from
-# before `call_totals`: to fill it, or read as it is)
+# before `call_totals`: to fill it, or read as it is; TOTAL, which never overflows, is exact
+# below 2**53 tokens)
 _TOTALS_OF_CALLS = (
     "SELECT model, COALESCE({endpoint}, '') AS endpoint, {kind} AS kind, COUNT(*) AS calls, "
     "COUNT(error) AS failed, TOTAL(prompt_tokens) AS prompt_tokens, TOTAL(completion_tokens) "
@@ -110,8 +111,8 @@ CREATE TABLE IF NOT EXISTS call_totals (
     kind TEXT NOT NULL,  -- what the calls were for (Store.call_kinds)
     calls INTEGER NOT NULL,
     failed INTEGER NOT NULL,
-    prompt_tokens REAL NOT NULL,  -- (REAL: no sum of the counts a server made up overflows)
-    completion_tokens REAL NOT NULL,
+    prompt_tokens INTEGER NOT NULL,  -- (exact; past SQLite's integers, + makes it a REAL)
+    completion_tokens INTEGER NOT NULL,
     latency REAL NOT NULL,
     cost REAL NOT NULL,
     priced INTEGER NOT NULL,  -- the calls whose cost is known
@@ -848,11 +849,15 @@ class Store:
         """Answered model calls, the tokens and cost of every call so far (an answer that was
         paid and not used, of a hedged request, counts), and the failed calls (from the
         calls' totals: a long run's calls are not read)."""
-        row = self.conn.execute(
-            "SELECT TOTAL(calls) - TOTAL(failed), TOTAL(prompt_tokens), "
-            f"TOTAL(completion_tokens), TOTAL(cost), TOTAL(failed) FROM {self._totals}"
-        ).fetchone()
-        return Usage(int(row[0]), int(row[1]), int(row[2]), float(row[3]), int(row[4]))
+        query = (
+            "SELECT TOTAL(calls) - TOTAL(failed), SUM(prompt_tokens), SUM(completion_tokens), "
+            f"TOTAL(cost), TOTAL(failed) FROM {self._totals}"
+        )
+        try:
+            row = self.conn.execute(query).fetchone()
+        except sqlite3.OperationalError:  # "integer overflow": counts a server made up
+            row = self.conn.execute(query.replace("SUM(", "TOTAL(")).fetchone()
+        return Usage(int(row[0]), int(row[1] or 0), int(row[2] or 0), float(row[3]), int(row[4]))
 
     def call_kinds(self) -> dict[str, int]:
         """How many model calls were made for each purpose (hypothesis: an improvement or a
