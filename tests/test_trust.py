@@ -94,15 +94,21 @@ def test_the_held_out_score_is_stored_beside_the_search_score_and_overfitting_sa
 def test_a_candidate_cannot_read_the_held_out_data_while_it_is_searched(
     holdout_task: Path, tmp_path: Path
 ) -> None:
-    hostile = "```python\n" + HOSTILE.format(folder=str(holdout_task)) + "```"
+    searched_hostile(holdout_task, tmp_path / "run")
+
+
+def searched_hostile(task_folder: Path, run_dir: Path) -> None:
+    """Search the task in `task_folder` (its held-out target is 7, in holdout/) with HOSTILE:
+    the validation of the start reads the data, the hostile candidate does not."""
+    hostile = "```python\n" + HOSTILE.format(folder=str(task_folder)) + "```"
     result = hone.run(
-        task_of(holdout_task),
+        task_of(task_folder),
         model=ScriptedModel([hostile]),
-        run_dir=tmp_path / "run",
+        run_dir=run_dir,
         budget=hone.Budget(max_llm_calls=1),
     )
     start, hostile_one = result.history
-    assert start.holdout == -6.0  # the validator read the data
+    assert start.holdout == -6.0  # the validation read the data
     assert hostile_one.score is None and hostile_one.holdout is None
     assert "No such file or directory" in hostile_one.evaluation.reason
     assert "target.txt" in hostile_one.evaluation.reason

@@ -267,23 +267,11 @@ def test_the_validate_command_scores_each_new_best_on_the_held_out_data(
 def test_a_candidate_cannot_read_the_data_of_the_validate_command_while_it_is_searched(
     validated_task: Path, tmp_path: Path
 ) -> None:
-    from tests.helpers import task_of
-    from tests.test_trust import HOSTILE
+    """The hostile candidate of tests/test_trust.py, searched by a command: the validate
+    command of the start reads the held-out data, the candidate finds none."""
+    from tests.test_trust import searched_hostile
 
-    hostile = "```python\n" + HOSTILE.format(folder=str(validated_task)) + "```"
-    result = hone.run(
-        task_of(validated_task),
-        model=ScriptedModel([hostile]),
-        run_dir=tmp_path / "run",
-        budget=hone.Budget(max_llm_calls=1),
-    )
-    start, hostile_one = result.history
-    assert start.holdout == -6.0  # the validate command read the data
-    assert hostile_one.score is None and hostile_one.holdout is None
-    assert "No such file or directory" in hostile_one.evaluation.reason
-    assert "target.txt" in hostile_one.evaluation.reason
-    assert "listed [] umount2 -1" in hostile_one.output  # an empty folder it cannot uncover
-    assert result.best is not None and result.best.id == 1
+    searched_hostile(validated_task, tmp_path / "run")
 
 
 def test_only_the_checks_worker_is_given_the_validate_command(tmp_path: Path) -> None:
