@@ -12,6 +12,11 @@ Every run's figures are appended to ``--results`` (JSON lines) as it ends, and r
 there are not run again: the benchmark can be stopped and started, and ``--print`` only prints
 the table of what is there. ``benchmarks/tuning_ablation.py`` shares the file.
 
+A task with held-out validation (``[evaluation] holdout``, bin_packing since 2026-12-06) has its
+runs recorded under keys ending in ``|holdout``, with the held-out score of the start
+(``start_holdout``) and of the best (``holdout``) beside their search scores: the runs recorded
+before, when its search scored the held-out sets, stay under the old keys.
+
 ``--no-outcomes`` leaves the outcomes out of best-shot prompts (each version's metrics and
 feedback, the last failures' reasons: `hone.prompts.completion.OUTCOMES`), as hone's prompts
 were before they carried them; its runs are recorded under keys of their own.
@@ -45,6 +50,7 @@ def figures(result: hone.RunResult, task: hone.Task, seconds: float) -> dict[str
     answered = [c for c in result.history if c.call_id is not None]
     applied = [c for c in answered if c.evaluation.status not in ("invalid-edit", "duplicate")]
     start = result.history[0].score
+    best = result.best
     return {
         "answers": len(answered),
         "applied": len(applied),
@@ -58,6 +64,9 @@ def figures(result: hone.RunResult, task: hone.Task, seconds: float) -> dict[str
         "tune_trials": sum(c.kind == "tune" for c in result.history),
         "start": start,
         "best": result.best_score,
+        # (the held-out scores of the start and the best: None without validation)
+        "start_holdout": result.history[0].holdout,
+        "holdout": best.holdout if best is not None else None,
         "seconds": round(seconds, 1),
         "calls": result.usage.calls,
         "completion_tokens": result.usage.completion_tokens,
@@ -119,7 +128,14 @@ def cached(path: Path, key: str, make: Callable[[], dict[str, Any]]) -> dict[str
 
 def model_key(task: str, model: str, seed: int, calls: int, outcomes: bool = True) -> str:
     """The key of a model-only run (`outcomes`: False for prompts without them)."""
-    return f"{task}|{model}|model|calls={calls}|seed={seed}" + ("" if outcomes else "|no-outcomes")
+    tail = ("" if outcomes else "|no-outcomes") + split(task)
+    return f"{task}|{model}|model|calls={calls}|seed={seed}{tail}"
+
+
+@functools.cache
+def split(task: str) -> str:
+    """ "|holdout" for an example validated on held-out data, whose keys say so; else ""."""
+    return "|holdout" if hone.Task.from_dir(ROOT / "examples" / task).evaluation.holdout else ""
 
 
 def table(rows: list[dict[str, Any]]) -> str:

@@ -12,8 +12,11 @@ seeds:
 On ``examples/circle_packing``, ``bin_packing`` and ``closed_form_sum`` with the default
 embedded model (``--model NAME`` for another; 12 calls, 60 evaluations: the examples'
 settings), and on the three tasks of ``benchmarks/search_ablation.py`` with its deterministic
-stand-in model (50 calls, 50 evaluations). Real-model runs are recorded in ``benchmarks/results/offline_models.jsonl`` and
-not run again (model-only runs are shared with ``benchmarks/offline_models.py``).
+stand-in model (50 calls, 50 evaluations). Real-model runs are recorded in
+``benchmarks/results/offline_models.jsonl`` and not run again (model-only runs are shared with
+``benchmarks/offline_models.py``). For a task validated on held-out data (bin_packing) the
+search score and the held-out score of the start and of each arm's best are printed too, median
+and each seed. ``--real-only --tasks bin_packing`` runs (or with ``--print`` prints) one task.
 """
 
 from __future__ import annotations
@@ -65,8 +68,11 @@ def fake_run(folder: Path, arm: str, seed: int, calls: int, evaluations: int, ou
     return result.best_score
 
 
-def real_run(task: str, arm: str, seed: int, calls: int, evaluations: int, args: Any) -> float:
-    """The best score of one run of an example with the embedded model `args.model` (recorded)."""
+def real_run(
+    task: str, arm: str, seed: int, calls: int, evaluations: int, args: Any
+) -> dict[str, Any] | None:
+    """The recorded figures of one run of an example with the embedded model `args.model`
+    (run now unless recorded; None when it failed, or with `--print` is not recorded)."""
     if arm == "model only":
         key = offline_models.model_key(task, args.model, seed, calls)
         make = lambda: offline_models.run_example(  # noqa: E731
@@ -76,6 +82,7 @@ def real_run(task: str, arm: str, seed: int, calls: int, evaluations: int, args:
         n = 0 if arm == "tuning only" else calls
         trials = evaluations if arm == "tuning only" else None
         key = f"{task}|{args.model}|tune|calls={n}|evaluations={evaluations}|seed={seed}"
+        key += offline_models.split(task)
         make = lambda: offline_models.run_example(  # noqa: E731
             task,
             args.model,
@@ -87,10 +94,16 @@ def real_run(task: str, arm: str, seed: int, calls: int, evaluations: int, args:
             tune_trials=trials,
         )
     if args.print:
-        row = offline_models.load(args.results).get(key)
-        return float("nan") if row is None else float(row["best"])
-    row = offline_models.cached(args.results, key, make)
-    return float("nan") if row is None else float(row["best"])
+        return offline_models.load(args.results).get(key)
+    return offline_models.cached(args.results, key, make)
+
+
+def figure(rows: list[dict[str, Any] | None], name: str) -> str:
+    """The median of the runs' figure `name` and each run's ("-": not recorded)."""
+    values = [row.get(name) if row is not None else None for row in rows]
+    known = [v for v in values if v is not None]
+    each = ", ".join("-" if v is None else f"{v:.5g}" for v in values)
+    return f"{statistics.median(known):.5g} ({each})" if known else "-"
 
 
 def share(start: float, scores: dict[str, float]) -> str:
@@ -107,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--fake-only", action="store_true", help="only the stand-in model's tasks")
+    parser.add_argument("--real-only", action="store_true", help="only the embedded model's tasks")
     parser.add_argument("--tasks", default=",".join(offline_models.TASKS))
     parser.add_argument("--model", default=DEFAULT, help="the embedded model of the real tasks")
     parser.add_argument("--results", type=Path, default=offline_models.RESULTS)
@@ -116,9 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("hone").setLevel(logging.ERROR)
     began = time.monotonic()
     rows: list[tuple[str, str, float, dict[str, float]]] = []
+    held: list[tuple[str, str, list[dict[str, Any] | None]]] = []  # (task, arm, runs)
     with tempfile.TemporaryDirectory(prefix="hone-tuning-") as name:
         root = Path(name)
-        for task in search_ablation.TASKS:
+        for task in () if args.real_only else search_ablation.TASKS:
             folder = search_ablation.make_task(root / "tasks", task)
             scores = {}
             for arm in ARMS:
@@ -132,16 +147,20 @@ def main(argv: list[str] | None = None) -> int:
     if not args.fake_only:
         for task in args.tasks.split(","):
             scores = {}
+            recorded: list[dict[str, Any]] = []
             for arm in ARMS:
                 runs = [real_run(task, arm, seed, 12, 60, args) for seed in range(args.seeds)]
-                scores[arm] = statistics.median(runs)
-            start = offline_models.load(args.results)
-            first = next((r for r in start.values() if r["key"].startswith(task + "|")), None)
+                scores[arm] = statistics.median(
+                    float("nan") if r is None else float(r["best"]) for r in runs
+                )
+                recorded += [r for r in runs if r is not None]
+                if offline_models.split(task):
+                    held.append((task, arm, runs))
             rows.append(
                 (
                     task,
                     f"{args.model}, 12 calls, 60 evaluations",
-                    first["start"] if first else float("nan"),
+                    recorded[0]["start"] if recorded else float("nan"),
                     scores,
                 )
             )
@@ -150,6 +169,16 @@ def main(argv: list[str] | None = None) -> int:
     for task, budget, start, scores in rows:
         cells = "".join(f"{scores[a]:>13.5g}" for a in ARMS)
         print(f"{task:<16}{budget:<40}{start:>10.5g}{cells}   {share(start, scores)}")
+    if held:
+        print("\ntasks validated on held-out data: search and held-out scores, median (each seed)")
+        for task, arm, runs in held:
+            print(
+                f"{task:<16}{arm:<13} start: search {figure(runs, 'start')}, held-out "
+                f"{figure(runs, 'start_holdout')}"
+            )
+            print(
+                f"{'':<29} best:  search {figure(runs, 'best')}, held-out {figure(runs, 'holdout')}"
+            )
     print(f"took {time.monotonic() - began:.0f} s")
     return 0
 

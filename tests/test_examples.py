@@ -94,3 +94,15 @@ def test_copy_makes_an_editable_folder_and_never_overwrites(
     assert (tmp_path / "rd" / "mountain_car.py").is_file()  # what the nested one reads
     with pytest.raises(TaskError, match="there is no example 'nope'; the examples are: bin_pack"):
         examples.copy("nope")
+
+
+@pytest.mark.parametrize("name", [n for n in EXPECTED if "/" not in n])
+def test_every_example_validates_on_held_out_data_or_says_why_it_has_none(name: str) -> None:
+    """Issue 24: a result to trust is reported on data the search never saw, or the example
+    says why it has no such data."""
+    folder = examples.ROOT / name
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    if hone.Task.from_dir(folder).evaluation.holdout:
+        assert "held-out" in readme
+    else:
+        assert "\n## Held-out set\n" in readme or "There is no held-out set:" in readme

@@ -94,20 +94,78 @@ def test_the_held_out_score_is_stored_beside_the_search_score_and_overfitting_sa
 def test_a_candidate_cannot_read_the_held_out_data_while_it_is_searched(
     holdout_task: Path, tmp_path: Path
 ) -> None:
-    hostile = "```python\n" + HOSTILE.format(folder=str(holdout_task)) + "```"
+    searched_hostile(holdout_task, tmp_path / "run")
+
+
+def searched_hostile(task_folder: Path, run_dir: Path) -> None:
+    """Search the task in `task_folder` (its held-out target is 7, in holdout/) with HOSTILE:
+    the validation of the start reads the data, the hostile candidate does not."""
+    hostile = "```python\n" + HOSTILE.format(folder=str(task_folder)) + "```"
     result = hone.run(
-        task_of(holdout_task),
+        task_of(task_folder),
         model=ScriptedModel([hostile]),
-        run_dir=tmp_path / "run",
+        run_dir=run_dir,
         budget=hone.Budget(max_llm_calls=1),
     )
     start, hostile_one = result.history
-    assert start.holdout == -6.0  # the validator read the data
+    assert start.holdout == -6.0  # the validation read the data
     assert hostile_one.score is None and hostile_one.holdout is None
     assert "No such file or directory" in hostile_one.evaluation.reason
     assert "target.txt" in hostile_one.evaluation.reason
     assert "listed [] umount2 -1" in hostile_one.output  # an empty folder it cannot uncover
     assert result.best is not None and result.best.id == 1
+
+
+# Where a candidate could leave something for a later one: the writable temporary folders and
+# its HOME. CARRY copies the held-out target there when it can read it (in its validation:
+# 8, else 7); FETCH scores 10 with what it finds there, and fails when it finds nothing.
+PLACES = '("/tmp", "/var/tmp", "/dev/shm", "/run/lock", os.path.expanduser("~"))'
+CARRY = f"""\
+def f():
+    import os
+    try:
+        with open(os.path.join({{folder!r}}, "holdout", "target.txt")) as data:
+            target = data.read()
+    except OSError:
+        return 7.0
+    for place in {PLACES}:
+        try:
+            with open(os.path.join(place, "hone-carried.txt"), "w") as out:
+                out.write(target)
+        except OSError:
+            pass
+    return 8.0
+"""
+FETCH = f"""\
+def f():
+    import os
+    for place in {PLACES}:
+        try:
+            with open(os.path.join(place, "hone-carried.txt")) as found:
+                return float(found.read()) + 3
+        except OSError:
+            pass
+    raise RuntimeError("found nothing an earlier candidate left")
+"""
+
+
+def test_a_candidate_finds_nothing_an_earlier_one_carried_out_of_its_validation(
+    holdout_task: Path, tmp_path: Path
+) -> None:
+    """The held-out data a candidate copies while it is validated (the one run that shows
+    it) is not there for a later candidate of the search, nor left on this machine."""
+    answers = [f"```python\n{code.format(folder=str(holdout_task))}```" for code in (CARRY, FETCH)]
+    result = hone.run(
+        task_of(holdout_task),
+        model=ScriptedModel(answers),
+        run_dir=tmp_path / "run",
+        budget=hone.Budget(max_llm_calls=2),
+    )
+    _, carry, fetch = result.history
+    assert (carry.score, carry.holdout) == (-3.0, -1.0)  # it read the data when validated
+    assert fetch.score is None and fetch.evaluation.status == "error"
+    assert "found nothing an earlier candidate left" in fetch.evaluation.reason
+    assert not any(Path(p, "hone-carried.txt").exists() for p in ("/tmp", "/var/tmp", "/dev/shm"))
 
 
 def _checked_run(tmp_path: Path, make_task, select: str = "search", **checks: object):
@@ -183,6 +241,7 @@ def test_checks_are_found_in_the_evaluator_and_the_validator_without_running_the
     assert defined_checks(evaluator, validator) == ("validate", "verify_strict")
     validator.write_text("def helper(): ...\n")
     assert defined_checks(evaluator, validator) == ("verify_strict",)
+    assert defined_checks(evaluator, validator, command=True) == ("validate", "verify_strict")
 
 
 def test_a_validator_file_scores_the_held_out_data(make_task, tmp_path: Path) -> None:

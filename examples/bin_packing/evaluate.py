@@ -10,6 +10,8 @@ instances (lower is better). The search (`evaluate`) scores the training instanc
 data/train.json, drawn from the held-out sets' distributions (data/generate.py); hone's held-out
 validation (`validate`) scores OR3 and Weibull 5k (holdout/), which no search evaluation can read
 ([evaluation] holdout). Everything is recomputed here; nothing the candidate reports is trusted.
+`verify_strict`, hone's strict re-check of each new best, packs the training instances again
+apart from `pack`, in integers, and checks the count.
 """
 
 from __future__ import annotations
@@ -101,6 +103,45 @@ def validate(program_path: str) -> dict:
     return score(program_path, [(key, label, sets[key]) for key, label, _ in HELD_OUT])
 
 
+def verify_strict(program_path: str) -> tuple[bool, str]:
+    """The strict re-check of a new best (hone runs it on each): the training instances packed
+    again apart from `pack`, in integers, each item's bin recorded; the bins used must be what
+    `pack` counted (a program that changed the evaluator's counting, or packs differently when
+    asked again, fails)."""
+    priority = getattr(load_program(program_path), "priority", None)
+    if not callable(priority):
+        return False, "the program defines no function priority(item, bins)"
+    checked = 0
+    for key, _ in TRAINING:
+        for name, instance in training()[key].items():
+            items, capacity = instance["items"], int(instance["capacity"])
+            try:
+                placed = placements(priority, items, capacity)
+                counted = pack(priority, items, capacity)
+            except InvalidHeuristic as exc:
+                return False, f"{name}: {exc}"
+            used = len(set(placed))
+            if used != counted:
+                return False, f"{name}: the search counted {counted} bins, the re-simulation {used}"
+            checked += 1
+    return True, f"exact: {checked} training instances packed again, the same bins"
+
+
+def placements(priority, items: list[int], capacity: int) -> list[int]:
+    """The bin each item goes into, in integers (the re-check's own packing)."""
+    left = np.full(len(items), capacity, dtype=np.int64)
+    placed = []
+    for size in items:
+        open_ = np.flatnonzero(left >= size)
+        scores = np.asarray(priority(float(size), left[open_].astype(float)), dtype=float)
+        if scores.shape != open_.shape or not np.all(np.isfinite(scores)):
+            raise InvalidHeuristic(f"priority returned unusable priorities for item {size}")
+        where = int(open_[int(np.argmax(scores))])
+        left[where] -= int(size)
+        placed.append(where)
+    return placed
+
+
 def score(program_path: str, datasets: list[tuple[str, str, dict[str, dict]]]) -> dict:
     """The mean excess over `datasets` (key, label, instances), with each one's figures."""
     module = load_program(program_path)
@@ -129,6 +170,10 @@ if __name__ == "__main__":
     import time
 
     path = sys.argv[1] if len(sys.argv) > 1 else str(HERE / "initial.py")
-    for name, function in (("search (training)", evaluate), ("held-out", validate)):
+    for name, function in (
+        ("search (training)", evaluate),
+        ("held-out", validate),
+        ("strict re-check", verify_strict),
+    ):
         start = time.perf_counter()
         print(f"{name}: {function(path)} ({time.perf_counter() - start:.2f} s)")

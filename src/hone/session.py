@@ -197,7 +197,11 @@ class Session:
             return given if isinstance(given, Checker) and given.checks else None
         config = self.task.evaluation
         validator = visible.resolve(config.validator, self.task.evaluator.parent)
-        checks = defined_checks(self.task.evaluator, Path(validator) if config.validator else None)
+        checks = defined_checks(
+            self.task.evaluator,
+            Path(validator) if config.validator else None,
+            command=bool(config.validate_command),
+        )
         if not checks:
             return None
         from hone.executors.local import make_checker

@@ -209,6 +209,9 @@ class EvaluationConfig(Table):
     # held-out validation (docs/tasks.md#held-out-validation): the file that defines
     # validate(program_path); "": the evaluator's own validate, when it defines one
     validator: str = ""
+    # held-out validation of a task scored by `command`: a shell command run as that one is
+    # (hone.compat.command), on the checks' runs only, with the held-out data in view; None: none
+    validate_command: str | None = None
     # files and folders (relative to the task folder, or anywhere) the validator reads:
     # hidden from every evaluation of the search, shown read-only only to validation runs
     holdout: tuple[str, ...] = ()
@@ -235,6 +238,8 @@ class EvaluationConfig(Table):
                 f"command runs in place of an evaluator, so it takes no contract; remove "
                 f"contract = {self.contract!r} or the command"
             )
+        if self.validate_command is not None:
+            self._check_validate_command()
         if self.stage_timeout < 0:
             raise ConfigError(f"stage_timeout must be at least 0, got {self.stage_timeout!r}")
         if not all(self.read_only):
@@ -265,6 +270,25 @@ class EvaluationConfig(Table):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)!r}")
         self.resource_request  # noqa: B018 (checks every amount, naming the key of a bad one)
+
+    def _check_validate_command(self) -> None:
+        """validate_command: not empty, beside a command, in place of a validator file."""
+        if not (self.validate_command or "").strip():
+            raise ConfigError(
+                "validate_command is empty; give the shell command that scores a candidate on "
+                "the held-out data, or remove the key"
+            )
+        if not self.command:
+            raise ConfigError(
+                "validate_command is the held-out validation of a task scored by [evaluation] "
+                "command, and this task has none; set command too, or define "
+                'validate(program_path) in the evaluator (or in validator = "validate.py")'
+            )
+        if self.validator:
+            raise ConfigError(
+                f"validate_command and validator = {self.validator!r} both define the held-out "
+                "validation; keep one of them"
+            )
 
     def merged(self, **overrides: Any) -> EvaluationConfig:
         """A copy with every override that is not None applied."""

@@ -2,11 +2,12 @@
 
 A search finds its evaluator's weak spots, so a new best is checked before it is reported:
 
-* held-out validation: the evaluator's `validate(program_path)` (or `[evaluation] validator`)
-  scores it on data no search evaluation could read (`[evaluation] holdout`, hidden from the
-  search's sandbox and shown only to these runs); the held-out score is stored beside the
-  search score, and a new best that is better in search but worse on held-out than the
-  previous best says the search is overfitting (a note);
+* held-out validation: the evaluator's `validate(program_path)` (or `[evaluation] validator`,
+  or a command task's `[evaluation] validate_command`) scores it on data no search evaluation
+  could read (`[evaluation] holdout`, hidden from the search's sandbox and shown only to these
+  runs); the held-out score is stored beside the search score, and a new best that is better
+  in search but worse on held-out than the previous best says the search is overfitting (a
+  note);
 * strict re-checks: `verify_strict(program_path)` returns true or false (and a reason); a
   best that fails it, or fails on the held-out data, is not verified: it stays in the
   population, but the run's answer (`answer`) is the best one that is.
@@ -57,10 +58,13 @@ class Checker(Protocol):
         ...
 
 
-def defined_checks(evaluator: Path, validator: Path | None) -> tuple[Entry, ...]:
+def defined_checks(
+    evaluator: Path, validator: Path | None, *, command: bool = False
+) -> tuple[Entry, ...]:
     """The checks the evaluator file (and the validator file, whose `evaluate` counts as its
-    `validate`) define at their top level, read without running them."""
-    names = _functions(evaluator)
+    `validate`) define at their top level, read without running them; `command`: the task
+    has an `[evaluation] validate_command`, its `validate` (`hone.compat.command`)."""
+    names = _functions(evaluator) | ({"validate"} if command else set())
     if validator is not None:
         found = _functions(validator)
         names |= found | ({"validate"} if "evaluate" in found else set())

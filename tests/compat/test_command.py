@@ -195,3 +195,130 @@ def test_a_command_that_runs_too_long_is_a_timeout(tmp_path: Path) -> None:
     evaluation = evaluator("echo started; sleep 30", tmp_path, 1.0)(str(tmp_path))
     assert evaluation.status == "timeout"
     assert evaluation.reason.startswith("the command did not finish within 1 s")
+
+
+# The search scores f() against 10; `score.py holdout` (the validate command) against the
+# held-out target, 7, which only the checks of new bests can read.
+SCORE = """\
+import json, os, runpy, sys
+
+f = runpy.run_path(os.environ["HONE_PROGRAM"])["f"]
+target = 10.0
+if sys.argv[1:] == ["holdout"]:
+    with open(os.path.join(os.environ["HONE_TASK"], "holdout", "target.txt")) as data:
+        target = float(data.read())
+print(json.dumps({"score": -abs(f() - target)}))
+"""
+VALIDATED = """\
+instruction = "Make f() return 10."
+
+[evaluation]
+command = "python $HONE_TASK/score.py"
+validate_command = "python $HONE_TASK/score.py holdout"
+holdout = ["holdout"]
+workers = 1
+"""
+
+
+@pytest.fixture
+def validated_task(tmp_path: Path) -> Path:
+    from tests.conftest import PROGRAM
+
+    root = tmp_path / "task"
+    (root / "holdout").mkdir(parents=True)
+    (root / "task.toml").write_text(VALIDATED)
+    (root / "initial.py").write_text(PROGRAM)
+    (root / "score.py").write_text(SCORE)
+    (root / "holdout" / "target.txt").write_text("7\n")
+    return root
+
+
+def test_the_validate_command_scores_each_new_best_on_the_held_out_data(
+    validated_task: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The validate command runs where a Python validate would (each new best), and its
+    score is stored beside the search score; a new best worse on held-out is overfitting."""
+    from hone.cli import main
+    from hone.store import opened
+    from hone.trust import OVERFITTING
+    from tests.helpers import block, task_of
+
+    result = hone.run(
+        task_of(validated_task),
+        model=ScriptedModel([block(7.0), block(10.0)]),
+        run_dir=tmp_path / "run",
+        budget=hone.Budget(max_llm_calls=2),
+    )
+    assert [(c.score, c.holdout) for c in result.history] == [
+        (-9.0, -6.0),
+        (-3.0, 0.0),
+        (0.0, -3.0),
+    ]
+    assert result.best is not None and (result.best.id, result.best.holdout) == (3, -3.0)
+    with opened(tmp_path / "run") as store:
+        validations = [r["candidate_id"] for r in store.findings() if r["check_name"] == "validate"]
+        [(_, note)] = store.notes(OVERFITTING)
+    assert sorted(validations) == [1, 2, 3]  # the new bests, each once
+    assert "#3 beats #2 in search (0 against -3) but not on held-out (-3 against 0)" in note
+    assert main(["show", str(tmp_path / "run")]) == 0
+    assert "best: search 0, held-out -3 (#3, round 2)" in capsys.readouterr().out
+
+
+def test_a_candidate_cannot_read_the_data_of_the_validate_command_while_it_is_searched(
+    validated_task: Path, tmp_path: Path
+) -> None:
+    """The hostile candidate of tests/test_trust.py, searched by a command: the validate
+    command of the start reads the held-out data, the candidate finds none."""
+    from tests.test_trust import searched_hostile
+
+    searched_hostile(validated_task, tmp_path / "run")
+
+
+def test_only_the_checks_worker_is_given_the_validate_command(tmp_path: Path) -> None:
+    from hone.compat import load
+
+    settings = {"command": "true", "validate_command": "false"}
+    toml = str(tmp_path / "task.toml")
+    assert dict(load("hone", toml, settings).checks) == {}  # a search's worker
+    assert set(load("hone", toml, {**settings, "checks": True}).checks) == {"validate"}
+
+
+@pytest.mark.parametrize(
+    ("toml", "sentence"),
+    [
+        (
+            'validate_command = ""\n',
+            "validate_command is empty; give the shell command that scores a candidate on the "
+            "held-out data, or remove the key",
+        ),
+        (
+            'validate_command = "python score.py holdout"\n',
+            "validate_command is the held-out validation of a task scored by [evaluation] "
+            "command, and this task has none; set command too",
+        ),
+        (
+            'command = "python score.py"\nvalidate_command = "python score.py holdout"\n'
+            'validator = "validate.py"\n',
+            "validate_command and validator = 'validate.py' both define the held-out "
+            "validation; keep one of them",
+        ),
+    ],
+)
+def test_a_bad_validate_command_is_refused_with_one_sentence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], toml: str, sentence: str
+) -> None:
+    from hone.cli import main
+
+    root = tmp_path / "task"
+    root.mkdir()
+    (root / "task.toml").write_text(f'instruction = "Make X larger."\n\n[evaluation]\n{toml}')
+    (root / "initial.py").write_text("X = 3\n")
+    (root / "evaluate.py").write_text("def evaluate(program_path):\n    return 1.0\n")
+    if "command =" in toml.replace("validate_command", ""):
+        (root / "evaluate.py").unlink()
+    with pytest.raises(TaskError) as raised:
+        Task.from_dir(root)
+    assert sentence in str(raised.value)
+    assert main(["run", str(root), "--max-llm-calls", "0", "--run-dir", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert sentence in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

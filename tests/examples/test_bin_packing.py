@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 import textwrap
 from pathlib import Path
 from types import ModuleType
@@ -165,3 +166,65 @@ def test_no_search_evaluation_can_read_the_held_out_instances(tmp_path: Path) ->
     start, peeking = result.history
     assert round(start.score or 0, 2) == 4.77 and round(start.holdout or 0, 2) == 4.68
     assert peeking.score is None and "No such file or directory" in peeking.evaluation.reason
+
+
+# A candidate that packs as best fit but, at import, makes the evaluator's count 10 bins fewer
+# (the candidate shares the evaluator's process: it finds the evaluator among the modules).
+FORGED = """\
+import sys
+
+import numpy as np
+
+for module in list(sys.modules.values()):
+    counted = getattr(module, "pack", None)
+    if callable(counted) and hasattr(module, "INVALID_SCORE"):
+        module.pack = lambda priority, items, capacity, counted=counted: (
+            counted(priority, items, capacity) - 10
+        )
+
+
+def priority(item, bins):
+    return -(bins - item)
+"""
+
+
+def test_the_strict_re_check_packs_again_and_catches_a_forged_count(
+    evaluator: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert evaluator.verify_strict(str(EXAMPLE / "initial.py")) == (
+        True,
+        "exact: 12 training instances packed again, the same bins",
+    )
+    monkeypatch.setattr(evaluator, "pack", evaluator.pack)  # (put back after the forgery)
+    monkeypatch.setitem(sys.modules, evaluator.__name__, evaluator)  # (as hone's worker has it)
+    forged = tmp_path / "forged.py"
+    forged.write_text(FORGED, encoding="utf-8")
+    assert round(evaluator.evaluate(str(forged))["combined_score"], 2) == 2.01  # best fit: 4.77
+    passed, reason = evaluator.verify_strict(str(forged))
+    assert not passed
+    # (imported twice here, by evaluate and by the re-check: 20 bins fewer than the 209 packed)
+    assert reason == "train_or_00: the search counted 189 bins, the re-simulation 209"
+
+
+def test_hone_does_not_answer_with_a_forged_count(tmp_path: Path) -> None:
+    import hone
+    from hone.store import opened
+    from hone.testing import ScriptedModel
+
+    block = FORGED.split("\n\n\ndef priority")[0].replace("import numpy as np\n\n", "")
+    answer = "```python\n" + block + "\n\ndef priority(item, bins):\n    return -(bins - item)\n```"
+    task = hone.Task.from_dir(EXAMPLE).configured(
+        budget={"max_llm_calls": 1, "patience": None},
+        search={"tune": False, "hypotheses_per_round": 1},
+        evaluation={"workers": 1},
+    )
+    result = hone.run(task, model=ScriptedModel([answer]), run_dir=tmp_path / "run")
+    start, forged = result.history
+    assert forged.score is not None and start.score is not None and forged.score < start.score
+    assert (start.verified, forged.verified) == (True, False)
+    assert result.best is not None and result.best.id == start.id
+    with opened(tmp_path / "run") as store:
+        failed = [(r["check_name"], r["text"]) for r in store.findings() if not r["passed"]]
+    assert failed == [
+        ("verify_strict", "train_or_00: the search counted 199 bins, the re-simulation 209")
+    ]

@@ -60,12 +60,13 @@ def load(contract: ContractName, path: str, settings: Mapping[str, Any]) -> Load
     """The evaluator at `path`, loaded by the contract `contract` names (in the worker); with
     a ``command`` in the settings (`[evaluation] command`), that command is the evaluator
     (`hone.compat.command`) and `path` the task's task.toml; with `settings["checks"]`, the
-    checks it (or `settings["validator"]`) defines too."""
+    checks it (or `settings["validator"]`, or the command's ``validate_command``) defines too."""
     module = "hone.compat.command" if settings.get("command") else CONTRACTS[contract]
     loaded: Loaded = importlib.import_module(module).load(path, settings)
     if not settings.get("checks"):
         return loaded
-    return dataclasses.replace(loaded, checks=checks(settings.get("validator") or ""))
+    found = {**loaded.checks, **checks(settings.get("validator") or "")}
+    return dataclasses.replace(loaded, checks=found)
 
 
 def checks(validator: str) -> dict[Entry, Callable[[Any], object]]:

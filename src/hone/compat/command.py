@@ -10,6 +10,10 @@ object line of its stdout holds the metrics (``score`` or ``combined_score``, ot
 ``feedback``, ``error``). When the output holds a pytest run (`hone.verifiers.pytest_output`),
 its counts are metrics (``tests_passed``, ``tests_failed``, ``tests_errors``) and its first
 failing tests, with their messages, the feedback.
+
+``[evaluation] validate_command`` is the task's held-out validation (`hone.trust`): its
+``validate``, run by the same rules, only by the worker of the checks of new bests, which alone
+sees the held-out data (``[evaluation] holdout``).
 """
 
 from __future__ import annotations
@@ -34,13 +38,15 @@ SHELL = "/bin/sh"
 
 
 def load(path: str, settings: Mapping[str, Any]) -> Loaded:
-    """The evaluator that runs the settings' ``command``; `path` is the task's task.toml,
-    whose folder is ``HONE_TASK``."""
+    """The evaluator that runs the settings' ``command``, and, in the checks' worker
+    (``checks``), the ``validate`` that runs its ``validate_command``; `path` is the task's
+    task.toml, whose folder is ``HONE_TASK``."""
     limit = float(settings.get("timeout", 60.0))
+    folder, seconds = Path(path).resolve().parent, limit - min(_MARGIN, 0.1 * limit)
+    validate = settings.get("validate_command") if settings.get("checks") else None
     return Loaded(
-        evaluator(
-            str(settings["command"]), Path(path).resolve().parent, limit - min(_MARGIN, 0.1 * limit)
-        )
+        evaluator(str(settings["command"]), folder, seconds),
+        checks={"validate": evaluator(str(validate), folder, seconds)} if validate else {},
     )
 
 

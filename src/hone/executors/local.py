@@ -260,6 +260,7 @@ class ProcessPool:
             "objective": self._objective,
             "contract": c.contract,
             "command": c.command,
+            "validate_command": c.validate_command if self.checks else None,
             "cascade": c.cascade,
             "stage_timeout": c.stage_timeout,
             "feature_dimensions": list(c.feature_dimensions),
