@@ -152,7 +152,7 @@ class MapElites:
         if rebuild:  # every distance is to the reference set: all anew
             grid.vectors.clear()
             grid.low, grid.high = {}, {}
-            new = list(pool.ranked)
+            new = pool.ranking()
         code = "complexity" in self.features or "diversity" in self.features
         if code and (grown or not grid.shown):
             grid.shown = [pool.full(pool.get(i)) for i in reference]
