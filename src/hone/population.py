@@ -258,6 +258,7 @@ class Population:
     near_copies: NearCopies
     fetch: Fetch | None = None
     lean: Fetch | None = None
+    keep: Callable[[], Iterable[int]] | None = None  # what the strategy draws from (`keeps`)
     best: Candidate | None = None
     best_round: int = 0
     ranked: list[Candidate] = field(default_factory=list)  # distinct scored, best first
@@ -382,6 +383,11 @@ class Population:
     def __len__(self) -> int:
         return len(self._ids)
 
+    @property
+    def held(self) -> int:
+        """How many candidates are held in memory (with a store, a bounded number)."""
+        return len(self._hot)
+
     def ranks(self, candidate: Candidate) -> bool:
         """True when the candidate is in the ranking (scored, and the first of its program;
         with a store, `ranked` holds the best ARCHIVE of them)."""
@@ -497,6 +503,8 @@ class Population:
             keep.add(self.best.id)
         stay = keep | set(self._ids[-_RECENT:]) | set(self._failures[-_FAILURES_KEPT:])
         stay |= {c.id for c in self.ranked}
+        if self.keep is not None:
+            stay |= set(self.keep())
         whole = []
         for candidate_id in self._whole:
             if candidate_id in keep:

@@ -164,6 +164,7 @@ def read_whole(store: Store, task: Task, strategy: Strategy, near_copies: NearCo
     population = Population(
         task.objective, near_copies, fetch=store.candidates_by_id, lean=store.lean_by_id
     )
+    population.keep = getattr(strategy, "keeps", None)  # (`hone.strategies.Keeps`)
     unplaced = store.unplaced()
     placements: list[tuple[int, dict[str, Any]]] = []
     # (programs are fetched as prompts need them; the near-copy index needs all)

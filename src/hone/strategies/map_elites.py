@@ -108,6 +108,10 @@ class MapElites:
         self._follow(pool, len(pool))
         return {cell: pool.get(entry[1]) for cell, entry in self.grid.elites.items()}
 
+    def keeps(self) -> set[int]:
+        """Every cell's elite (what `select` draws) and the diversity reference set."""
+        return {entry[1] for entry in self.grid.elites.values()} | set(self.grid.reference)
+
     def tell(self, added: Added, population: Population) -> CellPlacement:
         """Put the hypothesis in its cell (when it ranks and has every feature)."""
         self._follow(population, added.index + 1)
