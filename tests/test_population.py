@@ -164,3 +164,20 @@ def test_programs_of_one_hash_stay_apart(tmp_path, monkeypatch) -> None:
         assert found is not None and found.code == f"x = {i}\n"
     assert [c.id for c in lean.ranking()] == [c.id for c in whole.ranked]
     store.close()
+
+
+def test_a_best_program_read_back_whole_stays_whole(tmp_path, monkeypatch) -> None:
+    """A resumed run registers its hypotheses without their programs; one of the best that a
+    prompt brought back whole (`full`) stays whole, so the next prompt reads nothing."""
+    store, _, _ = _filled(tmp_path, monkeypatch, 60)
+    ids = [c.id for c in store.each_candidate(lean=True)]
+    resumed = Population.of(
+        "maximize", NoveltyFilter(), store.lean_by_id(ids), store.candidates_by_id, store.lean_by_id
+    )
+    best = resumed.ranked[0]
+    assert best.stripped and resumed.full(best).code is not None
+    read: list[int] = []
+    monkeypatch.setattr(resumed, "fetch", lambda ids: read.extend(ids) or [])
+    assert resumed.full(resumed.ranked[0]).code == resumed.full(resumed.get(best.id)).code
+    assert read == [] and resumed.ranked[0].id == best.id
+    store.close()

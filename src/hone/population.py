@@ -440,6 +440,11 @@ class Population:
         if not candidate.stripped or self.fetch is None:
             return candidate
         [whole] = self.fetch([candidate.id])
+        if candidate.score is not None:  # (one of the best ARCHIVE stays whole: prompts show them)
+            order = (-signed(self.objective, candidate.score), candidate.id)
+            index = bisect.bisect_left(self._order, order)
+            if index < len(self.ranked) and self._order[index] == order:
+                self.ranked[index] = self._hot[candidate.id] = whole
         return whole
 
     def recent_failures(self, n: int) -> tuple[Candidate, ...]:
