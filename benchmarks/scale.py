@@ -22,9 +22,10 @@ paint within 2 s).
 `--store DIR` reuses stores filled as `fill` fills them, DIR/run-N for size N (a million takes
 minutes to fill): each is copied into the temporary folder first, so DIR's stores are never
 written; the snapshot each strategy's "whole" step writes is left in DIR/run-N too (as
-`population.snapshot.STRATEGY`). `--skip-whole` skips that step (about ten minutes at a
-million before issue 25's population) where DIR/run-N holds the strategy's snapshot already:
-the run is resumed from it. `--skip-views` skips `hone show`, `hone report` and the pages.
+`population.snapshot.STRATEGY`; each strategy starts from the store as filled).
+`--skip-whole` skips that step (about ten minutes at a million before issue 25's population)
+where DIR/run-N holds the strategy's snapshot already: the run is resumed from it (one that no
+longer matches the store stops the benchmark: run once without `--skip-whole`). `--skip-views` skips `hone show`, `hone report` and the pages.
 
 `--throughput` adds the loop's throughput with 4 and 8 workers on 0.5 s sleep evaluators and an
 instant model on loopback (benchmarks/loop_overhead.py's), as a percentage of the ideal
@@ -263,8 +264,11 @@ def measure(
     figures: dict[str, Any] = {"fill_s": time.perf_counter() - t0}
     how = "copied" if store is not None else "filled"
     print(f"  n={n:,} {how} in {figures['fill_s']:.1f} s", file=sys.stderr, flush=True)
-    for name in strategies:
+    for number, name in enumerate(strategies):
         kept = store / f"run-{n}" / f"{snapshot.FILE}.{name}" if store is not None else None
+        if store is not None and number > 0:  # (as filled, not as the last resume left it)
+            shutil.rmtree(run_dir)
+            shutil.copytree(store / f"run-{n}", run_dir)
         for step in ("whole", "resume"):
             if step == "whole" and skip_whole and kept is not None and kept.exists():
                 shutil.copyfile(kept, run_dir / snapshot.FILE)
