@@ -417,6 +417,13 @@ class Population:
             self._hot[candidate_id] = found  # (until the next compaction)
         return found
 
+    def score_of(self, candidate_id: int) -> float | None:
+        """A registered hypothesis's score (`Candidate.score`), read from memory."""
+        if candidate_id not in self:
+            raise KeyError(candidate_id)
+        score = self._scores[candidate_id]
+        return None if math.isnan(score) else score
+
     def get_many(self, ids: Sequence[int]) -> list[Candidate]:
         """Registered hypotheses by id, in the order asked (those not in memory read from the
         store together, and not kept)."""

@@ -173,13 +173,15 @@ class MapElites:
             grid.elites.clear()
             grid.counts.clear()
             grid.redone = True
-            new = [pool.get(i) for i in grid.vectors]
-        for candidate in new:
-            vector = grid.vectors.get(candidate.id)
-            if vector is None or candidate.score is None:
+            scored = [(i, pool.score_of(i)) for i in grid.vectors]  # (none read from the store)
+        else:
+            scored = [(c.id, c.score) for c in new]
+        for candidate_id, score in scored:
+            vector = grid.vectors.get(candidate_id)
+            if vector is None or score is None:
                 continue
             cell = _cell(vector, ranges)
-            entry = (-signed(self.objective, candidate.score), candidate.id)
+            entry = (-signed(self.objective, score), candidate_id)
             grid.counts[cell] = grid.counts.get(cell, 0) + 1
             if cell not in grid.elites or entry < grid.elites[cell]:
                 grid.elites[cell] = entry
