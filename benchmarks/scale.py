@@ -1,7 +1,7 @@
 """How a run's costs grow with the number of hypotheses it has stored (issues 12 and 25).
 
     python benchmarks/scale.py [--sizes 100,1000000] [--repeat 200] [--strategies top-k|all]
-                               [--throughput]
+                               [--throughput] [--store DIR] [--skip-whole] [--skip-views]
 
 For each size n, a store is filled in bulk, in SQL (`fill`: synthetic programs of about 1.1 KB,
 a quarter of them failures, each with two metrics, placed as a run leaves them, and a model
@@ -19,6 +19,14 @@ times the program text plus 1 KB, resume within 10 s in 300 MB, each per-hypothe
 most twice its cost at the smallest size, the dashboard's first page and the report's first
 paint within 2 s).
 
+`--store DIR` reuses stores filled as `fill` fills them, DIR/run-N for size N (a million takes
+minutes to fill): each is copied into the temporary folder first, so DIR's stores are never
+written; the snapshot each strategy's "whole" step writes is left in DIR/run-N too (as
+`population.snapshot.STRATEGY`; each strategy starts from the store as filled).
+`--skip-whole` skips that step (about ten minutes at a million before issue 25's population)
+where DIR/run-N holds the strategy's snapshot already: the run is resumed from it (one that no
+longer matches the store stops the benchmark: run once without `--skip-whole`). `--skip-views` skips `hone show`, `hone report` and the pages.
+
 `--throughput` adds the loop's throughput with 4 and 8 workers on 0.5 s sleep evaluators and an
 instant model on loopback (benchmarks/loop_overhead.py's), as a percentage of the ideal
 workers / 0.5 s.
@@ -34,6 +42,7 @@ import math
 import os
 import random
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -231,28 +240,52 @@ def task_of(run_dir: Path, strategy: str) -> Task:
     return task.configured(search=search(strategy, novelty=0.0))
 
 
-def measure(n: int, repeat: int, where: Path, strategies: list[str]) -> dict[str, Any]:
-    """Every figure at size n: the store filled, then per strategy the run read whole as a
-    resume without a snapshot reads it (its snapshot written then, as a run does as it stops)
-    and resumed from that snapshot, then the views; each step in a process of its own, so
-    that its memory is its own."""
+def measure(
+    n: int,
+    repeat: int,
+    where: Path,
+    strategies: list[str],
+    store: Path | None = None,
+    skip_whole: bool = False,
+    skip_views: bool = False,
+) -> dict[str, Any]:
+    """Every figure at size n: the store filled (or copied from `store`), then per strategy
+    the run read whole as a resume without a snapshot reads it (its snapshot written then, as
+    a run does as it stops) and resumed from that snapshot, then the views; each step in a
+    process of its own, so that its memory is its own."""
     run_dir = where / f"run-{n}"
     t0 = time.perf_counter()
-    store = Store.create(run_dir, RunMeta(task_name="scale", model={"spec": "m"}))
-    fill(store, n, random.Random(n))
-    store.close()
+    if store is not None:
+        shutil.copytree(store / f"run-{n}", run_dir)
+    else:
+        filled = Store.create(run_dir, RunMeta(task_name="scale", model={"spec": "m"}))
+        fill(filled, n, random.Random(n))
+        filled.close()
     figures: dict[str, Any] = {"fill_s": time.perf_counter() - t0}
-    print(f"  n={n:,} filled in {figures['fill_s']:.1f} s", file=sys.stderr, flush=True)
-    for name in strategies:
+    how = "copied" if store is not None else "filled"
+    print(f"  n={n:,} {how} in {figures['fill_s']:.1f} s", file=sys.stderr, flush=True)
+    for number, name in enumerate(strategies):
+        kept = store / f"run-{n}" / f"{snapshot.FILE}.{name}" if store is not None else None
+        if store is not None and number > 0:  # (as filled, not as the last resume left it)
+            shutil.rmtree(run_dir)
+            shutil.copytree(store / f"run-{n}", run_dir)
         for step in ("whole", "resume"):
+            if step == "whole" and skip_whole and kept is not None and kept.exists():
+                shutil.copyfile(kept, run_dir / snapshot.FILE)
+                figures[f"{name}/{step}"] = dict.fromkeys(
+                    ("load_s", "rss_mb", "snapshot_s", "snapshot_mb"), math.nan
+                )
+                continue
             command = [sys.executable, __file__, "--one", str(run_dir), str(n), name, step,
                        str(repeat)]  # fmt: skip
             done = subprocess.run(command, capture_output=True, text=True, check=True)
             figures[f"{name}/{step}"] = json.loads(done.stdout)
+            if step == "whole" and kept is not None:
+                shutil.copyfile(run_dir / snapshot.FILE, kept)
             print(
                 f"  n={n:,} {name} {step}: {figures[f'{name}/{step}']}", file=sys.stderr, flush=True
             )
-    figures["views"] = views(run_dir, where / f"report-{n}.html")
+    figures["views"] = {} if skip_views else views(run_dir, where / f"report-{n}.html")
     print(f"  n={n:,} views: {figures['views']}", file=sys.stderr, flush=True)
     return figures
 
@@ -440,12 +473,20 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--strategies", default="top-k", help="comma-separated, or 'all'")
     parser.add_argument("--throughput", action="store_true")
+    parser.add_argument("--store", type=Path, help="reuse the filled stores DIR/run-N")
+    parser.add_argument("--skip-whole", action="store_true")
+    parser.add_argument("--skip-views", action="store_true")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     names = list(STRATEGIES) if args.strategies == "all" else args.strategies.split(",")
     print(f"python: {sys.prefix}; median ms per hypothesis over {args.repeat} hypotheses")
     with tempfile.TemporaryDirectory(prefix="hone-scale-") as where:
-        results = {n: measure(n, args.repeat, Path(where), names) for n in sizes}
+        results = {
+            n: measure(
+                n, args.repeat, Path(where), names, args.store, args.skip_whole, args.skip_views
+            )
+            for n in sizes
+        }
     small, large = sizes[0], sizes[-1]
     steps = ("select", "prompt", "novelty", "write")
     head = f"{'strategy':12s}" + "".join(
@@ -472,6 +513,8 @@ def main() -> None:
             f"from it in {r['load_s']:.2f} s, {r['rss_mb']:.0f} MB; store growth "
             f"{r['bytes']:,.0f} bytes per hypothesis (program text {r['text']:,.0f} bytes)"
         )
+        if not v:
+            continue
         print(
             f"n={n:,}: hone show {v['show_s']:.2f} s ({v['show_mb']:.0f} MB); hone report "
             f"{v['report_s']:.2f} s ({v['report_mb']:.0f} MB, {v['report_bytes'] / 1e6:.1f} MB "
@@ -487,8 +530,10 @@ def main() -> None:
     target(f"resume at {large:,}", big["load_s"], 10.0, " s")
     target(f"resumed RSS at {large:,}", big["rss_mb"], 300.0, " MB")
     target(f"per-hypothesis cost ratio {large:,}/{small:,}", max(ratios), 2.0, "x")
-    target(f"dashboard first page at {large:,}", view.get("dashboard_page_s", math.inf), 2.0, " s")
-    target(f"report first paint at {large:,}", view.get("report_paint_s", math.inf), 2.0, " s")
+    if view:
+        page = view.get("dashboard_page_s", math.inf)
+        target(f"dashboard first page at {large:,}", page, 2.0, " s")
+        target(f"report first paint at {large:,}", view.get("report_paint_s", math.inf), 2.0, " s")
 
 
 if __name__ == "__main__":

@@ -87,3 +87,97 @@ def test_only_the_best_and_newest_programs_stay_in_memory(tmp_path, monkeypatch)
     assert [c.id for c in population.ranked] == sorted(
         (c.id for c in population.ranked), key=lambda i: (-population.get(i).score, i)
     )
+
+
+def _filled(tmp_path, monkeypatch, n: int, archive: int = 10, recent: int = 5):
+    """A store of n evaluated hypotheses (every seventh failed, scores repeating so that some
+    programs come again and displace their earlier selves) registered into two populations:
+    one with the store to read from, one holding everything in memory."""
+    import hone.population as population_module
+    from hone.store import Store
+
+    monkeypatch.setattr(population_module, "ARCHIVE", archive)
+    monkeypatch.setattr(population_module, "_RECENT", recent)
+    monkeypatch.setattr(population_module, "_FAILURES_KEPT", 3)
+    store = Store.create(tmp_path / "run")
+    lean = Population(
+        "maximize", NoveltyFilter(), fetch=store.candidates_by_id, lean=store.lean_by_id
+    )
+    whole = Population("maximize", NoveltyFilter())
+    for i in range(n):
+        code = f"x = {i % 40}\n"  # (programs come again: the cache and the ranking dedupe)
+        added = store.add_candidate(round=i // 4, tree=Tree.one("program.py", code),
+                                    parent_ids=(max(i - 3, 1),) if i else ())  # fmt: skip
+        evaluation = (
+            Evaluation.failed("error", f"#{i}")
+            if i % 7 == 3
+            else Evaluation(score=float((i * 13) % 29), metrics={"m": i / n})
+        )
+        candidate = store.set_evaluation(added, evaluation)
+        one, two = lean.add(candidate), whole.add(candidate)
+        assert (one.new_best, one.improved_parent, one.ranks, one.displaced) == (
+            two.new_best, two.improved_parent, two.ranks, two.displaced,
+        )  # fmt: skip
+    return store, lean, whole
+
+
+def test_a_long_run_keeps_only_what_strategies_draw_from_and_reads_the_rest(
+    tmp_path, monkeypatch
+) -> None:
+    """With a store, the candidates held in memory stay bounded however long the run (the
+    best ARCHIVE, the newest, the newest failures), yet the population answers as one holding
+    everything does: members, ranking, cache, parents, rounds, failures."""
+    store, lean, whole = _filled(tmp_path, monkeypatch, 400)
+    assert lean.held <= 10 + 5 + 3 + 1 + 10 + 2  # (the rest left since the last compaction)
+    assert whole.held == 400
+    assert [c.id for c in lean.members] == [c.id for c in whole.members]
+    assert [c.id for c in lean.members[100:110]] == list(range(101, 111))
+    assert [c.id for c in lean.ranked] == [c.id for c in whole.ranked[:10]]
+    assert [c.id for c in lean.ranking()] == [c.id for c in whole.ranked]
+    assert lean.replaced == whole.replaced > 0
+    old = lean.get(2)  # (long left in the store: read back by id, as compaction leaves it)
+    assert old.stripped and old.evaluation == whole.get(2).evaluation
+    assert lean.full(old).code == whole.get(2).code
+    for i in (1, 5, 39):
+        program = Tree.one("program.py", f"x = {i}\n")
+        found, expected = lean.cached(program), whole.cached(program)
+        assert found is not None and expected is not None and found.id == expected.id
+    assert [lean.ranks(c) for c in lean.members] == [whole.ranks(c) for c in whole.members]
+    assert [lean.improved(c) for c in lean.members] == [whole.improved(c) for c in whole.members]
+    assert lean.children == whole.children and lean.children[7] == whole.children[7] > 0
+    assert [c.id for c in lean.recent_failures(5)] == [c.id for c in whole.recent_failures(5)]
+    assert [c.id for c in lean.of_round(3)] == [c.id for c in whole.of_round(3)]  # (old round)
+    assert [c.id for c in lean.of_round(99)] == [c.id for c in whole.of_round(99)]
+    assert 9999 not in lean and 400 in lean
+    store.close()
+
+
+def test_programs_of_one_hash_stay_apart(tmp_path, monkeypatch) -> None:
+    """Program keys are found by a hash of 63 bits; should two keys share one, each program
+    keeps its own cache entry and ranking (the id found is checked against the key)."""
+    import hone.population as population_module
+
+    monkeypatch.setattr(population_module, "_hash", lambda key: 12345)
+    store, lean, whole = _filled(tmp_path, monkeypatch, 120)
+    for i in range(40):
+        found = lean.cached(Tree.one("program.py", f"x = {i}\n"))
+        assert found is not None and found.code == f"x = {i}\n"
+    assert [c.id for c in lean.ranking()] == [c.id for c in whole.ranked]
+    store.close()
+
+
+def test_a_best_program_read_back_whole_stays_whole(tmp_path, monkeypatch) -> None:
+    """A resumed run registers its hypotheses without their programs; one of the best that a
+    prompt brought back whole (`full`) stays whole, so the next prompt reads nothing."""
+    store, _, _ = _filled(tmp_path, monkeypatch, 60)
+    ids = [c.id for c in store.each_candidate(lean=True)]
+    resumed = Population.of(
+        "maximize", NoveltyFilter(), store.lean_by_id(ids), store.candidates_by_id, store.lean_by_id
+    )
+    best = resumed.ranked[0]
+    assert best.stripped and resumed.full(best).code is not None
+    read: list[int] = []
+    monkeypatch.setattr(resumed, "fetch", lambda ids: read.extend(ids) or [])
+    assert resumed.full(resumed.ranked[0]).code == resumed.full(resumed.get(best.id)).code
+    assert read == [] and resumed.ranked[0].id == best.id
+    store.close()

@@ -729,6 +729,19 @@ class Store:
             found.update((c.id, c) for c in self._candidates(rows.fetchall()))
         return [found[i] for i in ids]
 
+    def lean_by_id(self, ids: Sequence[int]) -> list[Candidate]:
+        """Hypotheses by id without their programs and outputs (`Candidate.stripped`), in
+        the order asked."""
+        found: dict[int, Candidate] = {}
+        for start in range(0, len(ids), 500):
+            part = list(ids[start : start + 500])
+            marks = ",".join("?" * len(part))
+            query = f"SELECT {self._lean} FROM candidates WHERE id IN ({marks})"
+            found.update(
+                (c.id, c) for c in self._candidates(self.conn.execute(query, part).fetchall())
+            )
+        return [found[i] for i in ids]
+
     def _candidates(self, rows: Sequence[sqlite3.Row]) -> list[Candidate]:
         trees = self.trees.of_rows(rows)
         return [_candidate(row, tree) for row, tree in zip(rows, trees, strict=True)]

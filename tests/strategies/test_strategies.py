@@ -9,7 +9,7 @@ import pytest
 
 from hone.evaluation import Evaluation
 from hone.exceptions import ConfigError
-from hone.population import Candidate
+from hone.population import Candidate, Population
 from hone.settings import SearchConfig
 from hone.strategies import TopK, make_strategy
 from hone.strategies.islands import Islands
@@ -347,3 +347,57 @@ def test_a_feature_or_objective_that_is_not_finite_places_no_program() -> None:
     assert "cell" not in placements[1] and set(placements[1]["features"]) == {"x", "y"}  # type: ignore[arg-type]
     front = Pareto("maximize", {"x": "maximize", "y": "minimize"}).front(population)
     assert [c.id for c in front] == [3]
+
+
+@pytest.mark.parametrize("name", ["islands", "map-elites", "pareto", "top-k"])
+def test_a_long_runs_strategy_draws_only_from_what_the_population_keeps(
+    name, tmp_path, monkeypatch
+) -> None:
+    """With a store, the population keeps in memory what the strategy says it draws from
+    (`keeps`: an island's best, a cell's elite, the front) besides its best and newest: the
+    strategy chooses what it would have without reading the store."""
+    import hone.population as population_module
+    from hone import snapshot
+    from hone.novelty import NoveltyFilter
+    from hone.store import Store
+    from hone.task import Task
+
+    monkeypatch.setattr(population_module, "ARCHIVE", 8)
+    monkeypatch.setattr(population_module, "_RECENT", 4)
+    search = {"strategy": name, "islands": 3, "reset_every": 10, "features": {"m": [0, 1, 4]}}
+    search["objectives"] = {"m": "maximize", "n": "minimize"}
+    task = Task("t", "x", "x = 0\n", tmp_path / "evaluate.py").configured(search=search)
+    store, rng = Store.create(tmp_path / "run"), random.Random(3)
+    strategy, twin = (
+        make_strategy(task.search, task.objective),
+        make_strategy(task.search, task.objective),
+    )
+    population = snapshot.read_whole(store, task, strategy, NoveltyFilter()).population
+    whole = Population(task.objective, NoveltyFilter())  # (everything in memory)
+    for i in range(300):
+        niche = rng.randrange(3) if i else None
+        added = store.add_candidate(round=i, tree=Tree.one("program.py", f"x = {i}\n"), niche=niche)
+        evaluation = (
+            Evaluation.failed("error", "boom")
+            if i % 5 == 4
+            else Evaluation(score=rng.random(), metrics={"m": rng.random(), "n": rng.random()})
+        )
+        candidate = store.set_evaluation(added, evaluation)
+        strategy.tell(population.add(candidate), population)
+        twin.tell(whole.add(candidate), whole)
+
+    def refused(ids):
+        raise AssertionError(f"read from the store: {list(ids)}")
+
+    monkeypatch.setattr(population, "lean", refused)
+    monkeypatch.setattr(population, "fetch", refused)
+    for seed in range(20):
+        one, two = (
+            strategy.select(population, random.Random(seed)),
+            twin.select(whole, random.Random(seed)),
+        )
+        assert (one.parent.id, one.niche) == (two.parent.id, two.niche)
+        assert [c.id for c in one.inspirations] == [c.id for c in two.inspirations]
+        assert [c.id for c in one.failures] == [c.id for c in two.failures]
+    assert population.held < 100
+    store.close()

@@ -5,6 +5,10 @@ Adding a strategy: a module with ``make(search, objective) -> Strategy``, one li
 `STRATEGIES` and its name in `hone.settings.StrategyName` (the settings check and the CLI's
 choices come from that).
 
+A strategy that keeps state of its own draws from hypotheses the population need not hold in
+memory in a long run (an island's best, a cell's elite, the front): it says which (`keeps`),
+and the population keeps them there; any other it asks for is read from the store.
+
 A strategy is asked (`select`) and told (`tell`), as pyribs' ask/tell and FunSearch's
 `register_program`: the loop tells it of every registered hypothesis, in order (a resumed run
 tells it of the stored ones again, in id order), so that a strategy with state of its own
@@ -20,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeAlias
 
@@ -84,6 +88,14 @@ class Strategy(Protocol):
     def tell(self, added: Added, population: Population) -> Placement:
         """Take in a hypothesis just registered in `population` (what `Population.add`
         returned); where it was placed."""
+        ...
+
+
+class Keeps(Protocol):
+    """A strategy that draws from hypotheses beyond the population's best and newest."""
+
+    def keeps(self) -> Iterable[int]:
+        """The ids of the hypotheses it may draw next (kept in memory by the population)."""
         ...
 
 
@@ -189,6 +201,7 @@ __all__ = [
     "NOWHERE",
     "STRATEGIES",
     "Following",
+    "Keeps",
     "Placement",
     "Pool",
     "Selection",

@@ -109,6 +109,14 @@ class Islands:
         self._follow(pool, len(pool))
         return [[pool.get(i) for i in island.joined] for island in self.state.islands]
 
+    def keeps(self) -> set[int]:
+        """Each island's best `k` and newest failures (what `select` draws)."""
+        found: set[int] = set()
+        for island in self.state.islands:
+            found.update(i for _, i in island.order[: self.k])
+            found.update(island.failed[-self.failures :] if self.failures > 0 else ())
+        return found
+
     def tell(self, added: Added, population: Population) -> IslandPlacement:
         """Put the hypothesis on the island it was made for (a founder on every one); every
         `reset_every` placements, reset the weaker half."""

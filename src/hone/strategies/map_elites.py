@@ -20,7 +20,8 @@ from __future__ import annotations
 import bisect
 import math
 import random
-from collections.abc import Mapping, Sequence
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -66,6 +67,43 @@ class CellPlacement(Placement):
     grid: tuple[Elite, ...] | None = None  # every occupied cell, when the grid was redone
 
 
+class _Vectors:
+    """Each ranked program's feature values by id, in arrays (a few bytes a program, where a
+    dict of tuples costs over a hundred): none yet, none (a feature missing), or a vector."""
+
+    def __init__(self) -> None:
+        self.state = array("B")  # by id: 0 none yet, 1 no vector, 2 a vector
+        self.values: list[array[float]] = []  # one column per feature, by id
+
+    def __contains__(self, candidate_id: int) -> bool:
+        return 0 <= candidate_id < len(self.state) and self.state[candidate_id] > 0
+
+    def get(self, candidate_id: int) -> tuple[float, ...] | None:
+        """The program's vector (None: none, or a feature missing)."""
+        if candidate_id not in self or self.state[candidate_id] == 1:
+            return None
+        return tuple(column[candidate_id] for column in self.values)
+
+    def __setitem__(self, candidate_id: int, vector: tuple[float, ...] | None) -> None:
+        if len(self.state) <= candidate_id:  # (grown at least twice over: growing is rare)
+            more = max(candidate_id + 1 - len(self.state), len(self.state))
+            self.state.extend(bytes(more))
+            for column in self.values:
+                column.extend(array("d", bytes(8 * more)))
+        if vector is not None and len(self.values) < len(vector):
+            self.values = [array("d", bytes(8 * len(self.state))) for _ in vector]
+        self.state[candidate_id] = 1 if vector is None else 2
+        for column, value in zip(self.values, vector or (), strict=False):
+            column[candidate_id] = value
+
+    def __iter__(self) -> Iterator[int]:
+        return (i for i, state in enumerate(self.state) if state)
+
+    def clear(self) -> None:
+        """Forget every vector."""
+        self.state, self.values = array("B"), []
+
+
 @dataclass
 class _Grid(Following):
     """The grid after the members told so far: each ranked program's feature values (worked
@@ -75,7 +113,7 @@ class _Grid(Following):
     replaced: int = 0  # the population's count of displaced programs when last seen
     reference: list[int] = field(default_factory=list)  # the first REFERENCE_SIZE ranked, by id
     shown: list[Candidate] = field(default_factory=list)  # the reference programs, whole
-    vectors: dict[int, tuple[float, ...] | None] = field(default_factory=dict)
+    vectors: _Vectors = field(default_factory=_Vectors)
     low: dict[int, float] = field(default_factory=dict)
     high: dict[int, float] = field(default_factory=dict)
     ranges: tuple[Range, ...] | None = None
@@ -107,6 +145,10 @@ class MapElites:
         pool = as_population(population, self.objective)
         self._follow(pool, len(pool))
         return {cell: pool.get(entry[1]) for cell, entry in self.grid.elites.items()}
+
+    def keeps(self) -> set[int]:
+        """Every cell's elite (what `select` draws) and the diversity reference set."""
+        return {entry[1] for entry in self.grid.elites.values()} | set(self.grid.reference)
 
     def tell(self, added: Added, population: Population) -> CellPlacement:
         """Put the hypothesis in its cell (when it ranks and has every feature)."""
@@ -152,7 +194,7 @@ class MapElites:
         if rebuild:  # every distance is to the reference set: all anew
             grid.vectors.clear()
             grid.low, grid.high = {}, {}
-            new = list(pool.ranked)
+            new = pool.ranking()
         code = "complexity" in self.features or "diversity" in self.features
         if code and (grown or not grid.shown):
             grid.shown = [pool.full(pool.get(i)) for i in reference]
@@ -169,13 +211,15 @@ class MapElites:
             grid.elites.clear()
             grid.counts.clear()
             grid.redone = True
-            new = [pool.get(i) for i in grid.vectors]
-        for candidate in new:
-            vector = grid.vectors.get(candidate.id)
-            if vector is None or candidate.score is None:
+            scored = [(i, pool.score_of(i)) for i in grid.vectors]  # (none read from the store)
+        else:
+            scored = [(c.id, c.score) for c in new]
+        for candidate_id, score in scored:
+            vector = grid.vectors.get(candidate_id)
+            if vector is None or score is None:
                 continue
             cell = _cell(vector, ranges)
-            entry = (-signed(self.objective, candidate.score), candidate.id)
+            entry = (-signed(self.objective, score), candidate_id)
             grid.counts[cell] = grid.counts.get(cell, 0) + 1
             if cell not in grid.elites or entry < grid.elites[cell]:
                 grid.elites[cell] = entry

@@ -83,6 +83,10 @@ class Pareto:
         self._follow(pool, len(pool))
         return [pool.get(i) for i in sorted(self.state.points)]
 
+    def keeps(self) -> set[int]:
+        """The front (what `select` draws)."""
+        return set(self.state.points)
+
     def tell(self, added: Added, population: Population) -> FrontPlacement:
         """Put the hypothesis on the front when nothing there dominates it."""
         self._follow(population, added.index + 1)
