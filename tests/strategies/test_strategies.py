@@ -41,24 +41,6 @@ def cand(
     )
 
 
-def test_top_k_shows_another_structure_beside_a_tuned_best() -> None:
-    """Beside the best tuning trial, top-k shows the best program of another family (a
-    model's program), not a sibling trial nor the program tuned, which differ by numbers
-    only; with no other family, the next best as before."""
-    import dataclasses
-
-    start, model = cand(1, 1.0), cand(4, 1.5, parent=1)
-    trials = [
-        dataclasses.replace(cand(i, s, parent=1), kind="tune") for i, s in ((2, 3.0), (3, 2.8))
-    ]
-    grandchild = dataclasses.replace(cand(5, 2.5, parent=4), kind="tune")
-    everyone = [start, *trials, model, grandchild]
-    chosen = TopK().select(everyone, random.Random(0))
-    assert chosen.parent.id == 2 and [c.id for c in chosen.inspirations] == [5]
-    assert [c.id for c in TopK(k=3).select(everyone, random.Random(0)).inspirations] == [5, 3]
-    assert [c.id for c in TopK().select([start, *trials], random.Random(0)).inspirations] == [3]
-
-
 def test_weighted_prefers_good_programs_but_rewards_unused_ones() -> None:
     population = [cand(1, 1.0), cand(2, 5.0), cand(3, 4.9), cand(4, 0.0)]
     population += [cand(10 + i, None, parent=2) for i in range(6)]  # #2 was tried six times

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeAlias
 
 from hone.objective import Objective, signed
-from hone.population import TUNE, Added, Candidate, Population
+from hone.population import Added, Candidate, Population
 from hone.settings import SearchConfig, StrategyName
 
 STRATEGIES: dict[StrategyName, str] = {
@@ -116,42 +116,16 @@ class TopK:
     failures: int = 2
 
     def select(self, population: Pool, rng: random.Random) -> Selection:
-        """The best `k` distinct programs (best is the parent), of distinct families first
-        (`family`), and the newest failures."""
+        """The best `k` distinct programs (best is the parent) and the newest failures."""
         ranked = ranked_distinct(population, self.objective)
         if not ranked:
             raise ValueError("no candidate has a score yet")
         failed = recent_failures(population, self.failures)
-        return Selection(ranked[0], tuple(of_families(ranked, self.k)[1:]), failed)
+        return Selection(ranked[0], tuple(ranked[1 : self.k]), failed)
 
     def tell(self, added: Added, population: Population) -> Placement:
         """Nothing to keep: the population's ranking is all top-k needs."""
         return NOWHERE
-
-
-def family(candidate: Candidate) -> int:
-    """The program a candidate's structure comes from: a tuning trial's, the program it
-    tuned (its numbers differ, nothing else); any other's, itself."""
-    if candidate.kind == TUNE and candidate.parent_ids:
-        return candidate.parent_ids[0]
-    return candidate.id
-
-
-def of_families(ranked: Sequence[Candidate], k: int) -> list[Candidate]:
-    """The first `k` of `ranked`, the best of each family first, then the others in order:
-    so that what a prompt shows beside a tuned best is another structure, not a sibling
-    trial with other numbers (while there is one)."""
-    seen: set[int] = set()
-    first, rest = [], []
-    for candidate in ranked:
-        if family(candidate) in seen:
-            rest.append(candidate)
-        else:
-            seen.add(family(candidate))
-            first.append(candidate)
-        if len(first) == k:
-            break
-    return first + rest[: k - len(first)]
 
 
 def as_population(pool: Pool, objective: Objective) -> Population:
@@ -221,9 +195,7 @@ __all__ = [
     "Strategy",
     "TopK",
     "as_population",
-    "family",
     "make_strategy",
-    "of_families",
     "ranked_distinct",
     "recent_failures",
 ]
