@@ -334,21 +334,28 @@ def test_a_ladder_sweeps_simple_fractions_of_each_number_in_a_string() -> None:
     assert 'return "n**4/4 + n**3/(1/3) + 0.25*n**2"' in text
 
 
-def test_tuning_finishes_a_formula_one_coefficient_off(tmp_path: Path) -> None:
-    """closed_form_sum's evaluator, the model's near miss n**4/4 + n**3/2 + n**2/2: with
-    tune_strings, the ladder's third trial is the exact sum, with no model call."""
+def _closed_form_sum(tmp_path: Path, formula: str, trials: int) -> tuple[Task, hone.RunResult]:
+    """A tuning-only run (no model call, `trials` trials) of closed_form_sum starting from
+    `formula`, with tune_strings."""
     import shutil
 
     root = tmp_path / "task"
     shutil.copytree(Path(__file__).parents[1] / "examples" / "closed_form_sum", root)
     initial = root / "initial.py"
-    initial.write_text(initial.read_text().replace('"n**4/4"', '"n**4/4 + n**3/2 + n**2/2"'))
+    initial.write_text(initial.read_text().replace('"n**4/4"', f'"{formula}"'))
     task = Task.from_dir(root).configured(
-        search={"tune": True, "tune_strings": True, "tune_trials": 3},
-        budget={"max_llm_calls": 0, "max_evaluations": 3},
+        search={"tune": True, "tune_strings": True, "tune_trials": trials},
+        budget={"max_llm_calls": 0, "max_evaluations": trials},
         evaluation={"workers": 1},
     )
-    result = hone.run(task, model=ScriptedModel([]), run_dir=tmp_path / "run", seed=0)
+    return task, hone.run(task, model=ScriptedModel([]), run_dir=tmp_path / "run", seed=0)
+
+
+def test_tuning_finishes_a_formula_one_coefficient_off(tmp_path: Path) -> None:
+    """closed_form_sum's evaluator, the model's near miss n**4/4 + n**3/2 + n**2/2: with
+    tune_strings, the ladder's third trial is the exact sum, with no model call."""
+    task, result = _closed_form_sum(tmp_path, "n**4/4 + n**3/2 + n**2/2", trials=3)
+    initial = tmp_path / "task" / "initial.py"
     assert result.best is not None and result.best.kind == "tune" and result.best_score == 1.0
     assert result.best.tree is not None and '"n**4/4 + n**3/2 + n**2/4"' in result.best.tree.text
     [(_, note)] = Store.open(tmp_path / "run", readonly=True).notes("tune")
@@ -362,14 +369,66 @@ def test_a_stage_tries_each_setting_of_a_formula_once(tmp_path: Path) -> None:
     already (8, 2, 6, ...): only 12, 16/3 and 16 are evaluated, none better, and the stage ends
     with trials to spare."""
     program = 'def f():\n    return float("2")  # tune\n'
-    task = make(tmp_path, program=program, tune_trials=20).configured(
-        budget=Budget(max_llm_calls=0, patience=None, max_evaluations=20)
-    )
-    result = hone.run(
-        task, model=ScriptedModel([]), verifier=FunctionVerifier(score),
-        run_dir=tmp_path / "run", seed=0,
-    )  # fmt: skip
+    result = _tuned(tmp_path, program, trials=20)
     programs = [c.tree.text for c in result.history if c.tree is not None]
     assert len(programs) == 1 + 10 + 3 and len(set(programs)) == len(programs)
     assert programs[-3:] == [program.replace('"2"', f'"{v}"') for v in ("12", "(16/3)", "16")]
     assert result.best is not None and 'float("4")' in (result.best.tree or Tree()).text
+
+
+def test_a_formulas_terms_without_a_number_have_a_factor_that_is_tuned() -> None:
+    """A term the model wrote without a coefficient (`n**3`) gets one, 1, for the ladder:
+    written before the term once it changes; none in nested terms, prose or f-strings."""
+    from fractions import Fraction
+
+    program = (
+        'def answer() -> str:\n    label = "3 apples"\n    late = f"{label} + n"\n'
+        '    return "n**4/4 + n**3 - (n + n**2)**2 + n**-2"\n'
+    )
+    found = constants(program, strings=True)
+    kinds = [(c.kind, program[c.start : c.start + 4]) for c in found]
+    assert kinds == [
+        ("string", "3 ap"),  # (a number in a string, as ever)
+        ("string", '4 + '),
+        ("factor", "n**3"),
+        ("factor", "(n +"),  # the top-level term, not the n inside it
+        ("factor", 'n**-'),  # (-2 is an exponent: no number of its own)
+    ]  # fmt: skip
+    assert [c.value for c in found[2:]] == [1.0, 1.0, 1.0]
+    halves = [Fraction(3), Fraction(4), Fraction(1, 2), Fraction(1), Fraction(1, 3)]
+    assert 'return "n**4/4 + 0.5*n**3 - (n + n**2)**2 + (1/3)*n**-2"' in substitute(
+        program, found, halves
+    )
+
+
+def test_tuning_fits_the_coefficient_of_a_term_the_model_wrote_without_one(tmp_path: Path) -> None:
+    """closed_form_sum's evaluator, the near miss n**4/4 + n**3/2 + n**2: the factor of n**2
+    is tuned (its ladder's last step, 1/4, is exact), with no model call."""
+    _, result = _closed_form_sum(tmp_path, "n**4/4 + n**3/2 + n**2", trials=30)
+    assert result.best is not None and result.best.kind == "tune" and result.best_score == 1.0
+    assert result.best.tree is not None and '"n**4/4 + n**3/2 + 0.25*n**2"' in result.best.tree.text
+    [(_, note)] = Store.open(tmp_path / "run", readonly=True).notes("tune")
+    assert note.endswith("with n**2 → 0.25*n**2.")
+
+
+def test_the_ladder_leaves_half_a_stage_to_the_other_constants(tmp_path: Path) -> None:
+    """A formula's ladder would fill a stage on its own (ten steps a sweep): with a float
+    literal beside it, it gets half the stage's trials and CMA-ES the other half."""
+    program = 'def f():\n    return 1.5 * float("2")  # tune\n'
+    result = _tuned(tmp_path, program, trials=10)
+    trials = [c.tree.text for c in result.history if c.kind == "tune" and c.tree is not None]
+    assert len(trials) == 10
+    ladder = [t for t in trials if "1.5 *" in t]
+    assert len(ladder) == 5 and all('float("2")' not in t for t in ladder)
+    assert trials[5:] == [t for t in trials if "1.5 *" not in t]  # CMA-ES's, from its best
+
+
+def _tuned(tmp_path: Path, program: str, trials: int) -> hone.RunResult:
+    """A tuning-only run of `program` (`score`: best at f() = 5), `trials` trials."""
+    task = make(tmp_path, program=program, tune_trials=trials).configured(
+        budget=Budget(max_llm_calls=0, patience=None, max_evaluations=trials)
+    )
+    return hone.run(
+        task, model=ScriptedModel([]), verifier=FunctionVerifier(score),
+        run_dir=tmp_path / "run", seed=0,
+    )  # fmt: skip

@@ -64,6 +64,7 @@ from hone.tree import same_program as same_program
 
 START = "# EVOLVE-BLOCK-START"
 END = "# EVOLVE-BLOCK-END"
+REPEAT = "the answer repeats its parent unchanged"  # why an answer that changes nothing fails
 
 _FENCE = re.compile(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:\n```|\Z)", re.DOTALL)
 _DIFF = re.compile(r"<{5,9} SEARCH[^\n]*\n(.*?)\n?={5,9}[ \t]*\n(.*?)\n?>{5,9} REPLACE", re.DOTALL)
@@ -350,7 +351,7 @@ def _checked(parent: str, program: str, kind: EditKind) -> Edit:
         except SyntaxError as exc:
             return Edit(None, f"the new program does not parse: line {exc.lineno}: {exc.msg}", kind)
     if same:
-        return Edit(None, "the answer repeats its parent unchanged", kind)
+        return Edit(None, REPEAT, kind)
     return _program(program, kind=kind)
 
 
@@ -479,7 +480,7 @@ def apply_tree_answer(parent: Tree, answer: str, spec: TreeSpec) -> Edit:
             except SyntaxError as exc:
                 return Edit(None, f"{path} does not parse: line {exc.lineno}: {exc.msg}", kind)
     if not changed or tree.key == parent.key:
-        return Edit(None, "the answer repeats its parent unchanged", kind)
+        return Edit(None, REPEAT, kind)
     return Edit(tree, kind=kind, changed=changed)
 
 

@@ -13,9 +13,12 @@ The model proposes structure, tuning fits numbers (LLM-SR's division of labour):
 literals, the values of a dict of named parameters a program introduces (`params = {"a": 0.5,
 "b": 2}`: integers too) are tuned, first, and with `[search] tune_strings` (or a `# tune`
 comment on its line) the numbers inside a string, a formula such as `"n**4/4 + n**3/2"`
-(exponents excepted: they are structure). Those are not searched by CMA-ES but stepped, one
-at a time, through simple fractions and multiples (`ladder`): a formula is exact or wrong,
-and no optimiser lands on 1/4 by chance.
+(exponents excepted: they are structure), and the implicit factor 1 of each of its terms that
+has no number of its own (the `n**3` of `"n**4/4 + n**3"`: a term the model proposed, whose
+coefficient tuning fits). Those are not searched by CMA-ES but stepped, one at a time, through
+simple fractions and multiples (`ladder`): a formula is exact or wrong, and no optimiser lands
+on 1/4 by chance. When a program has other constants too, the ladder gets half of a stage's
+trials and CMA-ES the rest.
 """
 
 from __future__ import annotations
@@ -50,15 +53,19 @@ PROMISING = 4  # the best scored programs a program to tune is chosen from
 STAGE = "tune_stage"  # the meta key of the stage under way (None between stages)
 _FLOAT = re.compile(r"(?<![\w.])(?:\d+\.\d*|\.\d+|\d+(?:\.\d*)?[eE][-+]?\d+)(?![\w.])")
 _NUMBER = re.compile(r"(?<![\w.])(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w.])")  # in a string
-_EXPONENT = re.compile(r"(?:\*\*|\^)\s*\(?\s*$")  # what comes before an exponent
+_EXPONENT = re.compile(r"(?:\*\*|\^)\s*\(?\s*[-+]?$")  # what comes before an exponent
 _MARKER = re.compile(r"#\s*tune\b")  # a comment that makes its line's strings tunable
+_FORMULA = re.compile(r"[\w\s.+\-*/^()]*[a-zA-Z_][\w\s.+\-*/^()]*")  # names, numbers, operators
+_OPERATOR = re.compile(r"[-+*/^]")
 # the multiples of a number in a string a stage tries, simplest first
 LADDER = tuple(
     Fraction(m) for m in ("2", "1/2", "3/2", "2/3", "3", "1/3", "4/3", "3/4", "4", "1/4")
 )
 SNAP_DENOMINATORS = 12  # a snapped value is p/q with q up to this
 SNAP_TOLERANCE = 0.05  # ... within this share of the tuned value
-ConstantKind = Literal["float", "param", "string"]  # a literal, a named parameter, in a string
+# a literal, a named parameter, a number in a string, a term's implicit factor 1 in a string
+ConstantKind = Literal["float", "param", "string", "factor"]
+FORMULA_KINDS = ("string", "factor")  # stepped by the ladder, not searched by CMA-ES
 Span = tuple[int, int, ConstantKind]  # where a constant is in a block, and its kind
 
 Verify = Callable[[Candidate], Awaitable[Candidate]]
@@ -112,7 +119,7 @@ def constants(
             (m.start(), m.end(), "float") for m in _FLOAT.finditer(_blank_comments(body))
         ]  # fmt: skip
         for start, end, kind in spans:
-            value = float(body[start:end])
+            value = float(body[start:end]) if kind != "factor" else 1.0
             if value != 0 and math.isfinite(value):
                 found.append(Constant(base + start, base + end, value, path, kind))
         base += len(body)
@@ -120,7 +127,7 @@ def constants(
     return sorted(first, key=lambda c: c.start)
 
 
-_PRIORITY: dict[ConstantKind, int] = {"param": 0, "string": 1, "float": 2}
+_PRIORITY: dict[ConstantKind, int] = {"param": 0, "string": 1, "factor": 1, "float": 2}
 
 
 def tree_constants(tree: Tree, *, strings: bool = False) -> list[Constant]:
@@ -149,20 +156,26 @@ def substitute(program: str, found: list[Constant], values: list[Value]) -> str:
 def _text(constant: Constant, value: Value) -> str:
     """How a value is written: a float literal, or a snapped fraction in a string ("(1/3)",
     "0.25" or "2": a formula reads them exactly)."""
+    if constant.kind == "factor":  # written before its term, and not at all when it is 1
+        return "" if value == 1 else _fraction(Fraction(value)) + "*"
     if isinstance(value, Fraction):
-        if value.denominator == 1:
-            return str(value.numerator)
-        if 10**6 % value.denominator == 0:  # a finite decimal
-            return format(value.numerator / value.denominator, ".6g")
-        return f"({value.numerator}/{value.denominator})"
+        return _fraction(value)
     return literal(value)
 
 
+def _fraction(value: Fraction) -> str:
+    if value.denominator == 1:
+        return str(value.numerator)
+    if 10**6 % value.denominator == 0:  # a finite decimal
+        return format(value.numerator / value.denominator, ".6g")
+    return f"({value.numerator}/{value.denominator})"
+
+
 def ladder(found: list[Constant], values: list[Value]) -> list[tuple[int, Value]]:
-    """The trials of one sweep over the numbers in strings, in order: each one at a time
-    (round-robin), first snapped to the simplest fraction near it (a decimal such as 0.26:
-    `snap`), then times each of `LADDER`: (its index, the value tried)."""
-    strings = [i for i, c in enumerate(found) if c.kind == "string"]
+    """The trials of one sweep over the numbers in strings (and implicit factors), in order:
+    each one at a time (round-robin), first snapped to the simplest fraction near it (a
+    decimal such as 0.26: `snap`), then times each of `LADDER`: (its index, the value tried)."""
+    strings = [i for i, c in enumerate(found) if c.kind in FORMULA_KINDS]
     steps: list[tuple[int, Value]] = []
     for i in strings:
         near = snap(values[i])
@@ -185,6 +198,8 @@ def snap(value: Value) -> Fraction | None:
 
 def _exact(tree: Tree, constant: Constant) -> Value:
     """A constant's value, exact (a Fraction of its text) when it is in a string."""
+    if constant.kind == "factor":
+        return Fraction(1)
     if constant.kind != "string":
         return constant.value
     return Fraction(tree[constant.path][constant.start : constant.end])
@@ -233,9 +248,47 @@ def _python_constants(body: str, strings: bool) -> list[Span] | None:
             for m in _NUMBER.finditer(tok.string):
                 if not _EXPONENT.search(tok.string[: m.start()]):
                     spans[start + m.start()] = (start + m.start(), start + m.end(), "string")
+            for at in _factors(tok.string):
+                spans[start + at] = (start + at, start + at, "factor")
     for start, end in _parameters(body, lines, starts):
         spans[start] = (start, end, "param")
     return [spans[k] for k in sorted(spans)]
+
+
+def _factors(literal: str) -> list[int]:
+    """Where, in a string literal holding a formula (names, numbers, operators and
+    parentheses), each term of its top-level sum that has no number but exponents starts:
+    its implicit factor 1 (the `n**3` of `"n**4/4 + n**3"`). None in f-strings."""
+    quote = min(i for i in (literal.find("'"), literal.find('"')) if i >= 0)
+    if "f" in literal[:quote].lower():
+        return []
+    width = 3 if literal[quote : quote + 3] in ('"""', "'''") else 1
+    first, last = quote + width, len(literal) - width
+    content = literal[first:last]
+    if not _FORMULA.fullmatch(content) or not _OPERATOR.search(content):
+        return []
+    found, depth, term = [], 0, first
+    for at in range(first, last + 1):
+        char = literal[at] if at < last else "+"  # (the end closes the last term)
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif char in "+-" and depth == 0 and _binary(literal[first:at]):
+            text = literal[term:at]
+            stripped = text.lstrip()
+            numbers = [m for m in _NUMBER.finditer(text) if not _EXPONENT.search(text[: m.start()])]
+            if stripped and not numbers:
+                found.append(term + len(text) - len(stripped))
+            term = at + 1
+    return found
+
+
+def _binary(before: str) -> bool:
+    """True when a + or - after `before` separates two terms (not a sign after an operator,
+    nor the exponent's sign of a number such as 1e-5)."""
+    text = before.rstrip()
+    return bool(text) and text[-1] not in "*/^(+-" and not re.search(r"\d[eE]$", text)
 
 
 def _parameters(body: str, lines: list[str], starts: list[int]) -> list[tuple[int, int]]:
@@ -410,7 +463,10 @@ class Tuner:
             )
 
         # a sweep tries each step from the same values (each setting once in a stage); the
-        # next sweep starts from its best
+        # next sweep starts from its best. The ladder gets half the stage when there are
+        # other constants, for CMA-ES
+        rest = [i for i, c in enumerate(found) if c.kind not in FORMULA_KINDS]
+        ladder_left = (trials + 1) // 2 if rest else trials
         base, seen = values, {tuple(values)}
 
         def sweep(base: list[Value]) -> list[list[Value]]:
@@ -423,18 +479,19 @@ class Tuner:
             return settings
 
         steps = sweep(base)
-        while trials > 0 and steps:
-            asked, steps = steps[: min(batch, trials)], steps[min(batch, trials) :]
+        while ladder_left > 0 and steps:
+            size = min(batch, ladder_left)
+            asked, steps = steps[:size], steps[size:]
             done = await evaluate(asked)
             if done is None:
                 break
+            ladder_left -= len(asked)
             for tried, candidate in zip(asked, done, strict=True):
                 if improves(candidate):
                     best, values = candidate, tried
             if not steps and values is not base:
                 base = values
                 steps = sweep(base)
-        rest = [i for i, c in enumerate(found) if c.kind != "string"]
         names = [f"c{i}" for i in rest]
         spread = self.task.search.tune_spread
         space = {
@@ -495,7 +552,7 @@ class Tuner:
         else:
             before = parent.tree or Tree()
             changes = ", ".join(
-                f"{before.get(c.path, '')[c.start : c.end]} → {_text(c, v)}"
+                _change(before.get(c.path, ""), c, v)
                 for c, v in zip(found, values, strict=True)
                 if c.value != v
             )
@@ -504,6 +561,15 @@ class Tuner:
             )
         self.store.add_note(round=parent.round, kind=KIND, text=text)
         log.info(text)
+
+
+def _change(text: str, constant: Constant, value: Value) -> str:
+    """'4 → 3', or for a term's factor the term before and after: 'n**3 → 0.5*n**3'."""
+    if constant.kind != "factor":
+        return f"{text[constant.start : constant.end]} → {_text(constant, value)}"
+    term = re.match(r"[^-+\"']*", text[constant.start :])
+    shown = term.group().strip() if term else ""
+    return f"{shown} → {_text(constant, value)}{shown}"
 
 
 def _head(parent: int) -> str:
@@ -528,6 +594,7 @@ def _optuna() -> Any:
 
 
 __all__ = [
+    "FORMULA_KINDS",
     "KIND",
     "STAGE",
     "Constant",

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from hone.edits import START
 from hone.evaluation import Evaluation
 from hone.population import Candidate
@@ -582,6 +584,27 @@ def test_best_shot_evolves_the_first_blocks_function_of_a_tree(make_tree_task) -
     assert edit.tree["main.py"] == task.tree["main.py"]
 
 
+def test_best_shot_shows_a_function_once_when_programs_differ_in_another_file(
+    make_tree_task,
+) -> None:
+    """Two programs of a tree that differ only in main.py have the same scale(): the prompt
+    evolving it shows it once, as the better one's version, and names only it a parent."""
+    task = Task.from_dir(make_tree_task())
+    selection = _tree_selection(task)
+    start = selection.inspirations[0]
+    assert start.tree is not None
+    other = Candidate(
+        3, 1, start.tree.with_files({"main.py": start.tree["main.py"].replace("1.0", "2.0")}),
+        Evaluation(score=-7.0),
+    )  # fmt: skip
+    prompt = build_prompt(task, Selection(other, (start,)), "completion")
+    assert prompt.function == "scale" and prompt.text.count("return y * 2.0") == 1
+    assert "# scale_v0 scored -7 " in prompt.text and "scale_v1(x):\n    y = x" not in prompt.text
+    assert prompt.signature == "def scale_v1(x):\n" and prompt.parent_ids == (3,)
+    both = build_prompt(task, Selection(other, (selection.parent,)), "completion")
+    assert both.parent_ids == (3, 2)  # (versions that differ are both shown)
+
+
 def test_best_shot_outcomes_are_trimmed_one_line_comments_without_tuning_failures() -> None:
     selection = _selection()
     long = Candidate(
@@ -664,3 +687,27 @@ def test_a_folder_tasks_crossover_prompt_carries_the_map(make_tree_task) -> None
     user = prompt.messages[1].content
     assert "\n## The repository: 5 files, 279 B (" in user
     assert "* main.py (101 B): total\n  plugins/README (16 B)\n" in user
+
+
+def test_answers_that_repeat_their_parent_raise_the_next_prompts_temperature() -> None:
+    """Each of the newest failures that repeated its parent (the model's, not a tuning
+    trial's) adds 0.15 to the temperature, up to 0.3; other failures add nothing, and a
+    temperature of 0 stays 0."""
+    from hone.edits import REPEAT
+    from hone.settings import ModelConfig
+
+    selection = _selection()
+    repeat = Candidate(5, 1, None, Evaluation.failed("invalid-edit", REPEAT))
+    tuned = Candidate(6, 1, None, Evaluation.failed("invalid-edit", REPEAT), kind="tune")
+    config = ModelConfig(temperature=0.8)
+
+    def temperature(*failures: Candidate, style: str = "completion", hot: float = 0.8) -> float:
+        chosen = Selection(selection.parent, selection.inspirations, failures)
+        prompt = build_prompt(TASK, chosen, style)  # type: ignore[arg-type]
+        return prompt.request(ModelConfig(temperature=hot), seed=0).temperature
+
+    assert config.temperature == temperature(*selection.failures) == temperature(tuned)
+    assert temperature(repeat, *selection.failures) == pytest.approx(0.95)
+    assert temperature(repeat, repeat, style="chat") == pytest.approx(1.1)
+    assert temperature(repeat, repeat, repeat) == pytest.approx(1.1)  # (at most 0.3 more)
+    assert temperature(repeat, repeat, hot=0.0) == 0.0

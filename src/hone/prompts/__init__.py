@@ -10,9 +10,9 @@ import random
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from hone.edits import Edit, apply_tree_answer, complete_function
+from hone.edits import REPEAT, Edit, apply_tree_answer, complete_function
 from hone.models.base import Message, Request, Style
-from hone.population import Candidate
+from hone.population import TUNE, Candidate
 from hone.settings import ModelConfig
 from hone.strategies import Selection
 from hone.task import Task
@@ -40,6 +40,7 @@ class Prompt:
     niche: int | None = None  # the strategy's niche (island, cell) the hypothesis belongs to
     kind: PromptKind = "improve"  # or "crossover": combine the parent with a second program
     grammar: str = ""  # GBNF the answer must follow (backends that can: the embedded one)
+    heat: float = 0.0  # added to the configured temperature (`heat`: after repeated answers)
     # which files an answer may change and add (the task's)
     spec: TreeSpec = dataclasses.field(default_factory=TreeSpec)
 
@@ -48,7 +49,8 @@ class Prompt:
         return Request(
             text=self.text,
             messages=self.messages,
-            temperature=config.temperature,
+            # (a temperature of 0 asks for the likeliest answer: it stays so)
+            temperature=config.temperature + self.heat if config.temperature else 0.0,
             max_tokens=config.max_completion_tokens,
             seed=seed,
             stop=self.stop,
@@ -121,7 +123,20 @@ def build_prompt(
             prompt = chat.crossover(task, selection, memory)
         else:
             prompt = chat.reflective(task, selection, memory)
-    return dataclasses.replace(prompt, niche=selection.niche, spec=task.spec)
+    return dataclasses.replace(prompt, niche=selection.niche, spec=task.spec, heat=heat(selection))
+
+
+REPEAT_HEAT = 0.15  # temperature added for each recent answer that repeated its parent
+MAX_HEAT = 0.3
+
+
+def heat(selection: Selection) -> float:
+    """What the temperature is raised by: `REPEAT_HEAT` for each of the selection's recent
+    failures (the model's) that repeated its parent unchanged, up to `MAX_HEAT`, so that a
+    model copying the version it was shown samples further from it (a small model's commonest
+    failure); none once the newest failures are other ones."""
+    repeats = sum(f.kind != TUNE and f.evaluation.reason == REPEAT for f in selection.failures)
+    return min(REPEAT_HEAT * repeats, MAX_HEAT)
 
 
 @dataclass(frozen=True)

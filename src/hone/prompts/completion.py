@@ -47,10 +47,14 @@ def best_shot(
         return None
     path, number, name = found[rng.randrange(len(found))] if rng and len(found) > 1 else found[0]
     code = parent.tree[path] if parent.tree is not None else ""
-    versions = sorted(
-        [c for c in (parent, *selection.inspirations) if function_source(_file(c, path), name)],
-        key=lambda c: (_rank(task, c), -c.id),
-    )  # worst first, so the parent is the last (best) version
+    versions = _distinct(
+        sorted(
+            [c for c in (parent, *selection.inspirations) if function_source(_file(c, path), name)],
+            key=lambda c: (_rank(task, c), -c.id),
+        ),  # worst first, so the parent is the last (best) version
+        path,
+        name,
+    )
     notes = "\n\n" + memory.replace('"""', "'''") if memory else ""
     pieces = [f'"""{task.instruction}{notes}\n"""\n']
     context = _context(code, number, name)
@@ -79,6 +83,13 @@ def best_shot(
         signature=signature,
         path=path if parent.tree is not None and len(parent.tree) > 1 else None,
     )
+
+
+def _distinct(versions: list[Candidate], path: str, name: str) -> list[Candidate]:
+    """The versions whose function differs from every better one's (programs of a tree or of
+    several blocks may differ elsewhere only: the same function is shown once, the best's)."""
+    sources = [function_source(_file(c, path), name) for c in versions]
+    return [c for i, c in enumerate(versions) if sources[i] not in sources[i + 1 :]]
 
 
 def _outcome(candidate: Candidate) -> str:
