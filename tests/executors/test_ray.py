@@ -56,6 +56,15 @@ def task_folder(root: Path) -> Path:
     return root
 
 
+def run_folder(root: Path) -> Path:
+    """A task folder for a whole run: the starting program, its evaluator and task.toml."""
+    task_folder(root)
+    (root / "evaluate.py").write_text(EVALUATOR.replace("module.result()", "module.run()"))
+    (root / "initial.py").write_text(PROGRAM)
+    (root / "task.toml").write_text('instruction = "Make f() return 10."\n')
+    return root
+
+
 def sleeper(value: int) -> str:
     return f"import time\ndef result():\n    time.sleep(1)\n    return {value}\n"
 
@@ -92,10 +101,7 @@ def test_ray_pool_scores_in_parallel_and_failures_are_data(tmp_path: Path) -> No
 
 @pytest.mark.slow
 def test_a_run_with_the_ray_executor(tmp_path: Path) -> None:
-    root = task_folder(tmp_path / "task")
-    (root / "evaluate.py").write_text(EVALUATOR.replace("module.result()", "module.run()"))
-    (root / "initial.py").write_text(PROGRAM)
-    (root / "task.toml").write_text('instruction = "Make f() return 10."\n')
+    root = run_folder(tmp_path / "task")
     task = Task.from_dir(root)
     task = dataclasses.replace(
         task,
@@ -150,10 +156,7 @@ print(json.dumps(seen))
 
 @pytest.mark.slow
 def test_a_ray_started_through_the_python_api_listens_on_loopback_only(tmp_path: Path) -> None:
-    root = task_folder(tmp_path / "task")
-    (root / "evaluate.py").write_text(EVALUATOR.replace("module.result()", "module.run()"))
-    (root / "initial.py").write_text(PROGRAM)
-    (root / "task.toml").write_text('instruction = "Make f() return 10."\n')
+    root = run_folder(tmp_path / "task")
     env = {k: v for k, v in os.environ.items() if k != "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"}
     env["RAY_TMPDIR"] = folder = f"{RAY_FOLDER}-api"  # (short: Ray's socket paths are limited)
     try:
