@@ -262,7 +262,7 @@ class ProcessPool:
             worker.send(job)
         # (with fewer waiting, a worker that ends sooner than this one, which has just begun,
         # would take it: queued here it would wait longer and leave that worker idle)
-        others = sum(1 for w in self._all if w is not worker and w.job and w.queued is None)
+        others = sum(w is not worker and w.job is not None and w.queued is None for w in self._all)
         after = self._next_waiting() if len(self._waiting) > others else None
         if after is not None and not worker.queue(after):
             self._waiting.appendleft(after)
@@ -276,7 +276,8 @@ class ProcessPool:
 
     def _requeue(self, worker: _Worker) -> None:
         """The evaluation queued to a worker that is gone goes back to the front of the line,
-        to an idle worker if there is one (it never started: it is not lost, nor run twice)."""
+        to an idle worker if there is one: not lost, and answered once (a worker whose reply
+        was unreadable may have begun it, but it is killed and its answer never read)."""
         job, worker.queued = worker.queued, None
         if job is None or job.sent.done():
             return
