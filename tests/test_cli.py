@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hone.cli import _ray_on_loopback, main
-from hone.settings import EvaluationConfig
+from hone.cli import main
 from hone.store import opened
 from hone.tree import Tree
 from tests.conftest import EVALUATOR, answer
@@ -72,16 +71,6 @@ def test_resources_are_given_as_pairs_and_the_local_executor_says_it_ignores_the
         assert main([*argv[:-1], str(tmp_path / bad), "--resources", bad]) == 2
         err = capsys.readouterr().err
         assert said in err and err.count("\n") == 1, err
-
-
-def test_a_ray_the_run_starts_here_is_told_to_listen_on_loopback_only(monkeypatch) -> None:
-    """(tests/executors/test_ray.py checks, with this same setting, that every Ray process
-    then listens on 127.0.0.1 only.)"""
-    for address, said in [("", "0"), ("auto", None)]:  # (joining: the cluster's own address)
-        monkeypatch.delenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")
-        _ray_on_loopback(EvaluationConfig(executor="ray", ray_address=address))
-        assert os.environ.get("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER") == said
-        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # (as tests/conftest.py has it)
 
 
 def test_zero_calls_with_a_hosted_model_and_no_key_prints_the_start_score(

@@ -7,7 +7,6 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
 import sys
 import threading
 import time
@@ -31,7 +30,7 @@ from hone.events import (
 from hone.exceptions import ConfigError, ModelError, UserError
 from hone.inbound import printable
 from hone.models import spec_usage
-from hone.settings import EvaluationConfig, ExecutorName, Selection, StrategyName
+from hone.settings import ExecutorName, Selection, StrategyName
 
 if TYPE_CHECKING:
     from hone.formats import Read
@@ -452,15 +451,6 @@ def _read_only(task: Any, paths: list[str] | None) -> tuple[str, ...] | None:
     return (*task.evaluation.read_only, *(resolve(p, Path.cwd()) for p in paths))
 
 
-def _ray_on_loopback(evaluation: EvaluationConfig) -> None:
-    """A Ray that this run starts on this machine listens on 127.0.0.1 only (Ray binds to the
-    machine's interface address otherwise). Set here, in hone's own process and before Ray is
-    imported: a Python program that goes on to join a cluster of several machines needs it
-    unset."""
-    if evaluation.executor == "ray" and not evaluation.ray_address:
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-
-
 def _resources(text: str | None) -> dict[str, float | str] | None:
     """--resources CPU=1,GPU=0.25,memory=2GiB as a table (amounts are checked by the settings)."""
     if text is None:
@@ -509,7 +499,6 @@ def _run(args: argparse.Namespace) -> int:
             "max_in_flight": args.max_in_flight,
         },
     )
-    _ray_on_loopback(task.evaluation)
     view = _View()
     if read.note:
         view.console.print(read.note, markup=False)

@@ -14,7 +14,7 @@ from hone.executors import Verified
 from hone.executors.local import ProcessPool, request_files, usable_cores
 from hone.settings import EvaluationConfig
 from hone.tree import Tree
-from tests.helpers import Rendezvous, processes_with, wait_until
+from tests.helpers import Rendezvous, processes_with, wait_until, wait_until_async
 
 EVALUATOR = """\
 import importlib.util
@@ -183,6 +183,95 @@ def test_evaluations_beyond_the_workers_wait_their_turn_and_each_is_answered(
     programs = [f"def result():\n    return {i}.0\n" for i in range(12)]
     results = verify_all(tmp_path, programs, workers=2)
     assert [r.evaluation.score for r in results] == [float(i) for i in range(12)]
+
+
+def sleeper(seconds: float, value: int) -> str:
+    return f"import time\ndef result():\n    time.sleep({seconds})\n    return {value}.0\n"
+
+
+def test_a_busy_worker_starts_its_queued_evaluation_while_hones_loop_is_held_up(
+    tmp_path: Path,
+) -> None:
+    """With evaluations waiting, the next one is written to a worker as it takes one, so it
+    starts it as soon as it replies: here while hone's event loop is blocked (as a busy loop
+    on a loaded machine is), so no turn of hone's loop could have handed it over."""
+    evaluator = tmp_path / "evaluate.py"
+    evaluator.write_text(EVALUATOR)
+
+    async def go() -> tuple[list[Verified], float, float]:
+        pool = ProcessPool(evaluator, "program.py", EvaluationConfig(timeout=30, workers=1))
+        try:
+            await pool.ready()
+            asked = [asyncio.ensure_future(pool.verify(sleeper(0.3, i))) for i in range(3)]
+            worker = pool._all[0]
+            await wait_until_async(lambda: worker.queued is not None, "an evaluation queued")
+            blocked = time.time()
+            time.sleep(3.0)  # (the loop held up: the second evaluation ends meanwhile)
+            return list(await asyncio.gather(*asked)), blocked, time.time()
+        finally:
+            await pool.close()
+
+    results, blocked, unblocked = asyncio.run(go())
+    assert [r.evaluation.score for r in results] == [0.0, 1.0, 2.0]
+    second, third = results[1], results[2]
+    assert second.started is not None and third.started is not None
+    assert blocked < third.started < unblocked, (blocked, third.started, unblocked)
+    assert third.started >= second.started + second.evaluation.seconds - 0.05  # one at a time
+
+
+def test_an_evaluation_is_not_queued_behind_a_long_one_when_another_worker_ends_first(
+    tmp_path: Path,
+) -> None:
+    """One waiting, the other worker busy: the worker that has just begun a long evaluation
+    does not take it (the other, ending sooner, starts it as it ends)."""
+    seconds = [0.2, 1.0, 2.5, 0.1]  # the third begins on the first's worker, the fourth waits
+    results = verify_all(tmp_path, [sleeper(s, i) for i, s in enumerate(seconds)], timeout=30)
+    assert [r.evaluation.score for r in results] == [0.0, 1.0, 2.0, 3.0]
+    long, last = results[2], results[3]
+    assert long.started is not None and last.started is not None
+    assert last.started < long.started + long.evaluation.seconds, (long, last)
+
+
+def test_an_evaluation_queued_to_a_worker_that_dies_runs_on_its_replacement(
+    tmp_path: Path,
+) -> None:
+    """The worker dies with one evaluation running and the next queued to it: the running
+    one fails as the worker's failure, the queued one is neither lost nor run twice."""
+    evaluator = tmp_path / "evaluate.py"
+    evaluator.write_text(EVALUATOR)
+
+    async def go() -> tuple[list[Verified], int]:
+        pool = ProcessPool(evaluator, "program.py", EvaluationConfig(timeout=30, workers=1))
+        try:
+            await pool.ready()
+            asked = [asyncio.ensure_future(pool.verify(sleeper(s, i))) for i, s in
+                     enumerate([0.1, 5.0, 0.1])]  # fmt: skip
+            worker = pool._all[0]
+            await wait_until_async(lambda: worker.queued is not None, "an evaluation queued")
+            worker.proc.kill()  # (the second is running, the third queued)
+            return list(await asyncio.gather(*asked)), len(pool._all)
+        finally:
+            await pool.close()
+
+    (first, second, third), workers = asyncio.run(go())
+    assert first.evaluation.score == 0.0
+    assert second.evaluation.status == "killed"
+    assert "the evaluation worker failed" in second.evaluation.reason
+    assert third.evaluation.score == 2.0 and workers == 1
+
+
+def test_a_queued_evaluations_deadline_starts_when_it_starts(tmp_path: Path, monkeypatch) -> None:
+    """hone's own wait for a reply (timeout and grace) counts from when the worker starts an
+    evaluation, not from when it was queued behind another."""
+    import hone.executors.local
+
+    monkeypatch.setattr(hone.executors.local, "_GRACE", 0.5)
+    # each 2 s, hone's wait 3 + 0.5 s: one queued behind another is answered 4 s after it
+    # was queued, which would be past its wait had that started then
+    results = verify_all(tmp_path, [sleeper(2.0, i) for i in range(3)], timeout=3.0, workers=1)
+    assert [(r.evaluation.status, r.evaluation.score) for r in results] == [
+        ("ok", float(i)) for i in range(3)
+    ], [r.evaluation.reason for r in results]
 
 
 def test_a_worker_that_died_idle_fails_one_evaluation_and_is_replaced(tmp_path: Path) -> None:

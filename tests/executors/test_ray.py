@@ -5,8 +5,11 @@ import asyncio
 import contextlib
 import dataclasses
 import itertools
+import json
 import os
+import shutil
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -53,6 +56,15 @@ def task_folder(root: Path) -> Path:
     return root
 
 
+def run_folder(root: Path) -> Path:
+    """A task folder for a whole run: the starting program, its evaluator and task.toml."""
+    task_folder(root)
+    (root / "evaluate.py").write_text(EVALUATOR.replace("module.result()", "module.run()"))
+    (root / "initial.py").write_text(PROGRAM)
+    (root / "task.toml").write_text('instruction = "Make f() return 10."\n')
+    return root
+
+
 def sleeper(value: int) -> str:
     return f"import time\ndef result():\n    time.sleep(1)\n    return {value}\n"
 
@@ -89,10 +101,7 @@ def test_ray_pool_scores_in_parallel_and_failures_are_data(tmp_path: Path) -> No
 
 @pytest.mark.slow
 def test_a_run_with_the_ray_executor(tmp_path: Path) -> None:
-    root = task_folder(tmp_path / "task")
-    (root / "evaluate.py").write_text(EVALUATOR.replace("module.result()", "module.run()"))
-    (root / "initial.py").write_text(PROGRAM)
-    (root / "task.toml").write_text('instruction = "Make f() return 10."\n')
+    root = run_folder(tmp_path / "task")
     task = Task.from_dir(root)
     task = dataclasses.replace(
         task,
@@ -103,6 +112,93 @@ def test_a_run_with_the_ray_executor(tmp_path: Path) -> None:
     result = hone.run(task, model=ScriptedModel(answers), run_dir=tmp_path / "run")
     assert [c.score for c in result.history] == [1.5, 4.5, 9.5]
     assert "on Ray" in result.sandbox
+
+
+# Run in a Python of its own that has never seen RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER (this one
+# has it from tests/conftest.py): what a user of the Python API gets. While the first
+# evaluation's event is handled, Ray is up: every node, its GCS and what each Ray process
+# listens on are noted; after the run, that the setting did not outlive Ray's start.
+API_RUN = """\
+import dataclasses, json, os, sys
+import ray
+from ray._private import ray_constants
+import hone
+from hone.budget import Budget
+from hone.events import HypothesisEvaluated
+from hone.task import Task
+from hone.testing import ScriptedModel
+from tests.helpers import listening, ray_processes
+
+assert ray_constants.ENABLE_RAY_CLUSTER  # (as in a user's program: Ray would take eth0's address)
+root, folder = sys.argv[1], os.environ["RAY_TMPDIR"]
+task = Task.from_dir(root)
+task = dataclasses.replace(
+    task,
+    budget=Budget(max_llm_calls=1, patience=None),
+    evaluation=dataclasses.replace(task.evaluation, executor="ray", workers=1),
+)
+seen = {}
+
+def on_event(event):
+    if isinstance(event, HypothesisEvaluated) and not seen:
+        seen["nodes"] = [n["NodeManagerAddress"] for n in ray.nodes()]
+        seen["gcs"] = ray.get_runtime_context().gcs_address
+        heard = listening([os.getpid(), *ray_processes(folder)])
+        seen["listening"] = sorted({a for p in heard.values() for a in p})
+
+answers = ["```python\\ndef f():\\n    return 4.0\\n```"]
+result = hone.run(task, model=ScriptedModel(answers), run_dir=sys.argv[2], on_event=on_event)
+seen["scores"] = [c.score for c in result.history]
+seen["after"] = [ray_constants.ENABLE_RAY_CLUSTER, os.environ.get("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")]
+print(json.dumps(seen))
+"""
+
+
+@pytest.mark.slow
+def test_a_ray_started_through_the_python_api_listens_on_loopback_only(tmp_path: Path) -> None:
+    root = run_folder(tmp_path / "task")
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"}
+    env["RAY_TMPDIR"] = folder = f"{RAY_FOLDER}-api"  # (short: Ray's socket paths are limited)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", API_RUN, str(root), str(tmp_path / "run")],
+            cwd=Path(__file__).parents[2], env=env, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        seen = json.loads(done.stdout.splitlines()[-1])
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    assert seen["scores"] == [1.5, 4.5]
+    assert seen["nodes"] == ["127.0.0.1"] and seen["gcs"].startswith("127.0.0.1:"), seen
+    assert len(seen["listening"]) >= 3, seen  # a GCS, a raylet, an object manager at least
+    assert all(is_loopback(a) for a in seen["listening"]), seen
+    assert seen["after"] == [True, None]  # the user's later ray.init() is as Ray would have it
+
+
+def test_only_a_ray_started_here_is_put_on_loopback(monkeypatch, tmp_path: Path) -> None:
+    """A cluster named by its address is joined as Ray would join it (its driver's address is
+    then the one the other machines reach); a failed local start leaves nothing changed."""
+    import ray
+    from ray._private import ray_constants
+
+    variable = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+    monkeypatch.setattr(ray_constants, "ENABLE_RAY_CLUSTER", True)  # (a user's process)
+    monkeypatch.delenv(variable)
+    seen: list[tuple[bool, str | None]] = []
+
+    def init(**options: Any) -> None:  # (a start that fails, after noting what it was told)
+        seen.append((ray_constants.ENABLE_RAY_CLUSTER, os.environ.get(variable)))
+        raise ConnectionError("refused")
+
+    monkeypatch.setattr(ray, "init", init)
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    root = task_folder(tmp_path / "task")
+    for address in ("auto", "ray://10.0.0.1:10001", ""):
+        pool = RayPool(root, root / "evaluate.py", "p.py", EvaluationConfig(), address=address)
+        with pytest.raises(ConfigError, match="refused"):
+            asyncio.run(pool.ready())
+    assert seen == [(True, None), (True, None), (False, "0")]
+    assert ray_constants.ENABLE_RAY_CLUSTER and variable not in os.environ
 
 
 def test_without_ray_the_error_names_the_install_command(monkeypatch, tmp_path: Path) -> None:

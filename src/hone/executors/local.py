@@ -58,6 +58,7 @@ class _Worker:
         self.proc = proc
         self.next_id = 0
         self.job: _Job | None = None  # the evaluation it is doing
+        self.queued: _Job | None = None  # the next, written to it already (see `queue`)
         self.reader: asyncio.Task[None] | None = None
         self.exited = False
 
@@ -68,10 +69,36 @@ class _Worker:
             job.sent.set_result(self)
             job.reply.set_exception(ConnectionError("the evaluation worker exited"))
             return
-        self.next_id += 1
+        self._write(job)
         self.job = job
-        self.proc.stdin.write((json.dumps({"id": self.next_id, **job.message}) + "\n").encode())
         job.sent.set_result(self)
+
+    def queue(self, job: _Job) -> bool:
+        """Write `job`'s request now, while the worker is busy: it starts it as soon as it has
+        replied, without a turn of hone's event loop in between (with many hypotheses in
+        flight on a busy machine, that turn kept each worker idle for tens of milliseconds
+        an evaluation). `job` counts as sent only once it starts (`start`), so its wait for
+        the reply starts then too. False when the worker is gone."""
+        if self.exited:
+            return False
+        self._write(job)
+        self.queued = job
+        return True
+
+    def start(self) -> bool:
+        """The queued evaluation becomes the one the worker is doing (False: none queued)."""
+        job, self.queued = self.queued, None
+        if job is None:
+            return False
+        self.job = job
+        if not job.sent.done():  # (one its asker gave up runs unasked: it was written)
+            job.sent.set_result(self)
+        return True
+
+    def _write(self, job: _Job) -> None:
+        assert self.proc.stdin is not None
+        self.next_id += 1
+        self.proc.stdin.write((json.dumps({"id": self.next_id, **job.message}) + "\n").encode())
 
     async def kill(self) -> None:
         """SIGTERM (the worker kills its candidate's group), then SIGKILL after a grace period."""
@@ -133,6 +160,7 @@ class ProcessPool:
         self._waiting: deque[_Job] = deque()  # asked, no worker free yet
         self._all: list[_Worker] = []
         self._started: asyncio.Task[None] | None = None
+        self._closing = False
         self.protections = ""  # what confines the candidates, as the workers report it
 
     def start(self) -> None:
@@ -210,24 +238,52 @@ class ProcessPool:
                 worker.exited = True
                 if job is not None and not job.reply.done():
                     job.reply.set_exception(error)
+                self._requeue(worker)
                 return
             if job is not None and not job.reply.done():
                 try:
                     job.reply.set_result(json.loads(line))
                 except ValueError as exc:  # its state unknown: its asker replaces it
                     job.reply.set_exception(exc)
+                    self._requeue(worker)
                     return
             if worker in self._all:
                 self._free(worker)
 
     def _free(self, worker: _Worker) -> None:
-        """`worker` takes the next evaluation waiting, or waits for one."""
+        """`worker` starts the evaluation queued to it, or takes the next waiting, or waits
+        for one; while more wait than the other workers will take, the one after is queued to
+        it (`_Worker.queue`)."""
+        if not worker.start():
+            job = self._next_waiting()
+            if job is None:
+                self._idle.append(worker)
+                return
+            worker.send(job)
+        # (with fewer waiting, a worker that ends sooner than this one, which has just begun,
+        # would take it: queued here it would wait longer and leave that worker idle)
+        others = sum(w is not worker and w.job is not None and w.queued is None for w in self._all)
+        after = self._next_waiting() if len(self._waiting) > others else None
+        if after is not None and not worker.queue(after):
+            self._waiting.appendleft(after)
+
+    def _next_waiting(self) -> _Job | None:
         while self._waiting:
             job = self._waiting.popleft()
             if not job.sent.done():  # (not given up by its asker)
-                worker.send(job)
-                return
-        self._idle.append(worker)
+                return job
+        return None
+
+    def _requeue(self, worker: _Worker) -> None:
+        """The evaluation queued to a worker that is gone goes back to the front of the line,
+        to an idle worker if there is one: not lost, and answered once (a worker whose reply
+        was unreadable may have begun it, but it is killed and its answer never read)."""
+        job, worker.queued = worker.queued, None
+        if job is None or job.sent.done():
+            return
+        self._waiting.appendleft(job)
+        if self._idle and not self._closing:
+            self._free(self._idle.popleft())
 
     def _env(self) -> dict[str, str]:
         env = scrubbed_env()
@@ -343,6 +399,7 @@ class ProcessPool:
 
     async def close(self) -> None:
         """Stop every worker."""
+        self._closing = True
         if self._started is not None and not self._started.done():
             self._started.cancel()
             with contextlib.suppress(BaseException):
@@ -372,6 +429,7 @@ class ProcessPool:
         job, worker.job = worker.job, None
         if job is not None and not job.reply.done():
             job.reply.set_exception(ConnectionError("the evaluation worker was stopped"))
+        self._requeue(worker)
 
 
 def request_files(tree: Tree, start: Tree | None) -> dict[str, str]:

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,10 +90,10 @@ class _Actor:
 class RayPool:
     """Verifies programs on a Ray cluster, one actor per evaluation slot.
 
-    `address` "" starts a Ray instance on this machine; "auto" or "ray://host:10001" joins a
-    running cluster (either way the pool lets go of Ray at `close`). `config.workers` actors
-    (0: as many as the cluster's nodes have room for, by `config.resources`) each hold one
-    sandboxed worker.
+    `address` "" starts a Ray instance on this machine, listening on 127.0.0.1 only; "auto" or
+    "ray://host:10001" joins a running cluster at its own address (either way the pool lets go
+    of Ray at `close`). `config.workers` actors (0: as many as the cluster's nodes have room
+    for, by `config.resources`) each hold one sandboxed worker.
     """
 
     def __init__(
@@ -157,7 +158,8 @@ class RayPool:
             self._owns_ray = True
             try:
                 await asyncio.to_thread(
-                    ray.init,
+                    _init if self._address else _init_on_loopback,
+                    ray,
                     # ("local", not None: None would join whatever cluster `ray start` or a
                     # test's cluster last recorded on this machine)
                     address=self._address or "local",
@@ -376,6 +378,42 @@ def make(task: Task) -> RayPool:
         base=task.spec.base,
         start=task.tree if task.folder else None,
     )
+
+
+def _init(ray: Any, **options: Any) -> None:
+    ray.init(**options)
+
+
+def _init_on_loopback(ray: Any, **options: Any) -> None:
+    """Start a Ray instance on this machine that listens on 127.0.0.1 only.
+
+    Ray otherwise binds its GCS, raylet and workers to the machine's interface address, and
+    `ray.init(_node_ip_address="127.0.0.1")` does not help (Ray turns a loopback address back
+    into the interface's). What decides is `RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`, which Ray
+    reads once, as it is imported: so hone sets the constant it becomes for the driver, and the
+    variable for the processes Ray starts, only while Ray starts, then puts both back. A
+    program that goes on to join a cluster of several machines in the same process needs them
+    as they were (a driver that believes it is on 127.0.0.1 cannot be reached from another
+    machine); once started, this Ray keeps its address whatever they say.
+    """
+    from ray._private import ray_constants
+
+    variable = ray_constants.ENABLE_RAY_CLUSTERS_ENV_VAR
+    before = ray_constants.ENABLE_RAY_CLUSTER, os.environ.get(variable)
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    os.environ[variable] = "0"
+    try:
+        ray.init(**options)
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = before[0]
+        if before[1] is None:
+            os.environ.pop(variable, None)
+        else:
+            os.environ[variable] = before[1]
+    hosts = {node["NodeManagerAddress"] for node in ray.nodes()}
+    if hosts != {"127.0.0.1"}:  # (a Ray that reads its setting elsewhere: never listen outside)
+        ray.shutdown()
+        raise RuntimeError(f"Ray {ray.__version__} listened on {sorted(hosts)}, not 127.0.0.1")
 
 
 def _room(resources: dict[str, float], request: dict[str, float]) -> int:
