@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -148,21 +149,26 @@ def test_the_training_instances_are_what_the_generator_writes() -> None:
     assert written == json.dumps(generate.training()) + "\n"
 
 
-def test_no_search_evaluation_can_read_the_held_out_instances(tmp_path: Path) -> None:
+def one_answer(answer: str, run_dir: Path) -> Any:
+    """A run of the example with one model answer, one at a time, no tuning."""
     import hone
     from hone.testing import ScriptedModel
 
-    peek = (  # the EVOLVE-BLOCK of a candidate that looks for OR3 while it is searched
-        "```python\ndef priority(item, bins):\n"
-        f"    open({str(EXAMPLE / 'holdout' / 'or3.json')!r}).read()\n"
-        "    return -(bins - item)\n```"
-    )
     task = hone.Task.from_dir(EXAMPLE).configured(
         budget={"max_llm_calls": 1, "patience": None},
         search={"tune": False, "hypotheses_per_round": 1},
         evaluation={"workers": 1},
     )
-    result = hone.run(task, model=ScriptedModel([peek]), run_dir=tmp_path / "run")
+    return hone.run(task, model=ScriptedModel([answer]), run_dir=run_dir)
+
+
+def test_no_search_evaluation_can_read_the_held_out_instances(tmp_path: Path) -> None:
+    peek = (  # the EVOLVE-BLOCK of a candidate that looks for OR3 while it is searched
+        "```python\ndef priority(item, bins):\n"
+        f"    open({str(EXAMPLE / 'holdout' / 'or3.json')!r}).read()\n"
+        "    return -(bins - item)\n```"
+    )
+    result = one_answer(peek, tmp_path / "run")
     start, peeking = result.history
     assert round(start.score or 0, 2) == 4.77 and round(start.holdout or 0, 2) == 4.68
     assert peeking.score is None and "No such file or directory" in peeking.evaluation.reason
@@ -207,18 +213,11 @@ def test_the_strict_re_check_packs_again_and_catches_a_forged_count(
 
 
 def test_hone_does_not_answer_with_a_forged_count(tmp_path: Path) -> None:
-    import hone
     from hone.store import opened
-    from hone.testing import ScriptedModel
 
     block = FORGED.split("\n\n\ndef priority")[0].replace("import numpy as np\n\n", "")
     answer = "```python\n" + block + "\n\ndef priority(item, bins):\n    return -(bins - item)\n```"
-    task = hone.Task.from_dir(EXAMPLE).configured(
-        budget={"max_llm_calls": 1, "patience": None},
-        search={"tune": False, "hypotheses_per_round": 1},
-        evaluation={"workers": 1},
-    )
-    result = hone.run(task, model=ScriptedModel([answer]), run_dir=tmp_path / "run")
+    result = one_answer(answer, tmp_path / "run")
     start, forged = result.history
     assert forged.score is not None and start.score is not None and forged.score < start.score
     assert (start.verified, forged.verified) == (True, False)
