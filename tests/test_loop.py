@@ -118,6 +118,21 @@ def test_an_identical_program_is_not_evaluated_twice(make_task, tmp_path: Path) 
     assert again.parent_ids[0] == better.id  # not a copy of its parent: a cache hit
 
 
+def test_answers_that_copy_evaluated_programs_raise_the_next_prompts_temperature(
+    make_task, tmp_path: Path
+) -> None:
+    """An answer that copies a program evaluated before (a cache hit, not only its parent
+    unchanged) adds 0.15 to the next prompts' temperature for each of the two newest answers
+    that did, and a new program takes it back down."""
+    same = "```python\ndef f():\n    # the same program, commented\n    return 2.0\n```"
+    model = ScriptedModel([block(3.0), block(2.0), same, same, block(5.0), block(6.0)])
+    result = run(make_task(), tmp_path, model, width=1, max_llm_calls=6)
+    copies = [c.cached_from is not None or c.evaluation.status != "ok" for c in result.history]
+    assert copies == [False, False, False, True, True, False, False]
+    heats = [round(r.temperature - Request.temperature, 2) for r in model.requests]
+    assert heats == [0.0, 0.0, 0.0, 0.15, 0.3, 0.15]
+
+
 def run_on(clock: FakeClock, task: Task, tmp_path: Path, model) -> hone.RunResult:
     """A run whose time budget reads `clock`, its candidates verified in this process."""
     from hone.session import Session, run_meta

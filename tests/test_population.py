@@ -1,10 +1,11 @@
 """The population: best so far, the evaluation cache, the near-copy filter."""
 
 import asyncio
+import dataclasses
 
 from hone.evaluation import Evaluation
 from hone.novelty import NoveltyFilter
-from hone.population import Candidate, Population
+from hone.population import TUNE, Candidate, Population
 from hone.tree import Tree
 
 
@@ -39,6 +40,27 @@ def test_near_copies_are_found_but_exact_copies_are_the_caches() -> None:
     )
     assert near is not None and near[0] == 1 and 0.5 <= near[1] < 1
     assert asyncio.run(population.near_copy(Tree.one("program.py", code + "# comment\n"))) is None
+
+
+def test_copies_count_the_newest_model_answers_that_copied_an_evaluated_program() -> None:
+    """A cache hit, a near copy and a repeat of the parent count; the start and tuning
+    trials do not; only the newest two model answers are looked at."""
+    from hone.edits import REPEAT
+
+    def failed(id: int, status, reason: str = "x", kind: str = "") -> Candidate:
+        return Candidate(id, 1, None, Evaluation.failed(status, reason), (1,), kind=kind)
+
+    population = Population.of("maximize", NoveltyFilter(), [c(1, "x = 1", 1.0)])
+    population.add(dataclasses.replace(c(2, "x = 1", 1.0, parents=(1,)), cached_from=1))
+    assert population.copies == 1
+    population.add(failed(3, "invalid-edit", REPEAT, kind=TUNE))
+    assert population.copies == 1
+    population.add(failed(4, "duplicate"))
+    population.add(failed(5, "invalid-edit", REPEAT))
+    assert population.copies == 2
+    population.add(failed(6, "error"))
+    population.add(c(7, "x = 7", 0.5, parents=(1,)))
+    assert population.copies == 0
 
 
 def test_what_registering_changed_is_said_once() -> None:

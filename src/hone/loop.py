@@ -108,6 +108,7 @@ class Loop:
             size = budget.round_size(self.task.budget, self.rounds.width, usage, in_flight)
             self.emit(RoundStarted(slot.round, size))
         selection = self.strategy.select(self.population, self.rng).whole(self.population.full)
+        selection = dataclasses.replace(selection, copies=self.population.copies)
         prompt = self.prompter.prompt(selection, self.model.style, self.memory.text, self.rng)
         return Launch(prompt, self.rng.randrange(2**31), slot)
 

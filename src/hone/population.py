@@ -31,12 +31,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, overload
 
+from hone.edits import REPEAT
 from hone.evaluation import Evaluation
 from hone.objective import Objective, better, signed
 from hone.tree import Tree
 
 ARCHIVE = 1000  # the best distinct programs kept whole in memory; strategies draw from them
 _RECENT = 200  # the newest hypotheses kept whole as well
+COPIES_SEEN = 2  # the newest model answers `Population.copies` looks at
 _FAILURES_KEPT = 64  # the newest failures kept in memory (prompts show the newest)
 _ROUNDS_KEPT = 64  # the newest rounds whose members are listed in memory (older: looked up)
 _NONE = -1  # no id
@@ -245,6 +247,16 @@ class Members(Sequence[Candidate]):
             yield from self.population.get_many(ids[start : start + 512])
 
 
+def _copies(candidate: Candidate) -> bool:
+    """Whether a hypothesis copied a program already evaluated (`Population.copies`)."""
+    evaluation = candidate.evaluation
+    return (
+        candidate.cached_from is not None
+        or evaluation.status == "duplicate"
+        or evaluation.reason == REPEAT
+    )
+
+
 @dataclass
 class Population:
     """Every registered hypothesis in order (`members`), the best so far, the distinct scored
@@ -278,6 +290,7 @@ class Population:
     _rounds_from: int | None = None  # rounds before it are looked up in `_rounds`
     _whole: list[int] = field(default_factory=list)  # ids whose program is in memory
     _added: int = 0  # since the last compaction
+    _copied: tuple[bool, ...] = ()  # of the newest COPIES_SEEN model answers, which were copies
 
     @classmethod
     def of(
@@ -323,6 +336,8 @@ class Population:
                 self.near_copies.remember(cid, candidate.tree.text)
         if candidate.tree is not None:
             self._whole.append(cid)
+        if candidate.parent_ids and candidate.kind != TUNE:
+            self._copied = (*self._copied, _copies(candidate))[-COPIES_SEEN:]
         ranks, displaced = False, None
         if score is None:
             if not candidate.evaluation.ok:
@@ -453,6 +468,12 @@ class Population:
             if index < len(self.ranked) and self._order[index] == order:
                 self.ranked[index] = self._hot[candidate.id] = whole
         return whole
+
+    @property
+    def copies(self) -> int:
+        """How many of the newest `COPIES_SEEN` model answers copied a program already
+        evaluated: their parent unchanged, another (the cache's), or nearly another."""
+        return sum(self._copied)
 
     def recent_failures(self, n: int) -> tuple[Candidate, ...]:
         """The `n` newest failed hypotheses, newest first."""

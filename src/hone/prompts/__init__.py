@@ -126,17 +126,19 @@ def build_prompt(
     return dataclasses.replace(prompt, niche=selection.niche, spec=task.spec, heat=heat(selection))
 
 
-REPEAT_HEAT = 0.15  # temperature added for each recent answer that repeated its parent
+REPEAT_HEAT = 0.15  # temperature added for each recent answer that copied an evaluated program
 MAX_HEAT = 0.3
 
 
 def heat(selection: Selection) -> float:
-    """What the temperature is raised by: `REPEAT_HEAT` for each of the selection's recent
-    failures (the model's) that repeated its parent unchanged, up to `MAX_HEAT`, so that a
-    model copying the version it was shown samples further from it (a small model's commonest
-    failure); none once the newest failures are other ones."""
+    """What the temperature is raised by: `REPEAT_HEAT` for each of the newest model answers
+    that copied a program already evaluated (`Selection.copies`: its parent unchanged or
+    another), or each of the selection's recent failures (the model's) that repeated its
+    parent, whichever are more, up to `MAX_HEAT`, so that a model landing on known programs
+    samples further from them (a small model's commonest failure); none once its newest
+    answers are new programs."""
     repeats = sum(f.kind != TUNE and f.evaluation.reason == REPEAT for f in selection.failures)
-    return min(REPEAT_HEAT * repeats, MAX_HEAT)
+    return min(REPEAT_HEAT * max(repeats, selection.copies), MAX_HEAT)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ class Selection:
     inspirations: tuple[Candidate, ...] = ()
     failures: tuple[Candidate, ...] = ()
     niche: int | None = None  # the island or cell the new hypothesis will belong to
+    copies: int = 0  # the newest model answers that copied an evaluated program (population)
 
     def whole(self, full: Callable[[Candidate], Candidate]) -> Selection:
         """The selection with the programs a prompt shows brought back (`Population.full`)."""
