@@ -1,13 +1,8 @@
 """SQLite persistence: every hypothesis, model call and evaluation, written as it happens.
 
-A hypothesis's program is a tree of files (`hone.tree.Tree`), kept as its parent plus what
-changed: each file's text is stored once however many hypotheses share it (`blobs`, by
-`tree.blob_hash`, zlib-compressed), and each hypothesis's row names the files that differ from
-its first parent's tree (`files`, JSON {path: hash}, written over the tree of hypothesis
-`files_of`) or, for a hypothesis without a parent (or a long line of them, or a one-file
-task's, where the one file always differs), its whole tree (`files_of` NULL). `Trees` rebuilds
-any hypothesis's tree from there, with the recent ones in memory. A store written before trees
-keeps each program in `code`, read as the one-file tree named by the run's `program_filename`.
+The package holds one module per concept: `schema` (tables, indexes, triggers, migrations,
+connections), `trees` (hypotheses' programs as files stored once); `Store` is the run's
+database, the one object the rest of hone opens.
 """
 
 from __future__ import annotations
@@ -21,13 +16,10 @@ import os
 import random
 import sqlite3
 import time
-import zlib
-from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TextIO
-from urllib.parse import quote
+from typing import Any, TextIO
 
 from hone import inbound
 from hone.budget import StopReason, Usage
@@ -37,222 +29,44 @@ from hone.executors import Attempt
 from hone.inbound import MAX_ANSWER
 from hone.meta import RunMeta, RunStatus
 from hone.population import Candidate
+from hone.store.schema import (
+    _ADDED_COLUMNS,
+    _ADDED_INDEXES,
+    _CALL_KIND,
+    _CALL_TOTALS,
+    _SCHEMA,
+    _STATUS_COUNTS,
+    _STATUS_OF_ROWS,
+    _TOTALS_OF_CALLS,
+    DB_NAME,
+    SCHEMA_VERSION,
+    Totals,
+    _reason,
+    _sqlite,
+    kept_totals,
+    readonly_connection,
+)
+from hone.store.trees import _CHAIN, Trees
 from hone.tree import Tree
 
-DB_NAME = "hone.db"
-SCHEMA_VERSION = 1
-MAX_ANSWER_CHARS = MAX_ANSWER  # of one model answer kept (hone.inbound states every limit)
-_ADDED_COLUMNS = {
-    "llm_calls": {
-        "seed": "INTEGER",
-        "purpose": "TEXT",
-        "cost": "REAL",
-        "endpoint": "TEXT",
-        "prompt_z": "BLOB",
-        "completion_z": "BLOB",
-        "quotes": "TEXT",
-    },
-    # (a row without a key has it worked out as it is read)
-    "candidates": {
-        "key": "TEXT",
-        "kind": "TEXT NOT NULL DEFAULT ''",
-        "placement": "TEXT",
-        "placed": "INTEGER",
-        "attempts": "TEXT",
-        "files": "TEXT",
-        "files_of": "INTEGER",
-        "holdout": "REAL",
-        "verified": "INTEGER",
-    },
-}  # columns newer than v1, by table
-# the checks of each new best (hone.trust), one row per check
-_FINDINGS = """
-CREATE TABLE IF NOT EXISTS findings (
-    id INTEGER PRIMARY KEY,
-    candidate_id INTEGER NOT NULL REFERENCES candidates(id),
-    check_name TEXT NOT NULL,  -- hone.trust.Check: validate, verify_strict, overfitting, ...
-    passed INTEGER NOT NULL,
-    score REAL,  -- the held-out score of a validation
-    text TEXT NOT NULL DEFAULT '',
-    created REAL NOT NULL
-);
-"""
-# what the views ask of a long run, each answered from an index, not by reading its rows:
-# the rounds (`Store.rounds`, the dashboard's table), the new bests in order (`Store.bests`),
-# the hypotheses tried on a cluster (`Store.spread`), a server's latencies (its median)
-_VIEWS_INDEXES = """
-CREATE INDEX IF NOT EXISTS candidates_round ON candidates(round, status, score);
-CREATE INDEX IF NOT EXISTS candidates_ok ON candidates(status, id, score, verified);
-CREATE INDEX IF NOT EXISTS candidates_tried ON candidates(id) WHERE attempts IS NOT NULL;
-CREATE INDEX IF NOT EXISTS llm_calls_latency ON llm_calls(endpoint, latency)
-    WHERE endpoint IS NOT NULL AND error IS NULL;
-"""
-# what a call was for, as `Store.call_kinds` counts it ({p}: its purpose)
-_CALL_KIND = (
-    "CASE WHEN json_extract(iif(json_valid({p}), {p}, NULL), '$.kind') IN ('improve', "
-    "'crossover') THEN 'hypothesis' ELSE COALESCE(json_extract(iif(json_valid({p}), {p}, NULL), "
-    "'$.kind'), '') END"
-)
-# the calls' totals by model, server and purpose worked out from the calls (for a store from
-# before `call_totals`: to fill it, or read as it is; TOTAL, which never overflows, is exact
-# below 2**53 tokens)
-_TOTALS_OF_CALLS = (
-    "SELECT model, COALESCE({endpoint}, '') AS endpoint, {kind} AS kind, COUNT(*) AS calls, "
-    "COUNT(error) AS failed, TOTAL(prompt_tokens) AS prompt_tokens, TOTAL(completion_tokens) "
-    "AS completion_tokens, TOTAL(latency) AS latency, TOTAL({cost}) AS cost, COUNT({cost}) AS "
-    "priced, MIN(id) AS first FROM llm_calls GROUP BY 1, 2, 3"
-)
-# the same kept as calls are written (and deleted), by triggers, so that the views read a few
-# rows instead of a long run's calls; an older store's are worked out as it opens
-_CALL_TOTALS = f"""
-CREATE TABLE IF NOT EXISTS call_totals (
-    model TEXT NOT NULL,
-    endpoint TEXT NOT NULL,  -- '': a model that is no server's
-    kind TEXT NOT NULL,  -- what the calls were for (Store.call_kinds)
-    calls INTEGER NOT NULL,
-    failed INTEGER NOT NULL,
-    prompt_tokens INTEGER NOT NULL,  -- (exact; past SQLite's integers, + makes it a REAL)
-    completion_tokens INTEGER NOT NULL,
-    latency REAL NOT NULL,
-    cost REAL NOT NULL,
-    priced INTEGER NOT NULL,  -- the calls whose cost is known
-    first INTEGER NOT NULL,  -- the first call's id (the servers' order; kept if deleted)
-    PRIMARY KEY (model, endpoint, kind)
-) WITHOUT ROWID;
-CREATE TRIGGER IF NOT EXISTS call_totals_add AFTER INSERT ON llm_calls BEGIN
-    INSERT INTO call_totals VALUES (
-        NEW.model, COALESCE(NEW.endpoint, ''), {_CALL_KIND.format(p="NEW.purpose")}, 1,
-        NEW.error IS NOT NULL, NEW.prompt_tokens, NEW.completion_tokens, NEW.latency,
-        COALESCE(NEW.cost, 0.0), NEW.cost IS NOT NULL, NEW.id
-    ) ON CONFLICT DO UPDATE SET calls = calls + 1, failed = failed + excluded.failed,
-        prompt_tokens = prompt_tokens + excluded.prompt_tokens,
-        completion_tokens = completion_tokens + excluded.completion_tokens,
-        latency = latency + excluded.latency, cost = cost + excluded.cost,
-        priced = priced + excluded.priced, first = MIN(first, excluded.first);
-END;
-CREATE TRIGGER IF NOT EXISTS call_totals_remove AFTER DELETE ON llm_calls BEGIN
-    UPDATE call_totals SET calls = calls - 1, failed = failed - (OLD.error IS NOT NULL),
-        prompt_tokens = prompt_tokens - OLD.prompt_tokens,
-        completion_tokens = completion_tokens - OLD.completion_tokens,
-        latency = latency - OLD.latency, cost = cost - COALESCE(OLD.cost, 0.0),
-        priced = priced - (OLD.cost IS NOT NULL)
-    WHERE model = OLD.model AND endpoint = COALESCE(OLD.endpoint, '')
-        AND kind = {_CALL_KIND.format(p="OLD.purpose")};
-    DELETE FROM call_totals WHERE calls <= 0;
-END;
-"""
-Totals = Literal["call_totals", "status_counts"]  # the totals triggers keep (`kept_totals`)
-# the hypotheses by status, kept the same way (`Store.counts`, the dashboard's totals)
-_STATUS_OF_ROWS = "SELECT status, COUNT(*) AS hypotheses FROM candidates GROUP BY status"
-_STATUS_COUNTS = """
-CREATE TABLE IF NOT EXISTS status_counts (
-    status TEXT PRIMARY KEY,
-    hypotheses INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE TRIGGER IF NOT EXISTS status_counts_add AFTER INSERT ON candidates BEGIN
-    INSERT INTO status_counts VALUES (NEW.status, 1)
-    ON CONFLICT DO UPDATE SET hypotheses = hypotheses + 1;
-END;
-CREATE TRIGGER IF NOT EXISTS status_counts_change AFTER UPDATE OF status ON candidates
-WHEN OLD.status IS NOT NEW.status BEGIN
-    UPDATE status_counts SET hypotheses = hypotheses - 1 WHERE status = OLD.status;
-    INSERT INTO status_counts VALUES (NEW.status, 1)
-    ON CONFLICT DO UPDATE SET hypotheses = hypotheses + 1;
-    DELETE FROM status_counts WHERE hypotheses <= 0;
-END;
-CREATE TRIGGER IF NOT EXISTS status_counts_remove AFTER DELETE ON candidates BEGIN
-    UPDATE status_counts SET hypotheses = hypotheses - 1 WHERE status = OLD.status;
-    DELETE FROM status_counts WHERE hypotheses <= 0;
-END;
-"""
-_ADDED_INDEXES = (
-    """
-CREATE INDEX IF NOT EXISTS candidates_placed ON candidates(placed);
-CREATE INDEX IF NOT EXISTS candidates_parent ON candidates(json_extract(parent_ids, '$[0]'));
-CREATE INDEX IF NOT EXISTS candidates_second ON candidates(json_extract(parent_ids, '$[1]'));
-CREATE INDEX IF NOT EXISTS candidates_more ON candidates(id) WHERE json_array_length(parent_ids) > 2;
-CREATE TABLE IF NOT EXISTS blobs (hash TEXT PRIMARY KEY, data BLOB NOT NULL);
-"""
-    + _FINDINGS
-    + _VIEWS_INDEXES
-)
+# (what is imported as `from hone.store import ...`, the tests' private names included)
+__all__ = [
+    "DB_NAME",
+    "MAX_ANSWER_CHARS",
+    "SCHEMA_VERSION",
+    "_CALL_KIND",
+    "_CHAIN",
+    "_TOTALS_OF_CALLS",
+    "Store",
+    "Totals",
+    "Trees",
+    "kept_totals",
+    "new_bests",
+    "opened",
+    "readonly_connection",
+]
 
-_SCHEMA = (
-    """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS llm_calls (
-    id INTEGER PRIMARY KEY,
-    round INTEGER NOT NULL,
-    model TEXT NOT NULL,
-    prompt TEXT NOT NULL,
-    completion TEXT NOT NULL,
-    prompt_tokens INTEGER NOT NULL,
-    completion_tokens INTEGER NOT NULL,
-    started REAL NOT NULL,
-    latency REAL NOT NULL,
-    error TEXT,
-    seed INTEGER,
-    purpose TEXT,
-    cost REAL,
-    endpoint TEXT,  -- the server the request went to (NULL: a model that is no server's)
-    -- the prompt and the answer compressed with zlib over a dictionary of what the prompt
-    -- quotes (`quotes`, JSON: {"files": the hypotheses whose files it quotes, "prompt": the
-    -- call whose prompt holds the common text, the run's first}), so that a program quoted or
-    -- rewritten is not stored again; `prompt` and `completion` are then ''
-    prompt_z BLOB,
-    completion_z BLOB,
-    quotes TEXT
-);
-CREATE TABLE IF NOT EXISTS candidates (
-    id INTEGER PRIMARY KEY,
-    round INTEGER NOT NULL,
-    parent_ids TEXT NOT NULL,
-    call_id INTEGER REFERENCES llm_calls(id),
-    code TEXT,  -- an older hone's program (this one's: files and blobs)
-    status TEXT NOT NULL,
-    score REAL,
-    metrics TEXT NOT NULL DEFAULT '{}',
-    feedback TEXT NOT NULL DEFAULT '',
-    reason TEXT NOT NULL DEFAULT '',
-    output TEXT NOT NULL DEFAULT '',
-    eval_started REAL,
-    eval_seconds REAL,
-    cpu_seconds REAL,
-    cached_from INTEGER REFERENCES candidates(id),
-    niche INTEGER,
-    key TEXT,
-    created REAL NOT NULL,
-    kind TEXT NOT NULL DEFAULT '',
-    attempts TEXT,  -- JSON: where each try on a cluster ran and how it ended
-    placement TEXT,  -- JSON: where the search strategy placed it when told of it
-    placed INTEGER,  -- the order in which placements were recorded (1, 2, ...)
-    files TEXT,  -- JSON {path: blob hash}: its files that differ from files_of's tree
-    files_of INTEGER REFERENCES candidates(id),  -- NULL: files is the whole tree
-    holdout REAL,  -- the held-out score, once validated (hone.trust)
-    verified INTEGER  -- 1: its checks as a new best passed, 0: one failed, NULL: unchecked
-);
-CREATE INDEX IF NOT EXISTS candidates_score ON candidates(status, score);
-CREATE INDEX IF NOT EXISTS candidates_placed ON candidates(placed);
--- a hypothesis's children, by where it stands among their parents (the views ask)
-CREATE INDEX IF NOT EXISTS candidates_parent ON candidates(json_extract(parent_ids, '$[0]'));
-CREATE INDEX IF NOT EXISTS candidates_second ON candidates(json_extract(parent_ids, '$[1]'));
-CREATE INDEX IF NOT EXISTS candidates_more ON candidates(id) WHERE json_array_length(parent_ids) > 2;
--- each file's text once, UTF-8 compressed with zlib, by its sha256 (hone.tree.blob_hash)
-CREATE TABLE IF NOT EXISTS blobs (hash TEXT PRIMARY KEY, data BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS notes (
-    id INTEGER PRIMARY KEY,
-    round INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    text TEXT NOT NULL,
-    call_id INTEGER REFERENCES llm_calls(id),
-    created REAL NOT NULL
-);
-"""
-    + _FINDINGS
-    + _VIEWS_INDEXES
-    + _CALL_TOTALS
-    + _STATUS_COUNTS
-)
+MAX_ANSWER_CHARS = MAX_ANSWER  # of one model answer kept (hone.inbound states every limit)
 
 
 @dataclass
@@ -987,46 +801,6 @@ def new_bests(objective: str, checked: bool = True) -> str:
     )
 
 
-def kept_totals(conn: sqlite3.Connection, table: Totals) -> str:
-    """What a store's totals that triggers keep are read from (the table's columns): the
-    calls' by model, server and purpose, or the hypotheses' by status; the table, or for an
-    older store read as it is, the same worked out from its rows."""
-    found = conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone()
-    if found is not None:
-        return table
-    if table == "status_counts":
-        return f"({_STATUS_OF_ROWS})"
-    have = {row[1] for row in conn.execute("PRAGMA table_info(llm_calls)")}
-    kind = _CALL_KIND.format(p="purpose") if "purpose" in have else "''"
-    endpoint, cost = (name if name in have else "NULL" for name in ("endpoint", "cost"))
-    return f"({_TOTALS_OF_CALLS.format(endpoint=endpoint, kind=kind, cost=cost)})"
-
-
-def readonly_connection(db: Path) -> sqlite3.Connection:
-    """A connection that only reads `db`: also on read-only storage, where a WAL database opens
-    only as immutable (then it does not see later writes, which read-only storage has none of)."""
-    target = f"file:{quote(str(db.resolve()))}?mode=ro"
-    try:
-        conn = _sqlite(target)
-        conn.execute("SELECT 1 FROM meta LIMIT 1")
-    except sqlite3.OperationalError:
-        if os.access(db.parent, os.W_OK):
-            raise  # not the storage: the file itself
-        conn = _sqlite(target + "&immutable=1")
-    return conn
-
-
-def _sqlite(target: str, *, uri: bool = True) -> sqlite3.Connection:
-    conn = sqlite3.connect(target, uri=uri, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA busy_timeout=5000")
-    conn.row_factory = sqlite3.Row
-    return conn
-
-
-def _reason(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__
-
-
 _LEAN_COLUMNS = (
     "id", "round", "parent_ids", "call_id", "status", "score", "metrics", "feedback", "reason",
     "eval_seconds", "cpu_seconds", "cached_from", "niche", "key", "kind", "holdout", "verified",
@@ -1040,222 +814,6 @@ def _lean_columns(have: set[str] | None = None) -> str:
     columns = [c if have is None or c in have else f"NULL AS {c}" for c in _LEAN_COLUMNS]
     code = "CASE WHEN key IS NULL THEN code END" if have is None or "key" in have else "code"
     return ", ".join([*columns, f"{code} AS code, '' AS output, NULL AS files, NULL AS files_of"])
-
-
-_CHAIN = 32  # trees written over their parent's in a row; the next is written whole
-_TREES_KEPT = 512  # the {path: hash} maps of the newest trees read or written, in memory
-_TEXTS_KEPT = 32 << 20  # characters of recently read file texts kept in memory
-_WINDOW = 32 << 10  # zlib's window: the bytes of a dictionary compression can refer to
-
-
-class Trees:
-    """The trees of a store's hypotheses (see the module's docstring): written as the files
-    that differ from the parent's tree, read back whole. Works on a read-only connection
-    too (the views'); an older store's programs are its `code` column's, each the one-file tree
-    named `filename`."""
-
-    def __init__(self, conn: sqlite3.Connection, filename: str) -> None:
-        self.conn = conn
-        self.filename = filename
-        columns = {row[1] for row in conn.execute("PRAGMA table_info(candidates)")}
-        self.stored = "files" in columns  # False: a store no hone with trees has written
-        self._maps: OrderedDict[int, tuple[dict[str, str], int]] = OrderedDict()
-        self._texts: OrderedDict[str, str] = OrderedDict()
-        self._kept = 0  # characters in _texts
-        self._anchored: tuple[int, str] | None = None  # (call id, prompt) of `_anchor`
-
-    def write(self, tree: Tree, parent: int | None) -> tuple[str, int | None]:
-        """Store the texts of `tree`'s files that `parent`'s tree lacks; its `files` (JSON)
-        and `files_of` (inside the caller's transaction)."""
-        mine = tree.hashes()
-        over = self._map(parent) if parent is not None else None
-        files_of: int | None = None
-        files = mine
-        if over is not None and over[1] < _CHAIN and over[0].keys() <= mine.keys():
-            changed = {p: h for p, h in mine.items() if over[0].get(p) != h}
-            if len(changed) < len(mine):
-                files, files_of = changed, parent
-        self.conn.executemany(
-            "INSERT OR IGNORE INTO blobs(hash, data) VALUES (?, ?)",
-            [(h, zlib.compress(tree[p].encode())) for p, h in files.items()],
-        )
-        return json.dumps(files, separators=(",", ":")), files_of
-
-    def written(self, candidate_id: int, tree: Tree, files_of: int | None) -> None:
-        """Remember the tree just written as `candidate_id`'s."""
-        depth = 0
-        if files_of is not None and (over := self._maps.get(files_of)) is not None:
-            depth = over[1] + 1
-        self._keep(candidate_id, tree.hashes(), depth)
-        for path, text in tree.items():
-            self._keep_text(tree.blob_hash(path), text)
-
-    def quoted(self, ids: Iterable[int]) -> list[int]:
-        """Those of hypotheses `ids` (a prompt's parents, which it quotes) whose files the
-        store keeps: what `pack` compresses a prompt and its answer over."""
-        return [i for i in ids if isinstance(i, int) and self._map(i) is not None]
-
-    def pack(self, text: str, quotes: Mapping[str, Any]) -> bytes:
-        """`text` compressed over what `quotes` names: the files of hypotheses (`files`, the
-        first one's last) and another call's prompt (`prompt`, the run's first: the prompts'
-        common text); what it quotes of them costs a reference, not a copy."""
-        packer = zlib.compressobj(9, zdict=self._dictionary(quotes))
-        return packer.compress(text.encode()) + packer.flush()
-
-    def unpack(self, data: bytes, quotes: Mapping[str, Any]) -> str:
-        """The text `pack` compressed, byte for byte."""
-        unpacker = zlib.decompressobj(zdict=self._dictionary(quotes))
-        return (unpacker.decompress(data) + unpacker.flush()).decode()
-
-    def call(self, row: sqlite3.Row, *, anchor: bool = True) -> dict[str, Any]:
-        """An llm_calls row as a dict, its prompt as it was sent and its answer as it came
-        (an older hone's row kept them whole in `prompt` and `completion`)."""
-        found = dict(row)
-        quotes = json.loads(found.pop("quotes", None) or "{}")
-        if not anchor:  # (an anchor's prompt is read over its files only)
-            quotes.pop("prompt", None)
-        for name in ("prompt", "completion"):
-            packed = found.pop(f"{name}_z", None)
-            if packed is not None:
-                found[name] = self.unpack(packed, quotes)
-        return found
-
-    def _dictionary(self, quotes: Mapping[str, Any]) -> bytes:
-        hashes: dict[str, None] = {}
-        for candidate_id in reversed(quotes.get("files", ())):
-            whole = self._map(candidate_id)
-            for digest in whole[0].values() if whole is not None else ():
-                hashes.pop(digest, None)
-                hashes[digest] = None
-        texts = self._read(hashes)
-        anchor = quotes.get("prompt")
-        head = self._anchor(anchor) if isinstance(anchor, int) else ""
-        return (head + "".join(texts[h] for h in hashes)).encode()[-_WINDOW:]
-
-    def _anchor(self, call_id: int) -> str:
-        """The prompt of call `call_id`, which other prompts are packed over."""
-        if self._anchored is None or self._anchored[0] != call_id:
-            row = self.conn.execute("SELECT * FROM llm_calls WHERE id = ?", (call_id,)).fetchone()
-            if row is None:
-                raise StorageError(
-                    f"the run's database lacks model call {call_id}, which its prompts are "
-                    "stored over (it was damaged); start a new run"
-                )
-            self._anchored = (call_id, self.call(row, anchor=False)["prompt"])
-        return self._anchored[1]
-
-    def of_rows(self, rows: Sequence[sqlite3.Row]) -> list[Tree | None]:
-        """The tree of each candidates row (None: it has none, or a lean row)."""
-        maps: list[dict[str, str] | Tree | None] = []
-        for row in rows:
-            files = row["files"] if self.stored else None
-            if files is not None:
-                maps.append(self._resolve(row["id"], json.loads(files), row["files_of"]))
-            elif row["code"] is not None:
-                maps.append(Tree.one(self.filename, row["code"]))
-            else:
-                maps.append(None)
-        texts = self._read({h for m in maps if isinstance(m, dict) for h in m.values()})
-        return [
-            Tree.hashed({p: texts[h] for p, h in m.items()}, m) if isinstance(m, dict) else m
-            for m in maps
-        ]
-
-    def tree(self, candidate_id: int) -> Tree | None:
-        """One hypothesis's tree (None: it has none); KeyError when there is no such one."""
-        row = self.conn.execute("SELECT * FROM candidates WHERE id = ?", (candidate_id,)).fetchone()
-        if row is None:
-            raise KeyError(candidate_id)
-        return self.of_rows([row])[0]
-
-    def _resolve(
-        self, candidate_id: int, files: dict[str, str], files_of: int | None
-    ) -> dict[str, str]:
-        """A row's whole {path: hash} map, from its own files over its `files_of`'s tree."""
-        found = self._maps.get(candidate_id)
-        if found is not None:
-            self._maps.move_to_end(candidate_id)
-            return found[0]
-        if files_of is None:
-            self._keep(candidate_id, files, 0)
-            return files
-        over = self._map(files_of) or ({}, 0)
-        whole = {**over[0], **files}
-        self._keep(candidate_id, whole, over[1] + 1)
-        return whole
-
-    def _map(self, candidate_id: int) -> tuple[dict[str, str], int] | None:
-        """(the {path: hash} map, how many trees it is written over) of a stored hypothesis's
-        tree, walking its `files_of` line back to a tree written whole or one in memory; None
-        when it has none kept in `files` (no program, or an older hone's)."""
-        line: list[tuple[int, dict[str, str]]] = []
-        here: int | None = candidate_id
-        below: tuple[dict[str, str], int] = ({}, -1)
-        while here is not None:
-            known = self._maps.get(here)
-            if known is not None:
-                self._maps.move_to_end(here)
-                below = known
-                break
-            row = (
-                self.conn.execute(
-                    "SELECT files, files_of FROM candidates WHERE id = ?", (here,)
-                ).fetchone()
-                if self.stored
-                else None
-            )
-            if row is None or row["files"] is None:
-                if not line:
-                    return None
-                break  # (a line never leads to a row without files: as if written whole)
-            line.append((here, json.loads(row["files"])))
-            here = row["files_of"]
-        whole, depth = below
-        for found_id, files in reversed(line):
-            whole, depth = {**whole, **files}, depth + 1
-            self._keep(found_id, whole, depth)
-        return whole, depth
-
-    def _keep(self, candidate_id: int, hashes: dict[str, str], depth: int) -> None:
-        self._maps[candidate_id] = (hashes, depth)
-        self._maps.move_to_end(candidate_id)
-        while len(self._maps) > _TREES_KEPT:
-            self._maps.popitem(last=False)
-
-    def _keep_text(self, digest: str, text: str) -> None:
-        if digest in self._texts:
-            self._texts.move_to_end(digest)
-            return
-        self._texts[digest] = text
-        self._kept += len(text)
-        while self._kept > _TEXTS_KEPT and len(self._texts) > 1:
-            self._kept -= len(self._texts.popitem(last=False)[1])
-
-    def _read(self, hashes: Iterable[str]) -> Mapping[str, str]:
-        """The texts of blobs by hash (the recent ones from memory)."""
-        found: dict[str, str] = {}
-        missing = []
-        for digest in hashes:
-            text = self._texts.get(digest)
-            if text is None:
-                missing.append(digest)
-            else:
-                found[digest] = text
-        for start in range(0, len(missing), 500):
-            part = missing[start : start + 500]
-            marks = ",".join("?" * len(part))
-            rows = self.conn.execute(f"SELECT hash, data FROM blobs WHERE hash IN ({marks})", part)
-            for digest, data in rows:
-                text = zlib.decompress(data).decode()
-                found[digest] = text
-                self._keep_text(digest, text)
-        lost = [h for h in missing if h not in found]
-        if lost:
-            raise StorageError(
-                f"the run's database lacks the text of {len(lost)} file(s) its hypotheses name "
-                "(it was damaged); start a new run"
-            )
-        return found
 
 
 def _candidate(row: sqlite3.Row, tree: Tree | None) -> Candidate:
