@@ -164,8 +164,7 @@ def case(workdir: Path, seed: int, kind: str = "run") -> Outcome:
             stderr=subprocess.PIPE,
             start_new_session=True,  # its own process group, to kill as a whole
         )
-        _wait_for_the_moment(kind, chooser, proc, workdir)
-        outcome.daemons_before = len(survivors())
+        outcome.daemons_before = _wait_for_the_moment(kind, chooser, proc, workdir)
         group = chooser.random() < 0.5
         if group:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -228,28 +227,38 @@ def case(workdir: Path, seed: int, kind: str = "run") -> Outcome:
 
 def _wait_for_the_moment(
     kind: str, chooser: random.Random, proc: subprocess.Popen[bytes], workdir: Path
-) -> None:
+) -> int:
     """Until the moment to kill: a random one while candidates run ("run"), while trials are
-    evaluated ("tuning"), while the model's part file grows ("assembly")."""
+    evaluated ("tuning"), while the model's part file grows ("assembly"). Returns the
+    candidate daemons alive at that moment, counted by the look that chose it: the kill follows
+    at once (a second look first would give an evaluation of 0.2 s on a loaded machine the
+    time to end and take its daemon with it)."""
     if kind == "assembly":
         waited = time.monotonic() + 120
         while not _parts(workdir) and time.monotonic() < waited and proc.poll() is None:
             time.sleep(0.005)
         time.sleep(chooser.uniform(0.0, 0.4))
-        return
+        return len(survivors())
     if kind == "tuning":
         db = workdir / "run" / "hone.db"
         waited = time.monotonic() + 60
         while time.monotonic() < waited and proc.poll() is None and _trials(db) == 0:
             time.sleep(0.02)
         time.sleep(chooser.uniform(0.0, 4.0))
-        return
+        return len(survivors())
     # At a random moment once something is evaluated, when candidates are running.
     db = workdir / "run" / "hone.db"
     query = "SELECT COUNT(*) FROM candidates WHERE status != 'pending'"
     wait_until(lambda: proc.poll() is not None or (stored(db, query) or 0) >= 1, "a verdict")
     time.sleep(chooser.uniform(0.0, 3.5))
-    wait_until(lambda: proc.poll() is not None or bool(survivors()), "a running candidate")
+    seen: list[int] = []
+
+    def running() -> bool:
+        seen[:] = survivors()
+        return proc.poll() is not None or bool(seen)
+
+    wait_until(running, "a running candidate")
+    return len(seen)
 
 
 def _trials(db: Path) -> int:
