@@ -131,6 +131,12 @@ def tuned_run(run_dir: Path) -> Path:
     return run_dir
 
 
+def open_report(run_dir: Path, tab: Any, html: Path) -> None:
+    """`hone report` of the run, written to `html` and opened in the tab."""
+    assert main(["report", str(run_dir), "-o", str(html)]) == 0
+    tab.goto(html.as_uri())
+
+
 def view(page: Any, name: str) -> None:
     """Open a view of the page, and wait until it is drawn (the click changes the URL's hash;
     the page draws the view when the browser says so)."""
@@ -223,8 +229,7 @@ def test_the_report_and_the_dashboard_show_an_awkward_run_plainly(
     run_dir, shots = awkward_run(tmp_path / "awkward"), tmp_path / "screens"
     shots.mkdir()
     html = tmp_path / "report.html"
-    assert main(["report", str(run_dir), "-o", str(html)]) == 0
-    tab.goto(html.as_uri())
+    open_report(run_dir, tab, html)
     tab.wait_for_selector("#score-plot svg")
     check_awkward(tab, shots, "report")
     assert (
@@ -243,8 +248,7 @@ def test_the_report_and_the_dashboard_show_an_awkward_run_plainly(
 def test_a_tiny_gain_is_drawn_small(tmp_path: Path, tab: Any) -> None:
     """+0.02 % over ten steps is no leap: the axis spans at least 1 % of the scores' size."""
     html = tmp_path / "report.html"
-    assert main(["report", str(flat_run(tmp_path / "flat")), "-o", str(html)]) == 0
-    tab.goto(html.as_uri())
+    open_report(flat_run(tmp_path / "flat"), tab, html)
     tab.wait_for_selector("#score-plot svg")
     values = [float(t) for t in y_ticks(tab, "#score-plot")]
     assert values[-1] - values[0] >= 9.0, values  # 1 % of 1000, less the ticks' rounding
@@ -312,8 +316,7 @@ def test_the_gain_card_says_how_much_came_from_the_model_and_from_tuning(
     does (hone.credit): the same figures in both."""
     run = tuned_run(tmp_path / "tuned")
     html = tmp_path / "report.html"
-    assert main(["report", str(run), "-o", str(html)]) == 0
-    tab.goto(html.as_uri())
+    open_report(run, tab, html)
     tab.wait_for_selector('[data-stat="gain from the start"] .credit')
     card = tab.locator('[data-stat="gain from the start"]')
     assert card.locator(".value").inner_text() == "+0.0242 (+1.1 %)"
@@ -520,8 +523,7 @@ def test_a_run_that_selects_by_held_out_score_shows_that_answer_as_its_best(
     of the validated programs, #2; the page's best card says the same, not #3."""
     run_dir = checked_run(tmp_path / "checked", select="holdout")
     html = tmp_path / "report.html"
-    assert main(["report", str(run_dir), "-o", str(html)]) == 0
-    tab.goto(html.as_uri())
+    open_report(run_dir, tab, html)
     tab.wait_for_selector("#score-plot svg")
     card = tab.locator('[data-stat="best score"]')
     assert card.locator(".value").inner_text() == "2"
@@ -540,8 +542,7 @@ def test_a_run_whose_every_best_failed_a_check_has_no_answer_on_the_page(
         store.add_finding(i, "verify_strict", False, "never good enough")
     store.close()
     html = tmp_path / "report.html"
-    assert main(["report", str(run_dir), "-o", str(html)]) == 0
-    tab.goto(html.as_uri())
+    open_report(run_dir, tab, html)
     tab.wait_for_selector("#score-plot svg")
     card = tab.locator('[data-stat="best score"]')
     assert card.locator(".value").inner_text() == "-"

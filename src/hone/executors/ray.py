@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 from dataclasses import dataclass
@@ -158,8 +159,7 @@ class RayPool:
             self._owns_ray = True
             try:
                 await asyncio.to_thread(
-                    _init if self._address else _init_on_loopback,
-                    ray,
+                    ray.init if self._address else functools.partial(_init_on_loopback, ray),
                     # ("local", not None: None would join whatever cluster `ray start` or a
                     # test's cluster last recorded on this machine)
                     address=self._address or "local",
@@ -378,10 +378,6 @@ def make(task: Task) -> RayPool:
         base=task.spec.base,
         start=task.tree if task.folder else None,
     )
-
-
-def _init(ray: Any, **options: Any) -> None:
-    ray.init(**options)
 
 
 def _init_on_loopback(ray: Any, **options: Any) -> None:
