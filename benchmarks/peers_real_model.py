@@ -53,15 +53,19 @@ What is measured, per run, then per framework and task over the seeds:
   folder's own evaluator, by the peer's own rules, in a subprocess of the peer's venv
   (``_peers_launch.py rescore-*``, the mean of ``--rescore-repeats`` evaluations, as
   function_minimization's evaluator is random), so no framework's record is taken on trust.
-  The table gives the medians over seeds.
+  The table gives the medians over seeds; a median marked ``*`` includes a run whose best the
+  evaluator rejected when scored again (its record stands in), ``!`` one whose best program's
+  text the benchmark did not find (rows recorded before it read hone's trees: their record
+  stands in, unchecked, and such a run is run again).
 * prompt and completion tokens per call (the server's ``usage``, as the proxy saw it), the
   median latency of a call and the median time a call waited for a slot (latency minus
   llama.cpp's prompt and generation time), and the run's wall time.
 
 Attribution of programs to calls (which answer made which program), in the order of the proxy's
 log: every framework stores the text of the answer a program came from, and it is matched,
-exactly, with the answers the proxy recorded: hone's ``llm_calls.completion`` of the
-candidate's ``call_id`` (its SQLite store), OpenEvolve's ``prompts.*.responses`` of each program
+exactly, with the answers the proxy recorded: hone's answer to the candidate's ``call_id``
+and its program, read through ``hone.store`` (this hone keeps programs as trees of files and
+answers compressed, not in the ``code`` and ``completion`` columns), OpenEvolve's ``prompts.*.responses`` of each program
 in its checkpoints (one checkpoint per iteration, so a program later pushed out of its MAP-Elites
 cell is still found), ShinkaEvolve's ``metadata.llm_result.content`` (its programs.sqlite).
 This is exact whenever two answers differ, which a sampled model's answers do; a program whose
@@ -330,28 +334,30 @@ def run_process(argv: list[str], env: dict[str, str], work: Path, limit: float) 
 
 
 def hone_programs(work: Path) -> list[Program]:
-    """Every candidate in hone's store, with the text of the answer it came from."""
-    db = sqlite3.connect(f"file:{work / 'run' / 'hone.db'}?mode=ro", uri=True)
-    answers = dict(db.execute("SELECT id, completion FROM llm_calls"))
-    rows = db.execute(
-        "SELECT id, parent_ids, call_id, code, status, score, created, kind FROM candidates "
-        "ORDER BY id"
-    ).fetchall()
-    db.close()
+    """Every candidate in hone's store, with the text of the answer it came from, read through
+    hone's own store: this hone keeps a program as a tree of files (a ShinkaEvolve folder's
+    as ``main.py``, in ``files`` and ``blobs``) and an answer compressed (``completion_z``),
+    leaving the rows' ``code`` and ``completion`` columns empty."""
+    from hone.store import opened
+
+    with opened(work / "run") as store:
+        answers = {call["id"]: call["completion"] for call in store.calls(failed=True)}
+        created = dict(store.conn.execute("SELECT id, created FROM candidates"))
+        candidates = store.candidates_by_id(sorted(created))  # pending ones too
     programs = []
-    for ident, parents, call_id, code, status, score, created, kind in rows:
-        parent_ids = json.loads(parents or "[]")
+    for c in candidates:
+        status, score = c.evaluation.status, c.evaluation.score
         programs.append(
             Program(
-                code=code or "",
+                code=c.tree.text if c.tree is not None else "",
                 score=score,
                 valid=status == "ok" and score is not None and score > 0,
-                parent=str(parent_ids[0]) if parent_ids else None,
-                ident=str(ident),
-                answer=answers.get(call_id) if call_id is not None else None,
-                created=created,
+                parent=str(c.parent_ids[0]) if c.parent_ids else None,
+                ident=str(c.id),
+                answer=answers.get(c.call_id) if c.call_id is not None else None,
+                created=created[c.id],
                 applied=status not in ("invalid-edit", "duplicate", "pending"),
-                tuned=kind == "tune",
+                tuned=c.kind == "tune",
             )
         )
     return programs
@@ -605,8 +611,43 @@ def point(row: dict[str, Any], k: int) -> float | None:
     return best["rescored"] if best["rescored"] is not None else best["recorded"]
 
 
+# the digest `Rescorer` gives a program with no text: the benchmark found none for it (a
+# store it could not read; rows recorded before hone_programs read trees), so the score is the
+# framework's record, unchecked
+NO_TEXT = hashlib.sha256(b"").hexdigest()[:16]
+MARKS = {
+    "!": "the best program's text was not found: the framework's record, not scored again "
+    "(such a run is run again)",
+    "*": "the folder's evaluator rejected the best program when scored again: the framework's "
+    "record",
+}
+
+
+def mark(row: dict[str, Any], k: int) -> str:
+    """'!' when the benchmark found no text for the run's best after k calls, '*' when the
+    evaluator rejected it on rescoring, '' when it was scored again."""
+    best = (row.get("best") or {}).get(str(k))
+    if best is None:
+        return ""
+    if best.get("sha") == NO_TEXT:
+        return "!"
+    return "*" if best["rescored"] is None else ""
+
+
+def flawed(row: dict[str, Any]) -> bool:
+    """True when a recorded run's best programs were not found (it is run again)."""
+    return any(mark(row, int(k)) == "!" for k in row.get("best") or {})
+
+
 def fmt(value: float | None, width: int = 9) -> str:
     return f"{value:>{width}.5g}" if value is not None else f"{'-':>{width}}"
+
+
+def cell(group: list[dict[str, Any]], k: int) -> tuple[float | None, str]:
+    """The median best after k calls over a group's runs, and the strongest mark among them."""
+    value = median([v for r in group if (v := point(r, k)) is not None])
+    marks = {mark(r, k) for r in group}
+    return value, next((m for m in MARKS if m in marks), "")
 
 
 def table(rows: list[dict[str, Any]], settings: Settings) -> list[str]:
@@ -622,36 +663,41 @@ def table(rows: list[dict[str, Any]], settings: Settings) -> list[str]:
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault((row["task"], row["framework"]), []).append(row)
-    medians: dict[tuple[str, str, int], float | None] = {}
+    medians: dict[tuple[str, str, int], tuple[float | None, str]] = {}
+    used: set[str] = set()
     for (task, framework), group in sorted(groups.items()):
         answers = sum(r["answers"] for r in group) or 1
         calls = sum(r["calls"] for r in group) or 1
-        for k in POINTS:
-            medians[task, framework, k] = median(
-                [v for r in group if (v := point(r, k)) is not None]
-            )
+        for k in (0, *POINTS):
+            medians[task, framework, k] = cell(group, k)
+            used.add(medians[task, framework, k][1])
         lines.append(
             f"{task:<34}{framework:<11}{len(group):>4} "
             f"{100 * sum(r['applied'] for r in group) / answers:>7.0f}%"
             f"{100 * sum(r['ran'] for r in group) / answers:>5.0f}%"
             f"{100 * sum(r['beat_parent'] for r in group) / answers:>5.0f}%"
-            f"{fmt(median([v for r in group if (v := point(r, 0)) is not None]))}"
-            + "".join(fmt(medians[task, framework, k]) for k in POINTS)
+            + "".join(
+                fmt(value, 8) + (sign or " ")
+                for value, sign in (medians[task, framework, k] for k in (0, *POINTS))
+            )
             + f"{sum(r['prompt_tokens'] for r in group) / calls:>10.0f}"
             f"{sum(r['completion_tokens'] for r in group) / calls:>10.0f}"
             f"{statistics.median(r['wall_s'] for r in group):>8.0f}"
         )
     lines.append("(applied, ran, beat: shares of the model's answers; tokens: per call)")
+    lines += [f"{sign} {MARKS[sign]}" for sign in MARKS if sign in used]
     for task in sorted({t for t, _ in groups}):
         for peer in ("openevolve", "shinka"):
             if (task, peer) not in groups or (task, "hone") not in groups:
                 continue
             for k in POINTS:
-                ours, theirs = medians[task, "hone", k], medians[task, peer, k]
+                (ours, mine), (theirs, their) = medians[task, "hone", k], medians[task, peer, k]
                 met = ours is not None and (theirs is None or ours >= theirs)
+                unchecked = " (unchecked: a best program's text was not found)"
                 lines.append(
                     f"target hone_vs_{peer}_{task}_best@{k}: {fmt(ours, 0)} "
                     f"(goal >= {fmt(theirs, 0)}) {'met' if met else 'missed'}"
+                    + (unchecked if "!" in (mine, their) else "")
                 )
     return lines
 
@@ -743,7 +789,11 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if not args.print:
         done = load(args.results)
-        todo = [p for p in plan if run_key(p[1], p[2].name, settings, p[0]) not in done]
+        todo = [
+            p
+            for p in plan
+            if (row := done.get(run_key(p[1], p[2].name, settings, p[0]))) is None or flawed(row)
+        ]
         print(f"{len(plan)} runs, {len(plan) - len(todo)} recorded", file=sys.stderr, flush=True)
         if todo:
             try:
