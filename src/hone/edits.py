@@ -7,7 +7,11 @@ markers may change anywhere.
 
 One program (`apply_answer`): SEARCH/REPLACE blocks, a full program (or only the block's new
 contents) in a fenced code block, and — for completion-style prompts — the body of the next
-version of one function (`complete_function`).
+version of one function (`complete_function`). A one-block file also takes what small models
+send instead of the whole file (`_block_of`): the block from its START line without the END,
+the program up to the END line without the START, the whole program without markers; code
+that is only definitions and imports changes those definitions and keeps the block's others
+(`_spliced`).
 
 A tree (`apply_tree_answer`, `hone.tree`): edits that name their files — SEARCH/REPLACE
 blocks each after its file's path on a line of its own (bare, in backticks or bold, after
@@ -66,7 +70,8 @@ START = "# EVOLVE-BLOCK-START"
 END = "# EVOLVE-BLOCK-END"
 REPEAT = "the answer repeats its parent unchanged"  # why an answer that changes nothing fails
 
-_FENCE = re.compile(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:\n```|\Z)", re.DOTALL)
+# a fence opens at the start of a line: "in one ```python block." in a sentence opens none
+_FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:\n[ \t]*```|\Z)", re.DOTALL | re.M)
 _DIFF = re.compile(r"<{5,9} SEARCH[^\n]*\n(.*?)\n?={5,9}[ \t]*\n(.*?)\n?>{5,9} REPLACE", re.DOTALL)
 
 
@@ -301,6 +306,10 @@ def _rewritten(parts: Blocks, code: str) -> tuple[str, Literal["full", "block"]]
     """The file an answer's whole new text (or one block's new body) makes, and which it was."""
     if not parts.marked:
         return code, "full"
+    if len(parts.bodies) == 1:
+        body = _block_of(parts, code)
+        if body is not None:
+            return parts.join([_spliced(parts.bodies[0], body)]), "block"
     try:
         if len(parts.bodies) == 1:  # the sentences of one-block files, as they always were
             one = region(code)
@@ -310,19 +319,10 @@ def _rewritten(parts: Blocks, code: str) -> tuple[str, Literal["full", "block"]]
     except ValueError as exc:
         raise _Invalid(f"the answer's EVOLVE-BLOCK markers are malformed: {exc}") from None
     if not new.marked:
-        if len(parts.bodies) > 1:
-            raise _Invalid(
-                f"the answer has no EVOLVE-BLOCK markers but the file has {len(parts.bodies)} "
-                "blocks; send the whole file with its markers, or SEARCH/REPLACE blocks"
-            )
-        # Only the block's contents came back; but a whole program without markers is a mistake.
-        outside = [line.strip() for line in parts.fixed[-1].splitlines()[1:] if line.strip()]
-        if outside and all(line in code for line in outside[:3]):
-            raise _Invalid(
-                f"the answer is a whole program without the {START!r}/{END!r} markers; "
-                "keep the markers so that only the block changes"
-            )
-        return parts.join([code]), "block"
+        raise _Invalid(
+            f"the answer has no EVOLVE-BLOCK markers but the file has {len(parts.bodies)} "
+            "blocks; send the whole file with its markers, or SEARCH/REPLACE blocks"
+        )
     if len(new.bodies) != len(parts.bodies):
         raise _Invalid(
             f"the answer has {len(new.bodies)} EVOLVE blocks where the file has "
@@ -330,7 +330,7 @@ def _rewritten(parts: Blocks, code: str) -> tuple[str, Literal["full", "block"]]
         )
     last = len(parts.fixed) - 1
     for i, (mine, theirs) in enumerate(zip(parts.fixed, new.fixed, strict=True)):
-        if _normal(mine) != _normal(theirs):
+        if not _same_outside(mine, theirs):
             where = "before" if i == 0 else "after" if i == last else "between"
             block = "the EVOLVE-BLOCK" if last == 1 else "the EVOLVE blocks"
             raise _Invalid(
@@ -338,6 +338,157 @@ def _rewritten(parts: Blocks, code: str) -> tuple[str, Literal["full", "block"]]
                 "change only the code between the markers"
             )
     return parts.join(new.bodies), "full"
+
+
+def _block_of(parts: Blocks, code: str) -> str | None:
+    """The new body of a one-block file's block from an answer that does not send the whole
+    file with both markers (None: it does): the block's contents alone; the block from its
+    START line with no END (small models stop there); the program up to the END line with no
+    START; or the whole program without markers. Code outside the block must come back as it
+    is, or not at all."""
+    lines = code.splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if _marker(line) == "START"]
+    ends = [i for i, line in enumerate(lines) if _marker(line) == "END"]
+    if len(starts) + len(ends) > 1 or (starts and ends):
+        return None  # both markers (or too many): the whole file's rules
+    before, after = parts.fixed[0], parts.fixed[-1]  # (their START and END lines included)
+    if starts:
+        cut = starts[0]
+        if "".join(lines[:cut]).strip() and not _same_outside("".join(lines[: cut + 1]), before):
+            raise _Invalid(_CHANGED.format(where="before"))
+        return "".join(lines[cut + 1 :])
+    if ends:
+        cut = ends[0]
+    else:
+        # a whole program without markers: cut where the code after the block begins
+        outside = [line.strip() for line in after.splitlines()[1:] if line.strip()]
+        cut = next(
+            (i for i, line in enumerate(lines) if outside and line.strip() == outside[0]), -1
+        )
+        if cut < 0:
+            return code  # the block's new contents
+        if not _same_outside("".join(lines[cut:]), "".join(after.splitlines(keepends=True)[1:])):
+            raise _Invalid(_CHANGED.format(where="after"))
+    if ends and not _same_outside("".join(lines[cut:]), after):
+        raise _Invalid(_CHANGED.format(where="after"))
+    return _without(before.splitlines(keepends=True)[:-1], lines[:cut])
+
+
+def _same_outside(mine: str, theirs: str) -> bool:
+    """True when an answer's copy of code outside the blocks has the same code lines as the
+    file's (blank and comment lines aside: small models drop comments; the file's own text is
+    what is kept)."""
+    return _code_lines(mine) == _code_lines(theirs)
+
+
+def _code_lines(text: str) -> list[str]:
+    return [
+        line.rstrip()
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith(("#", "//"))
+    ]
+
+
+_CHANGED = (
+    "the answer changes code {where} the EVOLVE-BLOCK, which must stay as it is; change only "
+    "the code between the markers"
+)
+
+
+def _without(head: list[str], lines: list[str]) -> str:
+    """`lines` without their first lines where they repeat `head` (the code before the block,
+    blank lines aside)."""
+    wanted = [line.strip() for line in head if line.strip()]
+    seen = cut = 0
+    for i, line in enumerate(lines):
+        if seen == len(wanted):
+            break
+        if not line.strip():
+            continue
+        if line.strip() != wanted[seen]:
+            return "".join(lines)
+        seen, cut = seen + 1, i + 1
+    return "".join(lines[cut:])
+
+
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _spliced(body: str, new: str) -> str:
+    """A Python block's new body from an answer's text for it (`new`): when the answer gives
+    only definitions and imports, each definition replaces the block's one of that name (a new
+    one is added at the end) and its new imports join the block's, so what it left out stays;
+    otherwise `new` is the body. Either way an import of the block that `new` dropped but
+    still uses is kept. Not Python (or not parsing): `new` as it is."""
+    try:
+        old, tree = syntax.parse(body), syntax.parse(new)
+    except SyntaxError:
+        return new
+    imports = (ast.Import, ast.ImportFrom)
+    defined = [n for n in tree.body if isinstance(n, _DEFS)]
+    parts = [n for n in tree.body if not isinstance(n, (*_DEFS, *imports)) and not _is_doc(n)]
+    if parts or not defined:
+        return _kept_imports(old, body, tree) + new
+    result = body
+    names = {n.name for n in old.body if isinstance(n, _DEFS)}
+    for node in defined:
+        source = _source(new, node)
+        if node.name in names:
+            result = _replace_def(result, node.name, source)
+        else:
+            result = result.rstrip("\n") + "\n\n\n" + source
+    have = {_source(body, n).strip() for n in old.body if isinstance(n, imports)}
+    added = [
+        t
+        for n in tree.body
+        if isinstance(n, imports) and (t := _source(new, n)).strip() not in have
+    ]
+    if not added:
+        return result
+    lines = result.splitlines(keepends=True)
+    at = max((n.end_lineno or n.lineno for n in old.body if isinstance(n, imports)), default=0)
+    return "".join(lines[:at]) + "".join(added) + "".join(lines[at:])
+
+
+def _is_doc(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+
+
+def _source(text: str, node: ast.stmt) -> str:
+    """The lines of a top-level statement (decorators included), with their newline."""
+    first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))]) - 1
+    source = "".join(text.splitlines(keepends=True)[first : node.end_lineno or node.lineno])
+    return source if source.endswith("\n") else source + "\n"
+
+
+def _replace_def(code: str, name: str, source: str) -> str:
+    tree = syntax.parse(code)
+    node = next(n for n in tree.body if isinstance(n, _DEFS) and n.name == name)
+    first = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
+    lines = code.splitlines(keepends=True)
+    return "".join(lines[:first]) + source + "".join(lines[node.end_lineno or node.lineno :])
+
+
+def _kept_imports(old: ast.Module, body: str, tree: ast.Module) -> str:
+    """The block's import statements that bind a name `tree` uses and does not bind itself."""
+    bound = {
+        (alias.asname or alias.name).split(".")[0]
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Import | ast.ImportFrom)
+        for alias in n.names
+    }
+    bound |= {n.name for n in ast.walk(tree) if isinstance(n, _DEFS)}
+    bound |= {
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    kept = []
+    for node in old.body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = {(a.asname or a.name).split(".")[0] for a in node.names}
+            if names & used and not names & bound:
+                kept.append(_source(body, node))
+    return "".join(kept)
 
 
 def _checked(parent: str, program: str, kind: EditKind) -> Edit:
