@@ -94,7 +94,8 @@ def _usage(body: bytes) -> dict[str, Any]:
 
 
 def _refusal(request: dict[str, Any]) -> bytes:
-    """An empty completion, as the server would send it (no tokens spent)."""
+    """An empty completion, as the server would send it (no tokens spent): a chat answer's
+    `message` and a text completion's `text`, for either endpoint."""
     return json.dumps(
         {
             "id": "refused",
@@ -105,6 +106,7 @@ def _refusal(request: dict[str, Any]) -> bytes:
                 {
                     "index": 0,
                     "message": {"role": "assistant", "content": ""},
+                    "text": "",
                     "finish_reason": "length",
                 }
             ],

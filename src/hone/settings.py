@@ -331,7 +331,8 @@ class ModelConfig(Table):
     # embedded models: chat answers follow a grammar (SEARCH lines copied from the program;
     # hone.edits.answer_grammar); off by default: it lowered the share of answers that apply
     grammar: bool = False
-    # embedded models: "chat" or "completion" prompts; "": the model's own (packaged.MODELS)
+    # "chat" or "completion" prompts (openai: models: /v1/completions); "": the model's own
+    # (packaged.MODELS; an openai: server's packaged model, by its /props; else chat)
     style: Style | Literal[""] = ""
     # requests sent at once, at most; 0: as many as the server says it serves (llama.cpp's
     # total_slots, the embedded model's 4), else no limit. A request past it waits in hone,

@@ -13,6 +13,8 @@ class _Server(ThreadingHTTPServer):
     answer: Any = None  # what the next POST returns (a dict: JSON, a str: text/plain)
     status = 200
     seen: list[tuple[dict[str, str], bytes]]
+    paths: list[str]  # of the POSTs, in order
+    props: Any = None  # what GET /props returns (None: 404, as a server that is not llama.cpp)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -22,6 +24,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.server.seen.append(({k.lower(): v for k, v in self.headers.items()}, body))
+        self.server.paths.append(self.path)
         answer = self.server.answer
         if isinstance(answer, str):
             data, kind = answer.encode(), "text/plain"
@@ -29,6 +32,15 @@ class _Handler(BaseHTTPRequestHandler):
             data, kind = json.dumps(answer).encode(), "application/json"
         self.send_response(self.server.status)
         self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        props = self.server.props if self.path.rstrip("/").endswith("/props") else None
+        data = json.dumps(props).encode()
+        self.send_response(404 if props is None else 200)
+        self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -41,6 +53,7 @@ class _Handler(BaseHTTPRequestHandler):
 def server() -> Iterator[_Server]:
     httpd = _Server(("127.0.0.1", 0), _Handler)
     httpd.seen = []
+    httpd.paths = []
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield httpd

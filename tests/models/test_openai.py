@@ -148,3 +148,81 @@ def test_an_error_status_is_a_model_error(server: _Server, monkeypatch: pytest.M
     server.answer, server.status = {"error": {"message": "no such model"}}, 404
     with pytest.raises(ModelError, match=r"openai:m at http://127.0.0.1:\d+/v1 answered 404"):
         _generate(server, REQUEST)
+
+
+def test_the_completion_style_sends_what_completions_create_sends(
+    server: _Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A best-shot prompt goes to /completions as `completions.create` sends it, and the
+    answer is the choice's `text`."""
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    server.answer = {
+        "object": "text_completion",
+        "choices": [{"index": 0, "text": "    return a + b\n", "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 9, "completion_tokens": 6},
+    }
+    request = Request(text="def add_v1(a, b):\n", max_tokens=64, seed=7, stop=("\ndef",))
+    url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+
+    async def go() -> Any:
+        model = OpenAIModel("m", base_url=url, timeout=10, style="completion")
+        try:
+            return await model.generate(request)
+        finally:
+            await model.close()
+
+    completion = asyncio.run(go())
+    assert (completion.text, completion.prompt_tokens, completion.completion_tokens) == (
+        "    return a + b\n",
+        9,
+        6,
+    )
+
+    async def create() -> None:
+        import openai
+
+        client = openai.AsyncOpenAI(api_key="not-needed", base_url=url, max_retries=0)
+        try:
+            await client.completions.create(
+                model="m",
+                prompt="def add_v1(a, b):\n",
+                max_tokens=64,
+                seed=7,
+                stop=["\ndef"],
+                temperature=0.8,
+            )
+        finally:
+            await client.close()
+
+    asyncio.run(create())
+    assert server.paths == ["/v1/completions", "/v1/completions"]
+    assert json.loads(server.seen[0][1]) == json.loads(server.seen[1][1])
+
+
+@pytest.mark.parametrize(
+    ("props", "style", "expected"),
+    [
+        (
+            {"total_slots": 2, "model_path": "/c/hone/qwen2.5-coder-0.5b-instruct.gguf"},
+            "",
+            "completion",
+        ),
+        ({"total_slots": 2, "model_path": "/models/other-7b-instruct.gguf"}, "", "chat"),
+        (None, "", "chat"),  # not llama.cpp
+        ({"total_slots": 2, "model_path": "/c/qwen2.5-coder-0.5b-instruct.gguf"}, "chat", "chat"),
+    ],
+)
+def test_a_served_packaged_model_is_prompted_as_the_embedded_one(
+    server: _Server, monkeypatch: pytest.MonkeyPatch, props: Any, style: str, expected: str
+) -> None:
+    """`hone serve`'s packaged code model (named by the server's /props) gets best-shot
+    prompts, as it does embedded; any other model chat; `[model] style` wins."""
+    from hone.models.openai import make
+    from hone.settings import ModelConfig
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    server.props = props
+    url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    model = make("local", ModelConfig(spec="openai:local", base_url=url, style=style))
+    assert model.style == expected
+    assert getattr(model, "slots", None) == (2 if props else None)

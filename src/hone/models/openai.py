@@ -24,9 +24,8 @@ _REFUSED = (400, 413, 422)  # the request itself is refused: another server woul
 
 
 class OpenAIModel:
-    """Chat completions through the official `openai` SDK."""
-
-    style: Style = "chat"
+    """Chat completions through the official `openai` SDK (`style` "completion": text
+    completions, `/completions`, as llama.cpp and vLLM serve them)."""
 
     def __init__(
         self,
@@ -36,8 +35,10 @@ class OpenAIModel:
         timeout: float | None = None,
         client: Any = None,
         retries: int = RETRIES,
+        style: Style = "chat",
     ) -> None:
         self.name = f"openai:{model}"
+        self.style: Style = style
         self.model = model
         self.base_url = base_url
         self.slots: int | None = None  # requests the server serves at once, when it says
@@ -48,30 +49,29 @@ class OpenAIModel:
         self._client = client
 
     async def generate(self, request: Request) -> Completion:
-        """One chat completion."""
+        """One chat completion (or text completion, in the completion style)."""
         import openai
 
-        messages = [{"role": m.role, "content": m.content} for m in request.messages] or [
-            {"role": "user", "content": request.text}
-        ]
-        # The body `chat.completions.create` would send, byte for byte, posted through the
-        # SDK's own `post`: that skips create()'s type-driven transform of the parameters and
-        # the building of the response model (plain strings and numbers need neither; the two
-        # were 1 ms of the 2.4 ms of CPU a call took in the SDK), and keeps the SDK's auth,
-        # headers, retries, timeouts and errors.
-        body: dict[str, Any] = {
-            "model": self.model,
-            "messages": messages,
-            "max_tokens": request.max_tokens,
-            "seed": request.seed,
-        }
+        # The body `chat.completions.create` (`completions.create`) would send, byte for byte,
+        # posted through the SDK's own `post`: that skips create()'s type-driven transform of
+        # the parameters and the building of the response model (plain strings and numbers
+        # need neither; the two were 1 ms of the 2.4 ms of CPU a call took in the SDK), and
+        # keeps the SDK's auth, headers, retries, timeouts and errors.
+        body: dict[str, Any] = {"model": self.model}
+        if self.style == "completion":
+            body["prompt"] = request.text or request.as_text()
+        else:
+            body["messages"] = [
+                {"role": m.role, "content": m.content} for m in request.messages
+            ] or [{"role": "user", "content": request.text}]
+        body |= {"max_tokens": request.max_tokens, "seed": request.seed}
         if request.stop:
             body["stop"] = self._stops(request.stop)
         body["temperature"] = request.temperature
         where = self.base_url or "api.openai.com"
         try:
             data = await self._client.post(
-                "/chat/completions",
+                "/completions" if self.style == "completion" else "/chat/completions",
                 body=body,
                 cast_to=object,  # the decoded JSON, as is
                 options={"security": {"bearer_auth": True}},
@@ -135,29 +135,42 @@ def check(argument: str, config: ModelConfig) -> None:
 
 def make(argument: str, config: ModelConfig) -> Model:
     """`openai:<model>`, at `config.base_url` when set (any OpenAI-compatible server), or at
-    each of `config.base_urls`, one pool (`hone.models.pool`)."""
+    each of `config.base_urls`, one pool (`hone.models.pool`). Prompted in `config.style`, else
+    in the style of the packaged model the server says it serves (`hone serve`'s, prompted as
+    the embedded model is), else in chat."""
     # (no timeout here: a run's deadline per call is `Metered`'s, from [model] timeout)
     if config.base_urls:
         urls = [server.url for server in config.servers]
         with ThreadPoolExecutor(len(urls)) as threads:  # (a server that hangs: 5 s, once)
-            slots = dict(zip(urls, threads.map(server_slots, urls), strict=True))
+            props = dict(zip(urls, threads.map(server_props, urls), strict=True))
 
         def member(url: str, retries: int) -> OpenAIModel:
-            model = OpenAIModel(argument, base_url=url, retries=retries)
-            model.slots = slots[url]
+            style = config.style or served_style(props[url])
+            model = OpenAIModel(argument, base_url=url, retries=retries, style=style)
+            model.slots = slots_of(props[url])
             return model
 
         return served(config.servers, member)
-    model = OpenAIModel(argument, base_url=config.base_url)
-    if config.base_url is not None:
-        model.slots = server_slots(config.base_url)
+    if config.base_url is None:
+        return OpenAIModel(argument, style=config.style or "chat")
+    found = server_props(config.base_url)
+    model = OpenAIModel(
+        argument, base_url=config.base_url, style=config.style or served_style(found)
+    )
+    model.slots = slots_of(found)
     return model
 
 
 def server_slots(base_url: str) -> int | None:
     """How many requests the server at `base_url` generates at once, when it says: llama.cpp's
     `GET /props` has `total_slots` (vLLM's `/v1/models` says only each model's length, and
-    hosted APIs nothing: None). Asked through the SDK's client, with a short deadline."""
+    hosted APIs nothing: None)."""
+    return slots_of(server_props(base_url))
+
+
+def server_props(base_url: str) -> dict[str, Any] | None:
+    """What the server at `base_url` says of itself at llama.cpp's `GET /props` (None: not
+    llama.cpp, or not answering yet). Asked through the SDK's client, with a short deadline."""
     try:
         import openai
     except ImportError:
@@ -173,11 +186,28 @@ def server_slots(base_url: str) -> int | None:
     try:
         data = client.get(f"{root}/props", cast_to=object)
     except (openai.OpenAIError, ValueError):
-        return None  # not llama.cpp, or not answering yet: no limit of the server's
+        return None
     finally:
         client.close()
-    slots = data.get("total_slots") if isinstance(data, dict) else None
+    return data if isinstance(data, dict) else None
+
+
+def slots_of(props: dict[str, Any] | None) -> int | None:
+    """llama.cpp's `total_slots` in its `/props` (None: not said)."""
+    slots = props.get("total_slots") if props is not None else None
     return slots if type(slots) is int and slots > 0 else None
+
+
+def served_style(props: dict[str, Any] | None) -> Style:
+    """The prompt style of the packaged model a llama.cpp server serves (its `/props`
+    `model_path` is the file `hone serve` assembled: the code models complete best-shot
+    prompts, docs/models.md), else chat."""
+    from hone.models.packaged import MODELS
+
+    path = props.get("model_path") if props is not None else None
+    name = str(path).replace("\\", "/").rsplit("/", 1)[-1] if isinstance(path, str) else ""
+    styles = {m.file: m.style for m in MODELS.values() if m.file}
+    return styles.get(name) or "chat"
 
 
 def sdk_client(
@@ -206,12 +236,14 @@ def _no_key(key_hint: str) -> str:
 
 
 def _completion(name: str, data: object, request: Request) -> Completion:
-    """The text and token counts of a chat completion's JSON."""
+    """The text and token counts of a chat (or text) completion's JSON."""
     choices = data.get("choices") if isinstance(data, dict) else None
     if not isinstance(choices, list) or not choices:
         raise ModelError(f"{name} returned no choices")
-    message = choices[0].get("message") if isinstance(choices[0], dict) else None
-    content = message.get("content") if isinstance(message, dict) else None
+    first = choices[0] if isinstance(choices[0], dict) else {}
+    message = first.get("message")
+    # (a text completion's answer is the choice's `text`)
+    content = message.get("content") if isinstance(message, dict) else first.get("text")
     if isinstance(content, list):  # content parts, as some compatible servers answer
         parts = [p.get("text") for p in content if isinstance(p, dict)]
         content = "".join(t for t in parts if isinstance(t, str))
