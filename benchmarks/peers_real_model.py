@@ -32,7 +32,10 @@ with ``llm_models = ["local/local@<proxy>/v1"]``, ``num_generations`` 21, no sec
 novelty judge, meta notes or embedding model: no server here serves them), ``random`` and numpy
 seeded, and its worker clamp for small machines bypassed (it would give 1 request at once on 2
 cores); hone gets the folder read as it is, with ``max_llm_calls`` 20, ``patience`` off (the
-peers stop on their budget only), 2 hypotheses per round and 2 workers. The proxy forwards at
+peers stop on their budget only), 2 hypotheses per round and 2 workers, and prompts the model
+as ``hone run --model openai:local`` does at ``hone serve``'s server: the server says it serves
+a packaged code model, so hone sends it the best-shot prompts it sends that model embedded (text
+completions; the peers send chat requests, as their configs say). The proxy forwards at
 most 20 calls per run: a call beyond them (ShinkaEvolve asks again when a patch does not apply;
 SDK retries) gets an empty answer at once, so nobody gets more than 20 model answers. The server
 honours a request's ``seed``: hone sends a new one per call, ShinkaEvolve none, and OpenEvolve
