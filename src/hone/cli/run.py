@@ -10,10 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hone.cli.view import View
-from hone.events import (
-    Event,
-    RunStarted,
-)
+from hone.events import Event, RunStarted
 from hone.exceptions import ConfigError
 from hone.models import spec_usage
 from hone.settings import ExecutorName, Selection, StrategyName
