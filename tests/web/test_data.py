@@ -204,7 +204,7 @@ def test_a_long_run_is_sent_as_what_its_page_draws_with_its_totals(tmp_path: Pat
     import random
 
     from benchmarks.scale import fill
-    from hone.web.data import SAMPLE
+    from hone.web.data import NEWEST, SAMPLE
     from hone.web.report import DETAILS, report_data
 
     n = SAMPLE * 2
@@ -219,7 +219,7 @@ def test_a_long_run_is_sent_as_what_its_page_draws_with_its_totals(tmp_path: Pat
     first = reader.delta(cursor)
     ids = [h["id"] for h in first["hypotheses"]]
     assert first["sampled"] and len(ids) <= SAMPLE * 1.1 and ids == sorted(set(ids))
-    assert best in ids and 1 in ids and set(range(n - SAMPLE // 5 + 1, n + 1)) <= set(ids)
+    assert best in ids and 1 in ids and set(range(n - NEWEST + 1, n + 1)) <= set(ids)
     assert len(first["calls"]) <= SAMPLE * 1.2
     totals = first["totals"]
     assert totals["hypotheses"] == n and totals["failed"] == failed[0]
