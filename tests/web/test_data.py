@@ -231,6 +231,10 @@ def test_a_long_run_is_sent_as_what_its_page_draws_with_its_totals(tmp_path: Pat
     page = reader.page(offset=0, limit=10, status="error")
     assert page["total"] == failed[0] and len(page["rows"]) == 10
     assert all(r["status"] == "error" for r in page["rows"])
+    # (counted from the kept totals from round 0, by the rounds' index after it)
+    assert reader.page(status="failed")["total"] == failed[0] and reader.page()["total"] == n + 1
+    later_rounds = store.conn.execute("SELECT COUNT(*) FROM candidates WHERE round >= 500")
+    assert reader.page(since=500)["total"] == later_rounds.fetchone()[0] < n
     assert [r["id"] for r in page["rows"]] == sorted((r["id"] for r in page["rows"]), reverse=True)
     reader.close()
     store.close()

@@ -408,14 +408,25 @@ class RunReader:
             where.append("c.status = ?")
             args.append(status)
         condition = " AND ".join(where)
-        total = self.conn.execute(f"SELECT COUNT(*) FROM candidates c WHERE {condition}", args)
+        if since <= 0:  # (every round: counted from the totals the triggers keep, not a scan)
+            counts = dict(self.conn.execute(f"SELECT status, hypotheses FROM {self._statuses}"))
+            total = sum(
+                n
+                for name, n in counts.items()
+                if not status
+                or name == status
+                or (status == "failed" and name not in ("ok", "pending"))
+            )
+        else:
+            found = self.conn.execute(f"SELECT COUNT(*) FROM candidates c WHERE {condition}", args)
+            total = int(found.fetchone()[0])
         rows = self.conn.execute(
             f"SELECT {self._shown}, {self._crossover} AS crossover FROM candidates c "
             f"LEFT JOIN llm_calls l ON l.id = c.call_id WHERE {condition} "
             "ORDER BY c.id DESC LIMIT ? OFFSET ?",
             [*args, limit, max(0, int(offset))],
         )
-        return {"total": int(total.fetchone()[0]), "rows": _hypothesis_rows(rows.fetchall())}
+        return {"total": int(total), "rows": _hypothesis_rows(rows.fetchall())}
 
     def snapshot(self) -> Row:
         """The whole run as plain data (a delta from the start)."""
