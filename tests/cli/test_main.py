@@ -1,6 +1,8 @@
 """`hone`'s errors: one line each, no traceback, naming the fix."""
 
 import contextlib
+import subprocess
+import sys
 from pathlib import Path
 
 from hone.cli import main
@@ -31,3 +33,18 @@ def test_model_help_and_errors_name_every_backend(make_task, tmp_path: Path, cap
     assert code == 2
     for kind in BACKENDS:  # ensemble: among them
         assert kind + ":" in helped and kind in error
+
+
+def test_a_reader_that_stops_early_gets_no_traceback() -> None:
+    # `hone examples | head -1`: here the reading end is closed before hone writes at all
+    child = subprocess.Popen(
+        [sys.executable, "-m", "hone", "examples"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.close()
+    error = child.stderr.read()
+    assert child.wait(timeout=120) == 1
+    assert "Traceback" not in error and "BrokenPipe" not in error, error

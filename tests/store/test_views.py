@@ -35,15 +35,21 @@ def test_the_new_bests_leave_out_what_failed_a_check(
     assert "gain from the start 1 → 2.5: model 1.5, tuning 0" in out
 
 
+@pytest.mark.parametrize("top", [512, 20, 1])
 @pytest.mark.parametrize("objective", ["maximize", "minimize"])
 def test_the_new_bests_are_found_along_an_index_as_reading_them_all_finds_them(
-    tmp_path: Path, objective: str
+    tmp_path: Path, objective: str, top: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`Store.bests` (stepping from each new best to the next along `candidates_ok`) finds
-    what going through every hypothesis in order finds: each scored one no check failed,
-    strictly better than all such before it (ties, failures and a failed check among them);
+    """`Store.bests` (the new bests among the TOP best scores, then stepping from each new
+    best to the next along `candidates_ok` before the first of those) finds what going
+    through every hypothesis in order finds: each scored one no check failed, strictly better
+    than all such before it (ties, failures and a failed check among them; TOP more than the
+    scored, fewer, and one, so that ties stand at its edge); the first `limit` of them too;
     and the run's best is still found along the score index, not by sorting every score."""
     from hone.objective import better
+    from hone.store import new_best_ids
+
+    monkeypatch.setattr("hone.store.views.TOP", top)
 
     store = Store.create(tmp_path / "run", RunMeta(task_name="t"))
     rng = random.Random(objective)
@@ -66,6 +72,8 @@ def test_the_new_bests_are_found_along_an_index_as_reading_them_all_finds_them(
     expected = [c.id for c in _bests_by_reading(store.candidates(), objective, better)]
     assert expected != reference and reference[2] not in expected
     assert [c.id for c in store.bests(objective)] == expected
+    for limit in (1, 3, len(expected) + 5):
+        assert new_best_ids(store.conn, objective, True, limit) == expected[:limit]
     plan = " ".join(
         row[3]
         for row in store.conn.execute(

@@ -1,6 +1,9 @@
 """The dashboard's server without a browser: its routes, its user errors, and that `hone run`
 never loads it."""
 
+import asyncio
+import json
+import random
 import socket
 from pathlib import Path
 
@@ -13,7 +16,7 @@ from hone.exceptions import RunDirError
 from hone.meta import RunMeta
 from hone.store import Store, opened
 from hone.tree import Tree
-from hone.web.app import bind, make_app
+from hone.web.app import _events, bind, make_app
 from tests.web.conftest import imported_after
 
 
@@ -64,3 +67,38 @@ def test_dashboard_user_errors_are_one_line(tmp_path: Path, capsys, monkeypatch)
 
 def test_hone_run_never_imports_the_web_stack() -> None:
     assert imported_after("hone.cli", ("starlette", "uvicorn", "fastapi")) == []
+
+
+def test_a_long_run_s_first_event_is_as_small_as_its_drawing_whatever_its_length(
+    tmp_path: Path,
+) -> None:
+    """The stream's first event of a run longer than SAMPLE holds what the page draws first:
+    one hypothesis per pixel column of the score plot, the best, the newest and the new bests
+    (and as many calls, for the cost line), each row its values with the keys sent once; so
+    its bytes are bounded by the drawing, not by the run (before: SAMPLE rows of objects,
+    1.9 MB at a million)."""
+    from benchmarks.scale import fill
+    from hone.web.data import BEST, COLUMNS, NEWEST, SAMPLE
+
+    n = SAMPLE * 2
+    store = Store.create(tmp_path / "long", RunMeta(task_name="long"))
+    fill(store, n, random.Random(2))
+    bests = len(store.bests("maximize"))
+    store.close()
+
+    async def first() -> str:
+        events = _events([tmp_path / "long"])
+        try:
+            return await anext(events)
+        finally:
+            await events.aclose()
+
+    event = asyncio.run(first())
+    sent = json.loads(event.removeprefix("data: "))
+    hypotheses, calls = sent["hypotheses"], sent["calls"]
+    assert sent["sampled"] and sent["totals"]["hypotheses"] == n
+    drawing = COLUMNS + 1 + BEST + NEWEST + bests + 1  # (the even sample ends on the last id)
+    assert len(hypotheses["rows"]) <= drawing and len(calls["rows"]) <= COLUMNS + 1
+    assert all(len(row) == len(hypotheses["keys"]) for row in hypotheses["rows"])
+    assert event.count('"eval_seconds"') == 1 and event.count('"prompt_tokens"') == 1
+    assert len(event) <= 250 * len(hypotheses["rows"]) + 120 * len(calls["rows"]) + 4096

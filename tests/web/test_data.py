@@ -204,7 +204,7 @@ def test_a_long_run_is_sent_as_what_its_page_draws_with_its_totals(tmp_path: Pat
     import random
 
     from benchmarks.scale import fill
-    from hone.web.data import SAMPLE
+    from hone.web.data import NEWEST, SAMPLE
     from hone.web.report import DETAILS, report_data
 
     n = SAMPLE * 2
@@ -219,7 +219,7 @@ def test_a_long_run_is_sent_as_what_its_page_draws_with_its_totals(tmp_path: Pat
     first = reader.delta(cursor)
     ids = [h["id"] for h in first["hypotheses"]]
     assert first["sampled"] and len(ids) <= SAMPLE * 1.1 and ids == sorted(set(ids))
-    assert best in ids and 1 in ids and set(range(n - SAMPLE // 5 + 1, n + 1)) <= set(ids)
+    assert best in ids and 1 in ids and set(range(n - NEWEST + 1, n + 1)) <= set(ids)
     assert len(first["calls"]) <= SAMPLE * 1.2
     totals = first["totals"]
     assert totals["hypotheses"] == n and totals["failed"] == failed[0]
@@ -231,6 +231,10 @@ def test_a_long_run_is_sent_as_what_its_page_draws_with_its_totals(tmp_path: Pat
     page = reader.page(offset=0, limit=10, status="error")
     assert page["total"] == failed[0] and len(page["rows"]) == 10
     assert all(r["status"] == "error" for r in page["rows"])
+    # (counted from the kept totals from round 0, by the rounds' index after it)
+    assert reader.page(status="failed")["total"] == failed[0] and reader.page()["total"] == n + 1
+    later_rounds = store.conn.execute("SELECT COUNT(*) FROM candidates WHERE round >= 500")
+    assert reader.page(since=500)["total"] == later_rounds.fetchone()[0] < n
     assert [r["id"] for r in page["rows"]] == sorted((r["id"] for r in page["rows"]), reverse=True)
     reader.close()
     store.close()

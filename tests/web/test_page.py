@@ -343,23 +343,36 @@ def _long_run(folder: Path, n: int) -> Path:
 
 def test_the_page_of_a_long_run_shows_its_first_page_and_pages_on(tmp_path: Path, tab: Any) -> None:
     """A run longer than the page draws (hone.web.data.SAMPLE): the overview counts every
-    hypothesis (from SQL) and says how many it drew; the table shows its first page, newest
-    first, and pages on and back, filtered by status on the server; the models table counts
-    every call."""
+    hypothesis (from SQL) and says how many it drew, each drawn on the score plot (about one
+    per pixel column, the stream's rows read back as sent: the best card names the run's best);
+    the table shows its first page, newest first, and pages on and back, filtered by status on
+    the server; the models table counts every call."""
+    import re
     import sqlite3
 
-    from hone.web.data import PAGE, SAMPLE
+    from hone.web.data import BEST, COLUMNS, NEWEST, PAGE, SAMPLE
 
     n = SAMPLE + 1500
     run = _long_run(tmp_path / "long", n)
     with sqlite3.connect(run / "hone.db") as db:
         errors = db.execute("SELECT COUNT(*) FROM candidates WHERE status = 'error'").fetchone()[0]
+        best = db.execute(
+            "SELECT id FROM candidates WHERE status = 'ok' ORDER BY score DESC, id LIMIT 1"
+        ).fetchone()[0]
     proc, url = start_dashboard(run)
     try:
         tab.goto(url)
         tab.wait_for_selector('#stats [data-stat="hypotheses"]')
         card = tab.locator('#stats [data-stat="hypotheses"]').inner_text()
         assert f"{n:,}" in card and f"{errors:,} failed" in card and "drawn" in card
+        said = re.search(r"([\d,]+) drawn", card)
+        assert said is not None
+        drawn = int(said.group(1).replace(",", ""))
+        assert COLUMNS <= drawn <= COLUMNS + BEST + NEWEST + 60  # (the starts, a few new bests)
+        assert tab.locator("#score-plot .point.hyp").count() == drawn
+        assert tab.locator('#stats [data-stat="best score"]').get_attribute("data-open") == str(
+            best
+        )
         tab.click('#views a[data-view="hypotheses"]')
         tab.wait_for_function(f"document.querySelectorAll('#hyp-table tbody tr').length === {PAGE}")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import sys
 import threading
 from collections.abc import Iterator, Sequence
@@ -17,7 +18,15 @@ from hone.inbound import printable
 
 def entrypoint() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # the reader stopped reading (`hone examples | head`): no traceback; the rest of the
+        # output goes nowhere, so that the interpreter's own flush at exit cannot fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 1
+    sys.exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

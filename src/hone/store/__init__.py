@@ -26,7 +26,7 @@ from hone.store.schema import (
     readonly_connection,
 )
 from hone.store.trees import _CHAIN, Trees
-from hone.store.views import Views, new_bests
+from hone.store.views import Views, new_best_ids, new_bests
 
 # (what is imported as `from hone.store import ...`, the tests' private names included)
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "Totals",
     "Trees",
     "kept_totals",
+    "new_best_ids",
     "new_bests",
     "opened",
     "readonly_connection",

@@ -23,7 +23,7 @@ from typing import Any
 from hone.exceptions import MissingDependencyError, RunDirError, UserError
 from hone.reflection import add_note
 from hone.store import DB_NAME, readonly_connection
-from hone.web.data import PAGE, Cursor, RunReader, to_json
+from hone.web.data import PAGE, Cursor, RunReader, packed, to_json
 from hone.web.report import labels
 
 POLL = 0.2  # seconds between looks for changes in a run's store
@@ -303,7 +303,7 @@ def _unreadable(db: Path, exc: BaseException) -> str:
 
 
 def _event(run: int, delta: dict[str, Any]) -> str:
-    return f"data: {to_json({'run': run, **delta})}\n\n"
+    return f"data: {to_json({'run': run, **packed(delta)})}\n\n"
 
 
 def bind(port: int, host: str = "127.0.0.1") -> socket.socket:

@@ -16,10 +16,16 @@ from typing import Any
 
 from hone.exceptions import RunDirError
 from hone.meta import RunMeta
-from hone.store import DB_NAME, Trees, kept_totals, new_bests, readonly_connection
+from hone.store import DB_NAME, Trees, kept_totals, new_best_ids, readonly_connection
 
 Row = dict[str, Any]
 SAMPLE = 5000  # hypotheses a run's first picture holds; a longer run's are drawn (`drawn`)
+# What a longer run's picture draws (`drawn`): an even sample of one hypothesis per pixel column
+# of the score plot (app.js `frame`: 900 wide less its margins, 64 and 16), the best and the
+# newest few, and every new best; its calls are sampled as evenly for the cost line.
+COLUMNS = 820
+BEST = 200  # the best scored (the top of the score plot; the report's details come from them)
+NEWEST = 200  # the newest (a live run's lineage and table grow from them)
 PAGE = 100  # rows of the paged table (`page`) at a time, at most 1000
 _TOTALS_EVERY = 2.0  # seconds between a sampled run's totals worked out again
 _CALL = (  # what a hypothesis's view shows of its model call
@@ -250,7 +256,7 @@ class RunReader:
         last_call = int(
             self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM llm_calls").fetchone()[0]
         )
-        step = max(1, math.ceil(last_call / (SAMPLE // 5)))  # (for the cost line)
+        step = max(1, math.ceil(last_call / COLUMNS))  # (for the cost line)
         calls = [
             dict(row)
             for row in self.conn.execute(
@@ -298,9 +304,10 @@ class RunReader:
         }
 
     def drawn(self) -> list[int]:
-        """The hypotheses a long run's page draws, at most about SAMPLE and a half: the
-        starting programs, the best scored, the run's successive new bests, the newest, those
-        pending, and an even sample of the rest by id."""
+        """The hypotheses a long run's page draws: the starting programs, the BEST best
+        scored, the run's successive new bests (at most half of SAMPLE), the NEWEST newest,
+        those pending, and an even sample by id of one per pixel column of the score plot
+        (COLUMNS), whatever the run's length."""
         meta = self.meta()
         order = "ASC" if meta.objective == "minimize" else "DESC"
         found: set[int] = set()
@@ -312,20 +319,18 @@ class RunReader:
             (
                 "SELECT id FROM candidates WHERE status = 'ok' AND score IS NOT NULL "
                 f"ORDER BY score {order}, id LIMIT ?",
-                (SAMPLE // 10,),
+                (BEST,),
             ),
-            (  # every new best (up to half the sample): the page credits the gain to each
-                # one's kind (app.js `credit`), and one left out would credit the next one's
-                f"{new_bests(meta.objective, self._checked)} LIMIT ?",
-                (SAMPLE // 2,),
-            ),
-            ("SELECT id FROM candidates ORDER BY id DESC LIMIT ?", (SAMPLE // 5,)),
+            ("SELECT id FROM candidates ORDER BY id DESC LIMIT ?", (NEWEST,)),
             ("SELECT id FROM candidates WHERE status = 'pending' LIMIT ?", (SAMPLE // 10,)),
         ]
         for query, args in queries:
             found.update(row[0] for row in self.conn.execute(query, args))
+        # every new best (up to half the sample): the page credits the gain to each one's kind
+        # (app.js `credit`), and one left out would credit the next one's
+        found.update(new_best_ids(self.conn, meta.objective, self._checked, SAMPLE // 2))
         last = int(self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM candidates").fetchone()[0])
-        step = max(1, math.ceil(last / max(1, SAMPLE - len(found))))
+        step = max(1, math.ceil(last / COLUMNS))
         rows = self.conn.execute(
             "SELECT id FROM candidates WHERE id IN (SELECT value FROM json_each(?))",
             (_every(step, last),),
@@ -403,14 +408,25 @@ class RunReader:
             where.append("c.status = ?")
             args.append(status)
         condition = " AND ".join(where)
-        total = self.conn.execute(f"SELECT COUNT(*) FROM candidates c WHERE {condition}", args)
+        if since <= 0:  # (every round: counted from the totals the triggers keep, not a scan)
+            counts = dict(self.conn.execute(f"SELECT status, hypotheses FROM {self._statuses}"))
+            total = sum(
+                n
+                for name, n in counts.items()
+                if not status
+                or name == status
+                or (status == "failed" and name not in ("ok", "pending"))
+            )
+        else:
+            found = self.conn.execute(f"SELECT COUNT(*) FROM candidates c WHERE {condition}", args)
+            total = int(found.fetchone()[0])
         rows = self.conn.execute(
             f"SELECT {self._shown}, {self._crossover} AS crossover FROM candidates c "
             f"LEFT JOIN llm_calls l ON l.id = c.call_id WHERE {condition} "
             "ORDER BY c.id DESC LIMIT ? OFFSET ?",
             [*args, limit, max(0, int(offset))],
         )
-        return {"total": int(total.fetchone()[0]), "rows": _hypothesis_rows(rows.fetchall())}
+        return {"total": int(total), "rows": _hypothesis_rows(rows.fetchall())}
 
     def snapshot(self) -> Row:
         """The whole run as plain data (a delta from the start)."""
@@ -505,6 +521,19 @@ def to_json(value: Any) -> str:
         return json.dumps(value, separators=(",", ":"), allow_nan=False)
     except ValueError:  # (the rare case: only then is the value walked)
         return json.dumps(_finite(value), separators=(",", ":"), allow_nan=False)
+
+
+def packed(delta: Row) -> Row:
+    """`delta` as the stream sends it: its hypotheses and its calls each as their keys, once,
+    and a list of rows of values (a long run's picture holds thousands of them, and the keys
+    were half its bytes); the page reads them back as objects (app.js `unpacked`)."""
+    found = dict(delta)
+    for name in ("hypotheses", "calls"):
+        rows = delta.get(name)
+        if rows:
+            keys = list(rows[0])
+            found[name] = {"keys": keys, "rows": [[row[key] for key in keys] for row in rows]}
+    return found
 
 
 def _finite(value: Any) -> Any:

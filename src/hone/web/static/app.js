@@ -50,8 +50,8 @@ function newRun(index, label, path) {
 function merge(run, delta) {
   run.meta = delta.meta || run.meta;
   run.state = delta.state || run.state;  // {running, text}: hone.web.data's reading of the run's status and lock
-  for (const h of delta.hypotheses || []) run.hyps.set(h.id, h);
-  for (const c of delta.calls || []) run.calls.set(c.id, c);
+  for (const h of unpacked(delta.hypotheses)) run.hyps.set(h.id, h);
+  for (const c of unpacked(delta.calls)) run.calls.set(c.id, c);
   for (const n of delta.notes || []) run.notes.set(n.id, n);
   if (delta.sampled) run.sampled = true;  // a long run: the page holds what it draws, its counts come from SQL
   if (delta.totals) run.totals = delta.totals;
@@ -64,6 +64,10 @@ function merge(run, delta) {
   }
   if (delta.gone) run.gone = delta.gone;  // its store was deleted, replaced or damaged
   run.loaded = true;
+}
+function unpacked(rows) {  // the stream's rows, sent as their keys and values (hone.web.data.packed), as objects; a report's are objects already
+  if (!rows || Array.isArray(rows)) return rows || [];
+  return rows.rows.map((values) => { const row = {}; rows.keys.forEach((key, i) => { row[key] = values[i]; }); return row; });
 }
 function hypotheses(run) { return [...run.hyps.values()].sort((a, b) => a.id - b.id); }
 function calls(run) { return [...run.calls.values()].sort((a, b) => a.id - b.id); }
