@@ -145,3 +145,14 @@ def test_a_whole_program_that_drops_comments_after_the_block_keeps_the_files() -
     )
     edit = apply_answer(PACKING, f"```python\n{new}```")
     assert edit.ok and edit.program == PACKING.replace("* 0.01", "* 0.03")
+
+
+def test_a_whole_program_without_markers_or_the_comment_after_the_block() -> None:
+    """The cut is at the first code line after the block: run_packing stays outside it."""
+    new = PACKING.replace("* 0.01", "* 0.04").replace("# EVOLVE-BLOCK-START\n", "")
+    new = new.replace("# EVOLVE-BLOCK-END\n", "").replace(
+        "# This part remains fixed (not evolved)\n", ""
+    )
+    edit = apply_answer(PACKING, f"```python\n{new}```")
+    assert edit.ok and edit.kind == "block"
+    assert edit.program == PACKING.replace("* 0.01", "* 0.04")

@@ -53,8 +53,9 @@ def block_of(parts: Blocks, code: str) -> str | None:
     if ends:
         cut = ends[0]
     else:
-        # a whole program without markers: cut where the code after the block begins
-        outside = [line.strip() for line in after.splitlines()[1:] if line.strip()]
+        # a whole program without markers: cut where the code after the block begins (its
+        # first code line: a comment there may have been dropped)
+        outside = [line.strip() for line in _code_lines("".join(after.splitlines(True)[1:]))]
         cut = next(
             (i for i, line in enumerate(lines) if outside and line.strip() == outside[0]), -1
         )
