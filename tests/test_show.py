@@ -144,7 +144,7 @@ def test_show_works_a_long_run_out_in_sql_and_lists_its_last_rounds(tmp_path: Pa
     are), each with its best and the best so far over every earlier round."""
     import random
 
-    from hone.cli import SHOWN_ROUNDS
+    from hone.cli.show import SHOWN_ROUNDS
     from hone.evaluation import Evaluation
     from hone.meta import RunMeta
     from hone.store import Store

@@ -17,6 +17,7 @@ from hone.tree import (
     normal_path,
     program_key,
     read_text,
+    same_program,
 )
 
 
@@ -301,3 +302,59 @@ def test_read_text_refuses_binary_and_other_encodings(tmp_path: Path) -> None:
     assert read_text(tmp_path / "t") == "é\n"
     assert read_text(tmp_path / "nul") is None and read_text(tmp_path / "latin") is None
     assert os.path.exists(tmp_path / "latin")
+
+
+# -- what the cache and the near-copy check compare: a program up to comments and layout ------
+def test_same_program_ignores_comments_docstrings_and_layout() -> None:
+    a = 'def f(x):\n    """Doc."""\n    return x+1  # one\n'
+    b = "def f(x):\n\n    return x + 1\n"
+    assert same_program(a, b)
+    assert not same_program(a, "def f(x):\n    return x + 2\n")
+
+
+def _reference_skeleton(code: str) -> str:
+    """The skeleton as first written: ast.walk drops the docstrings, then ast.dump."""
+    import ast
+
+    tree = ast.parse(code)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
+
+
+SKELETON_CASES = [
+    '"""Module doc."""\nimport math\n',
+    '"""Only a docstring."""\n',
+    "",
+    'class A:\n    """Doc."""\n\n    def f(self, x: int = 1, *a, k=None, **kw) -> int:\n'
+    '        """Doc."""\n        "second string stays"\n        return x\n',
+    'def f():\n    """Only."""\n',
+    'if x:\n    "a string first in an if"\n    y = 1\nelse:\n    "not a body"\n',
+    "for i in range(3):\n    'loop'\nelse:\n    pass\nwhile False:\n    'w'\n",
+    "try:\n    'try'\nexcept ValueError as e:\n    'handler'\nfinally:\n    'fin'\n",
+    "with open(p) as f, g() as h:\n    'with'\n",
+    "async def g():\n    'doc'\n    async for x in y:\n        await z\n    async with a:\n        pass\n",
+    "match p:\n    case [1, 2, *rest] if rest:\n        'case'\n    case {'k': v, **kw}:\n        pass\n"
+    "    case Point(x=0) | None:\n        pass\n",
+    "f = lambda x, /, y=2: (x if y else 'lambda body is not a list')\n",
+    "x = f'{a!r:>{w}} {b}'\ny: list[int] = [1, 2.0, 3j, b'b', None, True, ...]\n",
+    "del a[1:2, ::3]\nglobal g\nassert x, 'm'\nraise E from None\nimport a.b as c\n"
+    "from . import d\n",
+    "x = 1  # type: int\nwhile (n := n - 1):\n    yield from g()\n",
+    "@dec(1)\nclass B(A, metaclass=M):\n    x = {k: v for k, v in d.items() if v}\n",
+]
+
+
+@pytest.mark.parametrize("code", SKELETON_CASES)
+def test_skeleton_is_the_dump_without_docstrings(code: str) -> None:
+    from hone.tree import _skeleton
+
+    assert _skeleton.__wrapped__(code) == _reference_skeleton(code)

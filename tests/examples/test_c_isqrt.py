@@ -67,16 +67,22 @@ def test_the_starting_program_is_correct_and_as_fast_as_the_reference(
     result = evaluator.evaluate(str(EXAMPLE / "initial.c"))
     assert result.ok, result.reason
     assert result.metrics["correct"] == 1.0 and result.metrics["checked"] > 400_000
-    assert 0.5 < result.score < 2.0  # the same code as the reference: about 1, up to noise
-    assert result.metrics["speedup"] == result.score
+    # The score is the reference's time over the program's (about 1 here: the same code; the
+    # figure itself is benchmarks/example_speedups.py's, since it is the clock's).
+    assert result.metrics["speedup"] == result.score > 0
+    measured = result.metrics["reference_ns_per_call"] / result.metrics["ns_per_call"]
+    assert result.score == pytest.approx(measured, rel=2e-3)  # (both printed rounded)
     assert result.feedback.startswith("correct on all 401246 inputs;")
 
 
 def test_a_faster_correct_program_scores_its_speedup(evaluator: ModuleType, tmp_path: Path) -> None:
     result = evaluate(evaluator, tmp_path, FPU)
     assert result.ok and result.metrics["correct"] == 1.0
-    assert result.score > 3  # about 20 on an idle machine
-    assert result.metrics["ns_per_call"] < result.metrics["reference_ns_per_call"] / 3
+    # How much faster is a speed figure (about 20 on an idle machine), so it is a benchmark's
+    # target (benchmarks/example_speedups.py); here, that the score is that figure.
+    assert result.metrics["speedup"] == result.score > 0
+    measured = result.metrics["reference_ns_per_call"] / result.metrics["ns_per_call"]
+    assert result.score == pytest.approx(measured, rel=2e-3)
 
 
 def test_a_wrong_program_scores_0_with_its_wrong_results(
@@ -133,7 +139,9 @@ def test_a_run_with_a_scripted_model_keeps_the_faster_program(tmp_path: Path) ->
         run_dir=tmp_path / "run",
         budget=task.budget.merged(max_llm_calls=1),
     )
-    assert result.best is not None and result.best.score is not None
-    assert result.best.score > 3
+    start, faster = result.history
+    assert start.score is not None and faster.score is not None
+    assert faster.score > start.score  # in the same run, under the same load
+    assert result.best is not None and result.best.id == faster.id
     assert "sqrt((double)x)" in result.best.code
     assert (tmp_path / "run" / "best.c").read_text() == result.best.code

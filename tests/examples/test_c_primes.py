@@ -88,9 +88,9 @@ def test_a_scripted_model_reaches_a_sieve_built_with_optimisation(tmp_path: Path
     assert broken.evaluation.reason.startswith("the command exited with status 2:")
     assert "primes.c:8:13: error: expected" in broken.evaluation.reason  # the compiler's line
     assert sieve.evaluation.ok and sieve.score is not None
-    # About 50 times on an idle machine; the score is a speed ratio (the clock's), and a loaded
-    # machine shrinks it: a margin far above noise, far below the idle figure.
-    assert sieve.score > 3 * start.score
+    # About 50 times on an idle machine (the figure is benchmarks/example_speedups.py's: it is
+    # the clock's); faster, in the same run under the same load, is what holds anywhere.
+    assert sieve.score > start.score
     assert sieve.tree is not None and "CFLAGS = -O2" in sieve.tree["Makefile"]
     assert result.best is not None and result.best.id == sieve.id
     assert (tmp_path / "run" / "best" / "primes.c").read_text() == SIEVE

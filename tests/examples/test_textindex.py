@@ -129,9 +129,9 @@ def test_a_scripted_model_makes_it_faster_and_a_broken_tie_break_is_caught(
     ]
     assert faster.evaluation.ok, faster.evaluation.reason
     assert start.score is not None and faster.score is not None
-    # About 10 times on an idle machine; 2.5 times with two suites beside it on 2 cores (the
-    # score is a speed ratio, so the clock's): faster is what holds anywhere.
-    assert faster.score > 1.2 * start.score
+    # About 10 times on an idle machine (the figure is benchmarks/example_speedups.py's: it is
+    # the clock's); faster, in the same run under the same load, is what holds anywhere.
+    assert faster.score > start.score
     assert result.best is not None and result.best.id == faster.id
     best = tmp_path / "run" / "best" / "textindex"
     assert (best / "index.py").read_text() == FAST_INDEX

@@ -189,6 +189,19 @@ def sleeper(seconds: float, value: int) -> str:
     return f"import time\ndef result():\n    time.sleep({seconds})\n    return {value}.0\n"
 
 
+THIRD = "hone-test-third-evaluation"
+THIRD_PROGRAM = f"""\
+import subprocess
+import sys
+
+
+def result():
+    # a marker process while it runs, seen from the test while hone's loop is held up
+    subprocess.run([sys.executable, "-c", "import time; time.sleep(0.3)", "{THIRD}"])
+    return 2.0
+"""
+
+
 def test_a_busy_worker_starts_its_queued_evaluation_while_hones_loop_is_held_up(
     tmp_path: Path,
 ) -> None:
@@ -202,11 +215,14 @@ def test_a_busy_worker_starts_its_queued_evaluation_while_hones_loop_is_held_up(
         pool = ProcessPool(evaluator, "program.py", EvaluationConfig(timeout=30, workers=1))
         try:
             await pool.ready()
-            asked = [asyncio.ensure_future(pool.verify(sleeper(0.3, i))) for i in range(3)]
+            programs = [sleeper(0.3, 0), sleeper(0.3, 1), THIRD_PROGRAM]
+            asked = [asyncio.ensure_future(pool.verify(program)) for program in programs]
             worker = pool._all[0]
             await wait_until_async(lambda: worker.queued is not None, "an evaluation queued")
             blocked = time.time()
-            time.sleep(3.0)  # (the loop held up: the second evaluation ends meanwhile)
+            # The loop held up (a blocking wait) until the third evaluation runs: the second
+            # ends meanwhile, and only the worker can have started the third.
+            wait_until(lambda: bool(processes_with(THIRD)), "the third evaluation to start")
             return list(await asyncio.gather(*asked)), blocked, time.time()
         finally:
             await pool.close()
@@ -545,6 +561,8 @@ def test_time_hone_was_stopped_is_not_charged_to_its_evaluations(make_task, tmp_
         stopped = time.time()
         hone.send_signal(signal.SIGSTOP)  # longer than the timeout (2 s) and hone's margin (10 s)
         time.sleep(14)
+        # (the evaluation ends while hone is stopped: its worker ends the marker process then)
+        wait_until(lambda: not marked(), "the evaluation to end while hone was stopped")
         continued = time.time()
         hone.send_signal(signal.SIGCONT)
         _, err = hone.communicate(timeout=120)

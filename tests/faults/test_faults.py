@@ -8,7 +8,6 @@ import json
 import re
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -20,40 +19,38 @@ pytestmark = pytest.mark.slow
 
 TIMEOUT = 2.0  # --model-timeout, seconds
 
-# mode: (exit code, what stderr says, at most this many seconds from start to exit)
-EXPECTED: dict[str, tuple[int | None, str, float]] = {
-    "ok": (0, r"^$", 30),
-    "429": (0, r"^$", 30),
-    "500": (1, r"answered 500: .*the server fell over.*continue it with hone resume", 40),
-    "reset": (1, r"connection to the model server at .* broke before it answered", 40),
-    "stall": (1, rf"did not answer within {TIMEOUT:g} s; raise \[model\] timeout", 30),
-    "trickle": (1, rf"did not answer within {TIMEOUT:g} s", 30),
-    "truncated": (1, r"answered with something that is not JSON \(JSONDecodeError", 30),
-    "empty": (1, r"answered with something that is not JSON", 30),
-    "prose": (0, r"^$", 30),
-    "oversized": (0, r"^$", 30),
-    "schema": (1, r"openai:m returned no choices", 30),
-    "utf8": (1, r"not JSON \(UnicodeDecodeError", 30),
+# mode: (exit code, what stderr says)
+EXPECTED: dict[str, tuple[int | None, str]] = {
+    "ok": (0, r"^$"),
+    "429": (0, r"^$"),
+    "500": (1, r"answered 500: .*the server fell over.*continue it with hone resume"),
+    "reset": (1, r"connection to the model server at .* broke before it answered"),
+    "stall": (1, rf"did not answer within {TIMEOUT:g} s; raise \[model\] timeout"),
+    "trickle": (1, rf"did not answer within {TIMEOUT:g} s"),
+    "truncated": (1, r"answered with something that is not JSON \(JSONDecodeError"),
+    "empty": (1, r"answered with something that is not JSON"),
+    "prose": (0, r"^$"),
+    "oversized": (0, r"^$"),
+    "schema": (1, r"openai:m returned no choices"),
+    "utf8": (1, r"not JSON \(UnicodeDecodeError"),
     # (failed calls count against --max-llm-calls: the run may end on its budget, warned)
-    "mix": (None, r"^$|model error: |warning: a model call failed", 60),
-    "fixable": (0, r"^$", 30),
+    "mix": (None, r"^$|model error: |warning: a model call failed"),
+    "fixable": (0, r"^$"),
     # (its answers name main.py, which this one-file task lacks: each is refused, and kept)
-    "fixable-tree": (0, r"^$", 30),
-    "surrogate": (0, r"^$", 30),
+    "fixable-tree": (0, r"^$"),
+    "surrogate": (0, r"^$"),
     "huge-usage": (
         0,
         r"warning: openai:m reported 100000000000000000000 tokens for a call; counted as 9007199254740992",
-        30,
     ),
     "negative-usage": (
         0,
         r"warning: openai:m reported -1000000000 tokens for a call; counted as 0",
-        30,
     ),
     # (the timeout, 2 s, comes before a hedge would: tests/models/test_hedge.py has one)
-    "stall-once": (0, rf"^$|did not answer within {TIMEOUT:g} s", 30),
+    "stall-once": (0, rf"^$|did not answer within {TIMEOUT:g} s"),
     # (the server dies after its third answer: refused from then on)
-    "die": (1, r"cannot reach the model server at .*; is it running\?.*continue it with", 30),
+    "die": (1, r"cannot reach the model server at .*; is it running\?.*continue it with"),
 }
 
 
@@ -77,6 +74,8 @@ def run_hone(task: Path, run_dir: Path, url: str) -> subprocess.CompletedProcess
         "--model-timeout",
         str(TIMEOUT),
     )
+    # (A deadline for a run that hangs, not a speed target: a stalled reply lasts an hour, so
+    # a run that ends at all was cut by its own deadlines.)
     return subprocess.run(command, env=environment(), capture_output=True, text=True, timeout=120)
 
 
@@ -88,12 +87,10 @@ def test_every_mode_is_covered() -> None:
 def test_a_misbehaving_endpoint_ends_the_run_cleanly(make_task, tmp_path: Path, mode: str) -> None:
     server = FaultServer(mode, seed=3).start()
     try:
-        began = time.monotonic()
         done = run_hone(make_task(), tmp_path / "run", server.url)
-        took = time.monotonic() - began
     finally:
         server.stop()
-    code, message, limit = EXPECTED[mode]
+    code, message = EXPECTED[mode]
     assert "Traceback" not in done.stderr + done.stdout
     if code is not None:
         assert done.returncode == code, done.stderr
@@ -102,7 +99,6 @@ def test_a_misbehaving_endpoint_ends_the_run_cleanly(make_task, tmp_path: Path, 
     assert len(done.stderr.strip().splitlines()) <= (1 if done.returncode else 0) + sum(
         "warning:" in line for line in done.stderr.splitlines()
     )  # one line for the outcome; the rest are warnings, one line each
-    assert took < limit
     with sqlite3.connect(tmp_path / "run" / "hone.db") as db:
         answered = db.execute("SELECT COUNT(*) FROM llm_calls WHERE error IS NULL").fetchone()[0]
         failed = db.execute("SELECT error FROM llm_calls WHERE error IS NOT NULL").fetchall()

@@ -96,7 +96,7 @@ def test_the_command_line_says_a_first_assembly_in_a_line_that_is_not_a_warning(
 ) -> None:
     import logging
 
-    from hone.cli import _log_to_stderr
+    from hone.cli.main import _log_to_stderr
 
     hone_log, packaged_log = logging.getLogger("hone"), logging.getLogger("hone.models.packaged")
     monkeypatch.setattr(hone_log, "handlers", [])

@@ -3,7 +3,6 @@
 import contextlib
 import shutil
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,8 +14,16 @@ from hone.verifiers.command import (
     run,
     run_commands,
 )
+from tests.helpers import wait_until
 
 needs_cc = pytest.mark.skipif(shutil.which("cc") is None, reason="needs a C compiler")
+
+
+def dead(process: Path) -> bool:
+    """Whether the process at /proc/PID has ended (gone, or a zombie not yet reaped)."""
+    with contextlib.suppress(OSError):
+        return process.joinpath("stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    return not process.exists()
 
 
 def script(tmp_path: Path, body: str, name: str = "prog.py") -> list[str]:
@@ -133,25 +140,20 @@ def test_non_zero_exit_and_a_missing_program(tmp_path: Path) -> None:
 
 
 def test_a_hung_command_and_its_children_are_killed(tmp_path: Path) -> None:
+    """Cut at the timeout, not after the program's sleep: neither it nor its child lived to
+    write the marker each writes after its sleep, and the child is gone."""
     body = (
-        "import os, time\n"
+        "import os, sys, time\n"
         "if os.fork() == 0:\n"
         "    print('child', os.getpid(), flush=True)\n"
         "time.sleep(60)\n"
+        "open(sys.argv[1] + str(os.getpid()), 'w').close()\n"
     )
-    start = time.monotonic()
-    ran = run(script(tmp_path, body), timeout=0.5)
+    ran = run([*script(tmp_path, body), str(tmp_path / "slept-")], timeout=0.5)
     assert ran.returncode is None and not ran.ok
-    assert time.monotonic() - start < 30  # cut at the timeout, not after the 60 s sleep
+    assert not list(tmp_path.glob("slept-*"))  # (run would have waited for the first marker)
     child = Path(f"/proc/{ran.stdout.split()[1]}")
-    deadline = time.monotonic() + 5  # SIGKILL was sent to the group; give it time to die
-    while child.exists() and time.monotonic() < deadline:
-        with contextlib.suppress(OSError):
-            if child.joinpath("stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
-                break
-        time.sleep(0.01)
-    else:
-        assert not child.exists(), "the child of a hung command survived"
+    wait_until(lambda: dead(child), "the child of a hung command to die")  # SIGKILL was sent
     ev = run_commands(
         tmp_path, None, script(tmp_path, "import time\ntime.sleep(60)\n"), timeout=0.5
     )
@@ -166,11 +168,17 @@ def test_a_hung_build_is_a_timeout_of_the_build(tmp_path: Path) -> None:
 
 
 def test_a_child_holding_the_output_open_does_not_hang_the_verifier(tmp_path: Path) -> None:
-    body = "import os, time\nif os.fork() == 0:\n    time.sleep(60)\nprint('{\"score\": 1}')\n"
-    start = time.monotonic()
-    ran = run(script(tmp_path, body), timeout=0.5)
-    assert time.monotonic() - start < 30  # cut at the timeout, not after the 60 s sleep
+    body = (
+        "import os, sys, time\n"
+        "if os.fork() == 0:\n"
+        "    time.sleep(60)\n"
+        "    open(sys.argv[1], 'w').close()\n"
+        "print('{\"score\": 1}')\n"
+    )
+    slept = tmp_path / "slept"
+    ran = run([*script(tmp_path, body), str(slept)], timeout=0.5)
     assert ran.returncode is None and '{"score": 1}' in ran.stdout
+    assert not slept.exists()  # cut at the timeout, not after the child's sleep
 
 
 def test_output_is_capped_but_keeps_its_start_and_end(tmp_path: Path) -> None:

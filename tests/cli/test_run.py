@@ -1,6 +1,6 @@
-"""The command line, in process and — for kill -9 and resume — as a real subprocess."""
+"""`hone run` and `hone resume`, in process and — for kill -9, signals and resume — as a real
+subprocess: settings from the command line, read-only paths, several servers."""
 
-import contextlib
 import json
 import os
 import signal
@@ -12,16 +12,9 @@ import pytest
 
 from hone.cli import main
 from hone.store import opened
-from hone.tree import Tree
-from tests.conftest import EVALUATOR, answer
+from tests.cli.conftest import write_answers
+from tests.conftest import EVALUATOR
 from tests.helpers import environment, hone_command, stored, stored_calls, wait_until
-
-
-def write_answers(path: Path, values: list[float], *, whole: bool = False) -> Path:
-    """A scripted-model file; `whole` answers replace the block, so every one applies."""
-    texts = [f"```python\ndef f():\n    return {v!r}\n```" if whole else answer(v) for v in values]
-    path.write_text("".join(json.dumps(t) + "\n" for t in texts))
-    return path
 
 
 def test_run_then_show(make_task, tmp_path: Path, capsys) -> None:
@@ -132,20 +125,6 @@ def test_zero_calls_with_a_model(make_task, tmp_path: Path, capsys) -> None:
     out = capsys.readouterr().out
     assert code == 0
     assert "best score -9" in out and "feedback: f() = 1.0" in out and "value=1" in out
-
-
-def test_user_errors_are_one_line_without_traceback(tmp_path: Path, capsys) -> None:
-    assert main(["run", str(tmp_path / "missing")]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("hone: error: task folder") and "Traceback" not in err
-    assert err.count("\n") == 1
-    assert main(["show", str(tmp_path)]) == 2
-    assert "is not a hone run" in capsys.readouterr().err
-
-
-def test_unknown_model_is_a_user_error(make_task, tmp_path: Path, capsys) -> None:
-    assert main(["run", str(make_task()), "--model", "gpt5", "--run-dir", str(tmp_path / "r")]) == 2
-    assert "unknown model 'gpt5'" in capsys.readouterr().err
 
 
 def held(make_task, tmp_path: Path, values_from: float) -> tuple[Path, Path]:
@@ -262,65 +241,6 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(make_task, tmp_path: Path, sto
     assert ok_count(db) == 11
 
 
-def test_show_prints_long_lines_of_the_best_program_whole(
-    make_task, tmp_path: Path, capsys
-) -> None:
-    long_value = "2.0" + " + 0.0" * 40  # a line far wider than any terminal
-    answers = tmp_path / "a.jsonl"
-    answers.write_text(json.dumps(f"```python\ndef f():\n    return {long_value}\n```") + "\n")
-    argv = ["run", str(make_task()), "--model", f"scripted:{answers}", "--run-dir"]
-    assert main([*argv, str(tmp_path / "r"), "--max-llm-calls", "1", "--patience", "5"]) == 0
-    capsys.readouterr()
-    assert main(["show", str(tmp_path / "r")]) == 0
-    assert f"    return {long_value}\n" in capsys.readouterr().out
-
-
-def test_model_help_and_errors_name_every_backend(make_task, tmp_path: Path, capsys) -> None:
-    from hone.models import BACKENDS
-
-    with contextlib.suppress(SystemExit):
-        main(["run", "--help"])
-    helped = " ".join(capsys.readouterr().out.split())
-    code = main(["run", str(make_task()), "--model", "gpt4", "--run-dir", str(tmp_path / "r")])
-    error = capsys.readouterr().err
-    assert code == 2
-    for kind in BACKENDS:  # ensemble: among them
-        assert kind + ":" in helped and kind in error
-
-
-def test_show_highlights_the_program_in_its_own_language(
-    tmp_path: Path, capsys, monkeypatch
-) -> None:
-    from rich.console import Console
-    from rich.syntax import Syntax
-
-    from hone.evaluation import Evaluation
-    from hone.store import Store
-
-    code = "int main(void) {\n    return 0; /* done */\n}\n"
-    from hone.meta import RunMeta
-
-    meta = RunMeta("c", program_filename="tsp.c", model={"spec": "embedded"}, status="stopped")
-    store = Store.create(tmp_path / "r", meta)
-    store.set_evaluation(
-        store.add_candidate(round=0, tree=Tree.one("program.py", code)), Evaluation(score=1.0)
-    )
-    store.close()
-    monkeypatch.setenv("FORCE_COLOR", "1")  # a terminal: the program is highlighted
-    monkeypatch.setenv("COLUMNS", "100")
-    assert main(["show", str(tmp_path / "r")]) == 0
-    shown = capsys.readouterr().out
-
-    def rendered(lexer: str) -> str:
-        console = Console(force_terminal=True, width=100, highlight=False, soft_wrap=True)
-        with console.capture() as capture:
-            console.print(Syntax(code, lexer, line_numbers=False, word_wrap=True))
-        return capture.get()
-
-    assert rendered("c") != rendered("python")
-    assert rendered("c") in shown  # not highlighted as Python
-
-
 def test_patience_off_and_tuning_from_the_command_line(make_task, tmp_path: Path) -> None:
     answers = tmp_path / "a.jsonl"
     answers.write_text(json.dumps("no code") + "\n")
@@ -434,66 +354,6 @@ def test_a_refused_read_only_path_asks_no_model_and_makes_no_run_folder(
     finally:
         server.stop()
     assert server.log == []  # no model request at all
-
-
-def test_fix_calls_are_counted_in_the_summary(make_task, tmp_path: Path, capsys) -> None:
-    """Each unusable answer goes back once (fix_attempts = 1): 4 calls make 2 hypotheses."""
-    texts = ["no code here", "```python\ndef f():\n    return 4.0\n```"] * 2
-    answers = tmp_path / "a.jsonl"
-    answers.write_text("".join(json.dumps(t) + "\n" for t in texts))
-    argv = ["run", str(make_task()), "--model", f"scripted:{answers}", "--hypotheses", "1"]
-    assert main([*argv, "--max-llm-calls", "4", "--run-dir", str(tmp_path / "r")]) == 0
-    out = capsys.readouterr().out
-    assert "stopped: model-call budget spent · round 2 · 4 calls (2 hypotheses, 2 fix calls)" in out
-
-
-def test_the_stop_line_and_show_credit_the_same_bests_when_one_failed_a_check(
-    make_task, tmp_path: Path, capsys
-) -> None:
-    """f() = 10 scores best but fails its strict check, so it is no answer and no new best:
-    the stop line credits the gain up to the answer (-3), as hone show does (both from
-    `Store.bests`), not up to the failed 0."""
-    evaluator = EVALUATOR + (
-        "\n\ndef verify_strict(program_path):\n    spec = importlib.util.spec_from_file_location("
-        "'candidate', program_path)\n    module = importlib.util.module_from_spec(spec)\n"
-        "    spec.loader.exec_module(module)\n    value = module.run()\n"
-        "    return value != 10.0, f'f() = {value} is exactly the bar'\n"
-    )
-    answers = write_answers(tmp_path / "a.jsonl", [7.0, 10.0], whole=True)
-    argv = ["run", str(make_task(evaluator=evaluator)), "--model", f"scripted:{answers}"]
-    argv += ["--hypotheses", "1", "--max-llm-calls", "2", "--run-dir", str(tmp_path / "r")]
-    assert main(argv) == 0
-    out = capsys.readouterr().out
-    assert "#3 not verified (verify_strict): f() = 10.0 is exactly the bar" in out
-    stopped = next(line for line in out.splitlines() if line.startswith("stopped:"))
-    assert "· best -3: model 6, tuning 0 ·" in stopped, stopped
-    assert main(["show", str(tmp_path / "r")]) == 0
-    shown = capsys.readouterr().out
-    assert "best score -3 (#2, round 1)" in shown
-    assert "gain from the start -9 → -3: model 6, tuning 0" in shown.splitlines()
-
-
-def test_resume_ends_with_the_whole_runs_figures(make_task, tmp_path: Path, capsys) -> None:
-    answers = write_answers(tmp_path / "a.jsonl", [2.0, 3.0], whole=True)
-    argv = ["run", str(make_task()), "--model", f"scripted:{answers}", "--hypotheses", "1"]
-    assert main([*argv, "--max-llm-calls", "2", "--run-dir", str(tmp_path / "r")]) == 0
-    first = capsys.readouterr().out
-    assert (
-        "stopped: model-call budget spent · round 2 · 2 calls · best -7: model 2, tuning 0 · tokens"
-        in first
-    )
-    tokens = first.split(" · tokens ")[1].split(" ")[0]
-    assert main(["resume", str(tmp_path / "r")]) == 0  # the budget is spent already
-    out = capsys.readouterr().out
-    assert (
-        f"stopped: model-call budget spent · round 2 · 2 calls · best -7: model 2, tuning 0 · tokens {tokens}"
-        in out
-    )
-    assert (
-        f"max_llm_calls counts the whole run, its 2 calls so far included: hone resume {tmp_path / 'r'} --max-llm-calls 12 makes 10 more"
-        in out
-    )
-    assert "best score -7 (#3, round 2)" in out
 
 
 def test_base_url_twice_is_a_pool_and_resume_base_url_replaces_it(
