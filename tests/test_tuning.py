@@ -16,7 +16,7 @@ from hone.store import Store
 from hone.task import Task
 from hone.testing import FunctionVerifier, ScriptedModel
 from hone.tree import Tree
-from hone.tuning import constants, literal, substitute
+from hone.tuning import constants, ladder, literal, substitute
 from tests.helpers import value_of
 
 PROGRAM = '''"""Docstring 2.5 is not a constant."""
@@ -359,7 +359,7 @@ def test_tuning_finishes_a_formula_one_coefficient_off(tmp_path: Path) -> None:
     assert result.best is not None and result.best.kind == "tune" and result.best_score == 1.0
     assert result.best.tree is not None and '"n**4/4 + n**3/2 + n**2/4"' in result.best.tree.text
     [(_, note)] = Store.open(tmp_path / "run", readonly=True).notes("tune")
-    assert note.endswith("scores 1 (from 0.485039) with 2 → 4.")
+    assert note.endswith("scores 1 (from 0.960378) with 2 → 4.")
     off = task.configured(search={"tune_strings": False})
     assert not constants(initial.read_text()) and off.search.tune_strings is False
 
@@ -409,6 +409,45 @@ def test_tuning_fits_the_coefficient_of_a_term_the_model_wrote_without_one(tmp_p
     assert result.best.tree is not None and '"n**4/4 + n**3/2 + 0.25*n**2"' in result.best.tree.text
     [(_, note)] = Store.open(tmp_path / "run", readonly=True).notes("tune")
     assert note.endswith("with n**2 → 0.25*n**2.")
+
+
+def test_a_number_that_is_a_whole_term_is_tried_without_it_first() -> None:
+    """The 1 of "... + 1" is a term of its own (kind "term"): the ladder's first step after
+    snapping sets it to 0, the formula without it; numbers inside a term stay "string"."""
+    from fractions import Fraction
+
+    program = 'def answer() -> str:\n    return "n**2*(n+1)**2/4 - 1.5 + 2*n"\n'
+    found = constants(program, strings=True)
+    assert [(c.kind, program[c.start : c.end]) for c in found] == [
+        ("string", "1"),
+        ("string", "4"),
+        ("term", "1.5"),
+        ("string", "2"),
+    ]
+    steps = ladder(found, [Fraction(1), Fraction(4), Fraction(3, 2), Fraction(2)])
+    assert steps[:2] == [(2, Fraction(0)), (0, Fraction(2))]  # (1.5 is its own snap)
+    assert 'return "n**2*(n+1)**2/4 - 0 + 2*n"' in substitute(
+        program, found, [Fraction(1), Fraction(4), Fraction(0), Fraction(2)]
+    )
+
+
+def test_tuning_drops_a_wrong_constant_term(tmp_path: Path) -> None:
+    """closed_form_sum's evaluator, the exact sum plus 1 (the model's n**2*(n+1)**2/4 + 1): the
+    stage's first trial drops the term, and the sum is exact."""
+    _, result = _closed_form_sum(tmp_path, "n**2*(n+1)**2/4 + 1", trials=2)
+    assert result.best is not None and result.best.kind == "tune" and result.best_score == 1.0
+    assert result.best.tree is not None and '"n**2*(n+1)**2/4 + 0"' in result.best.tree.text
+    [(_, note)] = Store.open(tmp_path / "run", readonly=True).notes("tune")
+    assert note.endswith("with 1 → 0.")
+
+
+def test_tuning_finishes_a_formula_two_coefficients_off(tmp_path: Path) -> None:
+    """n**4/4 + n**3/3 + n**2/3: each sweep takes its best step (n**3's divisor 3 → 2, then
+    n**2's 3 → 4.5 → 4), not the first that helps, which would let two errors offset each
+    other."""
+    _, result = _closed_form_sum(tmp_path, "n**4/4 + n**3/3 + n**2/3", trials=70)
+    assert result.best is not None and result.best_score == 1.0
+    assert result.best.tree is not None and '"n**4/4 + n**3/2 + n**2/4"' in result.best.tree.text
 
 
 def test_the_ladder_leaves_half_a_stage_to_the_other_constants(tmp_path: Path) -> None:

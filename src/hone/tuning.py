@@ -17,8 +17,9 @@ comment on its line) the numbers inside a string, a formula such as `"n**4/4 + n
 has no number of its own (the `n**3` of `"n**4/4 + n**3"`: a term the model proposed, whose
 coefficient tuning fits). Those are not searched by CMA-ES but stepped, one at a time, through
 simple fractions and multiples (`ladder`): a formula is exact or wrong, and no optimiser lands
-on 1/4 by chance. When a program has other constants too, the ladder gets half of a stage's
-trials and CMA-ES the rest.
+on 1/4 by chance. A number that is a whole term of the formula's sum (the `1` of
+`"n**2*(n+1)**2/4 + 1"`) is first tried at 0: without that term. When a program has other
+constants too, the ladder gets half of a stage's trials and CMA-ES the rest.
 """
 
 from __future__ import annotations
@@ -63,9 +64,10 @@ LADDER = tuple(
 )
 SNAP_DENOMINATORS = 12  # a snapped value is p/q with q up to this
 SNAP_TOLERANCE = 0.05  # ... within this share of the tuned value
-# a literal, a named parameter, a number in a string, a term's implicit factor 1 in a string
-ConstantKind = Literal["float", "param", "string", "factor"]
-FORMULA_KINDS = ("string", "factor")  # stepped by the ladder, not searched by CMA-ES
+# a literal, a named parameter, a number in a string, a number that is a whole term of a
+# formula in a string (the 1 of "n**4/4 + 1"), a term's implicit factor 1 in a string
+ConstantKind = Literal["float", "param", "string", "term", "factor"]
+FORMULA_KINDS = ("string", "term", "factor")  # stepped by the ladder, not searched by CMA-ES
 Span = tuple[int, int, ConstantKind]  # where a constant is in a block, and its kind
 
 Verify = Callable[[Candidate], Awaitable[Candidate]]
@@ -127,7 +129,7 @@ def constants(
     return sorted(first, key=lambda c: c.start)
 
 
-_PRIORITY: dict[ConstantKind, int] = {"param": 0, "string": 1, "factor": 1, "float": 2}
+_PRIORITY: dict[ConstantKind, int] = {"param": 0, "string": 1, "term": 1, "factor": 1, "float": 2}
 
 
 def tree_constants(tree: Tree, *, strings: bool = False) -> list[Constant]:
@@ -174,14 +176,16 @@ def _fraction(value: Fraction) -> str:
 def ladder(found: list[Constant], values: list[Value]) -> list[tuple[int, Value]]:
     """The trials of one sweep over the numbers in strings (and implicit factors), in order:
     each one at a time (round-robin), first snapped to the simplest fraction near it (a
-    decimal such as 0.26: `snap`), then times each of `LADDER`: (its index, the value tried)."""
+    decimal such as 0.26: `snap`), then each whole term at 0 (the formula without it), then
+    times each of `LADDER`: (its index, the value tried)."""
     strings = [i for i, c in enumerate(found) if c.kind in FORMULA_KINDS]
     steps: list[tuple[int, Value]] = []
     for i in strings:
         near = snap(values[i])
         if near is not None and near != values[i]:
             steps.append((i, near))
-    steps += [(i, Fraction(values[i]) * m) for m in LADDER for i in strings]
+    steps += [(i, Fraction(0)) for i in strings if found[i].kind == "term" and values[i] != 0]
+    steps += [(i, Fraction(values[i]) * m) for m in LADDER for i in strings if values[i] != 0]
     return steps
 
 
@@ -200,7 +204,7 @@ def _exact(tree: Tree, constant: Constant) -> Value:
     """A constant's value, exact (a Fraction of its text) when it is in a string."""
     if constant.kind == "factor":
         return Fraction(1)
-    if constant.kind != "string":
+    if constant.kind not in ("string", "term"):
         return constant.value
     return Fraction(tree[constant.path][constant.start : constant.end])
 
@@ -248,26 +252,31 @@ def _python_constants(body: str, strings: bool) -> list[Span] | None:
             for m in _NUMBER.finditer(tok.string):
                 if not _EXPONENT.search(tok.string[: m.start()]):
                     spans[start + m.start()] = (start + m.start(), start + m.end(), "string")
-            for at in _factors(tok.string):
+            factors, terms = _terms(tok.string)
+            for at in factors:
                 spans[start + at] = (start + at, start + at, "factor")
+            for at in terms:
+                begin, end, _ = spans[start + at]
+                spans[start + at] = (begin, end, "term")
     for start, end in _parameters(body, lines, starts):
         spans[start] = (start, end, "param")
     return [spans[k] for k in sorted(spans)]
 
 
-def _factors(literal: str) -> list[int]:
-    """Where, in a string literal holding a formula (names, numbers, operators and
-    parentheses), each term of its top-level sum that has no number but exponents starts:
-    its implicit factor 1 (the `n**3` of `"n**4/4 + n**3"`). None in f-strings."""
+def _terms(literal: str) -> tuple[list[int], list[int]]:
+    """In a string literal holding a formula (names, numbers, operators and parentheses),
+    where each term of its top-level sum that has no number but exponents starts (its implicit
+    factor 1: the `n**3` of `"n**4/4 + n**3"`), and where each term that is a number alone
+    starts (the `1` of `"n**4/4 + 1"`). None in f-strings."""
     quote = min(i for i in (literal.find("'"), literal.find('"')) if i >= 0)
     if "f" in literal[:quote].lower():
-        return []
+        return [], []
     width = 3 if literal[quote : quote + 3] in ('"""', "'''") else 1
     first, last = quote + width, len(literal) - width
     content = literal[first:last]
     if not _FORMULA.fullmatch(content) or not _OPERATOR.search(content):
-        return []
-    found, depth, term = [], 0, first
+        return [], []
+    found, alone, depth, term = [], [], 0, first
     for at in range(first, last + 1):
         char = literal[at] if at < last else "+"  # (the end closes the last term)
         if char in "([":
@@ -280,8 +289,10 @@ def _factors(literal: str) -> list[int]:
             numbers = [m for m in _NUMBER.finditer(text) if not _EXPONENT.search(text[: m.start()])]
             if stripped and not numbers:
                 found.append(term + len(text) - len(stripped))
+            elif len(numbers) == 1 and numbers[0].group() == stripped.rstrip():
+                alone.append(term + numbers[0].start())
             term = at + 1
-    return found
+    return found, alone
 
 
 def _binary(before: str) -> bool:
@@ -463,8 +474,9 @@ class Tuner:
             )
 
         # a sweep tries each step from the same values (each setting once in a stage); the
-        # next sweep starts from its best. The ladder gets half the stage when there are
-        # other constants, for CMA-ES
+        # next sweep starts from its best (the best step of all, not the first that helps: a
+        # first step that merely helps leads two wrong coefficients to offset each other). The
+        # ladder gets half the stage when there are other constants, for CMA-ES
         rest = [i for i, c in enumerate(found) if c.kind not in FORMULA_KINDS]
         ladder_left = (trials + 1) // 2 if rest else trials
         base, seen = values, {tuple(values)}

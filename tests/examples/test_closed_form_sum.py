@@ -51,7 +51,7 @@ def test_starting_program_is_wrong_but_parseable(evaluator: ModuleType) -> None:
     result = evaluator.evaluate(str(EXAMPLE / "initial.py"))
     assert isinstance(result, Evaluation)
     assert result.ok
-    assert result.score == pytest.approx(0.382693, abs=1e-6)
+    assert result.score == pytest.approx(0.757732, abs=1e-6)
     assert result.feedback.startswith("answer() = 'n**4/4': not equal: ")
     assert "at n = 1 the candidate is 0.25 but the reference is 1" in result.feedback
 

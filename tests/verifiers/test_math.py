@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import re
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -146,8 +148,35 @@ def test_check_equal_partial_scores_rank_closer_candidates_higher() -> None:
 
 def test_check_equal_never_reaches_one_for_an_almost_right_answer() -> None:
     result = check_equal("(n*(n+1)/2)^2 + 1/10**20", SUM_OF_CUBES, [N])
-    assert result.score is not None and result.score < 0.51
+    assert result.score is not None and 0.98 < result.score < 1.0  # close everywhere, yet wrong
     assert result.metrics["agreement"] == 0.0
+
+
+def test_check_equal_ranks_values_closer_everywhere_above_an_exact_point() -> None:
+    """The partial score has no jump worth speaking of at a point where an answer happens to be
+    exact: n**4/4 + 0.375 n**3 + 0.375 n**2 (exact at n = 1 only) ranks below
+    n**4/4 + n**3/2 + n**2/2 (off by n**2/4 everywhere, far closer for large n)."""
+    exact_at_one = check_equal("n**4/4 + 0.375*n**3 + 0.375*n**2", SUM_OF_CUBES, [N])
+    closer = check_equal("n**4/4 + n**3/2 + n**2/2", SUM_OF_CUBES, [N])
+    assert exact_at_one.metrics["agreement"] == pytest.approx(1 / 20)
+    assert closer.metrics["agreement"] == 0.0
+    assert exact_at_one.score is not None and closer.score is not None
+    assert exact_at_one.score < closer.score < 1.0
+
+
+def test_check_equal_rises_continuously_to_one_as_a_coefficient_approaches_the_truth() -> None:
+    """n**4/4 + n**3/2 + c n**2 for c -> 1/4 from either side: the score rises at every step,
+    stays below 1, gains almost nothing at the last steps, and is 1.0 at c = 1/4 exactly."""
+    steps = [Fraction(1, 4) + Fraction(sign, 2**k) for sign in (1, -1) for k in range(2, 12)]
+    scores = [
+        check_equal(f"n**4/4 + n**3/2 + ({c})*n**2", SUM_OF_CUBES, [N]).score or 0.0 for c in steps
+    ]
+    for half in (scores[:10], scores[10:]):
+        assert all(s is not None and s < 1.0 for s in half)
+        rises = [b - a for a, b in itertools.pairwise(half)]
+        assert all(r > 0 for r in rises)
+        assert rises[-1] < 0.001  # continuous: the last steps gain almost nothing
+    assert check_equal("n**4/4 + n**3/2 + (1/4)*n**2", SUM_OF_CUBES, [N]).score == 1.0
 
 
 def test_check_equal_is_reproducible_with_an_injected_rng() -> None:

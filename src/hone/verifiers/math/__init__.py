@@ -16,8 +16,11 @@ Scores. 1.0 means verified: proved symbolically, or agreeing at every sample poi
 Below 1.0 the score is a gradient for the search and never reaches 1.0:
 
 * equalities and solutions: the mean over sample points of 1 where the two sides agree and
-  ``0.5 * max(0, 1 - |lhs - rhs| / max(|rhs|, 1))`` where they do not, so a nearly right
-  answer outranks a far-off one and every disagreeing point costs at least half a point;
+  ``0.99 * max(0, 1 - |lhs - rhs| / max(|rhs|, 1))`` where they do not: it rises continuously
+  as the values approach the true ones, so an answer whose values are closer everywhere
+  outranks one that happens to be exact at a point (the step left at agreement, 0.01 a point,
+  only keeps a wrong answer's mean below 1.0), and parameter tuning can climb it to the exact
+  form;
 * bounds: the fraction of sample points where the bound holds.
 
 Text is parsed by SymPy's ``parse_expr`` only after its tokens are checked: numbers, the

@@ -17,6 +17,9 @@ from hone.verifiers.math.parsing import Domain
 from hone.verifiers.math.text import _fmt_box
 
 _NONFINITE = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo)
+# what a disagreeing point earns at most: its closeness rises linearly as the values approach
+# (a small step left at agreement, so one wrong point keeps a mean below 1.0 in floating point)
+PARTIAL = 0.99
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ def _compare(at: dict[str, int | float], a: Any, b: Any, digits: int, tolerance:
         error = abs(a - b) / max(abs(b), 1)
     if error <= tolerance:
         return _Point(at, a, b, error, 1.0)
-    return _Point(at, a, b, error, 0.5 * max(0.0, 1.0 - float(error)))
+    return _Point(at, a, b, error, PARTIAL * max(0.0, 1.0 - float(error)))
 
 
 def _value(expr: sympy.Expr, subs: Mapping[sympy.Symbol, sympy.Expr], digits: int) -> Any:
