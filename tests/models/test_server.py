@@ -114,10 +114,10 @@ def test_hone_serve_says_its_slots_and_the_server_reports_them(served) -> None:
     connection.request("GET", "/props")
     assert json.loads(connection.getresponse().read())["total_slots"] == 2
 
-    from hone.models.openai import server_slots
+    from hone.models.openai import server_props, slots_of
 
-    assert server_slots(url) == 2
-    assert server_slots(f"http://127.0.0.1:{free_port()}/v1") is None  # nothing there
+    assert slots_of(server_props(url)) == 2
+    assert slots_of(server_props(f"http://127.0.0.1:{free_port()}/v1")) is None  # nothing there
 
 
 def test_a_run_never_sends_more_requests_than_the_server_has_slots(

@@ -47,7 +47,8 @@ _MARKER = re.compile(
 )
 
 
-def _marker(line: str) -> str | None:
+def marker(line: str) -> str | None:
+    """The EVOLVE-BLOCK marker a line is, START or END (in any comment style), else None."""
     match = _MARKER.fullmatch(line.strip())
     if match is None:
         return None
@@ -57,8 +58,8 @@ def _marker(line: str) -> str | None:
 def region(program: str) -> Region:
     """Split a program at its markers; raises ValueError when they are malformed."""
     lines = program.splitlines(keepends=True)
-    starts = [i for i, line in enumerate(lines) if _marker(line) == "START"]
-    ends = [i for i, line in enumerate(lines) if _marker(line) == "END"]
+    starts = [i for i, line in enumerate(lines) if marker(line) == "START"]
+    ends = [i for i, line in enumerate(lines) if marker(line) == "END"]
     if not starts and not ends:
         return Region("", program, "")
     if len(starts) != 1 or len(ends) != 1 or ends[0] < starts[0]:
@@ -105,7 +106,7 @@ class Blocks:
 def blocks(text: str) -> Blocks:
     """Split a file at its EVOLVE blocks; raises ValueError when the markers are malformed."""
     lines = text.splitlines(keepends=True)
-    marks = [(i, kind) for i, line in enumerate(lines) if (kind := _marker(line))]
+    marks = [(i, kind) for i, line in enumerate(lines) if (kind := marker(line))]
     if not marks:
         return Blocks(("", ""), (text,))
     for number, (i, kind) in enumerate(marks):

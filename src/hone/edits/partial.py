@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 
 from hone import syntax
-from hone.edits.blocks import Blocks, _marker
+from hone.edits.blocks import Blocks, marker
 from hone.edits.edit import Invalid
 
 
@@ -40,8 +40,8 @@ def block_of(parts: Blocks, code: str) -> str | None:
     START; or the whole program without markers. Code outside the block must come back as it
     is, or not at all."""
     lines = code.splitlines(keepends=True)
-    starts = [i for i, line in enumerate(lines) if _marker(line) == "START"]
-    ends = [i for i, line in enumerate(lines) if _marker(line) == "END"]
+    starts = [i for i, line in enumerate(lines) if marker(line) == "START"]
+    ends = [i for i, line in enumerate(lines) if marker(line) == "END"]
     if len(starts) + len(ends) > 1 or (starts and ends):
         return None  # both markers (or too many): the whole file's rules
     before, after = parts.fixed[0], parts.fixed[-1]  # (their START and END lines included)

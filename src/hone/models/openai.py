@@ -161,13 +161,6 @@ def make(argument: str, config: ModelConfig) -> Model:
     return model
 
 
-def server_slots(base_url: str) -> int | None:
-    """How many requests the server at `base_url` generates at once, when it says: llama.cpp's
-    `GET /props` has `total_slots` (vLLM's `/v1/models` says only each model's length, and
-    hosted APIs nothing: None)."""
-    return slots_of(server_props(base_url))
-
-
 def server_props(base_url: str) -> dict[str, Any] | None:
     """What the server at `base_url` says of itself at llama.cpp's `GET /props` (None: not
     llama.cpp, or not answering yet). Asked through the SDK's client, with a short deadline."""
@@ -193,7 +186,9 @@ def server_props(base_url: str) -> dict[str, Any] | None:
 
 
 def slots_of(props: dict[str, Any] | None) -> int | None:
-    """llama.cpp's `total_slots` in its `/props` (None: not said)."""
+    """How many requests a server generates at once, when it says: llama.cpp's `total_slots`
+    in its `/props` (None: not said; vLLM's `/v1/models` says only each model's length, and
+    hosted APIs nothing)."""
     slots = props.get("total_slots") if props is not None else None
     return slots if type(slots) is int and slots > 0 else None
 
