@@ -3,6 +3,7 @@ the prompts are told (scripted models, in-process verifier: no workers)."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections import Counter
 from pathlib import Path
@@ -471,3 +472,18 @@ def _tuned(tmp_path: Path, program: str, trials: int) -> hone.RunResult:
         task, model=ScriptedModel([]), verifier=FunctionVerifier(score),
         run_dir=tmp_path / "run", seed=0,
     )  # fmt: skip
+
+
+def test_a_formula_whose_coefficients_offset_each_other_is_fitted_together(tmp_path: Path) -> None:
+    """n**4/4 + n**3/3 + n**2/5: the ladder stops at n**3/2 + n**2/3.75 (no step of one number
+    helps: 0.988025); the numbers are then fitted together (Nelder–Mead, trials with decimals
+    no ladder writes) and the last trial, the fit snapped to simple fractions, is exact."""
+    _, result = _closed_form_sum(tmp_path, "n**4/4 + n**3/3 + n**2/5", trials=150)
+    assert result.best is not None and result.best.kind == "tune" and result.best_score == 1.0
+    assert result.best.tree is not None and '"n**4/4 + n**3/2 + n**2/4"' in result.best.tree.text
+    trials = [c for c in result.history if c.kind == "tune" and c.tree is not None]
+    assert result.best.id == trials[-1].id
+    fitted = [c for c in trials if re.search(r"/\d+\.\d{4,}", c.tree.text if c.tree else "")]
+    assert len(fitted) > 20
+    [(_, note)] = Store.open(tmp_path / "run", readonly=True).notes("tune")
+    assert note.endswith("with 3 → 2, 5 → 4.")

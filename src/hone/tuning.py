@@ -18,8 +18,10 @@ has no number of its own (the `n**3` of `"n**4/4 + n**3"`: a term the model prop
 coefficient tuning fits). Those are not searched by CMA-ES but stepped, one at a time, through
 simple fractions and multiples (`ladder`): a formula is exact or wrong, and no optimiser lands
 on 1/4 by chance. A number that is a whole term of the formula's sum (the `1` of
-`"n**2*(n+1)**2/4 + 1"`) is first tried at 0: without that term. When a program has other
-constants too, the ladder gets half of a stage's trials and CMA-ES the rest.
+`"n**2*(n+1)**2/4 + 1"`) is first tried at 0: without that term. When the ladder stops
+helping, a formula of several numbers is fitted jointly (`hone.simplex`'s Nelder–Mead on the
+coefficients they make) and the fit snapped to simple fractions (`Tuner._fit`). When a program
+has other constants too, the ladder gets half of a stage's trials and CMA-ES the rest.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import logging
 import math
 import re
 import tokenize
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Literal
@@ -40,9 +42,10 @@ from typing import Any, Literal
 from hone import syntax
 from hone.edits import blocks
 from hone.exceptions import MissingDependencyError
-from hone.objective import better
+from hone.objective import better, reaches
 from hone.population import TUNE, Candidate, Population
 from hone.seeds import library_seed
+from hone.simplex import nelder_mead
 from hone.store import Store
 from hone.task import Task, language_of
 from hone.tree import Tree
@@ -72,6 +75,9 @@ Span = tuple[int, int, ConstantKind]  # where a constant is in a block, and its 
 
 Verify = Callable[[Candidate], Awaitable[Candidate]]
 Register = Callable[[Candidate], object]  # registers a trial (Loop._add)
+Value = float | Fraction  # a trial's value of a constant (a Fraction: a snapped one)
+# evaluates settings of a stage's constants, in order (None: the budget was lowered)
+Evaluate = Callable[[list[list[Value]]], Awaitable[list[Candidate] | None]]
 
 
 @dataclass(frozen=True)
@@ -143,9 +149,6 @@ def tree_constants(tree: Tree, *, strings: bool = False) -> list[Constant]:
     return found[:MAX_CONSTANTS]
 
 
-Value = float | Fraction  # a trial's value of a constant (a Fraction: a snapped one)
-
-
 def substitute(program: str, found: list[Constant], values: list[Value]) -> str:
     """The program with each constant replaced by its new value."""
     out, last = [], 0
@@ -159,7 +162,9 @@ def _text(constant: Constant, value: Value) -> str:
     """How a value is written: a float literal, or a snapped fraction in a string ("(1/3)",
     "0.25" or "2": a formula reads them exactly)."""
     if constant.kind == "factor":  # written before its term, and not at all when it is 1
-        return "" if value == 1 else _fraction(Fraction(value)) + "*"
+        if value == 1:
+            return ""
+        return (_fraction(value) if isinstance(value, Fraction) else literal(value)) + "*"
     if isinstance(value, Fraction):
         return _fraction(value)
     return literal(value)
@@ -479,6 +484,7 @@ class Tuner:
         # ladder gets half the stage when there are other constants, for CMA-ES
         rest = [i for i, c in enumerate(found) if c.kind not in FORMULA_KINDS]
         ladder_left = (trials + 1) // 2 if rest else trials
+        fitting = len(found) - len(rest) >= 2  # a formula of several numbers (`_fit`)
         base, seen = values, {tuple(values)}
 
         def sweep(base: list[Value]) -> list[list[Value]]:
@@ -504,6 +510,12 @@ class Tuner:
             if not steps and values is not base:
                 base = values
                 steps = sweep(base)
+        # when the ladder stops helping, a formula of several numbers is fitted jointly (its
+        # coefficients offset each other: no step of one alone helps), then snapped
+        if ladder_left > 1 and fitting and not self._reached(best):
+            fitted = await self._fit(tree, found, values, ladder_left, evaluate)
+            if fitted is not None and improves(fitted[0]):
+                best, values = fitted
         names = [f"c{i}" for i in rest]
         spread = self.task.search.tune_spread
         space = {
@@ -536,6 +548,79 @@ class Tuner:
         if evaluated:
             self._note(parent, best, found, values, evaluated)
         self.store.set_meta(**{STAGE: None})
+
+    def _reached(self, candidate: Candidate) -> bool:
+        """True when `candidate` reaches the task's target (nothing left to fit)."""
+        target, score = self.task.budget.target, candidate.score
+        return (
+            target is not None and score is not None and reaches(self.task.objective, score, target)
+        )
+
+    async def _fit(
+        self,
+        tree: Tree,
+        found: list[Constant],
+        values: list[Value],
+        trials: int,
+        evaluate: Evaluate,
+    ) -> tuple[Candidate, list[Value]] | None:
+        """Fit a formula's numbers together from `values`, within `trials`: Nelder–Mead
+        (`hone.simplex`) on the coefficients they make (a divisor as its reciprocal), then one
+        trial of the best point with each coefficient snapped to a simple fraction, or to 0
+        near it (`_snap`). The best trial and its values; None when none was evaluated."""
+        fit = [i for i, c in enumerate(found) if c.kind in FORMULA_KINDS]
+        flips = [_divides(tree, found[i]) for i in fit]
+
+        def coefficients(setting: list[Value]) -> list[Value]:
+            return [
+                1 / setting[i] if flip else setting[i] for i, flip in zip(fit, flips, strict=True)
+            ]
+
+        def setting(point: Sequence[Value]) -> list[Value] | None:
+            out = list(values)
+            for i, flip, x in zip(fit, flips, point, strict=True):
+                if flip and x == 0:
+                    return None  # a division by zero: not a formula
+                out[i] = 1 / x if flip else x
+            return out
+
+        start = [float(c) for c in coefficients(values)]
+        sign = -1.0 if self.task.objective == "maximize" else 1.0  # the search minimises
+        best: tuple[Candidate, list[Value]] | None = None
+        search = nelder_mead(start)
+        points = next(search)
+        while len(points) < trials:  # (one trial kept for the snapped point)
+            settings = [setting(p) for p in points]
+            asked = [s for s in settings if s is not None]
+            done = await evaluate(asked)
+            if done is None:
+                return best
+            trials -= len(asked)
+            results = iter(done)
+            told = []
+            for tried in settings:
+                candidate = next(results) if tried is not None else None
+                if tried is None or candidate is None or candidate.score is None:
+                    told.append(math.inf)
+                    continue
+                told.append(sign * candidate.score)
+                if best is None or better(self.task.objective, candidate.score, best[0].score):
+                    best = candidate, tried
+            if best is not None and self._reached(best[0]):
+                return best
+            points = search.send(told)
+        if best is None:
+            return None
+        snapped = setting([_snap(x, s) for x, s in zip(coefficients(best[1]), start, strict=True)])
+        if snapped is not None and snapped != best[1]:
+            done = await evaluate([snapped])
+            if (
+                done
+                and done[0].score is not None
+                and better(self.task.objective, done[0].score, best[0].score)
+            ):
+                best = done[0], snapped
+        return best
 
     def _noted(self, stage: Stage) -> bool:
         """True when the stage got as far as its note (it stopped before its record was
@@ -573,6 +658,22 @@ class Tuner:
             )
         self.store.add_note(round=parent.round, kind=KIND, text=text)
         log.info(text)
+
+
+def _divides(tree: Tree, constant: Constant) -> bool:
+    """True when a number in a formula is a divisor (the 3 of "n**3/3")."""
+    before = tree[constant.path][: constant.start]
+    return constant.kind != "factor" and before.rstrip().endswith("/")
+
+
+def _snap(value: Value, start: float) -> Value:
+    """A fitted coefficient as a formula would have it: 0 when it is near 0 (within
+    `SNAP_TOLERANCE` of its start's size, at least 1), else the simplest nearby fraction
+    (`snap`), else itself."""
+    if abs(float(value)) < SNAP_TOLERANCE * max(1.0, abs(start)):
+        return Fraction(0)
+    near = snap(value)
+    return near if near is not None else value
 
 
 def _change(text: str, constant: Constant, value: Value) -> str:
