@@ -595,7 +595,7 @@ class Tuner:
             done = await evaluate(asked)
             if done is None:
                 return best
-            trials -= len(asked)
+            trials -= len(points)  # (a point not evaluated counts too: the loop ends)
             results = iter(done)
             told = []
             for tried in settings:
