@@ -58,6 +58,72 @@ def test_embedded_model_completes_code_and_counts_tokens() -> None:
         assert "\ndef " not in completion.text
 
 
+def test_an_embedded_answer_is_streamed_as_it_would_be_whole() -> None:
+    """The streamed answer's text and token counts are those llama.cpp gives unstreamed (same
+    seed); after a generation's task is cancelled (Ctrl-C) the model answers the next request,
+    and no generation is left marked as under way."""
+
+    async def go() -> tuple[Any, ...]:
+        model = EmbeddedModel()
+        server = await model.server()
+        long = Request(text="# An essay on prime numbers\n", max_tokens=2000, seed=1)
+        try:
+            whole = await asyncio.to_thread(
+                server.handle_completions, {"prompt": PROMPT, "max_tokens": 24, "seed": 1}
+            )
+            streamed = await model.generate(Request(text=PROMPT, max_tokens=24, seed=1))
+            task = asyncio.create_task(model.generate(long))
+            await asyncio.sleep(2)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            after = await model.generate(Request(text=PROMPT, max_tokens=8, seed=1))
+            return whole, streamed, after, model._running
+        finally:
+            await model.close()
+
+    whole, streamed, after, running = asyncio.run(go())
+    assert streamed.text == whole["choices"][0]["text"]
+    assert (streamed.prompt_tokens, streamed.completion_tokens) == (
+        whole["usage"]["prompt_tokens"],
+        whole["usage"]["completion_tokens"],
+    )
+    assert after.completion_tokens <= 8 and after.text.strip() and not running
+
+
+def test_a_cancelled_generation_stops_at_its_next_token() -> None:
+    """A generation of 2,000 tokens (end of text ignored) whose task is cancelled after 2 s
+    returns from llama.cpp with the few tokens it had, instead of running on in its thread
+    (which the process waited for at exit: Ctrl-C took minutes)."""
+    streamed: list[int] = []
+
+    class Counting(EmbeddedModel):
+        def _stream(self, server: Any, body: dict[str, Any], stop: Any) -> list[Any]:
+            chunks = super()._stream(server, {**body, "ignore_eos": True}, stop)
+            streamed.append(len(chunks))
+            return chunks
+
+    async def go() -> None:
+        model = Counting()
+        await model.server()
+        request = Request(text="# An essay on prime numbers\n", max_tokens=2000, seed=1)
+        try:
+            task = asyncio.create_task(model.generate(request))
+            await asyncio.sleep(2)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            for _ in range(600):  # (a guard, not a bound: the thread returns within a token)
+                if streamed:
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            await model.close()
+
+    asyncio.run(go())
+    assert streamed and 0 < streamed[0] < 1000
+
+
 def test_embedded_chat_answers_follow_the_grammar_of_the_request() -> None:
     async def go() -> list[str]:
         model = make_model(ModelConfig(spec="embedded:qwen-coder-0.5b", style="chat", grammar=True))

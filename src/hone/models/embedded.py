@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +57,7 @@ class EmbeddedModel:
         self.grammar = False  # follow a request's grammar ([model] grammar)
         self._server: Any = None
         self._lock = asyncio.Lock()
+        self._running: set[threading.Event] = set()  # a stop flag per generation under way
 
     def _load(self) -> Any:
         try:
@@ -105,22 +107,38 @@ class EmbeddedModel:
             body["messages"] = [
                 {"role": m.role, "content": m.content} for m in request.messages
             ] or [{"role": "user", "content": request.text}]
-            result = await asyncio.to_thread(server.handle_chat_completions, body)
         else:
             body["prompt"] = request.text or request.as_text()
-            result = await asyncio.to_thread(server.handle_completions, body)
-        if not isinstance(result, dict) or "choices" not in result:
-            raise ModelError(f"llama.cpp returned an error: {result!r}"[:500])
-        choice = result["choices"][0]
-        text = choice["message"]["content"] if self.style == "chat" else choice["text"]
-        usage = result.get("usage") or {}
-        # (the counts as llama.cpp gives them: `Metered` checks them, as every backend's)
-        return Completion(
-            text or "", usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
+        stop = threading.Event()
+        self._running.add(stop)
+        try:
+            chunks = await asyncio.to_thread(self._stream, server, body, stop)
+        except asyncio.CancelledError:
+            stop.set()  # llama.cpp stops at its next token: Ctrl-C does not wait for the answer
+            raise
+        finally:
+            self._running.discard(stop)
+        return _completion(chunks, self.style)
+
+    def _stream(self, server: Any, body: dict[str, Any], stop: threading.Event) -> list[Any]:
+        """The answer's chunks as llama.cpp streams them (in a worker thread), until it ends or
+        `stop` is set."""
+        chunks: list[Any] = []
+
+        def take(chunk: Any) -> bool:  # True: stop generating
+            chunks.append(chunk)
+            return stop.is_set()
+
+        handle = (
+            server.handle_chat_completions if self.style == "chat" else server.handle_completions
         )
+        handle({**body, "stream": True}, take)
+        return chunks
 
     async def close(self) -> None:
-        """Stop the server and free the model."""
+        """Stop the generations under way, then the server, and free the model."""
+        for stop in list(self._running):
+            stop.set()
         server, self._server = self._server, None
         if server is not None:
             await asyncio.to_thread(_drop, server)
@@ -132,6 +150,31 @@ def make(argument: str, config: ModelConfig) -> EmbeddedModel:
     model = EmbeddedModel(argument or None, style=config.style or None)
     model.grammar = config.grammar
     return model
+
+
+def _completion(chunks: list[Any], style: Style) -> Completion:
+    """The completion that a streamed answer's chunks make: their text, and the token counts
+    of the last chunk (its usage, or for chat its timings: prompt tokens evaluated and cached,
+    tokens predicted)."""
+    text = []
+    for chunk in chunks:
+        if not isinstance(chunk, dict) or "choices" not in chunk:
+            raise ModelError(f"llama.cpp returned an error: {chunk!r}"[:500])
+        for choice in chunk["choices"][:1]:
+            part = (
+                (choice.get("delta") or {}).get("content")
+                if style == "chat"
+                else choice.get("text")
+            )
+            text.append(part or "")
+    if not chunks:
+        raise ModelError("llama.cpp returned no answer")
+    last = chunks[-1]
+    usage, timings = last.get("usage") or {}, last.get("timings") or {}
+    prompt = usage.get("prompt_tokens", timings.get("prompt_n", 0) + timings.get("cache_n", 0))
+    answer = usage.get("completion_tokens", timings.get("predicted_n", 0))
+    # (the counts as llama.cpp gives them: `Metered` checks them, as every backend's)
+    return Completion("".join(text), prompt, answer)
 
 
 def _drop(server: Any) -> None:
