@@ -19,7 +19,7 @@ coefficient tuning fits). Those are not searched by CMA-ES but stepped, one at a
 simple fractions and multiples (`ladder`): a formula is exact or wrong, and no optimiser lands
 on 1/4 by chance. A number that is a whole term of the formula's sum (the `1` of
 `"n**2*(n+1)**2/4 + 1"`) is first tried at 0: without that term. When the ladder stops
-helping, a formula of several numbers is fitted jointly (`hone.simplex`'s Nelder–Mead on the
+helping (or after its third sweep), a formula of several numbers is fitted jointly (`hone.simplex`'s Nelder–Mead on the
 coefficients they make) and the fit snapped to simple fractions (`Tuner._fit`). When a program
 has other constants too, the ladder gets half of a stage's trials and CMA-ES the rest.
 """
@@ -67,6 +67,7 @@ LADDER = tuple(
 )
 SNAP_DENOMINATORS = 12  # a snapped value is p/q with q up to this
 SNAP_TOLERANCE = 0.05  # ... within this share of the tuned value
+SWEEPS_BEFORE_FIT = 3  # a formula of several numbers: the ladder's sweeps before the joint fit
 # a literal, a named parameter, a number in a string, a number that is a whole term of a
 # formula in a string (the 1 of "n**4/4 + 1"), a term's implicit factor 1 in a string
 ConstantKind = Literal["float", "param", "string", "term", "factor"]
@@ -496,7 +497,7 @@ class Tuner:
                     settings.append(setting)
             return settings
 
-        steps = sweep(base)
+        steps, sweeps = sweep(base), 1
         while ladder_left > 0 and steps:
             size = min(batch, ladder_left)
             asked, steps = steps[:size], steps[size:]
@@ -508,7 +509,9 @@ class Tuner:
                 if improves(candidate):
                     best, values = candidate, tried
             if not steps and values is not base:
-                base = values
+                if fitting and sweeps == SWEEPS_BEFORE_FIT:
+                    break  # (the fit gets the rest: the ladder may creep on for long)
+                base, sweeps = values, sweeps + 1
                 steps = sweep(base)
         # when the ladder stops helping, a formula of several numbers is fitted jointly (its
         # coefficients offset each other: no step of one alone helps), then snapped
