@@ -19,9 +19,10 @@ coefficient tuning fits). Those are not searched by CMA-ES but stepped, one at a
 simple fractions and multiples (`ladder`): a formula is exact or wrong, and no optimiser lands
 on 1/4 by chance. A number that is a whole term of the formula's sum (the `1` of
 `"n**2*(n+1)**2/4 + 1"`) is first tried at 0: without that term. When the ladder stops
-helping (or after its third sweep), a formula of several numbers is fitted jointly (`hone.simplex`'s Nelder–Mead on the
-coefficients they make) and the fit snapped to simple fractions (`Tuner._fit`). When a program
-has other constants too, the ladder gets half of a stage's trials and CMA-ES the rest.
+helping (or after its third sweep), a formula of several numbers is fitted jointly
+(`hone.simplex`'s Nelder–Mead on the coefficients they make) and the fit snapped to simple
+fractions (`Tuner._fit`). When a program has other constants too, the ladder gets half of a
+stage's trials and CMA-ES the rest.
 """
 
 from __future__ import annotations
