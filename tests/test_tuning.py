@@ -488,7 +488,7 @@ def _tuned(tmp_path: Path, program: str, trials: int) -> hone.RunResult:
 def test_a_formula_whose_coefficients_offset_each_other_is_fitted_together(
     tmp_path: Path, start: str, exact: str, changes: str
 ) -> None:
-    """The ladder stops (0.9880) or creeps (0.9748 after 104 trials) where no step of one
+    """The ladder alone ends at 0.9880 and 0.9748, where no step of one
     number helps; after its third sweep the numbers are fitted together (Nelder–Mead: trials
     with decimals no ladder writes) and the last trial, the fit snapped to simple fractions,
     is exact."""
