@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from hone.evaluation import MAX_TEXT, Evaluation, checked, coerce_result
+from hone.evaluation import MAX_RESIDUALS, MAX_TEXT, Evaluation, checked, coerce_result
 
 
 def test_float_becomes_score() -> None:
@@ -50,6 +50,23 @@ def test_dict_error_key_is_a_failure() -> None:
 def test_json_round_trip() -> None:
     ev = Evaluation(score=1.5, metrics={"a": 2.0}, feedback="f", seconds=0.1, cpu_seconds=0.05)
     assert Evaluation.from_json(ev.to_json()) == ev
+    fitted = Evaluation(score=0.9, residuals=(0.25, -0.5))
+    assert Evaluation.from_json(fitted.to_json()) == fitted
+
+
+def test_residuals_are_kept_as_floats_or_dropped_with_a_note() -> None:
+    """An evaluator's residuals (numpy's too) become Python floats; residuals that are not
+    all finite numbers, or too many, are dropped, the feedback saying why, the score kept."""
+    kept = checked(Evaluation(score=0.5, residuals=np.array([0.25, -1.0])))  # type: ignore[arg-type]
+    assert kept.residuals == (0.25, -1.0) and all(type(r) is float for r in kept.residuals)
+    for given, said in [
+        ([0.1, math.nan], "nan is not a finite number"),
+        ("0.1 0.2", "a sequence of numbers, not '0.1 0.2'"),
+        (iter([0.0] * (MAX_RESIDUALS + 1)), f"more than the {MAX_RESIDUALS} hone keeps"),
+    ]:
+        dropped = checked(Evaluation(score=0.5, residuals=given))  # type: ignore[arg-type]
+        assert dropped.ok and dropped.score == 0.5 and dropped.residuals == ()
+        assert dropped.feedback == f"[residuals dropped: {said}]"
 
 
 def test_numpy_numbers_are_numbers() -> None:

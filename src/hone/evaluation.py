@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import itertools
 import math
 import sys
 import uuid
@@ -42,6 +43,7 @@ STATUSES: tuple[Status, ...] = (
     "killed",
 )
 SCORE_KEYS = ("combined_score", "score")
+MAX_RESIDUALS = 1000  # an evaluation's residuals hone keeps (more: none kept)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,10 @@ class Evaluation:
     reason: str = ""
     seconds: float = 0.0
     cpu_seconds: float = 0.0
+    # the signed errors at the points the evaluator compared (a formula's values minus the
+    # data's, say): with them, tuning fits a formula's numbers by least squares
+    # (`hone.least_squares`); empty when the evaluator gives none
+    residuals: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if self.score == 0.0:  # -0.0 prints as "-0" (and the store keeps no sign of zero)
@@ -85,6 +91,7 @@ class Evaluation:
             "reason": self.reason,
             "seconds": self.seconds,
             "cpu_seconds": self.cpu_seconds,
+            "residuals": list(self.residuals),
         }
 
     @classmethod
@@ -104,6 +111,7 @@ class Evaluation:
                 reason=inbound.text(data.get("reason") or ""),
                 seconds=_seconds(data.get("seconds")),
                 cpu_seconds=_seconds(data.get("cpu_seconds")),
+                residuals=tuple(data.get("residuals") or ()),
             )
         )
 
@@ -132,9 +140,11 @@ def bounded(evaluation: Evaluation) -> Evaluation:
 def checked(evaluation: Evaluation) -> Evaluation:
     """`evaluation` as hone keeps it, whoever made it: its text valid UTF-8, its score and
     metrics Python floats (numpy's too; a metric too large for a float is dropped and said),
-    an `ok` one without a finite score `invalid-output`, its sizes bounded. Never raises."""
+    its residuals finite floats or none (dropped and said), an `ok` one without a finite score
+    `invalid-output`, its sizes bounded. Never raises."""
     given = evaluation.metrics if isinstance(evaluation.metrics, Mapping) else {}
     metrics, dropped = _numbers(given.items())
+    residuals = _residuals(evaluation.residuals, dropped)
     feedback = _noted(inbound.text(evaluation.feedback), dropped)
     reason = inbound.text(evaluation.reason)
     score: float | str | None = None
@@ -158,6 +168,7 @@ def checked(evaluation: Evaluation) -> Evaluation:
             metrics=metrics,
             feedback=feedback,
             reason=reason,
+            residuals=residuals,
         )
     )
 
@@ -257,6 +268,29 @@ def _numbers(
                 if name not in quiet:
                     dropped.append(f"[metric {name[:MAX_NAME]!r} dropped: {exc}]")
     return metrics, dropped
+
+
+def _residuals(given: object, dropped: list[str]) -> tuple[float, ...]:
+    """An evaluator's residuals as Python floats; none (and a note in `dropped`) when they are
+    not a sequence of finite numbers, or more than `MAX_RESIDUALS`."""
+    if isinstance(given, str | bytes | Mapping) or not isinstance(given, Iterable):
+        dropped.append(f"[residuals dropped: a sequence of numbers, not {_shown(given)}]")
+        return ()
+    values = list(itertools.islice(given, MAX_RESIDUALS + 1))
+    if len(values) > MAX_RESIDUALS:
+        dropped.append(f"[residuals dropped: more than the {MAX_RESIDUALS} hone keeps]")
+        return ()
+    out = []
+    for value in values:
+        try:
+            number = inbound.as_float(value) if inbound.is_number(value) else math.nan
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            dropped.append(f"[residuals dropped: {_shown(value)} is not a finite number]")
+            return ()
+        out.append(number)
+    return tuple(out)
 
 
 def _noted(feedback: str, notes: list[str]) -> str:

@@ -52,6 +52,8 @@ from hone.constants import (
     tree_constants,
 )
 from hone.exceptions import MissingDependencyError
+from hone.formulas import Formula, expanded
+from hone.least_squares import Residuals, levenberg_marquardt
 from hone.objective import better, reaches
 from hone.population import TUNE, Candidate, Population
 from hone.seeds import library_seed
@@ -69,6 +71,7 @@ Verify = Callable[[Candidate], Awaitable[Candidate]]
 Register = Callable[[Candidate], object]  # registers a trial (Loop._add)
 # evaluates settings of a stage's constants, in order (None: the budget was lowered)
 Evaluate = Callable[[list[list[Value]]], Awaitable[list[Candidate] | None]]
+EvaluateTrees = Callable[[list[Tree]], Awaitable[list[Candidate] | None]]  # ... these programs
 
 
 @dataclass(frozen=True)
@@ -183,7 +186,7 @@ class Tuner:
         if not found:
             trials = 0  # (a program edited since its stage began: nothing to tune)
 
-        async def evaluate(asked: list[list[Value]]) -> list[Candidate] | None:
+        async def evaluate_trees(asked: list[Tree]) -> list[Candidate] | None:
             """The trials of `asked`, in order: those evaluated before a stop (`again`), then
             new ones; None when the budget was lowered since the stage began."""
             nonlocal again, trials, evaluated
@@ -192,18 +195,34 @@ class Tuner:
             trials -= len(asked)
             evaluated += len(asked)
             reused, again = again[: len(asked)], again[len(asked) :]
-            programs = [substitute_tree(tree, found, v) for v in asked[len(reused) :]]
-            fresh = [self._store(parent, p) for p in programs]
+            fresh = [self._store(parent, p) for p in asked[len(reused) :]]
             self.spent += len(fresh)
             done = [*reused, *await asyncio.gather(*(verify(c) for c in fresh))]
             for candidate in done[len(reused) :]:  # (reused ones were registered on resuming)
                 register(candidate)
             return done
 
+        async def evaluate(asked: list[list[Value]]) -> list[Candidate] | None:
+            """The trials of these settings of the constants (`evaluate_trees`)."""
+            return await evaluate_trees([substitute_tree(tree, found, v) for v in asked])
+
         def improves(candidate: Candidate) -> bool:
             return candidate.score is not None and (
                 best.score is None or better(self.task.objective, candidate.score, best.score)
             )
+
+        # an evaluator that reports residuals: a formula of several terms is expanded and its
+        # coefficients fitted by least squares, instead of the ladder (`_least_squares`)
+        formula = self._formula(parent, tree, found)
+        if formula is not None and trials < len(formula.terms) + 3:
+            formula = None  # (too few trials for a step of the fit: the ladder's)
+        rewritten = ""
+        if formula is not None:
+            fitted = await self._least_squares(formula, tree, trials, evaluate_trees)
+            if fitted is not None and improves(fitted[0]):
+                best = fitted[0]
+                rewritten = f'"{formula.text_before}" → "{formula.text(fitted[1])}"'
+            trials = 0
 
         # a sweep tries each step from the same values (each setting once in a stage); the
         # next sweep starts from its best (the best step of all, not the first that helps: a
@@ -275,7 +294,15 @@ class Tuner:
                 if improves(candidate):
                     best, values = candidate, tried
         if evaluated:
-            self._note(parent, best, found, values, evaluated)
+            if formula is not None:
+                self._note(
+                    parent,
+                    best,
+                    evaluated,
+                    f"the formula {rewritten}" if best is not parent else "",
+                )
+            else:
+                self._note(parent, best, evaluated, self._changes(parent, found, values))
         self.store.set_meta(**{STAGE: None})
 
     def _reached(self, candidate: Candidate) -> bool:
@@ -333,7 +360,7 @@ class Tuner:
                     told.append(math.inf)
                     continue
                 told.append(sign * candidate.score)
-                if best is None or better(self.task.objective, candidate.score, best[0].score):
+                if best is None or self._beats(candidate, best[0]):
                     best = candidate, tried
             if best is not None and self._reached(best[0]):
                 return best
@@ -345,11 +372,77 @@ class Tuner:
         )
         if snapped is not None and snapped != best[1]:
             done = await evaluate([snapped])
-            if (
-                done
-                and done[0].score is not None
-                and better(self.task.objective, done[0].score, best[0].score)
-            ):
+            if done and self._beats(done[0], best[0]):
+                best = done[0], snapped
+        return best
+
+    def _beats(self, candidate: Candidate, best: Candidate) -> bool:
+        """True when `candidate` scored, better than `best`."""
+        return candidate.score is not None and better(
+            self.task.objective, candidate.score, best.score
+        )
+
+    @staticmethod
+    def _changes(parent: Candidate, found: list[Constant], values: list[Value]) -> str:
+        """'4 → 3, n**3 → 0.5*n**3': the constants that `values` change."""
+        before = parent.tree or Tree()
+        return ", ".join(
+            change(before.get(c.path, ""), c, v)
+            for c, v in zip(found, values, strict=True)
+            if c.value != v
+        )
+
+    def _formula(self, parent: Candidate, tree: Tree, found: list[Constant]) -> Formula | None:
+        """The formula of several terms that `found` are the numbers of, expanded, when the
+        evaluator reported residuals for `parent` (what `_least_squares` fits); else None."""
+        if not found or any(c.kind not in FORMULA_KINDS for c in found):
+            return None
+        if not (parent.evaluation.residuals or self.store.residuals([parent.id])):
+            return None
+        formula = expanded(tree, found)
+        return formula if formula is not None and len(formula.terms) >= 2 else None
+
+    async def _least_squares(
+        self, formula: Formula, tree: Tree, trials: int, evaluate: EvaluateTrees
+    ) -> tuple[Candidate, list[Value]] | None:
+        """Fit the expanded formula's coefficients to the evaluator's residuals within
+        `trials` (`hone.least_squares`: Levenberg–Marquardt), then one trial with each
+        coefficient snapped to a simple fraction, or to 0 near it. The best trial and its
+        coefficients; None when none was evaluated."""
+        best: tuple[Candidate, list[Value]] | None = None
+        search = levenberg_marquardt(formula.coefficients)
+        points = next(search)
+        while len(points) < trials:  # (one trial kept for the snapped point)
+            done = await evaluate([formula.tree(tree, p) for p in points])
+            if done is None:
+                return best
+            trials -= len(points)
+            # (a resumed stage's trials come from the store, their residuals with them)
+            stored = self.store.residuals(
+                [c.id for c in done if c.score is not None and not c.evaluation.residuals]
+            )
+            told: list[Residuals] = []
+            for point, candidate in zip(points, done, strict=True):
+                if candidate.score is None:
+                    told.append(None)
+                    continue
+                told.append(candidate.evaluation.residuals or stored.get(candidate.id))
+                if best is None or self._beats(candidate, best[0]):
+                    best = candidate, list(point)
+            if best is not None and self._reached(best[0]):
+                return best
+            try:
+                points = search.send(told)
+            except StopIteration:
+                break
+        if best is None:
+            return None
+        snapped = [
+            snap_coefficient(x, s) for x, s in zip(best[1], formula.coefficients, strict=True)
+        ]
+        if snapped != best[1] and trials > 0:
+            done = await evaluate([formula.tree(tree, snapped)])
+            if done and self._beats(done[0], best[0]):
                 best = done[0], snapped
         return best
 
@@ -364,26 +457,13 @@ class Tuner:
             round=parent.round, tree=program, parent_ids=(parent.id,), niche=parent.niche, kind=KIND
         )
 
-    def _note(
-        self,
-        parent: Candidate,
-        best: Candidate,
-        found: list[Constant],
-        values: list[Value],
-        trials: int,
-    ) -> None:
-        """Record what the stage found (the best's `values`), for the prompts
+    def _note(self, parent: Candidate, best: Candidate, trials: int, changes: str) -> None:
+        """Record what the stage found (the best's `changes`), for the prompts
         (`hone.reflection.Memory`)."""
         head = _head(parent.id) + f"{trials} trials, no model calls): "
         if best is parent:
-            text = head + f"no setting of its {len(found)} constants beat its score {_g(parent)}."
+            text = head + f"no setting of its constants beat its score {_g(parent)}."
         else:
-            before = parent.tree or Tree()
-            changes = ", ".join(
-                change(before.get(c.path, ""), c, v)
-                for c, v in zip(found, values, strict=True)
-                if c.value != v
-            )
             text = (
                 head + f"program #{best.id} scores {_g(best)} (from {_g(parent)}) with {changes}."
             )

@@ -85,17 +85,22 @@ def test_placements_are_kept_in_the_order_told_and_an_older_store_gets_their_col
     store.close()
 
 
-def test_attempts_on_a_cluster_are_kept_in_order_and_an_older_store_gets_their_column(
-    tmp_path: Path,
-) -> None:
-    store = Store.create(tmp_path / "run")
+def older_store(run_dir: Path, without: str) -> None:
+    """A store of one evaluated hypothesis as an older hone wrote it: no column `without`."""
+    store = Store.create(run_dir)
     store.set_evaluation(
         store.add_candidate(round=0, tree=Tree.one("program.py", "x = 1\n")), Evaluation(score=1.0)
     )
     store.close()
-    with sqlite3.connect(tmp_path / "run" / "hone.db") as db:  # as an older hone wrote it
+    with sqlite3.connect(run_dir / "hone.db") as db:
         before_views(db)
-        db.execute("ALTER TABLE candidates DROP COLUMN attempts")
+        db.execute(f"ALTER TABLE candidates DROP COLUMN {without}")
+
+
+def test_attempts_on_a_cluster_are_kept_in_order_and_an_older_store_gets_their_column(
+    tmp_path: Path,
+) -> None:
+    older_store(tmp_path / "run", without="attempts")
     assert Store.open(tmp_path / "run", readonly=True).attempts() == {}  # (read as it is)
     store = Store.open(tmp_path / "run")
     tries = (Attempt("n1", "10.0.0.1", "lost", "ActorDiedError"), Attempt("n2", "10.0.0.2", "ok"))
@@ -103,6 +108,20 @@ def test_attempts_on_a_cluster_are_kept_in_order_and_an_older_store_gets_their_c
     store.set_evaluation(second, Evaluation(score=2.0), attempts=tries)
     assert store.attempts() == {second.id: tries}  # the local executor's first: none
     assert store.spread() == (1, 1)  # one node gave an outcome, one evaluation was tried again
+    store.close()
+
+
+def test_residuals_are_kept_and_read_by_id_and_an_older_store_gets_their_column(
+    tmp_path: Path,
+) -> None:
+    older_store(tmp_path / "run", without="residuals")
+    assert Store.open(tmp_path / "run", readonly=True).residuals([1]) == {}  # (read as it is)
+    store = Store.open(tmp_path / "run")
+    fitted = store.add_candidate(round=1, tree=Tree.one("program.py", "x = 2\n"))
+    store.set_evaluation(fitted, Evaluation(score=0.5, residuals=(0.25, -1.0)))
+    assert store.residuals([1, fitted.id, 99]) == {fitted.id: (0.25, -1.0)}
+    [lean] = store.lean_by_id([fitted.id])
+    assert lean.evaluation.residuals == ()  # (the views never load them)
     store.close()
 
 

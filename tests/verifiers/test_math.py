@@ -128,6 +128,19 @@ def test_check_equal_names_a_counter_example_with_both_values() -> None:
     assert result.metrics["agreement"] == pytest.approx(1 / 20)
 
 
+def test_check_equal_reports_the_relative_errors_as_residuals() -> None:
+    """(candidate - reference) / max(|reference|, 1) at each sample point, signed, in the
+    order of the points (the same every time): what a least-squares fit of a formula's
+    numbers minimises. None for an exact answer, nor where the candidate is complex."""
+    result = check_equal("n**4/4 + n**3/2", SUM_OF_CUBES, [N], domain={"n": (1, 20)})
+    assert len(result.residuals) == 20 and result.residuals[:2] == (-0.25, -1 / 9)
+    truth = {n: (n * (n + 1) // 2) ** 2 for n in range(1, 21)}
+    expected = sorted((n**4 / 4 + n**3 / 2 - s) / s for n, s in truth.items())
+    assert sorted(result.residuals) == pytest.approx(expected, rel=1e-12)
+    assert check_equal("n**2*(n+1)**2/4", SUM_OF_CUBES, [N]).residuals == ()
+    assert check_equal("sqrt(n - 5)", SUM_OF_CUBES, [N], domain={"n": (1, 20)}).residuals == ()
+
+
 def test_check_equal_counter_example_outside_the_domain_where_they_agree() -> None:
     result = check_equal("atan(x) + atan(1/x)", "pi/2", ["x"], domain={"x": (-10, 10)})
     assert result.score is not None and 0.0 < result.score < 1.0

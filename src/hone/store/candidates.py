@@ -91,7 +91,7 @@ class Candidates(Database):
             self.conn.execute(
                 "UPDATE candidates SET status = ?, score = ?, metrics = ?, feedback = ?, "
                 "reason = ?, output = ?, eval_started = ?, eval_seconds = ?, cpu_seconds = ?, "
-                "cached_from = ?, attempts = ? WHERE id = ?",
+                "cached_from = ?, attempts = ?, residuals = ? WHERE id = ?",
                 (
                     evaluation.status,
                     evaluation.score,
@@ -104,6 +104,7 @@ class Candidates(Database):
                     evaluation.cpu_seconds,
                     cached_from,
                     tries,
+                    json.dumps(evaluation.residuals) if evaluation.residuals else None,
                     candidate.id,
                 ),
             )
@@ -147,6 +148,23 @@ class Candidates(Database):
         except sqlite3.OperationalError:  # an older hone's store, opened read-only: no column
             return {}
         return {row[0]: tuple(Attempt(**a) for a in json.loads(row[1])) for row in rows}
+
+    def residuals(self, ids: Sequence[int]) -> dict[int, tuple[float, ...]]:
+        """The residuals of hypotheses' evaluations by id, of those that have some (tuning's
+        least-squares fit reads them when it resumes; the views never load them)."""
+        found: dict[int, tuple[float, ...]] = {}
+        for chunk in range(0, len(ids), 500):
+            marks = ", ".join("?" * len(ids[chunk : chunk + 500]))
+            try:
+                rows = self.conn.execute(
+                    f"SELECT id, residuals FROM candidates WHERE id IN ({marks}) "
+                    "AND residuals IS NOT NULL",
+                    tuple(ids[chunk : chunk + 500]),
+                ).fetchall()
+            except sqlite3.OperationalError:  # an older hone's store, opened read-only
+                return {}
+            found.update({row[0]: tuple(json.loads(row[1])) for row in rows})
+        return found
 
     def spread(self) -> tuple[int, int]:
         """On a cluster: how many nodes gave evaluations their outcome, and how many

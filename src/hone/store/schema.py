@@ -32,6 +32,7 @@ _ADDED_COLUMNS = {
         "files_of": "INTEGER",
         "holdout": "REAL",
         "verified": "INTEGER",
+        "residuals": "TEXT",
     },
 }  # columns newer than v1, by table
 # the checks of each new best (hone.trust), one row per check
@@ -197,6 +198,7 @@ CREATE TABLE IF NOT EXISTS candidates (
     placed INTEGER,  -- the order in which placements were recorded (1, 2, ...)
     files TEXT,  -- JSON {path: blob hash}: its files that differ from files_of's tree
     files_of INTEGER REFERENCES candidates(id),  -- NULL: files is the whole tree
+    residuals TEXT,  -- JSON: the residuals of its evaluation (tuning reads them) or NULL
     holdout REAL,  -- the held-out score, once validated (hone.trust)
     verified INTEGER  -- 1: its checks as a new best passed, 0: one failed, NULL: unchecked
 );

@@ -106,7 +106,12 @@ def check_equal(
         f"not equal: {examples}. They agree at {sampled.agreeing} of "
         f"{len(sampled.points)} sample points."
     )
-    return Evaluation(score=sampled.score, metrics={**metrics, "symbolic": 0.0}, feedback=feedback)
+    return Evaluation(
+        score=sampled.score,
+        metrics={**metrics, "symbolic": 0.0},
+        feedback=feedback,
+        residuals=sampled.residuals,
+    )
 
 
 def check_solution(

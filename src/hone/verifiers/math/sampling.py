@@ -48,6 +48,20 @@ class _Sampled:
     def score(self) -> float:
         return sum(p.closeness for p in self.points) / len(self.points)
 
+    @property
+    def residuals(self) -> tuple[float, ...]:
+        """(lhs - rhs) / max(|rhs|, 1) at each point, in order (what a least-squares fit of a
+        formula's numbers minimises); none when one is undefined, complex or not finite."""
+        out = []
+        for p in self.points:
+            if p.lhs is None or mpmath.im(p.lhs) != 0 or mpmath.im(p.rhs) != 0:
+                return ()
+            value = float(mpmath.re(p.lhs - p.rhs) / max(abs(p.rhs), 1))
+            if not math.isfinite(value):
+                return ()
+            out.append(value)
+        return tuple(out)
+
 
 def _sample(
     lhs: sympy.Expr,
