@@ -17,14 +17,34 @@ def construct_packing() -> tuple[np.ndarray, np.ndarray]:
     Start: one circle in the middle and two rings around it; the radii are then grown as
     large as the centres allow.
     """
-    centers = [(0.5, 0.5)]
+    # The layout's parameters (a middle circle, a ring of 8 and a ring of 17 around it):
+    # change their values, or the layout itself, to pack the circles better.
+    p = {
+        "middle_x": 0.5,  # the middle circle's centre
+        "middle_y": 0.5,
+        "inner_x": 0.5,  # the inner ring's centre and its radius along x and along y
+        "inner_y": 0.5,
+        "inner_rx": 0.26,
+        "inner_ry": 0.26,
+        "outer_turn": 0.5,  # the outer ring's angle offset, in steps of 1/17 of a turn
+        "outer_x": 0.5,
+        "outer_y": 0.5,
+        "outer_rx": 0.44,
+        "outer_ry": 0.44,
+        "margin": 0.06,  # no centre of the outer ring is nearer a side than this
+    }
+    centers = [(p["middle_x"], p["middle_y"])]
     for k in range(8):
         angle = 2 * np.pi * k / 8
-        centers.append((0.5 + 0.26 * np.cos(angle), 0.5 + 0.26 * np.sin(angle)))
+        x = p["inner_x"] + p["inner_rx"] * np.cos(angle)
+        y = p["inner_y"] + p["inner_ry"] * np.sin(angle)
+        centers.append((x, y))
+    low, high = p["margin"], 1 - p["margin"]
     for k in range(17):
-        angle = 2 * np.pi * (k + 0.5) / 17
-        x, y = 0.5 + 0.44 * np.cos(angle), 0.5 + 0.44 * np.sin(angle)
-        centers.append((min(max(x, 0.06), 0.94), min(max(y, 0.06), 0.94)))
+        angle = 2 * np.pi * (k + p["outer_turn"]) / 17
+        x = p["outer_x"] + p["outer_rx"] * np.cos(angle)
+        y = p["outer_y"] + p["outer_ry"] * np.sin(angle)
+        centers.append((min(max(x, low), high), min(max(y, low), high)))
     centers = np.array(centers)
     return centers, compute_max_radii(centers)
 
