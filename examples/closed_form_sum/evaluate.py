@@ -4,8 +4,9 @@ The answer is a string that `hone.verifiers.math` parses without running it as P
 numbers, `n`, arithmetic and a list of functions are allowed). It is compared with SymPy's own
 closed form of the sum: equal when the difference simplifies to 0, or else when they agree at
 every n = 1, ..., 20 to 50 digits. A wrong answer gets the verifier's partial score (1 for each n
-where it agrees, up to 0.99 where it is close, rising as the values approach, averaged) and
-feedback naming values of n where it is wrong, with both values.
+where it agrees, up to 0.99 where it is close, rising as the values approach, averaged),
+feedback naming values of n where it is wrong, with both values, and the residuals (the relative
+error at each n) that parameter tuning fits a formula's coefficients to.
 """
 
 from __future__ import annotations

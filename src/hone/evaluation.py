@@ -101,7 +101,7 @@ class Evaluation:
         status = data.get("status", "ok")
         if status not in STATUSES:
             status = "invalid-output"
-        metrics = data.get("metrics")
+        metrics, residuals = data.get("metrics"), data.get("residuals")
         return checked(
             cls(
                 score=data.get("score"),
@@ -111,7 +111,7 @@ class Evaluation:
                 reason=inbound.text(data.get("reason") or ""),
                 seconds=_seconds(data.get("seconds")),
                 cpu_seconds=_seconds(data.get("cpu_seconds")),
-                residuals=tuple(data.get("residuals") or ()),
+                residuals=tuple(residuals) if isinstance(residuals, list) else (),
             )
         )
 

@@ -21,8 +21,11 @@ on 1/4 by chance. A number that is a whole term of the formula's sum (the `1` of
 `"n**2*(n+1)**2/4 + 1"`) is first tried at 0: without that term. When the ladder stops
 helping (or after its third sweep), a formula of several numbers is fitted jointly
 (`hone.simplex`'s Nelder–Mead on the coefficients they make) and the fit snapped to simple
-fractions (`Tuner._fit`). When a program has other constants too, the ladder gets half of a
-stage's trials and CMA-ES the rest.
+fractions (`Tuner._fit`). When the evaluator reports residuals (`Evaluation.residuals`), a
+formula of several terms is instead expanded into a coefficient per term (`hone.formulas`) and
+fitted to them by least squares (`hone.least_squares`), then snapped (`Tuner._least_squares`).
+When a program has other constants too, the ladder gets half of a stage's trials and CMA-ES the
+rest.
 """
 
 from __future__ import annotations
@@ -207,9 +210,7 @@ class Tuner:
             return await evaluate_trees([substitute_tree(tree, found, v) for v in asked])
 
         def improves(candidate: Candidate) -> bool:
-            return candidate.score is not None and (
-                best.score is None or better(self.task.objective, candidate.score, best.score)
-            )
+            return self._beats(candidate, best)
 
         # an evaluator that reports residuals: a formula of several terms is expanded and its
         # coefficients fitted by least squares, instead of the ladder (`_least_squares`)
@@ -221,7 +222,7 @@ class Tuner:
             fitted = await self._least_squares(formula, tree, trials, evaluate_trees)
             if fitted is not None and improves(fitted[0]):
                 best = fitted[0]
-                rewritten = f'"{formula.text_before}" → "{formula.text(fitted[1])}"'
+                rewritten = f'the formula "{formula.text_before}" → "{formula.text(fitted[1])}"'
             trials = 0
 
         # a sweep tries each step from the same values (each setting once in a stage); the
@@ -294,15 +295,8 @@ class Tuner:
                 if improves(candidate):
                     best, values = candidate, tried
         if evaluated:
-            if formula is not None:
-                self._note(
-                    parent,
-                    best,
-                    evaluated,
-                    f"the formula {rewritten}" if best is not parent else "",
-                )
-            else:
-                self._note(parent, best, evaluated, self._changes(parent, found, values))
+            changes = rewritten if formula is not None else self._changes(parent, found, values)
+            self._note(parent, best, evaluated, changes)
         self.store.set_meta(**{STAGE: None})
 
     def _reached(self, candidate: Candidate) -> bool:

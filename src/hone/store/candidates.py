@@ -153,13 +153,14 @@ class Candidates(Database):
         """The residuals of hypotheses' evaluations by id, of those that have some (tuning's
         least-squares fit reads them when it resumes; the views never load them)."""
         found: dict[int, tuple[float, ...]] = {}
-        for chunk in range(0, len(ids), 500):
-            marks = ", ".join("?" * len(ids[chunk : chunk + 500]))
+        for start in range(0, len(ids), 500):
+            part = tuple(ids[start : start + 500])
+            marks = ", ".join("?" * len(part))
             try:
                 rows = self.conn.execute(
                     f"SELECT id, residuals FROM candidates WHERE id IN ({marks}) "
                     "AND residuals IS NOT NULL",
-                    tuple(ids[chunk : chunk + 500]),
+                    part,
                 ).fetchall()
             except sqlite3.OperationalError:  # an older hone's store, opened read-only
                 return {}
