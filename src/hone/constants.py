@@ -6,7 +6,6 @@ terms), how a new value is written back, and the steps a formula's numbers are t
 from __future__ import annotations
 
 import ast
-import io
 import math
 import re
 import tokenize
@@ -184,19 +183,15 @@ _STATEMENT_START = (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT)
 def _python_constants(body: str, strings: bool) -> list[Span] | None:
     """Spans of float NUMBER tokens, of named parameters' values and (`strings`, or on a line
     marked `# tune`) of numbers in strings; None when the block does not tokenize on its own."""
-    lines = body.splitlines(keepends=True)
-    starts = [0]
-    for line in lines:
-        starts.append(starts[-1] + len(line))
-    spans: dict[int, Span] = {}
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(body).readline))
-    except (tokenize.TokenError, IndentationError, SyntaxError):
+    tokens = syntax.tokens(body)
+    if tokens is None:
         return None
-    marked = {t.start[0] for t in tokens if t.type == tokenize.COMMENT and _MARKER.match(t.string)}
+    spans: dict[int, Span] = {}
+    marked = {
+        t.start[0] for t, _ in tokens if t.type == tokenize.COMMENT and _MARKER.match(t.string)
+    }
     previous = tokenize.NEWLINE  # the type of the last token that is not a comment or NL
-    for tok in tokens:
-        start = starts[tok.start[0] - 1] + tok.start[1]
+    for tok, start in tokens:
         statement = previous in _STATEMENT_START  # a string there is a docstring: prose
         if tok.type not in (tokenize.COMMENT, tokenize.NL):
             previous = tok.type
@@ -212,7 +207,7 @@ def _python_constants(body: str, strings: bool) -> list[Span] | None:
             for at in terms:
                 begin, end, _ = spans[start + at]
                 spans[start + at] = (begin, end, "term")
-    for start, end in _parameters(body, lines, starts):
+    for start, end in _parameters(body):
         spans[start] = (start, end, "param")
     return [spans[k] for k in sorted(spans)]
 
@@ -222,11 +217,10 @@ def _terms(literal: str) -> tuple[list[int], list[int]]:
     where each term of its top-level sum that has no number but exponents starts (its implicit
     factor 1: the `n**3` of `"n**4/4 + n**3"`), and where each term that is a number alone
     starts (the `1` of `"n**4/4 + 1"`). None in f-strings."""
-    quote = min(i for i in (literal.find("'"), literal.find('"')) if i >= 0)
-    if "f" in literal[:quote].lower():
+    bounds = string_bounds(literal)
+    if bounds is None:
         return [], []
-    width = 3 if literal[quote : quote + 3] in ('"""', "'''") else 1
-    first, last = quote + width, len(literal) - width
+    first, last = bounds
     content = literal[first:last]
     if not _FORMULA.fullmatch(content) or not _OPERATOR.search(content):
         return [], []
@@ -249,6 +243,16 @@ def _terms(literal: str) -> tuple[list[int], list[int]]:
     return found, alone
 
 
+def string_bounds(literal: str) -> tuple[int, int] | None:
+    """Where the text of a Python string literal is, inside its prefix and quotes; None for
+    an f-string (its text holds code)."""
+    quote = min(i for i in (literal.find("'"), literal.find('"')) if i >= 0)
+    if "f" in literal[:quote].lower():
+        return None
+    width = 3 if literal[quote : quote + 3] in ('"""', "'''") else 1
+    return quote + width, len(literal) - width
+
+
 def _binary(before: str) -> bool:
     """True when a + or - after `before` separates two terms (not a sign after an operator,
     nor the exponent's sign of a number such as 1e-5)."""
@@ -256,13 +260,17 @@ def _binary(before: str) -> bool:
     return bool(text) and text[-1] not in "*/^(+-" and not re.search(r"\d[eE]$", text)
 
 
-def _parameters(body: str, lines: list[str], starts: list[int]) -> list[tuple[int, int]]:
+def _parameters(body: str) -> list[tuple[int, int]]:
     """Spans of the numbers of dicts of named parameters (`params = {"a": 0.5, "b": 2}`: each
     key a string, each value a number) assigned in the block."""
     try:
         tree = syntax.parse(body)
     except (SyntaxError, ValueError):
         return []
+    lines = body.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
     found = []
     for node in ast.walk(tree):
         value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
@@ -342,6 +350,7 @@ __all__ = [
     "literal",
     "snap",
     "snap_coefficient",
+    "string_bounds",
     "substitute",
     "substitute_tree",
     "tree_constants",

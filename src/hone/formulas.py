@@ -11,7 +11,6 @@ coefficients a fit found (`Formula.text`): decimals while fitting, fractions onc
 
 from __future__ import annotations
 
-import io
 import math
 import re
 import string
@@ -21,13 +20,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from hone.constants import FORMULA_KINDS, Constant, Value
+from hone import syntax
+from hone.constants import FORMULA_KINDS, Constant, Value, string_bounds
 from hone.tree import Tree
 
 MAX_TERMS = 12  # an expansion with more terms is not fitted (nor is one with larger powers)
 MAX_POWER = 12
 _NAME = re.compile(r"[A-Za-z_]\w*")
-_STRING_START = re.compile(r"[A-Za-z]*('''|\"\"\"|'|\")")
 
 
 @dataclass(frozen=True)
@@ -123,27 +122,16 @@ def _string_around(program: str, offset: int) -> tuple[int, int, str, str] | Non
     `+` or side by side (`"n**4/4" + " + n**3/2"`): where it is, quotes included, its text
     (joined) and the opening quote it is rewritten with; None when there is none, or an
     f-string is part of it."""
-    lines = program.splitlines(keepends=True)
-    starts = [0]
-    for line in lines:
-        starts.append(starts[-1] + len(line))
-    try:
-        tokens = [
-            t
-            for t in tokenize.generate_tokens(io.StringIO(program).readline)
-            if t.type not in (tokenize.NL, tokenize.COMMENT)
-        ]
-    except (tokenize.TokenError, IndentationError, SyntaxError):
+    found = syntax.tokens(program)
+    if found is None:
         return None
-
-    def at(position: tuple[int, int]) -> int:
-        return starts[position[0] - 1] + position[1]
-
+    kept = [(t, at) for t, at in found if t.type not in (tokenize.NL, tokenize.COMMENT)]
+    tokens = [t for t, _ in kept]
     here = next(
         (
             i
-            for i, t in enumerate(tokens)
-            if t.type == tokenize.STRING and at(t.start) <= offset < at(t.end)
+            for i, (t, at) in enumerate(kept)
+            if t.type == tokenize.STRING and at <= offset < at + len(t.string)
         ),
         None,
     )
@@ -158,12 +146,13 @@ def _string_around(program: str, offset: int) -> tuple[int, int, str, str] | Non
     for token in tokens[first : last + 1]:
         if token.type != tokenize.STRING:
             continue
-        quote = _STRING_START.match(token.string)
-        if quote is None or "f" in token.string[: quote.start(1)].lower():
+        bounds = string_bounds(token.string)
+        if bounds is None:
             return None
-        opening = opening or quote.group()
-        texts.append(token.string[quote.end() : len(token.string) - len(quote.group(1))])
-    return at(tokens[first].start), at(tokens[last].end), "".join(texts), opening
+        opening = opening or token.string[: bounds[0]]
+        texts.append(token.string[bounds[0] : bounds[1]])
+    end = kept[last][1] + len(tokens[last].string)
+    return kept[first][1], end, "".join(texts), opening
 
 
 def _joined(tokens: list[tokenize.TokenInfo], index: int, direction: int) -> bool:

@@ -36,7 +36,8 @@ def levenberg_marquardt(start: Sequence[float]) -> Search:
     sum by a useful share, or it is rounding; the caller stops it sooner by closing it."""
     x = np.asarray(start, dtype=float)
     told = yield _with_differences(x)
-    residuals, jacobian = _vector(told[0]), _jacobian(x, told)
+    residuals = _vector(told[0])
+    jacobian = _jacobian(x, residuals, told[1:])
     damping = DAMPING[0]
     while residuals is not None and jacobian is not None and _sum(residuals) > TINY:
         step = _step(jacobian, residuals, damping)
@@ -54,7 +55,7 @@ def levenberg_marquardt(start: Sequence[float]) -> Search:
         if gain < GAIN or _sum(residuals) <= TINY:
             return
         told = yield _with_differences(x)[1:]
-        jacobian = _jacobian(x, [list(residuals), *told])
+        jacobian = _jacobian(x, residuals, told)
 
 
 def _with_differences(x: np.ndarray) -> list[Point]:
@@ -72,15 +73,14 @@ def _steps(x: np.ndarray) -> np.ndarray:
     return steps
 
 
-def _jacobian(x: np.ndarray, told: list[Residuals]) -> np.ndarray | None:
-    """The forward differences of the residuals at `x` (`told`: at `x`, then at each
+def _jacobian(x: np.ndarray, base: np.ndarray | None, moved: list[Residuals]) -> np.ndarray | None:
+    """The forward differences of the residuals at `x` (`base`; `moved`: at each
     coordinate's step), one column per coordinate; None when one is missing."""
-    vectors = [_vector(r) for r in told]
-    base = vectors[0]
-    if base is None or any(v is None or v.shape != base.shape for v in vectors[1:]):
+    vectors = [_vector(r) for r in moved]
+    if base is None or not vectors or any(v is None or v.shape != base.shape for v in vectors):
         return None
-    columns = [(v - base) / h for v, h in zip(vectors[1:], _steps(x), strict=True)]
-    return np.column_stack(columns) if columns else None
+    columns = [(v - base) / h for v, h in zip(vectors, _steps(x), strict=True)]
+    return np.column_stack(columns)
 
 
 def _step(jacobian: np.ndarray, residuals: np.ndarray, damping: float) -> np.ndarray | None:

@@ -1,4 +1,5 @@
-"""Python source parsed into an `ast.Module`, safely from any thread.
+"""Python source parsed into an `ast.Module`, safely from any thread; and into tokens with
+their offsets (`tokens`).
 
 CPython 3.11 keeps the AST builder's recursion depth in state shared by every thread, so two
 threads parsing at once (hone's prompt building, a library's thread) can fail one of them with
@@ -9,7 +10,9 @@ seen in hone's own suite. hone's parses take one lock, and the spurious error is
 from __future__ import annotations
 
 import ast
+import io
 import threading
+import tokenize
 
 _LOCK = threading.Lock()
 _TRIES = 3
@@ -26,3 +29,16 @@ def parse(source: str, filename: str = "<unknown>") -> ast.Module:
             if _SPURIOUS not in str(error) or attempt == _TRIES - 1:
                 raise
     raise AssertionError("unreachable")  # (the loop returns or raises)
+
+
+def tokens(source: str) -> list[tuple[tokenize.TokenInfo, int]] | None:
+    """The tokens of `source`, each with the offset in it where it starts (it ends
+    `len(token.string)` later); None when `source` does not tokenize."""
+    starts = [0]
+    for line in source.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    try:
+        found = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return None
+    return [(t, starts[t.start[0] - 1] + t.start[1]) for t in found]

@@ -389,12 +389,10 @@ class Tuner:
     def _formula(self, parent: Candidate, tree: Tree, found: list[Constant]) -> Formula | None:
         """The formula of several terms that `found` are the numbers of, expanded, when the
         evaluator reported residuals for `parent` (what `_least_squares` fits); else None."""
-        if not found or any(c.kind not in FORMULA_KINDS for c in found):
-            return None
-        if not (parent.evaluation.residuals or self.store.residuals([parent.id])):
-            return None
         formula = expanded(tree, found)
-        return formula if formula is not None and len(formula.terms) >= 2 else None
+        if formula is None or len(formula.terms) < 2:
+            return None
+        return formula if parent.evaluation.residuals or self.store.residuals([parent.id]) else None
 
     async def _least_squares(
         self, formula: Formula, tree: Tree, trials: int, evaluate: EvaluateTrees

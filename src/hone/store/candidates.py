@@ -152,20 +152,11 @@ class Candidates(Database):
     def residuals(self, ids: Sequence[int]) -> dict[int, tuple[float, ...]]:
         """The residuals of hypotheses' evaluations by id, of those that have some (tuning's
         least-squares fit reads them when it resumes; the views never load them)."""
-        found: dict[int, tuple[float, ...]] = {}
-        for start in range(0, len(ids), 500):
-            part = tuple(ids[start : start + 500])
-            marks = ", ".join("?" * len(part))
-            try:
-                rows = self.conn.execute(
-                    f"SELECT id, residuals FROM candidates WHERE id IN ({marks}) "
-                    "AND residuals IS NOT NULL",
-                    part,
-                ).fetchall()
-            except sqlite3.OperationalError:  # an older hone's store, opened read-only
-                return {}
-            found.update({row[0]: tuple(json.loads(row[1])) for row in rows})
-        return found
+        try:
+            rows = self._by_id("id, residuals", ids, "AND residuals IS NOT NULL")
+        except sqlite3.OperationalError:  # an older hone's store, opened read-only
+            return {}
+        return {row[0]: tuple(json.loads(row[1])) for row in rows}
 
     def spread(self) -> tuple[int, int]:
         """On a cluster: how many nodes gave evaluations their outcome, and how many
@@ -208,26 +199,25 @@ class Candidates(Database):
 
     def candidates_by_id(self, ids: Sequence[int]) -> list[Candidate]:
         """Whole hypotheses by id, in the order asked."""
-        found: dict[int, Candidate] = {}
-        for start in range(0, len(ids), 500):
-            part = list(ids[start : start + 500])
-            marks = ",".join("?" * len(part))
-            rows = self.conn.execute(f"SELECT * FROM candidates WHERE id IN ({marks})", part)
-            found.update((c.id, c) for c in self._candidates(rows.fetchall()))
+        found = {c.id: c for c in self._candidates(self._by_id("*", ids))}
         return [found[i] for i in ids]
 
     def lean_by_id(self, ids: Sequence[int]) -> list[Candidate]:
         """Hypotheses by id without their programs and outputs (`Candidate.stripped`), in
         the order asked."""
-        found: dict[int, Candidate] = {}
+        found = {c.id: c for c in self._candidates(self._by_id(self._lean, ids))}
+        return [found[i] for i in ids]
+
+    def _by_id(self, columns: str, ids: Sequence[int], where: str = "") -> list[sqlite3.Row]:
+        """`columns` of the rows of `ids` (and `where`), read 500 at a time (SQLite's limit on
+        a statement's variables)."""
+        rows: list[sqlite3.Row] = []
         for start in range(0, len(ids), 500):
             part = list(ids[start : start + 500])
             marks = ",".join("?" * len(part))
-            query = f"SELECT {self._lean} FROM candidates WHERE id IN ({marks})"
-            found.update(
-                (c.id, c) for c in self._candidates(self.conn.execute(query, part).fetchall())
-            )
-        return [found[i] for i in ids]
+            query = f"SELECT {columns} FROM candidates WHERE id IN ({marks}) {where}"
+            rows += self.conn.execute(query, part).fetchall()
+        return rows
 
     def _candidates(self, rows: Sequence[sqlite3.Row]) -> list[Candidate]:
         trees = self.trees.of_rows(rows)
