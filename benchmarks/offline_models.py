@@ -17,6 +17,10 @@ runs recorded under keys ending in ``|holdout``, with the held-out score of the 
 (``start_holdout``) and of the best (``holdout``) beside their search scores: the runs recorded
 before, when its search scored the held-out sets, stay under the old keys.
 
+Each run records a digest of the example folder it ran (``example``: its files but the
+READMEs). A run recorded for another version of the folder is run again, and ``--print`` marks
+it with ``*``: its figures are for a folder that has changed since.
+
 ``--no-outcomes`` leaves the outcomes out of best-shot prompts (each version's metrics and
 feedback, the last failures' reasons: `hone.prompts.completion.OUTCOMES`), as hone's prompts
 were before they carried them; its runs are recorded under keys of their own.
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
 import json
 import logging
 import shutil
@@ -94,6 +99,32 @@ def run_example(
     return figures(result, task, time.monotonic() - began)
 
 
+def digest(files: dict[str, bytes]) -> str:
+    """A short digest of an example folder's files (relative POSIX path -> contents), all but
+    its READMEs and caches."""
+    h = hashlib.sha256()
+    for name in sorted(files):
+        parts = name.split("/")
+        if name.endswith(".md") or any(p == "__pycache__" or p.startswith(".") for p in parts):
+            continue
+        h.update(name.encode() + b"\0" + files[name] + b"\0")
+    return h.hexdigest()[:12]
+
+
+@functools.cache
+def example_digest(task: str) -> str:
+    """The digest of examples/TASK as it is now."""
+    folder = ROOT / "examples" / task
+    return digest(
+        {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    )
+
+
+def current(row: dict[str, Any], task: str) -> bool:
+    """Whether a recorded run is of the example folder as it is now."""
+    return row.get("example") == example_digest(task)
+
+
 def load(path: Path) -> dict[str, dict[str, Any]]:
     """The runs recorded so far, by key."""
     if not path.exists():
@@ -109,19 +140,23 @@ def record(path: Path, key: str, row: dict[str, Any]) -> None:
         f.write(json.dumps({"key": key, **row}) + "\n")
 
 
-def cached(path: Path, key: str, make: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
-    """A recorded run's figures, or run it now and record them; None (and a line saying why)
-    when the run failed, e.g. the model did not answer within its timeout: nothing is recorded
-    for it, so the next invocation runs it again."""
+def cached(
+    path: Path, task: str, key: str, make: Callable[[], dict[str, Any]]
+) -> dict[str, Any] | None:
+    """A recorded run's figures, or run it now and record them (also when it was recorded for
+    another version of examples/TASK); None (and a line saying why) when the run failed, e.g.
+    the model did not answer within its timeout: nothing is recorded for it, so the next
+    invocation runs it again."""
     done = load(path)
-    if key not in done:
-        print(f"running {key} ...", file=sys.stderr, flush=True)
+    if key not in done or not current(done[key], task):
+        again = " again (its example has changed since)" if key in done else ""
+        print(f"running {key}{again} ...", file=sys.stderr, flush=True)
         try:
             row = make()
         except hone.HoneError as exc:
             print(f"failed {key}: {exc}", file=sys.stderr, flush=True)
             return None
-        record(path, key, row)
+        record(path, key, {**row, "example": example_digest(task)})
         done = load(path)
     return done[key]
 
@@ -138,14 +173,16 @@ def split(task: str) -> str:
     return "|holdout" if hone.Task.from_dir(ROOT / "examples" / task).evaluation.holdout else ""
 
 
-def table(rows: list[dict[str, Any]]) -> str:
-    """Applied, ok, median best and wall time of a group of runs."""
+def table(rows: list[dict[str, Any]], task: str) -> str:
+    """Applied, ok, median best and wall time of a group of runs (a `*` after the best: some
+    were recorded for an earlier version of examples/TASK)."""
+    stale = "*" if not all(current(r, task) for r in rows) else " "
     answers = sum(r["answers"] for r in rows) or 1
     best = statistics.median(r["best"] for r in rows)
     wall = statistics.median(r["seconds"] for r in rows)
     return (
         f"{100 * sum(r['applied'] for r in rows) / answers:>6.0f} % {100 * sum(r['ok'] for r in rows) / answers:>6.0f} %"
-        f" {best:>10.5g} {wall:>7.0f} s  (start {rows[0]['start']:.5g}, {len(rows)} seed(s), "
+        f" {best:>10.5g}{stale}{wall:>6.0f} s  (start {rows[0]['start']:.5g}, {len(rows)} seed(s), "
         f"{sum(r['improved'] for r in rows)} answers beat the start)"
     )
 
@@ -179,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
                     row = load(args.results).get(key)
                 else:
                     row = cached(
-                        args.results, key, functools.partial(
+                        args.results, task, key, functools.partial(
                             run_example, task, model, seed, args.calls, args.runs, tune=False
                         ),
                     )  # fmt: skip
@@ -191,7 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"{'model':<21}{'task':<17}{'applied':>8} {'ok':>8} {'best':>10} {'wall':>9}")
     for (model, task), rows in groups.items():
-        print(f"{model:<21}{task:<17}{table(rows)}")
+        print(f"{model:<21}{task:<17}{table(rows, task)}")
+    if not all(current(r, task) for (_, task), rows in groups.items() for r in rows):
+        print("* some runs were of an earlier version of the example folder: run it again")
     return 0
 
 

@@ -17,6 +17,8 @@ stand-in model (50 calls, 50 evaluations). Real-model runs are recorded in
 ``benchmarks/offline_models.py``). For a task validated on held-out data (bin_packing) the
 search score and the held-out score of the start and of each arm's best are printed too, median
 and each seed. ``--real-only --tasks bin_packing`` runs (or with ``--print`` prints) one task.
+A run recorded for an earlier version of its example folder is run again (``--print`` marks it
+with ``*``; see ``benchmarks/offline_models.py``).
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ def real_run(
         )
     if args.print:
         return offline_models.load(args.results).get(key)
-    return offline_models.cached(args.results, key, make)
+    return offline_models.cached(args.results, task, key, make)
 
 
 def figure(rows: list[dict[str, Any] | None], name: str) -> str:
@@ -129,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.getLogger("hone").setLevel(logging.ERROR)
     began = time.monotonic()
-    rows: list[tuple[str, str, float, dict[str, float]]] = []
+    rows: list[tuple[str, str, float, dict[str, float], set[str]]] = []  # (.., stale arms)
     held: list[tuple[str, str, list[dict[str, Any] | None]]] = []  # (task, arm, runs)
     with tempfile.TemporaryDirectory(prefix="hone-tuning-") as name:
         root = Path(name)
@@ -143,17 +145,20 @@ def main(argv: list[str] | None = None) -> int:
                 ]
                 scores[arm] = statistics.median(runs)
             start = fake_run(folder, "tuning only", 0, 0, 0, root / "runs" / f"{task}-start")
-            rows.append((task, "stand-in, 50 calls, 50 evaluations", start, scores))
+            rows.append((task, "stand-in, 50 calls, 50 evaluations", start, scores, set()))
     if not args.fake_only:
         for task in args.tasks.split(","):
             scores = {}
             recorded: list[dict[str, Any]] = []
+            stale = set()
             for arm in ARMS:
                 runs = [real_run(task, arm, seed, 12, 60, args) for seed in range(args.seeds)]
                 scores[arm] = statistics.median(
                     float("nan") if r is None else float(r["best"]) for r in runs
                 )
                 recorded += [r for r in runs if r is not None]
+                if not all(offline_models.current(r, task) for r in runs if r is not None):
+                    stale.add(arm)
                 if offline_models.split(task):
                     held.append((task, arm, runs))
             rows.append(
@@ -162,13 +167,16 @@ def main(argv: list[str] | None = None) -> int:
                     f"{args.model}, 12 calls, 60 evaluations",
                     recorded[0]["start"] if recorded else float("nan"),
                     scores,
+                    stale,
                 )
             )
     print(f"median best score over {args.seeds} seed(s)")
     print(f"{'task':<16}{'budget':<40}{'start':>10}" + "".join(f"{a:>13}" for a in ARMS))
-    for task, budget, start, scores in rows:
-        cells = "".join(f"{scores[a]:>13.5g}" for a in ARMS)
-        print(f"{task:<16}{budget:<40}{start:>10.5g}{cells}   {share(start, scores)}")
+    for task, budget, start, scores, stale in rows:
+        cells = "".join(f"{scores[a]:>12.5g}{'*' if a in stale else ' '}" for a in ARMS)
+        print(f"{task:<16}{budget:<40}{start:>10.5g}{cells}  {share(start, scores)}")
+    if any(stale for *_, stale in rows):
+        print("* some runs were of an earlier version of the example folder: run it again")
     if held:
         print("\ntasks validated on held-out data: search and held-out scores, median (each seed)")
         for task, arm, runs in held:
