@@ -71,3 +71,16 @@ def test_every_parse_of_hones_goes_through_it() -> None:
         if "ast.parse(" in path.read_text(encoding="utf-8") and path.name != "syntax.py"
     ]
     assert direct == []
+
+
+def test_symbols_gives_the_tables_of_the_source_and_its_syntax_errors() -> None:
+    table = syntax.symbols("import numpy as np\n\ndef f():\n    return np.pi + p\n")
+    assert {s.get_name() for s in table.get_symbols() if s.is_imported()} == {"np"}
+    (function,) = table.get_children()
+    free = {s.get_name() for s in function.get_symbols() if s.is_global()}
+    assert free == {"np", "p"}
+    with pytest.raises(SyntaxError):
+        syntax.symbols("def f(:\n")
+    package = __import__("pathlib").Path(syntax.__file__).parent
+    direct = [p.name for p in package.rglob("*.py") if "symtable.symtable(" in p.read_text()]
+    assert direct == ["syntax.py"]

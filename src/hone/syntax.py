@@ -1,5 +1,5 @@
-"""Python source parsed into an `ast.Module`, safely from any thread; and into tokens with
-their offsets (`tokens`).
+"""Python source parsed into an `ast.Module`, safely from any thread; into tokens with their
+offsets (`tokens`); and into its symbol tables (`symbols`).
 
 CPython 3.11 keeps the AST builder's recursion depth in state shared by every thread, so two
 threads parsing at once (hone's prompt building, a library's thread) can fail one of them with
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import io
+import symtable
 import threading
 import tokenize
 
@@ -29,6 +30,13 @@ def parse(source: str, filename: str = "<unknown>") -> ast.Module:
             if _SPURIOUS not in str(error) or attempt == _TRIES - 1:
                 raise
     raise AssertionError("unreachable")  # (the loop returns or raises)
+
+
+def symbols(source: str) -> symtable.SymbolTable:
+    """The module's symbol table (`symtable.symtable`), under the parses' lock; a SyntaxError
+    is the source's."""
+    with _LOCK:
+        return symtable.symtable(source, "<source>", "exec")
 
 
 def tokens(source: str) -> list[tuple[tokenize.TokenInfo, int]] | None:
