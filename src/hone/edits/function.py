@@ -60,9 +60,9 @@ def complete_function(parent: str, name: str, signature: str, completion: str) -
     `name` (`Edit.into` puts it in a tree).
 
     `signature` is the ``def name_vN(...):`` line(s) the prompt ended with; the body ends at the
-    first line that is not indented, as in FunSearch's sampler. A body that starts at one of
-    the parent function's later statements and uses names only the statements before it assign
-    gets those statements back (`restored`).
+    first line that is not indented, as in FunSearch's sampler. A body that reads names only
+    the parent function's first statements assign, and lacks those statements, gets them back
+    (`restored`).
     """
     body_lines: list[str] = []
     for line in completion.splitlines():
@@ -108,15 +108,16 @@ def restored(previous: str, source: str, program: str) -> str:
     if not isinstance(new[0], defs) or not (body := _statements(new[0])):
         return source
     missing = _undefined(source, program)
-    head = _statements(old[0])
     if not missing:
         return source
+    head = _statements(old[0])
     run = next((head[:k] for k in range(1, len(head) + 1) if missing <= _assigned(head[:k])), [])
     present = {ast.dump(node) for node in body}
     if not run or any(ast.dump(node) in present for node in run):
         return source
     lines = previous.splitlines(keepends=True)
-    start = old[0].body[0].end_lineno or 0 if len(head) < len(old[0].body) else run[0].lineno - 1
+    # from the end of the docstring (so the comments before the run come too), else the run
+    start = (old[0].body[0].end_lineno or 0) if len(head) < len(old[0].body) else run[0].lineno - 1
     taken = textwrap.dedent("".join(lines[start : run[-1].end_lineno or run[-1].lineno]))
     into = source.splitlines(keepends=True)
     at = body[0].lineno - 1
