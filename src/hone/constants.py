@@ -267,10 +267,7 @@ def _parameters(body: str) -> list[tuple[int, int]]:
         tree = syntax.parse(body)
     except (SyntaxError, ValueError):
         return []
-    lines = body.splitlines(keepends=True)
-    starts = [0]
-    for line in lines:
-        starts.append(starts[-1] + len(line))
+    lines, starts = body.splitlines(keepends=True), syntax.line_starts(body)
     found = []
     for node in ast.walk(tree):
         value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None

@@ -42,11 +42,18 @@ def symbols(source: str) -> symtable.SymbolTable:
 def tokens(source: str) -> list[tuple[tokenize.TokenInfo, int]] | None:
     """The tokens of `source`, each with the offset in it where it starts (it ends
     `len(token.string)` later); None when `source` does not tokenize."""
-    starts = [0]
-    for line in source.splitlines(keepends=True):
-        starts.append(starts[-1] + len(line))
+    starts = line_starts(source)
     try:
         found = list(tokenize.generate_tokens(io.StringIO(source).readline))
     except (tokenize.TokenError, IndentationError, SyntaxError):
         return None
     return [(t, starts[t.start[0] - 1] + t.start[1]) for t in found]
+
+
+def line_starts(source: str) -> list[int]:
+    """The offset in `source` where each line starts (line N at index N - 1, as `ast` and
+    `tokenize` number them), and its length last."""
+    starts = [0]
+    for line in source.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    return starts
